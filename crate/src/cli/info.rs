@@ -1,0 +1,49 @@
+use super::{open_session, print_json, Args, Format};
+use crate::error::Result;
+
+pub fn run(a: &Args) -> Result<()> {
+    let s = open_session(a)?;
+    let i = &s.kernel.dump.info;
+    let notes = &s.kernel.dump.notes;
+    #[derive(serde::Serialize)]
+    struct Info<'a> {
+        container: &'a crate::dump::ContainerInfo,
+        cpus: usize,
+        vmcoreinfo: bool,
+        physical_ranges: Vec<(u64, u64)>,
+        cache: crate::cache::CacheStats,
+    }
+    let info = Info {
+        container: i,
+        cpus: notes.prstatus.len(),
+        vmcoreinfo: notes.vmcoreinfo.is_some(),
+        physical_ranges: s.kernel.dump.mem.ranges(),
+        cache: s.cache.stats(),
+    };
+    match a.format {
+        Format::Json => print_json(&info),
+        Format::Text => {
+            use std::fmt::Write;
+            let mut t = String::new();
+            let _ = writeln!(t, "   FORMAT: {} — {}", i.format, i.description);
+            let _ = writeln!(t, "FILE SIZE: {} bytes", i.file_size);
+            if !i.codecs.is_empty() {
+                let _ = writeln!(t, "   CODECS: {}", i.codecs.join(", "));
+            }
+            let _ = writeln!(t, "    PAGES: {} present, {} excluded, {} zero", i.pages_present, i.pages_excluded, i.pages_zero);
+            let _ = writeln!(t, "     CPUS: {} (NT_PRSTATUS notes)", info.cpus);
+            let _ = writeln!(t, "VMCOREINFO: {}", if info.vmcoreinfo { "present" } else { "absent" });
+            for (s, e) in &info.physical_ranges {
+                let _ = writeln!(t, "   MEMORY: {s:#014x}-{e:#014x}");
+            }
+            for c in &i.corrections {
+                let _ = writeln!(t, "CORRECTED: {c}");
+            }
+            for w in &i.warnings {
+                let _ = writeln!(t, "  WARNING: {w}");
+            }
+            super::out(&t);
+        }
+    }
+    Ok(())
+}

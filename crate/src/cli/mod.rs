@@ -1,0 +1,116 @@
+//! The `crashlens` command line: argument parsing and dispatch; each command in its own file.
+
+mod info;
+mod log;
+mod report;
+
+use crate::error::Error;
+use crate::report::build::{Options, Session};
+use crate::source::FileSource;
+
+pub const USAGE: &str = "usage: crashlens COMMAND VMCORE [options]
+
+commands:
+  report VMCORE [--format text|json]   crash summary and diagnosis
+  info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
+  log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
+
+options:
+  --format text|json    output format (default text)
+  --cache-mb N          page-cache budget in MiB (default 32)
+";
+
+/// Parsed command line.
+pub struct Args {
+    pub command: String,
+    pub paths: Vec<String>,
+    pub format: Format,
+    pub flags: Vec<String>,
+    pub cache_mb: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn parse(argv: Vec<String>) -> Result<Args, String> {
+    let mut it = argv.into_iter();
+    let command = it.next().ok_or("no command given")?;
+    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32 };
+    while let Some(x) = it.next() {
+        match x.as_str() {
+            "--format" => {
+                a.format = match it.next().as_deref() {
+                    Some("json") => Format::Json,
+                    Some("text") => Format::Text,
+                    other => return Err(format!("unknown format {:?} (text or json)", other.unwrap_or(""))),
+                }
+            }
+            "--json" => a.format = Format::Json,
+            "--cache-mb" => {
+                a.cache_mb = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&v| v > 0)
+                    .ok_or("--cache-mb needs a positive number")?
+            }
+            f if f.starts_with('-') && f.len() > 1 => a.flags.push(f.to_string()),
+            _ => a.paths.push(x),
+        }
+    }
+    Ok(a)
+}
+
+/// Opens the dump named by the first path argument.
+pub fn open_session(a: &Args) -> Result<Session, Error> {
+    let path = a.paths.first().ok_or_else(|| Error::Io("no dump file given".into()))?;
+    let src = FileSource::open(std::path::Path::new(path))?;
+    let opts = Options { cache_budget: a.cache_mb << 20, file_name: Some(path.clone()) };
+    Session::open(Box::new(src), &opts)
+}
+
+pub fn print_json<T: serde::Serialize>(v: &T) {
+    let mut s = serde_json::to_string_pretty(v).expect("serialisable");
+    s.push('\n');
+    out(&s);
+}
+
+/// Writes to stdout; a closed pipe (`| head`) ends the output quietly instead of panicking.
+pub fn out(s: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes()).and_then(|_| o.flush());
+}
+
+/// Runs the CLI; returns the process exit code (2 for unusable input, one line on stderr).
+pub fn main(argv: Vec<String>) -> i32 {
+    if argv.is_empty() || argv.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{USAGE}");
+        return if argv.is_empty() { 2 } else { 0 };
+    }
+    let a = match parse(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("crashlens: {e}");
+            return 2;
+        }
+    };
+    let r = match a.command.as_str() {
+        "report" => report::run(&a),
+        "info" => info::run(&a),
+        "log" => log::run(&a),
+        other => {
+            eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
+            return 2;
+        }
+    };
+    match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("crashlens: {e}");
+            2
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The crashed kernel as seen through a dump: VMCOREINFO, address translation, and typed reads
+//! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
+//! container or page tables directly.
+
+pub mod paging;
+pub mod printk;
+pub mod vmcoreinfo;
+
+use crate::dump::Dump;
+use crate::error::MemError;
+use paging::{Paging, START_KERNEL_MAP};
+pub use vmcoreinfo::VmcoreInfo;
+
+pub struct Kernel {
+    pub dump: Dump,
+    pub vmcoreinfo: VmcoreInfo,
+    pub paging: Paging,
+    /// What could not be derived, in plain words (shown in the report).
+    pub warnings: Vec<String>,
+}
+
+impl Kernel {
+    pub fn new(dump: Dump) -> Kernel {
+        let mut warnings = Vec::new();
+        let vmcoreinfo = match &dump.notes.vmcoreinfo {
+            Some(t) => VmcoreInfo::parse(t),
+            None => {
+                warnings.push(
+                    "the dump has no VMCOREINFO note: kernel release, symbols and the log may be unavailable".into(),
+                );
+                VmcoreInfo::default()
+            }
+        };
+        let phys_base = Self::phys_base(&dump, &vmcoreinfo, &mut warnings);
+        let five_level = vmcoreinfo.number("pgtable_l5_enabled").unwrap_or(0) != 0;
+        let sme_mask = vmcoreinfo.number("sme_mask").unwrap_or(0) as u64;
+        let image = vmcoreinfo.number("KERNEL_IMAGE_SIZE").map(|v| v as u64).unwrap_or(1 << 30);
+        let mut paging = Paging::new(None, five_level, phys_base, sme_mask, image);
+        // init_top_pgt (4.13+), init_level4_pgt (older kernels).
+        let top_sym = ["init_top_pgt", "init_level4_pgt", "swapper_pg_dir"]
+            .iter()
+            .find_map(|s| vmcoreinfo.symbol(s));
+        paging.top_pgt = top_sym.and_then(|v| paging.text_to_phys(v)).or_else(|| {
+            // No symbol: the CR3 QEMU saved for a CPU holds some process's tables, whose kernel half
+            // is the same as init_top_pgt's.
+            let cr3 = dump.notes.qemu_cpus.iter().map(|c| c.cr[3]).find(|&c| c != 0);
+            if cr3.is_some() {
+                warnings.push("kernel page tables located from the CPU's CR3 (no init_top_pgt in VMCOREINFO)".into());
+            }
+            cr3.map(|c| c & !0xfff)
+        });
+        if paging.top_pgt.is_none() {
+            warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
+        }
+        Kernel { dump, vmcoreinfo, paging, warnings }
+    }
+
+    /// phys_base from VMCOREINFO (NUMBER, 4.x+), else from the container (kdump sub-header or
+    /// a PT_LOAD that maps kernel text).
+    fn phys_base(dump: &Dump, vi: &VmcoreInfo, warnings: &mut Vec<String>) -> u64 {
+        if let Some(n) = vi.number("phys_base") {
+            return n as u64;
+        }
+        if let Some(r) = dump
+            .virt_ranges
+            .iter()
+            .find(|r| r.vaddr >= START_KERNEL_MAP && r.vaddr < 0xffff_ffff_c000_0000)
+        {
+            return r.paddr.wrapping_sub(r.vaddr - START_KERNEL_MAP);
+        }
+        if let Some(pb) = dump.info.phys_base {
+            return pb;
+        }
+        warnings.push("phys_base unknown; assuming 0".into());
+        0
+    }
+
+    pub fn release(&self) -> Option<&str> {
+        self.vmcoreinfo.osrelease.as_deref()
+    }
+
+    pub fn translate(&self, vaddr: u64) -> Result<u64, MemError> {
+        self.paging.translate(&self.dump, vaddr)
+    }
+
+    /// Reads kernel virtual memory, page by page.
+    pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let va = vaddr.wrapping_add(done as u64);
+            let n = (buf.len() - done).min((4096 - (va & 4095)) as usize);
+            let pa = self.translate(va)?;
+            self.dump.read_phys(pa, &mut buf[done..done + n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    pub fn read_bytes(&self, vaddr: u64, len: usize) -> Result<Vec<u8>, MemError> {
+        let mut v = vec![0u8; len];
+        self.read(vaddr, &mut v)?;
+        Ok(v)
+    }
+    pub fn read_u64(&self, vaddr: u64) -> Result<u64, MemError> {
+        let mut b = [0u8; 8];
+        self.read(vaddr, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    pub fn read_u32(&self, vaddr: u64) -> Result<u32, MemError> {
+        let mut b = [0u8; 4];
+        self.read(vaddr, &mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    pub fn read_u16(&self, vaddr: u64) -> Result<u16, MemError> {
+        let mut b = [0u8; 2];
+        self.read(vaddr, &mut b)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    pub fn read_u8(&self, vaddr: u64) -> Result<u8, MemError> {
+        let mut b = [0u8; 1];
+        self.read(vaddr, &mut b)?;
+        Ok(b[0])
+    }
+    /// A NUL-terminated string of at most `max` bytes.
+    pub fn read_cstr(&self, vaddr: u64, max: usize) -> Result<String, MemError> {
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 64];
+        while out.len() < max {
+            let n = chunk.len().min(max - out.len()).min((4096 - ((vaddr + out.len() as u64) & 4095)) as usize);
+            self.read(vaddr + out.len() as u64, &mut chunk[..n])?;
+            if let Some(z) = chunk[..n].iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..z]);
+                return Ok(String::from_utf8_lossy(&out).into_owned());
+            }
+            out.extend_from_slice(&chunk[..n]);
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}

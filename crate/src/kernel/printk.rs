@@ -1,0 +1,261 @@
+//! The kernel log, read from the dump purely through VMCOREINFO offsets.
+//!
+//! - 5.10+: the lockless ring buffer (`prb`, kernel/printk/printk_ringbuffer.c): a descriptor
+//!   ring with per-record `printk_info` and a text data ring of `[id][text]` blocks.
+//! - 3.5-5.9: the structured `log_buf` of `struct printk_log` records (kernel/printk/printk.c
+//!   before commit 896fbe20b4e2), wrapped by a zero-length record.
+
+use super::Kernel;
+use crate::error::{Error, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct LogRecord {
+    pub seq: u64,
+    pub ts_nsec: u64,
+    pub level: u8,
+    pub facility: u8,
+    /// `T<pid>` or `C<cpu>` when the kernel recorded the caller (CONFIG_PRINTK_CALLER).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<String>,
+    /// This record continues the previous line (LOG_CONT).
+    pub cont: bool,
+    pub text: String,
+}
+
+const LOG_CONT: u8 = 8;
+/// Upper bound on records read: a log buffer is at most a few MiB.
+const MAX_RECORDS: u64 = 1 << 20;
+
+fn caller(id: u32) -> Option<String> {
+    match id {
+        0 => None,
+        id if id & 0x8000_0000 != 0 => Some(format!("C{}", id & 0x7fff_ffff)),
+        id => Some(format!("T{id}")),
+    }
+}
+
+/// Text with non-printable bytes escaped as makedumpfile does (`\xNN`), tabs kept.
+fn printable(b: &[u8]) -> String {
+    let s = String::from_utf8_lossy(b);
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c == '\t' || c == '\n' || !c.is_control() {
+            out.push(c)
+        } else {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        }
+    }
+    out
+}
+
+pub fn read_log(k: &Kernel) -> Result<Vec<LogRecord>> {
+    let vi = &k.vmcoreinfo;
+    if vi.symbol("prb").is_some() {
+        read_lockless(k)
+    } else if vi.symbol("log_buf").is_some() {
+        read_structured(k)
+    } else {
+        Err(Error::Missing("the kernel log location (VMCOREINFO has neither prb nor log_buf)".into()))
+    }
+}
+
+fn need(v: Option<u64>, what: &str) -> Result<u64> {
+    v.ok_or_else(|| Error::Missing(format!("VMCOREINFO lacks {what}")))
+}
+
+fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
+    let vi = &k.vmcoreinfo;
+    let off = |n: &str| need(vi.offset(n), &format!("OFFSET({n})"));
+    let size = |n: &str| need(vi.size(n), &format!("SIZE({n})"));
+    // `prb` is a pointer to the ring buffer in use (printk_rb_static, or the dynamic one).
+    let prb = k.read_u64(need(vi.symbol("prb"), "SYMBOL(prb)")?)?;
+    let desc_ring = prb + off("printk_ringbuffer.desc_ring")?;
+    let text_ring = prb + off("printk_ringbuffer.text_data_ring")?;
+    let count_bits = k.read_u32(desc_ring + off("prb_desc_ring.count_bits")?)?;
+    if count_bits > 30 {
+        return Err(Error::Corrupt(format!("printk descriptor ring has 2^{count_bits} entries")));
+    }
+    let descs = k.read_u64(desc_ring + off("prb_desc_ring.descs")?)?;
+    let infos = k.read_u64(desc_ring + off("prb_desc_ring.infos")?)?;
+    let counter = vi.offset("atomic_long_t.counter").unwrap_or(0);
+    let head_id = k.read_u64(desc_ring + off("prb_desc_ring.head_id")? + counter)?;
+    let tail_id = k.read_u64(desc_ring + off("prb_desc_ring.tail_id")? + counter)?;
+    let size_bits = k.read_u32(text_ring + off("prb_data_ring.size_bits")?)?;
+    if size_bits > 31 {
+        return Err(Error::Corrupt(format!("printk text ring of 2^{size_bits} bytes")));
+    }
+    let data = k.read_u64(text_ring + off("prb_data_ring.data")?)?;
+    let data_size = 1u64 << size_bits;
+    // The whole text ring is read once (a few hundred KiB to a few MiB).
+    let text = k.read_bytes(data, data_size as usize)?;
+
+    let desc_size = size("prb_desc")?;
+    let sv_off = off("prb_desc.state_var")? + counter;
+    let lpos_off = off("prb_desc.text_blk_lpos")?;
+    let begin_off = off("prb_data_blk_lpos.begin")?;
+    let next_off = off("prb_data_blk_lpos.next")?;
+    let info_size = size("printk_info")?;
+    let seq_off = off("printk_info.seq")?;
+    let ts_off = off("printk_info.ts_nsec")?;
+    let len_off = off("printk_info.text_len")?;
+    let caller_off = off("printk_info.caller_id")?;
+
+    let mask = (1u64 << count_bits) - 1;
+    const ID_MASK: u64 = !(3u64 << 62);
+    let mut out = Vec::new();
+    let mut id = tail_id;
+    let mut n = 0u64;
+    loop {
+        n += 1;
+        if n > MAX_RECORDS.min(mask + 2) {
+            break;
+        }
+        let idx = id & mask;
+        let d = descs + idx * desc_size;
+        let sv = k.read_u64(d + sv_off)?;
+        let state = sv >> 62;
+        // desc_committed (1) and desc_finalized (2) hold a record of this id.
+        if (sv & ID_MASK) == (id & ID_MASK) && (state == 1 || state == 2) {
+            let begin = k.read_u64(d + lpos_off + begin_off)?;
+            let next = k.read_u64(d + lpos_off + next_off)?;
+            let info = infos + idx * info_size;
+            let ib = k.read_bytes(info, info_size as usize)?;
+            let g64 = |o: u64| u64::from_le_bytes(ib[o as usize..o as usize + 8].try_into().unwrap());
+            let text_len = u16::from_le_bytes(ib[len_off as usize..len_off as usize + 2].try_into().unwrap());
+            // struct printk_info: u16 text_len; u8 facility; u8 flags:5, level:3.
+            let facility = ib[len_off as usize + 2];
+            let fl = ib[len_off as usize + 3];
+            let caller_id = u32::from_le_bytes(ib[caller_off as usize..caller_off as usize + 4].try_into().unwrap());
+            let body = block_text(&text, size_bits, begin, next, text_len as u64);
+            out.push(LogRecord {
+                seq: g64(seq_off),
+                ts_nsec: g64(ts_off),
+                level: fl >> 5,
+                facility,
+                caller: caller(caller_id),
+                cont: fl & 0x1f & LOG_CONT != 0,
+                text: printable(body),
+            });
+        }
+        if id == head_id {
+            break;
+        }
+        id = id.wrapping_add(1) & ID_MASK;
+    }
+    Ok(out)
+}
+
+/// The text of a data block (`get_data()` in printk_ringbuffer.c): a regular block or one that
+/// wrapped to the start of the ring; the first 8 bytes of a block are its descriptor id.
+fn block_text(ring: &[u8], size_bits: u32, begin: u64, next: u64, text_len: u64) -> &[u8] {
+    let size = 1u64 << size_bits;
+    let wraps = |lpos: u64| lpos >> size_bits;
+    let index = |lpos: u64| lpos & (size - 1);
+    if begin & 1 == 1 && next & 1 == 1 {
+        return &[]; // data-less record
+    }
+    let (start, len) = if wraps(begin) == wraps(next) && begin < next {
+        (index(begin), next - begin)
+    } else if wraps(begin.wrapping_add(size)) == wraps(next) {
+        (0, index(next))
+    } else {
+        return &[];
+    };
+    if len < 8 || start + len > size {
+        return &[];
+    }
+    let s = (start + 8) as usize;
+    let l = (len - 8).min(text_len) as usize;
+    &ring[s..s + l]
+}
+
+/// 3.5-5.9 `log_buf`: records of `struct printk_log` { u64 ts_nsec; u16 len, text_len, dict_len;
+/// u8 facility; u8 flags:5, level:3; [u32 caller_id] } followed by text and dict.
+fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
+    let vi = &k.vmcoreinfo;
+    let sym = |n: &str| need(vi.symbol(n), &format!("SYMBOL({n})"));
+    let buf = k.read_u64(sym("log_buf")?)?;
+    let buf_len = k.read_u32(sym("log_buf_len")?)? as u64;
+    if buf_len == 0 || buf_len > 1 << 30 {
+        return Err(Error::Corrupt(format!("log_buf_len {buf_len} is implausible")));
+    }
+    let first_idx = k.read_u32(sym("log_first_idx")?)? as u64;
+    let next_idx = k.read_u32(sym("log_next_idx")?)? as u64;
+    // Older VMCOREINFO names the struct "log" (3.5-3.10), newer "printk_log".
+    let name = if vi.size("printk_log").is_some() { "printk_log" } else { "log" };
+    let hdr = need(vi.size(name), &format!("SIZE({name})"))?;
+    let ts_off = need(vi.offset(&format!("{name}.ts_nsec")), "OFFSET(printk_log.ts_nsec)")?;
+    let len_off = need(vi.offset(&format!("{name}.len")), "OFFSET(printk_log.len)")?;
+    let tlen_off = need(vi.offset(&format!("{name}.text_len")), "OFFSET(printk_log.text_len)")?;
+    let caller_off = vi.offset(&format!("{name}.caller_id"));
+    let ring = k.read_bytes(buf, buf_len as usize)?;
+    let rd16 = |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
+    let mut out = Vec::new();
+    let mut idx = first_idx;
+    let mut seq = 0u64;
+    let mut wrapped = false;
+    while out.len() < MAX_RECORDS as usize {
+        if idx == next_idx && (seq > 0 || wrapped) {
+            break;
+        }
+        if idx + hdr > buf_len {
+            break;
+        }
+        let len = rd16(idx + len_off);
+        if len == 0 {
+            // A zero-length record means "continue at the start of the buffer".
+            if wrapped {
+                break;
+            }
+            wrapped = true;
+            idx = 0;
+            continue;
+        }
+        if idx + len > buf_len || len < hdr {
+            break;
+        }
+        let ts = u64::from_le_bytes(ring[(idx + ts_off) as usize..(idx + ts_off + 8) as usize].try_into().unwrap());
+        let tlen = rd16(idx + tlen_off).min(len - hdr);
+        // facility and flags/level follow dict_len (text_len + 4).
+        let fac = ring[(idx + tlen_off + 4) as usize];
+        let fl = ring[(idx + tlen_off + 5) as usize];
+        let caller_id = caller_off
+            .map(|o| u32::from_le_bytes(ring[(idx + o) as usize..(idx + o + 4) as usize].try_into().unwrap()))
+            .unwrap_or(0);
+        let t = &ring[(idx + hdr) as usize..(idx + hdr + tlen) as usize];
+        out.push(LogRecord {
+            seq,
+            ts_nsec: ts,
+            level: fl >> 5,
+            facility: fac,
+            caller: caller(caller_id),
+            cont: fl & 0x1f & LOG_CONT != 0,
+            text: printable(t),
+        });
+        seq += 1;
+        idx += len;
+    }
+    Ok(out)
+}
+
+/// The log as `makedumpfile --dump-dmesg` prints it: `[%5lu.%06lu] text`, one line per record.
+pub fn render_dmesg(records: &[LogRecord]) -> String {
+    let mut s = String::new();
+    for r in records {
+        let secs = r.ts_nsec / 1_000_000_000;
+        let usec = (r.ts_nsec % 1_000_000_000) / 1000;
+        let prefix = format!("[{secs:5}.{usec:06}] ");
+        // Continuation lines of a multi-line record are indented under the text.
+        let indent = format!("\n{}", " ".repeat(prefix.len()));
+        s.push_str(&prefix);
+        s.push_str(&r.text.replace('\n', &indent));
+        s.push('\n');
+    }
+    s
+}
+
+/// Plain text of the log (no timestamps), for the oops parser.
+pub fn plain_text(records: &[LogRecord]) -> String {
+    render_dmesg(records)
+}

@@ -1,0 +1,144 @@
+//! Builds the [`Report`] from a byte source: container -> kernel -> log -> analysis.
+//! Progress is reported through a callback so the CLI and the web worker can show it.
+
+use super::{DumpInfo, KernelInfo, PanicInfo, Report, ToolInfo};
+use crate::analysis::oops;
+use crate::cache::{PageCache, DEFAULT_BLOCK};
+use crate::dump;
+use crate::error::Result;
+use crate::kernel::{printk, Kernel};
+use crate::source::ReadAt;
+use std::rc::Rc;
+
+/// What the front end learns while the analysis runs.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    pub phase: &'static str,
+    /// Bytes read from the dump so far.
+    pub bytes_read: u64,
+    pub file_size: u64,
+}
+
+pub struct Options {
+    /// Page-cache budget in bytes.
+    pub cache_budget: usize,
+    pub file_name: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { cache_budget: crate::cache::DEFAULT_BUDGET, file_name: None }
+    }
+}
+
+/// An opened dump with its cache, for the commands that need more than the report.
+pub struct Session {
+    pub cache: Rc<PageCache<Box<dyn ReadAt>>>,
+    pub kernel: Kernel,
+}
+
+impl Session {
+    pub fn open(src: Box<dyn ReadAt>, opts: &Options) -> Result<Session> {
+        let cache = Rc::new(PageCache::with_budget(src, opts.cache_budget, DEFAULT_BLOCK));
+        let dyn_src: Rc<dyn ReadAt> = cache.clone();
+        let d = dump::open(dyn_src)?;
+        Ok(Session { kernel: Kernel::new(d), cache })
+    }
+}
+
+pub fn analyze(src: Box<dyn ReadAt>, opts: &Options, progress: &mut dyn FnMut(Progress)) -> Result<Report> {
+    let file_size = src.len();
+    progress(Progress { phase: "container", bytes_read: 0, file_size });
+    let s = Session::open(src, opts)?;
+    let mut tell = |s: &Session, phase| {
+        progress(Progress { phase, bytes_read: s.cache.stats().bytes_read, file_size });
+    };
+    tell(&s, "kernel");
+    let mut r = report_of(&s.kernel);
+    r.dump.file_name = opts.file_name.clone();
+    tell(&s, "done");
+    r.dump.cache = s.cache.stats();
+    Ok(r)
+}
+
+/// Everything the report says about a kernel, from its memory.
+pub fn report_of(k: &Kernel) -> Report {
+    let vi = &k.vmcoreinfo;
+    let mut r = Report {
+        tool: ToolInfo { name: "crashlens".into(), version: env!("CARGO_PKG_VERSION").into() },
+        dump: DumpInfo { container: k.dump.info.clone(), ..Default::default() },
+        kernel: KernelInfo {
+            release: vi.osrelease.clone(),
+            build_id: vi.build_id.clone(),
+            page_size: vi.page_size,
+            kaslr_offset: vi.kernel_offset,
+            ..Default::default()
+        },
+        crash_time: vi.crash_time,
+        cpus: (!k.dump.notes.prstatus.is_empty()).then_some(k.dump.notes.prstatus.len() as u32),
+        warnings: k.warnings.clone(),
+        ..Default::default()
+    };
+    r.warnings.extend(k.dump.info.warnings.iter().cloned());
+    if let Some(t) = r.crash_time {
+        r.crash_time_utc = Some(crate::util::utc_date(t));
+    }
+    if let Some(u) = read_utsname(k) {
+        if r.kernel.release.is_none() && !u.release.is_empty() {
+            r.kernel.release = Some(u.release.clone());
+        }
+        r.kernel.version = Some(u.version).filter(|s| !s.is_empty());
+        r.kernel.machine = Some(u.machine).filter(|s| !s.is_empty());
+    }
+    match printk::read_log(k) {
+        Ok(log) => r.log = log,
+        Err(e) => {
+            r.partial = true;
+            r.warnings.push(format!("kernel log unavailable: {e}"));
+        }
+    }
+    let text = printk::plain_text(&r.log);
+    let all = oops::parse_all(&text);
+    if let Some(o) = oops::primary(&all) {
+        r.panic = PanicInfo {
+            message: Some(o.message.clone()),
+            panic_string: o.panic_string.clone(),
+            title: Some(o.title.clone()),
+            kind: Some(o.kind.clone()),
+            cpu: o.cpu,
+            pid: o.pid,
+            comm: o.comm.clone(),
+            taint: o.taint.clone(),
+            rip: o.rip.clone(),
+            source: Some("log".into()),
+        };
+    } else if let Some(p) = r.log.iter().rev().find_map(|l| l.text.find("Kernel panic - not syncing").map(|i| l.text[i..].to_string())) {
+        r.panic.message = Some(p.clone());
+        r.panic.panic_string = Some(p);
+        r.panic.source = Some("log".into());
+    }
+    if r.panic.message.is_none() {
+        r.warnings.push("no crash report found in the kernel log".into());
+    }
+    r
+}
+
+pub struct Utsname {
+    pub sysname: String,
+    pub nodename: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+}
+
+/// `init_uts_ns.name` (struct new_utsname: six 65-byte strings).
+pub fn read_utsname(k: &Kernel) -> Option<Utsname> {
+    let base = k.vmcoreinfo.symbol("init_uts_ns")? + k.vmcoreinfo.offset("uts_namespace.name").unwrap_or(0);
+    let b = k.read_bytes(base, 65 * 5).ok()?;
+    let f = |i: usize| {
+        let s = &b[i * 65..(i + 1) * 65];
+        let end = s.iter().position(|&c| c == 0).unwrap_or(65);
+        String::from_utf8_lossy(&s[..end]).into_owned()
+    };
+    Some(Utsname { sysname: f(0), nodename: f(1), release: f(2), version: f(3), machine: f(4) })
+}

@@ -1,0 +1,110 @@
+//! The one report data model. The CLI (text, JSON, Markdown), the web page and the tests all
+//! consume this; renderers live beside it and only read it.
+//!
+//! Stable JSON keys (relied on by outside checks): `kernel.release`, `kernel.build_id`,
+//! `crash_time`, `cpus`, `panic.message`, `panic.cpu`, `panic.pid`, `panic.comm`, `panic.title`,
+//! `panic.type`, `fault`, `culprit`, `narrative.en`, `narrative.zh`, `evidence`, `log`, `modules`,
+//! `backtrace`.
+
+pub mod build;
+pub mod text;
+
+use crate::cache::CacheStats;
+use crate::dump::ContainerInfo;
+use crate::kernel::printk::LogRecord;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub tool: ToolInfo,
+    pub dump: DumpInfo,
+    pub kernel: KernelInfo,
+    /// Crash time, seconds since the epoch (VMCOREINFO CRASHTIME or the dump header).
+    pub crash_time: Option<u64>,
+    /// Crash time as UTC text, like crash's `DATE`.
+    pub crash_time_utc: Option<String>,
+    /// Number of CPUs (NT_PRSTATUS notes).
+    pub cpus: Option<u32>,
+    pub panic: PanicInfo,
+    /// The kernel log records, oldest first.
+    pub log: Vec<LogRecord>,
+    pub modules: Vec<ModuleInfo>,
+    pub backtrace: Vec<Frame>,
+    /// Things that could not be derived; the report is partial where these say so.
+    pub warnings: Vec<String>,
+    /// True when something the report would normally show is missing.
+    pub partial: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DumpInfo {
+    pub file_name: Option<String>,
+    pub container: ContainerInfo,
+    pub cache: CacheStats,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KernelInfo {
+    pub release: Option<String>,
+    /// `#1 SMP PREEMPT_DYNAMIC Debian 6.1.192-2 (2026-11-16)` (utsname.version).
+    pub version: Option<String>,
+    pub build_id: Option<String>,
+    pub machine: Option<String>,
+    pub page_size: Option<u64>,
+    /// KASLR offset (VMCOREINFO KERNELOFFSET).
+    pub kaslr_offset: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PanicInfo {
+    /// The first line of the crash report in the log (e.g. `BUG: kernel NULL pointer
+    /// dereference, address: 0000000000000018`).
+    pub message: Option<String>,
+    /// The `Kernel panic - not syncing: ...` line, when the kernel got that far.
+    pub panic_string: Option<String>,
+    /// syzbot-style title, e.g. `BUG: unable to handle kernel NULL pointer dereference in f`.
+    pub title: Option<String>,
+    /// Crash type as in syzkaller's corpus (`NULL-POINTER-DEREFERENCE`, `BUG`, ...).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub cpu: Option<u32>,
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    /// Taint string from the `CPU: ... Tainted: G OE` line.
+    pub taint: Option<String>,
+    /// `function+off/size [module]` of the faulting RIP as the kernel printed it.
+    pub rip: Option<String>,
+    /// Where these facts came from (`log` for now, `memory` once tasks are read).
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ModuleInfo {
+    pub name: String,
+    pub base: u64,
+    pub size: u64,
+    pub taint: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Frame {
+    pub function: Option<String>,
+    pub offset: Option<u64>,
+    pub size: Option<u64>,
+    pub module: Option<String>,
+    pub address: u64,
+    pub sp: Option<u64>,
+    pub reliable: bool,
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("report serialises")
+    }
+}

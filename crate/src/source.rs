@@ -1,0 +1,118 @@
+//! Random-access byte sources: the only thing the core knows about where a dump lives.
+//!
+//! A native file, an in-memory buffer, and (in `wasm.rs`) a browser `File` read through
+//! `FileReaderSync` all implement [`ReadAt`]. Everything above reads through a [`crate::cache::PageCache`].
+
+use crate::error::{Error, Result};
+
+/// Positional reads from something with a fixed length. `&self` because the browser and
+/// `pread` both allow it; implementations use interior mutability where they need state.
+pub trait ReadAt {
+    /// Reads up to `buf.len()` bytes at `offset`; returns how many were read (short only at
+    /// end of source).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize>;
+    /// Total length in bytes.
+    fn len(&self) -> u64;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Reads exactly `buf.len()` bytes or fails with a "truncated" error naming `what`.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8], what: &str) -> Result<()> {
+        let mut done = 0;
+        while done < buf.len() {
+            let n = self.read_at(offset + done as u64, &mut buf[done..])?;
+            if n == 0 {
+                return Err(Error::Corrupt(format!(
+                    "file ends inside the {what} (needs {} bytes at offset {offset:#x}, file is {} bytes)",
+                    buf.len(),
+                    self.len()
+                )));
+            }
+            done += n;
+        }
+        Ok(())
+    }
+    /// Reads `len` bytes into a new vector (bounded by the caller).
+    fn read_vec(&self, offset: u64, len: usize, what: &str) -> Result<Vec<u8>> {
+        let mut v = vec![0u8; len];
+        self.read_exact_at(offset, &mut v, what)?;
+        Ok(v)
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        (**self).read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+}
+
+impl<T: ReadAt + ?Sized> ReadAt for std::rc::Rc<T> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        (**self).read_at(offset, buf)
+    }
+    fn len(&self) -> u64 {
+        (**self).len()
+    }
+}
+
+/// An in-memory dump (tests, fuzzing, small samples).
+pub struct BytesSource(pub Vec<u8>);
+
+impl ReadAt for BytesSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let len = self.0.len() as u64;
+        if offset >= len {
+            return Ok(0);
+        }
+        let start = offset as usize;
+        let n = buf.len().min(self.0.len() - start);
+        buf[..n].copy_from_slice(&self.0[start..start + n]);
+        Ok(n)
+    }
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+/// A file on disk, read with `pread`.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct FileSource {
+    file: std::fs::File,
+    len: u64,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl FileSource {
+    pub fn open(path: &std::path::Path) -> Result<Self> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::Io(format!("cannot open {}: {e}", path.display())))?;
+        let meta = file.metadata()?;
+        if meta.is_dir() {
+            return Err(Error::Io(format!("{} is a directory", path.display())));
+        }
+        Ok(FileSource { file, len: meta.len() })
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl ReadAt for FileSource {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        use std::os::unix::fs::FileExt;
+        if offset >= self.len {
+            return Ok(0);
+        }
+        loop {
+            match self.file.read_at(buf, offset) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
