@@ -1,4 +1,7 @@
-//! Analysis of the crashed kernel: oops parsing (from log text), and later unwinding,
-//! disassembly and diagnosis.
+//! Analysis of the crashed kernel: oops parsing (from log text), unwinding (ORC, stack scan),
+//! and later disassembly and diagnosis.
 
+pub mod disasm;
 pub mod oops;
+pub mod orc;
+pub mod unwind;

@@ -1,0 +1,236 @@
+//! Stack unwinding from memory, the way the kernel's own ORC unwinder does it
+//! (arch/x86/kernel/unwind_orc.c), with a heuristic stack scan where no ORC entry covers an
+//! address (frames found that way are marked unreliable).
+//!
+//! The unwinder knows nothing of containers or symbols: it reads memory and asks for ORC entries
+//! through [`UnwindEnv`].
+
+use super::orc::{self, OrcEntry, OrcType};
+use crate::dump::Regs;
+use serde::Serialize;
+
+/// `struct pt_regs` on x86_64: 21 u64s, `ip` at index 16.
+pub const PT_REGS_SIZE: u64 = 21 * 8;
+const IRET_FRAME_OFFSET: u64 = 16 * 8;
+const MAX_FRAMES: usize = 128;
+/// How far the fallback scan looks for a return address.
+const SCAN_WORDS: u64 = 512;
+
+pub trait UnwindEnv {
+    fn read_u64(&self, addr: u64) -> Option<u64>;
+    /// The ORC entry for `ip`, or None when no table covers it.
+    fn orc(&self, ip: u64) -> Option<OrcEntry>;
+    /// Is `addr` inside kernel or module text?
+    fn is_text(&self, addr: u64) -> bool;
+    /// Does the instruction ending at `ret` look like a call (for the stack scan)?
+    fn follows_call(&self, ret: u64) -> bool;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum How {
+    /// The starting register state (NT_PRSTATUS, saved switch frame).
+    Start,
+    /// From the ORC tables.
+    Orc,
+    /// Found by scanning the stack for a return address.
+    Scan,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RawFrame {
+    /// Return address (or the exact pc for the start and exception frames).
+    pub ip: u64,
+    /// Stack slot the return address was read from (crash's `[sp]`), or the stack pointer for
+    /// start and exception frames.
+    pub sp: u64,
+    pub how: How,
+    /// For exception frames: the saved `pt_regs` (full) or iret frame (partial).
+    pub regs: Option<Regs>,
+    /// Address of the `pt_regs` on the stack.
+    pub regs_addr: Option<u64>,
+    /// True when `ip` is the exact interrupted pc (start/exception), not a return address.
+    pub exact: bool,
+}
+
+struct State {
+    ip: u64,
+    sp: u64,
+    bp: u64,
+    regs: Option<Regs>,
+    signal: bool,
+}
+
+fn read_regs(env: &dyn UnwindEnv, addr: u64) -> Option<Regs> {
+    let mut b = Vec::with_capacity(PT_REGS_SIZE as usize);
+    for i in 0..21 {
+        b.extend_from_slice(&env.read_u64(addr + i * 8)?.to_le_bytes());
+    }
+    Some(Regs::from_user_regs(&b))
+}
+
+fn reg_of(regs: &Option<Regs>, r: u8) -> Option<u64> {
+    let regs = regs.as_ref()?;
+    Some(match r {
+        orc::REG_DX => regs.rdx,
+        orc::REG_DI => regs.rdi,
+        orc::REG_R10 => regs.r10,
+        orc::REG_R13 => regs.r13,
+        _ => return None,
+    })
+}
+
+/// Unwinds from a register state. Stops at a user-mode exception frame, an end-of-stack entry,
+/// an unreadable stack, or after [`MAX_FRAMES`].
+pub fn unwind(env: &dyn UnwindEnv, start: &Regs) -> (Vec<RawFrame>, Option<String>) {
+    let mut frames = vec![RawFrame {
+        ip: start.rip,
+        sp: start.rsp,
+        how: How::Start,
+        regs: None,
+        regs_addr: None,
+        exact: true,
+    }];
+    let mut st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    let mut stop = None;
+    while frames.len() < MAX_FRAMES {
+        let lookup = if st.signal { st.ip } else { st.ip.wrapping_sub(1) };
+        let entry = env.orc(lookup).filter(|e| e.kind != OrcType::Undefined);
+        let Some(e) = entry else {
+            // No unwind data: scan up the stack for the next plausible return address.
+            match scan(env, st.sp) {
+                Some((slot, ret)) => {
+                    frames.push(RawFrame { ip: ret, sp: slot, how: How::Scan, regs: None, regs_addr: None, exact: false });
+                    st = State { ip: ret, sp: slot + 8, bp: st.bp, regs: None, signal: false };
+                    continue;
+                }
+                None => {
+                    stop = Some(format!("no unwind information for {:#x} and no return address found on the stack", st.ip));
+                    break;
+                }
+            }
+        };
+        if e.kind == OrcType::EndOfStack {
+            break;
+        }
+        let mut indirect = false;
+        let cfa = match e.sp_reg {
+            orc::REG_SP => Some(st.sp.wrapping_add(e.sp_offset as i64 as u64)),
+            orc::REG_BP => Some(st.bp.wrapping_add(e.sp_offset as i64 as u64)),
+            orc::REG_SP_INDIRECT => {
+                indirect = true;
+                Some(st.sp)
+            }
+            orc::REG_BP_INDIRECT => {
+                indirect = true;
+                Some(st.bp.wrapping_add(e.sp_offset as i64 as u64))
+            }
+            r => reg_of(&st.regs, r),
+        };
+        let Some(mut cfa) = cfa else {
+            stop = Some(format!("cannot compute the frame at {:#x} (register not saved)", st.ip));
+            break;
+        };
+        if indirect {
+            let Some(v) = env.read_u64(cfa) else {
+                stop = Some(format!("stack unreadable at {cfa:#x}"));
+                break;
+            };
+            cfa = v;
+            if e.sp_reg == orc::REG_SP_INDIRECT {
+                cfa = cfa.wrapping_add(e.sp_offset as i64 as u64);
+            }
+        }
+        let prev_sp = st.sp;
+        match e.kind {
+            OrcType::Call => {
+                let slot = cfa.wrapping_sub(8);
+                let Some(ret) = env.read_u64(slot) else {
+                    stop = Some(format!("stack unreadable at {slot:#x}"));
+                    break;
+                };
+                frames.push(RawFrame { ip: ret, sp: slot, how: How::Orc, regs: None, regs_addr: None, exact: false });
+                st.ip = ret;
+                st.sp = cfa;
+                st.regs = None;
+                st.signal = false;
+            }
+            OrcType::Regs => {
+                let Some(r) = read_regs(env, cfa) else {
+                    stop = Some(format!("exception frame unreadable at {cfa:#x}"));
+                    break;
+                };
+                frames.push(RawFrame { ip: r.rip, sp: r.rsp, how: How::Orc, regs: Some(r), regs_addr: Some(cfa), exact: true });
+                st.ip = r.rip;
+                st.sp = r.rsp;
+                st.regs = Some(r);
+                st.signal = true;
+                if r.cs & 3 == 3 {
+                    break; // user mode: the kernel stack ends here
+                }
+            }
+            OrcType::RegsPartial => {
+                // Only the iret frame (ip, cs, flags, sp, ss) is saved.
+                let base = cfa.wrapping_sub(IRET_FRAME_OFFSET);
+                let words: Option<Vec<u64>> = (0..5).map(|i| env.read_u64(cfa + i * 8)).collect();
+                let Some(w) = words else {
+                    stop = Some(format!("interrupt frame unreadable at {cfa:#x}"));
+                    break;
+                };
+                let r = Regs { rip: w[0], cs: w[1], eflags: w[2], rsp: w[3], ss: w[4], ..Default::default() };
+                frames.push(RawFrame { ip: r.rip, sp: r.rsp, how: How::Orc, regs: Some(r), regs_addr: Some(base), exact: true });
+                st.ip = r.rip;
+                st.sp = r.rsp;
+                st.regs = None;
+                st.signal = true;
+                if r.cs & 3 == 3 {
+                    break;
+                }
+            }
+            OrcType::EndOfStack | OrcType::Undefined => break,
+        }
+        // The caller's frame pointer.
+        match e.bp_reg {
+            orc::REG_PREV_SP => {
+                if let Some(v) = env.read_u64(cfa.wrapping_add(e.bp_offset as i64 as u64)) {
+                    st.bp = v
+                }
+            }
+            orc::REG_BP => {
+                if let Some(v) = env.read_u64(st.bp.wrapping_add(e.bp_offset as i64 as u64)) {
+                    st.bp = v
+                }
+            }
+            _ => {
+                if let Some(r) = st.regs {
+                    st.bp = r.rbp
+                }
+            }
+        }
+        if st.ip == 0 {
+            frames.pop();
+            break;
+        }
+        // A kernel stack only grows down: a frame that does not move up is a loop, unless an
+        // exception frame switched stacks.
+        let switched = frames.last().is_some_and(|f| f.regs.is_some());
+        if st.sp <= prev_sp && !switched && !indirect {
+            stop = Some(format!("unwinding stopped: stack pointer did not advance at {:#x}", st.ip));
+            break;
+        }
+        if !env.is_text(st.ip) && st.regs.is_none_or(|r| r.cs & 3 != 3) {
+            stop = Some(format!("return address {:#x} is not kernel text", st.ip));
+            break;
+        }
+    }
+    (frames, stop)
+}
+
+/// Looks up the stack from `sp` for a word that is a return address into kernel text.
+fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<(u64, u64)> {
+    (0..SCAN_WORDS).find_map(|i| {
+        let slot = sp.wrapping_add(i * 8);
+        let v = env.read_u64(slot)?;
+        (env.is_text(v) && env.follows_call(v)).then_some((slot, v))
+    })
+}
