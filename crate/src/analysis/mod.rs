@@ -1,7 +1,9 @@
 //! Analysis of the crashed kernel: oops parsing (from log text), unwinding (ORC, stack scan),
 //! and later disassembly and diagnosis.
 
+pub mod diagnose;
 pub mod disasm;
+pub mod narrative;
 pub mod oops;
 pub mod orc;
 pub mod unwind;

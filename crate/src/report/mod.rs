@@ -30,6 +30,20 @@ pub struct Report {
     pub log: Vec<LogRecord>,
     pub modules: Vec<ModuleInfo>,
     pub backtrace: Vec<Frame>,
+    /// Every CPU's backtrace (crash's `bt -a`).
+    pub cpu_traces: Vec<CpuTrace>,
+    /// The fault decoded from the faulting instruction and registers.
+    pub fault: Option<Fault>,
+    /// Who most plausibly owns the bug ("probably caused by").
+    pub culprit: Option<Culprit>,
+    /// The verdict in words.
+    pub narrative: Option<Narrative>,
+    /// The chain of facts behind the verdict, each with its source.
+    pub evidence: Vec<Evidence>,
+    /// Disassembly of the faulting function, the faulting instruction marked.
+    pub disassembly: Vec<DisasmLine>,
+    /// Stable id of this crash signature (hash of title and guilty frames), for grouping.
+    pub bucket: Option<String>,
     /// Things that could not be derived; the report is partial where these say so.
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
@@ -92,7 +106,7 @@ pub struct ModuleInfo {
     pub taint: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Frame {
     pub function: Option<String>,
     pub offset: Option<u64>,
@@ -101,6 +115,90 @@ pub struct Frame {
     pub address: u64,
     pub sp: Option<u64>,
     pub reliable: bool,
+    /// `frame` (a return address), `exception` (an interrupted pc with its pt_regs), `start`
+    /// (the CPU's saved state).
+    pub kind: String,
+    /// How it was found: `orc`, `scan`, `start`.
+    pub how: String,
+    /// Saved registers of an exception frame.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regs: Option<crate::dump::Regs>,
+    /// `--- <IRQ stack> ---` style marker printed before this frame when the stack changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CpuTrace {
+    pub cpu: u32,
+    pub pid: Option<u32>,
+    pub comm: Option<String>,
+    pub task: Option<u64>,
+    pub frames: Vec<Frame>,
+    /// Why the trace stopped early, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Fault {
+    /// The faulting address (CR2 for page faults, the computed operand address otherwise).
+    pub address: Option<u64>,
+    /// The faulting instruction, AT&T syntax.
+    pub instruction: Option<String>,
+    /// `fixture_null_deref+0x15`
+    pub location: Option<String>,
+    pub ip: Option<u64>,
+    /// Base register of the memory operand (`rbx`).
+    pub base_register: Option<String>,
+    pub base_value: Option<u64>,
+    /// Displacement of the memory operand (the field offset for a NULL base).
+    pub offset: Option<i64>,
+    pub access: Option<String>,
+    /// 1-based System V argument number the base register carried, if it did.
+    pub argument_index: Option<u32>,
+    /// The argument register it came from (`rdi`).
+    pub argument_register: Option<String>,
+    /// Field at that offset when the type is known (`struct page._refcount`).
+    pub field: Option<String>,
+    /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
+    /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
+    /// machine-check, panic.
+    pub class: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Culprit {
+    pub function: String,
+    pub module: Option<String>,
+    pub reason: String,
+    /// `high`, `medium`, `low`.
+    pub confidence: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Narrative {
+    pub en: String,
+    pub zh: String,
+    /// Summary line first, then these: what to do next.
+    pub next_steps_en: Vec<String>,
+    pub next_steps_zh: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evidence {
+    /// `log`, `register`, `instruction`, `backtrace`, `module`, `memory`.
+    pub source: String,
+    pub en: String,
+    pub zh: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DisasmLine {
+    pub address: u64,
+    pub location: Option<String>,
+    pub text: String,
+    pub bytes: String,
+    pub faulting: bool,
 }
 
 impl Report {

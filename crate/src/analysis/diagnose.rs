@@ -1,0 +1,386 @@
+//! The root-cause engine: from the machine state to a verdict, the way a kernel engineer reads a
+//! crash. Panic line -> exception registers -> faulting instruction -> memory operand ->
+//! register provenance (System V arguments) -> the caller that passed it -> the culprit.
+//!
+//! Inputs are plain data (symbolized frames, disassembly, log facts), so the same engine runs on
+//! a dump or on pasted console text. The words are in `narrative.rs`.
+
+use super::disasm::{memory_operand, Insn};
+use super::oops::Oops;
+use crate::dump::Regs;
+use crate::report::{Culprit, Fault, Frame, ModuleInfo};
+
+/// System V AMD64 integer argument registers, in order.
+pub const ARG_REGS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
+/// Registers a call may clobber (System V caller-saved).
+const CALLER_SAVED: [&str; 9] = ["rax", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11"];
+
+/// The faulting function as read from memory: its instructions from the entry up to and past
+/// the fault.
+#[derive(Debug, Clone)]
+pub struct FaultSite {
+    pub function: String,
+    pub module: Option<String>,
+    pub start: u64,
+    pub ip: u64,
+    pub regs: Regs,
+    pub insns: Vec<Insn>,
+}
+
+pub struct Input<'a> {
+    pub oops: Option<&'a Oops>,
+    /// The crashing task's frames from memory (exception frames carry registers), innermost
+    /// first; or frames from the log's Call Trace when memory gave none.
+    pub frames: &'a [Frame],
+    pub site: Option<&'a FaultSite>,
+    pub modules: &'a [ModuleInfo],
+    /// CR2 / the address the kernel printed.
+    pub fault_address: Option<u64>,
+    /// Names a field: (struct, offset) -> `struct page._refcount`, when types are known.
+    pub field_at: &'a dyn Fn(&str, u64) -> Option<String>,
+}
+
+/// Where the bad pointer came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    /// Argument N (1-based) in register `reg`, possibly copied through other registers.
+    Argument { index: u32, reg: &'static str, via: Vec<(String, String)> },
+    /// Loaded or computed inside the function by this instruction.
+    Computed { insn: String, location: String },
+    /// The return value of a call.
+    Returned { callee: String },
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Verdict {
+    pub fault: Fault,
+    pub culprit: Option<Culprit>,
+    pub provenance: Option<Provenance>,
+    /// Index in `frames` of the interrupted (faulting) function and of the caller.
+    pub fault_frame: Option<usize>,
+    pub caller_frame: Option<usize>,
+    pub deliberate: bool,
+}
+
+/// Functions that are victims rather than culprits when they fault on a bad argument: core
+/// allocators, refcount/list/lock helpers, string and copy routines, entry code.
+pub fn is_infrastructure(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "__free_pages", "free_pages", "__free_page", "free_unref_page", "put_page", "__put_page", "folio_put",
+        "__folio_put", "kfree", "kmem_cache_", "__kmem_cache", "__kmalloc", "kmalloc", "kvfree", "vfree",
+        "slab_", "___slab", "__slab", "memcpy", "__memcpy", "memmove", "memset", "__memset", "memcmp",
+        "strlen", "strnlen", "strcmp", "strncmp", "strcpy", "strscpy", "copy_user", "copy_to_user",
+        "copy_from_user", "_copy_", "__copy_", "rep_movs", "list_", "__list_", "hlist_", "rb_", "_raw_spin",
+        "_raw_read", "_raw_write", "queued_spin", "queued_read", "queued_write", "native_queued", "mutex_",
+        "__mutex", "down_", "up_", "refcount_", "atomic_", "kref_", "dput", "iput", "fput", "mntput",
+        "page_ref", "get_page", "__get_user", "__put_user", "panic", "oops", "die", "__die", "bug_",
+        "report_bug", "handle_bug", "do_trap", "do_error_trap", "exc_", "asm_exc_", "entry_", "do_syscall",
+        "syscall_", "__x64_sys_", "ret_from_fork", "warn_", "__warn", "dump_stack", "printk", "_printk",
+        "vprintk", "__schedule", "schedule",
+    ];
+    let base = name.split('.').next().unwrap_or(name);
+    PREFIXES.iter().any(|p| base.starts_with(p))
+}
+
+/// The crash class from the report's wording.
+pub fn classify(oops: Option<&Oops>, fault_address: Option<u64>, operand_addr: Option<u64>, base_value: Option<u64>) -> &'static str {
+    let Some(o) = oops else { return "panic" };
+    let m = o.message.as_str();
+    let t = format!("{} {} {}", o.message, o.title, o.kind).to_lowercase();
+    let ps = o.panic_string.as_deref().unwrap_or("").to_lowercase();
+    if ps.contains("sysrq triggered crash") || t.contains("sysrq") {
+        return "sysrq";
+    }
+    if t.contains("machine check") {
+        return "machine-check";
+    }
+    if t.contains("kernel bug at") || m.starts_with("kernel BUG") {
+        return "bug";
+    }
+    if t.contains("stack-protector") || t.contains("stack is corrupted") {
+        return "stack-corruption";
+    }
+    if t.contains("double fault") || t.contains("stack guard page") || t.contains("stack overflow") {
+        return "stack-overflow";
+    }
+    if t.contains("soft lockup") || t.contains("hard lockup") || t.contains("hardlockup") || t.contains("rcu") && t.contains("stall") {
+        return "lockup";
+    }
+    if t.contains("blocked for more than") || t.contains("task hung") {
+        return "hung-task";
+    }
+    if t.contains("out of memory") || ps.contains("out of memory") || ps.contains("oom") {
+        return "oom";
+    }
+    if t.contains("divide error") || t.contains("divide_error") {
+        return "divide-error";
+    }
+    if t.starts_with("warning") || m.starts_with("WARNING") {
+        return "warning";
+    }
+    let addr = operand_addr.or(fault_address);
+    let poison = |a: u64| {
+        let hi = a >> 32;
+        (a & 0xffff_ffff_0000_0000) == 0xdead_0000_0000_0000 || hi == 0xdead_4ead || a == 0x6b6b6b6b6b6b6b6b || hi == 0x6b6b6b6b
+    };
+    if t.contains("general protection") || t.contains("unable to handle") || t.contains("null pointer") || t.contains("page fault") || t.contains("paging request") {
+        if let Some(a) = addr {
+            if a == 0x6b6b6b6b6b6b6b6b || base_value == Some(0x6b6b6b6b6b6b6b6b) || (a >> 32) == 0x6b6b6b6b {
+                return "use-after-free";
+            }
+            if poison(a) || base_value.is_some_and(poison) {
+                return "poison";
+            }
+            if base_value == Some(0) || a < 4096 * 16 {
+                return "null-deref";
+            }
+            let top = (a as i64) >> 47;
+            if top != 0 && top != -1 {
+                return "non-canonical";
+            }
+            return "wild-pointer";
+        }
+        if t.contains("null pointer") {
+            return "null-deref";
+        }
+        return "wild-pointer";
+    }
+    if t.contains("invalid opcode") {
+        return "invalid-opcode";
+    }
+    "panic"
+}
+
+/// Traces register `reg` backwards from the fault to its origin inside the function.
+pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
+    let Some(fault_idx) = site.insns.iter().position(|i| i.address == site.ip) else {
+        return Provenance::Unknown;
+    };
+    let mut want: String = reg.to_string();
+    let mut via = Vec::new();
+    let mut i = fault_idx;
+    while i > 0 {
+        i -= 1;
+        let ins = &site.insns[i];
+        if ins.is_call && CALLER_SAVED.contains(&want.as_str()) {
+            if want == "rax" {
+                let callee = ins.text.split('<').nth(1).map(|s| s.trim_end_matches('>').to_string()).unwrap_or_else(|| ins.text.clone());
+                return Provenance::Returned { callee };
+            }
+            return Provenance::Unknown; // clobbered by the call
+        }
+        if !ins.writes.iter().any(|w| *w == want) {
+            continue;
+        }
+        // A register-to-register move copies the value: follow the source.
+        let t = ins.text.trim();
+        if let Some(ops) = t.strip_prefix("mov").map(str::trim_start).filter(|_| t.starts_with("mov ") || t.starts_with("movq") || t.starts_with("mov\t") || t.starts_with("mov  ")) {
+            let parts: Vec<&str> = ops.split(',').collect();
+            if parts.len() == 2 && parts[0].starts_with('%') && parts[1].starts_with('%') {
+                let src = parts[0].trim_start_matches('%');
+                let src64 = match src {
+                    "edi" => "rdi",
+                    "esi" => "rsi",
+                    "edx" => "rdx",
+                    "ecx" => "rcx",
+                    "r8d" => "r8",
+                    "r9d" => "r9",
+                    s => s,
+                };
+                via.push((want.clone(), ins.location.clone().unwrap_or_else(|| format!("{:#x}", ins.address))));
+                want = src64.to_string();
+                continue;
+            }
+        }
+        return Provenance::Computed {
+            insn: ins.text.clone(),
+            location: ins.location.clone().unwrap_or_else(|| format!("{:#x}", ins.address)),
+        };
+    }
+    match ARG_REGS.iter().position(|r| *r == want) {
+        Some(n) => Provenance::Argument { index: n as u32 + 1, reg: ARG_REGS[n], via },
+        None => Provenance::Unknown,
+    }
+}
+
+fn module_taint<'a>(modules: &'a [ModuleInfo], name: &str) -> Option<&'a str> {
+    modules.iter().find(|m| m.name == name).map(|m| m.taint.as_str())
+}
+
+fn frame_name(f: &Frame) -> String {
+    f.function.clone().unwrap_or_else(|| format!("{:#x}", f.address))
+}
+
+/// Runs the reasoning chain.
+pub fn diagnose(inp: &Input) -> Verdict {
+    let mut v = Verdict::default();
+    // The interrupted function: the first exception frame in kernel mode, else the oops RIP.
+    let fault_frame = inp.frames.iter().position(|f| f.kind == "exception" && f.regs.is_some_and(|r| r.cs & 3 == 0));
+    v.fault_frame = fault_frame;
+    v.caller_frame = fault_frame.and_then(|i| (i + 1..inp.frames.len()).find(|&j| inp.frames[j].kind != "exception" && inp.frames[j].function.is_some()));
+    let mut fault = Fault { address: inp.fault_address, ..Default::default() };
+    if let Some(site) = inp.site {
+        fault.ip = Some(site.ip);
+        if let Some(ins) = site.insns.iter().find(|i| i.address == site.ip) {
+            fault.instruction = Some(ins.text.clone());
+            fault.location = ins.location.clone();
+            let bytes: Vec<u8> = ins.bytes.split(' ').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+            if let Some(m) = memory_operand(&bytes, ins.address, Some(&site.regs)) {
+                fault.base_register = m.base.clone().filter(|b| b != "rip");
+                fault.base_value = fault.base_register.as_deref().and_then(|r| site.regs.get(r));
+                fault.offset = Some(m.displacement);
+                fault.access = Some(if m.write && m.read { "read-write" } else if m.write { "write" } else { "read" }.into());
+                if fault.address.is_none() {
+                    fault.address = m.address;
+                }
+                if let Some(b) = fault.base_register.clone() {
+                    let p = provenance(site, &b);
+                    if let Provenance::Argument { index, reg, .. } = &p {
+                        fault.argument_index = Some(*index);
+                        fault.argument_register = Some(reg.to_string());
+                    }
+                    v.provenance = Some(p);
+                }
+                // A NULL struct page pointer is the classic case of the reference article.
+                if fault.base_value == Some(0) {
+                    let fname = site.function.split('.').next().unwrap_or("");
+                    let guess = if fname.contains("page") { Some("page") } else { None };
+                    if let (Some(st), Some(off)) = (guess, fault.offset) {
+                        fault.field = (inp.field_at)(st, off as u64);
+                    }
+                }
+            }
+        }
+    }
+    let operand_addr = fault.address;
+    fault.class = classify(inp.oops, inp.fault_address, operand_addr, fault.base_value).to_string();
+    v.deliberate = fault.class == "sysrq";
+    v.fault = fault;
+    v.culprit = culprit(inp, &v);
+    v
+}
+
+fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
+    if v.deliberate {
+        return None;
+    }
+    let frames = inp.frames;
+    // Candidates from the faulting function downwards (never the panic path above it).
+    let start = v.fault_frame.unwrap_or(0);
+    let chain: Vec<&Frame> = frames[start.min(frames.len())..].iter().filter(|f| f.function.is_some() && f.regs.is_none_or(|r| r.cs & 3 == 0)).collect();
+    let faulting: Option<(String, Option<String>)> = inp
+        .site
+        .map(|s| (s.function.clone(), s.module.clone()))
+        .or_else(|| chain.first().map(|f| (frame_name(f), f.module.clone())))
+        .or_else(|| {
+            let o = inp.oops?;
+            let rip = o.rip.as_deref()?;
+            let name = rip.split('+').next()?.trim().to_string();
+            let module = rip.split('[').nth(1).map(|m| m.trim_end_matches(']').trim().to_string());
+            Some((name, module))
+        });
+    let (fname, fmod) = faulting?;
+    let taint_note = |m: &Option<String>| -> String {
+        match m.as_deref().and_then(|m| module_taint(inp.modules, m)) {
+            Some(t) if t.contains('O') || t.contains('E') || t.contains('P') => {
+                let mut w = vec![];
+                if t.contains('P') {
+                    w.push("proprietary");
+                }
+                if t.contains('O') {
+                    w.push("out-of-tree");
+                }
+                if t.contains('E') {
+                    w.push("unsigned");
+                }
+                format!(" ({} module)", w.join(", "))
+            }
+            _ => String::new(),
+        }
+    };
+    let arg = match &v.provenance {
+        Some(Provenance::Argument { index, reg, .. }) => Some((*index, *reg)),
+        _ => None,
+    };
+    // 1. Core infrastructure that faulted on a bad argument: the caller passed it.
+    if is_infrastructure(&fname) && fmod.is_none() {
+        if let Some((idx, reg)) = arg {
+            // The first caller that is not itself infrastructure (a module frame preferred).
+            let callers: Vec<&&Frame> = chain.iter().skip(1).collect();
+            let pick = callers
+                .iter()
+                .find(|f| f.module.is_some())
+                .or_else(|| callers.iter().find(|f| !is_infrastructure(&frame_name(f))));
+            if let Some(c) = pick {
+                let direct = callers.first().is_some_and(|d| std::ptr::eq(**d, **c));
+                let reason = if direct {
+                    format!(
+                        "{fname} faulted on its argument {idx} ({}) = {:#x}; {} is the caller that passed it{}",
+                        reg.to_uppercase(),
+                        v.fault.base_value.unwrap_or(0),
+                        frame_name(c),
+                        taint_note(&c.module)
+                    )
+                } else {
+                    format!(
+                        "{fname} faulted on its argument {idx} ({}); the bad value came down the call chain from {}{}",
+                        reg.to_uppercase(),
+                        frame_name(c),
+                        taint_note(&c.module)
+                    )
+                };
+                return Some(Culprit {
+                    function: frame_name(c),
+                    module: c.module.clone(),
+                    reason,
+                    confidence: if direct && c.module.is_some() { "high" } else { "medium" }.into(),
+                });
+            }
+        }
+        // No argument chain: the first module frame, if any, owns it.
+        if let Some(c) = chain.iter().skip(1).find(|f| f.module.is_some()) {
+            return Some(Culprit {
+                function: frame_name(c),
+                module: c.module.clone(),
+                reason: format!(
+                    "the fault is in core kernel code ({fname}) called from module {}{}; core helpers rarely fail on their own",
+                    c.module.clone().unwrap_or_default(),
+                    taint_note(&c.module)
+                ),
+                confidence: "medium".into(),
+            });
+        }
+    }
+    // 2. The faulting function owns the bug.
+    let reason = match (&v.fault.class[..], arg) {
+        ("null-deref" | "poison" | "use-after-free" | "wild-pointer" | "non-canonical", Some((idx, reg))) => format!(
+            "{fname} dereferenced its argument {idx} ({}) without checking it{}",
+            reg.to_uppercase(),
+            taint_note(&fmod)
+        ),
+        ("bug", _) => format!("{fname} hit its own BUG() assertion{}", taint_note(&fmod)),
+        ("warning", _) => format!("{fname} raised a WARNING with panic_on_warn set{}", taint_note(&fmod)),
+        _ => format!("the faulting instruction is in {fname}{}", taint_note(&fmod)),
+    };
+    let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() { "high" } else if fmod.is_some() { "medium" } else { "low" };
+    Some(Culprit { function: fname, module: fmod, reason, confidence: confidence.into() })
+}
+
+/// Stable bucket id: FNV-1a of the title and the first frames' function names.
+pub fn bucket(title: &str, frames: &[Frame]) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    let mut eat = |s: &str| {
+        for b in s.bytes() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        h ^= 0xff;
+        h = h.wrapping_mul(0x100000001b3);
+    };
+    eat(title);
+    for f in frames.iter().filter(|f| f.kind != "start").filter_map(|f| f.function.as_deref()).take(5) {
+        eat(f.split('.').next().unwrap_or(f));
+    }
+    format!("{h:016x}")
+}
