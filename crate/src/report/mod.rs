@@ -6,6 +6,7 @@
 //! `panic.type`, `fault`, `culprit`, `narrative.en`, `narrative.zh`, `evidence`, `log`, `modules`,
 //! `backtrace`.
 
+pub mod bt;
 pub mod build;
 pub mod text;
 

@@ -1,0 +1,62 @@
+//! crash's `bt` text format for a CPU's trace.
+
+use super::{CpuTrace, Frame};
+use crate::dump::Regs;
+use std::fmt::Write;
+
+pub fn regs_block(s: &mut String, r: &Regs) {
+    let _ = writeln!(s, "    RIP: {:016x}  RSP: {:016x}  RFLAGS: {:08x}", r.rip, r.rsp, r.eflags);
+    let _ = writeln!(s, "    RAX: {:016x}  RBX: {:016x}  RCX: {:016x}", r.rax, r.rbx, r.rcx);
+    let _ = writeln!(s, "    RDX: {:016x}  RSI: {:016x}  RDI: {:016x}", r.rdx, r.rsi, r.rdi);
+    let _ = writeln!(s, "    RBP: {:016x}   R8: {:016x}   R9: {:016x}", r.rbp, r.r8, r.r9);
+    let _ = writeln!(s, "    R10: {:016x}  R11: {:016x}  R12: {:016x}", r.r10, r.r11, r.r12);
+    let _ = writeln!(s, "    R13: {:016x}  R14: {:016x}  R15: {:016x}", r.r13, r.r14, r.r15);
+    let _ = writeln!(s, "    ORIG_RAX: {:016x}  CS: {:04x}  SS: {:04x}", r.orig_rax, r.cs, r.ss);
+}
+
+fn name(f: &Frame) -> String {
+    f.function.clone().unwrap_or_else(|| format!("{:x}", f.address))
+}
+
+pub fn render(t: &CpuTrace) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "PID: {:<8} TASK: {:<16}  CPU: {:<4} COMMAND: \"{}\"",
+        t.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
+        t.task.map(|a| format!("{a:x}")).unwrap_or_else(|| "?".into()),
+        t.cpu,
+        t.comm.as_deref().unwrap_or("?")
+    );
+    let mut n = 0;
+    for f in &t.frames {
+        if let Some(m) = &f.stack {
+            let _ = writeln!(s, "--- <{m}> ---");
+        }
+        if f.kind == "exception" {
+            if let Some(r) = &f.regs {
+                if r.cs & 3 == 0 {
+                    let off = f.offset.map(|o| format!("+{o}")).unwrap_or_default();
+                    let _ = writeln!(s, "    [exception RIP: {}{off}]", name(f));
+                }
+                regs_block(&mut s, r);
+            }
+            continue;
+        }
+        let module = f.module.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
+        let unreliable = if f.reliable { "" } else { " ?" };
+        let _ = writeln!(
+            s,
+            "{:>3} [{:016x}]{unreliable} {} at {:x}{module}",
+            format!("#{n}"),
+            f.sp.unwrap_or(0),
+            name(f),
+            f.address
+        );
+        n += 1;
+    }
+    if let Some(e) = &t.error {
+        let _ = writeln!(s, "    (unwinding stopped: {e})");
+    }
+    s
+}

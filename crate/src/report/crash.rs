@@ -1,0 +1,117 @@
+//! The crash part of the report: every CPU's backtrace from memory, the faulting function's
+//! disassembly, and the verdict.
+
+use super::{CpuTrace, DisasmLine, Report};
+use crate::analysis::diagnose::{self, FaultSite, Input};
+use crate::analysis::disasm::disassemble;
+use crate::analysis::narrative;
+use crate::analysis::oops::Oops;
+use crate::analysis::stack::KernelStack;
+use crate::kernel::Kernel;
+
+/// How many bytes of a function we disassemble at most.
+const MAX_FUNCTION: u64 = 16 << 10;
+
+/// Backtraces of every CPU from its saved registers (NT_PRSTATUS), in CPU order.
+pub fn cpu_traces(k: &Kernel, ks: &KernelStack) -> Vec<CpuTrace> {
+    k.dump
+        .notes
+        .prstatus
+        .iter()
+        .enumerate()
+        .map(|(cpu, p)| {
+            let (frames, error) = ks.trace(&p.regs);
+            CpuTrace { cpu: cpu as u32, pid: None, comm: None, task: None, frames, error }
+        })
+        .collect()
+}
+
+/// Reads and disassembles the function around `ip`, from its start through a little past `ip`.
+pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultSite> {
+    let syms = k.symbols();
+    let (sym, off) = syms.lookup(ip)?;
+    if off > MAX_FUNCTION {
+        return None;
+    }
+    let end = if sym.size > 0 && sym.size <= MAX_FUNCTION { sym.addr + sym.size } else { ip + 64 };
+    let code = k.read_bytes(sym.addr, (end - sym.addr) as usize).ok()?;
+    let name_of = |a: u64| {
+        let (s, o) = syms.lookup(a)?;
+        Some(if o == 0 { s.name.clone() } else { format!("{}+{o}", s.name) })
+    };
+    let insns = disassemble(&code, sym.addr, &name_of);
+    Some(FaultSite { function: sym.name.clone(), module: sym.module.clone(), start: sym.addr, ip, regs, insns })
+}
+
+/// Fills backtraces, fault, culprit, narrative, evidence, disassembly and bucket.
+pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
+    let ks = KernelStack::new(k);
+    r.warnings.extend(ks.warnings.iter().cloned());
+    r.cpu_traces = cpu_traces(k, &ks);
+    // The crashing CPU: the one the log names, else the one whose trace holds a kernel-mode
+    // exception frame.
+    let has_exception = |t: &CpuTrace| t.frames.iter().any(|f| f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0));
+    let crashing = r
+        .panic
+        .cpu
+        .and_then(|c| r.cpu_traces.iter().position(|t| t.cpu == c))
+        .or_else(|| r.cpu_traces.iter().position(has_exception));
+    if let Some(i) = crashing {
+        let t = &mut r.cpu_traces[i];
+        t.pid = r.panic.pid;
+        t.comm = r.panic.comm.clone();
+        r.backtrace = t.frames.clone();
+    }
+    let exc = r.backtrace.iter().find(|f| f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0)).cloned();
+    let site = exc.as_ref().and_then(|f| fault_site(k, f.address, f.regs.unwrap_or_default()));
+    if let Some(s) = &site {
+        r.disassembly = s
+            .insns
+            .iter()
+            .map(|i| DisasmLine {
+                address: i.address,
+                location: i.location.clone(),
+                text: i.text.clone(),
+                bytes: i.bytes.clone(),
+                faulting: i.address == s.ip,
+            })
+            .collect();
+    }
+    let fault_address = fault_address_of(oops);
+    let no_field = |_: &str, _: u64| None;
+    let inp = Input {
+        oops,
+        frames: &r.backtrace,
+        site: site.as_ref(),
+        modules: &r.modules,
+        fault_address,
+        field_at: &no_field,
+    };
+    let v = diagnose::diagnose(&inp);
+    let faulting = site
+        .as_ref()
+        .map(|s| (s.function.as_str(), &s.module))
+        .or_else(|| exc.as_ref().and_then(|f| f.function.as_deref().map(|n| (n, &f.module))));
+    let caller = v.caller_frame.and_then(|i| r.backtrace.get(i)).and_then(|f| f.function.clone());
+    let words = narrative::write(&v, &r.panic, faulting, caller.as_deref());
+    r.fault = Some(v.fault.clone());
+    r.culprit = v.culprit.clone();
+    r.narrative = Some(words.narrative);
+    r.evidence = words.evidence;
+    let title = r.panic.title.clone().or_else(|| r.panic.message.clone()).unwrap_or_default();
+    let from = v.fault_frame.unwrap_or(0);
+    r.bucket = Some(diagnose::bucket(&title, r.backtrace.get(from..).unwrap_or(&[])));
+}
+
+/// The address the kernel reported: `address: 0000000000000018`, `at 000000000000001c`, or the
+/// `CR2:` line.
+pub fn fault_address_of(oops: Option<&Oops>) -> Option<u64> {
+    let o = oops?;
+    let m = &o.message;
+    let hex_after = |key: &str| -> Option<u64> {
+        let i = m.find(key)? + key.len();
+        let h: String = m[i..].trim_start().chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        u64::from_str_radix(&h, 16).ok()
+    };
+    hex_after("address: ").or_else(|| hex_after(" at ")).or(o.cr2)
+}
