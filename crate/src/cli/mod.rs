@@ -3,6 +3,7 @@
 mod info;
 mod log;
 mod report;
+mod sym;
 
 use crate::error::Error;
 use crate::report::build::{Options, Session};
@@ -14,6 +15,7 @@ commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
+  sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
 
 options:
   --format text|json    output format (default text)
@@ -101,6 +103,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "report" => report::run(&a),
         "info" => info::run(&a),
         "log" => log::run(&a),
+        "sym" => sym::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;

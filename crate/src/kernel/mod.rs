@@ -2,14 +2,18 @@
 //! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
 //! container or page tables directly.
 
+pub mod kallsyms;
 pub mod paging;
 pub mod printk;
+pub mod symbols;
 pub mod vmcoreinfo;
 
 use crate::dump::Dump;
 use crate::error::MemError;
 use paging::{Paging, START_KERNEL_MAP};
+pub use symbols::{format_symbol, Module, Symbol, SymbolTable};
 pub use vmcoreinfo::VmcoreInfo;
+use std::cell::OnceCell;
 
 pub struct Kernel {
     pub dump: Dump,
@@ -17,6 +21,8 @@ pub struct Kernel {
     pub paging: Paging,
     /// What could not be derived, in plain words (shown in the report).
     pub warnings: Vec<String>,
+    /// vmlinux + module symbols, read on first use ([`Kernel::symbols`]).
+    symbols: OnceCell<SymbolTable>,
 }
 
 impl Kernel {
@@ -52,7 +58,42 @@ impl Kernel {
         if paging.top_pgt.is_none() {
             warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
         }
-        Kernel { dump, vmcoreinfo, paging, warnings }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new() }
+    }
+
+    /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
+    /// Empty, with its `warnings` saying why, when nothing could be read.
+    pub fn symbols(&self) -> &SymbolTable {
+        self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    fn build_symbols(&self) -> SymbolTable {
+        #[cfg(not(target_arch = "wasm32"))]
+        let t0 = std::time::Instant::now();
+        let mut warnings = Vec::new();
+        let mut known = self.vmcoreinfo.symbols.clone();
+        // Symbols that are not in kallsyms or that VMCOREINFO gives outside the image.
+        known.retain(|_, &mut a| self.paging.text_to_phys(a).is_some());
+        let (syms, source) = match kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo) {
+            Some(t) => match kallsyms::read(self, &t, &known) {
+                Ok((syms, enc)) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
+                Err(e) => {
+                    warnings.push(format!("kernel symbols unavailable: kallsyms could not be read: {e}"));
+                    (Vec::new(), String::new())
+                }
+            },
+            None => {
+                warnings.push("kernel symbols unavailable: VMCOREINFO has no kallsyms keys".into());
+                (Vec::new(), String::new())
+            }
+        };
+        let mut t = SymbolTable::new(syms, Vec::new(), source);
+        t.warnings = warnings;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            t.load_ms = t0.elapsed().as_millis() as u64;
+        }
+        t
     }
 
     /// phys_base from VMCOREINFO (NUMBER, 4.x+), else from the container (kdump sub-header or
