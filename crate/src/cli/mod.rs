@@ -2,6 +2,7 @@
 
 mod info;
 mod log;
+mod modules;
 mod report;
 mod sym;
 
@@ -15,6 +16,7 @@ commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
+  mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
 
 options:
@@ -104,6 +106,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "info" => info::run(&a),
         "log" => log::run(&a),
         "sym" => sym::run(&a),
+        "mod" => modules::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;
