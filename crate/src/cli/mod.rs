@@ -2,7 +2,9 @@
 
 mod info;
 mod log;
+mod modules;
 mod report;
+mod sym;
 
 use crate::error::Error;
 use crate::report::build::{Options, Session};
@@ -14,6 +16,8 @@ commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
+  mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
+  sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
 
 options:
   --format text|json    output format (default text)
@@ -101,6 +105,8 @@ pub fn main(argv: Vec<String>) -> i32 {
         "report" => report::run(&a),
         "info" => info::run(&a),
         "log" => log::run(&a),
+        "sym" => sym::run(&a),
+        "mod" => modules::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;

@@ -2,14 +2,20 @@
 //! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
 //! container or page tables directly.
 
+pub mod btf;
+pub mod kallsyms;
+pub mod modules;
 pub mod paging;
 pub mod printk;
+pub mod symbols;
 pub mod vmcoreinfo;
 
 use crate::dump::Dump;
 use crate::error::MemError;
 use paging::{Paging, START_KERNEL_MAP};
+pub use symbols::{format_symbol, Module, Symbol, SymbolTable};
 pub use vmcoreinfo::VmcoreInfo;
+use std::cell::OnceCell;
 
 pub struct Kernel {
     pub dump: Dump,
@@ -17,6 +23,10 @@ pub struct Kernel {
     pub paging: Paging,
     /// What could not be derived, in plain words (shown in the report).
     pub warnings: Vec<String>,
+    /// vmlinux + module symbols, read on first use ([`Kernel::symbols`]).
+    symbols: OnceCell<SymbolTable>,
+    /// vmlinux BTF from memory, read while building the symbol table ([`Kernel::btf`]).
+    btf: OnceCell<Option<btf::Btf>>,
 }
 
 impl Kernel {
@@ -52,7 +62,80 @@ impl Kernel {
         if paging.top_pgt.is_none() {
             warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
         }
-        Kernel { dump, vmcoreinfo, paging, warnings }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new() }
+    }
+
+    /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
+    /// Empty, with its `warnings` saying why, when nothing could be read.
+    pub fn symbols(&self) -> &SymbolTable {
+        self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    /// vmlinux's BTF from the dump's memory (`__start_BTF`..`__stop_BTF`), if the kernel has it.
+    pub fn btf(&self) -> Option<&btf::Btf> {
+        self.symbols();
+        self.btf.get().and_then(|b| b.as_ref())
+    }
+
+    /// Loaded modules (name, base, size, taint), newest first.
+    pub fn modules(&self) -> &[Module] {
+        &self.symbols().modules
+    }
+
+    fn load_btf(&self, start: Option<u64>, stop: Option<u64>, warnings: &mut Vec<String>) -> Option<btf::Btf> {
+        let (start, stop) = (start?, stop?);
+        let len = stop.checked_sub(start).filter(|&l| l > 24 && l < 256 << 20)?;
+        let r = self.read_bytes(start, len as usize).map_err(|e| e.to_string()).and_then(|b| btf::Btf::parse(&b));
+        match r {
+            Ok(b) => Some(b),
+            Err(e) => {
+                warnings.push(format!("BTF at {start:#x} unreadable: {e}"));
+                None
+            }
+        }
+    }
+
+    fn build_symbols(&self) -> SymbolTable {
+        #[cfg(not(target_arch = "wasm32"))]
+        let t0 = std::time::Instant::now();
+        let mut warnings = Vec::new();
+        let mut known = self.vmcoreinfo.symbols.clone();
+        // Symbols that are not in kallsyms or that VMCOREINFO gives outside the image.
+        known.retain(|_, &mut a| self.paging.text_to_phys(a).is_some());
+        let (syms, source) = match kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo) {
+            Some(t) => match kallsyms::read(self, &t, &known) {
+                Ok((syms, enc)) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
+                Err(e) => {
+                    warnings.push(format!("kernel symbols unavailable: kallsyms could not be read: {e}"));
+                    (Vec::new(), String::new())
+                }
+            },
+            None => {
+                warnings.push("kernel symbols unavailable: VMCOREINFO has no kallsyms keys".into());
+                (Vec::new(), String::new())
+            }
+        };
+        let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
+        let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
+        let mut syms = syms;
+        let mut mods = Vec::new();
+        match syms.iter().find(|s| s.name == "modules" && s.module.is_none()).map(|s| s.addr) {
+            Some(head) => {
+                let scan = modules::read_modules(self, head, btf.as_ref());
+                warnings.extend(scan.warnings);
+                syms.extend(scan.symbols);
+                mods = scan.modules;
+            }
+            None if !syms.is_empty() => warnings.push("no `modules` symbol: loaded modules unknown".into()),
+            None => {}
+        }
+        let mut t = SymbolTable::new(syms, mods, source);
+        t.warnings = warnings;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            t.load_ms = t0.elapsed().as_millis() as u64;
+        }
+        t
     }
 
     /// phys_base from VMCOREINFO (NUMBER, 4.x+), else from the container (kdump sub-header or

@@ -1,0 +1,427 @@
+//! BTF, the kernel's compact type information (Documentation/bpf/btf.rst), read from the dump's
+//! own memory: kernels built with CONFIG_DEBUG_INFO_BTF (Debian, Fedora, Ubuntu... since 5.2)
+//! carry vmlinux's BTF between `__start_BTF` and `__stop_BTF`. It gives structure layouts
+//! (task_struct, module, page, ...) without a vmlinux with debuginfo.
+//!
+//! Only what crashlens needs: types, struct/union members with bit offsets, enums, names.
+
+use std::collections::HashMap;
+
+const MAGIC: u16 = 0xeb9f;
+
+/// BTF kinds (include/uapi/linux/btf.h).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Void,
+    Int,
+    Ptr,
+    Array,
+    Struct,
+    Union,
+    Enum,
+    Fwd,
+    Typedef,
+    Volatile,
+    Const,
+    Restrict,
+    Func,
+    FuncProto,
+    Var,
+    Datasec,
+    Float,
+    DeclTag,
+    TypeTag,
+    Enum64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: String,
+    pub type_id: u32,
+    /// Offset from the start of the containing struct, in bits.
+    pub bit_offset: u64,
+    /// Bit-field width (0 = not a bit-field).
+    pub bitfield_size: u8,
+}
+
+#[derive(Debug, Clone)]
+pub struct Type {
+    pub kind: Kind,
+    pub name: String,
+    /// Byte size (int, struct, union, enum, float, datasec).
+    pub size: u64,
+    /// Referenced type (ptr, typedef, const, volatile, restrict, func, var, type_tag, decl_tag).
+    pub ref_type: u32,
+    /// Struct/union members.
+    pub members: Vec<Member>,
+    /// Array: (element type, number of elements).
+    pub array: Option<(u32, u64)>,
+    /// Enum values.
+    pub enumerators: Vec<(String, i64)>,
+}
+
+/// A parsed BTF blob.
+pub struct Btf {
+    /// Index 0 is `void`.
+    types: Vec<Type>,
+    by_name: HashMap<String, Vec<u32>>,
+}
+
+fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
+    b.get(o..o + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap())).ok_or_else(|| format!("BTF truncated at {o}"))
+}
+
+fn cstr(strs: &[u8], off: u32) -> String {
+    let o = off as usize;
+    if o >= strs.len() {
+        return String::new();
+    }
+    let end = strs[o..].iter().position(|&c| c == 0).map_or(strs.len(), |p| o + p);
+    String::from_utf8_lossy(&strs[o..end]).into_owned()
+}
+
+impl Btf {
+    /// Parses a little-endian BTF blob (header, type section, string section).
+    pub fn parse(b: &[u8]) -> Result<Btf, String> {
+        if b.len() < 24 || u16::from_le_bytes([b[0], b[1]]) != MAGIC {
+            return Err("no BTF magic".into());
+        }
+        let hdr_len = u32_at(b, 4)? as usize;
+        let (type_off, type_len) = (u32_at(b, 8)? as usize, u32_at(b, 12)? as usize);
+        let (str_off, str_len) = (u32_at(b, 16)? as usize, u32_at(b, 20)? as usize);
+        let span = |o: usize, l: usize| {
+            hdr_len
+                .checked_add(o)
+                .and_then(|s| s.checked_add(l).map(|e| (s, e)))
+                .filter(|&(_, e)| e <= b.len())
+                .ok_or_else(|| "BTF section outside the blob".to_string())
+        };
+        let (ts, te) = span(type_off, type_len)?;
+        let (ss, se) = span(str_off, str_len)?;
+        let tb = &b[ts..te];
+        let strs = &b[ss..se];
+        let mut types = vec![Type {
+            kind: Kind::Void,
+            name: "void".into(),
+            size: 0,
+            ref_type: 0,
+            members: vec![],
+            array: None,
+            enumerators: vec![],
+        }];
+        let mut p = 0usize;
+        while p + 12 <= tb.len() {
+            let name = cstr(strs, u32_at(tb, p)?);
+            let info = u32_at(tb, p + 4)?;
+            let size_or_type = u32_at(tb, p + 8)?;
+            p += 12;
+            let vlen = (info & 0xffff) as usize;
+            let kflag = info >> 31 != 0;
+            let kind = match (info >> 24) & 0x1f {
+                1 => Kind::Int,
+                2 => Kind::Ptr,
+                3 => Kind::Array,
+                4 => Kind::Struct,
+                5 => Kind::Union,
+                6 => Kind::Enum,
+                7 => Kind::Fwd,
+                8 => Kind::Typedef,
+                9 => Kind::Volatile,
+                10 => Kind::Const,
+                11 => Kind::Restrict,
+                12 => Kind::Func,
+                13 => Kind::FuncProto,
+                14 => Kind::Var,
+                15 => Kind::Datasec,
+                16 => Kind::Float,
+                17 => Kind::DeclTag,
+                18 => Kind::TypeTag,
+                19 => Kind::Enum64,
+                k => return Err(format!("unknown BTF kind {k} at type {}", types.len())),
+            };
+            let mut t = Type { kind, name, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
+            match kind {
+                Kind::Int => {
+                    t.size = size_or_type as u64;
+                    p += 4;
+                }
+                Kind::Float | Kind::Datasec => {
+                    t.size = size_or_type as u64;
+                    if kind == Kind::Datasec {
+                        p += 12 * vlen;
+                    }
+                }
+                Kind::Array => {
+                    t.array = Some((u32_at(tb, p)?, u32_at(tb, p + 8)? as u64));
+                    p += 12;
+                }
+                Kind::Struct | Kind::Union => {
+                    t.size = size_or_type as u64;
+                    t.members.reserve(vlen);
+                    for i in 0..vlen {
+                        let q = p + 12 * i;
+                        let off = u32_at(tb, q + 8)?;
+                        let (bit_offset, bitfield_size) =
+                            if kflag { ((off & 0xff_ffff) as u64, (off >> 24) as u8) } else { (off as u64, 0) };
+                        t.members.push(Member { name: cstr(strs, u32_at(tb, q)?), type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
+                    }
+                    p += 12 * vlen;
+                }
+                Kind::Enum => {
+                    t.size = size_or_type as u64;
+                    for i in 0..vlen {
+                        let q = p + 8 * i;
+                        let v = u32_at(tb, q + 4)?;
+                        let v = if kflag { v as i32 as i64 } else { v as i64 };
+                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v));
+                    }
+                    p += 8 * vlen;
+                }
+                Kind::Enum64 => {
+                    t.size = size_or_type as u64;
+                    for i in 0..vlen {
+                        let q = p + 12 * i;
+                        let v = (u32_at(tb, q + 4)? as u64) | ((u32_at(tb, q + 8)? as u64) << 32);
+                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v as i64));
+                    }
+                    p += 12 * vlen;
+                }
+                Kind::FuncProto => {
+                    t.ref_type = size_or_type;
+                    p += 8 * vlen;
+                }
+                Kind::Var => {
+                    t.ref_type = size_or_type;
+                    p += 4;
+                }
+                Kind::DeclTag => {
+                    t.ref_type = size_or_type;
+                    p += 4;
+                }
+                Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::Func | Kind::TypeTag => {
+                    t.ref_type = size_or_type;
+                }
+                Kind::Fwd | Kind::Void => {}
+            }
+            types.push(t);
+        }
+        let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
+        for (i, t) in types.iter().enumerate().skip(1) {
+            if !t.name.is_empty() {
+                by_name.entry(t.name.clone()).or_default().push(i as u32);
+            }
+        }
+        Ok(Btf { types, by_name })
+    }
+
+    pub fn len(&self) -> usize {
+        self.types.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.types.len() <= 1
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Type> {
+        self.types.get(id as usize)
+    }
+
+    /// Type ids with this name (any kind).
+    pub fn ids(&self, name: &str) -> &[u32] {
+        self.by_name.get(name).map_or(&[], |v| v.as_slice())
+    }
+
+    /// The complete struct or union named `name` (`struct page` or `page`).
+    pub fn find_struct(&self, name: &str) -> Option<u32> {
+        let n = name.strip_prefix("struct ").or_else(|| name.strip_prefix("union ")).unwrap_or(name);
+        self.ids(n).iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union))
+    }
+
+    /// Follows typedef / const / volatile / restrict / type tags to the underlying type.
+    pub fn resolve(&self, mut id: u32) -> u32 {
+        for _ in 0..64 {
+            match self.get(id) {
+                Some(t) if matches!(t.kind, Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
+                    id = t.ref_type
+                }
+                _ => break,
+            }
+        }
+        id
+    }
+
+    /// Size in bytes of a type (arrays multiplied out, pointers 8).
+    pub fn type_size(&self, id: u32) -> Option<u64> {
+        let id = self.resolve(id);
+        let t = self.get(id)?;
+        match t.kind {
+            Kind::Ptr => Some(8),
+            Kind::Array => {
+                let (e, n) = t.array?;
+                self.type_size(e)?.checked_mul(n)
+            }
+            Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Float => Some(t.size),
+            _ => None,
+        }
+    }
+
+    pub fn struct_size(&self, name: &str) -> Option<u64> {
+        self.find_struct(name).map(|i| self.types[i as usize].size)
+    }
+
+    /// A member by name, looking through anonymous structs and unions; returns the bit offset
+    /// from the start of `id` and the member.
+    fn member_in(&self, id: u32, name: &str, depth: u32) -> Option<(u64, &Member)> {
+        if depth > 16 {
+            return None;
+        }
+        let t = self.get(self.resolve(id))?;
+        for m in &t.members {
+            if m.name == name {
+                return Some((m.bit_offset, m));
+            }
+        }
+        for m in t.members.iter().filter(|m| m.name.is_empty()) {
+            if let Some((o, mm)) = self.member_in(m.type_id, name, depth + 1) {
+                return Some((m.bit_offset + o, mm));
+            }
+        }
+        None
+    }
+
+    /// Resolves `a.b[2].c` in struct `st`: (bit offset, member type id, bit-field size).
+    pub fn member(&self, st: &str, path: &str) -> Option<(u64, u32, u8)> {
+        let mut id = self.find_struct(st)?;
+        let mut bits = 0u64;
+        let mut bf = 0u8;
+        for part in path.split('.') {
+            let (name, index) = match part.split_once('[') {
+                Some((n, rest)) => (n, Some(rest.strip_suffix(']')?.parse::<u64>().ok()?)),
+                None => (part, None),
+            };
+            let (o, m) = self.member_in(id, name, 0)?;
+            bits = bits.checked_add(o)?;
+            bf = m.bitfield_size;
+            id = m.type_id;
+            if let Some(i) = index {
+                let at = self.get(self.resolve(id))?;
+                let (elem, n) = at.array?;
+                if i >= n {
+                    return None;
+                }
+                bits = bits.checked_add(self.type_size(elem)?.checked_mul(8 * i)?)?;
+                id = elem;
+            }
+        }
+        Some((bits, id, bf))
+    }
+
+    /// Byte offset of `a.b.c` in struct `st` (`member_offset("module", "core_layout.base")`).
+    pub fn member_offset(&self, st: &str, path: &str) -> Option<u64> {
+        self.member(st, path).map(|(b, _, _)| b / 8)
+    }
+
+    /// Size in bytes of the member `path` of `st`.
+    pub fn member_size(&self, st: &str, path: &str) -> Option<u64> {
+        self.member(st, path).and_then(|(_, id, _)| self.type_size(id))
+    }
+
+    /// Number of elements of an array member.
+    pub fn member_array_len(&self, st: &str, path: &str) -> Option<u64> {
+        let (_, id, _) = self.member(st, path)?;
+        self.get(self.resolve(id))?.array.map(|(_, n)| n)
+    }
+
+    /// The named field path at byte `offset` in struct `st` (descending into nested structs and
+    /// unions; for a union the first member that covers it): e.g. `page` + 52 -> `_refcount`.
+    pub fn field_at(&self, st: &str, offset: u64) -> Option<String> {
+        let id = self.find_struct(st)?;
+        let mut out = Vec::new();
+        self.field_at_in(id, offset * 8, &mut out, 0);
+        (!out.is_empty()).then(|| out.join("."))
+    }
+
+    fn field_at_in(&self, id: u32, bit: u64, out: &mut Vec<String>, depth: u32) {
+        if depth > 16 {
+            return;
+        }
+        let Some(t) = self.get(self.resolve(id)) else { return };
+        for m in &t.members {
+            let size = if m.bitfield_size > 0 { m.bitfield_size as u64 } else { self.type_size(m.type_id).unwrap_or(0) * 8 };
+            if bit >= m.bit_offset && bit < m.bit_offset + size.max(1) {
+                let inner = self.get(self.resolve(m.type_id)).map(|t| t.kind);
+                let before = out.len();
+                if !m.name.is_empty() {
+                    out.push(m.name.clone());
+                }
+                if matches!(inner, Some(Kind::Struct | Kind::Union)) {
+                    self.field_at_in(m.type_id, bit - m.bit_offset, out, depth + 1);
+                }
+                if out.len() > before {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Value of an enumerator (`MOD_TEXT`, `TASK_RUNNING`...) in any enum.
+    pub fn enum_value(&self, enumerator: &str) -> Option<i64> {
+        self.types
+            .iter()
+            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
+            .find_map(|t| t.enumerators.iter().find(|(n, _)| n == enumerator).map(|&(_, v)| v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hand-assembled blob: int (id 1), struct inner {int x; int y:3 (bitfield at 35)} (id 2),
+    /// struct outer {int a; union {struct inner in;} ; int arr[4]} (id 3), anon union (id 4),
+    /// array (id 5).
+    #[test]
+    fn parse_members() {
+        let strs = b"\0int\0inner\0x\0y\0outer\0a\0in\0arr\0".to_vec();
+        let so = |s: &str| {
+            let pat = format!("\0{s}\0");
+            strs.windows(pat.len()).position(|w| w == pat.as_bytes()).unwrap() as u32 + 1
+        };
+        let mut t = Vec::new();
+        let mut w = |v: u32| t.extend_from_slice(&v.to_le_bytes());
+        // 1: int
+        w(so("int")); w(1 << 24); w(4); w(32);
+        // 2: struct inner, kflag, 2 members
+        w(so("inner")); w((1 << 31) | (4 << 24) | 2); w(8);
+        w(so("x")); w(1); w(0);
+        w(so("y")); w(1); w((3 << 24) | 35);
+        // 3: struct outer, 3 members
+        w(so("outer")); w((4 << 24) | 3); w(28);
+        w(so("a")); w(1); w(0);
+        w(0); w(4); w(32);
+        w(so("arr")); w(5); w(96);
+        // 4: anonymous union { struct inner in; }
+        w(0); w((5 << 24) | 1); w(8);
+        w(so("in")); w(2); w(0);
+        // 5: int[4]
+        w(0); w(3 << 24); w(0);
+        w(1); w(1); w(4);
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC.to_le_bytes());
+        b.extend_from_slice(&[1, 0]);
+        for v in [24u32, 0, t.len() as u32, t.len() as u32, strs.len() as u32] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.extend_from_slice(&t);
+        b.extend_from_slice(&strs);
+        let btf = Btf::parse(&b).unwrap();
+        assert_eq!(btf.struct_size("outer"), Some(28));
+        assert_eq!(btf.member_offset("outer", "in.x"), Some(4));
+        assert_eq!(btf.member("outer", "in.y"), Some((67, 1, 3)));
+        assert_eq!(btf.member_offset("outer", "arr[2]"), Some(20));
+        assert_eq!(btf.member_offset("outer", "arr[4]"), None);
+        assert_eq!(btf.member_array_len("outer", "arr"), Some(4));
+        assert_eq!(btf.field_at("outer", 5).as_deref(), Some("in.x"));
+        assert_eq!(btf.field_at("outer", 16).as_deref(), Some("arr"));
+        assert!(Btf::parse(&b[..30]).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! vmlinux symbols from the kernel's own kallsyms tables in the dump's memory
+//! (scripts/kallsyms.c writes them, kernel/kallsyms.c reads them).
+//!
+//! The tables: `kallsyms_num_syms`; `kallsyms_names` (per symbol a length — one byte, or two
+//! bytes `0x80|lo7, hi` since 6.1 commit 73bbb94466fd "kallsyms: support big kernel symbols" —
+//! then that many token indices); `kallsyms_token_table` (256 NUL-terminated strings) with
+//! `kallsyms_token_index` (256 u16 offsets). The first expanded byte is the type letter.
+//!
+//! Addresses have been encoded four ways, and nothing in memory says which one a kernel uses, so
+//! every candidate is decoded and the one that puts `_stext` (and any other VMCOREINFO SYMBOL)
+//! at its VMCOREINFO address wins:
+//! - absolute: `kallsyms_addresses[]`, u64 (before 4.6, or !KALLSYMS_BASE_RELATIVE);
+//! - base-relative with absolute per-CPU (4.6+, x86_64 SMP until 6.15): `kallsyms_offsets[]` i32,
+//!   `off >= 0 ? off : relative_base - 1 - off`;
+//! - base-relative: `relative_base + (u32)off`;
+//! - place-relative (7.0): each i32 is relative to its own slot, `&offsets[i] + off`.
+
+use super::symbols::Symbol;
+use super::Kernel;
+use std::collections::BTreeMap;
+
+/// Where the tables are (virtual addresses).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tables {
+    pub names: u64,
+    pub num_syms: u64,
+    pub token_table: u64,
+    pub token_index: u64,
+    /// `kallsyms_offsets` (relative encodings).
+    pub offsets: Option<u64>,
+    pub relative_base: Option<u64>,
+    /// `kallsyms_addresses` (absolute encoding).
+    pub addresses: Option<u64>,
+}
+
+impl Tables {
+    /// From the VMCOREINFO kallsyms keys (kernel/vmcore_info.c, 6.0+ and backports).
+    pub fn from_vmcoreinfo(vi: &super::VmcoreInfo) -> Option<Tables> {
+        Some(Tables {
+            names: vi.symbol("kallsyms_names")?,
+            num_syms: vi.symbol("kallsyms_num_syms")?,
+            token_table: vi.symbol("kallsyms_token_table")?,
+            token_index: vi.symbol("kallsyms_token_index")?,
+            offsets: vi.symbol("kallsyms_offsets"),
+            relative_base: vi.symbol("kallsyms_relative_base"),
+            addresses: vi.symbol("kallsyms_addresses"),
+        })
+        .filter(|t| t.offsets.is_some() || t.addresses.is_some())
+    }
+}
+
+/// Upper bound on symbols (a large distro kernel has ~200k).
+pub const MAX_SYMS: u32 = 2_000_000;
+
+/// Reads `[addr, addr+len)` in chunks that grow as a parser needs them.
+pub(crate) struct Stream<'k> {
+    k: &'k Kernel,
+    base: u64,
+    pub buf: Vec<u8>,
+    limit: usize,
+}
+
+impl<'k> Stream<'k> {
+    pub fn new(k: &'k Kernel, base: u64, limit: usize) -> Self {
+        Stream { k, base, buf: Vec::new(), limit }
+    }
+    /// Makes sure `buf` holds at least `end` bytes.
+    pub fn ensure(&mut self, end: usize) -> Result<(), String> {
+        if end <= self.buf.len() {
+            return Ok(());
+        }
+        if end > self.limit {
+            return Err(format!("table at {:#x} runs past {} bytes", self.base, self.limit));
+        }
+        let want = (end.max(self.buf.len() + (256 << 10))).min(self.limit);
+        let old = self.buf.len();
+        self.buf.resize(want, 0);
+        // Page by page so that an unreadable page past what is needed does not fail the read.
+        let mut pos = old;
+        while pos < want {
+            let va = self.base + pos as u64;
+            let n = (want - pos).min((4096 - (va & 4095)) as usize);
+            if let Err(e) = self.k.read(va, &mut self.buf[pos..pos + n]) {
+                self.buf.truncate(pos);
+                if pos >= end {
+                    return Ok(());
+                }
+                return Err(format!("reading {va:#x}: {e}"));
+            }
+            pos += n;
+        }
+        Ok(())
+    }
+}
+
+/// The 256 tokens.
+fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String> {
+    let idx = k.read_bytes(t.token_index, 512).map_err(|e| format!("kallsyms_token_index: {e}"))?;
+    let offs: Vec<usize> = idx.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as usize).collect();
+    let max = offs.iter().copied().max().unwrap_or(0);
+    let mut s = Stream::new(k, t.token_table, max + 4096);
+    s.ensure(max + 1).map_err(|e| format!("kallsyms_token_table: {e}"))?;
+    let mut toks = Vec::with_capacity(256);
+    for &o in &offs {
+        let mut end = o;
+        loop {
+            s.ensure(end + 1).map_err(|e| format!("kallsyms_token_table: {e}"))?;
+            if s.buf[end] == 0 || end - o > 255 {
+                break;
+            }
+            end += 1;
+        }
+        toks.push(s.buf[o..end].to_vec());
+    }
+    Ok(toks)
+}
+
+/// Expands `n` names: (type letter, name). Also returns the byte length of the names table.
+pub(crate) fn decode_names(s: &mut Stream, n: u32, toks: &[Vec<u8>]) -> Result<(Vec<(char, String)>, usize), String> {
+    let mut out = Vec::with_capacity(n as usize);
+    let mut pos = 0usize;
+    let mut name = Vec::with_capacity(256);
+    for i in 0..n {
+        s.ensure(pos + 2)?;
+        let mut len = s.buf[pos] as usize;
+        pos += 1;
+        if len & 0x80 != 0 {
+            len = (len & 0x7f) | ((s.buf[pos] as usize) << 7);
+            pos += 1;
+        }
+        if len == 0 {
+            return Err(format!("kallsyms_names: empty entry {i}"));
+        }
+        s.ensure(pos + len)?;
+        name.clear();
+        for &b in &s.buf[pos..pos + len] {
+            name.extend_from_slice(&toks[b as usize]);
+        }
+        pos += len;
+        let Some((&kind, rest)) = name.split_first() else {
+            return Err(format!("kallsyms_names: entry {i} expands to nothing"));
+        };
+        out.push((kind as char, String::from_utf8_lossy(rest).into_owned()));
+    }
+    Ok((out, pos))
+}
+
+/// The candidate address decodings, by name.
+fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u64>)>, String> {
+    let n = n as usize;
+    let mut c = Vec::new();
+    if let Some(a) = t.addresses {
+        let b = k.read_bytes(a, n * 8).map_err(|e| format!("kallsyms_addresses: {e}"))?;
+        c.push(("absolute", b.chunks_exact(8).map(|x| u64::from_le_bytes(x.try_into().unwrap())).collect()));
+    }
+    if let Some(o) = t.offsets {
+        let b = k.read_bytes(o, n * 4).map_err(|e| format!("kallsyms_offsets: {e}"))?;
+        let offs: Vec<i32> = b.chunks_exact(4).map(|x| i32::from_le_bytes(x.try_into().unwrap())).collect();
+        if let Some(rb) = t.relative_base {
+            if let Ok(base) = k.read_u64(rb) {
+                c.push((
+                    "base-relative with absolute per-CPU",
+                    offs.iter().map(|&v| if v >= 0 { v as u64 } else { base.wrapping_sub(1).wrapping_sub(v as i64 as u64) }).collect(),
+                ));
+                c.push(("base-relative", offs.iter().map(|&v| base.wrapping_add(v as u32 as u64)).collect()));
+            }
+        }
+        c.push((
+            "place-relative",
+            offs.iter().enumerate().map(|(i, &v)| o.wrapping_add(4 * i as u64).wrapping_add(v as i64 as u64)).collect(),
+        ));
+    }
+    Ok(c)
+}
+
+/// Reads and decodes the tables. `known` are addresses the result must reproduce (VMCOREINFO
+/// SYMBOLs: `_stext` and the like); the encoding that reproduces most of them (at least one) wins.
+pub fn read(k: &Kernel, t: &Tables, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, &'static str), String> {
+    let n = k.read_u32(t.num_syms).map_err(|e| format!("kallsyms_num_syms: {e}"))?;
+    if n == 0 || n > MAX_SYMS {
+        return Err(format!("kallsyms_num_syms is {n}, not a plausible symbol count"));
+    }
+    let toks = read_tokens(k, t)?;
+    let mut s = Stream::new(k, t.names, n as usize * 260);
+    let (names, _) = decode_names(&mut s, n, &toks)?;
+    drop(s);
+    let cands = candidates(k, t, n)?;
+    let mut best: Option<(usize, &'static str, Vec<u64>)> = None;
+    for (label, addrs) in cands {
+        let score = names
+            .iter()
+            .zip(&addrs)
+            .filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a))
+            .count();
+        if score > 0 && best.as_ref().map_or(true, |b| score > b.0) {
+            best = Some((score, label, addrs));
+        }
+    }
+    let Some((_, label, addrs)) = best else {
+        let want: Vec<&String> = known.keys().take(3).collect();
+        return Err(format!("no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})"));
+    };
+    let mut syms: Vec<Symbol> = names
+        .into_iter()
+        .zip(addrs)
+        .map(|((kind, name), addr)| Symbol { name, addr, size: 0, kind, module: None })
+        .collect();
+    super::symbols::size_to_next(&mut syms, None);
+    Ok((syms, label))
+}

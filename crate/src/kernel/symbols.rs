@@ -1,0 +1,211 @@
+//! The symbol table of the crashed kernel: vmlinux symbols from kallsyms in memory plus every
+//! loaded module's own symbols. Lookups both ways (address -> `symbol+off/size [module]`,
+//! name -> address).
+//!
+//! Sizes follow kallsyms (kernel/kallsyms.c `get_symbol_pos`, kernel/module/kallsyms.c
+//! `find_kallsyms_symbol`): a symbol extends to the next symbol with a higher address, so what
+//! `sym` prints is what the kernel itself prints in an oops.
+
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Addresses below this are not kernel addresses (per-CPU offsets, absolute values).
+const KERNEL_HALF: u64 = 0xffff_0000_0000_0000;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Symbol {
+    pub name: String,
+    pub addr: u64,
+    /// Bytes to the next symbol (kallsyms' notion of size); 0 when unknown (the last symbol).
+    pub size: u64,
+    /// The `nm`-style type letter (`T`, `t`, `D`, `b`, ...).
+    pub kind: char,
+    /// The module it belongs to, `None` for vmlinux.
+    pub module: Option<String>,
+}
+
+/// A loaded module as the kernel's `modules` list has it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Module {
+    pub name: String,
+    /// Address of `struct module`.
+    pub addr: u64,
+    /// Start of its core text (`core_layout.base`, 6.4+: `mem[MOD_TEXT].base`).
+    pub base: u64,
+    /// Bytes of its core layout (6.4+: sum of the core `mem[]` regions).
+    pub size: u64,
+    /// Taint letters (`OE` = out-of-tree, unsigned).
+    pub taint: String,
+    /// Number of symbols read from its `mod_kallsyms`.
+    pub nsyms: usize,
+    /// Regions [start, end) that belong to the module (text, data, ...), for address tests.
+    #[serde(skip)]
+    pub regions: Vec<(u64, u64)>,
+}
+
+impl Module {
+    pub fn contains(&self, addr: u64) -> bool {
+        self.regions.iter().any(|&(s, e)| addr >= s && addr < e)
+    }
+}
+
+/// All symbols, sorted by address, with a name index.
+#[derive(Debug, Default)]
+pub struct SymbolTable {
+    /// Symbols at kernel addresses, sorted by address: what address lookups search.
+    syms: Vec<Symbol>,
+    /// Symbols below the kernel half (absolute per-CPU offsets such as `fixed_percpu_data` at
+    /// 0): found by name only, so that a NULL-ish fault address never resolves to one.
+    other: Vec<Symbol>,
+    /// name -> (in `other`, index).
+    by_name: HashMap<String, (bool, usize)>,
+    /// Loaded modules, in the order of the kernel's list (newest first).
+    pub modules: Vec<Module>,
+    /// Where the vmlinux symbols came from and how their addresses were encoded, e.g.
+    /// `kallsyms (VMCOREINFO), base-relative with absolute per-CPU`.
+    pub source: String,
+    /// Number of vmlinux (kallsyms) symbols.
+    pub kernel_count: usize,
+    /// Time spent reading kallsyms and modules, milliseconds (native builds; 0 in wasm).
+    pub load_ms: u64,
+    /// What could not be read (no kallsyms, a module whose symbols are unreadable, ...).
+    pub warnings: Vec<String>,
+}
+
+impl SymbolTable {
+    /// Builds the table from vmlinux symbols (sizes already set) and module symbols.
+    pub fn new(syms: Vec<Symbol>, modules: Vec<Module>, source: String) -> SymbolTable {
+        let kernel_count = syms.iter().filter(|s| s.module.is_none()).count();
+        // Stable: among aliases at one address the first in kallsyms order wins, as in the
+        // kernel's lookup ("search for the first aliased symbol").
+        let (mut syms, other): (Vec<Symbol>, Vec<Symbol>) = syms.into_iter().partition(|s| s.addr >= KERNEL_HALF);
+        syms.sort_by_key(|s| s.addr);
+        let mut by_name = HashMap::with_capacity(syms.len() + other.len());
+        for (low, list) in [(false, &syms), (true, &other)] {
+            for (i, s) in list.iter().enumerate() {
+                // vmlinux wins over a module for the same name; otherwise the first one.
+                let replace = match by_name.get(&s.name) {
+                    None => true,
+                    Some(&(l, j)) => {
+                        let prev: &Symbol = if l { &other[j] } else { &syms[j] };
+                        prev.module.is_some() && s.module.is_none()
+                    }
+                };
+                if replace {
+                    by_name.insert(s.name.clone(), (low, i));
+                }
+            }
+        }
+        SymbolTable { syms, other, by_name, modules, source, kernel_count, load_ms: 0, warnings: Vec::new() }
+    }
+
+    /// The symbol containing `addr` and the offset into it.
+    pub fn lookup(&self, addr: u64) -> Option<(&Symbol, u64)> {
+        let i = self.syms.partition_point(|s| s.addr <= addr).checked_sub(1)?;
+        let a = self.syms[i].addr;
+        let first = self.syms[..=i].iter().rposition(|s| s.addr != a).map_or(0, |p| p + 1);
+        let s = &self.syms[first];
+        let off = addr - s.addr;
+        if s.size == 0 && off != 0 {
+            return None;
+        }
+        if s.size != 0 && off >= s.size {
+            return None;
+        }
+        Some((s, off))
+    }
+
+    /// Address of a symbol by name (vmlinux first, then modules).
+    pub fn addr_of(&self, name: &str) -> Option<u64> {
+        self.get(name).map(|s| s.addr)
+    }
+
+    /// The symbol by name.
+    pub fn get(&self, name: &str) -> Option<&Symbol> {
+        self.by_name.get(name).map(|&(low, i)| if low { &self.other[i] } else { &self.syms[i] })
+    }
+
+    /// `symbol+0xoff/0xsize [module]` for an address, or `None` when no symbol covers it.
+    pub fn format(&self, addr: u64) -> Option<String> {
+        self.lookup(addr).map(|(s, off)| format_symbol(s, off))
+    }
+
+    /// The module whose memory holds `addr`.
+    pub fn module_of(&self, addr: u64) -> Option<&Module> {
+        self.modules.iter().find(|m| m.contains(addr))
+    }
+
+    pub fn len(&self) -> usize {
+        self.syms.len() + self.other.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Every symbol: those at kernel addresses in address order, then the per-CPU ones.
+    pub fn iter(&self) -> impl Iterator<Item = &Symbol> {
+        self.syms.iter().chain(self.other.iter())
+    }
+}
+
+/// `symbol+0xoff/0xsize [module]`, the way the kernel prints `%pS` in an oops.
+pub fn format_symbol(s: &Symbol, off: u64) -> String {
+    let mut t = format!("{}+{:#x}/{:#x}", s.name, off, s.size);
+    if let Some(m) = &s.module {
+        t.push_str(" [");
+        t.push_str(m);
+        t.push(']');
+    }
+    t
+}
+
+/// Sets each symbol's size to the distance to the next higher address, bounded by `end`
+/// (for the last ones; 0 means unknown). `syms` need not be sorted.
+pub fn size_to_next(syms: &mut [Symbol], end: Option<u64>) {
+    let mut order: Vec<usize> = (0..syms.len()).collect();
+    order.sort_by_key(|&i| syms[i].addr);
+    // `next` is the lowest address above the current one; `prev` the last address seen.
+    let mut next: Option<u64> = None;
+    let mut prev: Option<u64> = None;
+    for &i in order.iter().rev() {
+        let a = syms[i].addr;
+        if let Some(p) = prev.filter(|&p| p > a) {
+            next = Some(p);
+        }
+        prev = Some(a);
+        syms[i].size = match next {
+            Some(n) => n - a,
+            None => end.filter(|&e| e > a).map_or(0, |e| e - a),
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(name: &str, addr: u64, module: Option<&str>) -> Symbol {
+        Symbol { name: name.into(), addr, size: 0, kind: 't', module: module.map(Into::into) }
+    }
+
+    #[test]
+    fn lookup_sizes_aliases() {
+        const K: u64 = 0xffff_ffff_8000_0000;
+        let mut v = vec![s("a", K + 0x1000, None), s("a_alias", K + 0x1000, None), s("b", K + 0x1010, None), s("c", K + 0x1040, None)];
+        size_to_next(&mut v, Some(K + 0x1050));
+        v.push(s("percpu", 0x10, None));
+        let mut m = vec![s("f", K + 0x4000_0000, Some("m")), s("g", K + 0x4000_001f, Some("m"))];
+        size_to_next(&mut m, Some(K + 0x4000_0040));
+        v.extend(m);
+        let t = SymbolTable::new(v, vec![], "test".into());
+        let (sym, off) = t.lookup(K + 0x1005).unwrap();
+        assert_eq!((sym.name.as_str(), off, sym.size), ("a", 5, 0x10));
+        assert_eq!(t.format(K + 0x1041).unwrap(), "c+0x1/0x10");
+        assert!(t.lookup(K + 0x1050).is_none());
+        assert!(t.lookup(K + 0xfff).is_none());
+        assert!(t.lookup(0x18).is_none());
+        assert_eq!(t.addr_of("percpu"), Some(0x10));
+        assert_eq!(t.format(K + 0x4000_0015).unwrap(), "f+0x15/0x1f [m]");
+        assert_eq!(t.addr_of("g"), Some(K + 0x4000_001f));
+        assert_eq!(t.addr_of("a_alias"), Some(K + 0x1000));
+    }
+}
