@@ -89,21 +89,21 @@ impl FlatSource {
             }
             let (off, len) = (off as u64, len as u64);
             let data = at + RECORD_HEADER;
-            if len > size - data {
-                warnings.push(format!(
-                    "flattened record {records} at file offset {at:#x} claims {len} bytes but only {} remain: \
-                     the file is truncated; the rest of the dump is missing",
-                    size - data
-                ));
-                if size > data {
-                    insert(&mut map, off, (size - data).min(MAX_RESTORED), data, &mut overwritten)?;
-                }
-                break;
-            }
-            if off.checked_add(len).is_none_or(|e| e > MAX_RESTORED) {
+            let avail = len.min(size - data);
+            if off.checked_add(avail).is_none_or(|e| e > MAX_RESTORED) {
                 return Err(Error::Corrupt(format!(
                     "flattened record {records} places {len} bytes at offset {off:#x}: past any plausible dump size"
                 )));
+            }
+            if len > avail {
+                warnings.push(format!(
+                    "flattened record {records} at file offset {at:#x} claims {len} bytes but only {avail} remain: \
+                     the file is truncated; the rest of the dump is missing"
+                ));
+                if avail > 0 {
+                    insert(&mut map, off, avail, data, &mut overwritten)?;
+                }
+                break;
             }
             if len > 0 {
                 insert(&mut map, off, len, data, &mut overwritten)?;
@@ -246,7 +246,12 @@ mod tests {
         let open = |v: Vec<u8>| FlatSource::index(Rc::new(BytesSource(v)), &mut |_, _| {});
         assert!(open(mk(5, -16)).is_err(), "negative size would loop back");
         assert!(open(mk(-5, 1)).is_err());
-        assert!(open(mk(i64::MAX - 1, 4)).is_err(), "offset past any plausible size");
+        let mut v = mk(i64::MAX - 1, 4);
+        v.extend_from_slice(b"abcd");
+        assert!(open(v).is_err(), "offset past any plausible size");
+        let mut v = mk(i64::MAX - 1, 400);
+        v.extend_from_slice(b"abcd");
+        assert!(open(v).is_err(), "truncated record past any plausible size");
         let f = open(mk(100, 1 << 40)).unwrap(); // past EOF: truncated, partial
         assert!(f.warnings.iter().any(|w| w.contains("truncated")), "{:?}", f.warnings);
         let f = open(flat(&[(0, b"abc".to_vec())], false)).unwrap();
