@@ -383,7 +383,7 @@ impl DiskDumpFile {
         };
         let (mut start_pfn, mut end_pfn) = (0, max_mapnr);
         if let Some(s) = sub.as_ref().filter(|s| s.split) {
-            if s.start_pfn >= s.end_pfn || s.start_pfn >= max_mapnr {
+            if s.start_pfn > s.end_pfn || s.start_pfn > max_mapnr {
                 return Err(Error::Corrupt(format!(
                     "split dump part with an empty or impossible pfn range {:#x}-{:#x}",
                     s.start_pfn, s.end_pfn
