@@ -432,12 +432,6 @@ impl DiskDumpFile {
         })
     }
 
-    /// Data offset right after the descriptor table: where makedumpfile and QEMU put the shared
-    /// zero page.
-    fn data_start(&self) -> u64 {
-        self.desc_offset.saturating_add(self.n_descs.saturating_mul(PAGE_DESC_SIZE))
-    }
-
     /// One pass over the descriptor table (bounded): codecs, zero/raw pages, damaged entries.
     /// Also confirms the shared zero page.
     pub fn scan(&mut self) -> Option<Scan> {
@@ -445,7 +439,10 @@ impl DiskDumpFile {
         if total > MAX_SCAN_BYTES {
             return None;
         }
-        let zero_candidate = self.data_start();
+        // The shared zero page is written before any other page data (makedumpfile, QEMU), so
+        // it is the raw page with the lowest offset; split parts put it where the whole dump
+        // would, not right after their own table.
+        let mut zero_candidate = u64::MAX;
         let mut s = Scan::default();
         let mut seen = 0u32;
         const CHUNK: u64 = 4096 * PAGE_DESC_SIZE;
@@ -472,10 +469,16 @@ impl DiskDumpFile {
                     s.bad_size += 1;
                 } else if offset.checked_add(size).is_none_or(|e| e > self.file_size) {
                     s.past_eof += 1;
-                } else if offset == zero_candidate && codec == 0 {
-                    zero_hits += 1;
                 } else if codec == 0 {
                     s.raw += 1;
+                    if size == self.page_size {
+                        if offset < zero_candidate {
+                            zero_candidate = offset;
+                            zero_hits = 1;
+                        } else if offset == zero_candidate {
+                            zero_hits += 1;
+                        }
+                    }
                 }
             }
             off += n as u64;
@@ -488,8 +491,7 @@ impl DiskDumpFile {
             if ok && page.iter().all(|&b| b == 0) {
                 self.zero_offset = Some(zero_candidate);
                 s.zero = zero_hits;
-            } else {
-                s.raw += zero_hits;
+                s.raw -= zero_hits;
             }
         }
         for (bit, name) in [
@@ -499,7 +501,8 @@ impl DiskDumpFile {
             (DUMP_DH_COMPRESSED_ZSTD, "zstd"),
             (0x1000, "none"),
         ] {
-            if seen & bit != 0 {
+            // "none": pages stored uncompressed, apart from the shared zero page.
+            if seen & bit != 0 && (bit != 0x1000 || s.raw > 0) {
                 s.codecs.push(name.into());
             }
         }
