@@ -116,3 +116,67 @@ impl ReadAt for FileSource {
         self.len
     }
 }
+
+/// Several files side by side in one offset space (file `i` at `i << CONCAT_SHIFT`), so the
+/// parts of a split dump share one page cache and one byte budget.
+pub struct Concat {
+    parts: Vec<Box<dyn ReadAt>>,
+}
+
+/// Where file `i` of a [`Concat`] starts.
+pub const CONCAT_SHIFT: u32 = 52;
+
+impl Concat {
+    pub fn new(parts: Vec<Box<dyn ReadAt>>) -> Result<Concat> {
+        if parts.len() > 1024 {
+            return Err(Error::Io(format!("{} files given; at most 1024 parts are supported", parts.len())));
+        }
+        if let Some(p) = parts.iter().find(|p| p.len() >= 1 << CONCAT_SHIFT) {
+            return Err(Error::Io(format!("a file of {} bytes is too large", p.len())));
+        }
+        Ok(Concat { parts })
+    }
+    pub fn part_len(&self, i: usize) -> u64 {
+        self.parts.get(i).map(|p| p.len()).unwrap_or(0)
+    }
+    pub fn count(&self) -> usize {
+        self.parts.len()
+    }
+}
+
+impl ReadAt for Concat {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        let i = (offset >> CONCAT_SHIFT) as usize;
+        let within = offset & ((1 << CONCAT_SHIFT) - 1);
+        match self.parts.get(i) {
+            Some(p) => p.read_at(within, buf),
+            None => Ok(0),
+        }
+    }
+    fn len(&self) -> u64 {
+        match self.parts.len() {
+            0 => 0,
+            n => ((n as u64 - 1) << CONCAT_SHIFT) + self.parts[n - 1].len(),
+        }
+    }
+}
+
+/// A window `[base, base + len)` of another source, seen as a file of its own.
+pub struct Window {
+    pub inner: std::rc::Rc<dyn ReadAt>,
+    pub base: u64,
+    pub len: u64,
+}
+
+impl ReadAt for Window {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len {
+            return Ok(0);
+        }
+        let n = buf.len().min((self.len - offset) as usize);
+        self.inner.read_at(self.base + offset, &mut buf[..n])
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}

@@ -15,6 +15,7 @@ pub const USAGE: &str = "usage: crashlens COMMAND VMCORE [options]
 commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
+  (VMCORE may be several files: the parts of a split dump, makedumpfile --split)
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
@@ -67,12 +68,21 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
     Ok(a)
 }
 
-/// Opens the dump named by the first path argument.
+/// Opens the dump named by the path arguments (several paths: the parts of a split dump).
 pub fn open_session(a: &Args) -> Result<Session, Error> {
+    let (srcs, opts) = open_files(a)?;
+    Session::open_many(srcs, &opts)
+}
+
+/// The dump files named on the command line, and the options to open them with.
+pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Options), Error> {
     let path = a.paths.first().ok_or_else(|| Error::Io("no dump file given".into()))?;
-    let src = FileSource::open(std::path::Path::new(path))?;
-    let opts = Options { cache_budget: a.cache_mb << 20, file_name: Some(path.clone()) };
-    Session::open(Box::new(src), &opts)
+    let mut srcs: Vec<Box<dyn crate::source::ReadAt>> = Vec::new();
+    for p in &a.paths {
+        srcs.push(Box::new(FileSource::open(std::path::Path::new(p))?));
+    }
+    let name = if a.paths.len() > 1 { a.paths.join(" ") } else { path.clone() };
+    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name) }))
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) {

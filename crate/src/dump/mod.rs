@@ -2,7 +2,9 @@
 //! notes (NT_PRSTATUS per CPU, VMCOREINFO, QEMU CPU state) and a description of itself.
 //! Nothing above this module knows which container the bytes came from.
 
+pub mod diskdump;
 pub mod elf;
+pub mod flattened;
 pub mod notes;
 
 use crate::error::{Error, MemError, Result};
@@ -44,6 +46,18 @@ pub struct ContainerInfo {
     /// phys_base as the container records it (kdump sub-header), after any correction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phys_base: Option<u64>,
+    /// kdump/diskdump header version (1-6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_version: Option<u32>,
+    /// makedumpfile dump level (-d), from the kdump sub-header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dump_level: Option<i32>,
+    /// Kernel release from the container's own header (utsname), after any correction.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub utsname_release: Option<String>,
+    /// Number of files (more than one for a split dump).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files: Option<u32>,
 }
 
 /// A virtual range the container itself maps (ELF PT_LOAD with a kernel virtual address).
@@ -67,20 +81,102 @@ impl Dump {
     }
 }
 
-/// Recognises the container by its magic and opens it. `extra` are further files of a split
-/// dump (empty for one file).
+/// Recognises the container by its magic and opens it.
 pub fn open(src: Source) -> Result<Dump> {
+    open_many_with_progress(vec![src], &mut |_, _| {})
+}
+
+/// Opens the files of one dump together: the parts of a split dump (`makedumpfile --split`), in
+/// any order. One file works too.
+pub fn open_many(srcs: Vec<Source>) -> Result<Dump> {
+    open_many_with_progress(srcs, &mut |_, _| {})
+}
+
+enum Kind {
+    Elf,
+    DiskDump,
+    Flattened,
+}
+
+fn kind(src: &Source) -> Result<Kind> {
     let mut magic = [0u8; 16];
-    let n = src.read_at(0, &mut magic)?;
+    let mut n = 0;
+    while n < magic.len() {
+        let got = src.read_at(n as u64, &mut magic[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+    }
     if n < 4 {
         return Err(Error::NotADump(format!("the file is only {} bytes long", src.len())));
     }
     if &magic[..4] == b"\x7fELF" {
-        return elf::open(src);
+        return Ok(Kind::Elf);
+    }
+    if n >= 8 && (&magic[..8] == diskdump::KDUMP_SIGNATURE || &magic[..8] == diskdump::DISKDUMP_SIGNATURE) {
+        return Ok(Kind::DiskDump);
+    }
+    if flattened::is_flattened(&magic[..n]) {
+        return Ok(Kind::Flattened);
     }
     Err(Error::NotADump(
         "the file is neither an ELF vmcore nor a kdump-compressed or flattened makedumpfile dump".into(),
     ))
+}
+
+/// As [`open_many`]; `progress(done, total)` reports the index pass over flattened files.
+pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, u64)) -> Result<Dump> {
+    if srcs.is_empty() {
+        return Err(Error::Io("no dump file given".into()));
+    }
+    let flat_file_size: u64 = srcs.iter().map(|s| s.len()).sum();
+    let mut parts = Vec::with_capacity(srcs.len());
+    let mut flat = Vec::new();
+    let nfiles = srcs.len();
+    for (i, src) in srcs.into_iter().enumerate() {
+        let k = kind(&src).map_err(|e| if nfiles > 1 { Error::NotADump(format!("file {}: {e}", i + 1)) } else { e })?;
+        match k {
+            Kind::Elf if nfiles == 1 => return elf::open(src),
+            Kind::Elf => {
+                return Err(Error::Unsupported(format!(
+                    "several files were given, but only kdump-compressed dumps come in parts (makedumpfile --split); \
+                     file {} is an ELF vmcore",
+                    i + 1
+                )))
+            }
+            Kind::DiskDump => parts.push(src),
+            Kind::Flattened => {
+                let f = flattened::FlatSource::index(src, progress)?;
+                let inner: Rc<flattened::FlatSource> = Rc::new(f);
+                flat.push(inner.clone());
+                let s: Source = inner;
+                if kind(&s).ok().is_none_or(|k| !matches!(k, Kind::DiskDump)) {
+                    return Err(Error::Corrupt(
+                        "the flattened file does not hold a kdump-compressed dump (no KDUMP header at restored offset 0)".into(),
+                    ));
+                }
+                parts.push(s);
+            }
+        }
+    }
+    let mut d = diskdump::open_parts(parts)?;
+    if nfiles > 1 {
+        d.info.files = Some(nfiles as u32);
+    }
+    if !flat.is_empty() {
+        let records: u64 = flat.iter().map(|f| f.records).sum();
+        d.info.format = if nfiles > 1 { "split".into() } else { "flattened".into() };
+        d.info.description = format!(
+            "makedumpfile flattened format ({records} records) holding a {}",
+            d.info.description
+        );
+        d.info.file_size = flat_file_size;
+        let mut w: Vec<String> = flat.iter().flat_map(|f| f.warnings.iter().cloned()).collect();
+        w.append(&mut d.info.warnings);
+        d.info.warnings = w;
+    }
+    Ok(d)
 }
 
 pub(crate) fn le_u16(b: &[u8], o: usize) -> u16 {

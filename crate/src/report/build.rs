@@ -44,12 +44,49 @@ impl Session {
         let d = dump::open(dyn_src)?;
         Ok(Session { kernel: Kernel::new(d), cache })
     }
+
+    /// Several files of one dump (the parts of a split dump): one cache and budget for all.
+    pub fn open_many(mut srcs: Vec<Box<dyn ReadAt>>, opts: &Options) -> Result<Session> {
+        if srcs.len() == 1 {
+            return Session::open(srcs.pop().expect("one"), opts);
+        }
+        let concat = crate::source::Concat::new(srcs)?;
+        let lens: Vec<u64> = (0..concat.count()).map(|i| concat.part_len(i)).collect();
+        let cache = Rc::new(PageCache::with_budget(
+            Box::new(concat) as Box<dyn ReadAt>,
+            opts.cache_budget,
+            DEFAULT_BLOCK,
+        ));
+        let all: Rc<dyn ReadAt> = cache.clone();
+        let parts: Vec<dump::Source> = lens
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| {
+                Rc::new(crate::source::Window {
+                    inner: all.clone(),
+                    base: (i as u64) << crate::source::CONCAT_SHIFT,
+                    len,
+                }) as dump::Source
+            })
+            .collect();
+        let d = dump::open_many(parts)?;
+        Ok(Session { kernel: Kernel::new(d), cache })
+    }
 }
 
 pub fn analyze(src: Box<dyn ReadAt>, opts: &Options, progress: &mut dyn FnMut(Progress)) -> Result<Report> {
-    let file_size = src.len();
+    analyze_many(vec![src], opts, progress)
+}
+
+/// [`analyze`] for a dump given as several files (split dump parts).
+pub fn analyze_many(
+    srcs: Vec<Box<dyn ReadAt>>,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Report> {
+    let file_size = srcs.iter().map(|s| s.len()).sum();
     progress(Progress { phase: "container", bytes_read: 0, file_size });
-    let s = Session::open(src, opts)?;
+    let s = Session::open_many(srcs, opts)?;
     let mut tell = |s: &Session, phase| {
         progress(Progress { phase, bytes_read: s.cache.stats().bytes_read, file_size });
     };

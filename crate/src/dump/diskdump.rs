@@ -1,0 +1,1011 @@
+//! kdump-compressed dumps (`KDUMP   `, written by makedumpfile and QEMU) and the older
+//! `DISKDUMP` format, header versions 1-6.
+//!
+//! Layout (makedumpfile's diskdump_mod.h, crash's diskdump.c), in `block_size` units:
+//! block 0 the `disk_dump_header`; blocks 1.. the sub-header (`kdump_sub_header` for KDUMP);
+//! then `bitmap_blocks` blocks of bitmaps (1st half: the page exists in memory; 2nd half: the page
+//! was dumped; DISKDUMP files may hold one bitmap only); then one 24-byte `page_desc` for each
+//! dumped page, in pfn order; then page data (each page zlib / lzo / snappy / zstd compressed or
+//! raw; zero pages share one stored page).
+//!
+//! A page's descriptor is found by rank: the number of dumped pages before it. The rank is
+//! computed from per-512-pfn prefix counts over the 2nd bitmap, so no lookup scans the table.
+//! Excluded pages are `MemError::NotInDump`, never zeros.
+
+use super::notes::{parse_notes, Notes};
+use super::{le_u32, le_u64, ContainerInfo, Dump, PhysMem, Source};
+use crate::error::{Error, MemError, Result};
+use std::cell::RefCell;
+
+pub const KDUMP_SIGNATURE: &[u8; 8] = b"KDUMP   ";
+pub const DISKDUMP_SIGNATURE: &[u8; 8] = b"DISKDUMP";
+
+pub const DUMP_DH_COMPRESSED_ZLIB: u32 = 0x1;
+pub const DUMP_DH_COMPRESSED_LZO: u32 = 0x2;
+pub const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
+pub const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
+pub const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
+pub const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
+const CODEC_MASK: u32 =
+    DUMP_DH_COMPRESSED_ZLIB | DUMP_DH_COMPRESSED_LZO | DUMP_DH_COMPRESSED_SNAPPY | DUMP_DH_COMPRESSED_ZSTD;
+
+/// Size of `struct page_desc` (off_t offset, u32 size, u32 flags, u64 page_flags).
+pub const PAGE_DESC_SIZE: u64 = 24;
+/// Offsets inside `struct disk_dump_header` (x86_64: timeval is 16 bytes at 408).
+const H_VERSION: usize = 8;
+const H_UTSNAME: usize = 12;
+const UTS_LEN: usize = 65;
+const H_TIMESTAMP: usize = 408;
+const H_STATUS: usize = 424;
+const H_BLOCK_SIZE: usize = 428;
+const H_SUB_HDR_SIZE: usize = 432;
+const H_BITMAP_BLOCKS: usize = 436;
+const H_MAX_MAPNR: usize = 440;
+const H_NR_CPUS: usize = 460;
+pub const HEADER_SIZE: usize = 464;
+/// `struct kdump_sub_header` is 104 bytes (version 6).
+const SUB_HEADER_SIZE: usize = 104;
+
+/// Bounds no real dump reaches; beyond them the file is treated as damaged.
+const MAX_BITMAP_BYTES: u64 = 1 << 30; // both bitmaps: 4 G pages = 16 TiB of RAM
+const MAX_NOTES: u64 = 64 << 20;
+const MAX_SUB_HDR_BLOCKS: u64 = 1 << 16;
+/// The descriptor table is scanned once at open for the page counts and codecs when it is no
+/// larger than this (about 44 million pages).
+const MAX_SCAN_BYTES: u64 = 1 << 30;
+/// Pages per rank block (8 bitmap words).
+const RANK_BLOCK: u64 = 512;
+const DECODED_PAGES: usize = 16;
+
+/// The fixed part of `disk_dump_header`.
+#[derive(Debug, Clone)]
+pub struct Header {
+    pub signature: [u8; 8],
+    pub version: i32,
+    pub utsname: [String; 6],
+    pub timestamp: u64,
+    pub status: u32,
+    pub block_size: u32,
+    pub sub_hdr_size: u32,
+    pub bitmap_blocks: u32,
+    pub max_mapnr: u32,
+    pub nr_cpus: i32,
+}
+
+impl Header {
+    pub fn parse(b: &[u8]) -> Result<Header> {
+        if b.len() < HEADER_SIZE {
+            return Err(Error::Corrupt("the kdump header is cut short".into()));
+        }
+        let mut signature = [0u8; 8];
+        signature.copy_from_slice(&b[..8]);
+        let uts = |i: usize| {
+            let s = &b[H_UTSNAME + i * UTS_LEN..H_UTSNAME + (i + 1) * UTS_LEN];
+            let end = s.iter().position(|&c| c == 0).unwrap_or(UTS_LEN);
+            String::from_utf8_lossy(&s[..end]).into_owned()
+        };
+        Ok(Header {
+            signature,
+            version: le_u32(b, H_VERSION) as i32,
+            utsname: [uts(0), uts(1), uts(2), uts(3), uts(4), uts(5)],
+            timestamp: le_u64(b, H_TIMESTAMP),
+            status: le_u32(b, H_STATUS),
+            block_size: le_u32(b, H_BLOCK_SIZE),
+            sub_hdr_size: le_u32(b, H_SUB_HDR_SIZE),
+            bitmap_blocks: le_u32(b, H_BITMAP_BLOCKS),
+            max_mapnr: le_u32(b, H_MAX_MAPNR),
+            nr_cpus: le_u32(b, H_NR_CPUS) as i32,
+        })
+    }
+    pub fn is_kdump(&self) -> bool {
+        &self.signature == KDUMP_SIGNATURE
+    }
+    pub fn release(&self) -> &str {
+        &self.utsname[2]
+    }
+}
+
+/// `struct kdump_sub_header`, fields by header version (older versions leave the rest 0).
+#[derive(Debug, Clone, Default)]
+pub struct SubHeader {
+    pub phys_base: u64,
+    pub dump_level: i32,
+    pub split: bool,
+    pub start_pfn: u64,
+    pub end_pfn: u64,
+    pub offset_vmcoreinfo: u64,
+    pub size_vmcoreinfo: u64,
+    pub offset_note: u64,
+    pub size_note: u64,
+    pub offset_eraseinfo: u64,
+    pub size_eraseinfo: u64,
+    pub max_mapnr_64: u64,
+}
+
+impl SubHeader {
+    pub fn parse(b: &[u8], version: i32) -> SubHeader {
+        let q = |o: usize| if b.len() >= o + 8 { le_u64(b, o) } else { 0 };
+        let d = |o: usize| if b.len() >= o + 4 { le_u32(b, o) } else { 0 };
+        let mut s = SubHeader { phys_base: q(0), dump_level: d(8) as i32, ..Default::default() };
+        if version >= 2 {
+            s.split = d(12) != 0;
+            s.start_pfn = q(16);
+            s.end_pfn = q(24);
+        }
+        if version >= 3 {
+            s.offset_vmcoreinfo = q(32);
+            s.size_vmcoreinfo = q(40);
+        }
+        if version >= 4 {
+            s.offset_note = q(48);
+            s.size_note = q(56);
+        }
+        if version >= 5 {
+            s.offset_eraseinfo = q(64);
+            s.size_eraseinfo = q(72);
+        }
+        if version >= 6 {
+            s.start_pfn = q(80);
+            s.end_pfn = q(88);
+            s.max_mapnr_64 = q(96);
+        }
+        s
+    }
+}
+
+/// A bitmap with O(1) rank (number of set bits before a position).
+struct RankedBitmap {
+    words: Vec<u64>,
+    /// `blocks[i]` = set bits in `[0, i * RANK_BLOCK)`.
+    blocks: Vec<u64>,
+}
+
+impl RankedBitmap {
+    fn new(bytes: &[u8], nbits: u64) -> RankedBitmap {
+        let nwords = nbits.div_ceil(64) as usize;
+        let mut words = vec![0u64; nwords];
+        for (i, w) in words.iter_mut().enumerate() {
+            let mut b = [0u8; 8];
+            let s = (i * 8).min(bytes.len());
+            let e = (i * 8 + 8).min(bytes.len());
+            b[..e - s].copy_from_slice(&bytes[s..e]);
+            *w = u64::from_le_bytes(b);
+        }
+        // Clear bits past nbits so they never count.
+        if nbits % 64 != 0 {
+            if let Some(last) = words.last_mut() {
+                *last &= (1u64 << (nbits % 64)) - 1;
+            }
+        }
+        let per = (RANK_BLOCK / 64) as usize;
+        let mut blocks = Vec::with_capacity(nwords / per + 2);
+        let mut acc = 0u64;
+        for (i, w) in words.iter().enumerate() {
+            if i % per == 0 {
+                blocks.push(acc);
+            }
+            acc += w.count_ones() as u64;
+        }
+        blocks.push(acc);
+        RankedBitmap { words, blocks }
+    }
+    fn nbits(&self) -> u64 {
+        self.words.len() as u64 * 64
+    }
+    fn get(&self, bit: u64) -> bool {
+        self.words.get((bit / 64) as usize).is_some_and(|w| w >> (bit % 64) & 1 != 0)
+    }
+    /// Set bits in `[0, bit)`.
+    fn rank(&self, bit: u64) -> u64 {
+        let bit = bit.min(self.nbits());
+        let w = (bit / 64) as usize;
+        let per = (RANK_BLOCK / 64) as usize;
+        let mut r = self.blocks[w / per];
+        for x in &self.words[(w / per) * per..w] {
+            r += x.count_ones() as u64;
+        }
+        if bit % 64 != 0 {
+            r += (self.words[w] & ((1u64 << (bit % 64)) - 1)).count_ones() as u64;
+        }
+        r
+    }
+    fn count(&self, from: u64, to: u64) -> u64 {
+        self.rank(to).saturating_sub(self.rank(from))
+    }
+}
+
+/// One kdump-compressed / diskdump file: its pfn range and how to read a page.
+pub struct DiskDumpFile {
+    src: Source,
+    pub header: Header,
+    pub sub: Option<SubHeader>,
+    pub page_size: u64,
+    pub max_mapnr: u64,
+    /// Pfns this file holds: `[start_pfn, end_pfn)` (a part of a split dump), else `[0, max_mapnr)`.
+    pub start_pfn: u64,
+    pub end_pfn: u64,
+    present: RankedBitmap,
+    dumped: RankedBitmap,
+    /// Rank of `start_pfn` in the dumped bitmap (subtracted from every rank).
+    base_rank: u64,
+    desc_offset: u64,
+    /// Descriptors the table holds (dumped pages in range).
+    pub n_descs: u64,
+    /// Offset of the shared zero page, when the file has one.
+    zero_offset: Option<u64>,
+    incomplete: bool,
+    file_size: u64,
+    decoded: RefCell<Vec<(u64, Vec<u8>)>>,
+    next_slot: RefCell<usize>,
+}
+
+/// What the one-pass scan of the descriptor table found.
+#[derive(Debug, Default, Clone)]
+pub struct Scan {
+    pub codecs: Vec<String>,
+    pub zero: u64,
+    pub raw: u64,
+    pub unwritten: u64,
+    pub past_eof: u64,
+    pub bad_size: u64,
+}
+
+/// Decompresses one page. `out` is exactly one page; the page must decode to exactly that size.
+pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+    let page = out.len();
+    let n = match flags & CODEC_MASK {
+        0 => {
+            if data.len() != page {
+                return Err(format!("uncompressed page of {} bytes (page size {page})", data.len()));
+            }
+            out.copy_from_slice(data);
+            page
+        }
+        DUMP_DH_COMPRESSED_ZLIB => {
+            let mut d = flate2::Decompress::new(true);
+            match d.decompress(data, out, flate2::FlushDecompress::Finish) {
+                Ok(flate2::Status::StreamEnd) => d.total_out() as usize,
+                Ok(_) => return Err("zlib stream does not end within one page".into()),
+                Err(e) => return Err(format!("zlib: {e}")),
+            }
+        }
+        DUMP_DH_COMPRESSED_LZO => {
+            let v = lzokay_native::decompress_all(data, Some(page)).map_err(|e| format!("lzo: {e:?}"))?;
+            if v.len() != page {
+                return Err(format!("lzo page decodes to {} bytes", v.len()));
+            }
+            out.copy_from_slice(&v);
+            page
+        }
+        DUMP_DH_COMPRESSED_SNAPPY => {
+            let len = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
+            if len != page {
+                return Err(format!("snappy page decodes to {len} bytes"));
+            }
+            snap::raw::Decoder::new().decompress(data, out).map_err(|e| format!("snappy: {e}"))?
+        }
+        DUMP_DH_COMPRESSED_ZSTD => {
+            let mut d = ruzstd::FrameDecoder::new();
+            d.decode_all(data, out).map_err(|e| format!("zstd: {e}"))?
+        }
+        f => return Err(format!("unknown compression flags {f:#x}")),
+    };
+    if n != page {
+        return Err(format!("page decodes to {n} bytes, not {page}"));
+    }
+    Ok(())
+}
+
+fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
+    MemError::Unreadable { paddr, why: why.into() }
+}
+
+impl DiskDumpFile {
+    /// Parses headers and bitmaps and builds the rank index. `warnings` collects what is wrong
+    /// but survivable.
+    pub fn parse(src: Source, warnings: &mut Vec<String>) -> Result<DiskDumpFile> {
+        let file_size = src.len();
+        let mut hb = [0u8; HEADER_SIZE];
+        src.read_exact_at(0, &mut hb, "kdump header")?;
+        let header = Header::parse(&hb)?;
+        if &header.signature != KDUMP_SIGNATURE && &header.signature != DISKDUMP_SIGNATURE {
+            return Err(Error::NotADump("no KDUMP/DISKDUMP signature".into()));
+        }
+        let bs = header.block_size as u64;
+        if !(4096..=65536).contains(&bs) || !bs.is_power_of_two() {
+            return Err(Error::Corrupt(format!(
+                "block (page) size {} in the kdump header is not a power of two between 4 KiB and 64 KiB",
+                header.block_size as i32
+            )));
+        }
+        if header.version < 0 || header.version > 64 {
+            return Err(Error::Corrupt(format!("kdump header version {} is implausible", header.version)));
+        }
+        if header.version > 6 {
+            warnings.push(format!("kdump header version {} is newer than 6; reading it as version 6", header.version));
+        }
+        let sub_blocks = header.sub_hdr_size as u64;
+        if sub_blocks > MAX_SUB_HDR_BLOCKS {
+            return Err(Error::Corrupt(format!("sub-header size of {sub_blocks} blocks is implausible")));
+        }
+        let sub = if header.is_kdump() {
+            if sub_blocks == 0 {
+                return Err(Error::Corrupt("the kdump header says there is no sub-header".into()));
+            }
+            let mut sb = [0u8; SUB_HEADER_SIZE];
+            src.read_exact_at(bs, &mut sb, "kdump sub-header")?;
+            Some(SubHeader::parse(&sb, header.version))
+        } else {
+            None
+        };
+        let mut max_mapnr = header.max_mapnr as u64;
+        if let Some(s) = &sub {
+            if header.version >= 6 && s.max_mapnr_64 != 0 {
+                max_mapnr = s.max_mapnr_64;
+            }
+        }
+        let bitmap_off = bs * (1 + sub_blocks);
+        let bitmap_len = (header.bitmap_blocks as u64)
+            .checked_mul(bs)
+            .filter(|&l| l > 0 && l <= MAX_BITMAP_BYTES)
+            .ok_or_else(|| {
+                Error::Corrupt(format!("bitmap of {} blocks is empty or implausibly large", header.bitmap_blocks))
+            })?;
+        if bitmap_off.checked_add(bitmap_len).is_none_or(|e| e > file_size) {
+            return Err(Error::Corrupt(format!(
+                "file ends inside the page bitmaps (they need bytes up to {:#x}, the file has {file_size})",
+                bitmap_off.saturating_add(bitmap_len)
+            )));
+        }
+        // Two bitmaps when there is room for two (crash's dump_is_partial), else one.
+        let one_len = max_mapnr.div_ceil(8).div_ceil(bs) * bs;
+        let two = bitmap_len >= one_len.saturating_mul(2) || header.is_kdump();
+        let half = if two { bitmap_len / 2 } else { bitmap_len };
+        if max_mapnr > half * 8 {
+            warnings.push(format!(
+                "the header claims {max_mapnr} pages but the bitmap holds {}; pages beyond are treated as absent",
+                half * 8
+            ));
+            max_mapnr = half * 8;
+        }
+        if max_mapnr == 0 {
+            return Err(Error::Corrupt("the dump describes no pages (max_mapnr is 0)".into()));
+        }
+        let nbytes = max_mapnr.div_ceil(8) as usize;
+        let b1 = src.read_vec(bitmap_off, nbytes, "1st page bitmap")?;
+        let present = RankedBitmap::new(&b1, max_mapnr);
+        drop(b1);
+        let dumped = if two {
+            let b2 = src.read_vec(bitmap_off + half, nbytes, "2nd page bitmap")?;
+            RankedBitmap::new(&b2, max_mapnr)
+        } else {
+            RankedBitmap::new(&src.read_vec(bitmap_off, nbytes, "page bitmap")?, max_mapnr)
+        };
+        let (mut start_pfn, mut end_pfn) = (0, max_mapnr);
+        if let Some(s) = sub.as_ref().filter(|s| s.split) {
+            if s.start_pfn > s.end_pfn || s.start_pfn > max_mapnr {
+                return Err(Error::Corrupt(format!(
+                    "split dump part with an empty or impossible pfn range {:#x}-{:#x}",
+                    s.start_pfn, s.end_pfn
+                )));
+            }
+            start_pfn = s.start_pfn;
+            end_pfn = s.end_pfn.min(max_mapnr);
+        }
+        let base_rank = dumped.rank(start_pfn);
+        let n_descs = dumped.count(start_pfn, end_pfn);
+        let desc_offset = bitmap_off + bitmap_len;
+        let desc_end = desc_offset.saturating_add(n_descs.saturating_mul(PAGE_DESC_SIZE));
+        if desc_end > file_size {
+            warnings.push(format!(
+                "the file is truncated inside the page descriptor table ({} of {n_descs} descriptors present); \
+                 pages past it are reported as missing",
+                file_size.saturating_sub(desc_offset) / PAGE_DESC_SIZE
+            ));
+        }
+        let incomplete = header.is_kdump() && header.status & DUMP_DH_COMPRESSED_INCOMPLETE != 0;
+        if incomplete {
+            warnings.push(
+                "the dump is marked INCOMPLETE (the dump device filled up while writing): pages that were not \
+                 written are reported as missing"
+                    .into(),
+            );
+        }
+        Ok(DiskDumpFile {
+            src,
+            header,
+            sub,
+            page_size: bs,
+            max_mapnr,
+            start_pfn,
+            end_pfn,
+            present,
+            dumped,
+            base_rank,
+            desc_offset,
+            n_descs,
+            zero_offset: None,
+            incomplete,
+            file_size,
+            decoded: RefCell::new(Vec::new()),
+            next_slot: RefCell::new(0),
+        })
+    }
+
+    /// One pass over the descriptor table (bounded): codecs, zero/raw pages, damaged entries.
+    /// Also confirms the shared zero page.
+    pub fn scan(&mut self) -> Option<Scan> {
+        let total = self.n_descs.checked_mul(PAGE_DESC_SIZE)?;
+        if total > MAX_SCAN_BYTES {
+            return None;
+        }
+        // The shared zero page is written before any other page data (makedumpfile, QEMU), so
+        // it is the raw page with the lowest offset; split parts put it where the whole dump
+        // would, not right after their own table.
+        let mut zero_candidate = u64::MAX;
+        let mut s = Scan::default();
+        let mut seen = 0u32;
+        const CHUNK: u64 = 4096 * PAGE_DESC_SIZE;
+        let mut buf = vec![0u8; CHUNK as usize];
+        let mut off = 0u64;
+        let avail = total.min(self.file_size.saturating_sub(self.desc_offset));
+        let mut zero_hits = 0u64;
+        while off < avail {
+            let n = (avail - off).min(CHUNK) as usize;
+            let n = n - n % PAGE_DESC_SIZE as usize;
+            if n == 0 {
+                break;
+            }
+            if self.src.read_exact_at(self.desc_offset + off, &mut buf[..n], "page descriptor table").is_err() {
+                break;
+            }
+            for d in buf[..n].chunks_exact(PAGE_DESC_SIZE as usize) {
+                let (offset, size, flags) = (le_u64(d, 0), le_u32(d, 8) as u64, le_u32(d, 12));
+                let codec = flags & CODEC_MASK;
+                seen |= codec.max(if codec == 0 { 0x1000 } else { 0 });
+                if offset == 0 {
+                    s.unwritten += 1;
+                } else if size > self.page_size || size == 0 {
+                    s.bad_size += 1;
+                } else if offset.checked_add(size).is_none_or(|e| e > self.file_size) {
+                    s.past_eof += 1;
+                } else if codec == 0 {
+                    s.raw += 1;
+                    if size == self.page_size {
+                        if offset < zero_candidate {
+                            zero_candidate = offset;
+                            zero_hits = 1;
+                        } else if offset == zero_candidate {
+                            zero_hits += 1;
+                        }
+                    }
+                }
+            }
+            off += n as u64;
+        }
+        let missing_descs = self.n_descs - avail / PAGE_DESC_SIZE;
+        s.past_eof += missing_descs;
+        if zero_hits > 0 {
+            let mut page = vec![0u8; self.page_size as usize];
+            let ok = self.src.read_exact_at(zero_candidate, &mut page, "zero page").is_ok();
+            if ok && page.iter().all(|&b| b == 0) {
+                self.zero_offset = Some(zero_candidate);
+                s.zero = zero_hits;
+                s.raw -= zero_hits;
+            }
+        }
+        for (bit, name) in [
+            (DUMP_DH_COMPRESSED_ZLIB, "zlib"),
+            (DUMP_DH_COMPRESSED_LZO, "lzo"),
+            (DUMP_DH_COMPRESSED_SNAPPY, "snappy"),
+            (DUMP_DH_COMPRESSED_ZSTD, "zstd"),
+            (0x1000, "none"),
+        ] {
+            // "none": pages stored uncompressed, apart from the shared zero page.
+            if seen & bit != 0 && (bit != 0x1000 || s.raw > 0) {
+                s.codecs.push(name.into());
+            }
+        }
+        Some(s)
+    }
+
+    pub fn pages_present(&self) -> u64 {
+        self.n_descs
+    }
+    pub fn pages_excluded(&self) -> u64 {
+        let mem = self.present.count(self.start_pfn, self.end_pfn);
+        let dumped = self.dumped.count(self.start_pfn, self.end_pfn);
+        mem.saturating_sub(dumped)
+    }
+    pub fn holds(&self, pfn: u64) -> bool {
+        pfn >= self.start_pfn && pfn < self.end_pfn
+    }
+
+    /// Reads the descriptor of a dumped page.
+    fn desc(&self, pfn: u64, paddr: u64) -> std::result::Result<(u64, u32, u32), MemError> {
+        let pos = self.dumped.rank(pfn) - self.base_rank;
+        let at = self.desc_offset + pos * PAGE_DESC_SIZE;
+        let mut d = [0u8; PAGE_DESC_SIZE as usize];
+        self.src.read_exact_at(at, &mut d, "page descriptor").map_err(|_| {
+            unreadable(paddr, format!("its page descriptor (#{pos}) lies past the end of the truncated file"))
+        })?;
+        Ok((le_u64(&d, 0), le_u32(&d, 8), le_u32(&d, 12)))
+    }
+
+    /// Reads the whole page `pfn` into `out` (one page long).
+    fn read_page(&self, pfn: u64, out: &mut [u8]) -> std::result::Result<(), MemError> {
+        let paddr = pfn * self.page_size;
+        if pfn >= self.max_mapnr || !self.present.get(pfn) {
+            // The 1st bitmap says there is no memory here. Older makedumpfile versions mark
+            // dumped pages only in the 2nd bitmap, so trust that one too.
+            if !self.dumped.get(pfn) {
+                return Err(MemError::NoPhysical { paddr });
+            }
+        }
+        if !self.holds(pfn) {
+            return Err(unreadable(paddr, "the page is in another part of the split dump"));
+        }
+        if !self.dumped.get(pfn) {
+            return Err(MemError::NotInDump { paddr });
+        }
+        let (offset, size, flags) = self.desc(pfn, paddr)?;
+        if offset == 0 {
+            let why = if self.incomplete {
+                "the dump is incomplete: this page was never written"
+            } else {
+                "its page descriptor is empty (offset 0)"
+            };
+            return Err(unreadable(paddr, why));
+        }
+        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 {
+            out.fill(0);
+            return Ok(());
+        }
+        let size = size as u64;
+        if size == 0 || size > self.page_size {
+            return Err(unreadable(
+                paddr,
+                format!("its descriptor gives a stored size of {size} bytes for a {}-byte page", self.page_size),
+            ));
+        }
+        if offset.checked_add(size).is_none_or(|e| e > self.file_size) {
+            return Err(unreadable(
+                paddr,
+                format!("its data ({size} bytes at offset {offset:#x}) lies past the end of the file"),
+            ));
+        }
+        let mut data = vec![0u8; size as usize];
+        self.src
+            .read_exact_at(offset, &mut data, "page data")
+            .map_err(|e| unreadable(paddr, e.to_string()))?;
+        decode_page(flags, &data, out).map_err(|e| unreadable(paddr, e))
+    }
+
+    /// Reads through a small cache of decoded pages (page-table walks read 8 bytes at a time).
+    fn with_page<R>(
+        &self,
+        pfn: u64,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> std::result::Result<R, MemError> {
+        {
+            let d = self.decoded.borrow();
+            if let Some((_, p)) = d.iter().find(|(n, _)| *n == pfn) {
+                return Ok(f(p));
+            }
+        }
+        let mut page = vec![0u8; self.page_size as usize];
+        self.read_page(pfn, &mut page)?;
+        let r = f(&page);
+        let mut d = self.decoded.borrow_mut();
+        if d.len() < DECODED_PAGES {
+            d.push((pfn, page));
+        } else {
+            let mut slot = self.next_slot.borrow_mut();
+            d[*slot] = (pfn, page);
+            *slot = (*slot + 1) % DECODED_PAGES;
+        }
+        Ok(r)
+    }
+
+    fn read_span(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
+        let pfn = paddr / self.page_size;
+        let within = (paddr % self.page_size) as usize;
+        self.with_page(pfn, |p| buf.copy_from_slice(&p[within..within + buf.len()]))
+    }
+
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        // Runs of present pages (1st bitmap), merged.
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        let ps = self.page_size;
+        let mut pfn = self.start_pfn;
+        while pfn < self.end_pfn {
+            let w = self.present.words.get((pfn / 64) as usize).copied().unwrap_or(0)
+                | self.dumped.words.get((pfn / 64) as usize).copied().unwrap_or(0);
+            if pfn % 64 == 0 && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
+                if w == u64::MAX {
+                    push_range(&mut out, pfn * ps, (pfn + 64) * ps);
+                }
+                pfn += 64;
+                continue;
+            }
+            if self.present.get(pfn) || self.dumped.get(pfn) {
+                push_range(&mut out, pfn * ps, (pfn + 1) * ps);
+            }
+            pfn += 1;
+        }
+        out
+    }
+}
+
+fn push_range(out: &mut Vec<(u64, u64)>, s: u64, e: u64) {
+    if let Some(last) = out.last_mut() {
+        if last.1 == s {
+            last.1 = e;
+            return;
+        }
+    }
+    out.push((s, e));
+}
+
+/// Physical memory of one file or of all parts of a split dump (sorted by start pfn).
+pub struct DiskDumpMem {
+    parts: Vec<DiskDumpFile>,
+    page_size: u64,
+}
+
+impl DiskDumpMem {
+    fn part(&self, pfn: u64) -> Option<&DiskDumpFile> {
+        if self.parts.len() == 1 {
+            return self.parts.first();
+        }
+        let i = self.parts.partition_point(|p| p.start_pfn <= pfn);
+        i.checked_sub(1).map(|i| &self.parts[i]).filter(|p| p.holds(pfn))
+    }
+}
+
+impl PhysMem for DiskDumpMem {
+    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
+        let mut done = 0usize;
+        while done < buf.len() {
+            let pa = paddr
+                .checked_add(done as u64)
+                .ok_or(MemError::NoPhysical { paddr: u64::MAX })?;
+            let n = (buf.len() - done).min((self.page_size - pa % self.page_size) as usize);
+            let pfn = pa / self.page_size;
+            let Some(part) = self.part(pfn) else {
+                let max = self.parts.iter().map(|p| p.max_mapnr).max().unwrap_or(0);
+                return Err(if pfn < max {
+                    unreadable(pa, "the part of the split dump that holds this page was not given")
+                } else {
+                    MemError::NoPhysical { paddr: pa }
+                });
+            };
+            part.read_span(pa, &mut buf[done..done + n])?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        for p in &self.parts {
+            for (s, e) in p.ranges() {
+                push_range(&mut out, s, e);
+            }
+        }
+        out
+    }
+}
+
+/// `NUMBER(name)=value` from VMCOREINFO text (signed decimal).
+fn vmcoreinfo_number(text: &str, name: &str) -> Option<i64> {
+    let key = format!("NUMBER({name})=");
+    let v = text.lines().find_map(|l| l.trim().strip_prefix(key.as_str()))?.trim();
+    v.parse::<i64>().ok().or_else(|| v.parse::<u64>().ok().map(|u| u as i64))
+}
+
+fn vmcoreinfo_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('=')).map(str::trim)
+}
+
+/// Reads notes and VMCOREINFO of one parsed file.
+fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec<String>) {
+    let Some(s) = &f.sub else { return };
+    let bounded = |off: u64, size: u64, what: &str, warnings: &mut Vec<String>| -> Option<Vec<u8>> {
+        if off == 0 || size == 0 {
+            return None;
+        }
+        if size > MAX_NOTES {
+            warnings.push(format!("the {what} of {size} bytes is implausible; ignored"));
+            return None;
+        }
+        let avail = f.file_size.saturating_sub(off).min(size);
+        if avail < size {
+            warnings.push(format!("the {what} is cut short ({avail} of {size} bytes)"));
+        }
+        f.src.read_vec(off, avail as usize, what).ok()
+    };
+    if let Some(d) = bounded(s.offset_note, s.size_note, "ELF note section", warnings) {
+        parse_notes(&d, notes);
+    }
+    if notes.vmcoreinfo.is_none() {
+        if let Some(d) = bounded(s.offset_vmcoreinfo, s.size_vmcoreinfo, "VMCOREINFO", warnings) {
+            notes.vmcoreinfo = Some(String::from_utf8_lossy(&d).trim_end_matches('\0').to_string());
+        }
+    }
+}
+
+/// QEMU writes its kdump sub-header with phys_base = the decimal VMCOREINFO value read as hex,
+/// and an empty utsname. Corrects what VMCOREINFO can correct and says so.
+fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerInfo) {
+    let Some(vi) = notes.vmcoreinfo.as_deref() else {
+        if f.header.release().is_empty() {
+            info.warnings.push("utsname in the dump header is empty and there is no VMCOREINFO".into());
+        }
+        return;
+    };
+    if let (Some(sub), Some(pb)) = (&f.sub, vmcoreinfo_number(vi, "phys_base")) {
+        let right = pb as u64;
+        if sub.phys_base != right {
+            let raw = vi
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("NUMBER(phys_base)="))
+                .unwrap_or("")
+                .trim()
+                .to_string();
+            let as_hex = u64::from_str_radix(raw.trim_start_matches('-'), 16).ok();
+            let why = if as_hex == Some(sub.phys_base)
+                || as_hex.map(|h| h.wrapping_neg()) == Some(sub.phys_base)
+            {
+                " (the decimal VMCOREINFO value was read as hexadecimal: a QEMU dump-guest-memory bug)"
+            } else {
+                ""
+            };
+            info.corrections.push(format!(
+                "phys_base in the kdump sub-header is {:#x}; VMCOREINFO says NUMBER(phys_base)={raw} = {right:#x}{why}; using {right:#x}",
+                sub.phys_base
+            ));
+            info.phys_base = Some(right);
+        }
+    }
+    if f.header.release().is_empty() {
+        if let Some(rel) = vmcoreinfo_value(vi, "OSRELEASE") {
+            info.corrections.push(format!(
+                "utsname in the dump header is empty (as QEMU writes it); the release {rel} comes from VMCOREINFO OSRELEASE"
+            ));
+            info.utsname_release = Some(rel.to_string());
+        }
+    } else if let Some(rel) = vmcoreinfo_value(vi, "OSRELEASE") {
+        if rel != f.header.release() {
+            info.warnings.push(format!(
+                "the dump header says release {} but VMCOREINFO says {rel}; using VMCOREINFO",
+                f.header.release()
+            ));
+            info.utsname_release = Some(rel.to_string());
+        }
+    }
+}
+
+fn describe(f: &DiskDumpFile) -> (String, String) {
+    if f.header.is_kdump() {
+        let level = f.sub.as_ref().map(|s| s.dump_level).unwrap_or(0);
+        (
+            "kdump-compressed".into(),
+            format!("kdump-compressed dump (makedumpfile/QEMU), header version {}, dump level {level}", f.header.version),
+        )
+    } else {
+        ("diskdump".into(), format!("diskdump (DISKDUMP), header version {}", f.header.version))
+    }
+}
+
+/// Opens one kdump-compressed or diskdump file. `format`/`description` override the container
+/// name when the bytes came through an adapter (flattened).
+pub fn open(src: Source) -> Result<Dump> {
+    open_parts(vec![src])
+}
+
+/// Opens one file, or all parts of a split dump (any order).
+pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
+    if srcs.is_empty() {
+        return Err(Error::Io("no dump file given".into()));
+    }
+    let mut warnings = Vec::new();
+    let mut parts = Vec::new();
+    let mut file_size = 0u64;
+    for (i, src) in srcs.into_iter().enumerate() {
+        file_size += src.len();
+        let mut w = Vec::new();
+        let f = DiskDumpFile::parse(src, &mut w).map_err(|e| {
+            if i == 0 {
+                e
+            } else {
+                Error::Corrupt(format!("part {} of the split dump: {e}", i + 1))
+            }
+        })?;
+        warnings.extend(w);
+        parts.push(f);
+    }
+    let many = parts.len() > 1;
+    if many {
+        let ps = parts[0].page_size;
+        let mm = parts[0].max_mapnr;
+        for (i, p) in parts.iter().enumerate() {
+            if p.sub.as_ref().is_none_or(|s| !s.split) {
+                return Err(Error::Corrupt(format!(
+                    "several files were given but file {} is not part of a split dump (makedumpfile --split)",
+                    i + 1
+                )));
+            }
+            if p.page_size != ps || p.max_mapnr != mm {
+                return Err(Error::Corrupt(format!(
+                    "file {} of the split dump does not belong with the first (page size or memory size differ)",
+                    i + 1
+                )));
+            }
+        }
+        parts.sort_by_key(|p| p.start_pfn);
+        for w in parts.windows(2) {
+            if w[1].start_pfn < w[0].end_pfn {
+                return Err(Error::Corrupt(format!(
+                    "two parts of the split dump overlap (pfns {:#x}-{:#x} and {:#x}-{:#x}); was a file given twice?",
+                    w[0].start_pfn, w[0].end_pfn, w[1].start_pfn, w[1].end_pfn
+                )));
+            }
+        }
+    }
+    // Missing parts of a split dump: name the pfn ranges nobody holds.
+    if parts.iter().any(|p| p.sub.as_ref().is_some_and(|s| s.split)) {
+        let mut at = 0u64;
+        let mut gaps = Vec::new();
+        for p in &parts {
+            if p.start_pfn > at {
+                gaps.push((at, p.start_pfn));
+            }
+            at = at.max(p.end_pfn);
+        }
+        let mm = parts[0].max_mapnr;
+        if at < mm {
+            gaps.push((at, mm));
+        }
+        let ps = parts[0].page_size;
+        for (s, e) in gaps {
+            warnings.push(format!(
+                "this is a split dump and the part holding physical {:#x}-{:#x} was not given: those pages are missing",
+                s * ps,
+                e * ps
+            ));
+        }
+    }
+    let mut notes = Notes::default();
+    for p in &parts {
+        let mut n = Notes::default();
+        read_notes(p, &mut n, &mut warnings);
+        if notes.vmcoreinfo.is_none() && n.vmcoreinfo.is_some() {
+            notes = n;
+        }
+    }
+    if notes.vmcoreinfo.is_none() && notes.prstatus.is_empty() {
+        if let Some(p) = parts.first() {
+            read_notes(p, &mut notes, &mut warnings);
+        }
+    }
+    let (format, description) = describe(&parts[0]);
+    let mut info = ContainerInfo {
+        format,
+        description,
+        file_size,
+        warnings: Vec::new(),
+        header_version: Some(parts[0].header.version as u32),
+        dump_level: parts[0].sub.as_ref().map(|s| s.dump_level),
+        phys_base: parts[0].sub.as_ref().map(|s| s.phys_base),
+        ..Default::default()
+    };
+    let rel = parts[0].header.release();
+    if !rel.is_empty() {
+        info.utsname_release = Some(rel.to_string());
+    }
+    if many {
+        info.format = "split".into();
+        info.description = format!("{} files of a split {}", parts.len(), info.description);
+    }
+    qemu_quirks(&parts[0], &notes, &mut info);
+    let mut codecs: Vec<String> = Vec::new();
+    let mut scanned = true;
+    for p in parts.iter_mut() {
+        info.pages_present += p.pages_present();
+        info.pages_excluded += p.pages_excluded();
+        match p.scan() {
+            Some(s) => {
+                for c in s.codecs {
+                    if !codecs.contains(&c) {
+                        codecs.push(c);
+                    }
+                }
+                info.pages_zero += s.zero;
+                if s.unwritten > 0 {
+                    warnings.push(format!(
+                        "{} dumped pages were never written ({}); they are reported as missing",
+                        s.unwritten,
+                        if p.incomplete { "the dump is incomplete" } else { "empty page descriptors" }
+                    ));
+                }
+                if s.past_eof > 0 {
+                    warnings.push(format!(
+                        "{} pages lie past the end of the file (it is truncated); they are reported as missing",
+                        s.past_eof
+                    ));
+                }
+                if s.bad_size > 0 {
+                    warnings.push(format!(
+                        "{} page descriptors give an impossible stored size; those pages are reported as unreadable",
+                        s.bad_size
+                    ));
+                }
+            }
+            None => scanned = false,
+        }
+    }
+    if !scanned {
+        warnings.push("the page descriptor table is too large to scan at open: codecs and zero pages not counted".into());
+    }
+    info.codecs = codecs;
+    info.warnings.extend(warnings);
+    let page_size = parts[0].page_size;
+    Ok(Dump { info, mem: Box::new(DiskDumpMem { parts, page_size }), notes, virt_ranges: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rank_matches_naive() {
+        let mut bytes = vec![0u8; 300];
+        let mut x = 0x1234_5678u32;
+        for b in bytes.iter_mut() {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *b = (x >> 16) as u8;
+        }
+        let nbits = 300 * 8 - 5;
+        let r = RankedBitmap::new(&bytes, nbits);
+        let mut naive = 0u64;
+        for bit in 0..nbits {
+            assert_eq!(r.rank(bit), naive, "bit {bit}");
+            if bytes[(bit / 8) as usize] >> (bit % 8) & 1 != 0 {
+                naive += 1;
+            }
+        }
+        assert_eq!(r.rank(nbits), naive);
+        assert_eq!(r.rank(nbits + 1000), naive);
+    }
+
+    #[test]
+    fn codecs_round_trip() {
+        let page: Vec<u8> = (0..4096u32).map(|i| (i / 7) as u8).collect();
+        let mut out = vec![0u8; 4096];
+        let z = {
+            use std::io::Write;
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(&page).unwrap();
+            e.finish().unwrap()
+        };
+        decode_page(DUMP_DH_COMPRESSED_ZLIB, &z, &mut out).unwrap();
+        assert_eq!(out, page);
+        let l = lzokay_native::compress(&page).unwrap();
+        decode_page(DUMP_DH_COMPRESSED_LZO, &l, &mut out).unwrap();
+        assert_eq!(out, page);
+        let s = snap::raw::Encoder::new().compress_vec(&page).unwrap();
+        decode_page(DUMP_DH_COMPRESSED_SNAPPY, &s, &mut out).unwrap();
+        assert_eq!(out, page);
+        decode_page(0, &page, &mut out).unwrap();
+        assert_eq!(out, page);
+        // Wrong sizes and garbage are errors, not panics.
+        assert!(decode_page(0, &page[..100], &mut out).is_err());
+        assert!(decode_page(DUMP_DH_COMPRESSED_ZLIB, &z[..z.len() / 2], &mut out).is_err());
+        assert!(decode_page(DUMP_DH_COMPRESSED_LZO, &[0xff; 40], &mut out).is_err());
+        assert!(decode_page(DUMP_DH_COMPRESSED_SNAPPY, &[0xff; 40], &mut out).is_err());
+        assert!(decode_page(DUMP_DH_COMPRESSED_ZSTD, &[0x28, 0xb5, 0x2f, 0xfd, 0, 0], &mut out).is_err());
+        let small = snap::raw::Encoder::new().compress_vec(&page[..100]).unwrap();
+        assert!(decode_page(DUMP_DH_COMPRESSED_SNAPPY, &small, &mut out).is_err());
+    }
+}
