@@ -6,4 +6,5 @@ pub mod disasm;
 pub mod narrative;
 pub mod oops;
 pub mod orc;
+pub mod stack;
 pub mod unwind;

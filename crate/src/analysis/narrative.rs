@@ -242,7 +242,7 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
 }
 
 fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
-    let m = c.module.as_deref().map(|m| format!("{m} 模块中的")).unwrap_or_default();
+    let m = c.module.as_deref().map(|m| format!("{m} 模块中的 ")).unwrap_or_default();
     match (&v.provenance, c.function == faulting) {
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
             "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由{m} {} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",

@@ -13,7 +13,8 @@ const MAX_ORC: u64 = 4 << 20;
 
 pub struct KernelStack<'k> {
     k: &'k Kernel,
-    tables: Vec<OrcTable>,
+    /// Each table with the address ranges it answers for.
+    tables: Vec<(Vec<(u64, u64)>, OrcTable)>,
     text: Vec<(u64, u64)>,
     /// Small cache of 8-byte stack reads.
     cache: RefCell<std::collections::HashMap<u64, Option<u64>>>,
@@ -34,7 +35,11 @@ impl<'k> KernelStack<'k> {
             (Some(ip), Some(un), Some(stop)) if stop > ip && (stop - ip) / 4 <= MAX_ORC => {
                 let n = (stop - ip) / 4;
                 match (k.read_bytes(ip, (n * 4) as usize), k.read_bytes(un, (n * 6) as usize)) {
-                    (Ok(a), Ok(b)) => s.tables.push(OrcTable::from_raw(ip, &a, &b, v)),
+                    (Ok(a), Ok(b)) => {
+                        let t = OrcTable::from_raw(ip, &a, &b, v);
+                        let owner = t.range().map(|(a, b)| vec![(a, b.saturating_add(1))]).unwrap_or_default();
+                        s.tables.push((owner, t))
+                    }
                     _ => s.warnings.push("the kernel's ORC tables are not readable in this dump".into()),
                 }
             }
@@ -42,13 +47,15 @@ impl<'k> KernelStack<'k> {
         }
         for m in &syms.modules {
             match module_orc(k, m, v) {
-                Some(t) => s.tables.push(t),
+                Some(t) => s.tables.push((m.regions.clone(), t)),
                 None => s.warnings.push(format!("no ORC table found for module {}", m.name)),
             }
             s.text.extend(m.regions.iter().copied());
         }
-        if let (Some(a), Some(b)) = (syms.addr_of("_stext"), syms.addr_of("_etext")) {
-            s.text.push((a, b));
+        for (a, b) in [("_stext", "_etext"), ("_sinittext", "_einittext")] {
+            if let (Some(a), Some(b)) = (syms.addr_of(a), syms.addr_of(b)) {
+                s.text.push((a, b));
+            }
         }
         s
     }
@@ -56,7 +63,9 @@ impl<'k> KernelStack<'k> {
     /// Unwinds from a register state and symbolizes the frames.
     pub fn trace(&self, start: &Regs) -> (Vec<Frame>, Option<String>) {
         let (raw, stop) = unwind::unwind(self, start);
-        (raw.iter().map(|r| self.frame(r)).collect(), stop)
+        let mut frames: Vec<Frame> = raw.iter().map(|r| self.frame(r)).collect();
+        mark_stack_switches(&mut frames);
+        (frames, stop)
     }
 
     fn frame(&self, r: &RawFrame) -> Frame {
@@ -89,6 +98,31 @@ impl<'k> KernelStack<'k> {
     }
 }
 
+/// Marks where the trace leaves one stack for another (crash's `--- <IRQ stack> ---`): the
+/// stack pointer jumps by more than a kernel stack (16 KiB) between frames. The stack left
+/// behind is named by what ran on it.
+fn mark_stack_switches(frames: &mut [Frame]) {
+    const THREAD_SIZE: u64 = 16 << 10;
+    let mut seg_start = 0;
+    for i in 1..frames.len() {
+        let (Some(a), Some(b)) = (frames[i - 1].sp, frames[i].sp) else { continue };
+        let user = frames[i].regs.is_some_and(|r| r.cs & 3 == 3);
+        if user || a.abs_diff(b) <= THREAD_SIZE {
+            continue;
+        }
+        let names: Vec<&str> = frames[seg_start..i].iter().filter_map(|f| f.function.as_deref()).collect();
+        let kind = if names.iter().any(|n| n.contains("nmi")) {
+            "NMI exception stack"
+        } else if names.iter().any(|n| n.contains("double_fault") || n.contains("exc_machine_check") || n.contains("debug")) {
+            "exception stack"
+        } else {
+            "IRQ stack"
+        };
+        frames[i].stack = Some(kind.to_string());
+        seg_start = i;
+    }
+}
+
 /// A module's ORC table: `struct module.arch` is `struct mod_arch_specific { unsigned int
 /// num_orcs; int *orc_unwind_ip; struct orc_entry *orc_unwind; }` (arch/x86/include/asm/module.h).
 /// Without type information its place inside `struct module` is found by shape: an aligned
@@ -107,8 +141,11 @@ fn module_orc(k: &Kernel, m: &crate::kernel::symbols::Module, v: OrcVersion) -> 
         }
         let (Ok(a), Ok(b)) = (k.read_bytes(ip, (n * 4) as usize), k.read_bytes(un, (n * 6) as usize)) else { continue };
         let t = OrcTable::from_raw(ip, &a, &b, v);
-        // Every ip must be inside the module (the last may be the end of its text).
-        if t.ips.iter().all(|&x| inside(x) || inside(x.wrapping_sub(1))) {
+        // Every ip must be in module space (entries for freed .init.text remain) and most of
+        // them inside this module.
+        let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
+        let own = t.ips.iter().filter(|&&x| inside(x) || inside(x.wrapping_sub(1))).count();
+        if t.ips.iter().all(|&x| in_space(x)) && own * 2 >= t.ips.len() {
             return Some(t);
         }
     }
@@ -131,8 +168,8 @@ impl UnwindEnv for KernelStack<'_> {
     fn orc(&self, ip: u64) -> Option<OrcEntry> {
         self.tables
             .iter()
-            .find(|t| t.range().is_some_and(|(a, b)| ip >= a && ip <= b.saturating_add(0x10000)))
-            .and_then(|t| t.find(ip))
+            .find(|(owner, _)| owner.iter().any(|&(a, b)| ip >= a && ip < b))
+            .and_then(|(_, t)| t.find(ip))
     }
     fn is_text(&self, addr: u64) -> bool {
         self.text.iter().any(|&(a, b)| addr >= a && addr < b)

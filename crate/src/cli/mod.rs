@@ -1,5 +1,6 @@
 //! The `crashlens` command line: argument parsing and dispatch; each command in its own file.
 
+mod bt;
 mod info;
 mod log;
 mod modules;
@@ -16,6 +17,7 @@ commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   (VMCORE may be several files: the parts of a split dump, makedumpfile --split)
+  bt     VMCORE [-a] [--format text|json]   backtrace of the crashing task (every CPU with -a)
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
@@ -116,6 +118,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "info" => info::run(&a),
         "log" => log::run(&a),
         "sym" => sym::run(&a),
+        "bt" => bt::run(&a),
         "mod" => modules::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");

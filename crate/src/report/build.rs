@@ -157,6 +157,13 @@ pub fn report_of(k: &Kernel) -> Report {
     if r.panic.message.is_none() {
         r.warnings.push("no crash report found in the kernel log".into());
     }
+    r.modules = k
+        .symbols()
+        .modules
+        .iter()
+        .map(|m| super::ModuleInfo { name: m.name.clone(), base: m.base, size: m.size, taint: m.taint.clone() })
+        .collect();
+    super::crash::analyze_crash(k, &mut r, oops::primary(&all));
     r
 }
 

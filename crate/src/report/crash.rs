@@ -113,5 +113,5 @@ pub fn fault_address_of(oops: Option<&Oops>) -> Option<u64> {
         let h: String = m[i..].trim_start().chars().take_while(|c| c.is_ascii_hexdigit()).collect();
         u64::from_str_radix(&h, 16).ok()
     };
-    hex_after("address: ").or_else(|| hex_after(" at ")).or(o.cr2)
+    hex_after("address: ").or_else(|| hex_after(" at "))
 }

@@ -8,6 +8,7 @@
 
 pub mod bt;
 pub mod build;
+pub mod crash;
 pub mod text;
 
 use crate::cache::CacheStats;
@@ -107,7 +108,7 @@ pub struct ModuleInfo {
     pub taint: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Frame {
     pub function: Option<String>,
     pub offset: Option<u64>,
