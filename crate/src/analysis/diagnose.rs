@@ -36,8 +36,9 @@ pub struct Input<'a> {
     pub modules: &'a [ModuleInfo],
     /// CR2 / the address the kernel printed.
     pub fault_address: Option<u64>,
-    /// Names a field: (struct, offset) -> `struct page._refcount`, when types are known.
-    pub field_at: &'a dyn Fn(&str, u64) -> Option<String>,
+    /// Names the field at `offset` of the struct that argument `index` (1-based) of `function`
+    /// points to -> `struct page._refcount`, when types are known (BTF or DWARF).
+    pub arg_field: &'a dyn Fn(&str, u32, u64) -> Option<String>,
 }
 
 /// Where the bad pointer came from.
@@ -242,12 +243,9 @@ pub fn diagnose(inp: &Input) -> Verdict {
                     }
                     v.provenance = Some(p);
                 }
-                // A NULL struct page pointer is the classic case of the reference article.
-                if fault.base_value == Some(0) {
-                    let fname = site.function.split('.').next().unwrap_or("");
-                    let guess = if fname.contains("page") { Some("page") } else { None };
-                    if let (Some(st), Some(off)) = (guess, fault.offset) {
-                        fault.field = (inp.field_at)(st, off as u64);
+                if let (Some(idx), Some(off)) = (fault.argument_index, fault.offset) {
+                    if off >= 0 {
+                        fault.field = (inp.arg_field)(&site.function, idx, off as u64);
                     }
                 }
             }

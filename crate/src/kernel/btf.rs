@@ -187,7 +187,17 @@ impl Btf {
                     p += 12 * vlen;
                 }
                 Kind::FuncProto => {
+                    // Parameters (struct btf_param { name_off, type }) kept as members.
                     t.ref_type = size_or_type;
+                    for i in 0..vlen {
+                        let q = p + 8 * i;
+                        t.members.push(Member {
+                            name: cstr(strs, u32_at(tb, q)?),
+                            type_id: u32_at(tb, q + 4)?,
+                            bit_offset: 0,
+                            bitfield_size: 0,
+                        });
+                    }
                     p += 8 * vlen;
                 }
                 Kind::Var => {
@@ -361,6 +371,20 @@ impl Btf {
                 }
             }
         }
+    }
+
+    /// The struct that parameter `index` (0-based) of function `func` points to:
+    /// `__free_pages`, 0 -> `page`.
+    pub fn param_pointee_struct(&self, func: &str, index: usize) -> Option<String> {
+        let f = self.ids(func).iter().copied().find(|&i| self.get(i).is_some_and(|t| t.kind == Kind::Func))?;
+        let proto = self.get(self.get(f)?.ref_type)?;
+        let param = proto.members.get(index)?;
+        let ptr = self.get(self.resolve(param.type_id))?;
+        if ptr.kind != Kind::Ptr {
+            return None;
+        }
+        let st = self.get(self.resolve(ptr.ref_type))?;
+        matches!(st.kind, Kind::Struct | Kind::Union).then(|| st.name.clone())
     }
 
     /// Value of an enumerator (`MOD_TEXT`, `TASK_RUNNING`...) in any enum.

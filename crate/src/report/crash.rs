@@ -78,14 +78,19 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
             .collect();
     }
     let fault_address = fault_address_of(oops);
-    let no_field = |_: &str, _: u64| None;
+    let arg_field = |func: &str, idx: u32, off: u64| -> Option<String> {
+        let btf = k.btf()?;
+        let st = btf.param_pointee_struct(func.split('.').next().unwrap_or(func), idx.checked_sub(1)? as usize)?;
+        let f = btf.field_at(&st, off)?;
+        Some(format!("struct {st}.{f}"))
+    };
     let inp = Input {
         oops,
         frames: &r.backtrace,
         site: site.as_ref(),
         modules: &r.modules,
         fault_address,
-        field_at: &no_field,
+        arg_field: &arg_field,
     };
     let v = diagnose::diagnose(&inp);
     let faulting = site
