@@ -2,7 +2,7 @@
 
 mod info;
 mod log;
-mod modules;
+pub mod modules;
 mod report;
 mod sym;
 
