@@ -3,7 +3,7 @@
 mod bt;
 mod info;
 mod log;
-mod modules;
+pub mod modules;
 mod report;
 mod sym;
 

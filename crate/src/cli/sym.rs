@@ -3,7 +3,7 @@
 
 use super::{open_session, print_json, Args, Format};
 use crate::error::{Error, Result};
-use crate::kernel::{format_symbol, Symbol};
+use crate::kernel::{format_symbol, symbols::crash_sym_line, Symbol};
 
 #[derive(serde::Serialize)]
 struct SymOut<'a> {
@@ -20,18 +20,6 @@ struct SymOut<'a> {
 fn parse_addr(s: &str) -> Option<u64> {
     let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
     (h.len() >= 8 || s.starts_with("0x")).then(|| u64::from_str_radix(h, 16).ok()).flatten()
-}
-
-/// crash's line: `ffffffffc033d0fb (t) fixture_null_deref+21 [vmcore_fixture]`.
-fn crash_line(addr: u64, s: &Symbol, off: u64) -> String {
-    let mut t = format!("{addr:016x} ({}) {}", s.kind, s.name);
-    if off != 0 {
-        t.push_str(&format!("+{off}"));
-    }
-    if let Some(m) = &s.module {
-        t.push_str(&format!(" [{m}]"));
-    }
-    t
 }
 
 pub fn run(a: &Args) -> Result<()> {
@@ -51,7 +39,7 @@ pub fn run(a: &Args) -> Result<()> {
             (sym, sym.addr, 0)
         }
     };
-    let o = SymOut { query: q, address: addr, symbol: sym, offset: off, formatted: format_symbol(sym, off), crash: crash_line(addr, sym, off) };
+    let o = SymOut { query: q, address: addr, symbol: sym, offset: off, formatted: format_symbol(sym, off), crash: crash_sym_line(addr, sym, off) };
     match a.format {
         Format::Json => print_json(&o),
         Format::Text => super::out(&format!("{}\n", o.crash)),

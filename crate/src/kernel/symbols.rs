@@ -158,6 +158,19 @@ pub fn format_symbol(s: &Symbol, off: u64) -> String {
     t
 }
 
+/// crash's `sym` line: `ffffffffc033d0fb (t) fixture_null_deref+21 [vmcore_fixture]` (decimal
+/// offset, omitted when 0).
+pub fn crash_sym_line(addr: u64, s: &Symbol, off: u64) -> String {
+    let mut t = format!("{addr:016x} ({}) {}", s.kind, s.name);
+    if off != 0 {
+        t.push_str(&format!("+{off}"));
+    }
+    if let Some(m) = &s.module {
+        t.push_str(&format!(" [{m}]"));
+    }
+    t
+}
+
 /// Sets each symbol's size to the distance to the next higher address, bounded by `end`
 /// (for the last ones; 0 means unknown). `syms` need not be sorted.
 pub fn size_to_next(syms: &mut [Symbol], end: Option<u64>) {
