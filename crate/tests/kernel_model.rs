@@ -2,50 +2,9 @@
 //! drgn oracles. Each test skips (with a note) when its fixture is absent.
 
 use crashlens::kernel::Kernel;
-use crashlens::report::build::{Options, Session};
-use crashlens::source::FileSource;
-use std::path::PathBuf;
 
-fn fixtures() -> Option<PathBuf> {
-    let p = std::env::var_os("CRASHLENS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
-    let p = if p.exists() { p } else { PathBuf::from("/work/shared/fixtures") };
-    p.exists().then_some(p)
-}
-
-/// The decompressed ELF of a fixture (decompressing it into ~/.cache/crashlens when needed).
-fn elf(name: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let cached = home.join(".cache/crashlens").join(format!("{name}.elf"));
-    if cached.exists() {
-        return Some(cached);
-    }
-    let zst = fixtures()?.join(name).join("vmcore.elf.zst");
-    if !zst.exists() {
-        return None;
-    }
-    std::fs::create_dir_all(cached.parent()?).ok()?;
-    let tmp = cached.with_extension("part");
-    let ok = std::process::Command::new("zstd").args(["-d", "-q", "-f", "-o"]).arg(&tmp).arg(&zst).status().ok()?.success();
-    (ok && std::fs::rename(&tmp, &cached).is_ok()).then_some(cached)
-}
-
-fn oracle(name: &str, file: &str) -> Option<String> {
-    std::fs::read_to_string(fixtures()?.join(name).join("oracle").join(file)).ok()
-}
-
-fn open(name: &str) -> Option<Session> {
-    let Some(p) = elf(name) else {
-        eprintln!("note: fixture {name} absent; test skipped");
-        return None;
-    };
-    let src = FileSource::open(&p).expect("fixture opens");
-    Some(Session::open(Box::new(src), &Options::default()).expect("fixture is a dump"))
-}
-
-const F61: &str = "linux-6.1-cloud-null";
-const F612: &str = "linux-6.12-cloud-bug";
+mod common;
+use common::*;
 
 #[test]
 fn kallsyms_known_symbols() {

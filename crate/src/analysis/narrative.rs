@@ -94,7 +94,22 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
         zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，一般用于验证 kdump 是否配置正确。"));
     } else {
         en.push(format!("The kernel crashed on {} in {fn_full}{task_en}.", class_en(class)));
-        zh.push(format!("内核在 {fn_full} 中发生了{}{task_zh}。", class_zh(class)));
+        zh.push(format!("内核在 {fn_full} 中发生了 {}{task_zh}。", class_zh(class)));
+    }
+    let at = |m: &str| m.split(" at ").nth(1).map(|x| x.trim_end_matches('!').to_string());
+    if class == "bug" {
+        let place = panic.message.as_deref().and_then(at).unwrap_or_else(|| "?".into());
+        let loc = f.location.clone().unwrap_or_else(|| fname.clone());
+        en.push(format!(
+            "A BUG() at {place} fired: the CPU executed `ud2` at {loc}, which is how BUG()/BUG_ON() stops the kernel when a condition its author declared impossible is true."
+        ));
+        zh.push(format!(
+            "{place} 处的 BUG() 被触发：CPU 在 {loc} 执行了 `ud2` 指令，这是 BUG()/BUG_ON() 在代码作者认为“不可能发生”的条件成立时主动让内核停下来的方式。"
+        ));
+    } else if class == "warning" {
+        let place = panic.message.as_deref().and_then(at).unwrap_or_else(|| "?".into());
+        en.push(format!("A WARN() at {place} fired and panic_on_warn turned it into a panic."));
+        zh.push(format!("{place} 处的 WARN() 被触发，由于设置了 panic_on_warn，告警直接变成了 panic。"));
     }
     if let Some(m) = &panic.message {
         evidence.push(ev("log", format!("The kernel log reports: \"{m}\"."), format!("内核日志中的报错：\"{m}\"。")));

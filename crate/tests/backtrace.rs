@@ -1,0 +1,103 @@
+//! Backtraces from memory against crash's `bt` (6.1) and drgn's trace (6.12), function for
+//! function from the exception RIP down to the system-call entry.
+
+mod common;
+use common::*;
+use crashlens::report::{build::report_of, bt};
+
+fn base(f: &str) -> &str {
+    f.split('.').next().unwrap_or(f)
+}
+
+/// Function names of crash-format bt text: frame lines and `[exception RIP: f+off]` lines.
+fn names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let l = l.trim_start();
+        if let Some(r) = l.strip_prefix("[exception RIP: ") {
+            out.push(r.split('+').next().unwrap().trim_end_matches(']').to_string());
+        } else if l.starts_with('#') {
+            if let Some(f) = l.split("] ").nth(1).and_then(|x| x.split(" at ").next()) {
+                out.push(f.trim_start_matches("? ").to_string());
+            }
+        }
+    }
+    out
+}
+
+fn from_exception_to(names: &[String], last: &str) -> Vec<String> {
+    let text: Vec<String> = names.to_vec();
+    let start = text.iter().position(|n| n == "EXC").map(|i| i + 1).unwrap_or(0);
+    let mut v: Vec<String> = text[start..].iter().map(|s| base(s).to_string()).collect();
+    if let Some(end) = v.iter().position(|n| n == last) {
+        v.truncate(end + 1);
+    }
+    v
+}
+
+fn exception_chain(text: &str, last: &str) -> Vec<String> {
+    let mut marked = Vec::new();
+    for l in text.lines() {
+        if l.trim_start().starts_with("[exception RIP:") {
+            marked.clear();
+            marked.push("EXC".to_string());
+        }
+        marked.extend(names(l));
+    }
+    from_exception_to(&marked, last)
+}
+
+#[test]
+fn bt_61_matches_crash_from_exception_to_syscall() {
+    let Some(s) = open(F61) else { return };
+    let r = report_of(&s.kernel);
+    let crashing = r.cpu_traces.iter().find(|t| t.cpu == 0).expect("cpu 0");
+    let ours = bt::render(crashing);
+    let want = exception_chain(&oracle(F61, "crash-bt.txt").unwrap(), "do_syscall_64");
+    let got = exception_chain(&ours, "do_syscall_64");
+    assert_eq!(got, want, "\n{ours}");
+    assert_eq!(
+        want,
+        ["fixture_null_deref", "fixture_provoke", "provoke_write", "full_proxy_write", "vfs_write", "ksys_write", "do_syscall_64"]
+    );
+    // The exception frame's registers are crash's exactly.
+    let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
+    let regs = exc.regs.unwrap();
+    assert_eq!(exc.address, 0xffffffffc033d0fb);
+    assert_eq!((regs.rsp, regs.rbx, regs.rax, regs.r15), (0xffffcf85c0413d70, 0, 0x2e, 0xffffcf85c0413ea0));
+    assert!(ours.contains("    [exception RIP: fixture_null_deref+21]\n    RIP: ffffffffc033d0fb  RSP: ffffcf85c0413d70  RFLAGS: 00000246\n"));
+    assert!(ours.contains("] fixture_provoke.cold at ffffffffc033d10e [vmcore_fixture]"));
+    // Every frame here came from ORC, none from the scan.
+    assert!(r.backtrace.iter().all(|f| f.reliable), "{ours}");
+    // The user-mode register block at the bottom, as crash prints it.
+    assert!(ours.contains("    ORIG_RAX: 0000000000000001  CS: 0033  SS: 002b"));
+}
+
+#[test]
+fn bt_612_matches_drgn() {
+    let Some(s) = open(F612) else { return };
+    let r = report_of(&s.kernel);
+    let t = r.cpu_traces.iter().find(|t| t.cpu == 1).expect("cpu 1");
+    let ours = bt::render(t);
+    let got = exception_chain(&ours, "do_syscall_64");
+    // drgn-trace.txt frames #12..#18 (do_syscall_x64 is inlined into do_syscall_64).
+    assert_eq!(got, ["fixture_provoke", "provoke_write", "full_proxy_write", "vfs_write", "ksys_write", "do_syscall_64"], "\n{ours}");
+    let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
+    assert_eq!(exc.address, 0xffffffffc05040a7);
+    assert_eq!(exc.regs.unwrap().rsp, 0xffffd16e0042bc98);
+    // Above the exception: the panic path through the pvpanic notifier, resolved in the module.
+    let top: Vec<_> = r.backtrace.iter().take(5).filter_map(|f| f.function.clone()).collect();
+    assert_eq!(top, ["pvpanic_send_event.part.0", "pvpanic_panic_notify", "notifier_call_chain", "atomic_notifier_call_chain", "panic"]);
+}
+
+#[test]
+fn idle_cpu_crosses_the_irq_stack() {
+    let Some(s) = open(F61) else { return };
+    let r = report_of(&s.kernel);
+    let t = r.cpu_traces.iter().find(|t| t.cpu == 1).expect("cpu 1");
+    let text = bt::render(t);
+    assert!(text.contains("--- <IRQ stack> ---\n #3 ["), "{text}");
+    assert!(text.contains("[exception RIP: native_safe_halt+11]"), "{text}");
+    assert!(text.contains("secondary_startup_64_no_verify"), "{text}");
+    assert!(t.error.is_none());
+}
