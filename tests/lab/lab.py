@@ -60,6 +60,7 @@ MDF = [
     ('vmcore.d31-zlib.kdump', ['-c', '-d', '31']),
     ('vmcore.d31-lzo.kdump', ['-l', '-d', '31']),
     ('vmcore.d1-raw.kdump', ['-d', '1']),                    # uncompressed pages, zero pages excluded
+    ('vmcore.d0-zlib.kdump', ['-c', '-d', '0']),              # nothing excluded: every page present
     ('vmcore.d31.elf', ['-E', '-d', '31']),
     ('vmcore.d31-zlib.flat', ['-F', '-c', '-d', '31']),       # flattened, written to stdout
     ('vmcore.d31-lzo.split', ['--split', '-l', '-d', '31']),  # -> .split.1 .split.2
@@ -161,14 +162,14 @@ def copy_bin(root, binary, dest, libpath=None):
         env['LD_LIBRARY_PATH'] = libpath
     out = subprocess.run(['ldd', binary], capture_output=True, text=True, env=env).stdout
     for l in out.splitlines():
+        if 'not found' in l:
+            raise SystemExit(f'{binary}: {l.strip()}')
         m = re.search(r'=> (/\S+)', l) or re.match(r'\s*(/\S+)', l)
         if m:
             lib = m.group(1)
             d = root + ('/lib64' if 'ld-linux' in lib else '/lib/x86_64-linux-gnu') + '/' + os.path.basename(lib)
             os.makedirs(os.path.dirname(d), exist_ok=True)
             shutil.copy(os.path.realpath(lib), d)
-            if 'not found' in l:
-                raise SystemExit(f'{binary}: {l.strip()}')
 
 
 def mkroot(w):
@@ -486,7 +487,13 @@ def run_kdump(d, out, kernel, initrd, run):
 
 
 # ------------------------------------------------------------------ post-processing
-def vmcoreinfo_text(elf):
+PRSTATUS_REGS = ('r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss '
+                 'fs_base gs_base ds es fs gs').split()
+
+
+def elf_notes(elf):
+    """[(name, type, desc)] of every PT_NOTE segment of an ELF64 core."""
+    notes = []
     with open(elf, 'rb') as f:
         eh = f.read(64)
         phoff, = struct.unpack_from('<Q', eh, 0x20)
@@ -502,12 +509,28 @@ def vmcoreinfo_text(elf):
             while i + 12 <= len(data):
                 nsz, dsz, nt = struct.unpack_from('<III', data, i)
                 i += 12
-                name = data[i:i + nsz].rstrip(b'\0')
+                name = data[i:i + nsz].rstrip(b'\0').decode('latin-1')
                 i += (nsz + 3) & ~3
-                desc = data[i:i + dsz]
+                notes.append((name, nt, data[i:i + dsz]))
                 i += (dsz + 3) & ~3
-                if name == b'VMCOREINFO':
-                    return desc.rstrip(b'\0').decode()
+    return notes
+
+
+def prstatus(elf):
+    """pid, rip, rsp of each NT_PRSTATUS note (one per CPU, in CPU order)."""
+    out = []
+    for name, nt, desc in elf_notes(elf):
+        if name == 'CORE' and nt == 1 and len(desc) >= 112 + 27 * 8:
+            pid, = struct.unpack_from('<i', desc, 32)
+            regs = dict(zip(PRSTATUS_REGS, struct.unpack_from('<27Q', desc, 112)))
+            out.append({'pid': pid, 'rip': hex(regs['rip']), 'rsp': hex(regs['rsp'])})
+    return out
+
+
+def vmcoreinfo_text(elf):
+    for name, _, desc in elf_notes(elf):
+        if name == 'VMCOREINFO':
+            return desc.rstrip(b'\0').decode()
     return ''
 
 
@@ -569,6 +592,7 @@ def postprocess(d, out, run, ko):
     m = re.search(r'^NUMBER\(pgtable_l5_enabled\)=(\d+)', vi, re.M)
     f['pgtable_l5_enabled'] = int(m.group(1)) if m else None
     f['vmcoreinfo_has_kallsyms'] = bool(re.search(r'^(SYMBOL|OFFSET|SIZE|NUMBER|LENGTH)\(kallsyms', vi, re.M))
+    f['prstatus'] = prstatus(elf)
     f['dump_method'] = 'kdump (kexec capture kernel, /proc/vmcore)' if d['kind'] == 'kdump' else \
         'QEMU pvpanic pause + QMP dump-guest-memory'
     f['guest'] = f'QEMU TCG q35 -cpu {d["cpu"]} -m {d["mem"]} -smp {d["smp"]}; cmdline "{run["cmdline"]}"'
