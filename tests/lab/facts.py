@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""Derive the expected facts of a crash from the guest's serial console log.
+
+    facts.py CONSOLE_LOG [--scenario NAME] [--vmcoreinfo FILE] [-o facts.json]
+
+Everything comes from what the kernel printed (nothing is typed in per scenario):
+  kernel_release            "Linux version X" banner (cross-checked with VMCOREINFO OSRELEASE if given)
+  panic_message_first_line  the first line of the first crash report (BUG:/Oops/GPF/divide error/WARNING/
+                            sysrq/soft lockup/stack guard/Kernel panic ...)
+  oops_line                 the "...: 0000 [#1] ..." line;  panic_line: "Kernel panic - not syncing: ..."
+  rip_function/rip_module   the report's "RIP: 0010:func+off/size [module]"
+  crashing_comm/pid/cpu     the report's "CPU: N PID: P Comm: C" line
+  faulting_register         the register the faulting instruction used as its memory base (or the divisor of a
+                            div), decoded with objdump from the "Code:" bytes (the <xx> marked one), with its
+                            value from the register dump (faulting_register_value)
+  fault_address_cr2         the address from the page-fault line / CR2 (page faults only);
+                            fault_address for "non-canonical address 0x..." GPFs
+  call_chain                RIP function then the non-'?' Call Trace frames of the task stack (IRQ stack
+                            sections skipped), up to do_syscall_64; module frames as "func [module]"
+  culprit_function/module   the first frame of that chain that belongs to a module tainted out-of-tree or
+                            unsigned (O/E in "Modules linked in:"), else the RIP function: the rule an
+                            engineer applies ("probably caused by" the third-party driver on the stack)
+"""
+import json, os, re, subprocess, sys, tempfile
+
+TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide error|invalid opcode|'
+                   r'WARNING: |sysrq: Trigger a crash|Oops: |watchdog: BUG: soft lockup|'
+                   r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
+                   r'INFO: task .* blocked|rcu: INFO:|Out of memory)')
+REG_ALIASES = {}
+for r64, r32, r16, r8 in (('rax', 'eax', 'ax', 'al'), ('rbx', 'ebx', 'bx', 'bl'), ('rcx', 'ecx', 'cx', 'cl'),
+                          ('rdx', 'edx', 'dx', 'dl'), ('rsi', 'esi', 'si', 'sil'), ('rdi', 'edi', 'di', 'dil'),
+                          ('rbp', 'ebp', 'bp', 'bpl'), ('rsp', 'esp', 'sp', 'spl')):
+    for x in (r64, r32, r16, r8):
+        REG_ALIASES[x] = r64
+for n in range(8, 16):
+    for x in (f'r{n}', f'r{n}d', f'r{n}w', f'r{n}b'):
+        REG_ALIASES[x] = f'r{n}'
+
+
+def lines_of(path):
+    raw = open(path, 'rb').read().decode('utf-8', 'replace').replace('\r', '')
+    return [TS.sub('', l).rstrip() for l in raw.split('\n')]
+
+
+def decode_code(code_line):
+    """'Code: aa bb <cc> dd' -> (AT&T text of the marked instruction, mnemonic) using objdump."""
+    toks = code_line.split()[1:]
+    if not toks or not any(t.startswith('<') for t in toks):
+        return None
+    idx = next(i for i, t in enumerate(toks) if t.startswith('<'))
+    try:
+        data = bytes(int(t.strip('<>()'), 16) for t in toks)
+    except ValueError:
+        return None
+    with tempfile.NamedTemporaryFile(suffix='.bin') as f:
+        f.write(data[idx:])
+        f.flush()
+        r = subprocess.run(['objdump', '-D', '-b', 'binary', '-m', 'i386:x86-64', f.name],
+                           capture_output=True, text=True)
+    for l in r.stdout.splitlines():
+        m = re.match(r'^\s+0:\s+(?:[0-9a-f]{2} )+\s*(.*)$', l)
+        if m:
+            return m.group(1).strip()
+    return None
+
+
+def operand_register(insn):
+    """The register whose bad value the instruction used: memory base (else index), or div's operand."""
+    if not insn:
+        return None
+    ins = re.sub(r'\s+#.*$', '', insn)
+    m = re.search(r'(?:-?0x[0-9a-f]+)?\((%[a-z0-9]+)?(?:,(%[a-z0-9]+),\d)?\)', ins)
+    if m and not ins.split()[0].startswith(('lea', 'nop')):
+        reg = m.group(1) or m.group(2)
+        if reg and reg[1:] not in ('rip',):
+            return REG_ALIASES.get(reg[1:], reg[1:])
+    m = re.match(r'^(?:rex\S*\s+)?(i?div[bwlq]?)\s+%([a-z0-9]+)$', ins)
+    if m:
+        return REG_ALIASES.get(m.group(2), m.group(2))
+    return None
+
+
+def parse(lines, scenario=None):
+    f = {'scenario': scenario}
+    rel = next((re.search(r'^Linux version (\S+)', l) for l in lines if l.startswith('Linux version ')), None)
+    f['kernel_release'] = rel.group(1) if rel else None
+    start = next((i for i, l in enumerate(lines) if START.match(l)), None)
+    if start is None:
+        raise SystemExit('no crash report found in the console log')
+    rep = lines[start:]
+    f['panic_message_first_line'] = rep[0]
+    f['oops_line'] = next((l for l in rep if re.search(r': [0-9a-f]{4} \[#\d+\]', l)), None)
+    f['panic_line'] = next((l for l in rep if l.startswith('Kernel panic - not syncing')), None)
+    cpu = next((re.match(r'^CPU: (\d+) (?:UID: \d+ )?PID: (\d+) Comm: (\S+)', l) for l in rep
+                if re.match(r'^CPU: \d+ (?:UID: \d+ )?PID: ', l)), None)
+    if cpu:
+        f['crashing_cpu'], f['crashing_pid'], f['crashing_comm'] = int(cpu.group(1)), int(cpu.group(2)), cpu.group(3)
+    ri = next((i for i, l in enumerate(rep) if re.match(r'^RIP: 0010:', l)), None)
+    rip = re.match(r'^RIP: 0010:([A-Za-z0-9_.]+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?: \[(\w+)\])?', rep[ri]) if ri is not None else None
+    f['rip_function'] = rip.group(1) if rip else None
+    f['rip_offset'] = rip.group(2) if rip else None
+    f['rip_module'] = rip.group(4) if rip else None
+    regs = {}
+    if ri is not None:
+        for l in rep[ri:ri + 12]:
+            for name, val in re.findall(r'\b(R[A-Z0-9]{1,2}|CR2): ([0-9a-f]{8,16})\b', l):
+                regs.setdefault(name.lower(), int(val, 16))
+    code = next((l for l in rep[ri or 0:] if l.startswith('Code: ')), None) if ri is not None else None
+    insn = decode_code(code) if code else None
+    f['faulting_instruction'] = insn
+    reg = operand_register(insn)
+    f['faulting_register'] = reg.upper() if reg else None
+    f['faulting_register_value'] = hex(regs[reg]) if reg and reg in regs else None
+    m = re.search(r'(?:address: |address at |at virtual address )([0-9a-fx]+)', rep[0])
+    if re.search(r'unable to handle|NULL pointer dereference|page fault', rep[0], re.I) and m:
+        f['fault_address_cr2'] = hex(int(m.group(1), 16))
+    m = re.search(r'non-canonical address (0x[0-9a-f]+)', rep[0])
+    if m:
+        f['fault_address'] = m.group(1)
+    # modules with their taint letters
+    ml = next((l for l in rep if l.startswith('Modules linked in:')), '')
+    mods = dict(re.findall(r'(\w+)(?:\(([A-Z]+)\))?', ml[len('Modules linked in:'):]))
+    f['modules_linked_in'] = ml[len('Modules linked in:'):].strip() or None
+    tainted = {m for m, t in mods.items() if t and ('O' in t or 'E' in t)}
+    # call chain
+    chain = []
+    if rip:
+        chain.append(rip.group(1) + (f' [{rip.group(4)}]' if rip.group(4) else ''))
+    ct = next((i for i, l in enumerate(rep) if l.strip() == 'Call Trace:'), None)
+    if ct is not None:
+        in_irq = False
+        for l in rep[ct + 1:]:
+            s = l.strip()
+            if s in ('<IRQ>', '<NMI>') or s.startswith('<#DF>') or s.startswith('<EOE>'):
+                in_irq = s in ('<IRQ>', '<NMI>')
+                continue
+            if s in ('</IRQ>', '</NMI>'):
+                in_irq = False
+                continue
+            if s in ('<TASK>',):
+                continue
+            if s == '</TASK>' or s.startswith(('RIP:', 'Modules linked in', '---[', 'Kernel panic', 'Kernel Offset')):
+                break
+            m = re.match(r'^(\? )?([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])?$', s)
+            if not m:
+                if chain and not s:
+                    break
+                continue
+            if m.group(1) or in_irq:
+                continue
+            chain.append(m.group(2) + (f' [{m.group(3)}]' if m.group(3) else ''))
+            if m.group(2) == 'do_syscall_64':
+                break
+    f['call_chain'] = chain
+    cul = None
+    for fr in chain:
+        m = re.match(r'^(\S+)(?: \[(\w+)\])?$', fr)
+        if m.group(2) and m.group(2) in tainted:
+            cul = (m.group(1), m.group(2))
+            break
+    if cul is None and rip:
+        cul = (rip.group(1), rip.group(4))
+    f['culprit_function'], f['culprit_module'] = cul if cul else (None, None)
+    f['culprit_rule'] = ('first frame in a module tainted O/E (out-of-tree/unsigned)' if cul and cul[1] in tainted
+                         else 'RIP function (no out-of-tree module frame on the crashing stack)')
+    return f
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument('console')
+    ap.add_argument('--scenario')
+    ap.add_argument('--vmcoreinfo')
+    ap.add_argument('-o', '--out')
+    a = ap.parse_args()
+    f = parse(lines_of(a.console), a.scenario)
+    if a.vmcoreinfo:
+        vi = open(a.vmcoreinfo).read()
+        m = re.search(r'^OSRELEASE=(\S+)', vi, re.M)
+        if m and f['kernel_release'] and m.group(1) != f['kernel_release']:
+            raise SystemExit(f'console release {f["kernel_release"]} != VMCOREINFO {m.group(1)}')
+        m = re.search(r'^NUMBER\(pgtable_l5_enabled\)=(\d+)', vi, re.M)
+        if m:
+            f['pgtable_l5_enabled'] = int(m.group(1))
+    out = json.dumps(f, indent=1)
+    if a.out:
+        open(a.out, 'w').write(out + '\n')
+    print(out)
+
+
+if __name__ == '__main__':
+    main()

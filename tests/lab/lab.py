@@ -1,0 +1,688 @@
+#!/usr/bin/env python3
+"""crashlens dump lab: boot a Debian kernel under QEMU/TCG, crash it in a chosen way, write real vmcores.
+
+    lab.py [--list] [--force] [SCENARIO ...]        (no scenario: the default set, see DEFAULT)
+
+Output per scenario in $CRASHLENS_LAB_CACHE/<scenario>/ (default ~/.cache/crashlens/lab/<scenario>/):
+  vmcore.elf                QEMU dump-guest-memory ELF (or /proc/vmcore for kdump scenarios)
+  vmcore.qemu-kdump-{zlib,lzo,snappy}  QEMU's own kdump-compressed output (flattened), as QEMU wrote it
+  vmcore.d31-zlib.kdump ... makedumpfile outputs (see MDF below), vmcore.dmesg.txt (--dump-dmesg)
+  console.log, facts.json (derived from console.log by facts.py), vmcoreinfo.txt, readelf-notes.txt,
+  crashlens_lab.ko (the exact module loaded), initramfs.cpio.gz, run.json (commands, timings, sizes)
+A scenario whose .key (hash of its definition and of the lab's scripts/module source) matches is skipped.
+"""
+import argparse, glob, hashlib, json, os, re, select, shutil, socket, struct, subprocess, sys, tarfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import facts as factsmod  # noqa: E402
+import kernels  # noqa: E402
+
+CACHE = kernels.CACHE
+K61 = '6.1.0-56-cloud-amd64'
+K510 = '5.10.0-32-cloud-amd64'
+CPU4 = 'max,la57=off'          # TCG, 4-level paging
+IOF = 'init_on_free=1'         # freed memory is zero: small compressed dumps
+
+# name -> definition.  kind: pvpanic (QEMU pauses on pvpanic, QMP dump) | kdump (kexec capture kernel)
+SCENARIOS = {
+    'null':      dict(kernel=K61, mode='null', append=IOF, doc='NULL pointer dereference in a module function'),
+    'bug':       dict(kernel=K61, mode='bug', append=IOF, doc='BUG() in a module'),
+    'gpf':       dict(kernel=K61, mode='gpf', append=IOF,
+                      doc='GPF: read through a list_del()ed entry, non-canonical LIST_POISON1 0xdead000000000100'),
+    'uaf':       dict(kernel=K61, mode='uaf', append='slub_debug=P',
+                      doc='use after kfree() with slab poisoning: pointer 0x6b6b6b6b6b6b6b6b (GPF)'),
+    'divide':    dict(kernel=K61, mode='divide', append=IOF, doc='divide error (integer division by zero)'),
+    'warn':      dict(kernel=K61, mode='warn', append=IOF + ' panic_on_warn=1', doc='WARN_ON() with panic_on_warn=1'),
+    'panic':     dict(kernel=K61, mode='panic', append=IOF, doc='explicit panic() from a module'),
+    'sysrq':     dict(kernel=K61, mode='sysrq', append=IOF, doc='echo c > /proc/sysrq-trigger (deliberate crash)'),
+    'stack':     dict(kernel=K61, mode='stack', append=IOF, doc='unbounded recursion: kernel stack guard page hit'),
+    'lockup':    dict(kernel=K61, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
+                      doc='soft lockup (spin with preemption off), softlockup_panic=1'),
+    'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF,
+                      doc='reference case: read() handler frees a never-allocated page, __free_pages(NULL, 0), '
+                          'read by a process named nginx'),
+    'la57':      dict(kernel=K61, mode='null', cpu='max', append=IOF,
+                      doc='5-level paging (-cpu max, la57 on): NULL dereference; pgtable_l5_enabled=1 checked'),
+    'big-4g':    dict(kernel=K61, mode='nginx', mem=4200, append='', timeout=900,
+                      doc='4200 MiB guest: ELF dump > 4 GiB (reference-case crash), all makedumpfile variants'),
+    'kdump':     dict(kernel=K61, kind='kdump', mode='nginx', mem=384, append=IOF + ' crashkernel=128M',
+                      doc='real kdump: kexec capture kernel saves /proc/vmcore (crash-path CPU state), '
+                          'reference-case crash'),
+    'bullseye-null':  dict(kernel=K510, mode='null', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: NULL dereference'),
+    'bullseye-nginx': dict(kernel=K510, mode='nginx', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: reference case'),
+}
+DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
+           'la57', 'kdump', 'bullseye-null', 'bullseye-nginx', 'big-4g']
+
+# makedumpfile variants: output name -> arguments (input/output appended)
+MDF = [
+    ('vmcore.d31-zlib.kdump', ['-c', '-d', '31']),
+    ('vmcore.d31-lzo.kdump', ['-l', '-d', '31']),
+    ('vmcore.d1-raw.kdump', ['-d', '1']),                    # uncompressed pages, zero pages excluded
+    ('vmcore.d0-zlib.kdump', ['-c', '-d', '0']),              # nothing excluded: every page present
+    ('vmcore.d31.elf', ['-E', '-d', '31']),
+    ('vmcore.d31-zlib.flat', ['-F', '-c', '-d', '31']),       # flattened, written to stdout
+    ('vmcore.d31-lzo.split', ['--split', '-l', '-d', '31']),  # -> .split.1 .split.2
+]
+LAB_FILES = ['lab.py', 'facts.py', 'kernels.py', 'elf_phdr64.py', 'run.sh', 'mod/crashlens_lab.c',
+             'mod/Makefile', 'mod/nginx.c']
+
+
+def log(*a):
+    print('[lab]', *a, file=sys.stderr, flush=True)
+
+
+def sh(cmd, **kw):
+    log('+', cmd if isinstance(cmd, str) else ' '.join(cmd))
+    return subprocess.run(cmd, shell=isinstance(cmd, str), **kw)
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def scripts_hash():
+    h = hashlib.sha256()
+    for f in LAB_FILES:
+        h.update(f.encode() + b'\0' + open(os.path.join(HERE, f), 'rb').read())
+    return h.hexdigest()
+
+
+def src_hash():
+    h = hashlib.sha256()
+    for f in ('mod/crashlens_lab.c', 'mod/Makefile', 'mod/nginx.c'):
+        h.update(open(os.path.join(HERE, f), 'rb').read())
+    return h.hexdigest()[:16]
+
+
+def scn_def(name):
+    d = dict(kind='pvpanic', mem=128, smp=2, cpu=CPU4, append='', timeout=400)
+    d.update(SCENARIOS[name])
+    return d
+
+
+# ------------------------------------------------------------------ build
+def build_module(krel, hdr):
+    out = os.path.join(CACHE, '_build', f'{krel}-{src_hash()}')
+    ko = os.path.join(out, 'crashlens_lab.ko')
+    if os.path.exists(ko):
+        return ko
+    b = out + '.tmp'
+    shutil.rmtree(b, ignore_errors=True)
+    os.makedirs(b)
+    for f in ('crashlens_lab.c', 'Makefile'):
+        shutil.copy(os.path.join(HERE, 'mod', f), b)
+    r = sh(['make', '-C', b, f'KDIR={hdr}', 'CC=gcc'], capture_output=True, text=True)
+    if r.returncode or not os.path.exists(os.path.join(b, 'crashlens_lab.ko')):
+        raise SystemExit('module build failed:\n' + r.stdout[-3000:] + r.stderr[-3000:])
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(b, out)
+    return ko
+
+
+def build_nginx():
+    out = os.path.join(CACHE, '_build', f'nginx-{src_hash()}')
+    if not os.path.exists(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        r = sh(['gcc', '-static', '-nostdlib', '-O2', '-fno-stack-protector', '-fno-pie', '-no-pie',
+                '-o', out + '.tmp', os.path.join(HERE, 'mod', 'nginx.c')], capture_output=True, text=True)
+        if r.returncode:
+            raise SystemExit('nginx build failed:\n' + r.stderr)
+        os.rename(out + '.tmp', out)
+    return out
+
+
+def find_ko(modroot, name):
+    for root, _, files in os.walk(modroot):
+        for f in files:
+            if f in (name + '.ko', name + '.ko.xz'):
+                return os.path.join(root, f)
+    return None
+
+
+def add_ko(modroot, name, dest):
+    p = find_ko(modroot, name)
+    if not p:
+        return False
+    if p.endswith('.xz'):
+        with open(os.path.join(dest, name + '.ko'), 'wb') as o:
+            subprocess.run(['xz', '-dc', p], stdout=o, check=True)
+    else:
+        shutil.copy(p, os.path.join(dest, name + '.ko'))
+    return True
+
+
+def copy_bin(root, binary, dest, libpath=None):
+    """Copy a dynamically linked program and its shared-library closure (ldd) into rootfs root."""
+    os.makedirs(os.path.dirname(root + dest), exist_ok=True)
+    shutil.copy(binary, root + dest)
+    env = dict(os.environ)
+    if libpath:
+        env['LD_LIBRARY_PATH'] = libpath
+    out = subprocess.run(['ldd', binary], capture_output=True, text=True, env=env).stdout
+    for l in out.splitlines():
+        if 'not found' in l:
+            raise SystemExit(f'{binary}: {l.strip()}')
+        m = re.search(r'=> (/\S+)', l) or re.match(r'\s*(/\S+)', l)
+        if m:
+            lib = m.group(1)
+            d = root + ('/lib64' if 'ld-linux' in lib else '/lib/x86_64-linux-gnu') + '/' + os.path.basename(lib)
+            os.makedirs(os.path.dirname(d), exist_ok=True)
+            shutil.copy(os.path.realpath(lib), d)
+
+
+def mkroot(w):
+    for d in ('bin', 'sbin', 'proc', 'sys', 'dev', 'tmp', 'mods', 'etc', 'boot', 'usr/sbin'):
+        os.makedirs(os.path.join(w, d), exist_ok=True)
+    shutil.copy('/bin/busybox', os.path.join(w, 'bin/busybox'))
+
+
+def cpio(w, out):
+    with open(out, 'wb') as o:
+        p1 = subprocess.Popen('find . | cpio -o -H newc --quiet', shell=True, cwd=w, stdout=subprocess.PIPE)
+        subprocess.run(['gzip', '-6'], stdin=p1.stdout, stdout=o, check=True)
+        p1.wait()
+    shutil.rmtree(w)
+
+
+INIT_HEAD = '''#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tmpfs tmpfs /tmp
+for m in $LABMODS; do
+  insmod /mods/$m.ko && echo "CRASHLENS-LAB: loaded $m" || echo "CRASHLENS-LAB: FAILED $m"
+done
+'''
+INIT_CRASH = '''# some user tasks so the dump holds more than kernel threads
+sleep 100000 &
+sh -c 'while :; do sleep 1; done' &
+echo "lab data" > /tmp/lab.txt
+mode=$(sed -n 's/.*crashmode=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
+[ -n "$mode" ] || mode=null
+echo "CRASHLENS-LAB: uptime $(cut -d' ' -f1 /proc/uptime)s, triggering crash mode=$mode"
+case "$mode" in
+  sysrq) echo c > /proc/sysrq-trigger ;;
+  nginx) /usr/sbin/nginx ;;
+  none)  exec sh ;;
+  *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
+esac
+echo "CRASHLENS-LAB: still alive?!"
+sleep 30
+exec sh
+'''
+
+
+def mkinitramfs(out, modroot, ko, nginx, extra_init='', extra_files=()):
+    w = out + '.d'
+    shutil.rmtree(w, ignore_errors=True)
+    mkroot(w)
+    mods = []
+    for m in ('qemu_fw_cfg', 'pvpanic', 'pvpanic-mmio', 'pvpanic-pci'):
+        if add_ko(modroot, m, os.path.join(w, 'mods')):
+            mods.append(m)
+    shutil.copy(ko, os.path.join(w, 'mods/crashlens_lab.ko'))
+    mods.append('crashlens_lab')
+    shutil.copy(nginx, os.path.join(w, 'usr/sbin/nginx'))
+    for src, dst in extra_files:
+        os.makedirs(os.path.dirname(w + dst), exist_ok=True)
+        shutil.copy(src, w + dst)
+    with open(os.path.join(w, 'init'), 'w') as f:
+        f.write(INIT_HEAD.replace('$LABMODS', ' '.join(mods)) + extra_init + INIT_CRASH)
+    os.chmod(os.path.join(w, 'init'), 0o755)
+    cpio(w, out)
+    return mods
+
+
+# ------------------------------------------------------------------ QEMU (pvpanic + QMP dump)
+class QMP:
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.connect(path)
+        self.buf = b''
+        self.events = []
+        self.recv()
+        self.cmd('qmp_capabilities')
+
+    def recv(self, timeout=None):
+        end = None if timeout is None else time.time() + timeout
+        while b'\n' not in self.buf:
+            left = None if end is None else max(0.0, end - time.time())
+            r, _, _ = select.select([self.s], [], [], left)
+            if not r:
+                raise TimeoutError
+            c = self.s.recv(65536)
+            if not c:
+                raise EOFError('QMP closed')
+            self.buf += c
+        line, self.buf = self.buf.split(b'\n', 1)
+        return json.loads(line)
+
+    def cmd(self, name, **args):
+        self.s.sendall((json.dumps({'execute': name, 'arguments': args} if args else {'execute': name}) + '\n').encode())
+        while True:
+            m = self.recv()
+            if 'return' in m or 'error' in m:
+                return m
+            self.events.append(m)
+
+
+def qemu_base(d, kernel, initrd, cmdline, console):
+    return ['qemu-system-x86_64', '-machine', 'q35', '-accel', 'tcg', '-cpu', d['cpu'], '-m', str(d['mem']),
+            '-smp', str(d['smp']), '-kernel', kernel, '-initrd', initrd, '-append', cmdline,
+            '-display', 'none', '-monitor', 'none', '-vga', 'none', '-nic', 'none',
+            '-serial', 'file:' + console, '-no-reboot']
+
+
+def run_pvpanic(d, out, kernel, initrd, run):
+    sock = os.path.join(out, 'qmp.sock')
+    console = os.path.join(out, 'console.log')
+    for p in (sock, console):
+        if os.path.exists(p):
+            os.unlink(p)
+    cmdline = f'console=ttyS0 oops=panic crashmode={d["mode"]} {d["append"]}'.strip()
+    q = qemu_base(d, kernel, initrd, cmdline, console) + [
+        '-device', 'vmcoreinfo', '-device', 'pvpanic', '-action', 'panic=pause',
+        '-qmp', f'unix:{sock},server=on,wait=off']
+    run['qemu'] = q
+    run['cmdline'] = cmdline
+    t0 = time.time()
+    p = subprocess.Popen(q, stdout=open(os.path.join(out, 'qemu.out'), 'w'), stderr=subprocess.STDOUT)
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        qmp = QMP(sock)
+        caps = qmp.cmd('query-dump-guest-memory-capability').get('return', {}).get('formats', [])
+        run['qemu_dump_formats'] = caps
+        end = t0 + d['timeout']
+        seen = None
+        panicked = False
+        while time.time() < end:
+            try:
+                m = qmp.recv(0.5)
+            except TimeoutError:
+                # pvpanic is a module: a panic before it loads shows only on the console
+                txt = open(console, 'rb').read() if os.path.exists(console) else b''
+                if seen is None and b'end Kernel panic' in txt:
+                    seen = time.time()
+                if seen and time.time() - seen > 3:
+                    run['console_only_panic'] = True
+                    qmp.cmd('stop')
+                    break
+                continue
+            qmp.events.append(m)
+            if m.get('event') == 'GUEST_PANICKED':
+                panicked = True
+                break
+            if m.get('event') == 'SHUTDOWN':
+                raise SystemExit('guest shut down without panic (see console.log)')
+        else:
+            raise SystemExit(f'no panic within {d["timeout"]} s (see {console})')
+        run['boot_to_panic_s'] = round(time.time() - t0, 1)
+        run['guest_panicked_event'] = panicked
+        log(f'panic after {run["boot_to_panic_s"]} s')
+        run['qemu_dumps'] = {}
+        for fmt in ['elf', 'kdump-zlib', 'kdump-lzo', 'kdump-snappy']:
+            if fmt not in caps:
+                continue
+            path = os.path.join(out, 'vmcore.elf' if fmt == 'elf' else f'vmcore.qemu-{fmt}')
+            t1 = time.time()
+            r = qmp.cmd('dump-guest-memory', paging=False, protocol='file:' + path, format=fmt)
+            if 'error' in r:
+                raise SystemExit(f'dump-guest-memory {fmt}: {r}')
+            run['qemu_dumps'][os.path.basename(path)] = {'seconds': round(time.time() - t1, 1),
+                                                         'bytes': os.path.getsize(path)}
+            log(f'{fmt}: {os.path.getsize(path)} bytes in {time.time() - t1:.1f} s')
+        run['qmp_events'] = [e.get('event') for e in qmp.events]
+        qmp.cmd('quit')
+        p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if os.path.exists(sock):
+            os.unlink(sock)
+
+
+# ------------------------------------------------------------------ real kdump (kexec capture kernel)
+KEXEC_PKGS = ['kexec-tools', 'libxenmisc4.17', 'libxencall1', 'libxendevicemodel1', 'libxenevtchn1',
+              'libxenforeignmemory1', 'libxengnttab1', 'libxenhypfs1', 'libxenstore4', 'libxentoolcore1',
+              'libxentoollog1']
+
+CAPTURE_INIT = '''#!/bin/busybox sh
+# kdump capture kernel: save /proc/vmcore raw to /dev/vda, makedumpfile -l -d 31 + dmesg (tar) to /dev/vdb
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+echo "CRASHLENS-KDUMP: capture kernel up: $(cat /proc/cmdline)"
+for m in $CAPMODS; do insmod /mods/$m.ko || echo "CRASHLENS-KDUMP: insmod $m failed"; done
+for i in $(seq 1 100); do [ -b /dev/vdb ] && break; sleep 0.2; done
+cd /tmp
+stat -c %s /proc/vmcore > vmcore.size
+cat /proc/cmdline > capture-cmdline.txt
+makedumpfile --dump-dmesg /proc/vmcore guest-dmesg.txt > md-dmesg.log 2>&1; echo "CRASHLENS-KDUMP: dump-dmesg rc=$?"
+makedumpfile -l -d 31 /proc/vmcore vmcore.guest-d31-lzo.kdump > md-d31.log 2>&1; echo "CRASHLENS-KDUMP: makedumpfile rc=$?"
+dd if=/proc/vmcore of=/dev/vda bs=1M 2> dd.log; echo "CRASHLENS-KDUMP: dd rc=$?"
+tar cf /dev/vdb vmcore.size capture-cmdline.txt guest-dmesg.txt md-dmesg.log md-d31.log dd.log vmcore.guest-d31-lzo.kdump
+sync
+echo "CRASHLENS-KDUMP: capture done"
+echo o > /proc/sysrq-trigger
+sleep 5
+'''
+KEXEC_LOAD = '''kexec -p /boot/vmlinuz --initrd=/boot/capture.cpio.gz --append="$CAPTURE_APPEND"
+echo "CRASHLENS-LAB: kexec -p rc=$? kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+[ "$(cat /sys/kernel/kexec_crash_loaded)" = 1 ] || { echo "CRASHLENS-LAB: capture kernel NOT loaded"; exec sh; }
+rm -f /boot/vmlinuz /boot/capture.cpio.gz
+'''
+CAPTURE_APPEND = 'console=ttyS0 irqpoll nr_cpus=1 maxcpus=1 reset_devices nousb panic=10'
+
+
+def kexec_root():
+    root = os.path.join(CACHE, '_kexec')
+    if not os.path.exists(os.path.join(root, '.done')):
+        debs = kernels.download(KEXEC_PKGS, [], os.path.join(CACHE, '_debs'))
+        for deb in debs:
+            sh(['dpkg-deb', '-x', deb, root], check=True)
+        open(os.path.join(root, '.done'), 'w').write('ok\n')
+    return root
+
+
+def mk_kdump_initramfs(out, kroot, krel, ko, nginx):
+    modroot = os.path.join(kroot, 'lib/modules', krel)
+    kx = kexec_root()
+    c = out + '.capture.d'
+    shutil.rmtree(c, ignore_errors=True)
+    mkroot(c)
+    copy_bin(c, shutil.which('makedumpfile') or '/usr/bin/makedumpfile', '/sbin/makedumpfile')
+    capmods = []
+    for m in ('virtio', 'virtio_ring', 'virtio_pci_legacy_dev', 'virtio_pci_modern_dev', 'virtio_pci', 'virtio_blk'):
+        if add_ko(modroot, m, os.path.join(c, 'mods')):
+            capmods.append(m)
+    # virtio_ring must come before virtio (virtio uses its symbols)
+    if 'virtio_ring' in capmods and 'virtio' in capmods:
+        capmods.remove('virtio_ring')
+        capmods.insert(0, 'virtio_ring')
+    with open(os.path.join(c, 'init'), 'w') as f:
+        f.write(CAPTURE_INIT.replace('$CAPMODS', ' '.join(capmods)))
+    os.chmod(os.path.join(c, 'init'), 0o755)
+    cap = out + '.capture.cpio.gz'
+    cpio(c, cap)
+    libp = os.path.join(kx, 'usr/lib/x86_64-linux-gnu')
+    w = out + '.kx.d'
+    shutil.rmtree(w, ignore_errors=True)
+    mkroot(w)
+    copy_bin(w, os.path.join(kx, 'sbin/kexec'), '/sbin/kexec', libpath=libp)
+    tar = out + '.kx.tar'
+    subprocess.run(['tar', 'cf', tar, '-C', w, 'sbin', 'lib', 'lib64'], check=True)
+    shutil.rmtree(w)
+    extra = [(os.path.join(kroot, 'boot', f'vmlinuz-{krel}'), '/boot/vmlinuz'), (cap, '/boot/capture.cpio.gz'),
+             (tar, '/boot/kexec.tar')]
+    init = (f'CAPTURE_APPEND="{CAPTURE_APPEND}"\n'
+            'tar xf /boot/kexec.tar -C / && rm -f /boot/kexec.tar\n'
+            'echo "CRASHLENS-LAB: crashkernel $(cat /sys/kernel/kexec_crash_size) bytes"\n' + KEXEC_LOAD)
+    mods = mkinitramfs(out, modroot, ko, nginx, extra_init=init, extra_files=extra)
+    os.unlink(tar)
+    os.unlink(cap)
+    return mods
+
+
+def run_kdump(d, out, kernel, initrd, run):
+    console = os.path.join(out, 'console.log')
+    vda, vdb = os.path.join(out, 'vda.img'), os.path.join(out, 'vdb.img')
+    for path, mib in ((vda, d['mem'] + 128), (vdb, 256)):
+        with open(path, 'wb') as f:
+            f.truncate(mib << 20)
+    if os.path.exists(console):
+        os.unlink(console)
+    cmdline = f'console=ttyS0 oops=panic crashmode={d["mode"]} {d["append"]}'.strip()
+    q = qemu_base(d, kernel, initrd, cmdline, console) + [
+        '-drive', f'file={vda},format=raw,if=virtio', '-drive', f'file={vdb},format=raw,if=virtio']
+    run['qemu'] = q
+    run['cmdline'] = cmdline
+    t0 = time.time()
+    p = subprocess.Popen(q, stdout=open(os.path.join(out, 'qemu.out'), 'w'), stderr=subprocess.STDOUT)
+    marks = {}
+    try:
+        while p.poll() is None:
+            if time.time() - t0 > d['timeout']:
+                raise SystemExit(f'kdump run did not finish in {d["timeout"]} s (see {console})')
+            time.sleep(0.5)
+            txt = open(console, 'rb').read().decode('utf-8', 'replace') if os.path.exists(console) else ''
+            for key in ('kexec_crash_loaded=1', 'triggering crash', 'capture kernel up', 'makedumpfile rc',
+                        'dd rc', 'capture done', 'NOT loaded'):
+                if key in txt and key not in marks:
+                    marks[key] = round(time.time() - t0, 1)
+                    log(f'{marks[key]:7.1f}s  {key}')
+            if 'NOT loaded' in marks:
+                raise SystemExit('kexec -p failed in the guest (see console.log)')
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    run['marks_s'] = marks
+    run['guest_wall_s'] = round(time.time() - t0, 1)
+    with tarfile.open(vdb) as t:
+        t.extractall(out)
+    size = int(open(os.path.join(out, 'vmcore.size')).read())
+    with open(vda, 'rb') as s, open(os.path.join(out, 'vmcore.elf'), 'wb') as o:
+        left = size
+        while left:
+            b = s.read(min(left, 1 << 24))
+            if not b:
+                break
+            o.write(b)
+            left -= len(b)
+    os.unlink(vda)
+    os.unlink(vdb)
+    for f in ('vmcore.size', 'md-dmesg.log', 'dd.log'):
+        os.unlink(os.path.join(out, f))
+    run['qemu_dumps'] = {'vmcore.elf': {'bytes': size, 'note': '/proc/vmcore of the capture kernel'}}
+
+
+# ------------------------------------------------------------------ post-processing
+PRSTATUS_REGS = ('r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs eflags rsp ss '
+                 'fs_base gs_base ds es fs gs').split()
+
+
+def elf_notes(elf):
+    """[(name, type, desc)] of every PT_NOTE segment of an ELF64 core."""
+    notes = []
+    with open(elf, 'rb') as f:
+        eh = f.read(64)
+        phoff, = struct.unpack_from('<Q', eh, 0x20)
+        phnum, = struct.unpack_from('<H', eh, 0x38)
+        f.seek(phoff)
+        phs = [struct.unpack('<IIQQQQQQ', f.read(56)) for _ in range(phnum)]
+        for typ, _, off, _, _, fsz, _, _ in phs:
+            if typ != 4:
+                continue
+            f.seek(off)
+            data = f.read(fsz)
+            i = 0
+            while i + 12 <= len(data):
+                nsz, dsz, nt = struct.unpack_from('<III', data, i)
+                i += 12
+                name = data[i:i + nsz].rstrip(b'\0').decode('latin-1')
+                i += (nsz + 3) & ~3
+                notes.append((name, nt, data[i:i + dsz]))
+                i += (dsz + 3) & ~3
+    return notes
+
+
+def prstatus(elf):
+    """pid, rip, rsp of each NT_PRSTATUS note (one per CPU, in CPU order)."""
+    out = []
+    for name, nt, desc in elf_notes(elf):
+        if name == 'CORE' and nt == 1 and len(desc) >= 112 + 27 * 8:
+            pid, = struct.unpack_from('<i', desc, 32)
+            regs = dict(zip(PRSTATUS_REGS, struct.unpack_from('<27Q', desc, 112)))
+            out.append({'pid': pid, 'rip': hex(regs['rip']), 'rsp': hex(regs['rsp'])})
+    return out
+
+
+def vmcoreinfo_text(elf):
+    for name, _, desc in elf_notes(elf):
+        if name == 'VMCOREINFO':
+            return desc.rstrip(b'\0').decode()
+    return ''
+
+
+def postprocess(d, out, run, ko):
+    elf = os.path.join(out, 'vmcore.elf')
+    with open(os.path.join(out, 'readelf-notes.txt'), 'w') as f:
+        sh(['readelf', '-n', elf], stdout=f)
+    vi = vmcoreinfo_text(elf)
+    open(os.path.join(out, 'vmcoreinfo.txt'), 'w').write(vi)
+    phoff, = struct.unpack_from('<Q', open(elf, 'rb').read(64), 0x20)
+    src = elf
+    if phoff != 64:
+        src = os.path.join(out, 'vmcore.phdr64.tmp')
+        sh([sys.executable, os.path.join(HERE, 'elf_phdr64.py'), elf, src], check=True, stdout=sys.stderr)
+    run['makedumpfile'] = {}
+    try:
+        t = time.time()
+        dm = os.path.join(out, 'vmcore.dmesg.txt')
+        if os.path.exists(dm):
+            os.unlink(dm)
+        r = sh(['makedumpfile', '--dump-dmesg', src, dm], capture_output=True, text=True)
+        run['makedumpfile']['vmcore.dmesg.txt'] = {'rc': r.returncode, 'seconds': round(time.time() - t, 1)}
+        for name, args in MDF:
+            t = time.time()
+            dst = os.path.join(out, name)
+            for old in glob.glob(dst + '*'):
+                os.unlink(old)
+            if '-F' in args:
+                with open(dst, 'wb') as o:
+                    r = sh(['makedumpfile'] + args + [src], stdout=o, stderr=subprocess.PIPE, text=True)
+                msg = r.stderr
+                outs = [dst]
+            elif '--split' in args:
+                outs = [f'{dst}.1', f'{dst}.2']
+                r = sh(['makedumpfile'] + args + [src] + outs, capture_output=True, text=True)
+                msg = r.stdout + r.stderr
+            else:
+                outs = [dst]
+                r = sh(['makedumpfile'] + args + [src, dst], capture_output=True, text=True)
+                msg = r.stdout + r.stderr
+            ent = {'args': args, 'rc': r.returncode, 'seconds': round(time.time() - t, 1),
+                   'bytes': sum(os.path.getsize(o) for o in outs if os.path.exists(o))}
+            if r.returncode:
+                ent['error'] = msg[-800:]
+                for o in outs:
+                    if os.path.exists(o):
+                        os.unlink(o)
+                log(f'makedumpfile {name} FAILED: {msg[-300:]}')
+            run['makedumpfile'][name] = ent
+    finally:
+        if src != elf and os.path.exists(src):
+            os.unlink(src)
+    shutil.copy(ko, os.path.join(out, 'crashlens_lab.ko'))
+    f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), d['name'])
+    m = re.search(r'^OSRELEASE=(\S+)', vi, re.M)
+    f['vmcoreinfo_osrelease'] = m.group(1) if m else None
+    if m and f['kernel_release'] != m.group(1):
+        raise SystemExit(f'console release {f["kernel_release"]} != VMCOREINFO {m.group(1)}')
+    m = re.search(r'^NUMBER\(pgtable_l5_enabled\)=(\d+)', vi, re.M)
+    f['pgtable_l5_enabled'] = int(m.group(1)) if m else None
+    f['vmcoreinfo_has_kallsyms'] = bool(re.search(r'^(SYMBOL|OFFSET|SIZE|NUMBER|LENGTH)\(kallsyms', vi, re.M))
+    f['prstatus'] = prstatus(elf)
+    f['dump_method'] = 'kdump (kexec capture kernel, /proc/vmcore)' if d['kind'] == 'kdump' else \
+        'QEMU pvpanic pause + QMP dump-guest-memory'
+    f['guest'] = f'QEMU TCG q35 -cpu {d["cpu"]} -m {d["mem"]} -smp {d["smp"]}; cmdline "{run["cmdline"]}"'
+    # the dump must contain the panic: check makedumpfile's view of the log
+    dm = os.path.join(out, 'vmcore.dmesg.txt')
+    dtxt = open(dm, errors='replace').read() if os.path.exists(dm) else ''
+    f['dmesg_has_first_line'] = f['panic_message_first_line'] in dtxt
+    json.dump(f, open(os.path.join(out, 'facts.json'), 'w'), indent=1)
+    return f
+
+
+# ------------------------------------------------------------------ driver
+def run_scenario(name, force=False):
+    d = scn_def(name)
+    d['name'] = name
+    out = os.path.join(CACHE, name)
+    key = sha((json.dumps(d, sort_keys=True) + scripts_hash()).encode())
+    kf = os.path.join(out, '.key')
+    if not force and os.path.exists(kf) and open(kf).read().strip() == key and \
+            os.path.exists(os.path.join(out, 'facts.json')):
+        log(f'{name}: cached in {out}')
+        return json.load(open(os.path.join(out, 'run.json')))
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    run = {'scenario': name, 'definition': d, 'timings_s': {}}
+    T = run['timings_s']
+    t0 = time.time()
+    kroot, hdr = kernels.ensure(d['kernel'])
+    T['kernel_fetch'] = round(time.time() - t0, 1)
+    t = time.time()
+    ko = build_module(d['kernel'], hdr)
+    nginx = build_nginx()
+    T['build'] = round(time.time() - t, 1)
+    t = time.time()
+    initrd = os.path.join(out, 'initramfs.cpio.gz')
+    modroot = os.path.join(kroot, 'lib/modules', d['kernel'])
+    if d['kind'] == 'kdump':
+        run['guest_modules'] = mk_kdump_initramfs(initrd, kroot, d['kernel'], ko, nginx)
+    else:
+        run['guest_modules'] = mkinitramfs(initrd, modroot, ko, nginx)
+    T['initramfs'] = round(time.time() - t, 1)
+    t = time.time()
+    kernel = os.path.join(kroot, 'boot', f'vmlinuz-{d["kernel"]}')
+    if d['kind'] == 'kdump':
+        run_kdump(d, out, kernel, initrd, run)
+    else:
+        run_pvpanic(d, out, kernel, initrd, run)
+    T['guest_and_dump'] = round(time.time() - t, 1)
+    t = time.time()
+    f = postprocess(d, out, run, ko)
+    T['makedumpfile_and_facts'] = round(time.time() - t, 1)
+    T['total'] = round(time.time() - t0, 1)
+    run['files'] = {x: os.path.getsize(os.path.join(out, x)) for x in sorted(os.listdir(out))
+                    if os.path.isfile(os.path.join(out, x))}
+    json.dump(run, open(os.path.join(out, 'run.json'), 'w'), indent=1)
+    for x in os.listdir(out):
+        os.chmod(os.path.join(out, x), 0o644)
+    open(kf, 'w').write(key + '\n')
+    log(f'{name}: done in {T["total"]} s -> {out}')
+    log(f'{name}: {f["panic_message_first_line"]} | RIP {f["rip_function"]} [{f["rip_module"]}] | '
+        f'{f["crashing_comm"]} pid {f["crashing_pid"]} | culprit {f["culprit_function"]} [{f["culprit_module"]}]')
+    return run
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('scenarios', nargs='*')
+    ap.add_argument('--list', action='store_true')
+    ap.add_argument('--force', action='store_true', help='rebuild even if cached')
+    a = ap.parse_args()
+    if a.list:
+        for n in SCENARIOS:
+            d = scn_def(n)
+            print(f'{n:15s} {d["kernel"]:22s} {d["kind"]:8s} {d["mem"]:5d}M  {d["doc"]}')
+        return
+    names = a.scenarios or DEFAULT
+    bad = [n for n in names if n not in SCENARIOS]
+    if bad:
+        raise SystemExit(f'unknown scenario(s): {bad}; known: {", ".join(SCENARIOS)}')
+    failed = []
+    for n in names:
+        try:
+            run_scenario(n, a.force)
+        except (SystemExit, Exception) as e:  # one failed scenario does not stop the others
+            log(f'{n}: FAILED: {e}')
+            failed.append(n)
+    if failed:
+        log('failed:', ' '.join(failed))
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()

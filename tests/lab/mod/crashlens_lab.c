@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * crashlens_lab: out-of-tree module that crashes a (QEMU) guest in a chosen way, so that the
+ * crashlens dump lab (tests/lab/) can capture a real vmcore of it.
+ *
+ * Trigger: write a mode name to /sys/kernel/debug/crashlens_lab/provoke
+ *   null    NULL pointer dereference (field at offset 0x18 of a NULL struct)
+ *   bug     BUG()
+ *   gpf     read through a list_del()'ed entry: non-canonical LIST_POISON1 0xdead000000000100
+ *   uaf     read a pointer from a kfree()d object (boot with slub_debug=P: 0x6b6b6b6b6b6b6b6b)
+ *   divide  integer divide by zero (divide error)
+ *   warn    WARN_ON() (boot with panic_on_warn=1)
+ *   panic   panic() with a message
+ *   stack   unbounded recursion -> kernel stack guard page (double fault)
+ *   lockup  spin with preemption disabled (boot with softlockup_panic=1)
+ * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
+ * frees a page it never allocated, __free_pages(NULL, 0), when simulate_enomem=1 (the default).
+ */
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/debugfs.h>
+#include <linux/proc_fs.h>
+#include <linux/uaccess.h>
+#include <linux/list.h>
+#include <linux/slab.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/string.h>
+#include <linux/preempt.h>
+
+struct lab_item {
+	u64 magic;
+	int index;
+	char name[16];
+	struct list_head node;
+};
+
+/* Known data an analyzer can look for in the dump. */
+static struct lab_item lab_items[3] = {
+	{ .magic = 0xc7a5e1e05ab00001ULL, .index = 1, .name = "alpha" },
+	{ .magic = 0xc7a5e1e05ab00002ULL, .index = 2, .name = "beta" },
+	{ .magic = 0xc7a5e1e05ab00003ULL, .index = 3, .name = "gamma" },
+};
+static LIST_HEAD(lab_list);
+u64 crashlens_lab_magic = 0x4352534c454e534cULL; /* "LSNELSRC" little endian: "CRSLENSL" */
+EXPORT_SYMBOL(crashlens_lab_magic);
+
+static int simulate_enomem = 1;
+module_param(simulate_enomem, int, 0644);
+MODULE_PARM_DESC(simulate_enomem, "read handler takes its (buggy) allocation-failure path");
+
+static int recurse_limit = 1 << 20;
+module_param(recurse_limit, int, 0644);
+
+static struct dentry *lab_dir;
+static struct proc_dir_entry *lab_proc;
+
+struct victim { long pad[3]; long field; };
+struct session { char name[24]; struct lab_item *item; };
+
+static noinline long lab_null_deref(struct victim *v)
+{
+	pr_emerg("crashlens_lab: dereferencing NULL pointer now\n");
+	return READ_ONCE(v->field);	/* v == NULL -> fault at 0x18 */
+}
+
+static noinline u64 lab_walk_deleted(struct lab_item *it)
+{
+	struct list_head *next;
+
+	list_del(&it->node);		/* next = LIST_POISON1, prev = LIST_POISON2 */
+	next = READ_ONCE(it->node.next);
+	pr_emerg("crashlens_lab: following a deleted list entry (next=%px)\n", next);
+	return (u64)READ_ONCE(next->next);	/* GPF: non-canonical 0xdead000000000100 */
+}
+
+static noinline u64 lab_use_after_free(void)
+{
+	struct session *s = kzalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return 0;
+	s->item = &lab_items[0];
+	strscpy(s->name, "session", sizeof(s->name));
+	kfree(s);			/* slub_debug=P fills it with 0x6b */
+	pr_emerg("crashlens_lab: using a freed object\n");
+	return READ_ONCE(READ_ONCE(s->item)->magic);
+}
+
+static noinline int lab_divide(int total, int parts)
+{
+	pr_emerg("crashlens_lab: dividing %d by %d\n", total, parts);
+	return total / parts;
+}
+
+static noinline int lab_recurse(int depth)
+{
+	volatile char frame[768];
+
+	frame[0] = (char)depth;
+	frame[sizeof(frame) - 1] = (char)depth;
+	if (depth >= recurse_limit)
+		return frame[0];
+	return lab_recurse(depth + 1) + frame[depth % sizeof(frame)];
+}
+
+static noinline void lab_spin(void)
+{
+	pr_emerg("crashlens_lab: spinning with preemption disabled\n");
+	preempt_disable();
+	for (;;)
+		cpu_relax();
+}
+
+static noinline void lab_provoke(const char *what)
+{
+	struct victim *volatile v = NULL;
+	int volatile zero = 0;
+
+	if (!strncmp(what, "null", 4))
+		pr_emerg("crashlens_lab: result %ld\n", lab_null_deref(v));
+	else if (!strncmp(what, "bug", 3))
+		BUG();
+	else if (!strncmp(what, "gpf", 3))
+		pr_emerg("crashlens_lab: got %llx\n", lab_walk_deleted(&lab_items[1]));
+	else if (!strncmp(what, "uaf", 3))
+		pr_emerg("crashlens_lab: got %llx\n", lab_use_after_free());
+	else if (!strncmp(what, "divide", 6))
+		pr_emerg("crashlens_lab: got %d\n", lab_divide(4096, zero));
+	else if (!strncmp(what, "warn", 4))
+		WARN_ON(zero == 0);
+	else if (!strncmp(what, "panic", 5))
+		panic("crashlens_lab: requested panic");
+	else if (!strncmp(what, "stack", 5))
+		pr_emerg("crashlens_lab: got %d\n", lab_recurse(0));
+	else if (!strncmp(what, "lockup", 6))
+		lab_spin();
+	else
+		pr_warn("crashlens_lab: unknown request '%s'\n", what);
+}
+
+static ssize_t provoke_write(struct file *f, const char __user *ubuf, size_t len, loff_t *off)
+{
+	char buf[16] = {};
+
+	if (copy_from_user(buf, ubuf, min(len, sizeof(buf) - 1)))
+		return -EFAULT;
+	lab_provoke(buf);
+	return len;
+}
+
+static const struct file_operations provoke_fops = {
+	.owner = THIS_MODULE,
+	.write = provoke_write,
+};
+
+/*
+ * The reference case: a read handler whose allocation-failure path frees the page it never got.
+ */
+static ssize_t lab_read(struct file *f, char __user *ubuf, size_t len, loff_t *off)
+{
+	struct page *page = NULL;
+	ssize_t ret = -ENOMEM;
+	char *p;
+
+	if (*off > 0)
+		return 0;
+	if (READ_ONCE(simulate_enomem))
+		goto out_free;		/* as if alloc_page() had failed */
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		goto out_free;
+	p = page_address(page);
+	ret = scnprintf(p, PAGE_SIZE, "crashlens_lab magic %llx\n", crashlens_lab_magic);
+	if (len < ret)
+		ret = len;
+	if (copy_to_user(ubuf, p, ret))
+		ret = -EFAULT;
+	else
+		*off += ret;
+out_free:
+	__free_pages(page, 0);		/* BUG: page is NULL on the failure path */
+	return ret;
+}
+
+static const struct proc_ops lab_proc_ops = {
+	.proc_read = lab_read,
+	.proc_lseek = default_llseek,
+};
+
+static int __init crashlens_lab_init(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(lab_items); i++)
+		list_add_tail(&lab_items[i].node, &lab_list);
+	lab_dir = debugfs_create_dir("crashlens_lab", NULL);
+	debugfs_create_file("provoke", 0200, lab_dir, NULL, &provoke_fops);
+	lab_proc = proc_create("crashlens_lab", 0444, NULL, &lab_proc_ops);
+	pr_info("crashlens_lab: loaded, magic %llx at %px\n", crashlens_lab_magic, &crashlens_lab_magic);
+	return 0;
+}
+
+static void __exit crashlens_lab_exit(void)
+{
+	proc_remove(lab_proc);
+	debugfs_remove_recursive(lab_dir);
+}
+
+module_init(crashlens_lab_init);
+module_exit(crashlens_lab_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("crashlens dump lab: crash provoker");

@@ -1,0 +1,26 @@
+#!/bin/sh
+# crashlens dump lab: real vmcores from Debian kernels crashed under QEMU/TCG.
+#   tests/lab/run.sh [--list] [--force] [SCENARIO ...]
+# Installs what is missing (Debian/apt), then runs lab.py (see README.md).  Output:
+#   ${CRASHLENS_LAB_CACHE:-~/.cache/crashlens/lab}/<scenario>/
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+need=""
+command -v qemu-system-x86_64 >/dev/null || need="$need qemu-system-x86"
+command -v makedumpfile >/dev/null || need="$need makedumpfile"
+# the initramfs needs a statically linked busybox
+{ [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need="$need busybox-static"
+command -v gcc >/dev/null || need="$need gcc libc6-dev"
+command -v make >/dev/null || need="$need make"
+command -v cpio >/dev/null || need="$need cpio"
+command -v xz >/dev/null || need="$need xz-utils"
+command -v readelf >/dev/null || need="$need binutils"
+command -v python3 >/dev/null || need="$need python3"
+command -v dpkg-deb >/dev/null || need="$need dpkg"
+if [ -n "$need" ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  echo "[lab] installing:$need" >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >&2 || {
+    $SUDO apt-get update -q >&2; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >&2; }
+fi
+exec python3 "$HERE/lab.py" "$@"
