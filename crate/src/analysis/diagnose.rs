@@ -8,7 +8,7 @@
 use super::disasm::{memory_operand, Insn};
 use super::oops::Oops;
 use crate::dump::Regs;
-use crate::report::{Culprit, Fault, Frame, ModuleInfo};
+use crate::report::{Culprit, Fault, Frame, ModuleInfo, PanicInfo};
 
 /// System V AMD64 integer argument registers, in order.
 pub const ARG_REGS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
@@ -29,9 +29,13 @@ pub struct FaultSite {
 
 pub struct Input<'a> {
     pub oops: Option<&'a Oops>,
+    /// What the log says about the panic (message, title, panic string).
+    pub panic: &'a PanicInfo,
     /// The crashing task's frames from memory (exception frames carry registers), innermost
     /// first; or frames from the log's Call Trace when memory gave none.
     pub frames: &'a [Frame],
+    /// Index in `frames` of the interrupted (faulting) frame, when known.
+    pub fault_frame: Option<usize>,
     pub site: Option<&'a FaultSite>,
     pub modules: &'a [ModuleInfo],
     /// CR2 / the address the kernel printed.
@@ -85,11 +89,10 @@ pub fn is_infrastructure(name: &str) -> bool {
 }
 
 /// The crash class from the report's wording.
-pub fn classify(oops: Option<&Oops>, fault_address: Option<u64>, operand_addr: Option<u64>, base_value: Option<u64>) -> &'static str {
-    let Some(o) = oops else { return "panic" };
-    let m = o.message.as_str();
-    let t = format!("{} {} {}", o.message, o.title, o.kind).to_lowercase();
-    let ps = o.panic_string.as_deref().unwrap_or("").to_lowercase();
+pub fn classify(p: &PanicInfo, fault_address: Option<u64>, operand_addr: Option<u64>, base_value: Option<u64>) -> &'static str {
+    let m = p.message.as_deref().unwrap_or("");
+    let t = format!("{} {} {}", m, p.title.as_deref().unwrap_or(""), p.kind.as_deref().unwrap_or("")).to_lowercase();
+    let ps = p.panic_string.as_deref().unwrap_or("").to_lowercase();
     if ps.contains("sysrq triggered crash") || t.contains("sysrq") {
         return "sysrq";
     }
@@ -153,6 +156,22 @@ pub fn classify(oops: Option<&Oops>, fault_address: Option<u64>, operand_addr: O
     "panic"
 }
 
+/// 64-bit name of a 32/16/8-bit general register (`ebx` -> `rbx`, `r9d` -> `r9`).
+pub fn widen(r: &str) -> &str {
+    match r {
+        "eax" | "ax" | "al" => "rax",
+        "ebx" | "bx" | "bl" => "rbx",
+        "ecx" | "cx" | "cl" => "rcx",
+        "edx" | "dx" | "dl" => "rdx",
+        "esi" | "si" | "sil" => "rsi",
+        "edi" | "di" | "dil" => "rdi",
+        "ebp" | "bp" | "bpl" => "rbp",
+        "esp" | "sp" | "spl" => "rsp",
+        r if r.starts_with('r') && (r.ends_with('d') || r.ends_with('w') || r.ends_with('b')) && r.len() <= 4 => &r[..r.len() - 1],
+        r => r,
+    }
+}
+
 /// Traces register `reg` backwards from the fault to its origin inside the function.
 pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
     let Some(fault_idx) = site.insns.iter().position(|i| i.address == site.ip) else {
@@ -180,15 +199,7 @@ pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
             let parts: Vec<&str> = ops.split(',').collect();
             if parts.len() == 2 && parts[0].starts_with('%') && parts[1].starts_with('%') {
                 let src = parts[0].trim_start_matches('%');
-                let src64 = match src {
-                    "edi" => "rdi",
-                    "esi" => "rsi",
-                    "edx" => "rdx",
-                    "ecx" => "rcx",
-                    "r8d" => "r8",
-                    "r9d" => "r9",
-                    s => s,
-                };
+                let src64 = widen(src);
                 via.push((want.clone(), ins.location.clone().unwrap_or_else(|| format!("{:#x}", ins.address))));
                 want = src64.to_string();
                 continue;
@@ -217,7 +228,7 @@ fn frame_name(f: &Frame) -> String {
 pub fn diagnose(inp: &Input) -> Verdict {
     let mut v = Verdict::default();
     // The interrupted function: the first exception frame in kernel mode, else the oops RIP.
-    let fault_frame = inp.frames.iter().position(|f| f.kind == "exception" && f.regs.is_some_and(|r| r.cs & 3 == 0));
+    let fault_frame = inp.fault_frame;
     v.fault_frame = fault_frame;
     v.caller_frame = fault_frame.and_then(|i| (i + 1..inp.frames.len()).find(|&j| inp.frames[j].kind != "exception" && inp.frames[j].function.is_some()));
     let mut fault = Fault { address: inp.fault_address, ..Default::default() };
@@ -252,7 +263,36 @@ pub fn diagnose(inp: &Input) -> Verdict {
         }
     }
     let operand_addr = fault.address;
-    fault.class = classify(inp.oops, inp.fault_address, operand_addr, fault.base_value).to_string();
+    fault.class = classify(inp.panic, inp.fault_address, operand_addr, fault.base_value).to_string();
+    // When the log's wording is not recognised, the faulting instruction still tells the class.
+    if fault.class == "panic" && inp.fault_frame.is_some() {
+        let mnemonic = fault.instruction.as_deref().and_then(|i| i.split_whitespace().next()).unwrap_or("");
+        fault.class = match mnemonic {
+            "div" | "idiv" => "divide-error",
+            "ud2" => "invalid-opcode",
+            _ if fault.base_value == Some(0) => "null-deref",
+            _ if fault.base_register.is_some() => "wild-pointer",
+            _ => "panic",
+        }
+        .into();
+    }
+    if fault.class == "divide-error" {
+        // The divisor is the instruction's only operand.
+        if let Some(site) = inp.site {
+            let ins = fault.instruction.as_deref().unwrap_or("");
+            if let Some(r) = ins.split_whitespace().nth(1).and_then(|o| o.strip_prefix('%')) {
+                let r64 = widen(r);
+                fault.base_register = Some(r64.to_string());
+                fault.base_value = site.regs.get(r64);
+                let p = provenance(site, r64);
+                if let Provenance::Argument { index, reg, .. } = &p {
+                    fault.argument_index = Some(*index);
+                    fault.argument_register = Some(reg.to_string());
+                }
+                v.provenance = Some(p);
+            }
+        }
+    }
     v.deliberate = fault.class == "sysrq";
     v.fault = fault;
     v.culprit = culprit(inp, &v);
@@ -297,6 +337,17 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             _ => String::new(),
         }
     };
+    if v.fault.class == "panic" && v.fault_frame.is_none() {
+        // panic() called directly: the function that called it made the decision.
+        let after = frames.iter().rposition(|f| f.function.as_deref().is_some_and(|n| n.split('.').next() == Some("panic")))?;
+        let c = frames[after + 1..].iter().find(|f| f.function.is_some() && f.kind != "exception" && !is_infrastructure(&frame_name(f)))?;
+        return Some(Culprit {
+            function: frame_name(c),
+            module: c.module.clone(),
+            reason: format!("{} called panic() directly{}", frame_name(c), taint_note(&c.module)),
+            confidence: if c.module.is_some() { "high" } else { "medium" }.into(),
+        });
+    }
     let arg = match &v.provenance {
         Some(Provenance::Argument { index, reg, .. }) => Some((*index, *reg)),
         _ => None,
@@ -354,6 +405,11 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
     let reason = match (&v.fault.class[..], arg) {
         ("null-deref" | "poison" | "use-after-free" | "wild-pointer" | "non-canonical", Some((idx, reg))) => format!(
             "{fname} dereferenced its argument {idx} ({}) without checking it{}",
+            reg.to_uppercase(),
+            taint_note(&fmod)
+        ),
+        ("divide-error", Some((idx, reg))) => format!(
+            "{fname} divided by its argument {idx} ({}) without checking it for zero{}",
             reg.to_uppercase(),
             taint_note(&fmod)
         ),

@@ -71,9 +71,10 @@ fn ev(source: &str, en: String, zh: String) -> Evidence {
 pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<String>)>, caller: Option<&str>) -> Words {
     let f = &v.fault;
     let class = f.class.as_str();
-    let (fname, fmod) = match faulting {
-        Some((n, m)) => (n.to_string(), m.clone()),
-        None => ("(unknown function)".to_string(), None),
+    let (fname, fmod) = match (faulting, &v.culprit) {
+        (Some((n, m)), _) => (n.to_string(), m.clone()),
+        (None, Some(c)) => (c.function.clone(), c.module.clone()),
+        (None, None) => ("(unknown function)".to_string(), None),
     };
     let fn_full = with_mod(&fname, &fmod);
     let task_en = match (&panic.comm, panic.pid, panic.cpu) {
@@ -91,7 +92,7 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
     let mut evidence = Vec::new();
     if v.deliberate {
         en.push(format!("This is not a bug: the crash was triggered on purpose through sysrq-c (\"echo c > /proc/sysrq-trigger\"){task_en}, typically to test kdump."));
-        zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，一般用于验证 kdump 是否配置正确。"));
+        zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，这类崩溃一般用于验证内核转储功能是否配置正确。"));
     } else {
         en.push(format!("The kernel crashed on {} in {fn_full}{task_en}.", class_en(class)));
         zh.push(format!("内核在 {fn_full} 中发生了 {}{task_zh}。", class_zh(class)));
@@ -106,10 +107,22 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
         zh.push(format!(
             "{place} 处的 BUG() 被触发：CPU 在 {loc} 执行了 `ud2` 指令，这是 BUG()/BUG_ON() 在代码作者认为“不可能发生”的条件成立时主动让内核停下来的方式。"
         ));
+    } else if class == "divide-error" {
+        if let (Some(insn), Some(b)) = (&f.instruction, &f.base_register) {
+            let loc = f.location.clone().unwrap_or_else(|| fname.clone());
+            let val = f.base_value.unwrap_or(0);
+            let b = b.to_uppercase();
+            en.push(format!("The instruction `{insn}` at {loc} divides by {b}, and {b} was {val:#x}: a division by zero, which the CPU reports as a divide error (#DE)."));
+            zh.push(format!("出错指令 `{insn}`（{loc}）以 {b} 作为除数，而 {b} 的值为 {val:#x}，即发生了除以零，CPU 因此产生除法错误异常（#DE）。"));
+        }
+    } else if class == "panic" {
+        let why = panic.panic_string.clone().or_else(|| panic.message.clone()).unwrap_or_default();
+        en.push(format!("No CPU exception caused it: the code called panic() itself (\"{why}\"), because it detected an error it could not recover from."));
+        zh.push(format!("这次崩溃不是由 CPU 异常引起的，而是代码在检测到无法继续运行的严重错误后主动调用了 panic()（\"{why}\"）。"));
     } else if class == "warning" {
         let place = panic.message.as_deref().and_then(at).unwrap_or_else(|| "?".into());
         en.push(format!("A WARN() at {place} fired and panic_on_warn turned it into a panic."));
-        zh.push(format!("{place} 处的 WARN() 被触发，由于设置了 panic_on_warn，告警直接变成了 panic。"));
+        zh.push(format!("{place} 处的 WARN() 被触发，这说明代码运行到了开发者认为不应该出现的异常状态；由于设置了 panic_on_warn，告警直接变成了 panic。"));
     }
     if let Some(m) = &panic.message {
         evidence.push(ev("log", format!("The kernel log reports: \"{m}\"."), format!("内核日志中的报错：\"{m}\"。")));
@@ -182,8 +195,11 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
             } else {
                 format!("{b} 是在 {} 处从 {r} 复制过来的，而在此之前 {r} 没有被改写过", via.iter().map(|(_, at)| at.clone()).collect::<Vec<_>>().join("、"))
             };
-            let what_en = if f.base_value == Some(0) { "a NULL pointer" } else { "this bad pointer" };
-            let what_zh = if f.base_value == Some(0) { "空指针" } else { "这个非法指针" };
+            let (what_en, what_zh) = match (class, f.base_value) {
+                ("divide-error", _) => ("a zero divisor", "为 0 的除数"),
+                (_, Some(0)) => ("a NULL pointer", "空指针"),
+                _ => ("this bad pointer", "这个非法指针"),
+            };
             en.push(format!(
                 "Under the System V x86_64 calling convention {r} carries the {} argument; {copy_en}. So the value came from the caller: {caller} passed {what_en} as the {} argument of {fname}.",
                 ORD_EN[i], ORD_EN[i]
@@ -262,6 +278,10 @@ fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String 
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
             "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由{m} {} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
             reg.to_uppercase(), c.function, c.function
+        ),
+        (Some(Provenance::Argument { index, reg, .. }), true) if v.fault.class == "divide-error" => format!(
+            "{m}{faulting} 没有检查第 {index} 个参数（{}）是否为零就拿它做了除数，调用者也传入了 0，两处都需要修复。",
+            reg.to_uppercase()
         ),
         (Some(Provenance::Argument { index, reg, .. }), true) => format!(
             "{m}{faulting} 没有检查第 {index} 个参数（{}）就直接解引用了它，同时它的调用者传入了非法值，两处都需要修复。",

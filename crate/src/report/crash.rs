@@ -48,21 +48,34 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
     let ks = KernelStack::new(k);
     r.warnings.extend(ks.warnings.iter().cloned());
     r.cpu_traces = cpu_traces(k, &ks);
-    // The crashing CPU: the one the log names, else the one whose trace holds a kernel-mode
-    // exception frame.
-    let has_exception = |t: &CpuTrace| t.frames.iter().any(|f| f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0));
+    // The crashing CPU: the one the log names, else the one that ran panic() or the kdump crash
+    // path, else one interrupted in kernel mode.
+    let on_panic_path = |t: &CpuTrace| t.frames.iter().any(|f| f.function.as_deref().is_some_and(is_panic_path));
     let crashing = r
         .panic
         .cpu
         .and_then(|c| r.cpu_traces.iter().position(|t| t.cpu == c))
-        .or_else(|| r.cpu_traces.iter().position(has_exception));
+        .or_else(|| r.cpu_traces.iter().position(on_panic_path))
+        .or_else(|| r.cpu_traces.iter().position(|t| t.frames.iter().any(kernel_exception)));
+    let mut fault_idx = None;
     if let Some(i) = crashing {
+        let start_regs = k.dump.notes.prstatus.get(i).map(|p| p.regs);
+        let log_rip = r.panic.rip.as_deref().and_then(parse_rip);
         let t = &mut r.cpu_traces[i];
         t.pid = r.panic.pid;
         t.comm = r.panic.comm.clone();
+        fault_idx = fault_frame(&t.frames, log_rip.as_ref());
+        // kdump saves the oops registers themselves as the crashing CPU's NT_PRSTATUS: then
+        // the starting frame is the exception.
+        if let Some(fi) = fault_idx {
+            if t.frames[fi].kind == "start" {
+                t.frames[fi].kind = "exception".into();
+                t.frames[fi].regs = start_regs;
+            }
+        }
         r.backtrace = t.frames.clone();
     }
-    let exc = r.backtrace.iter().find(|f| f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0)).cloned();
+    let exc = fault_idx.and_then(|i| r.backtrace.get(i)).cloned();
     let site = exc.as_ref().and_then(|f| fault_site(k, f.address, f.regs.unwrap_or_default()));
     if let Some(s) = &site {
         r.disassembly = s
@@ -86,7 +99,9 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
     };
     let inp = Input {
         oops,
+        panic: &r.panic,
         frames: &r.backtrace,
+        fault_frame: fault_idx,
         site: site.as_ref(),
         modules: &r.modules,
         fault_address,
@@ -106,6 +121,42 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
     let title = r.panic.title.clone().or_else(|| r.panic.message.clone()).unwrap_or_default();
     let from = v.fault_frame.unwrap_or(0);
     r.bucket = Some(diagnose::bucket(&title, r.backtrace.get(from..).unwrap_or(&[])));
+}
+
+fn kernel_exception(f: &crate::report::Frame) -> bool {
+    f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0)
+}
+
+/// Functions of the panic / kdump path, above the fault on the crashing CPU's stack.
+pub fn is_panic_path(name: &str) -> bool {
+    let n = name.split('.').next().unwrap_or(name);
+    matches!(n, "panic" | "vpanic" | "__crash_kexec" | "crash_kexec" | "oops_end" | "die" | "__die" | "machine_kexec" | "nmi_panic")
+}
+
+/// `fixture_null_deref+0x15/0x1f [vmcore_fixture]` -> (`fixture_null_deref`, 0x15).
+pub fn parse_rip(rip: &str) -> Option<(String, u64)> {
+    let (name, rest) = rip.trim().split_once('+')?;
+    let off = rest.split('/').next()?;
+    Some((name.to_string(), u64::from_str_radix(off.trim_start_matches("0x"), 16).ok()?))
+}
+
+/// The interrupted frame: the one at the log's RIP, else the first kernel-mode exception below
+/// the panic path, else the first kernel-mode exception.
+pub fn fault_frame(frames: &[crate::report::Frame], log_rip: Option<&(String, u64)>) -> Option<usize> {
+    if let Some((name, off)) = log_rip {
+        let at_rip = |f: &crate::report::Frame| {
+            (f.kind == "exception" || f.kind == "start") && f.function.as_deref() == Some(name) && f.offset == Some(*off)
+        };
+        if let Some(i) = frames.iter().position(at_rip) {
+            return Some(i);
+        }
+    }
+    let after_panic = frames.iter().rposition(|f| f.function.as_deref().is_some_and(is_panic_path)).map_or(0, |i| i + 1);
+    frames[after_panic..]
+        .iter()
+        .position(kernel_exception)
+        .map(|i| i + after_panic)
+        .or_else(|| frames.iter().position(kernel_exception))
 }
 
 /// The address the kernel reported: `address: 0000000000000018`, `at 000000000000001c`, or the
