@@ -120,7 +120,7 @@ pub fn classify(p: &PanicInfo, fault_address: Option<u64>, operand_addr: Option<
     if t.contains("divide error") || t.contains("divide_error") {
         return "divide-error";
     }
-    if t.starts_with("warning") || m.starts_with("WARNING") {
+    if t.starts_with("warning") || m.starts_with("WARNING") || ps.contains("panic_on_warn") {
         return "warning";
     }
     let addr = operand_addr.or(fault_address);

@@ -115,6 +115,10 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
             en.push(format!("The instruction `{insn}` at {loc} divides by {b}, and {b} was {val:#x}: a division by zero, which the CPU reports as a divide error (#DE)."));
             zh.push(format!("出错指令 `{insn}`（{loc}）以 {b} 作为除数，而 {b} 的值为 {val:#x}，即发生了除以零，CPU 因此产生除法错误异常（#DE）。"));
         }
+    } else if class == "invalid-opcode" {
+        let loc = f.location.clone().unwrap_or_else(|| fname.clone());
+        en.push(format!("The CPU raised an invalid-opcode exception (#UD) at {loc}: either a `ud2` that marks unreachable code, or execution that jumped into data."));
+        zh.push(format!("CPU 在 {loc} 处触发了非法指令异常（#UD）：要么是执行到了标记为不可达代码的 `ud2`，要么是程序跳转到了并非指令的数据区域。"));
     } else if class == "panic" {
         let why = panic.panic_string.clone().or_else(|| panic.message.clone()).unwrap_or_default();
         en.push(format!("No CPU exception caused it: the code called panic() itself (\"{why}\"), because it detected an error it could not recover from."));
@@ -288,6 +292,6 @@ fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String 
             reg.to_uppercase()
         ),
         _ if v.fault.class == "bug" => format!("{m}{faulting} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
-        _ => format!("出错指令就在{m} {faulting} 中。"),
+        _ => format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
     }
 }
