@@ -2,6 +2,7 @@
 
 mod info;
 mod log;
+mod oops;
 mod report;
 
 use crate::error::Error;
@@ -14,6 +15,7 @@ commands:
   report VMCORE [--format text|json]   crash summary and diagnosis
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
+  oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:
   --format text|json    output format (default text)
@@ -101,6 +103,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "report" => report::run(&a),
         "info" => info::run(&a),
         "log" => log::run(&a),
+        "oops" => oops::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;
