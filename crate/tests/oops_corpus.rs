@@ -37,7 +37,8 @@ fn expected(file: &str) -> Expect {
         }
         let (k, v) = l.split_once(": ").unwrap_or((l, ""));
         match k {
-            "TITLE" => e.title = Some(v.to_string()),
+            // An empty TITLE means "no crash" (syzkaller's test convention).
+            "TITLE" => e.title = Some(v.to_string()).filter(|t| !t.is_empty()),
             "ALT" => e.alts.push(v.to_string()),
             "TYPE" => e.kind = Some(v.to_string()),
             "FRAME" => e.frame = Some(v.to_string()),

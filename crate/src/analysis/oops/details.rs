@@ -91,7 +91,7 @@ fn is_reg_line(l: &str) -> bool {
 fn frame_from_caps(c: &regex::Captures, fi: usize, stack: &Option<String>) -> Frame {
     let g = |i: usize| c.get(fi + i).map(|m| m.as_str());
     Frame {
-        function: g(0).unwrap_or_default().to_string(),
+        function: super::demangle::demangle(g(0).unwrap_or_default()),
         offset: g(1).and_then(hex),
         size: g(2).and_then(hex),
         module: g(3).map(str::to_string),

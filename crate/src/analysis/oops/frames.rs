@@ -134,9 +134,9 @@ pub fn strip_frame(f: &str) -> &str {
 
 fn push_frames(out: &mut Vec<String>, caps: &regex::Captures, skip: Option<&Regex>) {
     for m in caps.iter().skip(1).flatten() {
-        let f = m.as_str();
-        if skip.map_or(true, |s| !s.is_match(f)) {
-            out.push(f.to_string());
+        let f = super::demangle::demangle(m.as_str());
+        if skip.map_or(true, |s| !s.is_match(&f)) {
+            out.push(f);
         }
     }
 }

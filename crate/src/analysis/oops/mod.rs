@@ -11,6 +11,7 @@
 //! - [`details`]: task line, registers, `Code:`, Call Trace frames and stack boundaries;
 //! - [`taint`]: the kernel's taint table.
 
+pub mod demangle;
 pub mod details;
 pub mod frames;
 pub mod rules;
@@ -196,7 +197,7 @@ pub fn console_text(file: &str) -> &str {
     let Some(blank) = file.find("\n\n").map(|i| i + 2).or_else(|| file.starts_with('\n').then_some(1)) else { return file };
     let header = &file[..blank];
     let is_header = file.starts_with('\n')
-        || header.lines().filter(|l| !l.is_empty()).all(|l| KEYS.iter().any(|k| l.starts_with(k) || l == k.trim_end()));
+        || header.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).all(|l| KEYS.iter().any(|k| l.starts_with(k) || l == k.trim_end()));
     if !is_header {
         return file;
     }
