@@ -4,6 +4,7 @@ mod bt;
 mod info;
 mod log;
 pub mod modules;
+mod oops;
 mod report;
 mod sym;
 
@@ -21,6 +22,7 @@ commands:
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
+  oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:
   --format text|json    output format (default text)
@@ -120,6 +122,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "sym" => sym::run(&a),
         "bt" => bt::run(&a),
         "mod" => modules::run(&a),
+        "oops" => oops::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;
