@@ -5,6 +5,7 @@ mod log;
 pub mod modules;
 mod report;
 mod sym;
+mod sys;
 
 use crate::error::Error;
 use crate::report::build::{Options, Session};
@@ -17,6 +18,7 @@ commands:
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
+  sys    VMCORE [--format text|json]   system summary (like crash's sys)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
 
 options:
@@ -107,6 +109,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "log" => log::run(&a),
         "sym" => sym::run(&a),
         "mod" => modules::run(&a),
+        "sys" => sys::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;
