@@ -29,6 +29,8 @@ pub struct Report {
     /// The kernel log records, oldest first.
     pub log: Vec<LogRecord>,
     pub modules: Vec<ModuleInfo>,
+    /// crash's `sys` summary read from memory (date, uptime, load, tasks, memory, panic task).
+    pub sys: Option<crate::kernel::sys::SysInfo>,
     pub backtrace: Vec<Frame>,
     /// Things that could not be derived; the report is partial where these say so.
     pub warnings: Vec<String>,
