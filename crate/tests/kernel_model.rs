@@ -211,3 +211,39 @@ fn direct_map_both_ways() {
         assert!(b.vmalloc_base >= 0xff00_0000_0000_0000);
     }
 }
+
+/// A Kernel over the fixture whose VMCOREINFO has lost its kallsyms lines (as on 3.10-5.x).
+fn kernel_without_kallsyms_keys(name: &str) -> Option<Kernel> {
+    let p = elf(name)?;
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).ok()?);
+    let mut d = crashlens::dump::open(src).ok()?;
+    let vi = d.notes.vmcoreinfo.take()?;
+    let stripped: String = vi.lines().filter(|l| !l.contains("kallsyms")).map(|l| format!("{l}\n")).collect();
+    assert!(stripped.len() < vi.len());
+    d.notes.vmcoreinfo = Some(stripped);
+    Some(Kernel::new(d))
+}
+
+#[test]
+fn kallsyms_found_without_vmcoreinfo_keys() {
+    for name in [F61, F612] {
+        let Some(k) = kernel_without_kallsyms_keys(name) else {
+            eprintln!("note: fixture {name} absent; test skipped");
+            return;
+        };
+        assert!(k.vmcoreinfo.symbol("kallsyms_names").is_none());
+        let t = k.symbols();
+        assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
+        assert!(t.source.contains("scanning"), "{}", t.source);
+        // Same table as through the VMCOREINFO keys.
+        let s = open(name).unwrap();
+        let full = s.kernel.symbols();
+        assert_eq!(t.kernel_count, full.kernel_count, "{name}");
+        assert_eq!(t.len(), full.len(), "{name}");
+        for sym in ["_stext", "init_top_pgt", "panic", "modules", "page_offset_base", "__start_BTF"] {
+            assert_eq!(t.addr_of(sym), full.addr_of(sym), "{name}: {sym}");
+        }
+        assert_eq!(t.modules.len(), 5);
+        eprintln!("{name}: {} symbols via scan in {} ms ({})", t.len(), t.load_ms, t.source);
+    }
+}

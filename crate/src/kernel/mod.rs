@@ -5,6 +5,7 @@
 pub mod bases;
 pub mod btf;
 pub mod kallsyms;
+pub mod kallsyms_scan;
 pub mod modules;
 pub mod paging;
 pub mod printk;
@@ -161,10 +162,15 @@ impl Kernel {
                     (Vec::new(), String::new())
                 }
             },
-            None => {
-                warnings.push("kernel symbols unavailable: VMCOREINFO has no kallsyms keys".into());
-                (Vec::new(), String::new())
-            }
+            None => match kallsyms_scan::scan(self, &known) {
+                Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: VMCOREINFO has no kallsyms keys), {enc}")),
+                Err(e) => {
+                    warnings.push(format!(
+                        "kernel symbols unavailable: VMCOREINFO has no kallsyms keys and scanning the kernel image failed: {e}"
+                    ));
+                    (Vec::new(), String::new())
+                }
+            },
         };
         let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
         let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
