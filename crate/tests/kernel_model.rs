@@ -100,3 +100,109 @@ fn btf_from_memory() {
         assert!(b.struct_size("inactive_task_frame").is_some());
     }
 }
+
+/// `KEY: value` lines of crash's sys.
+fn crash_sys_fields(text: &str) -> std::collections::HashMap<String, String> {
+    text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+}
+
+#[test]
+fn sys_equals_crash_sys() {
+    let Some(s) = open(F61) else { return };
+    let info = crashlens::kernel::sys::sys_info(&s.kernel);
+    let want = crash_sys_fields(&oracle(F61, "crash-sys.txt").unwrap());
+    let got = crash_sys_fields(&crashlens::kernel::sys::render(&info, Some("vmcore")));
+    for key in ["DUMPFILE", "CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "NODENAME", "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC"] {
+        assert_eq!(got.get(key), want.get(key), "sys {key}");
+    }
+    // crash 8.0.2 sees only 3 tasks on these dumps (README); drgn/crashlens see them all.
+    assert!(info.tasks.unwrap() > 50);
+    assert_eq!(info.date_source.as_deref(), Some("timekeeper"));
+    // O, E from the module; D from the oops itself.
+    assert_eq!(info.tainted.as_deref(), Some("DOE"));
+    let p = info.panic_task.unwrap();
+    assert_eq!((p.pid, p.comm.as_str(), p.cpu, p.task), (103, "sh", 0, 0xffff897482934180));
+}
+
+#[test]
+fn tasks_equal_drgn_ps() {
+    let Some(s) = open(F612) else { return };
+    let mut w = Vec::new();
+    let tasks = crashlens::kernel::tasks::all_tasks(&s.kernel, &mut w).unwrap();
+    assert!(w.is_empty(), "{w:?}");
+    let got: Vec<String> = tasks
+        .iter()
+        .filter(|t| !t.idle)
+        .map(|t| format!("{:>6} {:>6} {:>3} {} {}", t.pid, t.ppid, t.cpu, t.state, t.comm))
+        .collect();
+    let want: Vec<String> = oracle(F612, "drgn-ps.txt").unwrap().lines().skip(1).map(|l| l.to_string()).collect();
+    let mut g = got.clone();
+    let mut wv = want.clone();
+    g.sort();
+    wv.sort();
+    assert_eq!(g, wv);
+    // The idle tasks of both CPUs, and sys's panic task is the crashing `sh`.
+    assert_eq!(tasks.iter().filter(|t| t.idle).count(), 2);
+    let p = crashlens::kernel::sys::panic_task(&s.kernel).unwrap();
+    assert_eq!((p.pid, p.comm.as_str(), p.cpu), (158, "sh", 1));
+    // Every switched-out task's saved stack pointer lies in its own stack.
+    for t in tasks.iter().filter(|t| t.state != 'R') {
+        assert!(t.sp > t.stack && t.sp < t.stack + 0x8000, "{} {:#x} {:#x}", t.comm, t.sp, t.stack);
+    }
+}
+
+#[test]
+fn direct_map_both_ways() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        let k = &s.kernel;
+        let b = *k.bases();
+        assert_eq!(b.source, "variable", "{name}");
+        // mem_section (VMCOREINFO) lives in the direct map: the formula and the page tables agree.
+        let ms = k.vmcoreinfo.symbol("mem_section").unwrap();
+        let pa = k.virt_to_phys(ms).unwrap();
+        assert_eq!(k.translate(ms).unwrap(), pa, "{name}");
+        assert_eq!(k.phys_to_virt(pa), ms);
+        // vmemmap: the struct page of mem_section's page maps back to its pfn.
+        let page = k.pfn_to_page(pa >> 12);
+        assert_eq!(k.page_to_pfn(page), Some(pa >> 12));
+        assert!(k.read_u64(page).is_ok(), "{name}: struct page readable");
+        assert!(b.vmalloc_base >= 0xff00_0000_0000_0000);
+    }
+}
+
+/// A Kernel over the fixture whose VMCOREINFO has lost its kallsyms lines (as on 3.10-5.x).
+fn kernel_without_kallsyms_keys(name: &str) -> Option<Kernel> {
+    let p = elf(name)?;
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).ok()?);
+    let mut d = crashlens::dump::open(src).ok()?;
+    let vi = d.notes.vmcoreinfo.take()?;
+    let stripped: String = vi.lines().filter(|l| !l.contains("kallsyms")).map(|l| format!("{l}\n")).collect();
+    assert!(stripped.len() < vi.len());
+    d.notes.vmcoreinfo = Some(stripped);
+    Some(Kernel::new(d))
+}
+
+#[test]
+fn kallsyms_found_without_vmcoreinfo_keys() {
+    for name in [F61, F612] {
+        let Some(k) = kernel_without_kallsyms_keys(name) else {
+            eprintln!("note: fixture {name} absent; test skipped");
+            return;
+        };
+        assert!(k.vmcoreinfo.symbol("kallsyms_names").is_none());
+        let t = k.symbols();
+        assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
+        assert!(t.source.contains("scanning"), "{}", t.source);
+        // Same table as through the VMCOREINFO keys.
+        let s = open(name).unwrap();
+        let full = s.kernel.symbols();
+        assert_eq!(t.kernel_count, full.kernel_count, "{name}");
+        assert_eq!(t.len(), full.len(), "{name}");
+        for sym in ["_stext", "init_top_pgt", "panic", "modules", "page_offset_base", "__start_BTF"] {
+            assert_eq!(t.addr_of(sym), full.addr_of(sym), "{name}: {sym}");
+        }
+        assert_eq!(t.modules.len(), 5);
+        eprintln!("{name}: {} symbols via scan in {} ms ({})", t.len(), t.load_ms, t.source);
+    }
+}

@@ -7,6 +7,7 @@ pub mod modules;
 mod oops;
 mod report;
 mod sym;
+mod sys;
 
 use crate::error::Error;
 use crate::report::build::{Options, Session};
@@ -21,6 +22,7 @@ commands:
   bt     VMCORE [-a] [--format text|json]   backtrace of the crashing task (every CPU with -a)
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
+  sys    VMCORE [--format text|json]   system summary (like crash's sys)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
@@ -123,6 +125,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "bt" => bt::run(&a),
         "mod" => modules::run(&a),
         "oops" => oops::run(&a),
+        "sys" => sys::run(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;

@@ -94,7 +94,7 @@ impl<'k> Stream<'k> {
 }
 
 /// The 256 tokens.
-fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String> {
+pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String> {
     let idx = k.read_bytes(t.token_index, 512).map_err(|e| format!("kallsyms_token_index: {e}"))?;
     let offs: Vec<usize> = idx.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as usize).collect();
     let max = offs.iter().copied().max().unwrap_or(0);
@@ -184,27 +184,33 @@ pub fn read(k: &Kernel, t: &Tables, known: &BTreeMap<String, u64>) -> Result<(Ve
     let mut s = Stream::new(k, t.names, n as usize * 260);
     let (names, _) = decode_names(&mut s, n, &toks)?;
     drop(s);
-    let cands = candidates(k, t, n)?;
+    let (label, addrs) = choose(k, t, &names, known)?;
+    Ok((finish(names, addrs), label))
+}
+
+/// The address decoding that reproduces the most `known` symbols (at least one).
+pub(crate) fn choose(
+    k: &Kernel,
+    t: &Tables,
+    names: &[(char, String)],
+    known: &BTreeMap<String, u64>,
+) -> Result<(&'static str, Vec<u64>), String> {
     let mut best: Option<(usize, &'static str, Vec<u64>)> = None;
-    for (label, addrs) in cands {
-        let score = names
-            .iter()
-            .zip(&addrs)
-            .filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a))
-            .count();
+    for (label, addrs) in candidates(k, t, names.len() as u32)? {
+        let score = names.iter().zip(&addrs).filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a)).count();
         if score > 0 && best.as_ref().map_or(true, |b| score > b.0) {
             best = Some((score, label, addrs));
         }
     }
-    let Some((_, label, addrs)) = best else {
+    best.map(|(_, l, a)| (l, a)).ok_or_else(|| {
         let want: Vec<&String> = known.keys().take(3).collect();
-        return Err(format!("no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})"));
-    };
-    let mut syms: Vec<Symbol> = names
-        .into_iter()
-        .zip(addrs)
-        .map(|((kind, name), addr)| Symbol { name, addr, size: 0, kind, module: None })
-        .collect();
+        format!("no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})")
+    })
+}
+
+pub(crate) fn finish(names: Vec<(char, String)>, addrs: Vec<u64>) -> Vec<Symbol> {
+    let mut syms: Vec<Symbol> =
+        names.into_iter().zip(addrs).map(|((kind, name), addr)| Symbol { name, addr, size: 0, kind, module: None }).collect();
     super::symbols::size_to_next(&mut syms, None);
-    Ok((syms, label))
+    syms
 }

@@ -2,12 +2,16 @@
 //! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
 //! container or page tables directly.
 
+pub mod bases;
 pub mod btf;
 pub mod kallsyms;
+pub mod kallsyms_scan;
 pub mod modules;
 pub mod paging;
 pub mod printk;
 pub mod symbols;
+pub mod sys;
+pub mod tasks;
 pub mod vmcoreinfo;
 
 use crate::dump::Dump;
@@ -27,6 +31,8 @@ pub struct Kernel {
     symbols: OnceCell<SymbolTable>,
     /// vmlinux BTF from memory, read while building the symbol table ([`Kernel::btf`]).
     btf: OnceCell<Option<btf::Btf>>,
+    /// page_offset_base & co, with warnings about defaults used ([`Kernel::bases`]).
+    bases: OnceCell<(bases::Bases, Vec<String>)>,
 }
 
 impl Kernel {
@@ -62,13 +68,59 @@ impl Kernel {
         if paging.top_pgt.is_none() {
             warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
         }
-        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new() }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new() }
     }
 
     /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
     /// Empty, with its `warnings` saying why, when nothing could be read.
     pub fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    /// page_offset_base, vmemmap_base, vmalloc_base (read from their variables).
+    pub fn bases(&self) -> &bases::Bases {
+        &self.bases_and_warnings().0
+    }
+
+    /// [`Kernel::bases`] and what had to be assumed.
+    pub fn bases_and_warnings(&self) -> &(bases::Bases, Vec<String>) {
+        self.bases.get_or_init(|| {
+            let mut w = Vec::new();
+            (bases::Bases::read(self, &mut w), w)
+        })
+    }
+
+    /// Physical address -> its direct-map virtual address.
+    pub fn phys_to_virt(&self, paddr: u64) -> u64 {
+        self.bases().page_offset_base.wrapping_add(paddr)
+    }
+
+    /// Kernel virtual -> physical: the direct map and the kernel image by formula (checked
+    /// against nothing else), everything else through the page tables.
+    pub fn virt_to_phys(&self, vaddr: u64) -> Result<u64, MemError> {
+        let po = self.bases().page_offset_base;
+        // The direct map spans at most 64 TiB (4-level) / 32 PiB (5-level).
+        let span: u64 = if self.paging.five_level { 1 << 55 } else { 1 << 46 };
+        if vaddr >= po && vaddr - po < span {
+            return Ok(vaddr - po);
+        }
+        if let Some(p) = self.paging.text_to_phys(vaddr) {
+            return Ok(p);
+        }
+        self.translate(vaddr)
+    }
+
+    /// `struct page` address of a page frame number (vmemmap + pfn * SIZE(page)).
+    pub fn pfn_to_page(&self, pfn: u64) -> u64 {
+        let size = self.vmcoreinfo.size("page").unwrap_or(64);
+        self.bases().vmemmap_base.wrapping_add(pfn.wrapping_mul(size))
+    }
+
+    /// Page frame number of a `struct page` address, if it is in vmemmap.
+    pub fn page_to_pfn(&self, page: u64) -> Option<u64> {
+        let size = self.vmcoreinfo.size("page").unwrap_or(64);
+        let off = page.checked_sub(self.bases().vmemmap_base)?;
+        (off % size == 0).then(|| off / size)
     }
 
     /// vmlinux's BTF from the dump's memory (`__start_BTF`..`__stop_BTF`), if the kernel has it.
@@ -110,10 +162,15 @@ impl Kernel {
                     (Vec::new(), String::new())
                 }
             },
-            None => {
-                warnings.push("kernel symbols unavailable: VMCOREINFO has no kallsyms keys".into());
-                (Vec::new(), String::new())
-            }
+            None => match kallsyms_scan::scan(self, &known) {
+                Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: VMCOREINFO has no kallsyms keys), {enc}")),
+                Err(e) => {
+                    warnings.push(format!(
+                        "kernel symbols unavailable: VMCOREINFO has no kallsyms keys and scanning the kernel image failed: {e}"
+                    ));
+                    (Vec::new(), String::new())
+                }
+            },
         };
         let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
         let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));

@@ -127,6 +127,24 @@ pub fn report_of(k: &Kernel) -> Report {
         r.kernel.version = Some(u.version).filter(|s| !s.is_empty());
         r.kernel.machine = Some(u.machine).filter(|s| !s.is_empty());
     }
+    let syms = k.symbols();
+    r.warnings.extend(syms.warnings.iter().cloned());
+    r.modules = syms
+        .modules
+        .iter()
+        .map(|m| super::ModuleInfo { name: m.name.clone(), base: m.base, size: m.size, taint: m.taint.clone() })
+        .collect();
+    let sys = crate::kernel::sys::sys_info(k);
+    r.warnings.extend(sys.warnings.iter().cloned());
+    if r.kernel.machine.is_none() {
+        r.kernel.machine = sys.machine.clone();
+    }
+    if r.crash_time.is_none() && sys.date.is_some() {
+        // No CRASHTIME (QEMU dumps): the timekeeper's wall clock at the crash.
+        r.crash_time = sys.date;
+        r.crash_time_utc = sys.date_text.clone();
+    }
+    r.sys = Some(sys);
     match printk::read_log(k) {
         Ok(log) => r.log = log,
         Err(e) => {

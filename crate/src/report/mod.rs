@@ -31,6 +31,8 @@ pub struct Report {
     /// The kernel log records, oldest first.
     pub log: Vec<LogRecord>,
     pub modules: Vec<ModuleInfo>,
+    /// crash's `sys` summary read from memory (date, uptime, load, tasks, memory, panic task).
+    pub sys: Option<crate::kernel::sys::SysInfo>,
     pub backtrace: Vec<Frame>,
     /// Every CPU's backtrace (crash's `bt -a`).
     pub cpu_traces: Vec<CpuTrace>,

@@ -1,0 +1,292 @@
+//! A summary like crash's `sys`, read from the dump alone: utsname, CPUs (present / online
+//! masks), date (timekeeper `xtime_sec`, else VMCOREINFO CRASHTIME), uptime (jiffies),
+//! load average (`avenrun`), tasks, memory (`totalram_pages`), CPU clock (`cpu_khz`), the
+//! panic message (crash's `get_panicmsg` order) and the panicking task (`panic_cpu`).
+
+use super::{printk, tasks, Kernel};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SysInfo {
+    pub release: Option<String>,
+    pub version: Option<String>,
+    pub nodename: Option<String>,
+    pub machine: Option<String>,
+    pub cpus: Option<u32>,
+    pub cpus_offline: Option<u32>,
+    /// Seconds since the epoch at the crash.
+    pub date: Option<u64>,
+    /// `date` as crash prints it (`Wed Nov 25 17:39:04 UTC 2026`).
+    pub date_text: Option<String>,
+    /// Where `date` came from: `timekeeper` or `vmcoreinfo`.
+    pub date_source: Option<String>,
+    pub uptime_secs: Option<u64>,
+    /// `HH:MM:SS`, or `N days, HH:MM:SS`.
+    pub uptime: Option<String>,
+    pub load_average: Option<String>,
+    pub tasks: Option<usize>,
+    pub memory_bytes: Option<u64>,
+    pub memory: Option<String>,
+    pub cpu_mhz: Option<u64>,
+    /// Kernel taint letters from `tainted_mask` (`G` when untainted... empty string here means
+    /// not tainted), e.g. `OE`; crash prints `[TAINTED]` when non-empty.
+    pub tainted: Option<String>,
+    /// The panic message as crash's `sys` shows it.
+    pub panic: Option<String>,
+    pub panic_task: Option<PanicTask>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PanicTask {
+    pub cpu: u32,
+    pub pid: i32,
+    pub comm: String,
+    pub task: u64,
+}
+
+fn hms(s: u64) -> String {
+    let (d, h, m, sec) = (s / 86400, (s % 86400) / 3600, (s % 3600) / 60, s % 60);
+    if d > 0 {
+        format!("{d} days, {h:02}:{m:02}:{sec:02}")
+    } else {
+        format!("{h:02}:{m:02}:{sec:02}")
+    }
+}
+
+/// crash's memory size: `127.5 MB`, `4 GB`.
+pub fn size_text(bytes: u64) -> String {
+    let (v, unit) = if bytes >= 1 << 30 { (bytes as f64 / (1u64 << 30) as f64, "GB") } else { (bytes as f64 / (1u64 << 20) as f64, "MB") };
+    let t = format!("{v:.1}");
+    format!("{} {unit}", t.strip_suffix(".0").unwrap_or(&t))
+}
+
+/// crash's get_panicmsg(): the first line matching the highest-priority pattern group.
+pub fn panic_message(log: &[printk::LogRecord]) -> Option<String> {
+    let groups: [&[&str]; 4] = [
+        &["general protection fault: ", "double fault: ", "divide error: ", "stack segment: "],
+        &["SysRq : Netdump", "SysRq : Crash", "SysRq : Trigger a crash", "sysrq: Trigger a crash"],
+        &["Oops: ", "Kernel BUG at", "kernel BUG at"],
+        &["Kernel panic - not syncing: ", "Kernel panic: "],
+    ];
+    for (gi, g) in groups.iter().enumerate() {
+        for r in log {
+            for pat in *g {
+                if let Some(i) = r.text.find(pat) {
+                    let line = r.text[i..].lines().next().unwrap_or("").trim_end();
+                    return Some(if gi == 3 {
+                        line.trim_start_matches("Kernel panic - not syncing: ").trim_start_matches("Kernel panic: ").to_string()
+                    } else {
+                        format!("\"{line}\" (check log for details)")
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+fn popcount_mask(k: &Kernel, sym: &str) -> Option<u32> {
+    let a = k.symbols().addr_of(sym)?;
+    // NR_CPUS bits; 8192 is the largest x86_64 config.
+    let b = k.read_bytes(a, 1024).ok()?;
+    Some(b.iter().map(|x| x.count_ones()).sum())
+}
+
+pub fn sys_info(k: &Kernel) -> SysInfo {
+    let mut s = SysInfo::default();
+    let t = k.symbols();
+    let var_u64 = |name: &str| t.addr_of(name).and_then(|a| k.read_u64(a).ok());
+    if let Some(u) = read_utsname(k) {
+        s.release = Some(u[2].clone());
+        s.version = Some(u[3].clone());
+        s.nodename = Some(u[1].clone());
+        s.machine = Some(u[4].clone());
+    } else {
+        s.warnings.push("utsname unreadable (no init_uts_ns)".into());
+        s.release = k.vmcoreinfo.osrelease.clone();
+    }
+    // CPUs: crash counts present CPUs and reports those not online (stopped by panic's IPI).
+    match (popcount_mask(k, "__cpu_present_mask"), popcount_mask(k, "__cpu_online_mask")) {
+        (Some(p), Some(o)) if p > 0 => {
+            s.cpus = Some(p);
+            s.cpus_offline = Some(p.saturating_sub(o));
+        }
+        _ => {
+            let n = k.dump.notes.prstatus.len() as u32;
+            if n > 0 {
+                s.cpus = Some(n);
+            }
+            s.warnings.push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
+        }
+    }
+    // Date: timekeeper.xtime_sec (tk_core = { seqcount_raw_spinlock_t seq; struct timekeeper
+    // timekeeper; }, kernel/time/timekeeping.c), else CRASHTIME.
+    let xtime = k.btf().and_then(|b| {
+        let xs = b.member_offset("timekeeper", "xtime_sec")?;
+        let seq = b.struct_size("seqcount_raw_spinlock").unwrap_or(4);
+        let tk = t.addr_of("tk_core").map(|a| a + ((seq + 7) & !7)).or_else(|| t.addr_of("shadow_timekeeper"))?;
+        k.read_u64(tk + xs).ok().filter(|&v| v > 0)
+    });
+    if let Some(x) = xtime {
+        s.date = Some(x);
+        s.date_source = Some("timekeeper".into());
+    } else if let Some(c) = k.vmcoreinfo.crash_time {
+        s.date = Some(c);
+        s.date_source = Some("vmcoreinfo".into());
+    } else {
+        s.warnings.push("crash date unknown (no BTF timekeeper, no CRASHTIME)".into());
+    }
+    s.date_text = s.date.map(crate::util::utc_date);
+    // Uptime: (jiffies_64 - INITIAL_JIFFIES) / HZ, HZ from tick_nsec (kernel/time/ntp.c).
+    let hz = t.addr_of("tick_nsec").and_then(|a| k.read_u64(a).ok()).filter(|&n| n > 0).map(|n| (1_000_000_000 + n / 2) / n);
+    match (hz, var_u64("jiffies_64").or_else(|| var_u64("jiffies"))) {
+        (Some(hz), Some(j)) if hz > 0 => {
+            let initial = (hz.wrapping_mul(300) as u32).wrapping_neg() as u64;
+            let up = j.wrapping_sub(initial) / hz;
+            s.uptime_secs = Some(up);
+            s.uptime = Some(hms(up));
+        }
+        _ => s.warnings.push("uptime unknown (jiffies or tick_nsec unreadable)".into()),
+    }
+    // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
+    if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
+        let f = |i: usize| {
+            let x = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()) + (1 << 11) / 200; // FIXED_1/200 rounding
+            format!("{}.{:02}", x >> 11, ((x & 2047) * 100) >> 11)
+        };
+        s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));
+    }
+    let mut tw = Vec::new();
+    match tasks::all_tasks(k, &mut tw) {
+        Ok(v) => s.tasks = Some(v.len()),
+        Err(e) => s.warnings.push(format!("tasks not counted: {e}")),
+    }
+    s.warnings.extend(tw);
+    // totalram_pages: atomic_long_t _totalram_pages (5.0+), unsigned long totalram_pages before.
+    let pages = var_u64("_totalram_pages").or_else(|| var_u64("totalram_pages"));
+    let page = k.vmcoreinfo.page_size.unwrap_or(4096);
+    match pages {
+        Some(p) if p > 0 => s.memory_bytes = Some(p * page),
+        _ => {
+            let total: u64 = k.dump.mem.ranges().iter().map(|(a, b)| b - a).sum();
+            s.memory_bytes = Some(total);
+            s.warnings.push("totalram_pages unreadable: memory is the size of the dump's physical ranges".into());
+        }
+    }
+    // crash's MEMORY counts present pages of all nodes; see memory_present().
+    if let Some(present) = memory_present(k) {
+        s.memory_bytes = Some(present * page);
+    }
+    s.memory = s.memory_bytes.map(size_text);
+    s.tainted = var_u64("tainted_mask").map(|m| {
+        b"PFSRMBUDAWCIOELKXTNJ".iter().enumerate().filter(|&(i, _)| m >> i & 1 != 0).map(|(_, &c)| c as char).collect()
+    });
+    s.cpu_mhz = t.addr_of("cpu_khz").and_then(|a| k.read_u32(a).ok()).filter(|&v| v > 0).map(|v| v as u64 / 1000);
+    if let Ok(log) = printk::read_log(k) {
+        s.panic = panic_message(&log);
+    }
+    s.panic_task = panic_task(k);
+    s
+}
+
+/// Sum of `node_present_pages` over online nodes (what crash's `sys` calls MEMORY).
+fn memory_present(k: &Kernel) -> Option<u64> {
+    let b = k.btf()?;
+    let off = b.member_offset("pglist_data", "node_present_pages")?;
+    let nd = k.symbols().addr_of("node_data")?;
+    let n = k.vmcoreinfo.length("node_data").unwrap_or(1).min(1024);
+    let mut total = 0;
+    for i in 0..n {
+        let p = k.read_u64(nd + 8 * i).ok()?;
+        if p != 0 {
+            total += k.read_u64(p + off).ok()?;
+        }
+    }
+    (total > 0).then_some(total)
+}
+
+/// The task running on `panic_cpu` (per-CPU `pcpu_hot.current_task` since 6.2,
+/// `current_task` before).
+pub fn panic_task(k: &Kernel) -> Option<PanicTask> {
+    let t = k.symbols();
+    let cpu = k.read_u32(t.addr_of("panic_cpu")?).ok()?;
+    if cpu == u32::MAX || cpu > 8192 {
+        return None;
+    }
+    let off = k.read_u64(t.addr_of("__per_cpu_offset")? + 8 * cpu as u64).ok()?;
+    let cur = match t.addr_of("current_task") {
+        Some(a) => a,
+        None => t.addr_of("pcpu_hot")? + k.btf()?.member_offset("pcpu_hot", "current_task")?,
+    };
+    let task = k.read_u64(cur.wrapping_add(off)).ok()?;
+    let l = tasks::TaskLayout::from_btf(k).ok()?;
+    let tk = tasks::read_task(k, &l, task).ok()?;
+    Some(PanicTask { cpu, pid: tk.pid, comm: tk.comm, task })
+}
+
+/// `init_uts_ns.name`: sysname, nodename, release, version, machine, domainname.
+pub fn read_utsname(k: &Kernel) -> Option<Vec<String>> {
+    let base = k.vmcoreinfo.symbol("init_uts_ns").or_else(|| k.symbols().addr_of("init_uts_ns"))?
+        + k.vmcoreinfo.offset("uts_namespace.name").unwrap_or(0);
+    let b = k.read_bytes(base, 65 * 6).ok()?;
+    Some(
+        (0..6)
+            .map(|i| {
+                let f = &b[i * 65..(i + 1) * 65];
+                let end = f.iter().position(|&c| c == 0).unwrap_or(65);
+                String::from_utf8_lossy(&f[..end]).into_owned()
+            })
+            .collect(),
+    )
+}
+
+/// crash's `sys` text.
+pub fn render(s: &SysInfo, dumpfile: Option<&str>) -> String {
+    let mut t = String::new();
+    let mut line = |k: &str, v: String| t.push_str(&format!("{k:>12}: {v}\n"));
+    if let Some(tn) = &s.tainted {
+        line("TAINT", if tn.is_empty() { "not tainted".into() } else { format!("{tn}  [TAINTED]") });
+    }
+    if let Some(d) = dumpfile {
+        line("DUMPFILE", d.to_string());
+    }
+    if let Some(c) = s.cpus {
+        line("CPUS", match s.cpus_offline {
+            Some(o) if o > 0 => format!("{c} [OFFLINE: {o}]"),
+            _ => c.to_string(),
+        });
+    }
+    let q = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unknown)".into());
+    line("DATE", q(&s.date_text));
+    line("UPTIME", q(&s.uptime));
+    line("LOAD AVERAGE", q(&s.load_average));
+    line("TASKS", s.tasks.map_or("(unknown)".into(), |n| n.to_string()));
+    line("NODENAME", q(&s.nodename));
+    line("RELEASE", q(&s.release));
+    line("VERSION", q(&s.version));
+    line(
+        "MACHINE",
+        match (&s.machine, s.cpu_mhz) {
+            (Some(m), Some(mhz)) => format!("{m}  ({mhz} Mhz)"),
+            (m, _) => q(m),
+        },
+    );
+    line("MEMORY", q(&s.memory));
+    line("PANIC", q(&s.panic));
+    if let Some(p) = &s.panic_task {
+        line("PANIC TASK", format!("PID {}  COMMAND \"{}\"  TASK {:016x}  CPU {}", p.pid, p.comm, p.task, p.cpu));
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes() {
+        assert_eq!(super::size_text(130560 * 1024), "127.5 MB");
+        assert_eq!(super::size_text(4 << 30), "4 GB");
+        assert_eq!(super::hms(1), "00:00:01");
+        assert_eq!(super::hms(90061), "1 days, 01:01:01");
+    }
+}
