@@ -205,7 +205,7 @@ mode=$(sed -n 's/.*crashmode=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
 [ -n "$mode" ] || mode=null
 echo "CRASHLENS-LAB: uptime $(cut -d' ' -f1 /proc/uptime)s, triggering crash mode=$mode"
 case "$mode" in
-  sysrq) echo c > /proc/sysrq-trigger ;;
+  sysrq) sh -c 'echo c > /proc/sysrq-trigger' ;;
   nginx) /usr/sbin/nginx ;;
   none)  exec sh ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
