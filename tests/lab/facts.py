@@ -28,6 +28,8 @@ START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide erro
                    r'WARNING: |sysrq: Trigger a crash|Oops: |watchdog: BUG: soft lockup|'
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
                    r'INFO: task .* blocked|rcu: INFO:|Out of memory)')
+INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',
+         'show_stack', 'oops_end', 'die', 'do_trap', 'do_error_trap'}
 REG_ALIASES = {}
 for r64, r32, r16, r8 in (('rax', 'eax', 'ax', 'al'), ('rbx', 'ebx', 'bx', 'bl'), ('rcx', 'ecx', 'cx', 'cl'),
                           ('rdx', 'edx', 'dx', 'dl'), ('rsi', 'esi', 'si', 'sil'), ('rdi', 'edi', 'di', 'dil'),
@@ -41,6 +43,9 @@ for n in range(8, 16):
 
 def lines_of(path):
     raw = open(path, 'rb').read().decode('utf-8', 'replace').replace('\r', '')
+    # user-space output on the same serial line is not newline-synchronised with printk: a kernel
+    # record can start in the middle of a line ("nginx: reading ...[    3.45] BUG: ..."); split there
+    raw = re.sub(r'(?<=[^\n])(\[\s*\d+\.\d{6}\] )', r'\n\1', raw)
     return [TS.sub('', l).rstrip() for l in raw.split('\n')]
 
 
@@ -124,6 +129,9 @@ def parse(lines, scenario=None):
     mods = dict(re.findall(r'(\w+)(?:\(([A-Z]+)\))?', ml[len('Modules linked in:'):]))
     f['modules_linked_in'] = ml[len('Modules linked in:'):].strip() or None
     tainted = {m for m, t in mods.items() if t and ('O' in t or 'E' in t)}
+    taint_flags = next((re.search(r' Tainted: ([A-Z ]+) \d|$', l).group(1) or '' for l in rep
+                        if l.startswith('CPU: ') and ' Tainted: ' in l), '')
+    any_module_frame_tainted = not ml and ('O' in taint_flags or 'E' in taint_flags)
     # call chain
     chain = []
     if rip:
@@ -154,17 +162,25 @@ def parse(lines, scenario=None):
             if m.group(2) == 'do_syscall_64':
                 break
     f['call_chain'] = chain
-    cul = None
+    cul, rule = None, None
     for fr in chain:
         m = re.match(r'^(\S+)(?: \[(\w+)\])?$', fr)
-        if m.group(2) and m.group(2) in tainted:
+        if m.group(2) and (m.group(2) in tainted or any_module_frame_tainted):
             cul = (m.group(1), m.group(2))
+            rule = 'first frame in a module tainted O/E (out-of-tree/unsigned)'
             break
     if cul is None and rip:
         cul = (rip.group(1), rip.group(4))
+        rule = 'RIP function (no out-of-tree module frame on the crashing stack)'
+    if cul is None:
+        for fr in chain:
+            m = re.match(r'^(\S+)(?: \[(\w+)\])?$', fr)
+            if m.group(1) not in INFRA:
+                cul = (m.group(1), m.group(2))
+                rule = 'first Call Trace frame that is not panic/printk infrastructure'
+                break
     f['culprit_function'], f['culprit_module'] = cul if cul else (None, None)
-    f['culprit_rule'] = ('first frame in a module tainted O/E (out-of-tree/unsigned)' if cul and cul[1] in tainted
-                         else 'RIP function (no out-of-tree module frame on the crashing stack)')
+    f['culprit_rule'] = rule
     return f
 
 

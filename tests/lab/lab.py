@@ -39,17 +39,17 @@ SCENARIOS = {
     'stack':     dict(kernel=K61, mode='stack', append=IOF, doc='unbounded recursion: kernel stack guard page hit'),
     'lockup':    dict(kernel=K61, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
                       doc='soft lockup (spin with preemption off), softlockup_panic=1'),
-    'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF,
+    'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='reference case: read() handler frees a never-allocated page, __free_pages(NULL, 0), '
                           'read by a process named nginx'),
-    'la57':      dict(kernel=K61, mode='null', cpu='max', append=IOF,
+    'la57':      dict(kernel=K61, mode='null', cpu='max', append=IOF, expect={'pgtable_l5_enabled': 1},
                       doc='5-level paging (-cpu max, la57 on): NULL dereference; pgtable_l5_enabled=1 checked'),
-    'big-4g':    dict(kernel=K61, mode='nginx', mem=4200, append='', timeout=900,
+    'big-4g':    dict(kernel=K61, mode='nginx', mem=4200, append='', timeout=900, expect={'min_elf_bytes': 4 << 30},
                       doc='4200 MiB guest: ELF dump > 4 GiB (reference-case crash), all makedumpfile variants'),
     'kdump':     dict(kernel=K61, kind='kdump', mode='nginx', mem=384, append=IOF + ' crashkernel=128M',
                       doc='real kdump: kexec capture kernel saves /proc/vmcore (crash-path CPU state), '
                           'reference-case crash'),
-    'bullseye-null':  dict(kernel=K510, mode='null', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: NULL dereference'),
+    'bullseye-null':  dict(kernel=K510, mode='null', append=IOF, expect={'vmcoreinfo_has_kallsyms': False}, doc='Debian 11 5.10.0-32 cloud kernel: NULL dereference'),
     'bullseye-nginx': dict(kernel=K510, mode='nginx', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: reference case'),
 }
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
@@ -205,7 +205,7 @@ mode=$(sed -n 's/.*crashmode=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
 [ -n "$mode" ] || mode=null
 echo "CRASHLENS-LAB: uptime $(cut -d' ' -f1 /proc/uptime)s, triggering crash mode=$mode"
 case "$mode" in
-  sysrq) echo c > /proc/sysrq-trigger ;;
+  sysrq) sh -c 'echo c > /proc/sysrq-trigger' ;;
   nginx) /usr/sbin/nginx ;;
   none)  exec sh ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
@@ -601,6 +601,13 @@ def postprocess(d, out, run, ko):
     dtxt = open(dm, errors='replace').read() if os.path.exists(dm) else ''
     f['dmesg_has_first_line'] = f['panic_message_first_line'] in dtxt
     json.dump(f, open(os.path.join(out, 'facts.json'), 'w'), indent=1)
+    # sanity checks of the scenario's purpose (not facts: these only reject a run that missed it)
+    if not f['dmesg_has_first_line']:
+        raise SystemExit('makedumpfile --dump-dmesg of the dump does not contain the crash report')
+    for k, want in d.get('expect', {}).items():
+        got = os.path.getsize(elf) if k == 'min_elf_bytes' else f.get(k)
+        if (got < want) if k == 'min_elf_bytes' else (got != want):
+            raise SystemExit(f'expectation failed: {k} = {got!r}, wanted {want!r}')
     return f
 
 
@@ -615,6 +622,7 @@ def run_scenario(name, force=False):
             os.path.exists(os.path.join(out, 'facts.json')):
         log(f'{name}: cached in {out}')
         return json.load(open(os.path.join(out, 'run.json')))
+    final, out = out, os.path.join(CACHE, f'.{name}.building')   # built aside, swapped in at the end
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     run = {'scenario': name, 'definition': d, 'timings_s': {}}
@@ -647,10 +655,18 @@ def run_scenario(name, force=False):
     T['total'] = round(time.time() - t0, 1)
     run['files'] = {x: os.path.getsize(os.path.join(out, x)) for x in sorted(os.listdir(out))
                     if os.path.isfile(os.path.join(out, x))}
-    json.dump(run, open(os.path.join(out, 'run.json'), 'w'), indent=1)
+    open(os.path.join(out, 'run.json'), 'w').write(json.dumps(run, indent=1).replace(out, final))
     for x in os.listdir(out):
         os.chmod(os.path.join(out, x), 0o644)
-    open(kf, 'w').write(key + '\n')
+    open(os.path.join(out, '.key'), 'w').write(key + '\n')
+    # swap in atomically-ish: a reader holding the old files open keeps reading them
+    old = os.path.join(CACHE, f'.{name}.old')
+    shutil.rmtree(old, ignore_errors=True)
+    if os.path.exists(final):
+        os.rename(final, old)
+    os.rename(out, final)
+    shutil.rmtree(old, ignore_errors=True)
+    out = final
     log(f'{name}: done in {T["total"]} s -> {out}')
     log(f'{name}: {f["panic_message_first_line"]} | RIP {f["rip_function"]} [{f["rip_module"]}] | '
         f'{f["crashing_comm"]} pid {f["crashing_pid"]} | culprit {f["culprit_function"]} [{f["culprit_module"]}]')

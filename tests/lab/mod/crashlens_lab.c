@@ -56,7 +56,7 @@ static struct dentry *lab_dir;
 static struct proc_dir_entry *lab_proc;
 
 struct victim { long pad[3]; long field; };
-struct session { char name[24]; struct lab_item *item; };
+struct session { struct lab_item *item; char name[24]; };	/* item first: not on the 0xa5 end byte */
 
 static noinline long lab_null_deref(struct victim *v)
 {
