@@ -4,6 +4,7 @@
 use crashlens::kernel::Kernel;
 
 mod common;
+use crashlens::source::FileSource;
 use common::*;
 
 #[test]
