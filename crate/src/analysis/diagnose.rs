@@ -301,7 +301,14 @@ pub fn diagnose(inp: &Input) -> Verdict {
 
 fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
     if v.deliberate {
-        return None;
+        // Not a bug: name the function that crashed on purpose (sysrq_handle_crash).
+        let f = v.fault_frame.and_then(|i| inp.frames.get(i)).or_else(|| inp.frames.iter().find(|f| f.function.as_deref().is_some_and(|n| n.starts_with("sysrq"))))?;
+        return Some(Culprit {
+            function: frame_name(f),
+            module: f.module.clone(),
+            reason: "a crash deliberately triggered through sysrq-c; not a bug".into(),
+            confidence: "high".into(),
+        });
     }
     let frames = inp.frames;
     // Candidates from the faulting function downwards (never the panic path above it).

@@ -126,8 +126,29 @@ pub fn memory_operand(code: &[u8], addr: u64, regs: Option<&Regs>) -> Option<Mem
     if ins.is_invalid() {
         return None;
     }
-    let mem_op = (0..ins.op_count()).find(|&i| ins.op_kind(i) == iced_x86::OpKind::Memory)?;
-    let _ = mem_op;
+    use iced_x86::OpKind;
+    let kind = (0..ins.op_count()).map(|i| ins.op_kind(i)).find(|k| {
+        matches!(k, OpKind::Memory | OpKind::MemoryESRDI | OpKind::MemoryESEDI | OpKind::MemorySegRSI | OpKind::MemorySegESI | OpKind::MemorySegRDI)
+    })?;
+    // String instructions (rep stos/movs/cmps) address memory through RDI / RSI implicitly.
+    let implicit = match kind {
+        OpKind::MemoryESRDI | OpKind::MemoryESEDI | OpKind::MemorySegRDI => Some("rdi"),
+        OpKind::MemorySegRSI | OpKind::MemorySegESI => Some("rsi"),
+        _ => None,
+    };
+    if let Some(r) = implicit {
+        let mut info = InstructionInfoFactory::new();
+        let acc = info.info(&ins).used_memory().first().map(|m| m.access());
+        return Some(MemOperand {
+            base: Some(r.to_string()),
+            index: None,
+            scale: 1,
+            displacement: 0,
+            address: regs.and_then(|g| g.get(r)),
+            read: !matches!(acc, Some(OpAccess::Write)),
+            write: matches!(acc, Some(OpAccess::Write | OpAccess::ReadWrite)),
+        });
+    }
     let base = gpr64(ins.memory_base()).map(str::to_string);
     let index = gpr64(ins.memory_index()).map(str::to_string);
     let scale = ins.memory_index_scale();

@@ -68,7 +68,13 @@ fn ev(source: &str, en: String, zh: String) -> Evidence {
 }
 
 /// Writes the narrative. `caller` is the function that called the faulting one (next frame).
-pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<String>)>, caller: Option<&str>) -> Words {
+pub fn write(
+    v: &Verdict,
+    panic: &PanicInfo,
+    faulting: Option<(&str, &Option<String>)>,
+    caller: Option<&str>,
+    recursion: Option<usize>,
+) -> Words {
     let f = &v.fault;
     let class = f.class.as_str();
     let (fname, fmod) = match (faulting, &v.culprit) {
@@ -115,6 +121,21 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
             en.push(format!("The instruction `{insn}` at {loc} divides by {b}, and {b} was {val:#x}: a division by zero, which the CPU reports as a divide error (#DE)."));
             zh.push(format!("出错指令 `{insn}`（{loc}）以 {b} 作为除数，而 {b} 的值为 {val:#x}，即发生了除以零，CPU 因此产生除法错误异常（#DE）。"));
         }
+    } else if class == "stack-overflow" {
+        let loc = f.location.clone().unwrap_or_else(|| fname.clone());
+        let insn = f.instruction.clone().unwrap_or_default();
+        let reg = f.base_register.clone().unwrap_or_else(|| "rsp".into()).to_uppercase();
+        let addr = f.address.map(|a| format!("{a:#x}")).unwrap_or_else(|| "?".into());
+        en.push(format!(
+            "The kernel stack ran out: `{insn}` at {loc} wrote through {reg} = {addr}, into the guard page below the task's stack, and the CPU took a double fault."
+        ));
+        zh.push(format!(
+            "内核栈被用光了：{loc} 处的 `{insn}` 通过 {reg} = {addr} 写入了任务栈下方的保护页，CPU 因此触发了 double fault。"
+        ));
+        if let Some(n) = recursion {
+            en.push(format!("{fname} appears {n} times in a row on the stack: unbounded or too deep recursion exhausted the kernel stack."));
+            zh.push(format!("调用栈里 {fname} 连续出现了 {n} 次，说明是无限递归或递归过深把内核栈耗尽了。"));
+        }
     } else if class == "invalid-opcode" {
         let loc = f.location.clone().unwrap_or_else(|| fname.clone());
         en.push(format!("The CPU raised an invalid-opcode exception (#UD) at {loc}: either a `ud2` that marks unreachable code, or execution that jumped into data."));
@@ -141,7 +162,8 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
             format!("The faulting instruction at {loc} is `{insn}`."),
             format!("出错指令位于 {loc}：`{insn}`。"),
         ));
-        if let (Some(base), Some(off)) = (&f.base_register, f.offset) {
+        let pointer_class = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer");
+        if let (Some(base), Some(off), true) = (&f.base_register, f.offset, pointer_class) {
             let b = base.to_uppercase();
             let val = f.base_value.unwrap_or(0);
             let acc_en = match f.access.as_deref() {
@@ -182,7 +204,8 @@ pub fn write(v: &Verdict, panic: &PanicInfo, faulting: Option<(&str, &Option<Str
         evidence.push(ev("log", format!("RIP: {rip}."), format!("RIP 指向 {rip}。")));
     }
     // Where the bad value came from.
-    match &v.provenance {
+    let explains = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer" | "divide-error");
+    match v.provenance.as_ref().filter(|_| explains) {
         Some(Provenance::Argument { index, reg, via }) => {
             let i = (*index as usize).clamp(1, 6) - 1;
             let b = f.base_register.clone().unwrap_or_default().to_uppercase();

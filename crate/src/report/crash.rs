@@ -113,7 +113,18 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
         .map(|s| (s.function.as_str(), &s.module))
         .or_else(|| exc.as_ref().and_then(|f| f.function.as_deref().map(|n| (n, &f.module))));
     let caller = v.caller_frame.and_then(|i| r.backtrace.get(i)).and_then(|f| f.function.clone());
-    let words = narrative::write(&v, &r.panic, faulting, caller.as_deref());
+    // The longest run of one function in the trace (recursion).
+    let recursion = {
+        let names: Vec<Option<&str>> = r.backtrace.iter().map(|f| f.function.as_deref()).collect();
+        let mut best = 0;
+        let mut run = 0;
+        for i in 0..names.len() {
+            run = if i > 0 && names[i].is_some() && names[i] == names[i - 1] { run + 1 } else { 1 };
+            best = best.max(run);
+        }
+        (best >= 8).then_some(best)
+    };
+    let words = narrative::write(&v, &r.panic, faulting, caller.as_deref(), recursion);
     r.fault = Some(v.fault.clone());
     r.culprit = v.culprit.clone();
     r.narrative = Some(words.narrative);
@@ -169,5 +180,9 @@ pub fn fault_address_of(oops: Option<&Oops>) -> Option<u64> {
         let h: String = m[i..].trim_start().chars().take_while(|c| c.is_ascii_hexdigit()).collect();
         u64::from_str_radix(&h, 16).ok()
     };
-    hex_after("address: ").or_else(|| hex_after(" at "))
+    // Not `... hit at %p`: the stack-guard message hashes its pointers.
+    hex_after("address: ")
+        .or_else(|| hex_after("dereference at "))
+        .or_else(|| hex_after("paging request at "))
+        .or_else(|| hex_after("page fault at "))
 }

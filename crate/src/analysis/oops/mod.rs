@@ -128,7 +128,19 @@ pub fn parse_all(text: &str) -> Vec<Oops> {
 
 /// Structured details of a found report, read from its own lines (same console context).
 fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
-    let stop = if f.second_report > f.start { f.second_report } else { f.end.max(f.first_line_end) };
+    // Without an end marker (kdump took over before panic() printed anything) the details run
+    // on for at most REPORT_LINES lines.
+    const REPORT_LINES: usize = 300;
+    let open_end = || {
+        text[f.start..].match_indices('\n').nth(REPORT_LINES).map_or(text.len(), |(i, _)| f.start + i)
+    };
+    let stop = if f.second_report > f.start {
+        f.second_report
+    } else if f.end <= f.first_line_end {
+        open_end()
+    } else {
+        f.end
+    };
     let mut lines: Vec<&str> = Vec::new();
     let mut n_lines = 0usize;
     for (a, b) in scan::line_spans(&text[f.start..stop.min(text.len())]) {
