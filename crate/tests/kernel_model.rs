@@ -247,3 +247,41 @@ fn kallsyms_found_without_vmcoreinfo_keys() {
         eprintln!("{name}: {} symbols via scan in {} ms ({})", t.len(), t.load_ms, t.source);
     }
 }
+
+/// No VMCOREINFO at all (some hypervisors write none): say what is missing, go on with the rest.
+#[test]
+fn no_vmcoreinfo_at_all() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    d.notes.vmcoreinfo = None;
+    let k = Kernel::new(d);
+    assert!(k.warnings.iter().any(|w| w.contains("VMCOREINFO")), "{:?}", k.warnings);
+    let t = k.symbols();
+    eprintln!("symbols: {} ({}); warnings {:?}", t.len(), t.source, t.warnings);
+    assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
+    assert_eq!(t.format(0xffffffffc033d0fb).unwrap(), "fixture_null_deref+0x15/0x1f [vmcore_fixture]");
+    let sys = crashlens::kernel::sys::sys_info(&k);
+    assert_eq!(sys.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
+    assert_eq!(sys.date_text.as_deref(), Some("Wed Nov 25 17:39:04 UTC 2026"));
+    // The report still comes out, partial, with the reasons.
+    let r = crashlens::report::build::report_of(&k);
+    assert_eq!(r.kernel.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
+    assert_eq!(r.modules.len(), 5);
+    eprintln!("report warnings: {:?}", r.warnings);
+    // The log, with printk offsets from BTF and `prb` from kallsyms, equals makedumpfile's.
+    let log = crashlens::kernel::printk::read_log(&k).unwrap();
+    assert_eq!(crashlens::kernel::printk::render_dmesg(&log), oracle(F61, "makedumpfile-dmesg.txt").unwrap());
+    assert_eq!(r.panic.pid, Some(103));
+}
+
+#[test]
+fn phys_base_from_page_tables_without_vmcoreinfo() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    d.notes.vmcoreinfo = None;
+    let k = Kernel::new(d);
+    // VMCOREINFO said NUMBER(phys_base)=-570425344.
+    assert_eq!(k.paging.phys_base, -570425344i64 as u64, "{:?}", k.warnings);
+}

@@ -233,7 +233,13 @@ impl Btf {
     /// The complete struct or union named `name` (`struct page` or `page`).
     pub fn find_struct(&self, name: &str) -> Option<u32> {
         let n = name.strip_prefix("struct ").or_else(|| name.strip_prefix("union ")).unwrap_or(name);
-        self.ids(n).iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union))
+        let ids = self.ids(n);
+        ids.iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union)).or_else(|| {
+            // A typedef'd struct (`atomic_long_t`, `seqcount_raw_spinlock_t`).
+            ids.iter()
+                .map(|&i| self.resolve(i))
+                .find(|&i| self.get(i).is_some_and(|t| matches!(t.kind, Kind::Struct | Kind::Union)))
+        })
     }
 
     /// Follows typedef / const / volatile / restrict / type tags to the underlying type.

@@ -68,6 +68,18 @@ impl Kernel {
         if paging.top_pgt.is_none() {
             warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
         }
+        if let (Some(top), Some(i)) = (paging.top_pgt, warnings.iter().position(|w| w.starts_with("phys_base unknown"))) {
+            // The page tables map the image: phys_base = phys(_text) - (_text - __START_KERNEL_map),
+            // with _text the first mapped 2 MiB (cleanup_highmap() unmaps what lies below it).
+            let found = (0..512u64).find_map(|n| {
+                let v = START_KERNEL_MAP + (n << 21);
+                paging.walk(&dump, top, v).ok().map(|p| p.wrapping_sub(v - START_KERNEL_MAP))
+            });
+            if let Some(pb) = found {
+                paging.phys_base = pb;
+                warnings[i] = format!("phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables");
+            }
+        }
         Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new() }
     }
 
@@ -75,6 +87,24 @@ impl Kernel {
     /// Empty, with its `warnings` saying why, when nothing could be read.
     pub fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    /// A symbol's address: VMCOREINFO `SYMBOL(name)`, else kallsyms.
+    pub fn symbol(&self, name: &str) -> Option<u64> {
+        self.vmcoreinfo.symbol(name).or_else(|| self.symbols().addr_of(name))
+    }
+
+    /// `OFFSET(struct.member)`: VMCOREINFO, else BTF (`member` may be a path `a.b`).
+    pub fn offset(&self, key: &str) -> Option<u64> {
+        self.vmcoreinfo.offset(key).or_else(|| {
+            let (st, path) = key.split_once('.')?;
+            self.btf()?.member_offset(st, path)
+        })
+    }
+
+    /// `SIZE(struct)`: VMCOREINFO, else BTF.
+    pub fn size(&self, name: &str) -> Option<u64> {
+        self.vmcoreinfo.size(name).or_else(|| self.btf()?.struct_size(name))
     }
 
     /// page_offset_base, vmemmap_base, vmalloc_base (read from their variables).
@@ -154,6 +184,15 @@ impl Kernel {
         let mut known = self.vmcoreinfo.symbols.clone();
         // Symbols that are not in kallsyms or that VMCOREINFO gives outside the image.
         known.retain(|_, &mut a| self.paging.text_to_phys(a).is_some());
+        if known.is_empty() {
+            // No VMCOREINFO symbols (the note is missing or empty): the kernel's page tables
+            // (found from a CPU's CR3) still map the image, and cleanup_highmap() leaves nothing
+            // mapped below _text, so the first mapped 2 MiB of __START_KERNEL_map is _text.
+            if let Some(text) = (0..512u64).map(|i| START_KERNEL_MAP + (i << 21)).find(|&v| self.translate(v).is_ok()) {
+                warnings.push(format!("no VMCOREINFO symbols: kernel image located at {text:#x} (_text) from the page tables"));
+                known.insert("_text".into(), text);
+            }
+        }
         let (syms, source) = match kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo) {
             Some(t) => match kallsyms::read(self, &t, &known) {
                 Ok((syms, enc)) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
