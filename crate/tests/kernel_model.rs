@@ -285,3 +285,46 @@ fn phys_base_from_page_tables_without_vmcoreinfo() {
     // VMCOREINFO said NUMBER(phys_base)=-570425344.
     assert_eq!(k.paging.phys_base, -570425344i64 as u64, "{:?}", k.warnings);
 }
+
+/// Kernels without BTF: struct module offsets found by shape give the same module list.
+#[test]
+fn modules_without_btf() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        assert!(s.kernel.ignore_btf());
+        assert!(s.kernel.btf().is_none());
+        let t = s.kernel.symbols();
+        assert!(t.warnings.iter().any(|w| w.contains("heuristically")), "{:?}", t.warnings);
+        let with = open(name).unwrap();
+        let want: Vec<(String, u64, u64, u64, usize)> =
+            with.kernel.modules().iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
+        let got: Vec<(String, u64, u64, u64, usize)> = t.modules.iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
+        assert_eq!(got, want, "{name}");
+        let rip = if name == F61 { 0xffffffffc033d0fb } else { 0xffffffffc05040a7 };
+        assert_eq!(t.format(rip), with.kernel.symbols().format(rip), "{name}");
+    }
+}
+
+/// A VMCOREINFO whose kallsyms keys point to the wrong place: detected, and the tables are
+/// found by scanning instead.
+#[test]
+fn wrong_kallsyms_keys() {
+    let Some(p) = elf(F612) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    let vi = d.notes.vmcoreinfo.take().unwrap();
+    // Point kallsyms_names 0x40 bytes too far.
+    let bad: String = vi
+        .lines()
+        .map(|l| match l.strip_prefix("SYMBOL(kallsyms_names)=") {
+            Some(v) => format!("SYMBOL(kallsyms_names)={:x}\n", u64::from_str_radix(v, 16).unwrap() + 0x40),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    d.notes.vmcoreinfo = Some(bad);
+    let k = Kernel::new(d);
+    let t = k.symbols();
+    assert!(t.warnings.iter().any(|w| w.contains("unusable")), "{:?}", t.warnings);
+    assert!(t.source.contains("scanning"));
+    assert_eq!(t.format(0xffffffffc05040a7).unwrap(), "fixture_provoke+0x67/0xa0 [vmcore_fixture]");
+}

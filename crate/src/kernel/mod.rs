@@ -153,6 +153,13 @@ impl Kernel {
         (off % size == 0).then(|| off / size)
     }
 
+    /// Makes the kernel work without BTF (as on kernels built without CONFIG_DEBUG_INFO_BTF),
+    /// so that the heuristic layouts are used. Only effective before the first symbol lookup;
+    /// returns whether it took effect.
+    pub fn ignore_btf(&self) -> bool {
+        self.btf.set(None).is_ok()
+    }
+
     /// vmlinux's BTF from the dump's memory (`__start_BTF`..`__stop_BTF`), if the kernel has it.
     pub fn btf(&self) -> Option<&btf::Btf> {
         self.symbols();
@@ -193,23 +200,27 @@ impl Kernel {
                 known.insert("_text".into(), text);
             }
         }
-        let (syms, source) = match kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo) {
-            Some(t) => match kallsyms::read(self, &t, &known) {
-                Ok((syms, enc)) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
-                Err(e) => {
-                    warnings.push(format!("kernel symbols unavailable: kallsyms could not be read: {e}"));
-                    (Vec::new(), String::new())
+        let from_keys = kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo).map(|t| kallsyms::read(self, &t, &known));
+        let (syms, source) = match from_keys {
+            Some(Ok((syms, enc))) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
+            other => {
+                // No keys (before 6.0), or keys that do not lead to a consistent table (a damaged
+                // or foreign VMCOREINFO): look for the tables by their structure.
+                let why = match other {
+                    Some(Err(e)) => {
+                        warnings.push(format!("kallsyms at the VMCOREINFO addresses unusable ({e}); searching the kernel image"));
+                        "the VMCOREINFO kallsyms keys are unusable"
+                    }
+                    _ => "VMCOREINFO has no kallsyms keys",
+                };
+                match kallsyms_scan::scan(self, &known) {
+                    Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: {why}), {enc}")),
+                    Err(e) => {
+                        warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));
+                        (Vec::new(), String::new())
+                    }
                 }
-            },
-            None => match kallsyms_scan::scan(self, &known) {
-                Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: VMCOREINFO has no kallsyms keys), {enc}")),
-                Err(e) => {
-                    warnings.push(format!(
-                        "kernel symbols unavailable: VMCOREINFO has no kallsyms keys and scanning the kernel image failed: {e}"
-                    ));
-                    (Vec::new(), String::new())
-                }
-            },
+            }
         };
         let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
         let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
