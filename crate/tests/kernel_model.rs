@@ -163,6 +163,17 @@ fn sys_equals_crash_sys() {
     assert_eq!(info.tainted.as_deref(), Some("DOE"));
     let p = info.panic_task.unwrap();
     assert_eq!((p.pid, p.comm.as_str(), p.cpu, p.task), (103, "sh", 0, 0xffff897482934180));
+    // crash's ps marks the active tasks: sh on CPU 0, swapper/1 on CPU 1.
+    use crashlens::kernel::tasks;
+    assert_eq!(tasks::current_task(&s.kernel, 0), Some(0xffff897482934180));
+    assert_eq!(tasks::current_task(&s.kernel, 1), Some(0xffff897481264180));
+    let (all, _) = s.kernel.tasks();
+    let idle: Vec<(u64, &str)> = all.iter().filter(|t| t.idle).map(|t| (t.addr, t.comm.as_str())).collect();
+    assert_eq!(idle, vec![(0xffffffffa841aa40, "swapper/0"), (0xffff897481264180, "swapper/1")]);
+    for cpu in 0..2 {
+        let irq = tasks::per_cpu_addr(&s.kernel, "hardirq_stack_ptr", cpu).unwrap();
+        assert!(s.kernel.read_u64(irq).unwrap() > 0xff00_0000_0000_0000);
+    }
 }
 
 #[test]

@@ -33,6 +33,8 @@ pub struct Kernel {
     btf: OnceCell<Option<btf::Btf>>,
     /// page_offset_base & co, with warnings about defaults used ([`Kernel::bases`]).
     bases: OnceCell<(bases::Bases, Vec<String>)>,
+    /// Every task, with what could not be read ([`Kernel::tasks`]).
+    tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
 }
 
 impl Kernel {
@@ -80,13 +82,28 @@ impl Kernel {
                 warnings[i] = format!("phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables");
             }
         }
-        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new() }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new(), tasks: OnceCell::new() }
     }
 
     /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
     /// Empty, with its `warnings` saying why, when nothing could be read.
     pub fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    /// Every task (per-CPU idle tasks first, then each thread of each process), read once; the
+    /// second element says what could not be read (no BTF, a broken list...).
+    pub fn tasks(&self) -> &(Vec<tasks::Task>, Vec<String>) {
+        self.tasks.get_or_init(|| {
+            let mut w = Vec::new();
+            match tasks::all_tasks(self, &mut w) {
+                Ok(v) => (v, w),
+                Err(e) => {
+                    w.push(format!("tasks unavailable: {e}"));
+                    (Vec::new(), w)
+                }
+            }
+        })
     }
 
     /// A symbol's address: VMCOREINFO `SYMBOL(name)`, else kallsyms.
