@@ -162,6 +162,9 @@ fn names_and_addresses(
     known: &BTreeMap<String, u64>,
 ) -> Option<(Vec<Symbol>, Tables, &'static str)> {
     let lo = tt.saturating_sub(NAMES_SPAN).max(k.vmcoreinfo.symbol("_stext").unwrap_or(0));
+    if tt < lo + 64 {
+        return None;
+    }
     let (b, _) = read_lenient(k, lo, (tt - lo) as usize);
     let mut x = (b.len() - 8) & !7;
     while x >= 8 {
