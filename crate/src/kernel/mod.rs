@@ -1,6 +1,12 @@
 //! The crashed kernel as seen through a dump: VMCOREINFO, address translation, and typed reads
 //! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
 //! container or page tables directly.
+//!
+//! Built lazily on top, all from the dump alone: [`Kernel::symbols`] (kallsyms + modules'
+//! symbols), [`Kernel::btf`] (type layouts), [`Kernel::modules`], [`Kernel::bases`] (direct
+//! map, vmemmap, vmalloc), [`Kernel::tasks`], and [`sys::sys_info`]. [`Kernel::symbol`],
+//! [`Kernel::offset`] and [`Kernel::size`] answer from VMCOREINFO first and fall back to
+//! kallsyms / BTF, so a missing or partial VMCOREINFO degrades instead of failing.
 
 pub mod bases;
 pub mod btf;
