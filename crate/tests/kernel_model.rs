@@ -339,3 +339,86 @@ fn wrong_kallsyms_keys() {
     assert!(t.source.contains("scanning"));
     assert_eq!(t.format(0xffffffffc05040a7).unwrap(), "fixture_provoke+0x67/0xa0 [vmcore_fixture]");
 }
+
+/// Every frame address in crash's `bt -a` (6.1) and drgn's trace (6.12) resolves to the same
+/// function (and, for drgn, the same offset; drgn's sizes come from ELF st_size, ours from
+/// kallsyms like the kernel's own oops).
+#[test]
+fn bt_oracle_frames_resolve() {
+    if let Some(s) = open(F61) {
+        let t = s.kernel.symbols();
+        let bt = oracle(F61, "crash-bt-a.txt").unwrap();
+        let mut n = 0;
+        for l in bt.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if let Some(at) = w.iter().position(|&x| x == "at") {
+                if w[0].starts_with('#') {
+                    let addr = u64::from_str_radix(w[at + 1], 16).unwrap();
+                    let (sym, _) = t.lookup(addr).unwrap();
+                    assert_eq!(sym.name, w[at - 1], "{l}");
+                    if w.len() > at + 2 {
+                        assert_eq!(sym.module.as_deref(), Some(w[at + 2].trim_matches(['[', ']'])), "{l}");
+                    }
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 12);
+    }
+    if let Some(s) = open(F612) {
+        let t = s.kernel.symbols();
+        let tr = oracle(F612, "drgn-trace.txt").unwrap();
+        let mut n = 0;
+        for l in tr.lines().filter(|l| l.starts_with('#')) {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() < 4 || !w[3].contains('+') {
+                continue;
+            }
+            let addr = u64::from_str_radix(w[1].trim_start_matches("0x"), 16).unwrap();
+            let (sym, off) = t.lookup(addr).unwrap();
+            let (name, rest) = w[3].split_once('+').unwrap();
+            let want_off = u64::from_str_radix(rest.split('/').next().unwrap().trim_start_matches("0x"), 16).unwrap();
+            if sym.name != name {
+                // A label kallsyms has inside drgn's ELF function (entry_SYSCALL_64_after_hwframe
+                // in entry_SYSCALL_64): the kernel's own oops names the label too.
+                assert!(sym.name.starts_with(name) && sym.addr > addr - want_off, "{l}: {}", sym.name);
+            } else {
+                assert_eq!(off, want_off, "{l}");
+            }
+            n += 1;
+        }
+        assert!(n >= 15, "{n}");
+        // drgn did not load pvpanic.ko and prints `?`; kallsyms of the module names them.
+        assert!(t.format(0xffffffffc04ee322).unwrap().ends_with("[pvpanic]"));
+    }
+}
+
+/// Every `symbol+0xoff/0xsize [module]` the kernel printed on the console (oops, call traces,
+/// WARN backtraces) is reproduced by crashlens from the address it names: the kernel's own
+/// kallsyms sizes are the oracle.
+#[test]
+fn console_symbols_reproduced() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        let t = s.kernel.symbols();
+        let console = oracle(name, "console.log").unwrap();
+        let mut checked = 0;
+        for tok in console.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').filter(|w| w.contains("+0x") && w.contains("/0x")) {
+            let Some((sym, rest)) = tok.split_once("+0x") else { continue };
+            let Some((off, size)) = rest.split_once("/0x") else { continue };
+            let (Ok(off), Ok(_)) = (u64::from_str_radix(off, 16), u64::from_str_radix(size.trim_end_matches(','), 16)) else { continue };
+            let sym = sym.trim_start_matches('?');
+            // Names that are not unique (static functions in several files) are ambiguous.
+            if t.iter().filter(|x| x.name == sym).count() != 1 {
+                continue;
+            }
+            let addr = t.addr_of(sym).unwrap() + off;
+            let got = t.format(addr).unwrap();
+            let got_plain = got.split(" [").next().unwrap();
+            assert_eq!(got_plain, tok.trim_end_matches(','), "{name}");
+            checked += 1;
+        }
+        eprintln!("{name}: {checked} console symbols reproduced");
+        assert!(checked >= 10, "{name}: {checked}");
+    }
+}
