@@ -257,13 +257,18 @@ impl Btf {
 
     /// Size in bytes of a type (arrays multiplied out, pointers 8).
     pub fn type_size(&self, id: u32) -> Option<u64> {
+        self.type_size_in(id, 0)
+    }
+
+    fn type_size_in(&self, id: u32, depth: u32) -> Option<u64> {
         let id = self.resolve(id);
         let t = self.get(id)?;
         match t.kind {
             Kind::Ptr => Some(8),
-            Kind::Array => {
+            // Bounded: a damaged blob may make an array its own element type.
+            Kind::Array if depth < 32 => {
                 let (e, n) = t.array?;
-                self.type_size(e)?.checked_mul(n)
+                self.type_size_in(e, depth + 1)?.checked_mul(n)
             }
             Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Float => Some(t.size),
             _ => None,
@@ -429,5 +434,53 @@ mod tests {
         assert_eq!(btf.field_at("outer", 5).as_deref(), Some("in.x"));
         assert_eq!(btf.field_at("outer", 16).as_deref(), Some("arr"));
         assert!(Btf::parse(&b[..30]).is_err());
+    }
+
+    /// Damaged blobs (valid header, random type data, every truncation) give an error or a
+    /// table, never a panic or a hang.
+    #[test]
+    fn garbage_never_panics() {
+        // An array that is its own element type.
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC.to_le_bytes());
+        b.extend_from_slice(&[1, 0]);
+        for v in [24u32, 0, 24, 24, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [0u32, 3 << 24, 0, 1, 1, 4] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.push(0);
+        let btf = Btf::parse(&b).unwrap();
+        assert_eq!(btf.type_size(1), None);
+        let mut x = 0x9e37_79b9u32;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for round in 0..200 {
+            let tl = 64 + (rnd() % 512) as usize;
+            let sl = 16 + (rnd() % 64) as usize;
+            let mut b = Vec::new();
+            b.extend_from_slice(&MAGIC.to_le_bytes());
+            b.extend_from_slice(&[1, 0]);
+            for v in [24u32, 0, tl as u32, tl as u32, sl as u32] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            for _ in 0..(tl + sl) {
+                b.push(rnd() as u8);
+            }
+            let cut = if round % 2 == 0 { b.len() } else { (rnd() as usize) % b.len() };
+            if let Ok(btf) = Btf::parse(&b[..cut]) {
+                for id in 0..btf.len() as u32 {
+                    let _ = btf.type_size(id);
+                    let _ = btf.resolve(id);
+                }
+                let _ = btf.field_at("x", 3);
+                let _ = btf.member_offset("x", "a.b[3]");
+            }
+        }
     }
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 const MAX_TASKS: usize = 1 << 20;
+/// Threads of one process (a thread group larger than this is cut short).
+const MAX_THREADS: usize = 1 << 16;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
@@ -195,7 +197,7 @@ pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, St
         if let (Some(sig), Some(th), Some(tn)) = (l.signal, l.thread_head, l.thread_node) {
             if let Ok(s) = k.read_u64(p + sig) {
                 if s != 0 {
-                    let (t, err) = walk(s + th, tn, MAX_TASKS);
+                    let (t, err) = walk(s + th, tn, MAX_THREADS);
                     if err.is_none() {
                         threads = t;
                         if !threads.contains(&p) {
