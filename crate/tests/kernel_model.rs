@@ -422,3 +422,20 @@ fn console_symbols_reproduced() {
         assert!(checked >= 10, "{name}: {checked}");
     }
 }
+
+/// Old kernels' VMCOREINFO names no text symbol (no _stext): the search starts from the page
+/// tables instead.
+#[test]
+fn kallsyms_scan_without_stext() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    let vi = d.notes.vmcoreinfo.take().unwrap();
+    let old: String = vi.lines().filter(|l| !l.contains("kallsyms") && !l.contains("_stext")).map(|l| format!("{l}\n")).collect();
+    d.notes.vmcoreinfo = Some(old);
+    let k = Kernel::new(d);
+    let t = k.symbols();
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
+    assert_eq!(t.addr_of("init_top_pgt"), Some(0xffffffffa8410000));
+}
