@@ -5,8 +5,6 @@
 //!
 //! Only what crashlens needs: types, struct/union members with bit offsets, enums, names.
 
-use std::collections::HashMap;
-
 const MAGIC: u16 = 0xeb9f;
 
 /// BTF kinds (include/uapi/linux/btf.h).
@@ -36,7 +34,8 @@ pub enum Kind {
 
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub name: String,
+    /// Offset of the name in the string section ([`Btf::str_at`]); 0 = anonymous.
+    pub name_off: u32,
     pub type_id: u32,
     /// Offset from the start of the containing struct, in bits.
     pub bit_offset: u64,
@@ -47,7 +46,8 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct Type {
     pub kind: Kind,
-    pub name: String,
+    /// Offset of the name in the string section ([`Btf::str_at`], [`Btf::name`]).
+    pub name_off: u32,
     /// Byte size (int, struct, union, enum, float, datasec).
     pub size: u64,
     /// Referenced type (ptr, typedef, const, volatile, restrict, func, var, type_tag, decl_tag).
@@ -56,28 +56,30 @@ pub struct Type {
     pub members: Vec<Member>,
     /// Array: (element type, number of elements).
     pub array: Option<(u32, u64)>,
-    /// Enum values.
-    pub enumerators: Vec<(String, i64)>,
+    /// Enum values: (name offset, value).
+    pub enumerators: Vec<(u32, i64)>,
 }
 
-/// A parsed BTF blob.
+/// A parsed BTF blob. Names stay in the string section (no copy per type or member), and a
+/// name index of type ids sorted by name serves lookups.
 pub struct Btf {
     /// Index 0 is `void`.
     types: Vec<Type>,
-    by_name: HashMap<String, Vec<u32>>,
+    strs: Vec<u8>,
+    by_name: Vec<u32>,
 }
 
 fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
     b.get(o..o + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap())).ok_or_else(|| format!("BTF truncated at {o}"))
 }
 
-fn cstr(strs: &[u8], off: u32) -> String {
+fn cstr(strs: &[u8], off: u32) -> &str {
     let o = off as usize;
     if o >= strs.len() {
-        return String::new();
+        return "";
     }
     let end = strs[o..].iter().position(|&c| c == 0).map_or(strs.len(), |p| o + p);
-    String::from_utf8_lossy(&strs[o..end]).into_owned()
+    std::str::from_utf8(&strs[o..end]).unwrap_or("")
 }
 
 impl Btf {
@@ -102,7 +104,7 @@ impl Btf {
         let strs = &b[ss..se];
         let mut types = vec![Type {
             kind: Kind::Void,
-            name: "void".into(),
+            name_off: 0,
             size: 0,
             ref_type: 0,
             members: vec![],
@@ -111,7 +113,7 @@ impl Btf {
         }];
         let mut p = 0usize;
         while p + 12 <= tb.len() {
-            let name = cstr(strs, u32_at(tb, p)?);
+            let name_off = u32_at(tb, p)?;
             let info = u32_at(tb, p + 4)?;
             let size_or_type = u32_at(tb, p + 8)?;
             p += 12;
@@ -139,7 +141,7 @@ impl Btf {
                 19 => Kind::Enum64,
                 k => return Err(format!("unknown BTF kind {k} at type {}", types.len())),
             };
-            let mut t = Type { kind, name, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
+            let mut t = Type { kind, name_off, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
             match kind {
                 Kind::Int => {
                     t.size = size_or_type as u64;
@@ -163,7 +165,7 @@ impl Btf {
                         let off = u32_at(tb, q + 8)?;
                         let (bit_offset, bitfield_size) =
                             if kflag { ((off & 0xff_ffff) as u64, (off >> 24) as u8) } else { (off as u64, 0) };
-                        t.members.push(Member { name: cstr(strs, u32_at(tb, q)?), type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
+                        t.members.push(Member { name_off: u32_at(tb, q)?, type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
                     }
                     p += 12 * vlen;
                 }
@@ -173,7 +175,7 @@ impl Btf {
                         let q = p + 8 * i;
                         let v = u32_at(tb, q + 4)?;
                         let v = if kflag { v as i32 as i64 } else { v as i64 };
-                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v));
+                        t.enumerators.push((u32_at(tb, q)?, v));
                     }
                     p += 8 * vlen;
                 }
@@ -182,7 +184,7 @@ impl Btf {
                     for i in 0..vlen {
                         let q = p + 12 * i;
                         let v = (u32_at(tb, q + 4)? as u64) | ((u32_at(tb, q + 8)? as u64) << 32);
-                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v as i64));
+                        t.enumerators.push((u32_at(tb, q)?, v as i64));
                     }
                     p += 12 * vlen;
                 }
@@ -205,13 +207,24 @@ impl Btf {
             }
             types.push(t);
         }
-        let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, t) in types.iter().enumerate().skip(1) {
-            if !t.name.is_empty() {
-                by_name.entry(t.name.clone()).or_default().push(i as u32);
-            }
-        }
-        Ok(Btf { types, by_name })
+        let mut by_name: Vec<u32> = (1..types.len() as u32).filter(|&i| !cstr(strs, types[i as usize].name_off).is_empty()).collect();
+        by_name.sort_by(|&a, &b| cstr(strs, types[a as usize].name_off).cmp(cstr(strs, types[b as usize].name_off)).then(a.cmp(&b)));
+        Ok(Btf { types, strs: strs.to_vec(), by_name })
+    }
+
+    /// The string at `off` in the string section.
+    pub fn str_at(&self, off: u32) -> &str {
+        cstr(&self.strs, off)
+    }
+
+    /// A type's name (`""` when anonymous).
+    pub fn name(&self, id: u32) -> &str {
+        self.get(id).map_or("", |t| self.str_at(t.name_off))
+    }
+
+    /// A member's name (`""` when anonymous).
+    pub fn member_name(&self, m: &Member) -> &str {
+        self.str_at(m.name_off)
     }
 
     pub fn len(&self) -> usize {
@@ -227,7 +240,9 @@ impl Btf {
 
     /// Type ids with this name (any kind).
     pub fn ids(&self, name: &str) -> &[u32] {
-        self.by_name.get(name).map_or(&[], |v| v.as_slice())
+        let lo = self.by_name.partition_point(|&i| self.name(i) < name);
+        let hi = lo + self.by_name[lo..].partition_point(|&i| self.name(i) == name);
+        &self.by_name[lo..hi]
     }
 
     /// The complete struct or union named `name` (`struct page` or `page`).
@@ -287,11 +302,11 @@ impl Btf {
         }
         let t = self.get(self.resolve(id))?;
         for m in &t.members {
-            if m.name == name {
+            if self.member_name(m) == name {
                 return Some((m.bit_offset, m));
             }
         }
-        for m in t.members.iter().filter(|m| m.name.is_empty()) {
+        for m in t.members.iter().filter(|m| m.name_off == 0 || self.member_name(m).is_empty()) {
             if let Some((o, mm)) = self.member_in(m.type_id, name, depth + 1) {
                 return Some((m.bit_offset + o, mm));
             }
@@ -361,8 +376,9 @@ impl Btf {
             if bit >= m.bit_offset && bit < m.bit_offset + size.max(1) {
                 let inner = self.get(self.resolve(m.type_id)).map(|t| t.kind);
                 let before = out.len();
-                if !m.name.is_empty() {
-                    out.push(m.name.clone());
+                let mname = self.member_name(m);
+                if !mname.is_empty() {
+                    out.push(mname.to_string());
                 }
                 if matches!(inner, Some(Kind::Struct | Kind::Union)) {
                     self.field_at_in(m.type_id, bit - m.bit_offset, out, depth + 1);
@@ -379,7 +395,7 @@ impl Btf {
         self.types
             .iter()
             .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
-            .find_map(|t| t.enumerators.iter().find(|(n, _)| n == enumerator).map(|&(_, v)| v))
+            .find_map(|t| t.enumerators.iter().find(|&&(n, _)| self.str_at(n) == enumerator).map(|&(_, v)| v))
     }
 }
 
