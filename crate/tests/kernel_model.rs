@@ -123,6 +123,17 @@ fn sys_equals_crash_sys() {
     assert_eq!(info.tainted.as_deref(), Some("DOE"));
     let p = info.panic_task.unwrap();
     assert_eq!((p.pid, p.comm.as_str(), p.cpu, p.task), (103, "sh", 0, 0xffff897482934180));
+    // crash's ps marks the active tasks: sh on CPU 0, swapper/1 on CPU 1.
+    use crashlens::kernel::tasks;
+    assert_eq!(tasks::current_task(&s.kernel, 0), Some(0xffff897482934180));
+    assert_eq!(tasks::current_task(&s.kernel, 1), Some(0xffff897481264180));
+    let (all, _) = s.kernel.tasks();
+    let idle: Vec<(u64, &str)> = all.iter().filter(|t| t.idle).map(|t| (t.addr, t.comm.as_str())).collect();
+    assert_eq!(idle, vec![(0xffffffffa841aa40, "swapper/0"), (0xffff897481264180, "swapper/1")]);
+    for cpu in 0..2 {
+        let irq = tasks::per_cpu_addr(&s.kernel, "hardirq_stack_ptr", cpu).unwrap();
+        assert!(s.kernel.read_u64(irq).unwrap() > 0xff00_0000_0000_0000);
+    }
 }
 
 #[test]
@@ -206,4 +217,185 @@ fn kallsyms_found_without_vmcoreinfo_keys() {
         assert_eq!(t.modules.len(), 5);
         eprintln!("{name}: {} symbols via scan in {} ms ({})", t.len(), t.load_ms, t.source);
     }
+}
+
+/// No VMCOREINFO at all (some hypervisors write none): say what is missing, go on with the rest.
+#[test]
+fn no_vmcoreinfo_at_all() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    d.notes.vmcoreinfo = None;
+    let k = Kernel::new(d);
+    assert!(k.warnings.iter().any(|w| w.contains("VMCOREINFO")), "{:?}", k.warnings);
+    let t = k.symbols();
+    eprintln!("symbols: {} ({}); warnings {:?}", t.len(), t.source, t.warnings);
+    assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
+    assert_eq!(t.format(0xffffffffc033d0fb).unwrap(), "fixture_null_deref+0x15/0x1f [vmcore_fixture]");
+    let sys = crashlens::kernel::sys::sys_info(&k);
+    assert_eq!(sys.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
+    assert_eq!(sys.date_text.as_deref(), Some("Wed Nov 25 17:39:04 UTC 2026"));
+    // The report still comes out, partial, with the reasons.
+    let r = crashlens::report::build::report_of(&k);
+    assert_eq!(r.kernel.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
+    assert_eq!(r.modules.len(), 5);
+    eprintln!("report warnings: {:?}", r.warnings);
+    // The log, with printk offsets from BTF and `prb` from kallsyms, equals makedumpfile's.
+    let log = crashlens::kernel::printk::read_log(&k).unwrap();
+    assert_eq!(crashlens::kernel::printk::render_dmesg(&log), oracle(F61, "makedumpfile-dmesg.txt").unwrap());
+    assert_eq!(r.panic.pid, Some(103));
+}
+
+#[test]
+fn phys_base_from_page_tables_without_vmcoreinfo() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    d.notes.vmcoreinfo = None;
+    let k = Kernel::new(d);
+    // VMCOREINFO said NUMBER(phys_base)=-570425344.
+    assert_eq!(k.paging.phys_base, -570425344i64 as u64, "{:?}", k.warnings);
+}
+
+/// Kernels without BTF: struct module offsets found by shape give the same module list.
+#[test]
+fn modules_without_btf() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        assert!(s.kernel.ignore_btf());
+        assert!(s.kernel.btf().is_none());
+        let t = s.kernel.symbols();
+        assert!(t.warnings.iter().any(|w| w.contains("heuristically")), "{:?}", t.warnings);
+        let with = open(name).unwrap();
+        let want: Vec<(String, u64, u64, u64, usize)> =
+            with.kernel.modules().iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
+        let got: Vec<(String, u64, u64, u64, usize)> = t.modules.iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
+        assert_eq!(got, want, "{name}");
+        let rip = if name == F61 { 0xffffffffc033d0fb } else { 0xffffffffc05040a7 };
+        assert_eq!(t.format(rip), with.kernel.symbols().format(rip), "{name}");
+    }
+}
+
+/// A VMCOREINFO whose kallsyms keys point to the wrong place: detected, and the tables are
+/// found by scanning instead.
+#[test]
+fn wrong_kallsyms_keys() {
+    let Some(p) = elf(F612) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    let vi = d.notes.vmcoreinfo.take().unwrap();
+    // Point kallsyms_names 0x40 bytes too far.
+    let bad: String = vi
+        .lines()
+        .map(|l| match l.strip_prefix("SYMBOL(kallsyms_names)=") {
+            Some(v) => format!("SYMBOL(kallsyms_names)={:x}\n", u64::from_str_radix(v, 16).unwrap() + 0x40),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    d.notes.vmcoreinfo = Some(bad);
+    let k = Kernel::new(d);
+    let t = k.symbols();
+    assert!(t.warnings.iter().any(|w| w.contains("unusable")), "{:?}", t.warnings);
+    assert!(t.source.contains("scanning"));
+    assert_eq!(t.format(0xffffffffc05040a7).unwrap(), "fixture_provoke+0x67/0xa0 [vmcore_fixture]");
+}
+
+/// Every frame address in crash's `bt -a` (6.1) and drgn's trace (6.12) resolves to the same
+/// function (and, for drgn, the same offset; drgn's sizes come from ELF st_size, ours from
+/// kallsyms like the kernel's own oops).
+#[test]
+fn bt_oracle_frames_resolve() {
+    if let Some(s) = open(F61) {
+        let t = s.kernel.symbols();
+        let bt = oracle(F61, "crash-bt-a.txt").unwrap();
+        let mut n = 0;
+        for l in bt.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if let Some(at) = w.iter().position(|&x| x == "at") {
+                if w[0].starts_with('#') {
+                    let addr = u64::from_str_radix(w[at + 1], 16).unwrap();
+                    let (sym, _) = t.lookup(addr).unwrap();
+                    assert_eq!(sym.name, w[at - 1], "{l}");
+                    if w.len() > at + 2 {
+                        assert_eq!(sym.module.as_deref(), Some(w[at + 2].trim_matches(['[', ']'])), "{l}");
+                    }
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 12);
+    }
+    if let Some(s) = open(F612) {
+        let t = s.kernel.symbols();
+        let tr = oracle(F612, "drgn-trace.txt").unwrap();
+        let mut n = 0;
+        for l in tr.lines().filter(|l| l.starts_with('#')) {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() < 4 || !w[3].contains('+') {
+                continue;
+            }
+            let addr = u64::from_str_radix(w[1].trim_start_matches("0x"), 16).unwrap();
+            let (sym, off) = t.lookup(addr).unwrap();
+            let (name, rest) = w[3].split_once('+').unwrap();
+            let want_off = u64::from_str_radix(rest.split('/').next().unwrap().trim_start_matches("0x"), 16).unwrap();
+            if sym.name != name {
+                // A label kallsyms has inside drgn's ELF function (entry_SYSCALL_64_after_hwframe
+                // in entry_SYSCALL_64): the kernel's own oops names the label too.
+                assert!(sym.name.starts_with(name) && sym.addr > addr - want_off, "{l}: {}", sym.name);
+            } else {
+                assert_eq!(off, want_off, "{l}");
+            }
+            n += 1;
+        }
+        assert!(n >= 15, "{n}");
+        // drgn did not load pvpanic.ko and prints `?`; kallsyms of the module names them.
+        assert!(t.format(0xffffffffc04ee322).unwrap().ends_with("[pvpanic]"));
+    }
+}
+
+/// Every `symbol+0xoff/0xsize [module]` the kernel printed on the console (oops, call traces,
+/// WARN backtraces) is reproduced by crashlens from the address it names: the kernel's own
+/// kallsyms sizes are the oracle.
+#[test]
+fn console_symbols_reproduced() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        let t = s.kernel.symbols();
+        let console = oracle(name, "console.log").unwrap();
+        let mut checked = 0;
+        for tok in console.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').filter(|w| w.contains("+0x") && w.contains("/0x")) {
+            let Some((sym, rest)) = tok.split_once("+0x") else { continue };
+            let Some((off, size)) = rest.split_once("/0x") else { continue };
+            let (Ok(off), Ok(_)) = (u64::from_str_radix(off, 16), u64::from_str_radix(size.trim_end_matches(','), 16)) else { continue };
+            let sym = sym.trim_start_matches('?');
+            // Names that are not unique (static functions in several files) are ambiguous.
+            if t.iter().filter(|x| x.name == sym).count() != 1 {
+                continue;
+            }
+            let addr = t.addr_of(sym).unwrap() + off;
+            let got = t.format(addr).unwrap();
+            let got_plain = got.split(" [").next().unwrap();
+            assert_eq!(got_plain, tok.trim_end_matches(','), "{name}");
+            checked += 1;
+        }
+        eprintln!("{name}: {checked} console symbols reproduced");
+        assert!(checked >= 10, "{name}: {checked}");
+    }
+}
+
+/// Old kernels' VMCOREINFO names no text symbol (no _stext): the search starts from the page
+/// tables instead.
+#[test]
+fn kallsyms_scan_without_stext() {
+    let Some(p) = elf(F61) else { return };
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let mut d = crashlens::dump::open(src).unwrap();
+    let vi = d.notes.vmcoreinfo.take().unwrap();
+    let old: String = vi.lines().filter(|l| !l.contains("kallsyms") && !l.contains("_stext")).map(|l| format!("{l}\n")).collect();
+    d.notes.vmcoreinfo = Some(old);
+    let k = Kernel::new(d);
+    let t = k.symbols();
+    assert!(t.warnings.is_empty(), "{:?}", t.warnings);
+    assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
+    assert_eq!(t.addr_of("init_top_pgt"), Some(0xffffffffa8410000));
 }

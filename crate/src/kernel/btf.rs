@@ -5,8 +5,6 @@
 //!
 //! Only what crashlens needs: types, struct/union members with bit offsets, enums, names.
 
-use std::collections::HashMap;
-
 const MAGIC: u16 = 0xeb9f;
 
 /// BTF kinds (include/uapi/linux/btf.h).
@@ -36,7 +34,8 @@ pub enum Kind {
 
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub name: String,
+    /// Offset of the name in the string section ([`Btf::str_at`]); 0 = anonymous.
+    pub name_off: u32,
     pub type_id: u32,
     /// Offset from the start of the containing struct, in bits.
     pub bit_offset: u64,
@@ -47,7 +46,8 @@ pub struct Member {
 #[derive(Debug, Clone)]
 pub struct Type {
     pub kind: Kind,
-    pub name: String,
+    /// Offset of the name in the string section ([`Btf::str_at`], [`Btf::name`]).
+    pub name_off: u32,
     /// Byte size (int, struct, union, enum, float, datasec).
     pub size: u64,
     /// Referenced type (ptr, typedef, const, volatile, restrict, func, var, type_tag, decl_tag).
@@ -56,28 +56,30 @@ pub struct Type {
     pub members: Vec<Member>,
     /// Array: (element type, number of elements).
     pub array: Option<(u32, u64)>,
-    /// Enum values.
-    pub enumerators: Vec<(String, i64)>,
+    /// Enum values: (name offset, value).
+    pub enumerators: Vec<(u32, i64)>,
 }
 
-/// A parsed BTF blob.
+/// A parsed BTF blob. Names stay in the string section (no copy per type or member), and a
+/// name index of type ids sorted by name serves lookups.
 pub struct Btf {
     /// Index 0 is `void`.
     types: Vec<Type>,
-    by_name: HashMap<String, Vec<u32>>,
+    strs: Vec<u8>,
+    by_name: Vec<u32>,
 }
 
 fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
     b.get(o..o + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap())).ok_or_else(|| format!("BTF truncated at {o}"))
 }
 
-fn cstr(strs: &[u8], off: u32) -> String {
+fn cstr(strs: &[u8], off: u32) -> &str {
     let o = off as usize;
     if o >= strs.len() {
-        return String::new();
+        return "";
     }
     let end = strs[o..].iter().position(|&c| c == 0).map_or(strs.len(), |p| o + p);
-    String::from_utf8_lossy(&strs[o..end]).into_owned()
+    std::str::from_utf8(&strs[o..end]).unwrap_or("")
 }
 
 impl Btf {
@@ -102,7 +104,7 @@ impl Btf {
         let strs = &b[ss..se];
         let mut types = vec![Type {
             kind: Kind::Void,
-            name: "void".into(),
+            name_off: 0,
             size: 0,
             ref_type: 0,
             members: vec![],
@@ -111,7 +113,7 @@ impl Btf {
         }];
         let mut p = 0usize;
         while p + 12 <= tb.len() {
-            let name = cstr(strs, u32_at(tb, p)?);
+            let name_off = u32_at(tb, p)?;
             let info = u32_at(tb, p + 4)?;
             let size_or_type = u32_at(tb, p + 8)?;
             p += 12;
@@ -139,7 +141,7 @@ impl Btf {
                 19 => Kind::Enum64,
                 k => return Err(format!("unknown BTF kind {k} at type {}", types.len())),
             };
-            let mut t = Type { kind, name, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
+            let mut t = Type { kind, name_off, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
             match kind {
                 Kind::Int => {
                     t.size = size_or_type as u64;
@@ -163,7 +165,7 @@ impl Btf {
                         let off = u32_at(tb, q + 8)?;
                         let (bit_offset, bitfield_size) =
                             if kflag { ((off & 0xff_ffff) as u64, (off >> 24) as u8) } else { (off as u64, 0) };
-                        t.members.push(Member { name: cstr(strs, u32_at(tb, q)?), type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
+                        t.members.push(Member { name_off: u32_at(tb, q)?, type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
                     }
                     p += 12 * vlen;
                 }
@@ -173,7 +175,7 @@ impl Btf {
                         let q = p + 8 * i;
                         let v = u32_at(tb, q + 4)?;
                         let v = if kflag { v as i32 as i64 } else { v as i64 };
-                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v));
+                        t.enumerators.push((u32_at(tb, q)?, v));
                     }
                     p += 8 * vlen;
                 }
@@ -182,7 +184,7 @@ impl Btf {
                     for i in 0..vlen {
                         let q = p + 12 * i;
                         let v = (u32_at(tb, q + 4)? as u64) | ((u32_at(tb, q + 8)? as u64) << 32);
-                        t.enumerators.push((cstr(strs, u32_at(tb, q)?), v as i64));
+                        t.enumerators.push((u32_at(tb, q)?, v as i64));
                     }
                     p += 12 * vlen;
                 }
@@ -215,13 +217,24 @@ impl Btf {
             }
             types.push(t);
         }
-        let mut by_name: HashMap<String, Vec<u32>> = HashMap::new();
-        for (i, t) in types.iter().enumerate().skip(1) {
-            if !t.name.is_empty() {
-                by_name.entry(t.name.clone()).or_default().push(i as u32);
-            }
-        }
-        Ok(Btf { types, by_name })
+        let mut by_name: Vec<u32> = (1..types.len() as u32).filter(|&i| !cstr(strs, types[i as usize].name_off).is_empty()).collect();
+        by_name.sort_by(|&a, &b| cstr(strs, types[a as usize].name_off).cmp(cstr(strs, types[b as usize].name_off)).then(a.cmp(&b)));
+        Ok(Btf { types, strs: strs.to_vec(), by_name })
+    }
+
+    /// The string at `off` in the string section.
+    pub fn str_at(&self, off: u32) -> &str {
+        cstr(&self.strs, off)
+    }
+
+    /// A type's name (`""` when anonymous).
+    pub fn name(&self, id: u32) -> &str {
+        self.get(id).map_or("", |t| self.str_at(t.name_off))
+    }
+
+    /// A member's name (`""` when anonymous).
+    pub fn member_name(&self, m: &Member) -> &str {
+        self.str_at(m.name_off)
     }
 
     pub fn len(&self) -> usize {
@@ -237,13 +250,21 @@ impl Btf {
 
     /// Type ids with this name (any kind).
     pub fn ids(&self, name: &str) -> &[u32] {
-        self.by_name.get(name).map_or(&[], |v| v.as_slice())
+        let lo = self.by_name.partition_point(|&i| self.name(i) < name);
+        let hi = lo + self.by_name[lo..].partition_point(|&i| self.name(i) == name);
+        &self.by_name[lo..hi]
     }
 
     /// The complete struct or union named `name` (`struct page` or `page`).
     pub fn find_struct(&self, name: &str) -> Option<u32> {
         let n = name.strip_prefix("struct ").or_else(|| name.strip_prefix("union ")).unwrap_or(name);
-        self.ids(n).iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union))
+        let ids = self.ids(n);
+        ids.iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union)).or_else(|| {
+            // A typedef'd struct (`atomic_long_t`, `seqcount_raw_spinlock_t`).
+            ids.iter()
+                .map(|&i| self.resolve(i))
+                .find(|&i| self.get(i).is_some_and(|t| matches!(t.kind, Kind::Struct | Kind::Union)))
+        })
     }
 
     /// Follows typedef / const / volatile / restrict / type tags to the underlying type.
@@ -261,13 +282,18 @@ impl Btf {
 
     /// Size in bytes of a type (arrays multiplied out, pointers 8).
     pub fn type_size(&self, id: u32) -> Option<u64> {
+        self.type_size_in(id, 0)
+    }
+
+    fn type_size_in(&self, id: u32, depth: u32) -> Option<u64> {
         let id = self.resolve(id);
         let t = self.get(id)?;
         match t.kind {
             Kind::Ptr => Some(8),
-            Kind::Array => {
+            // Bounded: a damaged blob may make an array its own element type.
+            Kind::Array if depth < 32 => {
                 let (e, n) = t.array?;
-                self.type_size(e)?.checked_mul(n)
+                self.type_size_in(e, depth + 1)?.checked_mul(n)
             }
             Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Float => Some(t.size),
             _ => None,
@@ -286,11 +312,11 @@ impl Btf {
         }
         let t = self.get(self.resolve(id))?;
         for m in &t.members {
-            if m.name == name {
+            if self.member_name(m) == name {
                 return Some((m.bit_offset, m));
             }
         }
-        for m in t.members.iter().filter(|m| m.name.is_empty()) {
+        for m in t.members.iter().filter(|m| m.name_off == 0 || self.member_name(m).is_empty()) {
             if let Some((o, mm)) = self.member_in(m.type_id, name, depth + 1) {
                 return Some((m.bit_offset + o, mm));
             }
@@ -360,8 +386,9 @@ impl Btf {
             if bit >= m.bit_offset && bit < m.bit_offset + size.max(1) {
                 let inner = self.get(self.resolve(m.type_id)).map(|t| t.kind);
                 let before = out.len();
-                if !m.name.is_empty() {
-                    out.push(m.name.clone());
+                let mname = self.member_name(m);
+                if !mname.is_empty() {
+                    out.push(mname.to_string());
                 }
                 if matches!(inner, Some(Kind::Struct | Kind::Union)) {
                     self.field_at_in(m.type_id, bit - m.bit_offset, out, depth + 1);
@@ -392,7 +419,7 @@ impl Btf {
         self.types
             .iter()
             .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
-            .find_map(|t| t.enumerators.iter().find(|(n, _)| n == enumerator).map(|&(_, v)| v))
+            .find_map(|t| t.enumerators.iter().find(|&&(n, _)| self.str_at(n) == enumerator).map(|&(_, v)| v))
     }
 }
 
@@ -447,5 +474,53 @@ mod tests {
         assert_eq!(btf.field_at("outer", 5).as_deref(), Some("in.x"));
         assert_eq!(btf.field_at("outer", 16).as_deref(), Some("arr"));
         assert!(Btf::parse(&b[..30]).is_err());
+    }
+
+    /// Damaged blobs (valid header, random type data, every truncation) give an error or a
+    /// table, never a panic or a hang.
+    #[test]
+    fn garbage_never_panics() {
+        // An array that is its own element type.
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC.to_le_bytes());
+        b.extend_from_slice(&[1, 0]);
+        for v in [24u32, 0, 24, 24, 1] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in [0u32, 3 << 24, 0, 1, 1, 4] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        b.push(0);
+        let btf = Btf::parse(&b).unwrap();
+        assert_eq!(btf.type_size(1), None);
+        let mut x = 0x9e37_79b9u32;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x
+        };
+        for round in 0..200 {
+            let tl = 64 + (rnd() % 512) as usize;
+            let sl = 16 + (rnd() % 64) as usize;
+            let mut b = Vec::new();
+            b.extend_from_slice(&MAGIC.to_le_bytes());
+            b.extend_from_slice(&[1, 0]);
+            for v in [24u32, 0, tl as u32, tl as u32, sl as u32] {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            for _ in 0..(tl + sl) {
+                b.push(rnd() as u8);
+            }
+            let cut = if round % 2 == 0 { b.len() } else { (rnd() as usize) % b.len() };
+            if let Ok(btf) = Btf::parse(&b[..cut]) {
+                for id in 0..btf.len() as u32 {
+                    let _ = btf.type_size(id);
+                    let _ = btf.resolve(id);
+                }
+                let _ = btf.field_at("x", 3);
+                let _ = btf.member_offset("x", "a.b[3]");
+            }
+        }
     }
 }

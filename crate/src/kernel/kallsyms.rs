@@ -156,21 +156,28 @@ fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u
     if let Some(o) = t.offsets {
         let b = k.read_bytes(o, n * 4).map_err(|e| format!("kallsyms_offsets: {e}"))?;
         let offs: Vec<i32> = b.chunks_exact(4).map(|x| i32::from_le_bytes(x.try_into().unwrap())).collect();
-        if let Some(rb) = t.relative_base {
-            if let Ok(base) = k.read_u64(rb) {
-                c.push((
-                    "base-relative with absolute per-CPU",
-                    offs.iter().map(|&v| if v >= 0 { v as u64 } else { base.wrapping_sub(1).wrapping_sub(v as i64 as u64) }).collect(),
-                ));
-                c.push(("base-relative", offs.iter().map(|&v| base.wrapping_add(v as u32 as u64)).collect()));
-            }
-        }
-        c.push((
-            "place-relative",
-            offs.iter().enumerate().map(|(i, &v)| o.wrapping_add(4 * i as u64).wrapping_add(v as i64 as u64)).collect(),
-        ));
+        let base = t.relative_base.and_then(|rb| k.read_u64(rb).ok());
+        c.extend(decode_offsets(&offs, o, base));
     }
     Ok(c)
+}
+
+/// The relative encodings of `kallsyms_offsets` (at `table`), with `kallsyms_relative_base`'s
+/// value when there is one.
+pub(crate) fn decode_offsets(offs: &[i32], table: u64, base: Option<u64>) -> Vec<(&'static str, Vec<u64>)> {
+    let mut c = Vec::new();
+    if let Some(base) = base {
+        c.push((
+            "base-relative with absolute per-CPU",
+            offs.iter().map(|&v| if v >= 0 { v as u64 } else { base.wrapping_sub(1).wrapping_sub(v as i64 as u64) }).collect(),
+        ));
+        c.push(("base-relative", offs.iter().map(|&v| base.wrapping_add(v as u32 as u64)).collect()));
+    }
+    c.push((
+        "place-relative",
+        offs.iter().enumerate().map(|(i, &v)| table.wrapping_add(4 * i as u64).wrapping_add(v as i64 as u64)).collect(),
+    ));
+    c
 }
 
 /// Reads and decodes the tables. `known` are addresses the result must reproduce (VMCOREINFO
@@ -213,4 +220,32 @@ pub(crate) fn finish(names: Vec<(char, String)>, addrs: Vec<u64>) -> Vec<Symbol>
         names.into_iter().zip(addrs).map(|((kind, name), addr)| Symbol { name, addr, size: 0, kind, module: None }).collect();
     super::symbols::size_to_next(&mut syms, None);
     syms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes known addresses the way scripts/kallsyms.c does for each kernel generation and
+    /// checks that the matching decoder, and only it, gives them back.
+    #[test]
+    fn address_encodings() {
+        let addrs = [0x0u64, 0x1a000, 0xffff_ffff_a6a0_0000, 0xffff_ffff_a6a0_1230, 0xffff_ffff_a8d1_6480];
+        let base = 0xffff_ffff_a6a0_0000u64;
+        let table = 0xffff_ffff_a7b2_00b0u64;
+        // 4.6-6.14 x86_64 SMP: per-CPU values absolute (>= 0), the rest base - 1 - off.
+        let abs_percpu: Vec<i32> = addrs.iter().map(|&a| if a < 0x8000_0000 { a as i32 } else { base.wrapping_sub(1).wrapping_sub(a) as i64 as i32 }).collect();
+        let got = decode_offsets(&abs_percpu, table, Some(base));
+        assert_eq!(got[0], ("base-relative with absolute per-CPU", addrs.to_vec()));
+        // 6.15+: unsigned offsets from the base (no per-CPU absolutes).
+        let kaddrs = &addrs[2..];
+        let rel: Vec<i32> = kaddrs.iter().map(|&a| (a - base) as u32 as i32).collect();
+        let got = decode_offsets(&rel, table, Some(base));
+        assert_eq!(got[1], ("base-relative", kaddrs.to_vec()));
+        assert_ne!(got[0].1, kaddrs.to_vec());
+        // 7.0: each entry relative to its own slot; no kallsyms_relative_base.
+        let place: Vec<i32> = kaddrs.iter().enumerate().map(|(i, &a)| a.wrapping_sub(table + 4 * i as u64) as i64 as i32).collect();
+        let got = decode_offsets(&place, table, None);
+        assert_eq!(got, vec![("place-relative", kaddrs.to_vec())]);
+    }
 }

@@ -120,11 +120,16 @@ fn name_offsets(b: &[u8], start: usize, count: usize, toks: &[Vec<u8>]) -> Optio
 
 /// Searches the kernel image for the kallsyms tables and decodes them.
 pub fn scan(k: &Kernel, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, Tables, &'static str), String> {
+    // The image starts at _text: from VMCOREINFO, else the first 2 MiB the page tables map in
+    // __START_KERNEL_map (cleanup_highmap() unmaps what lies below _text), else somewhat below
+    // the lowest VMCOREINFO symbol (old kernels name only data such as init_level4_pgt).
+    let kmap = super::paging::START_KERNEL_MAP;
     let start = known
         .get("_stext")
         .or_else(|| known.get("_text"))
-        .or_else(|| known.values().min())
         .copied()
+        .or_else(|| (0..512u64).map(|i| kmap + (i << 21)).find(|&v| k.paging.top_pgt.is_some() && k.translate(v).is_ok()))
+        .or_else(|| known.values().min().map(|&m| m.saturating_sub(64 << 20).max(kmap)))
         .ok_or("no kernel-image symbol in VMCOREINFO to start the search from")?
         & !0xfff;
     let span = IMAGE_SPAN.min(k.paging.kernel_image_size);
@@ -162,6 +167,9 @@ fn names_and_addresses(
     known: &BTreeMap<String, u64>,
 ) -> Option<(Vec<Symbol>, Tables, &'static str)> {
     let lo = tt.saturating_sub(NAMES_SPAN).max(k.vmcoreinfo.symbol("_stext").unwrap_or(0));
+    if tt < lo + 64 {
+        return None;
+    }
     let (b, _) = read_lenient(k, lo, (tt - lo) as usize);
     let mut x = (b.len() - 8) & !7;
     while x >= 8 {

@@ -1,6 +1,12 @@
 //! The crashed kernel as seen through a dump: VMCOREINFO, address translation, and typed reads
 //! of kernel virtual memory. Everything above reads memory through [`Kernel`], never through the
 //! container or page tables directly.
+//!
+//! Built lazily on top, all from the dump alone: [`Kernel::symbols`] (kallsyms + modules'
+//! symbols), [`Kernel::btf`] (type layouts), [`Kernel::modules`], [`Kernel::bases`] (direct
+//! map, vmemmap, vmalloc), [`Kernel::tasks`], and [`sys::sys_info`]. [`Kernel::symbol`],
+//! [`Kernel::offset`] and [`Kernel::size`] answer from VMCOREINFO first and fall back to
+//! kallsyms / BTF, so a missing or partial VMCOREINFO degrades instead of failing.
 
 pub mod bases;
 pub mod btf;
@@ -33,6 +39,8 @@ pub struct Kernel {
     btf: OnceCell<Option<btf::Btf>>,
     /// page_offset_base & co, with warnings about defaults used ([`Kernel::bases`]).
     bases: OnceCell<(bases::Bases, Vec<String>)>,
+    /// Every task, with what could not be read ([`Kernel::tasks`]).
+    tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
 }
 
 impl Kernel {
@@ -68,13 +76,58 @@ impl Kernel {
         if paging.top_pgt.is_none() {
             warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
         }
-        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new() }
+        if let (Some(top), Some(i)) = (paging.top_pgt, warnings.iter().position(|w| w.starts_with("phys_base unknown"))) {
+            // The page tables map the image: phys_base = phys(_text) - (_text - __START_KERNEL_map),
+            // with _text the first mapped 2 MiB (cleanup_highmap() unmaps what lies below it).
+            let found = (0..512u64).find_map(|n| {
+                let v = START_KERNEL_MAP + (n << 21);
+                paging.walk(&dump, top, v).ok().map(|p| p.wrapping_sub(v - START_KERNEL_MAP))
+            });
+            if let Some(pb) = found {
+                paging.phys_base = pb;
+                warnings[i] = format!("phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables");
+            }
+        }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new(), tasks: OnceCell::new() }
     }
 
     /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
     /// Empty, with its `warnings` saying why, when nothing could be read.
     pub fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| self.build_symbols())
+    }
+
+    /// Every task (per-CPU idle tasks first, then each thread of each process), read once; the
+    /// second element says what could not be read (no BTF, a broken list...).
+    pub fn tasks(&self) -> &(Vec<tasks::Task>, Vec<String>) {
+        self.tasks.get_or_init(|| {
+            let mut w = Vec::new();
+            match tasks::all_tasks(self, &mut w) {
+                Ok(v) => (v, w),
+                Err(e) => {
+                    w.push(format!("tasks unavailable: {e}"));
+                    (Vec::new(), w)
+                }
+            }
+        })
+    }
+
+    /// A symbol's address: VMCOREINFO `SYMBOL(name)`, else kallsyms.
+    pub fn symbol(&self, name: &str) -> Option<u64> {
+        self.vmcoreinfo.symbol(name).or_else(|| self.symbols().addr_of(name))
+    }
+
+    /// `OFFSET(struct.member)`: VMCOREINFO, else BTF (`member` may be a path `a.b`).
+    pub fn offset(&self, key: &str) -> Option<u64> {
+        self.vmcoreinfo.offset(key).or_else(|| {
+            let (st, path) = key.split_once('.')?;
+            self.btf()?.member_offset(st, path)
+        })
+    }
+
+    /// `SIZE(struct)`: VMCOREINFO, else BTF.
+    pub fn size(&self, name: &str) -> Option<u64> {
+        self.vmcoreinfo.size(name).or_else(|| self.btf()?.struct_size(name))
     }
 
     /// page_offset_base, vmemmap_base, vmalloc_base (read from their variables).
@@ -123,6 +176,13 @@ impl Kernel {
         (off % size == 0).then(|| off / size)
     }
 
+    /// Makes the kernel work without BTF (as on kernels built without CONFIG_DEBUG_INFO_BTF),
+    /// so that the heuristic layouts are used. Only effective before the first symbol lookup;
+    /// returns whether it took effect.
+    pub fn ignore_btf(&self) -> bool {
+        self.btf.set(None).is_ok()
+    }
+
     /// vmlinux's BTF from the dump's memory (`__start_BTF`..`__stop_BTF`), if the kernel has it.
     pub fn btf(&self) -> Option<&btf::Btf> {
         self.symbols();
@@ -154,23 +214,36 @@ impl Kernel {
         let mut known = self.vmcoreinfo.symbols.clone();
         // Symbols that are not in kallsyms or that VMCOREINFO gives outside the image.
         known.retain(|_, &mut a| self.paging.text_to_phys(a).is_some());
-        let (syms, source) = match kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo) {
-            Some(t) => match kallsyms::read(self, &t, &known) {
-                Ok((syms, enc)) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
-                Err(e) => {
-                    warnings.push(format!("kernel symbols unavailable: kallsyms could not be read: {e}"));
-                    (Vec::new(), String::new())
+        if known.is_empty() {
+            // No VMCOREINFO symbols (the note is missing or empty): the kernel's page tables
+            // (found from a CPU's CR3) still map the image, and cleanup_highmap() leaves nothing
+            // mapped below _text, so the first mapped 2 MiB of __START_KERNEL_map is _text.
+            if let Some(text) = (0..512u64).map(|i| START_KERNEL_MAP + (i << 21)).find(|&v| self.translate(v).is_ok()) {
+                warnings.push(format!("no VMCOREINFO symbols: kernel image located at {text:#x} (_text) from the page tables"));
+                known.insert("_text".into(), text);
+            }
+        }
+        let from_keys = kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo).map(|t| kallsyms::read(self, &t, &known));
+        let (syms, source) = match from_keys {
+            Some(Ok((syms, enc))) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
+            other => {
+                // No keys (before 6.0), or keys that do not lead to a consistent table (a damaged
+                // or foreign VMCOREINFO): look for the tables by their structure.
+                let why = match other {
+                    Some(Err(e)) => {
+                        warnings.push(format!("kallsyms at the VMCOREINFO addresses unusable ({e}); searching the kernel image"));
+                        "the VMCOREINFO kallsyms keys are unusable"
+                    }
+                    _ => "VMCOREINFO has no kallsyms keys",
+                };
+                match kallsyms_scan::scan(self, &known) {
+                    Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: {why}), {enc}")),
+                    Err(e) => {
+                        warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));
+                        (Vec::new(), String::new())
+                    }
                 }
-            },
-            None => match kallsyms_scan::scan(self, &known) {
-                Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: VMCOREINFO has no kallsyms keys), {enc}")),
-                Err(e) => {
-                    warnings.push(format!(
-                        "kernel symbols unavailable: VMCOREINFO has no kallsyms keys and scanning the kernel image failed: {e}"
-                    ));
-                    (Vec::new(), String::new())
-                }
-            },
+            }
         };
         let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
         let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));

@@ -50,10 +50,9 @@ fn printable(b: &[u8]) -> String {
 }
 
 pub fn read_log(k: &Kernel) -> Result<Vec<LogRecord>> {
-    let vi = &k.vmcoreinfo;
-    if vi.symbol("prb").is_some() {
+    if k.symbol("prb").is_some() {
         read_lockless(k)
-    } else if vi.symbol("log_buf").is_some() {
+    } else if k.symbol("log_buf").is_some() {
         read_structured(k)
     } else {
         Err(Error::Missing("the kernel log location (VMCOREINFO has neither prb nor log_buf)".into()))
@@ -65,11 +64,10 @@ fn need(v: Option<u64>, what: &str) -> Result<u64> {
 }
 
 fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
-    let vi = &k.vmcoreinfo;
-    let off = |n: &str| need(vi.offset(n), &format!("OFFSET({n})"));
-    let size = |n: &str| need(vi.size(n), &format!("SIZE({n})"));
+    let off = |n: &str| need(k.offset(n), &format!("OFFSET({n})"));
+    let size = |n: &str| need(k.size(n), &format!("SIZE({n})"));
     // `prb` is a pointer to the ring buffer in use (printk_rb_static, or the dynamic one).
-    let prb = k.read_u64(need(vi.symbol("prb"), "SYMBOL(prb)")?)?;
+    let prb = k.read_u64(need(k.symbol("prb"), "SYMBOL(prb)")?)?;
     let desc_ring = prb + off("printk_ringbuffer.desc_ring")?;
     let text_ring = prb + off("printk_ringbuffer.text_data_ring")?;
     let count_bits = k.read_u32(desc_ring + off("prb_desc_ring.count_bits")?)?;
@@ -78,7 +76,7 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
     }
     let descs = k.read_u64(desc_ring + off("prb_desc_ring.descs")?)?;
     let infos = k.read_u64(desc_ring + off("prb_desc_ring.infos")?)?;
-    let counter = vi.offset("atomic_long_t.counter").unwrap_or(0);
+    let counter = k.offset("atomic_long_t.counter").unwrap_or(0);
     let head_id = k.read_u64(desc_ring + off("prb_desc_ring.head_id")? + counter)?;
     let tail_id = k.read_u64(desc_ring + off("prb_desc_ring.tail_id")? + counter)?;
     let size_bits = k.read_u32(text_ring + off("prb_data_ring.size_bits")?)?;
@@ -173,8 +171,7 @@ fn block_text(ring: &[u8], size_bits: u32, begin: u64, next: u64, text_len: u64)
 /// 3.5-5.9 `log_buf`: records of `struct printk_log` { u64 ts_nsec; u16 len, text_len, dict_len;
 /// u8 facility; u8 flags:5, level:3; [u32 caller_id] } followed by text and dict.
 fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
-    let vi = &k.vmcoreinfo;
-    let sym = |n: &str| need(vi.symbol(n), &format!("SYMBOL({n})"));
+    let sym = |n: &str| need(k.symbol(n), &format!("SYMBOL({n})"));
     let buf = k.read_u64(sym("log_buf")?)?;
     let buf_len = k.read_u32(sym("log_buf_len")?)? as u64;
     if buf_len == 0 || buf_len > 1 << 30 {
@@ -183,12 +180,12 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
     let first_idx = k.read_u32(sym("log_first_idx")?)? as u64;
     let next_idx = k.read_u32(sym("log_next_idx")?)? as u64;
     // Older VMCOREINFO names the struct "log" (3.5-3.10), newer "printk_log".
-    let name = if vi.size("printk_log").is_some() { "printk_log" } else { "log" };
-    let hdr = need(vi.size(name), &format!("SIZE({name})"))?;
-    let ts_off = need(vi.offset(&format!("{name}.ts_nsec")), "OFFSET(printk_log.ts_nsec)")?;
-    let len_off = need(vi.offset(&format!("{name}.len")), "OFFSET(printk_log.len)")?;
-    let tlen_off = need(vi.offset(&format!("{name}.text_len")), "OFFSET(printk_log.text_len)")?;
-    let caller_off = vi.offset(&format!("{name}.caller_id"));
+    let name = if k.size("printk_log").is_some() { "printk_log" } else { "log" };
+    let hdr = need(k.size(name), &format!("SIZE({name})"))?;
+    let ts_off = need(k.offset(&format!("{name}.ts_nsec")), "OFFSET(printk_log.ts_nsec)")?;
+    let len_off = need(k.offset(&format!("{name}.len")), "OFFSET(printk_log.len)")?;
+    let tlen_off = need(k.offset(&format!("{name}.text_len")), "OFFSET(printk_log.text_len)")?;
+    let caller_off = k.offset(&format!("{name}.caller_id"));
     let ring = k.read_bytes(buf, buf_len as usize)?;
     let rd16 = |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
     let mut out = Vec::new();

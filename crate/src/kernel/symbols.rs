@@ -7,7 +7,6 @@
 //! `sym` prints is what the kernel itself prints in an oops.
 
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// Addresses below this are not kernel addresses (per-CPU offsets, absolute values).
 const KERNEL_HALF: u64 = 0xffff_0000_0000_0000;
@@ -57,8 +56,9 @@ pub struct SymbolTable {
     /// Symbols below the kernel half (absolute per-CPU offsets such as `fixed_percpu_data` at
     /// 0): found by name only, so that a NULL-ish fault address never resolves to one.
     other: Vec<Symbol>,
-    /// name -> (in `other`, index).
-    by_name: HashMap<String, (bool, usize)>,
+    /// (in `other`, index) sorted by name, vmlinux before modules, then table order: a binary
+    /// search finds a name's preferred symbol without a second copy of every name.
+    by_name: Vec<(bool, u32)>,
     /// Loaded modules, in the order of the kernel's list (newest first).
     pub modules: Vec<Module>,
     /// Where the vmlinux symbols came from and how their addresses were encoded, e.g.
@@ -80,22 +80,13 @@ impl SymbolTable {
         // kernel's lookup ("search for the first aliased symbol").
         let (mut syms, other): (Vec<Symbol>, Vec<Symbol>) = syms.into_iter().partition(|s| s.addr >= KERNEL_HALF);
         syms.sort_by_key(|s| s.addr);
-        let mut by_name = HashMap::with_capacity(syms.len() + other.len());
-        for (low, list) in [(false, &syms), (true, &other)] {
-            for (i, s) in list.iter().enumerate() {
-                // vmlinux wins over a module for the same name; otherwise the first one.
-                let replace = match by_name.get(&s.name) {
-                    None => true,
-                    Some(&(l, j)) => {
-                        let prev: &Symbol = if l { &other[j] } else { &syms[j] };
-                        prev.module.is_some() && s.module.is_none()
-                    }
-                };
-                if replace {
-                    by_name.insert(s.name.clone(), (low, i));
-                }
-            }
-        }
+        let mut by_name: Vec<(bool, u32)> =
+            (0..syms.len()).map(|i| (false, i as u32)).chain((0..other.len()).map(|i| (true, i as u32))).collect();
+        let pick = |&(low, i): &(bool, u32)| if low { &other[i as usize] } else { &syms[i as usize] };
+        by_name.sort_by(|a, b| {
+            let (x, y) = (pick(a), pick(b));
+            x.name.cmp(&y.name).then(x.module.is_some().cmp(&y.module.is_some())).then(a.cmp(b))
+        });
         SymbolTable { syms, other, by_name, modules, source, kernel_count, load_ms: 0, warnings: Vec::new() }
     }
 
@@ -122,7 +113,9 @@ impl SymbolTable {
 
     /// The symbol by name.
     pub fn get(&self, name: &str) -> Option<&Symbol> {
-        self.by_name.get(name).map(|&(low, i)| if low { &self.other[i] } else { &self.syms[i] })
+        let pick = |&(low, i): &(bool, u32)| if low { &self.other[i as usize] } else { &self.syms[i as usize] };
+        let i = self.by_name.partition_point(|e| pick(e).name.as_str() < name);
+        self.by_name.get(i).map(pick).filter(|s| s.name == name)
     }
 
     /// `symbol+0xoff/0xsize [module]` for an address, or `None` when no symbol covers it.

@@ -157,12 +157,11 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         };
         s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));
     }
-    let mut tw = Vec::new();
-    match tasks::all_tasks(k, &mut tw) {
-        Ok(v) => s.tasks = Some(v.len()),
-        Err(e) => s.warnings.push(format!("tasks not counted: {e}")),
+    let (tv, tw) = k.tasks();
+    if !tv.is_empty() {
+        s.tasks = Some(tv.len());
     }
-    s.warnings.extend(tw);
+    s.warnings.extend(tw.iter().cloned());
     // totalram_pages: atomic_long_t _totalram_pages (5.0+), unsigned long totalram_pages before.
     let pages = var_u64("_totalram_pages").or_else(|| var_u64("totalram_pages"));
     let page = k.vmcoreinfo.page_size.unwrap_or(4096);
@@ -214,12 +213,7 @@ pub fn panic_task(k: &Kernel) -> Option<PanicTask> {
     if cpu == u32::MAX || cpu > 8192 {
         return None;
     }
-    let off = k.read_u64(t.addr_of("__per_cpu_offset")? + 8 * cpu as u64).ok()?;
-    let cur = match t.addr_of("current_task") {
-        Some(a) => a,
-        None => t.addr_of("pcpu_hot")? + k.btf()?.member_offset("pcpu_hot", "current_task")?,
-    };
-    let task = k.read_u64(cur.wrapping_add(off)).ok()?;
+    let task = tasks::current_task(k, cpu)?;
     let l = tasks::TaskLayout::from_btf(k).ok()?;
     let tk = tasks::read_task(k, &l, task).ok()?;
     Some(PanicTask { cpu, pid: tk.pid, comm: tk.comm, task })

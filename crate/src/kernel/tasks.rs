@@ -10,6 +10,8 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 const MAX_TASKS: usize = 1 << 20;
+/// Threads of one process (a thread group larger than this is cut short).
+const MAX_THREADS: usize = 1 << 16;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
@@ -109,6 +111,28 @@ pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> 
     Ok(Task { addr, pid, tgid, ppid, comm, state: state_letter(state, exit_state), cpu, sp, stack, idle: pid == 0 })
 }
 
+/// `__per_cpu_offset[cpu]`: add it to a per-CPU symbol's address for that CPU's copy.
+pub fn per_cpu_offset(k: &Kernel, cpu: u32) -> Option<u64> {
+    k.read_u64(k.symbols().addr_of("__per_cpu_offset")?.checked_add(8 * cpu as u64)?).ok()
+}
+
+/// Address of CPU `cpu`'s copy of the per-CPU variable `name`. For the x86 hot variables
+/// that 6.2 moved into `struct pcpu_hot` (`current_task`, `hardirq_stack_ptr`, `top_of_stack`,
+/// `cpu_number`, ...) it falls back to `pcpu_hot.<name>`.
+pub fn per_cpu_addr(k: &Kernel, name: &str, cpu: u32) -> Option<u64> {
+    let t = k.symbols();
+    let var = match t.addr_of(name) {
+        Some(a) => a,
+        None => t.addr_of("pcpu_hot")? + k.btf()?.member_offset("pcpu_hot", name)?,
+    };
+    Some(var.wrapping_add(per_cpu_offset(k, cpu)?))
+}
+
+/// The task running on `cpu` at the crash (`current_task`).
+pub fn current_task(k: &Kernel, cpu: u32) -> Option<u64> {
+    k.read_u64(per_cpu_addr(k, "current_task", cpu)?).ok().filter(|&t| t != 0)
+}
+
 /// Addresses of the per-CPU idle tasks (`runqueues.idle` of each CPU).
 pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
     let (Some(b), t) = (k.btf(), k.symbols()) else { return vec![] };
@@ -173,7 +197,7 @@ pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, St
         if let (Some(sig), Some(th), Some(tn)) = (l.signal, l.thread_head, l.thread_node) {
             if let Ok(s) = k.read_u64(p + sig) {
                 if s != 0 {
-                    let (t, err) = walk(s + th, tn, MAX_TASKS);
+                    let (t, err) = walk(s + th, tn, MAX_THREADS);
                     if err.is_none() {
                         threads = t;
                         if !threads.contains(&p) {

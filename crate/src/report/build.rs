@@ -195,7 +195,7 @@ pub struct Utsname {
 
 /// `init_uts_ns.name` (struct new_utsname: six 65-byte strings).
 pub fn read_utsname(k: &Kernel) -> Option<Utsname> {
-    let base = k.vmcoreinfo.symbol("init_uts_ns")? + k.vmcoreinfo.offset("uts_namespace.name").unwrap_or(0);
+    let base = k.symbol("init_uts_ns")? + k.offset("uts_namespace.name").unwrap_or(0);
     let b = k.read_bytes(base, 65 * 5).ok()?;
     let f = |i: usize| {
         let s = &b[i * 65..(i + 1) * 65];

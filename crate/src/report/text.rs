@@ -33,6 +33,19 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s, "        CPUS: {}", opt(&r.cpus));
     let _ = writeln!(s, "        DATE: {}", opt(&r.crash_time_utc));
     let _ = writeln!(s, "    DUMPFILE: {} ({})", r.dump.file_name.as_deref().unwrap_or("-"), r.dump.container.description);
+    if let Some(y) = &r.sys {
+        let _ = writeln!(s, "      UPTIME: {}", opt(&y.uptime));
+        let _ = writeln!(s, "       TASKS: {}", opt(&y.tasks));
+        let _ = writeln!(s, "      MEMORY: {}", opt(&y.memory));
+    }
+    if !r.modules.is_empty() {
+        let mods: Vec<String> = r
+            .modules
+            .iter()
+            .map(|m| if m.taint.is_empty() { m.name.clone() } else { format!("{}({})", m.name, m.taint) })
+            .collect();
+        let _ = writeln!(s, "     MODULES: {}", mods.join(" "));
+    }
     let _ = writeln!(s, "  LOG LINES: {}", r.log.len());
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
