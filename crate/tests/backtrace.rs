@@ -53,6 +53,9 @@ fn bt_61_matches_crash_from_exception_to_syscall() {
     let r = report_of(&s.kernel);
     let crashing = r.cpu_traces.iter().find(|t| t.cpu == 0).expect("cpu 0");
     let ours = bt::render(crashing);
+    // The header names the task as crash does (per-CPU current task read from memory).
+    let header = oracle(F61, "crash-bt.txt").unwrap().lines().next().unwrap().to_string();
+    assert_eq!(ours.lines().next().unwrap(), header);
     let want = exception_chain(&oracle(F61, "crash-bt.txt").unwrap(), "do_syscall_64");
     let got = exception_chain(&ours, "do_syscall_64");
     assert_eq!(got, want, "\n{ours}");
@@ -96,6 +99,7 @@ fn idle_cpu_crosses_the_irq_stack() {
     let r = report_of(&s.kernel);
     let t = r.cpu_traces.iter().find(|t| t.cpu == 1).expect("cpu 1");
     let text = bt::render(t);
+    assert!(text.starts_with("PID: 0        TASK: ffff897481264180  CPU: 1    COMMAND: \"swapper/1\"\n"), "{text}");
     assert!(text.contains("--- <IRQ stack> ---\n #3 ["), "{text}");
     assert!(text.contains("[exception RIP: native_safe_halt+11]"), "{text}");
     assert!(text.contains("secondary_startup_64_no_verify"), "{text}");

@@ -194,7 +194,7 @@ impl Btf {
                     for i in 0..vlen {
                         let q = p + 8 * i;
                         t.members.push(Member {
-                            name: cstr(strs, u32_at(tb, q)?),
+                            name_off: u32_at(tb, q)?,
                             type_id: u32_at(tb, q + 4)?,
                             bit_offset: 0,
                             bitfield_size: 0,
@@ -410,8 +410,9 @@ impl Btf {
         if ptr.kind != Kind::Ptr {
             return None;
         }
-        let st = self.get(self.resolve(ptr.ref_type))?;
-        matches!(st.kind, Kind::Struct | Kind::Union).then(|| st.name.clone())
+        let sid = self.resolve(ptr.ref_type);
+        let st = self.get(sid)?;
+        matches!(st.kind, Kind::Struct | Kind::Union).then(|| self.name(sid).to_string())
     }
 
     /// Value of an enumerator (`MOD_TEXT`, `TASK_RUNNING`...) in any enum.

@@ -21,7 +21,20 @@ pub fn cpu_traces(k: &Kernel, ks: &KernelStack) -> Vec<CpuTrace> {
         .enumerate()
         .map(|(cpu, p)| {
             let (frames, error) = ks.trace(&p.regs);
-            CpuTrace { cpu: cpu as u32, pid: None, comm: None, task: None, frames, error }
+            // The task running there: per-CPU `current_task` (`pcpu_hot.current_task` on 6.2+).
+            let task = crate::kernel::tasks::current_task(k, cpu as u32);
+            let t = task.and_then(|a| {
+                let l = crate::kernel::tasks::TaskLayout::from_btf(k).ok()?;
+                crate::kernel::tasks::read_task(k, &l, a).ok()
+            });
+            CpuTrace {
+                cpu: cpu as u32,
+                pid: t.as_ref().map(|t| t.pid as u32),
+                comm: t.map(|t| t.comm),
+                task,
+                frames,
+                error,
+            }
         })
         .collect()
 }
@@ -62,8 +75,16 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
         let start_regs = k.dump.notes.prstatus.get(i).map(|p| p.regs);
         let log_rip = r.panic.rip.as_deref().and_then(parse_rip);
         let t = &mut r.cpu_traces[i];
-        t.pid = r.panic.pid;
-        t.comm = r.panic.comm.clone();
+        // The log names the crashing task; memory fills in what the log lacks (and the other way).
+        if t.pid.is_none() {
+            t.pid = r.panic.pid;
+            t.comm = r.panic.comm.clone();
+        }
+        if r.panic.pid.is_none() {
+            r.panic.pid = t.pid;
+            r.panic.comm = t.comm.clone();
+            r.panic.cpu = Some(t.cpu);
+        }
         fault_idx = fault_frame(&t.frames, log_rip.as_ref());
         // kdump saves the oops registers themselves as the crashing CPU's NT_PRSTATUS: then
         // the starting frame is the exception.
