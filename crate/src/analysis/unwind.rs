@@ -1,6 +1,8 @@
 //! Stack unwinding from memory, the way the kernel's own ORC unwinder does it
-//! (arch/x86/kernel/unwind_orc.c), with a heuristic stack scan where no ORC entry covers an
-//! address (frames found that way are marked unreliable).
+//! (arch/x86/kernel/unwind_orc.c). Where no ORC entry covers an address (kernels built with
+//! CONFIG_UNWINDER_FRAME_POINTER, code without tables) it follows the rbp chain when the saved
+//! rbp points into the same stack and the return address above it is text (`how: fp`), and
+//! only then scans the stack for a return address (`how: scan`, marked unreliable).
 //!
 //! The unwinder knows nothing of containers or symbols: it reads memory and asks for ORC entries
 //! through [`UnwindEnv`].
@@ -15,6 +17,9 @@ const IRET_FRAME_OFFSET: u64 = 16 * 8;
 const MAX_FRAMES: usize = 128;
 /// How far the fallback scan looks for a return address.
 const SCAN_WORDS: u64 = 512;
+/// A kernel stack (THREAD_SIZE with KASAN off; IRQ and exception stacks are no larger): a
+/// frame pointer further than this above the stack pointer is not on the same stack.
+const STACK_SPAN: u64 = 16 << 10;
 
 pub trait UnwindEnv {
     fn read_u64(&self, addr: u64) -> Option<u64>;
@@ -33,6 +38,8 @@ pub enum How {
     Start,
     /// From the ORC tables.
     Orc,
+    /// From the frame-pointer (rbp) chain.
+    Fp,
     /// Found by scanning the stack for a return address.
     Scan,
 }
@@ -80,24 +87,67 @@ fn reg_of(regs: &Option<Regs>, r: u8) -> Option<u64> {
     })
 }
 
-/// Unwinds from a register state. Stops at a user-mode exception frame, an end-of-stack entry,
-/// an unreadable stack, or after [`MAX_FRAMES`].
+/// Where a switched-out task resumes: its `struct inactive_task_frame` at `thread.sp`
+/// (arch/x86/include/asm/switch_to.h, 4.9+), as `__unwind_start()` reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct SwitchFrame {
+    /// `frame->ret_addr`: where `__switch_to_asm` returns, inside `__schedule` (or
+    /// `ret_from_fork` for a task that never ran).
+    pub ret_addr: u64,
+    /// Address of the `ret_addr` slot (the `[sp]` crash prints for frame #0).
+    pub ret_slot: u64,
+    /// `thread.sp + sizeof(struct inactive_task_frame)`: the stack pointer after the switch.
+    pub sp: u64,
+    /// `frame->bp`.
+    pub bp: u64,
+    /// `ret_addr` is `ret_from_fork(_asm)`: look it up as an exact pc, not a return address.
+    pub signal: bool,
+}
+
+/// Unwinds from a register state (a CPU's NT_PRSTATUS, an exception frame). Stops at a
+/// user-mode exception frame, an end-of-stack entry, an unreadable stack, or after
+/// [`MAX_FRAMES`].
 pub fn unwind(env: &dyn UnwindEnv, start: &Regs) -> (Vec<RawFrame>, Option<String>) {
-    let mut frames = vec![RawFrame {
-        ip: start.rip,
-        sp: start.rsp,
-        how: How::Start,
-        regs: None,
-        regs_addr: None,
-        exact: true,
-    }];
-    let mut st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    let first = RawFrame { ip: start.rip, sp: start.rsp, how: How::Start, regs: None, regs_addr: None, exact: true };
+    let st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    unwind_from(env, first, st)
+}
+
+/// Unwinds a switched-out task from its saved switch frame.
+pub fn unwind_switched(env: &dyn UnwindEnv, f: &SwitchFrame) -> (Vec<RawFrame>, Option<String>) {
+    let first = RawFrame { ip: f.ret_addr, sp: f.ret_slot, how: How::Start, regs: None, regs_addr: None, exact: f.signal };
+    let st = State { ip: f.ret_addr, sp: f.sp, bp: f.bp, regs: None, signal: f.signal };
+    unwind_from(env, first, st)
+}
+
+/// One frame by the frame-pointer chain: `[bp]` is the caller's rbp and `[bp + 8]` the return
+/// address, accepted when bp lies on the current stack above sp and the return address is text.
+fn fp_step(env: &dyn UnwindEnv, sp: u64, bp: u64) -> Option<(u64, u64, u64)> {
+    if bp & 7 != 0 || bp < sp || bp - sp >= STACK_SPAN {
+        return None;
+    }
+    let ret = env.read_u64(bp.checked_add(8)?)?;
+    if !env.is_text(ret) {
+        return None;
+    }
+    let next_bp = env.read_u64(bp)?;
+    Some((bp + 8, ret, next_bp))
+}
+
+fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawFrame>, Option<String>) {
+    let mut frames = vec![first];
     let mut stop = None;
     while frames.len() < MAX_FRAMES {
         let lookup = if st.signal { st.ip } else { st.ip.wrapping_sub(1) };
         let entry = env.orc(lookup).filter(|e| e.kind != OrcType::Undefined);
         let Some(e) = entry else {
-            // No unwind data: scan up the stack for the next plausible return address.
+            // No unwind data: the frame-pointer chain, then a scan up the stack for the next
+            // plausible return address.
+            if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
+                frames.push(RawFrame { ip: ret, sp: slot, how: How::Fp, regs: None, regs_addr: None, exact: false });
+                st = State { ip: ret, sp: slot + 8, bp: next_bp, regs: None, signal: false };
+                continue;
+            }
             match scan(env, st.sp) {
                 Some((slot, ret)) => {
                     frames.push(RawFrame { ip: ret, sp: slot, how: How::Scan, regs: None, regs_addr: None, exact: false });
