@@ -284,3 +284,132 @@ fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<(u64, u64)> {
         (env.is_text(v) && env.follows_call(v)).then_some((slot, v))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TEXT: u64 = 0xffff_ffff_8100_0000;
+    const STACK: u64 = 0xffff_c900_0001_0000;
+
+    /// Memory as a map of words, text [TEXT, TEXT + 1 MiB), ORC only where `orc` says.
+    struct Env {
+        mem: HashMap<u64, u64>,
+        orc: Vec<(u64, u64, OrcEntry)>,
+    }
+
+    impl UnwindEnv for Env {
+        fn read_u64(&self, addr: u64) -> Option<u64> {
+            self.mem.get(&addr).copied()
+        }
+        fn orc(&self, ip: u64) -> Option<OrcEntry> {
+            self.orc.iter().find(|(a, b, _)| ip >= *a && ip < *b).map(|x| x.2)
+        }
+        fn is_text(&self, addr: u64) -> bool {
+            (TEXT..TEXT + (1 << 20)).contains(&addr)
+        }
+        fn follows_call(&self, _ret: u64) -> bool {
+            true
+        }
+    }
+
+    /// A frame-pointer kernel's stack: three frames chained through rbp, ending with rbp = 0.
+    fn fp_stack() -> HashMap<u64, u64> {
+        let mut m = HashMap::new();
+        // frame A at STACK+0x20: saved rbp -> B, return into f2
+        m.insert(STACK + 0x20, STACK + 0x60);
+        m.insert(STACK + 0x28, TEXT + 0x2005);
+        // a stale text address between frames: the scan would take it, the fp walk must not
+        m.insert(STACK + 0x40, TEXT + 0x9999);
+        // frame B at STACK+0x60: saved rbp -> C, return into f3
+        m.insert(STACK + 0x60, STACK + 0xa0);
+        m.insert(STACK + 0x68, TEXT + 0x3005);
+        // frame C: end of the chain
+        m.insert(STACK + 0xa0, 0);
+        m.insert(STACK + 0xa8, TEXT + 0x4005);
+        for i in 0..0x20u64 {
+            m.entry(STACK + 8 * i).or_insert(0);
+        }
+        m
+    }
+
+    fn start(rbp: u64) -> Regs {
+        Regs { rip: TEXT + 0x1010, rsp: STACK, rbp, cs: 0x10, ..Default::default() }
+    }
+
+    #[test]
+    fn frame_pointer_chain_without_orc() {
+        let env = Env { mem: fp_stack(), orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        let got: Vec<(u64, u64, How)> = f.iter().map(|x| (x.ip, x.sp, x.how)).collect();
+        assert_eq!(
+            got[..4],
+            [
+                (TEXT + 0x1010, STACK, How::Start),
+                (TEXT + 0x2005, STACK + 0x28, How::Fp),
+                (TEXT + 0x3005, STACK + 0x68, How::Fp),
+                (TEXT + 0x4005, STACK + 0xa8, How::Fp),
+            ]
+        );
+        // After the chain ends (rbp = 0) only the scan is left; nothing above C is text.
+        assert!(f[4..].iter().all(|x| x.how == How::Scan));
+        assert_eq!(f.len(), 4);
+    }
+
+    #[test]
+    fn frame_pointer_rejected_off_stack_or_not_text() {
+        // rbp below sp, far above it, misaligned: not the same stack -> the scan takes over and
+        // its frames are marked as such (the stale word at +0x28 first).
+        for bp in [STACK - 0x100, STACK + (1 << 20), STACK + 0x21] {
+            let env = Env { mem: fp_stack(), orc: vec![] };
+            let (f, _) = unwind(&env, &start(bp));
+            assert_eq!((f[1].ip, f[1].how), (TEXT + 0x2005, How::Scan), "bp {bp:#x}");
+        }
+        // The return address above rbp is not text.
+        let mut mem = fp_stack();
+        mem.insert(STACK + 0x28, 0x1234);
+        let env = Env { mem, orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        assert_eq!((f[1].ip, f[1].how), (TEXT + 0x9999, How::Scan));
+    }
+
+    #[test]
+    fn orc_first_then_frame_pointer() {
+        // f1 has ORC (CALL, cfa = sp + 8: its return address at STACK); the caller f0 has
+        // none, so the rbp chain continues.
+        let mut mem = fp_stack();
+        mem.insert(STACK, TEXT + 0x5005);
+        let e = OrcEntry { sp_offset: 8, bp_offset: 0, sp_reg: orc::REG_SP, bp_reg: orc::REG_UNDEFINED, kind: OrcType::Call, signal: false };
+        let env = Env { mem, orc: vec![(TEXT + 0x1000, TEXT + 0x1100, e)] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        let got: Vec<How> = f.iter().map(|x| x.how).collect();
+        assert_eq!(got[..5], [How::Start, How::Orc, How::Fp, How::Fp, How::Fp]);
+        assert_eq!(f[1].ip, TEXT + 0x5005);
+        assert_eq!(f[2].ip, TEXT + 0x2005);
+    }
+
+    #[test]
+    fn switched_task_starts_at_return_address() {
+        // A switch frame: ret_addr is a return address (looked up at ret - 1), sp above the frame.
+        let mut mem = fp_stack();
+        mem.insert(STACK - 8, TEXT + 0x1010);
+        let env = Env { mem, orc: vec![] };
+        let sf = SwitchFrame { ret_addr: TEXT + 0x1010, ret_slot: STACK - 8, sp: STACK, bp: STACK + 0x20, signal: false };
+        let (f, _) = unwind_switched(&env, &sf);
+        assert_eq!((f[0].ip, f[0].sp, f[0].exact), (TEXT + 0x1010, STACK - 8, false));
+        assert_eq!(f[1].ip, TEXT + 0x2005);
+        assert_eq!(f[1].how, How::Fp);
+    }
+
+    #[test]
+    fn looping_frame_pointers_end() {
+        let mut mem = HashMap::new();
+        mem.insert(STACK + 0x20, STACK + 0x20); // rbp points at itself
+        mem.insert(STACK + 0x28, TEXT + 0x2005);
+        let env = Env { mem, orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        assert!(f.len() <= MAX_FRAMES);
+        assert_eq!(f.iter().filter(|x| x.how == How::Fp).count(), 1);
+    }
+}
