@@ -62,6 +62,9 @@ pub struct Type {
 
 /// A parsed BTF blob. Names stay in the string section (no copy per type or member), and a
 /// name index of type ids sorted by name serves lookups.
+/// Members a single lookup may visit (nested anonymous structs and unions included).
+const MAX_VISITS: usize = 1 << 16;
+
 pub struct Btf {
     /// Index 0 is `void`.
     types: Vec<Type>,
@@ -307,18 +310,26 @@ impl Btf {
     /// A member by name, looking through anonymous structs and unions; returns the bit offset
     /// from the start of `id` and the member.
     fn member_in(&self, id: u32, name: &str, depth: u32) -> Option<(u64, &Member)> {
+        let mut budget = MAX_VISITS;
+        self.member_in_b(id, name, depth, &mut budget)
+    }
+
+    /// As `member_in`, with a budget of members visited: a damaged blob can nest anonymous
+    /// members into each other so that the search would take exponential time.
+    fn member_in_b(&self, id: u32, name: &str, depth: u32, budget: &mut usize) -> Option<(u64, &Member)> {
         if depth > 16 {
             return None;
         }
         let t = self.get(self.resolve(id))?;
+        *budget = budget.checked_sub(t.members.len())?;
         for m in &t.members {
             if self.member_name(m) == name {
                 return Some((m.bit_offset, m));
             }
         }
         for m in t.members.iter().filter(|m| m.name_off == 0 || self.member_name(m).is_empty()) {
-            if let Some((o, mm)) = self.member_in(m.type_id, name, depth + 1) {
-                return Some((m.bit_offset + o, mm));
+            if let Some((o, mm)) = self.member_in_b(m.type_id, name, depth + 1, budget) {
+                return Some((m.bit_offset.checked_add(o)?, mm));
             }
         }
         None
@@ -372,18 +383,25 @@ impl Btf {
     pub fn field_at(&self, st: &str, offset: u64) -> Option<String> {
         let id = self.find_struct(st)?;
         let mut out = Vec::new();
-        self.field_at_in(id, offset * 8, &mut out, 0);
+        let mut budget = MAX_VISITS;
+        self.field_at_in(id, offset.checked_mul(8)?, &mut out, 0, &mut budget);
         (!out.is_empty()).then(|| out.join("."))
     }
 
-    fn field_at_in(&self, id: u32, bit: u64, out: &mut Vec<String>, depth: u32) {
+    fn field_at_in(&self, id: u32, bit: u64, out: &mut Vec<String>, depth: u32, budget: &mut usize) {
         if depth > 16 {
             return;
         }
         let Some(t) = self.get(self.resolve(id)) else { return };
+        let Some(left) = budget.checked_sub(t.members.len()) else { return };
+        *budget = left;
         for m in &t.members {
-            let size = if m.bitfield_size > 0 { m.bitfield_size as u64 } else { self.type_size(m.type_id).unwrap_or(0) * 8 };
-            if bit >= m.bit_offset && bit < m.bit_offset + size.max(1) {
+            let size = if m.bitfield_size > 0 {
+                m.bitfield_size as u64
+            } else {
+                self.type_size(m.type_id).unwrap_or(0).saturating_mul(8)
+            };
+            if bit >= m.bit_offset && bit < m.bit_offset.saturating_add(size.max(1)) {
                 let inner = self.get(self.resolve(m.type_id)).map(|t| t.kind);
                 let before = out.len();
                 let mname = self.member_name(m);
@@ -391,7 +409,7 @@ impl Btf {
                     out.push(mname.to_string());
                 }
                 if matches!(inner, Some(Kind::Struct | Kind::Union)) {
-                    self.field_at_in(m.type_id, bit - m.bit_offset, out, depth + 1);
+                    self.field_at_in(m.type_id, bit - m.bit_offset, out, depth + 1, budget);
                 }
                 if out.len() > before {
                     return;
