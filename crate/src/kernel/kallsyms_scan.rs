@@ -136,12 +136,24 @@ pub fn scan(k: &Kernel, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, T
     let mut at = start;
     let mut tried = 0;
     while at < start + span {
-        let (chunk, ok) = read_lenient(k, at, (CHUNK + 64) as usize);
+        let len = (CHUNK + 64).min(start + span - at + 64);
+        let (chunk, ok) = read_lenient(k, at, len as usize);
         if ok == 0 {
             break; // past the end of the image
         }
         let mut from = 0;
-        while let Some(i) = chunk[from..].windows(ANCHOR.len()).position(|w| w == ANCHOR) {
+        // The anchor's first byte first: most of an image (and all of a hole) is not '0'.
+        let find = |c: &[u8]| {
+            let mut i = 0;
+            while let Some(j) = c.get(i..)?.iter().position(|&x| x == ANCHOR[0]) {
+                if c.get(i + j..i + j + ANCHOR.len()) == Some(ANCHOR) {
+                    return Some(i + j);
+                }
+                i += j + 1;
+            }
+            None
+        };
+        while let Some(i) = find(&chunk[from..]) {
             let p = at + (from + i) as u64;
             from += i + 1;
             tried += 1;

@@ -24,6 +24,20 @@ pub struct LogRecord {
 }
 
 const LOG_CONT: u8 = 8;
+/// Largest text ring / log_buf read (the kernel allows up to 2 GiB by `log_buf_len=`; anything
+/// above 1 GiB is treated as damage).
+const MAX_RING_BITS: u32 = 30;
+/// Largest `SIZE(prb_desc)`, `SIZE(printk_info)`, `SIZE(printk_log)` believed (they are 24-88
+/// bytes in every release).
+const MAX_STRUCT: u64 = 4096;
+
+/// Checks that `[off, off + len)` fits in a structure of `size` bytes.
+fn fits(off: u64, len: u64, size: u64, what: &str) -> Result<()> {
+    match off.checked_add(len) {
+        Some(e) if e <= size => Ok(()),
+        _ => Err(Error::Corrupt(format!("{what} ({off}) lies outside its structure ({size} bytes)"))),
+    }
+}
 /// Upper bound on records read: a log buffer is at most a few MiB.
 const MAX_RECORDS: u64 = 1 << 20;
 
@@ -67,23 +81,24 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
     let off = |n: &str| need(k.offset(n), &format!("OFFSET({n})"));
     let size = |n: &str| need(k.size(n), &format!("SIZE({n})"));
     // `prb` is a pointer to the ring buffer in use (printk_rb_static, or the dynamic one).
+    // Addresses are summed wrapping: a damaged offset gives an unreadable address, not a panic.
     let prb = k.read_u64(need(k.symbol("prb"), "SYMBOL(prb)")?)?;
-    let desc_ring = prb + off("printk_ringbuffer.desc_ring")?;
-    let text_ring = prb + off("printk_ringbuffer.text_data_ring")?;
-    let count_bits = k.read_u32(desc_ring + off("prb_desc_ring.count_bits")?)?;
+    let desc_ring = prb.wrapping_add(off("printk_ringbuffer.desc_ring")?);
+    let text_ring = prb.wrapping_add(off("printk_ringbuffer.text_data_ring")?);
+    let count_bits = k.read_u32(desc_ring.wrapping_add(off("prb_desc_ring.count_bits")?))?;
     if count_bits > 30 {
         return Err(Error::Corrupt(format!("printk descriptor ring has 2^{count_bits} entries")));
     }
-    let descs = k.read_u64(desc_ring + off("prb_desc_ring.descs")?)?;
-    let infos = k.read_u64(desc_ring + off("prb_desc_ring.infos")?)?;
+    let descs = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.descs")?))?;
+    let infos = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.infos")?))?;
     let counter = k.offset("atomic_long_t.counter").unwrap_or(0);
-    let head_id = k.read_u64(desc_ring + off("prb_desc_ring.head_id")? + counter)?;
-    let tail_id = k.read_u64(desc_ring + off("prb_desc_ring.tail_id")? + counter)?;
-    let size_bits = k.read_u32(text_ring + off("prb_data_ring.size_bits")?)?;
-    if size_bits > 31 {
+    let head_id = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.head_id")?).wrapping_add(counter))?;
+    let tail_id = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.tail_id")?).wrapping_add(counter))?;
+    let size_bits = k.read_u32(text_ring.wrapping_add(off("prb_data_ring.size_bits")?))?;
+    if size_bits > MAX_RING_BITS {
         return Err(Error::Corrupt(format!("printk text ring of 2^{size_bits} bytes")));
     }
-    let data = k.read_u64(text_ring + off("prb_data_ring.data")?)?;
+    let data = k.read_u64(text_ring.wrapping_add(off("prb_data_ring.data")?))?;
     let data_size = 1u64 << size_bits;
     // The whole text ring is read once (a few hundred KiB to a few MiB).
     let text = k.read_bytes(data, data_size as usize)?;
@@ -98,6 +113,14 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
     let ts_off = off("printk_info.ts_nsec")?;
     let len_off = off("printk_info.text_len")?;
     let caller_off = off("printk_info.caller_id")?;
+    if desc_size == 0 || desc_size > MAX_STRUCT || info_size > MAX_STRUCT {
+        return Err(Error::Corrupt(format!("printk descriptor sizes {desc_size}/{info_size} are implausible")));
+    }
+    fits(seq_off, 8, info_size, "printk_info.seq")?;
+    fits(ts_off, 8, info_size, "printk_info.ts_nsec")?;
+    // text_len (u16), facility (u8), flags:5 + level:3 (u8).
+    fits(len_off, 4, info_size, "printk_info.text_len")?;
+    fits(caller_off, 4, info_size, "printk_info.caller_id")?;
 
     let mask = (1u64 << count_bits) - 1;
     const ID_MASK: u64 = !(3u64 << 62);
@@ -110,14 +133,15 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
             break;
         }
         let idx = id & mask;
-        let d = descs + idx * desc_size;
-        let sv = k.read_u64(d + sv_off)?;
+        let d = descs.wrapping_add(idx * desc_size);
+        let sv = k.read_u64(d.wrapping_add(sv_off))?;
         let state = sv >> 62;
         // desc_committed (1) and desc_finalized (2) hold a record of this id.
         if (sv & ID_MASK) == (id & ID_MASK) && (state == 1 || state == 2) {
-            let begin = k.read_u64(d + lpos_off + begin_off)?;
-            let next = k.read_u64(d + lpos_off + next_off)?;
-            let info = infos + idx * info_size;
+            let lpos = d.wrapping_add(lpos_off);
+            let begin = k.read_u64(lpos.wrapping_add(begin_off))?;
+            let next = k.read_u64(lpos.wrapping_add(next_off))?;
+            let info = infos.wrapping_add(idx * info_size);
             let ib = k.read_bytes(info, info_size as usize)?;
             let g64 = |o: u64| u64::from_le_bytes(ib[o as usize..o as usize + 8].try_into().unwrap());
             let text_len = u16::from_le_bytes(ib[len_off as usize..len_off as usize + 2].try_into().unwrap());
@@ -160,7 +184,7 @@ fn block_text(ring: &[u8], size_bits: u32, begin: u64, next: u64, text_len: u64)
     } else {
         return &[];
     };
-    if len < 8 || start + len > size {
+    if len < 8 || start.checked_add(len).is_none_or(|e| e > size) || ring.len() as u64 != size {
         return &[];
     }
     let s = (start + 8) as usize;
@@ -174,7 +198,7 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
     let sym = |n: &str| need(k.symbol(n), &format!("SYMBOL({n})"));
     let buf = k.read_u64(sym("log_buf")?)?;
     let buf_len = k.read_u32(sym("log_buf_len")?)? as u64;
-    if buf_len == 0 || buf_len > 1 << 30 {
+    if buf_len == 0 || buf_len > 1 << MAX_RING_BITS {
         return Err(Error::Corrupt(format!("log_buf_len {buf_len} is implausible")));
     }
     let first_idx = k.read_u32(sym("log_first_idx")?)? as u64;
@@ -186,6 +210,16 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
     let len_off = need(k.offset(&format!("{name}.len")), "OFFSET(printk_log.len)")?;
     let tlen_off = need(k.offset(&format!("{name}.text_len")), "OFFSET(printk_log.text_len)")?;
     let caller_off = k.offset(&format!("{name}.caller_id"));
+    if hdr == 0 || hdr > MAX_STRUCT {
+        return Err(Error::Corrupt(format!("SIZE({name}) = {hdr} is implausible")));
+    }
+    fits(ts_off, 8, hdr, "printk_log.ts_nsec")?;
+    fits(len_off, 2, hdr, "printk_log.len")?;
+    // text_len, dict_len (u16 each), facility (u8), flags:5 + level:3 (u8).
+    fits(tlen_off, 6, hdr, "printk_log.text_len")?;
+    if let Some(o) = caller_off {
+        fits(o, 4, hdr, "printk_log.caller_id")?;
+    }
     let ring = k.read_bytes(buf, buf_len as usize)?;
     let rd16 = |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
     let mut out = Vec::new();
