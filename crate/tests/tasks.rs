@@ -62,8 +62,14 @@ fn all_traces(name: &str) -> Option<Vec<TaskTrace>> {
     let k = &s.kernel;
     let t0 = std::time::Instant::now();
     let tracer = TaskTracer::new(k);
+    let t1 = std::time::Instant::now();
     let traces: Vec<TaskTrace> = k.tasks().0.iter().map(|t| tracer.trace(t)).collect();
-    eprintln!("{name}: {} tasks traced in {:?} (debug build)", traces.len(), t0.elapsed());
+    eprintln!(
+        "{name}: {} tasks; tracer set up (tasks, ORC tables, CPU traces) in {:?}, every task traced in {:?} (debug build)",
+        traces.len(),
+        t1 - t0,
+        t1.elapsed()
+    );
     assert!(tracer.warnings().is_empty(), "{:?}", tracer.warnings());
     Some(traces)
 }
