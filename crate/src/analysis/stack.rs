@@ -94,6 +94,7 @@ impl<'k> KernelStack<'k> {
             .into(),
             regs: r.regs,
             stack: None,
+            ..Default::default()
         }
     }
 }

@@ -1,10 +1,10 @@
 use super::{open_session, out, print_json, Args, Format};
 use crate::error::Result;
-use crate::report::{build::report_of, bt, CpuTrace};
+use crate::report::{bt, CpuTrace};
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;
-    let r = report_of(&s.kernel);
+    let r = s.report();
     let all = a.flags.iter().any(|f| f == "-a" || f == "--all");
     let crashing: Vec<&CpuTrace> = r.cpu_traces.iter().filter(|t| t.frames == r.backtrace || r.backtrace.is_empty()).take(1).collect();
     let shown: Vec<&CpuTrace> = if all { r.cpu_traces.iter().collect() } else { crashing };

@@ -29,6 +29,8 @@ commands:
 options:
   --format text|json    output format (default text)
   --cache-mb N          page-cache budget in MiB (default 32)
+  --debuginfo FILE      a vmlinux or module .ko with DWARF, or System.map (repeatable); checked
+                        against the dump, adds source lines and field names
 ";
 
 /// Parsed command line.
@@ -38,6 +40,8 @@ pub struct Args {
     pub format: Format,
     pub flags: Vec<String>,
     pub cache_mb: usize,
+    /// `--debuginfo FILE` (repeatable): vmlinux / .ko with DWARF, or System.map.
+    pub debuginfo: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,7 +53,7 @@ pub enum Format {
 fn parse(argv: Vec<String>) -> Result<Args, String> {
     let mut it = argv.into_iter();
     let command = it.next().ok_or("no command given")?;
-    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32 };
+    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32, debuginfo: vec![] };
     while let Some(x) = it.next() {
         match x.as_str() {
             "--format" => {
@@ -60,6 +64,7 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 }
             }
             "--json" => a.format = Format::Json,
+            "--debuginfo" => a.debuginfo.push(it.next().ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?),
             "--cache-mb" => {
                 a.cache_mb = it
                     .next()
@@ -77,7 +82,9 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
 /// Opens the dump named by the path arguments (several paths: the parts of a split dump).
 pub fn open_session(a: &Args) -> Result<Session, Error> {
     let (srcs, opts) = open_files(a)?;
-    Session::open_many(srcs, &opts)
+    let mut s = Session::open_many(srcs, &opts)?;
+    s.load_debuginfo(&opts);
+    Ok(s)
 }
 
 /// The dump files named on the command line, and the options to open them with.
@@ -88,7 +95,14 @@ pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Opti
         srcs.push(Box::new(FileSource::open(std::path::Path::new(p))?));
     }
     let name = if a.paths.len() > 1 { a.paths.join(" ") } else { path.clone() };
-    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name) }))
+    let mut debuginfo = Vec::new();
+    for p in &a.debuginfo {
+        debuginfo.push(crate::debuginfo::Extra {
+            name: p.clone(),
+            src: Box::new(FileSource::open(std::path::Path::new(p))?),
+        });
+    }
+    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name), debuginfo }))
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) {

@@ -130,6 +130,15 @@ pub struct Frame {
     /// `--- <IRQ stack> ---` style marker printed before this frame when the stack changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    /// Source file of the address (of the call for a return address), from debuginfo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Functions inlined at this address, innermost first, each with its file/line
+    /// (from debuginfo; the frame's own function is not repeated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<crate::debuginfo::InlineFrame>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -164,6 +173,9 @@ pub struct Fault {
     pub argument_register: Option<String>,
     /// Field at that offset when the type is known (`struct page._refcount`).
     pub field: Option<String>,
+    /// Source line of the faulting instruction, `file:line` (from debuginfo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
