@@ -40,3 +40,78 @@ fn other_build_rejected() {
     eprintln!("{}", d.warnings[0]);
     assert!(d.warnings[0].contains("6.12") && d.warnings[0].contains("not used"), "{}", d.warnings[0]);
 }
+
+/// Opens a fixture with the extra files loaded, as `--debuginfo` does.
+fn session_with(name: &str, extras: Vec<Extra>) -> Option<crashlens::report::build::Session> {
+    let mut s = open(name)?;
+    let opts = crashlens::report::build::Options { debuginfo: extras, ..Default::default() };
+    s.load_debuginfo(&opts);
+    Some(s)
+}
+
+#[test]
+fn dis_equals_crash() {
+    let Some(oracle) = oracle(F61, "crash-dis.txt") else { return };
+    let (Some(s), Some(x)) = (open(F61), ko(F61)) else { return };
+    // Without debuginfo: crash's lines minus the source lines.
+    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref").unwrap();
+    let plain: String = oracle.lines().filter(|l| l.starts_with("0x")).map(|l| format!("{l}\n")).collect();
+    assert_eq!(crashlens::report::dis::render(&d, false), plain);
+    // An address inside the function gives the same function.
+    let d2 = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "0xffffffffc033d0fb").unwrap();
+    assert_eq!(d2.start, 0xffffffffc033d0e6);
+    drop(s);
+    // With the module's .ko: `dis -l`, byte for byte.
+    let s = session_with(F61, vec![x]).unwrap();
+    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref").unwrap();
+    assert_eq!(crashlens::report::dis::render(&d, true), oracle);
+}
+
+#[test]
+fn report_with_ko() {
+    let (Some(x),) = (ko(F61),) else { return };
+    let Some(s) = session_with(F61, vec![x]) else { return };
+    let r = s.report();
+    let f = r.fault.as_ref().expect("fault");
+    assert_eq!(f.field.as_deref(), Some("struct victim.field"));
+    assert_eq!(f.source.as_deref(), Some("/usr/src/vmcore_fixture/vmcore_fixture.c:46"));
+    let n = r.narrative.as_ref().unwrap();
+    assert!(n.en.contains("line 46 of /usr/src/vmcore_fixture/vmcore_fixture.c"), "{}", n.en);
+    assert!(n.zh.contains("vmcore_fixture.c 第 46 行"), "{}", n.zh);
+    assert!(n.en.contains("struct victim.field"));
+    // The exception frame and the module frames below it carry their lines.
+    let exc = r.backtrace.iter().find(|f| f.kind == "exception" && f.function.as_deref() == Some("fixture_null_deref")).unwrap();
+    assert_eq!(exc.line, Some(46));
+    let caller = r.backtrace.iter().find(|f| f.function.as_deref() == Some("fixture_provoke.cold")).unwrap();
+    assert_eq!((caller.file.as_deref(), caller.line), (Some("/usr/src/vmcore_fixture/vmcore_fixture.c"), Some(54)));
+    let pw = r.backtrace.iter().find(|f| f.function.as_deref() == Some("provoke_write")).unwrap();
+    assert_eq!(pw.line, Some(70));
+    // Core kernel frames: no vmlinux given, no lines.
+    assert!(r.backtrace.iter().filter(|f| f.module.is_none()).all(|f| f.line.is_none()));
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["fault"]["field"], "struct victim.field");
+    // Without the .ko the field is unknown (no BTF prototype for a module function).
+    let plain = report(F61).unwrap();
+    assert!(plain["fault"]["field"].is_null());
+    assert!(plain["fault"].get("source").is_none());
+}
+
+#[test]
+fn mismatched_ko_warns_in_report() {
+    let Some(x) = ko(F612) else { return };
+    let Some(s) = session_with(F61, vec![x]) else { return };
+    let r = s.report();
+    assert!(r.warnings.iter().any(|w| w.contains("not used") && w.contains("built for 6.12")), "{:?}", r.warnings);
+    assert!(r.fault.as_ref().unwrap().field.is_none());
+    assert!(r.backtrace.iter().all(|f| f.line.is_none()));
+}
+
+#[test]
+fn not_elf_not_map_rejected() {
+    let Some(s) = open(F61) else { return };
+    let mut d = DebugInfo::default();
+    d.add(&s.kernel, "junk", &crashlens::source::BytesSource(b"hello there\n".to_vec()));
+    d.add(&s.kernel, "trunc", &crashlens::source::BytesSource(b"\x7fELF\x02\x01\x01".to_vec()));
+    assert!(d.files.is_empty() && d.system_map.is_none());
+    assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+}

@@ -1,6 +1,7 @@
 //! The `crashlens` command line: argument parsing and dispatch; each command in its own file.
 
 mod bt;
+mod dis;
 mod info;
 mod log;
 pub mod modules;
@@ -24,6 +25,8 @@ commands:
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sys    VMCORE [--format text|json]   system summary (like crash's sys)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
+  dis    VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]   disassemble a function like crash's dis
+                                       (-l: source lines, from the debuginfo given)
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:
@@ -137,6 +140,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "log" => log::run(&a),
         "sym" => sym::run(&a),
         "bt" => bt::run(&a),
+        "dis" => dis::run(&a),
         "mod" => modules::run(&a),
         "oops" => oops::run(&a),
         "sys" => sys::run(&a),

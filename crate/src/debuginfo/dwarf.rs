@@ -45,7 +45,22 @@ pub struct InlineFrame {
 pub struct Dwarf {
     pub dwarf: Rc<gimli::Dwarf<R>>,
     ctx: addr2line::Context<R>,
+    /// Line tables of the units looked at so far (one unit's rows each).
+    lines: std::cell::RefCell<Vec<UnitLines>>,
 }
+
+/// A unit's line table: its sequences of rows and its file names.
+struct UnitLines {
+    ranges: Vec<(u64, u64)>,
+    /// Each sequence: [start, end) and rows (address, file index, line, is_stmt) by address.
+    seqs: Vec<(u64, u64, Vec<(u64, u64, u32, bool)>)>,
+    files: Vec<(u64, String)>,
+}
+
+/// At most this many units' line tables are kept.
+const MAX_CACHED_UNITS: usize = 64;
+/// Rows of one unit at most.
+const MAX_ROWS: usize = 4_000_000;
 
 impl Dwarf {
     /// `section(name)` gives a section's (relocated) bytes or None.
@@ -63,13 +78,108 @@ impl Dwarf {
         };
         let dwarf = Rc::new(gimli::Dwarf::load(load).map_err(|e| e.to_string())?);
         let ctx = addr2line::Context::from_dwarf(gimli::Dwarf::load(load).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        Ok(Dwarf { dwarf, ctx })
+        Ok(Dwarf { dwarf, ctx, lines: Default::default() })
     }
 
-    /// File and line of the code at `addr` (a DWARF address).
+    /// File and line of the code at `addr` (a DWARF address), chosen the way gdb does: where
+    /// several rows share the address, the last `is_stmt` one (gcc emits a non-statement row
+    /// after the statement rows of a prologue; addr2line would take that one).
     pub fn line(&self, addr: u64) -> Option<SourceLine> {
+        self.stmt_line(addr).or_else(|| self.any_line(addr))
+    }
+
+    fn any_line(&self, addr: u64) -> Option<SourceLine> {
         let l = self.ctx.find_location(addr).ok()??;
         Some(SourceLine { file: l.file?.to_string(), line: l.line.filter(|&n| n != 0)? })
+    }
+
+    fn stmt_line(&self, addr: u64) -> Option<SourceLine> {
+        let hit = |u: &UnitLines| u.ranges.iter().any(|&(s, e)| addr >= s && addr < e);
+        let mut cache = self.lines.borrow_mut();
+        let i = match cache.iter().position(hit) {
+            Some(i) => i,
+            None => {
+                let u = self.unit_lines(addr)?;
+                if cache.len() >= MAX_CACHED_UNITS {
+                    cache.remove(0);
+                }
+                cache.push(u);
+                cache.len() - 1
+            }
+        };
+        let u = &cache[i];
+        let (_, _, rows) = u.seqs.iter().find(|(s, e, _)| addr >= *s && addr < *e)?;
+        let last = rows.partition_point(|r| r.0 <= addr).checked_sub(1)?;
+        let at = rows[last].0;
+        let first = rows[..=last].iter().rposition(|r| r.0 != at).map_or(0, |p| p + 1);
+        let same = &rows[first..=last];
+        let r = same.iter().rev().find(|r| r.3).unwrap_or(&rows[last]);
+        let file = u.files.iter().find(|(i, _)| *i == r.1).map(|(_, f)| f.clone())?;
+        (r.2 != 0).then_some(SourceLine { file, line: r.2 })
+    }
+
+    /// The line table of the unit whose ranges hold `addr`.
+    fn unit_lines(&self, addr: u64) -> Option<UnitLines> {
+        let d = &*self.dwarf;
+        let mut units = d.units();
+        while let Ok(Some(h)) = units.next() {
+            let Ok(unit) = d.unit(h) else { continue };
+            let mut ranges = Vec::new();
+            if let Ok(mut rs) = d.unit_ranges(&unit) {
+                while let Ok(Some(r)) = rs.next() {
+                    ranges.push((r.begin, r.end));
+                    if ranges.len() > 100_000 {
+                        break;
+                    }
+                }
+            }
+            if !ranges.iter().any(|&(s, e)| addr >= s && addr < e) {
+                continue;
+            }
+            let prog = unit.line_program.clone()?;
+            let comp_dir = unit.comp_dir.as_ref().and_then(|c| c.to_string_lossy().ok()).map(|c| c.into_owned());
+            let mut rows = prog.rows();
+            let mut seqs = Vec::new();
+            let mut cur: Vec<(u64, u64, u32, bool)> = Vec::new();
+            let mut files: Vec<(u64, String)> = Vec::new();
+            let mut n = 0usize;
+            while let Ok(Some((header, row))) = rows.next_row() {
+                n += 1;
+                if n > MAX_ROWS {
+                    break;
+                }
+                if row.end_sequence() {
+                    if let Some(start) = cur.first().map(|r| r.0) {
+                        cur.sort_by_key(|r| r.0);
+                        seqs.push((start, row.address(), std::mem::take(&mut cur)));
+                    }
+                    continue;
+                }
+                let fi = row.file_index();
+                if !files.iter().any(|(i, _)| *i == fi) {
+                    if let Some(f) = row.file(header) {
+                        files.push((fi, self.file_path(&unit, header, f, comp_dir.as_deref())));
+                    }
+                }
+                cur.push((row.address(), fi, row.line().map_or(0, |l| l.get() as u32), row.is_stmt()));
+            }
+            return Some(UnitLines { ranges, seqs, files });
+        }
+        None
+    }
+
+    fn file_path(&self, unit: &gimli::Unit<R>, header: &gimli::LineProgramHeader<R>, f: &gimli::FileEntry<R>, comp_dir: Option<&str>) -> String {
+        let s = |v: AttributeValue<R>| -> Option<String> {
+            Some(self.dwarf.attr_string(unit, v).ok()?.to_string_lossy().ok()?.into_owned())
+        };
+        let name = s(f.path_name()).unwrap_or_default();
+        if name.starts_with('/') {
+            return name;
+        }
+        let dir = f.directory(header).and_then(s).unwrap_or_default();
+        let mut p = if dir.starts_with('/') { dir } else { join(comp_dir.unwrap_or(""), &dir) };
+        p = join(&p, &name);
+        p
     }
 
     /// The inline chain at `addr`, innermost first; the last entry is the real function.
@@ -294,3 +404,11 @@ impl Dwarf {
     }
 }
 
+
+fn join(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{}/{}", a.trim_end_matches('/'), b),
+    }
+}

@@ -9,6 +9,7 @@
 pub mod bt;
 pub mod build;
 pub mod crash;
+pub mod dis;
 pub mod text;
 
 use crate::cache::CacheStats;
