@@ -11,7 +11,8 @@ const MAX_DEPTH: u32 = 16;
 /// DIEs looked at in one search at most (bounded work on huge or broken units).
 const MAX_DIES: usize = 5_000_000;
 
-/// The sections gimli reads, by their ELF names.
+/// The sections gimli reads, by their ELF names (not the location lists: variables' locations
+/// are not used, and they are a large part of a vmlinux's DWARF).
 pub const SECTIONS: &[&str] = &[
     ".debug_abbrev",
     ".debug_addr",
@@ -19,7 +20,6 @@ pub const SECTIONS: &[&str] = &[
     ".debug_info",
     ".debug_line",
     ".debug_line_str",
-    ".debug_loclists",
     ".debug_rnglists",
     ".debug_ranges",
     ".debug_str",
