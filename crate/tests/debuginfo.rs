@@ -9,7 +9,7 @@ use crashlens::source::FileSource;
 fn ko(name: &str) -> Option<Extra> {
     let p = fixtures()?.join(name).join("vmcore_fixture.ko");
     let src = FileSource::open(&p).ok()?;
-    Some(Extra { name: p.display().to_string(), src: Box::new(src) })
+    Some(Extra { name: p.display().to_string(), src: std::rc::Rc::new(src) })
 }
 
 #[test]
@@ -110,8 +110,8 @@ fn mismatched_ko_warns_in_report() {
 fn not_elf_not_map_rejected() {
     let Some(s) = open(F61) else { return };
     let mut d = DebugInfo::default();
-    d.add(&s.kernel, "junk", &crashlens::source::BytesSource(b"hello there\n".to_vec()));
-    d.add(&s.kernel, "trunc", &crashlens::source::BytesSource(b"\x7fELF\x02\x01\x01".to_vec()));
+    d.add(&s.kernel, "junk", std::rc::Rc::new(crashlens::source::BytesSource(b"hello there\n".to_vec())));
+    d.add(&s.kernel, "trunc", std::rc::Rc::new(crashlens::source::BytesSource(b"\x7fELF\x02\x01\x01".to_vec())));
     assert!(d.files.is_empty() && d.system_map.is_none());
     assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
 }

@@ -102,7 +102,7 @@ pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Opti
     for p in &a.debuginfo {
         debuginfo.push(crate::debuginfo::Extra {
             name: p.clone(),
-            src: Box::new(FileSource::open(std::path::Path::new(p))?),
+            src: std::rc::Rc::new(FileSource::open(std::path::Path::new(p))?),
         });
     }
     Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name), debuginfo }))

@@ -65,13 +65,18 @@ const MAX_ROWS: usize = 4_000_000;
 impl Dwarf {
     /// `section(name)` gives a section's (relocated) bytes or None.
     pub fn new(mut section: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Dwarf, String> {
-        // Each section is read once; both gimli views share the bytes.
         let mut bytes: Vec<(&'static str, Rc<[u8]>)> = Vec::new();
         for &n in SECTIONS {
             if let Some(b) = section(n) {
                 bytes.push((n, Rc::from(b.into_boxed_slice())));
             }
         }
+        Self::from_shared(&bytes)
+    }
+
+    /// From sections already in memory (shared, not copied: each gimli view and every
+    /// per-unit `Dwarf` of a vmlinux point at the same bytes).
+    pub fn from_shared(bytes: &[(&'static str, Rc<[u8]>)]) -> Result<Dwarf, String> {
         let load = |id: gimli::SectionId| -> Result<R, gimli::Error> {
             let b = bytes.iter().find(|(n, _)| *n == id.name()).map(|(_, b)| b.clone()).unwrap_or_else(|| Rc::from(Vec::new().into_boxed_slice()));
             Ok(EndianRcSlice::new(b, LittleEndian))
@@ -410,5 +415,91 @@ fn join(a: &str, b: &str) -> String {
         (true, _) => b.to_string(),
         (_, true) => a.to_string(),
         _ => format!("{}/{}", a.trim_end_matches('/'), b),
+    }
+}
+
+/// A big file's DWARF one compilation unit at a time: `.debug_aranges` says which unit holds
+/// an address; only that unit's bytes of `.debug_info` are read (from the file, when asked),
+/// beside the smaller shared sections. A Debian vmlinux has 160 MB of `.debug_info`, most of
+/// which a report never needs.
+pub struct PerUnit {
+    pub src: Rc<dyn crate::source::ReadAt>,
+    /// File offset and size of `.debug_info`.
+    pub info: (u64, u64),
+    /// Every section but `.debug_info`.
+    pub shared: Vec<(&'static str, Rc<[u8]>)>,
+    /// (begin, end, unit offset in .debug_info), sorted by begin.
+    pub aranges: Vec<(u64, u64, u64)>,
+    cache: std::cell::RefCell<Vec<(u64, Rc<Dwarf>)>>,
+    /// Bytes of `.debug_info` read so far.
+    pub info_read: std::cell::Cell<u64>,
+}
+
+/// Units kept parsed at most.
+const MAX_UNITS: usize = 32;
+/// A unit larger than this is not read.
+const MAX_UNIT: u64 = 256 << 20;
+
+impl PerUnit {
+    pub fn new(src: Rc<dyn crate::source::ReadAt>, info: (u64, u64), shared: Vec<(&'static str, Rc<[u8]>)>) -> Result<PerUnit, String> {
+        let ar = shared.iter().find(|(n, _)| *n == ".debug_aranges").map(|(_, b)| b.clone()).ok_or("no .debug_aranges")?;
+        let aranges_sec = gimli::DebugAranges::new(&ar, LittleEndian);
+        let mut headers = aranges_sec.headers();
+        let mut v = Vec::new();
+        while let Ok(Some(h)) = headers.next() {
+            let cu = h.debug_info_offset().0 as u64;
+            let mut es = h.entries();
+            while let Ok(Some(e)) = es.next() {
+                let r = e.range();
+                if r.end > r.begin {
+                    v.push((r.begin, r.end, cu));
+                }
+            }
+        }
+        if v.is_empty() {
+            return Err(".debug_aranges is empty".into());
+        }
+        v.sort_unstable();
+        Ok(PerUnit { src, info, shared, aranges: v, cache: Default::default(), info_read: Default::default() })
+    }
+
+    /// The parsed unit holding DWARF address `addr`.
+    pub fn unit_for(&self, addr: u64) -> Option<Rc<Dwarf>> {
+        let i = self.aranges.partition_point(|r| r.0 <= addr).checked_sub(1)?;
+        // Ranges may nest or overlap: look back a little for one that covers addr.
+        let cu = self.aranges[i.saturating_sub(8)..=i].iter().rev().find(|r| addr < r.1)?.2;
+        if let Some((_, d)) = self.cache.borrow().iter().find(|(o, _)| *o == cu) {
+            return Some(d.clone());
+        }
+        let d = Rc::new(self.load(cu).ok()?);
+        let mut c = self.cache.borrow_mut();
+        if c.len() >= MAX_UNITS {
+            c.remove(0);
+        }
+        c.push((cu, d.clone()));
+        Some(d)
+    }
+
+    fn load(&self, cu: u64) -> Result<Dwarf, String> {
+        let (off, size) = self.info;
+        let e = |x: crate::error::Error| x.to_string();
+        let mut h = [0u8; 12];
+        if cu.checked_add(12).is_none_or(|end| end > size) {
+            return Err("unit offset outside .debug_info".into());
+        }
+        self.src.read_exact_at(off + cu, &mut h, "unit header").map_err(e)?;
+        let l32 = u32::from_le_bytes(h[..4].try_into().expect("4"));
+        let len = if l32 == 0xffff_ffff { 12 + u64::from_le_bytes(h[4..12].try_into().expect("8")) } else { 4 + l32 as u64 };
+        if len > MAX_UNIT || cu + len > size {
+            return Err(format!("unit at {cu:#x} of {len} bytes does not fit"));
+        }
+        // The unit alone, as a .debug_info of one unit: its DIE references are unit-relative
+        // and its other offsets (lines, strings, ranges) point into the shared sections. The
+        // aranges are left out: their unit offsets are the whole section's.
+        let info = self.src.read_vec(off + cu, len as usize, "compilation unit").map_err(e)?;
+        self.info_read.set(self.info_read.get() + len);
+        let mut secs: Vec<(&'static str, Rc<[u8]>)> = self.shared.iter().filter(|(n, _)| *n != ".debug_aranges").cloned().collect();
+        secs.push((".debug_info", Rc::from(info.into_boxed_slice())));
+        Dwarf::from_shared(&secs)
     }
 }

@@ -18,11 +18,13 @@ use crate::kernel::Kernel;
 use crate::source::ReadAt;
 pub use dwarf::{InlineFrame, SourceLine};
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 /// A file the user gave, not yet examined.
 pub struct Extra {
     pub name: String,
-    pub src: Box<dyn ReadAt>,
+    /// Shared: a vmlinux stays open and its compilation units are read when needed.
+    pub src: Rc<dyn ReadAt>,
 }
 
 /// What a loaded file covers.
@@ -39,11 +41,36 @@ pub struct DebugFile {
     pub bias: u64,
     /// Runtime [start, end) ranges of the code this file describes.
     pub ranges: Vec<(u64, u64)>,
-    pub dwarf: dwarf::Dwarf,
+    pub dwarf: Dwarfs,
     /// Milliseconds spent loading (native; 0 in wasm).
     pub load_ms: u64,
     /// Bytes read from the file.
     pub bytes_read: u64,
+}
+
+/// A file's DWARF: all of it in memory (a .ko), or a unit at a time (a vmlinux).
+pub enum Dwarfs {
+    Whole(dwarf::Dwarf),
+    PerUnit(dwarf::PerUnit),
+}
+
+impl DebugFile {
+    /// Runs `f` on the DWARF that describes runtime address `addr`, with the DWARF address.
+    fn with<T>(&self, addr: u64, f: impl FnOnce(&dwarf::Dwarf, u64) -> Option<T>) -> Option<T> {
+        let a = addr.wrapping_sub(self.bias);
+        match &self.dwarf {
+            Dwarfs::Whole(d) => f(d, a),
+            Dwarfs::PerUnit(p) => f(&*p.unit_for(a)?, a),
+        }
+    }
+
+    /// Bytes of `.debug_info` read so far (a vmlinux reads its units on demand).
+    pub fn info_read(&self) -> u64 {
+        match &self.dwarf {
+            Dwarfs::Whole(_) => 0,
+            Dwarfs::PerUnit(p) => p.info_read.get(),
+        }
+    }
 }
 
 /// Everything loaded from the extra files.
@@ -70,11 +97,11 @@ fn now_ms() -> u64 {
 }
 
 /// Counts bytes read through it.
-struct Counting<'a> {
-    inner: &'a dyn ReadAt,
+struct Counting {
+    inner: Rc<dyn ReadAt>,
     n: std::cell::Cell<u64>,
 }
-impl ReadAt for Counting<'_> {
+impl ReadAt for Counting {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> crate::error::Result<usize> {
         let r = self.inner.read_at(offset, buf)?;
         self.n.set(self.n.get() + r as u64);
@@ -94,17 +121,17 @@ impl DebugInfo {
     pub fn load(k: &Kernel, extras: Vec<Extra>) -> DebugInfo {
         let mut d = DebugInfo::default();
         for x in extras {
-            d.add(k, &x.name, &*x.src);
+            d.add(k, &x.name, x.src);
         }
         d
     }
 
-    pub fn add(&mut self, k: &Kernel, name: &str, src: &dyn ReadAt) {
+    pub fn add(&mut self, k: &Kernel, name: &str, src: Rc<dyn ReadAt>) {
         let t0 = now_ms();
-        let counting = Counting { inner: src, n: std::cell::Cell::new(0) };
+        let counting = Rc::new(Counting { inner: src, n: std::cell::Cell::new(0) });
         let mut magic = [0u8; 4];
         if counting.read_at(0, &mut magic).unwrap_or(0) == 4 && &magic == b"\x7fELF" {
-            match load_elf(k, name, &counting) {
+            match load_elf(k, name, counting.clone()) {
                 Ok(mut f) => {
                     f.name = name.to_string();
                     f.load_ms = now_ms().saturating_sub(t0);
@@ -124,7 +151,7 @@ impl DebugInfo {
             }
             return;
         }
-        match sysmap::SystemMap::parse(&counting).and_then(|mut m| m.check(k).map(|()| m)) {
+        match sysmap::SystemMap::parse(&*counting).and_then(|mut m| m.check(k).map(|()| m)) {
             Ok(m) => {
                 self.notes.push(format!("System.map {name}: {} symbols", m.len()));
                 self.system_map = Some(m);
@@ -139,13 +166,12 @@ impl DebugInfo {
 
     /// File and line of the instruction at runtime address `addr`.
     pub fn line(&self, addr: u64) -> Option<SourceLine> {
-        let f = self.file_for(addr)?;
-        f.dwarf.line(addr.wrapping_sub(f.bias))
+        self.file_for(addr)?.with(addr, |d, a| d.line(a))
     }
 
     /// Inline chain at a runtime address, innermost first (the last is the real function).
     pub fn frames(&self, addr: u64) -> Vec<InlineFrame> {
-        self.file_for(addr).map(|f| f.dwarf.frames(addr.wrapping_sub(f.bias))).unwrap_or_default()
+        self.file_for(addr).and_then(|f| f.with(addr, |d, a| Some(d.frames(a)))).unwrap_or_default()
     }
 
     /// `struct victim.field`: the member at `off` of the struct that argument `index` (1-based)
@@ -153,24 +179,24 @@ impl DebugInfo {
     pub fn arg_field(&self, func: &str, addr: u64, index: u32, off: u64) -> Option<String> {
         let f = self.file_for(addr)?;
         let i = (index as usize).checked_sub(1)?;
-        let (st, m) = f.dwarf.param_field(func, Some(addr.wrapping_sub(f.bias)), i, off)?;
+        let (st, m) = f.with(addr, |d, a| d.param_field(func, Some(a), i, off))?;
         Some(format!("{st}.{}", m?))
     }
 }
 
-fn load_elf(k: &Kernel, name: &str, src: &dyn ReadAt) -> Result<DebugFile, String> {
-    let e = elf::ElfFile::parse(src)?;
+fn load_elf(k: &Kernel, name: &str, src: Rc<Counting>) -> Result<DebugFile, String> {
+    let e = elf::ElfFile::parse(&*src)?;
     if e.section(".debug_info").is_none() {
         return Err("no DWARF (.debug_info) in it; give the unstripped file (Debian: the -dbg package)".into());
     }
     match e.e_type {
         object::elf::ET_REL => load_module(k, name, &e),
-        object::elf::ET_EXEC | object::elf::ET_DYN => load_vmlinux(k, &e),
+        object::elf::ET_EXEC | object::elf::ET_DYN => load_vmlinux(k, &e, src.clone()),
         t => Err(format!("ELF type {t} is neither a vmlinux nor a kernel module")),
     }
 }
 
-fn load_vmlinux(k: &Kernel, e: &elf::ElfFile) -> Result<DebugFile, String> {
+fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<DebugFile, String> {
     let syms = k.symbols();
     let dump_id = k.vmcoreinfo.build_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
     let file_id = e.build_id();
@@ -220,7 +246,25 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile) -> Result<DebugFile, String> {
         .filter(|s| s.flags & object::elf::SHF_EXECINSTR as u64 != 0 && s.addr != 0)
         .map(|s| (s.addr.wrapping_add(bias), s.addr.wrapping_add(bias).wrapping_add(s.size)))
         .collect();
-    let dwarf = dwarf::Dwarf::new(|n| e.section(n).and_then(|(_, s)| e.read(s).ok()))?;
+    // .debug_info a unit at a time when it can be read in place (not compressed) and the
+    // aranges say where each unit is; else all of it.
+    let info = e.section(".debug_info").map(|(_, s)| s.clone()).filter(|s| s.flags & object::elf::SHF_COMPRESSED as u64 == 0);
+    let per_unit = match (info, e.section(".debug_aranges")) {
+        (Some(info), Some(_)) => {
+            let mut shared = Vec::new();
+            for &n in dwarf::SECTIONS.iter().filter(|&&n| n != ".debug_info") {
+                if let Some((_, s)) = e.section(n) {
+                    shared.push((n, Rc::from(e.read(s)?.into_boxed_slice())));
+                }
+            }
+            dwarf::PerUnit::new(src as Rc<dyn ReadAt>, (info.offset, info.size), shared).ok()
+        }
+        _ => None,
+    };
+    let dwarf = match per_unit {
+        Some(p) => Dwarfs::PerUnit(p),
+        None => Dwarfs::Whole(dwarf::Dwarf::new(|n| e.section(n).and_then(|(_, s)| e.read(s).ok()))?),
+    };
     Ok(DebugFile { name: String::new(), scope: Scope::Vmlinux, bias, ranges: text, dwarf, load_ms: 0, bytes_read: 0 })
 }
 
@@ -313,7 +357,7 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
         Some(b.wrapping_add(s.value))
     };
     let mut skipped = 0;
-    let dwarf = dwarf::Dwarf::new(|n| {
+    let dwarf = Dwarfs::Whole(dwarf::Dwarf::new(|n| {
         let (i, s) = e.section(n)?;
         let mut data = e.read(s).ok()?;
         for r in e.sections.iter().filter(|r| r.kind == object::elf::SHT_RELA && r.info as usize == i) {
@@ -322,7 +366,7 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
             }
         }
         Some(data)
-    })?;
+    })?);
     let ranges = base
         .iter()
         .filter_map(|(&i, &b)| {

@@ -54,7 +54,7 @@ impl Session {
     /// Examines the extra files of `opts` and keeps those that match this dump.
     pub fn load_debuginfo(&mut self, opts: &Options) {
         for x in &opts.debuginfo {
-            self.debuginfo.add(&self.kernel, &x.name, &*x.src);
+            self.debuginfo.add(&self.kernel, &x.name, x.src.clone());
         }
     }
 
@@ -145,6 +145,7 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     };
     r.warnings.extend(k.dump.info.warnings.iter().cloned());
     r.warnings.extend(dbg.warnings.iter().cloned());
+    r.debuginfo = dbg.notes.clone();
     if let Some(t) = r.crash_time {
         r.crash_time_utc = Some(crate::util::utc_date(t));
     }

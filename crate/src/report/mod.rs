@@ -53,6 +53,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
     pub partial: bool,
+    /// The extra files used (vmlinux / .ko with DWARF, System.map) and what they cover;
+    /// rejected ones are in `warnings`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub debuginfo: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
