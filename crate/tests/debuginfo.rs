@@ -115,3 +115,64 @@ fn not_elf_not_map_rejected() {
     assert!(d.files.is_empty() && d.system_map.is_none());
     assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
 }
+
+/// Debian's vmlinux-6.1.0-56-cloud-amd64 (linux-image-6.1.0-56-cloud-amd64-dbg) and its
+/// System.map, when someone put them in ~/.cache/crashlens or named them in CRASHLENS_VMLINUX.
+fn debian_file(name: &str) -> Option<Extra> {
+    let home = std::path::PathBuf::from(std::env::var_os("HOME")?);
+    let p = match (name, std::env::var_os("CRASHLENS_VMLINUX")) {
+        ("vmlinux", Some(v)) => std::path::PathBuf::from(v),
+        _ => home.join(".cache/crashlens").join(format!("{name}-6.1.0-56-cloud-amd64")),
+    };
+    let Ok(src) = FileSource::open(&p) else {
+        eprintln!("note: {} absent (apt-get download linux-image-6.1.0-56-cloud-amd64-dbg); test skipped", p.display());
+        return None;
+    };
+    Some(Extra { name: p.display().to_string(), src: std::rc::Rc::new(src) })
+}
+
+#[test]
+fn debian_vmlinux() {
+    let (Some(v), Some(x)) = (debian_file("vmlinux"), ko(F61)) else { return };
+    let Some(s) = session_with(F61, vec![v, x]) else { return };
+    let r = s.report();
+    assert!(s.debuginfo.warnings.is_empty(), "{:?}", s.debuginfo.warnings);
+    assert_eq!(s.debuginfo.files.len(), 2);
+    let panic = r.backtrace.iter().find(|f| f.function.as_deref() == Some("panic")).unwrap();
+    assert!(panic.file.as_deref().unwrap().ends_with("kernel/panic.c"), "{:?}", panic.file);
+    assert_eq!(panic.line, Some(366));
+    // atomic_notifier_call_chain inlines notifier_call_chain at the return address.
+    let n = r.backtrace.iter().find(|f| f.function.as_deref() == Some("atomic_notifier_call_chain")).unwrap();
+    assert_eq!(n.inlined.first().and_then(|i| i.function.as_deref()), Some("notifier_call_chain"));
+    // Units on demand: a small part of the 160 MB .debug_info was read.
+    let vm = &s.debuginfo.files.iter().find(|f| f.scope == crashlens::debuginfo::Scope::Vmlinux).unwrap();
+    eprintln!("vmlinux: {} bytes read at load, {} of .debug_info since, {} ms", vm.bytes_read, vm.info_read(), vm.load_ms);
+    assert!(vm.bytes_read + vm.info_read() < 64 << 20);
+    // The module's facts still come from the .ko.
+    assert_eq!(r.fault.unwrap().field.as_deref(), Some("struct victim.field"));
+}
+
+#[test]
+fn debian_vmlinux_and_map_rejected_on_other_kernel() {
+    let (Some(v), Some(m)) = (debian_file("vmlinux"), debian_file("System.map")) else { return };
+    let Some(s) = session_with(F612, vec![v, m]) else { return };
+    assert!(s.debuginfo.files.is_empty() && s.debuginfo.system_map.is_none());
+    assert_eq!(s.debuginfo.warnings.len(), 2, "{:?}", s.debuginfo.warnings);
+    assert!(s.debuginfo.warnings.iter().any(|w| w.contains("build id")), "{:?}", s.debuginfo.warnings);
+    assert!(s.debuginfo.warnings.iter().any(|w| w.contains("System.map of another build")), "{:?}", s.debuginfo.warnings);
+}
+
+#[test]
+fn system_map_matches() {
+    let Some(m) = debian_file("System.map") else { return };
+    let Some(s) = session_with(F61, vec![m]) else { return };
+    let map = s.debuginfo.system_map.as_ref().expect("System.map accepted");
+    assert!(s.debuginfo.warnings.is_empty(), "{:?}", s.debuginfo.warnings);
+    // Its addresses plus the KASLR offset are kallsyms' addresses.
+    let syms = map.symbols();
+    let k = s.kernel.symbols();
+    for name in ["panic", "do_syscall_64", "vfs_write", "_printk"] {
+        let a = syms.iter().find(|x| x.name == name).unwrap().addr;
+        assert_eq!(Some(a), k.addr_of(name), "{name}");
+    }
+}

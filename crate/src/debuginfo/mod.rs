@@ -120,10 +120,20 @@ impl DebugInfo {
     /// Examines each file, keeps those that match the dump, warns about the rest.
     pub fn load(k: &Kernel, extras: Vec<Extra>) -> DebugInfo {
         let mut d = DebugInfo::default();
-        for x in extras {
-            d.add(k, &x.name, x.src);
-        }
+        d.add_all(k, &extras);
         d
+    }
+
+    /// Adds each file; System.map first, so that it can stand in for kallsyms before the ELF
+    /// files (which need the symbol table) are examined.
+    pub fn add_all(&mut self, k: &Kernel, extras: &[Extra]) {
+        let is_elf = |x: &Extra| {
+            let mut m = [0u8; 4];
+            x.src.read_at(0, &mut m).unwrap_or(0) == 4 && &m == b"\x7fELF"
+        };
+        for x in extras.iter().filter(|x| !is_elf(x)).chain(extras.iter().filter(|x| is_elf(x))) {
+            self.add(k, &x.name, x.src.clone());
+        }
     }
 
     pub fn add(&mut self, k: &Kernel, name: &str, src: Rc<dyn ReadAt>) {
@@ -153,7 +163,8 @@ impl DebugInfo {
         }
         match sysmap::SystemMap::parse(&*counting).and_then(|mut m| m.check(k).map(|()| m)) {
             Ok(m) => {
-                self.notes.push(format!("System.map {name}: {} symbols", m.len()));
+                let used = if k.set_system_map(m.symbols()) { ", standing by for kallsyms" } else { "" };
+                self.notes.push(format!("System.map {name}: {} symbols, matches the dump{used}", m.len()));
                 self.system_map = Some(m);
             }
             Err(e) => self.warnings.push(format!("{name} not used: {e}")),

@@ -53,9 +53,7 @@ impl Session {
 
     /// Examines the extra files of `opts` and keeps those that match this dump.
     pub fn load_debuginfo(&mut self, opts: &Options) {
-        for x in &opts.debuginfo {
-            self.debuginfo.add(&self.kernel, &x.name, x.src.clone());
-        }
+        self.debuginfo.add_all(&self.kernel, &opts.debuginfo);
     }
 
     /// The report, sharpened by the debuginfo loaded.
