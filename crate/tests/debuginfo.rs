@@ -176,3 +176,42 @@ fn system_map_matches() {
         assert_eq!(Some(a), k.addr_of(name), "{name}");
     }
 }
+
+/// Damaged .ko files (truncated, bytes overwritten) never panic: each is used or rejected.
+#[test]
+fn damaged_ko_never_panics() {
+    let Some(s) = open(F61) else { return };
+    let Some(p) = fixtures().map(|f| f.join(F61).join("vmcore_fixture.ko")) else { return };
+    let good = std::fs::read(p).unwrap();
+    let _ = s.kernel.symbols();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut used = 0;
+    for i in 0..120 {
+        let mut b = good.clone();
+        if i % 3 == 0 {
+            b.truncate((rnd() % good.len() as u64) as usize);
+        } else {
+            for _ in 0..(1 + rnd() % 64) {
+                let at = (rnd() % b.len() as u64) as usize;
+                b[at] = rnd() as u8;
+            }
+        }
+        let mut d = DebugInfo::default();
+        d.add(&s.kernel, "damaged", std::rc::Rc::new(crashlens::source::BytesSource(b)));
+        assert_eq!(d.files.len() + d.warnings.len(), 1);
+        if let Some(f) = d.files.first() {
+            used += 1;
+            let _ = d.line(0xffffffffc033d0fb);
+            let _ = d.frames(0xffffffffc033d0fb);
+            let _ = d.arg_field("fixture_null_deref", 0xffffffffc033d0e6, 1, 0x18);
+            assert_eq!(f.ranges.is_empty(), false);
+        }
+    }
+    eprintln!("{used} of 120 damaged files still matched");
+}
