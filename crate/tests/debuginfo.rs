@@ -54,16 +54,23 @@ fn dis_equals_crash() {
     let Some(oracle) = oracle(F61, "crash-dis.txt") else { return };
     let (Some(s), Some(x)) = (open(F61), ko(F61)) else { return };
     // Without debuginfo: crash's lines minus the source lines.
-    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref").unwrap();
+    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref", Default::default()).unwrap();
     let plain: String = oracle.lines().filter(|l| l.starts_with("0x")).map(|l| format!("{l}\n")).collect();
     assert_eq!(crashlens::report::dis::render(&d, false), plain);
-    // An address inside the function gives the same function.
-    let d2 = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "0xffffffffc033d0fb").unwrap();
+    // An address alone: one instruction (crash's `dis ADDR`); `-r`: the function up to it.
+    let one = |t: &str, r| crashlens::report::dis::dis(&s.kernel, &s.debuginfo, t, r).unwrap();
+    let d2 = one("0xffffffffc033d0fb", Default::default());
     assert_eq!(d2.start, 0xffffffffc033d0e6);
+    assert_eq!(crashlens::report::dis::render(&d2, false), plain.lines().nth(5).unwrap().to_string() + "\n");
+    assert_eq!(one("fixture_null_deref+21", Default::default()).lines.len(), 1);
+    let r = one("fixture_null_deref+21", crashlens::report::dis::Range { reverse: true, count: None });
+    assert_eq!(crashlens::report::dis::render(&r, false), plain.lines().take(6).map(|l| format!("{l}\n")).collect::<String>());
+    let c = one("fixture_null_deref", crashlens::report::dis::Range { reverse: false, count: Some(3) });
+    assert_eq!(c.lines.len(), 3);
     drop(s);
     // With the module's .ko: `dis -l`, byte for byte.
     let s = session_with(F61, vec![x]).unwrap();
-    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref").unwrap();
+    let d = crashlens::report::dis::dis(&s.kernel, &s.debuginfo, "fixture_null_deref", Default::default()).unwrap();
     assert_eq!(crashlens::report::dis::render(&d, true), oracle);
 }
 

@@ -86,6 +86,8 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
     // (`nopl   0x0(%rax,%rax,1)`).
     fmt.options_mut().set_show_zero_displacements(true);
     fmt.options_mut().set_small_hex_numbers_in_decimal(false);
+    // RIP-relative operands as gdb prints them: `0x1921925(%rip)        # 0xffffffff... <sym>`.
+    fmt.options_mut().set_rip_relative_addresses(true);
     let mut info = InstructionInfoFactory::new();
     let mut out = Vec::new();
     let mut ins = Instruction::default();
@@ -101,6 +103,13 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
             if let Some(n) = name_of(ins.near_branch_target()) {
                 o.0 = format!("{} <{n}>", o.0);
             }
+        }
+        if ins.is_ip_rel_memory_operand() {
+            let t = ins.ip_rel_memory_address();
+            o.0 = match name_of(t) {
+                Some(n) => format!("{}        # {t:#x} <{n}>", o.0),
+                None => format!("{}        # {t:#x}", o.0),
+            };
         }
         let bytes = &code[off..off + ins.len()];
         let writes = info

@@ -1,4 +1,4 @@
-//! `crashlens dis VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]`: like crash's `dis [-l]`.
+//! `crashlens dis VMCORE SYMBOL|ADDR [COUNT] [-l] [-r] [--debuginfo FILE]`: like crash's `dis`.
 
 use super::{open_session, print_json, Args, Format};
 use crate::error::{Error, Result};
@@ -7,10 +7,19 @@ pub fn run(a: &Args) -> Result<()> {
     if a.paths.len() < 2 {
         return Err(Error::Missing("usage: crashlens dis VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]".into()));
     }
-    let target = a.paths[a.paths.len() - 1].clone();
+    // `dis VMCORE TARGET [COUNT]`
+    let mut paths = a.paths.clone();
+    let count = match paths.last().map(|c| c.parse::<usize>()) {
+        Some(Ok(n)) if paths.len() >= 3 => {
+            paths.pop();
+            Some(n)
+        }
+        _ => None,
+    };
+    let target = paths.pop().unwrap_or_default();
     let dump = Args {
         command: a.command.clone(),
-        paths: a.paths[..a.paths.len() - 1].to_vec(),
+        paths,
         format: a.format,
         flags: a.flags.clone(),
         cache_mb: a.cache_mb,
@@ -24,7 +33,8 @@ pub fn run(a: &Args) -> Result<()> {
     if with_lines && s.debuginfo.files.is_empty() {
         eprintln!("crashlens: note: -l needs --debuginfo (a vmlinux or .ko with DWARF); no source lines shown");
     }
-    let d = crate::report::dis::dis(&s.kernel, &s.debuginfo, &target).map_err(Error::Missing)?;
+    let range = crate::report::dis::Range { count, reverse: a.flags.iter().any(|f| f == "-r") };
+    let d = crate::report::dis::dis(&s.kernel, &s.debuginfo, &target, range).map_err(Error::Missing)?;
     match a.format {
         Format::Json => print_json(&d),
         Format::Text => super::out(&crate::report::dis::render(&d, with_lines)),

@@ -25,8 +25,10 @@ commands:
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sys    VMCORE [--format text|json]   system summary (like crash's sys)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
-  dis    VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]   disassemble a function like crash's dis
-                                       (-l: source lines, from the debuginfo given)
+  dis    VMCORE SYMBOL|ADDR [COUNT] [-l] [-r] [--debuginfo FILE]   disassemble like crash's dis:
+                                       a function whole, COUNT instructions (default 1) at an
+                                       address or sym+off, -r: from the function start to it,
+                                       -l: source lines (from the debuginfo given)
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:

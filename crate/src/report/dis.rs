@@ -39,18 +39,49 @@ fn parse_addr(s: &str) -> Option<u64> {
     u64::from_str_radix(h, 16).ok()
 }
 
-/// Disassembles the function named by `target` (a symbol, or an address inside it).
-pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str) -> Result<Dis, String> {
+/// What to disassemble, as crash's `dis` takes it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Range {
+    /// Instructions from the address (crash: `dis ADDR COUNT`; 1 for an address or
+    /// `sym+off` given alone).
+    pub count: Option<usize>,
+    /// `-r`: from the function's start through the address.
+    pub reverse: bool,
+}
+
+/// `name`, `name+off` (decimal or 0x hex), `0xaddr` or a bare 16-digit hex address; the
+/// second value says whether it named a function as a whole.
+fn resolve(k: &Kernel, target: &str) -> Option<(u64, bool)> {
     let syms = k.symbols();
-    let addr = parse_addr(target)
-        .or_else(|| syms.addr_of(target))
-        .or_else(|| (target.len() >= 8).then(|| u64::from_str_radix(target, 16).ok()).flatten())
-        .ok_or_else(|| format!("no symbol {target:?} in the dump (and not an address)"))?;
+    if let Some(a) = parse_addr(target) {
+        return Some((a, false));
+    }
+    if let Some(a) = syms.addr_of(target) {
+        return Some((a, true));
+    }
+    if let Some((name, off)) = target.split_once('+') {
+        let off = parse_addr(off).or_else(|| off.parse().ok())?;
+        return Some((syms.addr_of(name)?.checked_add(off)?, false));
+    }
+    (target.len() >= 8).then(|| u64::from_str_radix(target, 16).ok()).flatten().map(|a| (a, false))
+}
+
+/// Disassembles as crash's `dis` does: a function name alone -> the whole function; an
+/// address or `sym+off` -> `count` instructions from there (default 1), or with `reverse`
+/// the function from its start through that instruction.
+pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Dis, String> {
+    let syms = k.symbols();
+    let (addr, whole) = resolve(k, target).ok_or_else(|| format!("no symbol {target:?} in the dump (and not an address)"))?;
     let (sym, _) = syms.lookup(addr).ok_or_else(|| format!("no function at {addr:#x}"))?;
     if sym.size == 0 || sym.size > MAX_FUNCTION {
         return Err(format!("{}: size unknown or too large ({:#x})", sym.name, sym.size));
     }
-    let code = k.read_bytes(sym.addr, sym.size as usize).map_err(|e| format!("{} at {:#x}: {e}", sym.name, sym.addr))?;
+    let (from, len) = match (whole && range.count.is_none() && !range.reverse, range.reverse) {
+        (true, _) => (sym.addr, sym.size),
+        (false, true) => (sym.addr, addr - sym.addr + 16),
+        (false, false) => (addr, (range.count.unwrap_or(1).min(100_000) as u64 * 15).min(MAX_FUNCTION)),
+    };
+    let code = k.read_bytes(from, len as usize).map_err(|e| format!("{} at {from:#x}: {e}", sym.name))?;
     let name_of = |a: u64| {
         let (s, o) = syms.lookup(a)?;
         Some(if o == 0 { s.name.clone() } else { format!("{}+{o}", s.name) })
@@ -58,7 +89,13 @@ pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str) -> Result<Dis, String> {
     // ftrace is built in when the kernel has __fentry__; then a function's first instruction,
     // when a 5-byte nop, is its patched-out `call __fentry__`.
     let ftrace = syms.addr_of("__fentry__").is_some();
-    let lines = disassemble(&code, sym.addr, &name_of)
+    let mut insns = disassemble(&code, from, &name_of);
+    if range.reverse {
+        insns.retain(|i| i.address <= addr);
+    } else if !(whole && range.count.is_none()) {
+        insns.truncate(range.count.unwrap_or(1));
+    }
+    let lines = insns
         .into_iter()
         .map(|i| {
             let src = dbg.line(i.address);
