@@ -222,3 +222,19 @@ fn damaged_ko_never_panics() {
     }
     eprintln!("{used} of 120 damaged files still matched");
 }
+
+/// The 6.12 fixture (module memory in `mem[MOD_TEXT]`) with its own .ko: the BUG()'s source line
+/// from DWARF is the one the kernel printed.
+#[test]
+fn ko_on_612_bug() {
+    let Some(x) = ko(F612) else { return };
+    let Some(s) = session_with(F612, vec![x]) else { return };
+    assert!(s.debuginfo.warnings.is_empty(), "{:?}", s.debuginfo.warnings);
+    let r = s.report();
+    let f = r.fault.as_ref().unwrap();
+    assert_eq!(f.class, "bug");
+    assert_eq!(f.source.as_deref(), Some("/usr/src/vmcore_fixture/vmcore_fixture.c:56"));
+    assert!(r.panic.message.as_deref().unwrap().contains("vmcore_fixture.c:56"));
+    let pw = r.backtrace.iter().find(|f| f.function.as_deref() == Some("provoke_write")).unwrap();
+    assert_eq!(pw.line, Some(70));
+}
