@@ -238,3 +238,28 @@ fn ko_on_612_bug() {
     let pw = r.backtrace.iter().find(|f| f.function.as_deref() == Some("provoke_write")).unwrap();
     assert_eq!(pw.line, Some(70));
 }
+
+/// A lab dump (tests/lab), when it was built here: the lockup scenario stops in cpu_relax(),
+/// inlined into the module's spin loop.
+#[test]
+fn lab_lockup_inlined() {
+    let Some(home) = std::env::var_os("HOME") else { return };
+    let dir = std::path::PathBuf::from(home).join(".cache/crashlens/lab/lockup");
+    let (Ok(dump), Ok(ko)) = (FileSource::open(&dir.join("vmcore.d1-raw.kdump")), FileSource::open(&dir.join("crashlens_lab.ko"))) else {
+        eprintln!("note: lab scenario lockup absent; test skipped");
+        return;
+    };
+    let opts = crashlens::report::build::Options {
+        debuginfo: vec![Extra { name: "crashlens_lab.ko".into(), src: std::rc::Rc::new(ko) }],
+        ..Default::default()
+    };
+    let r = crashlens::report::build::analyze(Box::new(dump), &opts, &mut |_| {}).unwrap();
+    let f = r.fault.unwrap();
+    assert_eq!(f.source_function.as_deref(), Some("rep_nop"));
+    assert!(f.source.unwrap().ends_with("asm/vdso/processor.h:13"));
+    assert!(f.inlined_into.as_deref().unwrap().starts_with("lab_spin (/usr/src/crashlens_lab/crashlens_lab.c:"));
+    let exc = r.backtrace.iter().find(|x| x.kind == "exception" && x.function.as_deref() == Some("lab_spin")).unwrap();
+    let names: Vec<_> = exc.inlined.iter().filter_map(|i| i.function.as_deref()).collect();
+    assert_eq!(names, ["rep_nop", "cpu_relax"]);
+    assert!(r.narrative.unwrap().en.contains("in rep_nop, inlined into lab_spin"));
+}

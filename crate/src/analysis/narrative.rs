@@ -163,8 +163,16 @@ pub fn write(
             format!("出错指令位于 {loc}：`{insn}`。"),
         ));
         if let Some((file, line)) = f.source.as_deref().and_then(|s| s.rsplit_once(':')) {
-            en.push(format!("By the debuginfo given, that instruction is line {line} of {file}."));
-            zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"));
+            match (&f.source_function, &f.inlined_into) {
+                (Some(func), Some(into)) => {
+                    en.push(format!("By the debuginfo given, that instruction is line {line} of {file}, in {func}, inlined into {into}."));
+                    zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行，属于被内联的函数 {func}（内联位置：{into}）。"));
+                }
+                _ => {
+                    en.push(format!("By the debuginfo given, that instruction is line {line} of {file}."));
+                    zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"));
+                }
+            }
             evidence.push(ev(
                 "debuginfo",
                 format!("DWARF line table: {loc} is {file}:{line}."),

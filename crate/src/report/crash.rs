@@ -171,8 +171,17 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
         arg_field: &arg_field,
     };
     let mut v = diagnose::diagnose(&inp);
-    if let Some(l) = v.fault.ip.and_then(|ip| dbg.line(ip)) {
-        v.fault.source = Some(format!("{}:{}", l.file, l.line));
+    if let Some(ip) = v.fault.ip {
+        if let Some(l) = dbg.line(ip) {
+            v.fault.source = Some(format!("{}:{}", l.file, l.line));
+            let chain = dbg.frames(ip);
+            if let (true, Some(inner), Some(outer)) = (chain.len() > 1, chain.first(), chain.last()) {
+                v.fault.source_function = inner.function.clone();
+                if let (Some(f), Some(file), Some(line)) = (&outer.function, &outer.file, outer.line) {
+                    v.fault.inlined_into = Some(format!("{f} ({file}:{line})"));
+                }
+            }
+        }
     }
     let faulting = site
         .as_ref()

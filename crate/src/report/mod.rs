@@ -181,6 +181,12 @@ pub struct Fault {
     /// Source line of the faulting instruction, `file:line` (from debuginfo).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// When that line is in an inlined function: the function (`rep_nop`) ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_function: Option<String>,
+    /// ... and where it was inlined: `lab_spin (/usr/src/crashlens_lab/crashlens_lab.c:112)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inlined_into: Option<String>,
     /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
