@@ -263,3 +263,60 @@ fn lab_lockup_inlined() {
     assert_eq!(names, ["rep_nop", "cpu_relax"]);
     assert!(r.narrative.unwrap().en.contains("in rep_nop, inlined into lab_spin"));
 }
+
+/// Memory with some physical ranges erased (reads as zeros).
+struct Erased {
+    inner: Box<dyn crashlens::dump::PhysMem>,
+    ranges: Vec<(u64, u64)>,
+}
+impl crashlens::dump::PhysMem for Erased {
+    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), crashlens::error::MemError> {
+        self.inner.read_phys(paddr, buf)?;
+        for (i, b) in buf.iter_mut().enumerate() {
+            let a = paddr + i as u64;
+            if self.ranges.iter().any(|&(s, e)| a >= s && a < e) {
+                *b = 0;
+            }
+        }
+        Ok(())
+    }
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        self.inner.ranges()
+    }
+}
+
+/// No kallsyms at all (keys gone from VMCOREINFO and the tables unreadable): the System.map
+/// given stands in, and modules, backtrace and diagnosis work as with kallsyms.
+#[test]
+fn system_map_replaces_missing_kallsyms() {
+    let (Some(p), Some(m)) = (elf(F61), debian_file("System.map")) else { return };
+    let full = open(F61).unwrap();
+    let open_dump = || {
+        let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+        crashlens::dump::open(src).unwrap()
+    };
+    // The kallsyms tables' physical range, from the intact dump.
+    let vi = &full.kernel.vmcoreinfo;
+    let (lo, hi) = (vi.symbol("kallsyms_offsets").unwrap(), vi.symbol("kallsyms_token_index").unwrap() + 0x200);
+    let (plo, phi) = (full.kernel.virt_to_phys(lo).unwrap(), full.kernel.virt_to_phys(hi).unwrap());
+    assert_eq!(phi - plo, hi - lo);
+    let mut d = open_dump();
+    let text = d.notes.vmcoreinfo.take().unwrap();
+    d.notes.vmcoreinfo = Some(text.lines().filter(|l| !l.contains("kallsyms")).map(|l| format!("{l}\n")).collect());
+    let inner = std::mem::replace(&mut d.mem, Box::new(Erased { inner: open_dump().mem, ranges: vec![] }));
+    d.mem = Box::new(Erased { inner, ranges: vec![(plo, phi)] });
+    let k = crashlens::kernel::Kernel::new(d);
+    let dbg = DebugInfo::load(&k, vec![m]);
+    assert!(dbg.warnings.is_empty(), "{:?}", dbg.warnings);
+    let t = k.symbols();
+    assert_eq!(t.source, "System.map (given by the user)", "{:?}", t.warnings);
+    let f = full.kernel.symbols();
+    for s in ["panic", "do_syscall_64", "modules", "init_top_pgt"] {
+        assert_eq!(t.addr_of(s), f.addr_of(s), "{s}");
+    }
+    assert_eq!(t.modules.len(), f.modules.len());
+    let r = crashlens::report::build::report_with(&k, &dbg);
+    let names = |r: &crashlens::report::Report| r.backtrace.iter().map(|x| x.function.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&r), names(&full.report()));
+    assert_eq!(r.fault.unwrap().location.as_deref(), Some("fixture_null_deref+21"));
+}
