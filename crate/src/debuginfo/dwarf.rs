@@ -49,11 +49,14 @@ pub struct Dwarf {
     lines: std::cell::RefCell<Vec<UnitLines>>,
 }
 
+/// A line-table row: address, file index, line, is_stmt.
+type Row = (u64, u64, u32, bool);
+
 /// A unit's line table: its sequences of rows and its file names.
 struct UnitLines {
     ranges: Vec<(u64, u64)>,
-    /// Each sequence: [start, end) and rows (address, file index, line, is_stmt) by address.
-    seqs: Vec<(u64, u64, Vec<(u64, u64, u32, bool)>)>,
+    /// Each sequence: [start, end) and its rows by address.
+    seqs: Vec<(u64, u64, Vec<Row>)>,
     files: Vec<(u64, String)>,
 }
 
@@ -145,7 +148,7 @@ impl Dwarf {
             let comp_dir = unit.comp_dir.as_ref().and_then(|c| c.to_string_lossy().ok()).map(|c| c.into_owned());
             let mut rows = prog.rows();
             let mut seqs = Vec::new();
-            let mut cur: Vec<(u64, u64, u32, bool)> = Vec::new();
+            let mut cur: Vec<Row> = Vec::new();
             let mut files: Vec<(u64, String)> = Vec::new();
             let mut n = 0usize;
             while let Ok(Some((header, row))) = rows.next_row() {

@@ -63,7 +63,7 @@ impl<'a> ElfFile<'a> {
         let e = |x: crate::error::Error| x.to_string();
         let mut h = [0u8; 64];
         src.read_exact_at(0, &mut h, "ELF header").map_err(e)?;
-        if &h[..4] != elf::ELFMAG {
+        if h[..4] != elf::ELFMAG {
             return Err("not an ELF file".into());
         }
         if h[4] != elf::ELFCLASS64 || h[5] != elf::ELFDATA2LSB {
