@@ -116,6 +116,7 @@ fn js_text(v: &JsValue) -> String {
 /// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
 #[wasm_bindgen(js_name = analyzeFile)]
 pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+    std::panic::set_hook(Box::new(report_panic));
     let name = file.name();
     let meter = Rc::new(Meter {
         bytes_read: Cell::new(0),
@@ -138,6 +139,18 @@ pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::resu
     };
     let report = analyze(Box::new(big), &opts, &mut on_progress).map_err(|e| sentence(&e))?;
     serde_json::to_string(&report).map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
+}
+
+/// A panic aborts the wasm instance (panic = abort); before that, hand its message to the
+/// worker's `self.crashlensPanic` so the page can say what went wrong.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let msg = info.to_string();
+    let global = js_sys::global();
+    if let Ok(f) = js_sys::Reflect::get(&global, &JsValue::from_str("crashlensPanic")) {
+        if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(&msg));
+        }
+    }
 }
 
 /// The error as one sentence: capitalised, ending with a full stop.

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds the hosted page into dist/ with Trunk (release wasm), then shrinks the wasm with
+# binaryen's wasm-opt when it is present. Prints the wasm size raw and gzip.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+wasm_env
+say "trunk build --release (wasm32 via $WASM_ROUTE)"
+trunk build --release
+WASM=dist/crashlens_bg.wasm
+[ -s "$WASM" ] || die "trunk produced no $WASM"
+if command -v wasm-opt >/dev/null 2>&1 && [ "${CRASHLENS_WASM_OPT:-1}" != 0 ]; then
+  # Only the features rustc's wasm32 target emits by default (Chromium, Firefox and Safari have them all).
+  if wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue "$WASM" -o "$WASM.opt" 2>/tmp/crashlens-wasm-opt.log; then
+    mv "$WASM.opt" "$WASM"
+  else
+    rm -f "$WASM.opt"; say "wasm-opt failed (kept the unoptimised wasm): $(head -1 /tmp/crashlens-wasm-opt.log)"
+  fi
+fi
+raw=$(stat -c %s "$WASM"); gz=$(gzip -9 -c "$WASM" | wc -c)
+say "dist/ ready: wasm $raw bytes raw, $gz bytes gzip"
