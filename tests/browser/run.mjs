@@ -150,6 +150,127 @@ test('hosted: a file that is not a dump gives a plain error and data-state=error
   }));
 });
 
+test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, elf);
+    const grab = async (id) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${id}"]`)]);
+      const file = path.join(ART, 'export-' + dl.suggestedFilename());
+      await dl.saveAs(file);
+      return { file, text: fs.readFileSync(file, 'utf8') };
+    };
+    const j = await grab('export-json');
+    const r = JSON.parse(j.text);
+    eq(r.kernel.release, fx.kernel_release, 'JSON kernel.release');
+    eq(r.panic.pid, fx.crashing_pid, 'JSON panic.pid');
+    eq(r.panic.comm, fx.crashing_comm, 'JSON panic.comm');
+    assert(Array.isArray(r.log) && r.log.length > 100, 'JSON has the log');
+    const md = await grab('export-md');
+    assert(md.text.startsWith('# crashlens'), 'Markdown title');
+    assert(md.text.includes(fx.kernel_release) && md.text.includes(fx.panic_message_first_line) && md.text.includes('PID ' + fx.crashing_pid), 'Markdown has the summary');
+    assert(md.text.includes(fx.oops_line), 'Markdown has the oops part of the log');
+    const html = await grab('export-html');
+    assert(!/<script(?![^>]*application\/json)/i.test(html.text), 'exported HTML runs no script');
+    const p2 = await ctx.newPage();
+    await p2.goto(pathToFileURL(html.file).href);
+    eq((await p2.textContent('[data-field="kernel.release"]')).trim(), fx.kernel_release, 'HTML export release');
+    const embedded = JSON.parse(await p2.textContent('#crashlens-report'));
+    eq(embedded.panic.comm, fx.crashing_comm, 'HTML export embedded JSON');
+    await shot(p2, 'export-html');
+  }));
+});
+
+test('hosted: Chinese by browser language, switch to English; dark theme', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    eq(await page.getAttribute('html', 'lang'), 'zh-CN', 'default language from navigator.language');
+    eq((await page.textContent('label[for="dump-input"]')).trim(), '选择 vmcore 文件…', 'Chinese picker label');
+    await analyze(page, elf);
+    eq((await page.textContent('[data-section="summary"] .title')).trim(), '概要', 'Chinese summary heading');
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release (zh)');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    eq(bg, 'rgb(22, 24, 27)', 'dark background');
+    await shot(page, 'hosted-zh-dark');
+    await page.selectOption('[data-testid="lang"]', 'en');
+    eq((await page.textContent('[data-section="summary"] .title')).trim(), 'Summary', 'English after the switch');
+    eq(await page.getAttribute('html', 'lang'), 'en', 'lang attribute follows');
+  }, { locale: 'zh-CN', colorScheme: 'dark' }));
+});
+
+test('hosted: cancel terminates the analysis and returns to idle', async () => {
+  const elf = fixtureElf(NULL);
+  if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    // Hold the worker script back so that the analysis is surely still running when we cancel.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await ctx.route('**/worker.js', async (route) => { await held; await route.continue(); });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.setInputFiles('[data-testid="dump-input"]', elf);
+    await page.waitForSelector('html[data-state="working"]');
+    assert(await page.isVisible('[data-testid="progress"]'), 'progress shown while working');
+    await page.keyboard.press('Tab'); // focus is on Cancel after the start; keyboard works
+    await page.click('[data-testid="cancel"]');
+    eq(await page.getAttribute('html', 'data-state'), 'idle', 'state after cancel');
+    release();
+    await page.waitForTimeout(1500);
+    eq(await page.getAttribute('html', 'data-state'), 'idle', 'a cancelled analysis never reports');
+    assert(!(await page.isVisible('[data-testid="progress"]')), 'progress hidden after cancel');
+    await shot(page, 'hosted-cancelled');
+  }));
+});
+
+test('hosted: privacy — every request stays on the origin, no bodies, nothing stored, CSP blocks the rest', async () => {
+  const elf = fixtureElf(NULL);
+  if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const serverSaw = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const origin = new URL(url).origin;
+    const seen = [];
+    ctx.on('request', (req) => seen.push({ url: req.url(), method: req.method(), body: req.postDataBuffer() }));
+    const page = await ctx.newPage();
+    const violations = [];
+    await page.exposeFunction('__cspViolation', (v) => violations.push(v));
+    await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(e.blockedURI + ' ' + e.violatedDirective)));
+    await page.goto(url);
+    await analyze(page, elf);
+    await page.click('[data-testid="export-json"]').catch(() => {});
+    // The page itself cannot reach anything else: the CSP refuses it.
+    const attempt = await page.evaluate(() => fetch('http://127.0.0.2:9/leak', { method: 'POST', body: 'x' }).then(() => 'sent', () => 'blocked'));
+    eq(attempt, 'blocked', 'cross-origin fetch');
+    for (let i = 0; i < 40 && !violations.length; i++) await page.waitForTimeout(50);
+    assert(violations.some((v) => v.includes('connect-src')), 'CSP connect-src violation recorded: ' + violations.join(', '));
+    const stored = await page.evaluate(async () => ({
+      local: localStorage.length, session: sessionStorage.length,
+      idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+      caches: self.caches ? (await caches.keys()).length : 0,
+    }));
+    eq(JSON.stringify(stored), JSON.stringify({ local: 0, session: 0, idb: 0, caches: 0 }), 'nothing stored');
+    const outside = seen.filter((r) => !(r.url.startsWith(origin + '/') || r.url.startsWith('blob:' + origin) || r.url.startsWith('data:')));
+    // The deliberate CSP probe above is refused before it is sent; it must not reach the network.
+    const leaked = outside.filter((r) => !r.url.startsWith('http://127.0.0.2:9/'));
+    eq(leaked.length, 0, 'requests leaving the origin: ' + leaked.map((r) => r.url).join(', '));
+    const withBody = seen.filter((r) => r.body && r.body.length && !r.url.startsWith('http://127.0.0.2:9/'));
+    eq(withBody.length, 0, 'requests carrying a body');
+    fs.writeFileSync(path.join(ART, 'privacy-requests.json'), JSON.stringify({ browser: seen.map((r) => r.method + ' ' + r.url), server: serverSaw }, null, 1));
+  }), (req) => serverSaw.push(req.method + ' ' + req.url + ' ' + (req.headers['content-length'] || 0)));
+  assert(serverSaw.length >= 5, 'server saw the page files: ' + serverSaw.join(', '));
+  const bad = serverSaw.filter((s) => !/^GET \/[\w./-]* 0$/.test(s));
+  eq(bad.length, 0, 'server got only body-less GETs of files: ' + bad.join(', '));
+  const files = new Set(serverSaw.map((s) => s.split(' ')[1]));
+  for (const f of ['/', '/app.js', '/render.js', '/worker.js', '/crashlens.js', '/crashlens_bg.wasm']) assert(files.has(f), 'loaded ' + f);
+});
+
 // ------------------------------------------------------------------ run
 const only = process.env.ONLY;
 let failed = 0;
