@@ -9,8 +9,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # The wasm32 route. A normal machine has rustup's wasm32-unknown-unknown target. Where that
 # cannot be downloaded, Debian's rustc-web/cargo-web/rust-web-src build std for wasm32 from
 # source (nightly-only -Zbuild-std, unlocked with RUSTC_BOOTSTRAP) and lld's wasm-ld links.
+# CRASHLENS_WASM_ROUTE=debian forces the second route (to test it where rustup has the target).
 wasm_env() {
-  if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  if [ "${CRASHLENS_WASM_ROUTE:-auto}" != debian ] && command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     WASM_ROUTE="rustup target wasm32-unknown-unknown"
   else
     [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust/library ] && command -v wasm-ld >/dev/null 2>&1 ||
