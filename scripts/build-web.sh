@@ -20,5 +20,7 @@ if command -v wasm-opt >/dev/null 2>&1 && [ "${CRASHLENS_WASM_OPT:-0}" = 1 ]; th
     rm -f "$WASM.opt"; say "wasm-opt failed (kept the unoptimised wasm): $(head -1 /tmp/crashlens-wasm-opt.log)"
   fi
 fi
+say "single-file build and <crash-lens> element"
+node scripts/pack-web.mjs dist dist-single
 raw=$(stat -c %s "$WASM"); gz=$(gzip -9 -c "$WASM" | wc -c)
 say "dist/ ready: wasm $raw bytes raw, $gz bytes gzip"

@@ -8,10 +8,9 @@
   const root = document.documentElement;
 
   let lang = (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
-  let worker = null;
-  let current = null; // { report, json, name, ms }
+  let run = null; // the running analysis: { cancel() }
+  let current = null; // the last report: { report, json, name }
   let lastProgress = null;
-  let startedAt = 0;
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
   const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null });
@@ -52,60 +51,40 @@
     }
   }
 
-  function stopWorker() {
-    if (worker) { worker.terminate(); worker = null; }
-  }
-
   function makeWorker() {
-    // Single-file build: the worker's code comes from the page itself (see scripts/single-file.mjs).
+    // Single-file build: the worker's code comes from the page itself (scripts/pack-web.mjs).
     if (window.CRASHLENS_INLINE_WORKER) return window.CRASHLENS_INLINE_WORKER();
     return new Worker('worker.js');
   }
 
   function analyze(file) {
-    stopWorker();
-    startedAt = performance.now();
+    if (run) run.cancel();
+    const startedAt = performance.now();
     timing.startedAt = Date.now();
     timing.workerMs = timing.totalMs = null;
     current = null;
     $('error').hidden = true;
+    $('notice').hidden = true;
     $('result').hidden = true;
     $('report').textContent = '';
     setState('working');
     $('progress').hidden = false;
     showProgress({ phase: 'loading', bytes_read: 0, file_size: file.size });
     $('cancel').focus();
-    try {
-      worker = makeWorker();
-    } catch (e) {
-      showError(R.t(lang, 'errNoWorker') + ' (' + (e && e.message || e) + ')');
-      return;
-    }
-    const w = worker;
-    w.onmessage = (ev) => {
-      if (w !== worker) return;
-      const m = ev.data;
-      if (m.type === 'progress') showProgress(m);
-      else if (m.type === 'error') { stopWorker(); showError(m.message || R.t(lang, 'errUnknown')); }
-      else if (m.type === 'done') {
-        stopWorker();
-        let report;
-        try { report = R.parseReport(m.json); } catch (e) { showError(R.t(lang, 'errUnknown') + ' (' + e.message + ')'); return; }
-        current = { report, json: m.json, name: file.name };
-        timing.workerMs = Math.round(m.ms);
-        showReport();
-        timing.totalMs = Math.round(performance.now() - startedAt);
-        $('timing').textContent = R.t(lang, 'analyzedIn') + ' ' + (timing.totalMs / 1000).toFixed(2) + ' s';
-        $('result').focus();
-      }
-    };
-    w.onerror = (ev) => {
-      if (w !== worker) return;
-      ev.preventDefault();
-      stopWorker();
-      showError(R.t(lang, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : ''));
-    };
-    w.postMessage({ file });
+    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang));
+    me.done.then((res) => {
+      if (run !== me) return;
+      run = null;
+      current = { report: res.report, json: res.json, name: file.name };
+      timing.workerMs = Math.round(res.ms);
+      timing.totalMs = Math.round(performance.now() - startedAt);
+      showReport();
+      $('result').focus();
+    }, (err) => {
+      if (run !== me) return;
+      run = null;
+      showError(err.message);
+    });
   }
 
   function showReport() {
@@ -115,14 +94,15 @@
     const rep = $('report');
     rep.textContent = '';
     rep.append(R.renderReport(current.report, lang));
-    $('result').hidden = false;
     $('timing').textContent = timing.totalMs != null ? R.t(lang, 'analyzedIn') + ' ' + (timing.totalMs / 1000).toFixed(2) + ' s' : '';
+    $('result').hidden = false;
     setState('done');
   }
 
   function cancel() {
-    if (!worker) return;
-    stopWorker();
+    if (!run) return;
+    run.cancel();
+    run = null;
     lastProgress = null;
     $('progress').hidden = true;
     $('error').hidden = true;
@@ -132,25 +112,8 @@
     $('dump-input').focus();
   }
 
-  function baseName() {
-    const n = (current && current.name) || 'vmcore';
-    return 'crashlens-' + n.replace(/[^A-Za-z0-9._-]+/g, '_');
-  }
-
-  function download(text, type, ext) {
-    const url = URL.createObjectURL(new Blob([text], { type }));
-    const a = document.createElement('a');
-    a.href = url;
-    a.download = baseName() + ext;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  }
-
   function pickFile(files) {
     if (!files || !files.length) return;
-    $('notice').hidden = true;
     analyze(files[0]);
   }
 
@@ -159,10 +122,11 @@
     input.addEventListener('change', () => { pickFile(input.files); input.value = ''; });
     $('cancel').addEventListener('click', cancel);
     $('lang').addEventListener('change', (e) => { lang = e.target.value; applyLang(); });
-    $('export-json').addEventListener('click', () => current && download(current.json, 'application/json', '.json'));
-    $('export-md').addEventListener('click', () => current && download(R.toMarkdown(current.report, lang), 'text/markdown', '.md'));
-    $('export-html').addEventListener('click', () => current && download(R.toHtml(current.report, lang, current.json), 'text/html', '.html'));
-    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && worker) cancel(); });
+    const name = () => R.exportName(current && current.name);
+    $('export-json').addEventListener('click', () => current && R.download(current.json, 'application/json', name() + '.json'));
+    $('export-md').addEventListener('click', () => current && R.download(R.toMarkdown(current.report, lang), 'text/markdown', name() + '.md'));
+    $('export-html').addEventListener('click', () => current && R.download(R.toHtml(current.report, lang, current.json), 'text/html', name() + '.html'));
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && run) cancel(); });
 
     // Drop anywhere on the page; the drop zone highlights.
     const zone = $('drop');

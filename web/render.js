@@ -15,6 +15,7 @@
       language: 'Language',
       choose: 'Choose a vmcore…',
       dropHere: 'or drop it anywhere on this page',
+      dropHereBox: 'or drop it here',
       dropHint: 'ELF vmcores (kdump, QEMU dump-guest-memory). The file is read locally in a Web Worker; nothing is uploaded.',
       dropLabel: 'Crash dump file',
       cancel: 'Cancel',
@@ -75,6 +76,7 @@
       language: '语言',
       choose: '选择 vmcore 文件…',
       dropHere: '或直接拖放到本页面任意位置',
+      dropHereBox: '或拖放到这里',
       dropHint: '支持 ELF 格式 vmcore（kdump、QEMU dump-guest-memory）。文件在本地 Web Worker 中读取，不会上传。',
       dropLabel: '崩溃转储文件',
       cancel: '取消',
@@ -395,7 +397,7 @@
   }
   function backtraceText(frames) { return frames.map(frameText).join('\n'); }
 
-  const OOPS_LINE = /(BUG: |Oops|general protection fault|kernel BUG at|WARNING: |Kernel panic|RIP: |Call Trace|Code: |unable to handle|KASAN|UBSAN|KFENCE|watchdog: |INFO: task|RSP: |CR2: |invalid opcode|divide error|double fault|stack-protector|Modules linked in|Tainted: |Hardware name)/;
+  const OOPS_LINE = /(BUG: |Oops|general protection fault|kernel BUG at|WARNING: |Kernel panic|RIP: |Call Trace|Code: |unable to handle|KASAN|UBSAN|KFENCE|watchdog: BUG|hard LOCKUP|INFO: task|RSP: |CR2: |invalid opcode|divide error|double fault|stack-protector|Modules linked in|Tainted: |Hardware name)/;
 
   function logLineText(rec) {
     if (typeof rec === 'string') return rec;
@@ -599,5 +601,51 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
       '</main><script type="application/json" id="crashlens-report">' + json + '</script></body></html>\n';
   }
 
-  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, toMarkdown, toHtml, hex, bytes, h };
+  // ---------------------------------------------------------------- running an analysis
+  /**
+   * Runs one analysis in a fresh worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
+   * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
+   * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
+   */
+  function startAnalysis(file, makeWorker, onProgress, l) {
+    let w;
+    let settled = false;
+    const done = new Promise((resolve, reject) => {
+      const fail = (msg) => { if (!settled) { settled = true; stop(); reject(new Error(msg)); } };
+      try { w = makeWorker(); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
+      w.onmessage = (ev) => {
+        const m = ev.data;
+        if (settled) return;
+        if (m.type === 'progress') { if (onProgress) onProgress(m); }
+        else if (m.type === 'error') fail(m.message || t(l, 'errUnknown'));
+        else if (m.type === 'done') {
+          let report;
+          try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
+          settled = true;
+          stop();
+          resolve({ report, json: m.json, ms: m.ms });
+        }
+      };
+      w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
+      w.postMessage({ file });
+    });
+    function stop() { if (w) { w.terminate(); w = null; } }
+    return { done, cancel() { settled = true; stop(); } };
+  }
+
+  /** Starts a download of `text` as a file (Blob URL; nothing leaves the machine). */
+  function download(text, type, name) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.style.display = 'none';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+  function exportName(fileName) { return 'crashlens-' + (fileName || 'vmcore').replace(/[^A-Za-z0-9._-]+/g, '_'); }
+
+  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, toMarkdown, toHtml, hex, bytes, h, startAnalysis, download, exportName };
 })(typeof self !== 'undefined' ? self : this);

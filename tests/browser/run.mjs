@@ -271,6 +271,57 @@ test('hosted: privacy — every request stays on the origin, no bodies, nothing 
   for (const f of ['/', '/app.js', '/render.js', '/worker.js', '/crashlens.js', '/crashlens_bg.wasm']) assert(files.has(f), 'loaded ' + f);
 });
 
+test('single file: opened from file:// with no server, the real dump gives the summary', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  if (!fs.existsSync(SINGLE)) throw new Error(`${SINGLE} missing: run scripts/build-web.sh`);
+  await withBrowser(async (ctx) => {
+    const seen = [];
+    ctx.on('request', (req) => seen.push(req.url()));
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(pathToFileURL(SINGLE).href);
+    const ms = await analyze(page, elf);
+    measured.singleFileDropToSummaryMs = ms;
+    await checkSummary(page, fx);
+    await shot(page, 'single-file-done');
+    const outside = seen.filter((u) => !/^(file|blob|data):/.test(u));
+    eq(outside.length, 0, 'requests other than file:/blob:/data: ' + outside.join(', '));
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+    // Exports work offline too.
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+    const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+    eq(r.kernel.release, fx.kernel_release, 'single-file JSON export');
+  });
+});
+
+test('embedding: <crash-lens> element analyses the real dump inside a host page', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url + 'embed.html');
+    await page.waitForSelector('crash-lens[data-state="idle"]');
+    await page.setInputFiles('crash-lens [data-testid="dump-input"]', elf);
+    await page.waitForSelector('crash-lens[data-state="done"], crash-lens[data-state="error"]', { timeout: 180000 });
+    eq(await page.getAttribute('crash-lens', 'data-state'), 'done', 'element state');
+    const f = (k) => page.textContent(`crash-lens [data-section="summary"] [data-field="${k}"]`);
+    eq((await f('kernel.release')).trim(), fx.kernel_release, 'element release');
+    eq((await f('panic.pid')).trim(), String(fx.crashing_pid), 'element PID');
+    eq((await f('panic.comm')).trim(), fx.crashing_comm, 'element comm');
+    const model = await page.evaluate(() => document.querySelector('crash-lens').report.panic.message);
+    eq(model, fx.panic_message_first_line, 'element .report');
+    await shot(page, 'embed-done');
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
 // ------------------------------------------------------------------ run
 const only = process.env.ONLY;
 let failed = 0;
