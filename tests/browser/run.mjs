@@ -69,9 +69,9 @@ async function withBrowser(fn, { locale = 'en-US', colorScheme = 'light' } = {})
   }
 }
 
-async function withServer(fn, onRequest) {
+async function withServer(fn, onRequest, prefix) {
   if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html missing: run scripts/build-web.sh`);
-  const { server, url } = await serve(DIST, { onRequest });
+  const { server, url } = await serve(DIST, { onRequest, prefix });
   try { return await fn(url); } finally { server.close(); }
 }
 
@@ -131,6 +131,8 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
     const log = await page.textContent('[data-field="log"]');
     assert(log.includes(fx.oops_line), 'log contains the Oops line');
     await shot(page, 'hosted-done');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, 'hosted-done-phone');
     eq(errors.length, 0, 'page errors ' + errors.join('; '));
   }));
 });
@@ -269,6 +271,21 @@ test('hosted: privacy — every request stays on the origin, no bodies, nothing 
   eq(bad.length, 0, 'server got only body-less GETs of files: ' + bad.join(', '));
   const files = new Set(serverSaw.map((s) => s.split(' ')[1]));
   for (const f of ['/', '/app.js', '/render.js', '/worker.js', '/crashlens.js', '/crashlens_bg.wasm']) assert(files.has(f), 'loaded ' + f);
+});
+
+test('hosted under a sub-path (/tools/crashlens/): the page and its worker load relative to it', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const served = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, elf);
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release under a sub-path');
+  }), (req) => served.push(req.url), '/tools/crashlens/');
+  const outside = served.filter((u) => !u.startsWith('/tools/crashlens/') && u !== '/favicon.ico');
+  eq(outside.length, 0, 'requests outside the sub-path: ' + outside.join(', '));
 });
 
 test('single file: opened from file:// with no server, the real dump gives the summary', async () => {

@@ -12,12 +12,15 @@ const TYPES = {
 };
 
 /** Starts a server for `dir`; resolves to { server, url }. `onRequest(req)` sees every request. */
-export function serve(dir, { host = '127.0.0.1', port = 0, onRequest } = {}) {
+/** `prefix` (e.g. '/tools/crashlens/') serves the directory under a sub-path, as static hosts do. */
+export function serve(dir, { host = '127.0.0.1', port = 0, onRequest, prefix = '/' } = {}) {
   const rootDir = path.resolve(dir);
   const server = http.createServer((req, res) => {
     if (onRequest) onRequest(req);
     let rel;
     try { rel = decodeURIComponent(new URL(req.url, 'http://x').pathname); } catch { res.writeHead(400).end(); return; }
+    if (!rel.startsWith(prefix)) { res.writeHead(404, { 'content-type': 'text/plain' }).end('not found'); return; }
+    rel = '/' + rel.slice(prefix.length);
     let file = path.join(rootDir, rel);
     if (!file.startsWith(rootDir)) { res.writeHead(403).end(); return; }
     try { if (fs.statSync(file).isDirectory()) file = path.join(file, 'index.html'); } catch { /* 404 below */ }
@@ -35,7 +38,7 @@ export function serve(dir, { host = '127.0.0.1', port = 0, onRequest } = {}) {
     server.once('error', reject);
     server.listen(port, host, () => {
       const a = server.address();
-      resolve({ server, url: `http://${host}:${a.port}/` });
+      resolve({ server, url: `http://${host}:${a.port}${prefix}` });
     });
   });
 }
