@@ -44,6 +44,9 @@
       disassembly: 'Disassembly',
       log: 'Kernel log',
       modules: 'Modules',
+      sys: 'System',
+      cpu_traces: 'Backtraces of every CPU',
+      bucket: 'Crash bucket',
       warnings: 'Warnings',
       dump: 'Dump file',
       cache: 'Read statistics',
@@ -67,7 +70,7 @@
         crash_time: 'Crash time', cpus: 'CPUs', 'panic.message': 'Panic', 'panic.panic_string': 'Panic string',
         'panic.title': 'Title', 'panic.type': 'Type', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': 'Command',
         'panic.taint': 'Taint', 'panic.rip': 'RIP', 'panic.source': 'Source',
-        task: 'Crashing task',
+        task: 'Crashing task', bucket: 'Crash bucket',
       },
     },
     zh: {
@@ -105,6 +108,9 @@
       disassembly: '反汇编',
       log: '内核日志',
       modules: '模块',
+      sys: '系统信息',
+      cpu_traces: '所有 CPU 的调用栈',
+      bucket: '崩溃分桶 ID',
       warnings: '警告',
       dump: '转储文件',
       cache: '读取统计',
@@ -128,7 +134,7 @@
         crash_time: '崩溃时间', cpus: 'CPU 数', 'panic.message': 'Panic 信息', 'panic.panic_string': 'Panic 字符串',
         'panic.title': '标题', 'panic.type': '类型', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': '进程名',
         'panic.taint': '污染标志', 'panic.rip': 'RIP', 'panic.source': '来源',
-        task: '崩溃任务',
+        task: '崩溃任务', bucket: '崩溃分桶 ID',
       },
     },
   };
@@ -163,7 +169,7 @@
     return s.replace(/"\\u0000BIG(\d+)\\u0000"/g, (_, i) => marks[+i]);
   }
 
-  const ADDR_KEY = /(^|_)(address|addr|base|rip|rsp|rbp|sp|ip|pc|kaslr_offset|phys_base|cr2|cr3|vaddr|paddr|start|end)$/i;
+  const ADDR_KEY = /(^|_)(address|addr|base|rip|rsp|rbp|sp|ip|pc|offset|value|task|kaslr_offset|phys_base|cr2|cr3|vaddr|paddr|start|end)$/i;
   const SIZE_KEY = /(^|_)(file_size|bytes_read|peak_bytes|budget|bytes)$/i;
   const REG_KEY = /^(r[a-z0-9]{1,3}|e?flags|cs|ss|ds|es|fs|gs|fs_base|gs_base|orig_rax|cr[0-4])$/i;
 
@@ -281,7 +287,7 @@
 
   // ---------------------------------------------------------------- known sections
   const SUMMARY = ['kernel.release', 'kernel.version', 'kernel.build_id', 'kernel.machine', 'crash_time', 'cpus',
-    'panic.message', 'panic.panic_string', 'task', 'panic.taint', 'panic.rip', 'panic.type', 'kernel.kaslr_offset', 'kernel.page_size'];
+    'panic.message', 'panic.panic_string', 'task', 'panic.taint', 'panic.rip', 'panic.type', 'bucket', 'kernel.kaslr_offset', 'kernel.page_size'];
 
   function summaryValue(r, f) {
     if (f === 'crash_time') return r.crash_time_utc || (r.crash_time != null ? String(r.crash_time) : null);
@@ -376,26 +382,70 @@
     return String(e);
   }
 
+  const hex16 = (v) => hex(v).slice(2).padStart(16, '0');
+  function fnText(f, decimal) {
+    if (!f.function) return '?';
+    const off = f.offset != null ? '+' + (decimal ? String(f.offset) : hex(f.offset)) : '';
+    return f.function + off + (!decimal && f.size != null ? '/' + hex(f.size) : '');
+  }
+  // One frame as crash's bt prints it: ` #N [sp] func at addr [module]`, with the
+  // `[exception RIP: ...]` block and registers for exception frames.
   function frameText(f, i) {
     if (typeof f !== 'object' || f === null) return String(f);
-    const fn = f.function ? f.function + (f.offset != null ? '+' + hex(f.offset) : '') + (f.size != null ? '/' + hex(f.size) : '') : '?';
-    const sp = f.sp != null ? '[' + hex(f.sp).slice(2).padStart(16, '0') + '] ' : '';
-    let s = ' #' + String(i).padStart(2) + ' ' + sp + (f.reliable === false ? '? ' : '') + fn +
-      (f.address != null ? ' at ' + hex(f.address).slice(2).padStart(16, '0') : '') + (f.module ? ' [' + f.module + ']' : '');
     const regs = f.registers || f.regs;
-    if (regs && typeof regs === 'object') s += '\n' + regsText(regs, '    ');
-    if (f.kind && f.kind !== 'normal') s = '    --- ' + f.kind + ' ---\n' + s;
-    return s;
-  }
-  function regsText(regs, indent) {
-    const ents = Object.entries(regs).filter(([, v]) => typeof v === 'number' || typeof v === 'bigint');
     const lines = [];
-    for (let i = 0; i < ents.length; i += 3) {
-      lines.push(indent + ents.slice(i, i + 3).map(([k, v]) => (k.toUpperCase() + ': ' + hex(v).slice(2).padStart(16, '0')).padEnd(24)).join(' ').trimEnd());
+    if (f.function || !regs) {
+      lines.push((i < 10 ? ' #' : '#') + i + ' ' + (f.sp != null ? '[' + hex16(f.sp) + '] ' : '') + (f.reliable === false ? '? ' : '') +
+        fnText(f) + (f.address != null ? ' at ' + hex16(f.address) : '') + (f.module ? ' [' + f.module + ']' : ''));
+    }
+    if (regs && typeof regs === 'object') {
+      if (f.kind === 'exception' && f.function) lines.push('    [exception RIP: ' + fnText(f, true) + ']');
+      lines.push(regsText(regs, '    ', true));
     }
     return lines.join('\n');
   }
-  function backtraceText(frames) { return frames.map(frameText).join('\n'); }
+  // Registers in crash's order, three to a line; others after.
+  const REG_ORDER = ['rip', 'rsp', 'eflags', 'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'orig_rax', 'cs', 'ss'];
+  function regsText(regs, indent, crashOnly) {
+    const ents = Object.entries(regs).filter(([k, v]) => (typeof v === 'number' || typeof v === 'bigint') && (!crashOnly || REG_ORDER.includes(k.toLowerCase())));
+    ents.sort((a, b) => {
+      const ia = REG_ORDER.indexOf(a[0].toLowerCase()), ib = REG_ORDER.indexOf(b[0].toLowerCase());
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
+    const fmt = ([k, v]) => {
+      const n = k.toLowerCase();
+      const name = n === 'eflags' ? 'RFLAGS' : k.toUpperCase();
+      const w = n === 'cs' || n === 'ss' || n === 'ds' || n === 'es' || n === 'fs' || n === 'gs' ? 4 : n === 'eflags' ? 8 : 16;
+      return name + ': ' + hex(v).slice(2).padStart(w, '0');
+    };
+    const lines = [];
+    for (let i = 0; i < ents.length; i += 3) lines.push(indent + ents.slice(i, i + 3).map(fmt).map((x) => x.padEnd(24)).join(' ').trimEnd());
+    return lines.join('\n');
+  }
+  function frameList(frames) {
+    let n = 0;
+    return frames.map((f) => frameText(f, (f && (f.function || !(f.registers || f.regs))) ? n++ : n)).join('\n');
+  }
+  function cpuTraceText(c) {
+    if (!c || typeof c !== 'object') return String(c);
+    const head = (c.pid != null ? 'PID: ' + c.pid + '  ' : '') + (c.task != null ? 'TASK: ' + hex16(c.task) + '  ' : '') +
+      'CPU: ' + (c.cpu != null ? c.cpu : '?') + (c.comm ? '  COMMAND: "' + c.comm + '"' : '');
+    const body = Array.isArray(c.frames) && c.frames.length ? frameList(c.frames) : '';
+    return head + (c.error ? '\n    (' + c.error + ')' : '') + (body ? '\n' + body : '');
+  }
+  function disText(rows) {
+    return rows.map((d) => {
+      if (typeof d !== 'object' || d === null) return String(d);
+      return (d.faulting ? '* ' : '  ') + (d.address != null ? hex(d.address) + ' ' : '') + (d.location ? '<' + d.location + '>: ' : '') + (d.text || '');
+    }).join('\n');
+  }
+  /** Registers of the first exception frame, for the Registers section. */
+  function exceptionRegs(r) {
+    if (r.registers && typeof r.registers === 'object') return r.registers;
+    const f = Array.isArray(r.backtrace) && r.backtrace.find((x) => x && x.function && (x.regs || x.registers));
+    return f ? (f.regs || f.registers) : null;
+  }
+  function backtraceText(frames) { return frameList(frames); }
 
   const OOPS_LINE = /(BUG: |Oops|general protection fault|kernel BUG at|WARNING: |Kernel panic|RIP: |Call Trace|Code: |unable to handle|KASAN|UBSAN|KFENCE|watchdog: BUG|hard LOCKUP|INFO: task|RSP: |CR2: |invalid opcode|divide error|double fault|stack-protector|Modules linked in|Tainted: |Hardware name)/;
 
@@ -448,7 +498,7 @@
   }
 
   // Keys with a dedicated view, in display order after the verdict and summary.
-  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings']);
+  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings', 'bucket']);
 
   function sectionFor(l, key, v) {
     if (isEmpty(v)) return null;
@@ -470,6 +520,16 @@
         const txt = regsText(v, '');
         return section(l, key, 'registers', h('pre', { class: 'block', 'data-field': 'registers' }, txt), '```\n' + txt + '\n```', { collapsible: true });
       }
+      case 'cpu_traces': {
+        if (!Array.isArray(v)) break;
+        const txt = v.map(cpuTraceText).join('\n\n');
+        return section(l, key, 'cpu_traces', h('pre', { class: 'block', 'data-field': 'cpu_traces' }, txt), '```\n' + txt + '\n```', { collapsible: true, open: false });
+      }
+      case 'disassembly': {
+        if (!Array.isArray(v)) break;
+        const pre = h('pre', { class: 'block', 'data-field': 'disassembly' }, v.map((d) => h('span', { class: 'log-line' + (d && d.faulting ? ' oops' : '') }, disText([d]))));
+        return section(l, key, 'disassembly', pre, '```\n' + disText(v) + '\n```', { collapsible: true });
+      }
       case 'log':
         if (!Array.isArray(v)) break;
         return section(l, key, 'log', logView(l, v), '```\n' + v.map(logLineText).join('\n') + '\n```', { collapsible: true, open: true });
@@ -485,8 +545,10 @@
   }
 
   function orderedKeys(r) {
-    const pref = ['evidence', 'fault', 'backtrace', 'registers', 'disassembly', 'cpus', 'log', 'modules'];
+    const pref = ['evidence', 'fault', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
     const keys = Object.keys(r).filter((k) => !SHOWN_ELSEWHERE.has(k) && !(k === 'cpus' && typeof r.cpus === 'number'));
+    // Registers of the exception frame get their own section when the model has no top-level one.
+    if (!keys.includes('registers') && exceptionRegs(r)) keys.push('registers');
     return pref.filter((k) => keys.includes(k)).concat(keys.filter((k) => !pref.includes(k)));
   }
 
@@ -500,7 +562,7 @@
     else root.append(h('p', { class: 'notice', 'data-field': 'no-panic' }, t(l, 'noPanic')));
     root.append(section(l, 'summary', 'summary', summaryView(l, r), summaryMd(l, r)));
     for (const k of orderedKeys(r)) {
-      const s = sectionFor(l, k, r[k]);
+      const s = sectionFor(l, k, k === 'registers' ? exceptionRegs(r) : r[k]);
       if (s) root.append(s);
     }
     if (!isEmpty(r.warnings)) {
@@ -546,12 +608,14 @@
     if (v) parts.push('## ' + t(l, 'verdict') + '\n\n' + v);
     parts.push('## ' + t(l, 'summary') + '\n\n' + summaryMd(l, r));
     for (const k of orderedKeys(r)) {
-      const x = r[k];
+      const x = k === 'registers' ? exceptionRegs(r) : r[k];
       if (isEmpty(x)) continue;
       const title = STR.en[k] !== undefined ? t(l, k) : fieldLabel(l, k);
       let body;
       if (k === 'backtrace' && Array.isArray(x)) body = '```\n' + backtraceText(x) + '\n```';
       else if (k === 'registers' && typeof x === 'object' && !Array.isArray(x)) body = '```\n' + regsText(x, '') + '\n```';
+      else if (k === 'cpu_traces' && Array.isArray(x)) body = '```\n' + x.map(cpuTraceText).join('\n\n') + '\n```';
+      else if (k === 'disassembly' && Array.isArray(x)) body = '```\n' + disText(x) + '\n```';
       else if (k === 'evidence') body = (Array.isArray(x) ? x : [x]).map((e) => '- ' + evidenceItem(l, e)).join('\n');
       else if (k === 'log' && Array.isArray(x)) {
         // The crash report part of the log (from the first oops line), not the whole boot.
