@@ -172,6 +172,26 @@ test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
     eq(r.panic.pid, fx.crashing_pid, 'JSON panic.pid');
     eq(r.panic.comm, fx.crashing_comm, 'JSON panic.comm');
     assert(Array.isArray(r.log) && r.log.length > 100, 'JSON has the log');
+    // What the model holds, the page shows (sections other helpers add appear once the core has them).
+    const text = async (sel) => ((await page.$(sel)) ? (await page.textContent(sel)) : null);
+    if (r.panic.title) assert((await text('[data-field="verdict.headline"]')) === r.panic.title, 'verdict headline = panic.title');
+    if (r.culprit && r.culprit.function) assert((await text('[data-field="culprit"]') || '').includes(r.culprit.function), 'culprit shown');
+    if (r.narrative && r.narrative.en) eq(await text('[data-field="narrative"]'), r.narrative.en, 'English narrative shown');
+    if (Array.isArray(r.backtrace) && r.backtrace.length) {
+      const bt = await text('[data-field="backtrace"]');
+      for (const f of r.backtrace.filter((f) => f.function)) assert(bt.includes(f.function), 'backtrace shows ' + f.function);
+      if (r.backtrace.some((f) => f.function && (f.regs || f.registers))) {
+        assert(bt.includes('[exception RIP: '), 'exception RIP block');
+        assert(/RIP: [0-9a-f]{16}/.test(await text('[data-field="registers"]')), 'registers section');
+      }
+    }
+    if (Array.isArray(r.modules) && r.modules.length) {
+      const mods = await text('[data-section="modules"]');
+      for (const m of r.modules) assert(mods.includes(m.name), 'modules table lists ' + m.name);
+    }
+    if (Array.isArray(r.disassembly) && r.disassembly.some((d) => d.faulting)) {
+      assert(await page.$('[data-field="disassembly"] .oops'), 'faulting instruction highlighted');
+    }
     const md = await grab('export-md');
     assert(md.text.startsWith('# crashlens'), 'Markdown title');
     assert(md.text.includes(fx.kernel_release) && md.text.includes(fx.panic_message_first_line) && md.text.includes('PID ' + fx.crashing_pid), 'Markdown has the summary');
@@ -199,6 +219,8 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
     await analyze(page, elf);
     eq((await page.textContent('[data-section="summary"] .title')).trim(), '概要', 'Chinese summary heading');
     eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release (zh)');
+    const zhNarrative = await page.$('[data-field="narrative"]');
+    if (zhNarrative) assert(/[\u4e00-\u9fff]/.test(await zhNarrative.textContent()), 'the narrative is in Chinese');
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     eq(bg, 'rgb(22, 24, 27)', 'dark background');
     await shot(page, 'hosted-zh-dark');
