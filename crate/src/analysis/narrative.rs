@@ -101,7 +101,9 @@ pub fn write(
         zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，这类崩溃一般用于验证内核转储功能是否配置正确。"));
     } else {
         en.push(format!("The kernel crashed on {} in {fn_full}{task_en}.", class_en(class)));
-        zh.push(format!("内核在 {fn_full} 中发生了 {}{task_zh}。", class_zh(class)));
+        let c = class_zh(class);
+        let sp = if c.starts_with(|ch: char| ch.is_ascii()) { " " } else { "" };
+        zh.push(format!("内核在 {fn_full} 中发生了{sp}{c}{task_zh}。"));
     }
     let at = |m: &str| m.split(" at ").nth(1).map(|x| x.trim_end_matches('!').to_string());
     if class == "bug" {
@@ -303,7 +305,7 @@ fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String 
     let m = c.module.as_deref().map(|m| format!("{m} 模块中的 ")).unwrap_or_default();
     match (&v.provenance, c.function == faulting) {
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
-            "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由{m} {} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
+            "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由 {m}{} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
             reg.to_uppercase(), c.function, c.function
         ),
         (Some(Provenance::Argument { index, reg, .. }), true) if v.fault.class == "divide-error" => format!(

@@ -29,6 +29,7 @@ commands:
 options:
   --format text|json    output format (default text)
   --cache-mb N          page-cache budget in MiB (default 32)
+  --lang en|zh          language of the verdict in text output (--zh for short)
 ";
 
 /// Parsed command line.
@@ -38,6 +39,7 @@ pub struct Args {
     pub format: Format,
     pub flags: Vec<String>,
     pub cache_mb: usize,
+    pub lang: String,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -49,7 +51,7 @@ pub enum Format {
 fn parse(argv: Vec<String>) -> Result<Args, String> {
     let mut it = argv.into_iter();
     let command = it.next().ok_or("no command given")?;
-    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32 };
+    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32, lang: "en".into() };
     while let Some(x) = it.next() {
         match x.as_str() {
             "--format" => {
@@ -60,6 +62,13 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 }
             }
             "--json" => a.format = Format::Json,
+            "--zh" => a.lang = "zh".into(),
+            "--lang" => {
+                a.lang = match it.next().as_deref() {
+                    Some(l @ ("en" | "zh")) => l.to_string(),
+                    other => return Err(format!("unknown language {:?} (en or zh)", other.unwrap_or(""))),
+                }
+            }
             "--cache-mb" => {
                 a.cache_mb = it
                     .next()
@@ -72,6 +81,13 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
         }
     }
     Ok(a)
+}
+
+impl Args {
+    /// Language of the verdict in text output: `en` (default) or `zh`.
+    pub fn lang(&self) -> &'static str {
+        if self.lang == "zh" { "zh" } else { "en" }
+    }
 }
 
 /// Opens the dump named by the path arguments (several paths: the parts of a split dump).
