@@ -557,10 +557,6 @@ impl DiskDumpFile {
             };
             return Err(unreadable(paddr, why));
         }
-        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 {
-            out.fill(0);
-            return Ok(());
-        }
         let size = size as u64;
         if size == 0 || size > self.page_size {
             return Err(unreadable(
@@ -573,6 +569,10 @@ impl DiskDumpFile {
                 paddr,
                 format!("its data ({size} bytes at offset {offset:#x}) lies past the end of the file"),
             ));
+        }
+        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 && size == self.page_size {
+            out.fill(0);
+            return Ok(());
         }
         let mut data = vec![0u8; size as usize];
         self.src
