@@ -611,3 +611,18 @@ fn not_a_dump_and_wrong_parts() {
     let err = dump::open_many(vec![src_of(&elf), Rc::new(BytesSource(k))]).err().unwrap();
     assert!(err.to_string().contains("ELF"), "{err}");
 }
+
+#[test]
+fn old_diskdump_signature() {
+    // The old DISKDUMP format has the same header, bitmaps and descriptors but no kdump
+    // sub-header (so no notes). Made from the uncompressed makedumpfile output: same real pages.
+    let v = need!(variants());
+    let mut k = std::fs::read(v.dir.join("d31-raw")).unwrap();
+    k[..8].copy_from_slice(b"DISKDUMP");
+    let d = dump::open(Rc::new(BytesSource(k))).unwrap();
+    assert_eq!(d.info.format, "diskdump");
+    assert!(d.notes.vmcoreinfo.is_none());
+    assert_eq!(d.info.codecs, vec!["none".to_string()]);
+    let e = open_paths(&[need!(elf_fixture())]);
+    assert_eq!(compare_pages(&d, &e, 0x8000), (15041, 17727));
+}
