@@ -195,8 +195,8 @@ fn same_report_from_stored_containers() {
     let elf = need!(elf_fixture());
     let kd = need!(fixture_file("vmcore.d31-zlib.kdump"));
     let qemu = need!(fixture_file("vmcore.qemu-kdump-zlib"));
-    check_report(&report_of(&[elf.clone()]), "ELF");
-    let r = report_of(&[kd.clone()]);
+    check_report(&report_of(std::slice::from_ref(&elf)), "ELF");
+    let r = report_of(std::slice::from_ref(&kd));
     check_report(&r, "d31-zlib.kdump");
     let c = &r.dump.container;
     assert_eq!(c.format, "kdump-compressed");
@@ -204,7 +204,7 @@ fn same_report_from_stored_containers() {
     assert_eq!((c.pages_present, c.pages_excluded), (15041, 17727));
     assert_eq!(c.header_version, Some(6));
     assert_eq!(c.dump_level, Some(31));
-    let r = report_of(&[qemu.clone()]);
+    let r = report_of(std::slice::from_ref(&qemu));
     check_report(&r, "qemu-kdump-zlib");
     let c = &r.dump.container;
     assert_eq!(c.format, "flattened");
