@@ -626,3 +626,21 @@ fn old_diskdump_signature() {
     let e = open_paths(&[need!(elf_fixture())]);
     assert_eq!(compare_pages(&d, &e, 0x8000), (15041, 17727));
 }
+
+#[test]
+fn flattened_index_reports_progress() {
+    let qemu = need!(fixture_file("vmcore.qemu-kdump-zlib"));
+    let size = std::fs::metadata(&qemu).unwrap().len();
+    let mut seen = Vec::new();
+    let src: Box<dyn ReadAt> = Box::new(FileSource::open(&qemu).unwrap());
+    let r = analyze_many(vec![src], &Options::default(), &mut |p| {
+        if p.phase == "index" {
+            seen.push((p.bytes_read, p.file_size))
+        }
+    })
+    .unwrap();
+    check_report(&r, "qemu-kdump-zlib with progress");
+    assert!(seen.len() >= 4, "{seen:?}");
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "{seen:?}");
+    assert_eq!(*seen.last().unwrap(), (size, size));
+}

@@ -112,7 +112,7 @@ impl FlatSource {
             }
             records += 1;
             at = data + len; // strictly forward: no record can loop back
-            if at - last_tick >= 64 << 20 {
+            if at - last_tick >= 4 << 20 {
                 last_tick = at;
                 progress(at, size);
             }
