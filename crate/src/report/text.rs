@@ -34,6 +34,9 @@ pub fn render(r: &Report) -> String {
     let _ = writeln!(s, "        DATE: {}", opt(&r.crash_time_utc));
     let _ = writeln!(s, "    DUMPFILE: {} ({})", r.dump.file_name.as_deref().unwrap_or("-"), r.dump.container.description);
     let _ = writeln!(s, "  LOG LINES: {}", r.log.len());
+    for c in &r.dump.container.corrections {
+        let _ = writeln!(s, "CORRECTED: {c}");
+    }
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
