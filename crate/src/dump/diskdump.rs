@@ -172,7 +172,7 @@ impl RankedBitmap {
             *w = u64::from_le_bytes(b);
         }
         // Clear bits past nbits so they never count.
-        if nbits % 64 != 0 {
+        if !nbits.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last &= (1u64 << (nbits % 64)) - 1;
             }
@@ -204,7 +204,7 @@ impl RankedBitmap {
         for x in &self.words[(w / per) * per..w] {
             r += x.count_ones() as u64;
         }
-        if bit % 64 != 0 {
+        if !bit.is_multiple_of(64) {
             r += (self.words[w] & ((1u64 << (bit % 64)) - 1)).count_ones() as u64;
         }
         r
@@ -557,10 +557,6 @@ impl DiskDumpFile {
             };
             return Err(unreadable(paddr, why));
         }
-        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 {
-            out.fill(0);
-            return Ok(());
-        }
         let size = size as u64;
         if size == 0 || size > self.page_size {
             return Err(unreadable(
@@ -573,6 +569,10 @@ impl DiskDumpFile {
                 paddr,
                 format!("its data ({size} bytes at offset {offset:#x}) lies past the end of the file"),
             ));
+        }
+        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 && size == self.page_size {
+            out.fill(0);
+            return Ok(());
         }
         let mut data = vec![0u8; size as usize];
         self.src
@@ -621,7 +621,7 @@ impl DiskDumpFile {
         while pfn < self.end_pfn {
             let w = self.present.words.get((pfn / 64) as usize).copied().unwrap_or(0)
                 | self.dumped.words.get((pfn / 64) as usize).copied().unwrap_or(0);
-            if pfn % 64 == 0 && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
+            if pfn.is_multiple_of(64) && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
                 if w == u64::MAX {
                     push_range(&mut out, pfn * ps, (pfn + 64) * ps);
                 }

@@ -125,6 +125,9 @@ pub fn render(r: &Report, lang: &str) -> String {
         let _ = writeln!(s, "     MODULES: {}", mods.join(" "));
     }
     let _ = writeln!(s, "  LOG LINES: {}", r.log.len());
+    for c in &r.dump.container.corrections {
+        let _ = writeln!(s, "CORRECTED: {c}");
+    }
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
