@@ -292,11 +292,17 @@ def run_pvpanic(d, out, kernel, initrd, run):
     t0 = time.time()
     p = subprocess.Popen(q, stdout=open(os.path.join(out, 'qemu.out'), 'w'), stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
-            if os.path.exists(sock):
+        qmp = None
+        for _ in range(400):                  # the socket file appears before QEMU listens on it
+            if p.poll() is not None:
+                raise SystemExit('QEMU exited: ' + open(os.path.join(out, 'qemu.out')).read()[-500:])
+            try:
+                qmp = QMP(sock)
                 break
-            time.sleep(0.05)
-        qmp = QMP(sock)
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        if qmp is None:
+            raise SystemExit('cannot connect to QMP at ' + sock)
         caps = qmp.cmd('query-dump-guest-memory-capability').get('return', {}).get('formats', [])
         run['qemu_dump_formats'] = caps
         end = t0 + d['timeout']
