@@ -128,12 +128,13 @@ pub fn parse_all(text: &str) -> Vec<Oops> {
 
 /// Structured details of a found report, read from its own lines (same console context).
 fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
-    let stop = if f.second_report > f.start { f.second_report } else { f.end.max(f.first_line_end) };
+    // The report runs until the next report starts, or its `---[ end trace` / `end Kernel panic`.
+    let stop = if f.second_report > f.start { f.second_report } else { text.len() };
     let mut lines: Vec<&str> = Vec::new();
     let mut n_lines = 0usize;
     for (a, b) in scan::line_spans(&text[f.start..stop.min(text.len())]) {
         n_lines += 1;
-        if lines.len() >= 2000 {
+        if lines.len() >= 2000 || n_lines > 5000 {
             break;
         }
         let l = &text[f.start + a..f.start + b];
@@ -143,7 +144,11 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
                 continue;
             }
         }
-        lines.push(strip_prefix(l));
+        let l = strip_prefix(l);
+        lines.push(l);
+        if a > 0 && (l.starts_with("---[ end trace") || l.starts_with("---[ end Kernel panic")) {
+            break;
+        }
     }
     let d = details::parse(&lines);
     let message = strip_prefix(&text[f.start..f.first_line_end]).trim_end().to_string();
@@ -205,5 +210,52 @@ pub fn console_text(file: &str) -> &str {
     match body.find("\n\nREPORT:\n") {
         Some(p) => &body[..p + 1],
         None => body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles() {
+        let g = rules::groups();
+        assert!(g.len() > 20 && g.iter().all(|g| !g.formats.is_empty()));
+        assert!(!frames::params().starts.is_empty());
+    }
+
+    #[test]
+    fn titles_are_normalised() {
+        assert_eq!(title::sanitize(&title::normalize("kernel BUG at fs/ext4/inode.c:2014 in syz-executor.3")), "kernel BUG at fs/ext4/inode.c:LINE in syz-executor");
+        assert_eq!(title::normalize("WARNING in foo+0x12/0x40 CPU#3 at ffffffff81234567"), "WARNING in foo CPU at ADDR");
+        assert_eq!(title::type_of("KASAN: slab-use-after-free Read in f"), "KASAN-USE-AFTER-FREE-READ");
+    }
+
+    #[test]
+    fn interleaved_tasks_stay_apart() {
+        // Another task's lines between the report's own must not provide its frames.
+        let log = "\
+[   10.000001][ T100] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[   10.000002][ T100] #PF: supervisor read access in kernel mode
+[   10.000003][ T100] Oops: 0000 [#1] PREEMPT SMP KASAN
+[   10.000004][ T100] CPU: 1 PID: 100 Comm: syz-executor.0 Not tainted 6.5.0-syzkaller #0
+[   10.000005][ T100] RIP: 0010:tcp_foo+0x10/0x40
+[   10.000006][ T200] RIP: 0010:other_task+0x10/0x40
+[   10.000007][ T100] Call Trace:
+[   10.000008][ T200] Call Trace:
+[   10.000009][ T100]  <TASK>
+[   10.000010][ T100]  tcp_bar+0x20/0x60
+[   10.000011][ T200]  other_caller+0x1/0x2
+[   10.000012][ T100]  __sys_sendmsg+0x1/0x2
+[   10.000013][ T100]  do_syscall_64+0x3d/0x90
+[   10.000014][ T100]  entry_SYSCALL_64_after_hwframe+0x46/0xb0
+[   10.000015][ T100]  </TASK>
+";
+        let all = parse_all(log);
+        let o = primary(&all).unwrap();
+        assert_eq!(o.title, "BUG: unable to handle kernel NULL pointer dereference in tcp_foo");
+        assert_eq!((o.cpu, o.pid, o.taint.as_deref()), (Some(1), Some(100), Some("")), "{o:?}");
+        assert_eq!(o.call_trace.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["tcp_bar", "__sys_sendmsg", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]);
+        assert_eq!(o.start_line, 0);
     }
 }
