@@ -258,4 +258,27 @@ mod tests {
         assert_eq!(o.call_trace.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["tcp_bar", "__sys_sendmsg", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]);
         assert_eq!(o.start_line, 0);
     }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let cases = [
+            "BUG:",
+            "BUG: unable to handle kernel",
+            "\n\n\nkernel BUG at",
+            "[   1.0] general protection fault: 0000 [#1]\nRIP: 0010:\nCode: <zz> (\nCall Trace:\n <IRQ> <EOI> <TASK>\n ? +0x/0x\n",
+            "WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n[ 1.0] ] ] \u{e9}\u{1F600} BUG: KASAN: use-after-free in \nRead of size",
+            "INFO: task x:1 blocked for more than 120 seconds.\r\nCall Trace:\r\n",
+            "Kernel panic - not syncing: \u{0}\u{1}",
+        ];
+        for c in cases {
+            let all = parse_all(c);
+            for o in &all {
+                assert!(!o.title.is_empty());
+            }
+            let _ = console_text(c);
+        }
+        // Many reports: bounded.
+        let many = "BUG: soft lockup - CPU#0 stuck for 22s!\n".repeat(500);
+        assert_eq!(parse_all(&many).len(), MAX_REPORTS);
+    }
 }
