@@ -191,12 +191,30 @@ pub fn parse(lines: &[&str]) -> Details {
     for raw in lines {
         let l = raw.trim_end();
         let t = l.trim_start();
-        if d.cpu.is_none() {
+        if d.pid.is_none() {
             if let Some(rest) = t.strip_prefix("CPU: ") {
                 if rest.contains("PID:") {
                     parse_cpu_line(rest, &mut d);
                     continue;
                 }
+            }
+        }
+        // Kernels before 3.10: "CPU 0 " then "Pid: 1, comm: swapper/0 Not tainted 3.2.0-4-amd64 #1 ...".
+        if d.pid.is_none() {
+            if let Some(rest) = t.strip_prefix("Pid: ") {
+                if let Some((pid, after)) = rest.split_once(", comm: ") {
+                    let cpu = d.cpu;
+                    let comm = after.split_whitespace().next().map(str::to_string);
+                    let tail = after.split_once(' ').map_or("", |(_, b)| b);
+                    parse_cpu_line(&format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail), &mut d);
+                    d.cpu = cpu;
+                    d.comm = comm;
+                    continue;
+                }
+            }
+            if let Some(n) = t.strip_prefix("CPU ").and_then(|r| r.trim().parse::<u32>().ok()) {
+                d.cpu = Some(n);
+                continue;
             }
         }
         if let Some(rest) = t.strip_prefix("Tainted: ") {
@@ -350,5 +368,14 @@ RIP  [<ffffffff8118a075>] __free_pages+0x5/0x40
         assert!(t[1].reliable && t[1].stack.as_deref() == Some("task"));
         assert_eq!(d.markers.iter().map(|m| (m.marker.as_str(), m.frame_index)).collect::<Vec<_>>(), [("<IRQ>", 0), ("<EOI>", 1)]);
         assert_eq!(d.modules.unwrap(), ["ceph", "libceph", "dns_resolver"]);
+    }
+
+    #[test]
+    fn pre_3_10_task_line() {
+        let lines = ["CPU 1 ", "Pid: 2345, comm: nginx Tainted: P           O 3.2.0-4-amd64 #1 Debian 3.2.46-1 Bochs Bochs"];
+        let d = parse(&lines);
+        assert_eq!((d.cpu, d.pid, d.comm.as_deref()), (Some(1), Some(2345), Some("nginx")));
+        assert_eq!(d.taint.as_deref(), Some("P           O"));
+        assert_eq!(d.kernel_version.as_deref(), Some("3.2.0-4-amd64"));
     }
 }
