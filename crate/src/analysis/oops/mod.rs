@@ -48,6 +48,8 @@ pub struct Oops {
     pub pid: Option<u32>,
     pub uid: Option<u32>,
     pub comm: Option<String>,
+    /// The printk caller id of the report's lines (`T123` task, `C1` CPU), where the log has them.
+    pub caller: Option<String>,
     /// Taint flags as printed (`G           OE` -> "G           OE"; "" for `Not tainted`).
     pub taint: Option<String>,
     pub taint_flags: Vec<TaintFlag>,
@@ -168,6 +170,7 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
         pid: d.pid,
         uid: d.uid,
         comm: d.comm,
+        caller: f.context.strip_prefix('[').and_then(|c| c.strip_suffix(']')).map(|c| c.trim().to_string()),
         taint_flags: d.taint.as_deref().map(taint::decode).unwrap_or_default(),
         taint: d.taint,
         kernel_version: d.kernel_version,
@@ -188,9 +191,32 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
 }
 
 /// The report that explains the crash: the first one in the log (later ones are usually
-/// consequences: the panic after an oops, a second oops on a tainted kernel).
+/// consequences: the panic after an oops, a second oops on a tainted kernel) — except when the
+/// first is a non-fatal report (a WARNING, a lockdep splat, a hung task...) and the panic that
+/// followed says "Fatal exception": that comes from oops_end(), i.e. from a later oops, never
+/// from a WARN, so the first oops-class report after it is the crash.
 pub fn primary(all: &[Oops]) -> Option<&Oops> {
-    all.first()
+    let first = all.first()?;
+    const NON_FATAL: &[&str] = &["WARNING", "LOCKDEP", "LEAK", "ATOMIC_SLEEP", "REFCOUNT_WARNING", "HANG"];
+    const FATAL: &[&str] = &[
+        "BUG: unable to handle", "general protection fault", "kernel BUG", "BUG: corrupted list", "BUG: bad usercopy",
+        "invalid opcode", "divide error", "PANIC: double fault", "stack segment fault", "int3 in", "Internal error",
+        "Unhandled fault",
+    ];
+    let died = first.panic_string.as_deref().is_some_and(|p| p.contains("Fatal exception"));
+    if died && NON_FATAL.contains(&first.kind.as_str()) {
+        // Only when the two are known to come from different tasks (by PID or printk caller id):
+        // the same task oopsing right after its own splat is one incident, and the splat leads.
+        if let Some(o) = all[1..].iter().find(|o| FATAL.iter().any(|f| o.title.starts_with(f))) {
+            let pids_differ = first.pid.is_some() && o.pid.is_some() && first.pid != o.pid;
+            let callers_differ = first.caller.is_some() && o.caller.is_some() && first.caller != o.caller;
+            let same_caller = first.caller.is_some() && first.caller == o.caller;
+            if !same_caller && (pids_differ || callers_differ) {
+                return Some(o);
+            }
+        }
+    }
+    Some(first)
 }
 
 /// Console text from a file that may be in syzkaller's report test format (a header of
@@ -280,5 +306,35 @@ mod tests {
         // Many reports: bounded.
         let many = "BUG: soft lockup - CPU#0 stuck for 22s!\n".repeat(500);
         assert_eq!(parse_all(&many).len(), MAX_REPORTS);
+    }
+
+    #[test]
+    fn an_earlier_warning_does_not_hide_the_fatal_oops() {
+        let log = "\
+[  100.000001] WARNING: CPU: 0 PID: 1 at drivers/foo/foo.c:10 foo_check+0x10/0x20
+[  100.000002] Modules linked in: foo
+[  100.000002] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0 #1
+[  100.000003] RIP: 0010:foo_check+0x10/0x20
+[  100.000004] Call Trace:
+[  100.000005]  <TASK>
+[  100.000006]  foo_probe+0x1/0x2
+[  100.000007]  </TASK>
+[  100.000008] ---[ end trace 0000000000000000 ]---
+[ 5000.000001] BUG: kernel NULL pointer dereference, address: 0000000000000010
+[ 5000.000002] CPU: 1 PID: 4242 Comm: nginx Tainted: G        W  O 6.1.0 #1
+[ 5000.000002] RIP: 0010:bar_read+0x5/0x30 [bar]
+[ 5000.000003] Call Trace:
+[ 5000.000004]  <TASK>
+[ 5000.000005]  vfs_read+0x1/0x2
+[ 5000.000006]  </TASK>
+[ 5000.000007] Kernel panic - not syncing: Fatal exception
+";
+        let all = parse_all(log);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].title, "WARNING in foo_check");
+        assert_eq!(primary(&all).unwrap().title, "BUG: unable to handle kernel NULL pointer dereference in bar_read");
+        // With panic_on_warn the WARNING itself is the crash.
+        let log2 = log.replace("[  100.000008] ---[ end trace 0000000000000000 ]---", "[  100.000008] Kernel panic - not syncing: panic_on_warn set ...");
+        assert_eq!(primary(&parse_all(&log2)).unwrap().title, "WARNING in foo_check");
     }
 }
