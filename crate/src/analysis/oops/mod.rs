@@ -337,4 +337,22 @@ mod tests {
         let log2 = log.replace("[  100.000008] ---[ end trace 0000000000000000 ]---", "[  100.000008] Kernel panic - not syncing: panic_on_warn set ...");
         assert_eq!(primary(&parse_all(&log2)).unwrap().title, "WARNING in foo_check");
     }
+
+    #[test]
+    fn hard_lockup() {
+        let log = "\
+[  300.000001] NMI watchdog: Watchdog detected hard LOCKUP on cpu 2
+[  300.000002] CPU: 2 PID: 77 Comm: kworker/2:1 Tainted: G           O    5.10.0 #1
+[  300.000003] RIP: 0010:spin_loop_driver_work+0x22/0x40 [spinmod]
+[  300.000004] Call Trace:
+[  300.000005]  process_one_work+0x1b6/0x350
+[  300.000006]  worker_thread+0x53/0x3e0
+[  300.000007]  kthread+0x11b/0x140
+[  300.000008] Kernel panic - not syncing: Hard LOCKUP
+";
+        let all = parse_all(log);
+        let o = primary(&all).unwrap();
+        assert_eq!((o.title.as_str(), o.kind.as_str()), ("watchdog: hard lockup in spin_loop_driver_work", "HANG"));
+        assert_eq!(all[1].title, "kernel panic: Hard LOCKUP");
+    }
 }
