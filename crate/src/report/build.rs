@@ -179,8 +179,10 @@ pub fn report_of(k: &Kernel) -> Report {
             comm: o.comm.clone(),
             taint: o.taint.clone(),
             rip: o.rip.clone(),
+            frame: o.frame.clone(),
             source: Some("log".into()),
         };
+        r.oops = Some(o.clone());
     } else if let Some(p) = r.log.iter().rev().find_map(|l| l.text.find("Kernel panic - not syncing").map(|i| l.text[i..].to_string())) {
         r.panic.message = Some(p.clone());
         r.panic.panic_string = Some(p);

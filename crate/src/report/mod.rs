@@ -48,6 +48,8 @@ pub struct Report {
     pub disassembly: Vec<DisasmLine>,
     /// Stable id of this crash signature (hash of title and guilty frames), for grouping.
     pub bucket: Option<String>,
+    /// The kernel's own crash report from the log, parsed (title, registers, Code, Call Trace...).
+    pub oops: Option<crate::analysis::oops::Oops>,
     /// Things that could not be derived; the report is partial where these say so.
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
@@ -98,6 +100,8 @@ pub struct PanicInfo {
     pub taint: Option<String>,
     /// `function+off/size [module]` of the faulting RIP as the kernel printed it.
     pub rip: Option<String>,
+    /// The guilty frame by syzbot's rules (the function named in the title).
+    pub frame: Option<String>,
     /// Where these facts came from (`log` for now, `memory` once tasks are read).
     pub source: Option<String>,
 }
