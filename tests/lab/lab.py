@@ -606,6 +606,15 @@ def postprocess(d, out, run, ko):
     dm = os.path.join(out, 'vmcore.dmesg.txt')
     dtxt = open(dm, errors='replace').read() if os.path.exists(dm) else ''
     f['dmesg_has_first_line'] = f['panic_message_first_line'] in dtxt
+    # QEMU pauses the guest inside panic(): the last lines may not have reached the serial port yet
+    # (e.g. "Kernel panic - not syncing" after a stack-guard oops). Fill what the console lacks from
+    # the same kernel's log as read from the dump, and say so.
+    if dtxt:
+        g = factsmod.parse(factsmod.lines_of(dm), d['name'])
+        filled = [k for k, v in g.items() if f.get(k) in (None, []) and v not in (None, [])]
+        for k in filled:
+            f[k] = g[k]
+        f['filled_from_dump_dmesg'] = filled
     json.dump(f, open(os.path.join(out, 'facts.json'), 'w'), indent=1)
     # sanity checks of the scenario's purpose (not facts: these only reject a run that missed it)
     if not f['dmesg_has_first_line']:
