@@ -13,7 +13,7 @@
   let lastProgress = null;
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
-  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null });
+  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null });
 
   function setState(s) { root.dataset.state = s; }
 
@@ -77,6 +77,7 @@
       run = null;
       current = { report: res.report, json: res.json, name: file.name };
       timing.workerMs = Math.round(res.ms);
+      timing.wasmMemory = res.memory;
       timing.totalMs = Math.round(performance.now() - startedAt);
       showReport();
       $('result').focus();

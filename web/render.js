@@ -687,7 +687,7 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
           settled = true;
           stop();
-          resolve({ report, json: m.json, ms: m.ms });
+          resolve({ report, json: m.json, ms: m.ms, memory: m.memory });
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };

@@ -24,7 +24,7 @@ self.onmessage = async (ev) => {
   const t0 = performance.now();
   try {
     const json = wasm_bindgen.analyzeFile(file, (p) => self.postMessage({ type: 'progress', ...p }));
-    self.postMessage({ type: 'done', json, ms: performance.now() - t0 });
+    self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes() });
   } catch (e) {
     let message;
     if (typeof e === 'string') message = e;

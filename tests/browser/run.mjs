@@ -126,6 +126,7 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
     const ms = await analyze(page, elf);
     measured.dropToSummaryMs = ms;
     measured.pageTiming = await page.evaluate(() => window.crashlensTiming);
+    assert(measured.pageTiming.wasmMemory > 0, 'the worker reports the wasm memory size');
     await checkSummary(page, fx);
     // The log view shows the oops, read from the dump's memory.
     const log = await page.textContent('[data-field="log"]');
@@ -358,6 +359,91 @@ test('embedding: <crash-lens> element analyses the real dump inside a host page'
     eq(model, fx.panic_message_first_line, 'element .report');
     await shot(page, 'embed-done');
     eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+// The dump lab (tests/lab, another part of the project) leaves real dumps of many crash
+// scenarios, in every container its tools write, under ~/.cache/crashlens/lab/<scenario>/.
+const LAB = process.env.CRASHLENS_LAB_DIR || path.join(CACHE, 'lab');
+const CLI = process.env.CRASHLENS_CLI || path.join(ROOT, 'target', 'debug', 'crashlens');
+function labScenarios() {
+  if (!fs.existsSync(LAB)) return [];
+  return fs.readdirSync(LAB).filter((d) => !d.startsWith('_') && fs.existsSync(path.join(LAB, d, 'facts.json')) && fs.existsSync(path.join(LAB, d, 'vmcore.elf')));
+}
+/** What the CLI says about a dump: the report, or its one-line error. */
+function cliReport(file) {
+  try {
+    return { report: JSON.parse(execFileSync(CLI, ['report', file, '--format', 'json'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })) };
+  } catch (e) {
+    return { error: String(e.stderr || e.message).trim() };
+  }
+}
+const pick = (r) => r && JSON.stringify([r.kernel.release, r.panic.message, r.panic.pid, r.panic.comm, r.panic.cpu, r.panic.title, r.culprit && r.culprit.function]);
+
+test('lab dumps: the page and the CLI agree on every scenario and container (facts checked on the ELF)', async () => {
+  const scenarios = labScenarios().filter((d) => d !== 'big-4g');
+  if (!scenarios.length) skip(`no lab dumps under ${LAB} (tests/lab/run.sh makes them)`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const rows = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+      // Every single-file container; split dumps take several files (not in the page yet).
+      const files = fs.readdirSync(dir).filter((f) => /^vmcore\./.test(f) && !/\.(txt|split\.\d+)$/.test(f)).sort();
+      for (const f of files) {
+        const file = path.join(dir, f);
+        const cli = cliReport(file);
+        await page.reload();
+        await page.waitForSelector('html[data-state="idle"]');
+        const t0 = Date.now();
+        await page.setInputFiles('[data-testid="dump-input"]', file);
+        await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+        const ms = Date.now() - t0;
+        const state = await page.getAttribute('html', 'data-state');
+        const row = { scenario: sc, container: f, bytes: fs.statSync(file).size, ms, state };
+        rows.push(row);
+        if (cli.error) {
+          eq(state, 'error', `${sc}/${f}: the CLI fails (${cli.error}), so must the page`);
+          const msg = (await page.textContent('[data-testid="error"]')).toLowerCase();
+          const want = cli.error.replace(/^crashlens: /, '').replace(/\.$/, '').toLowerCase();
+          assert(msg.includes(want), `${sc}/${f}: page error "${msg}" vs CLI "${want}"`);
+          continue;
+        }
+        eq(state, 'done', `${sc}/${f}: state (error: ${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+        const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+        eq(pick(r), pick(cli.report), `${sc}/${f}: page report vs CLI report`);
+        if (f === 'vmcore.elf') {
+          eq(r.kernel.release, fx.kernel_release, `${sc}: release`);
+          eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, `${sc}: release shown`);
+          if (fx.crashing_pid != null && r.panic.pid != null) eq(r.panic.pid, fx.crashing_pid, `${sc}: PID`);
+          if (fx.crashing_comm && r.panic.comm != null) eq(r.panic.comm, fx.crashing_comm, `${sc}: comm`);
+        }
+      }
+    }
+  }));
+  fs.writeFileSync(path.join(ART, 'lab-timings.json'), JSON.stringify(rows, null, 1));
+  measured.labAnalyses = rows.length;
+  measured.labErrors = rows.filter((r) => r.state === 'error').length;
+});
+
+test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak wasm memory)', async () => {
+  const dir = path.join(LAB, 'big-4g');
+  const file = path.join(dir, 'vmcore.elf');
+  if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'facts.json'))) skip(`no ${file} (tests/lab/run.sh makes it)`);
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    const ms = await analyze(page, file);
+    const t = await page.evaluate(() => window.crashlensTiming);
+    measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'big-4g release');
+    if (await page.$('[data-section="summary"] [data-field="panic.pid"]')) eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'big-4g PID');
+    await shot(page, 'lab-big-4g');
   }));
 });
 
