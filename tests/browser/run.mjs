@@ -231,7 +231,7 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
   }, { locale: 'zh-CN', colorScheme: 'dark' }));
 });
 
-test('hosted: cancel terminates the analysis and returns to idle', async () => {
+test('hosted: keyboard — Tab reaches the named controls, Escape cancels (the worker is terminated)', async () => {
   const elf = fixtureElf(NULL);
   if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
   await withServer((url) => withBrowser(async (ctx) => {
@@ -241,11 +241,19 @@ test('hosted: cancel terminates the analysis and returns to idle', async () => {
     await ctx.route('**/worker.js', async (route) => { await held; await route.continue(); });
     const page = await ctx.newPage();
     await page.goto(url);
+    // Keyboard: the language switch and the file input are reachable with Tab, with names.
+    const reached = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => { const e = document.activeElement; return e && (e.dataset.testid || e.id) + ':' + (e.getAttribute('aria-label') || ''); }));
+    }
+    assert(reached.some((r) => r.startsWith('dump-input:') && r.length > 'dump-input:'.length), 'Tab reaches the named file input: ' + reached.join(', '));
+    assert(reached.some((r) => r.startsWith('lang:') && r.length > 'lang:'.length), 'Tab reaches the named language switch: ' + reached.join(', '));
     await page.setInputFiles('[data-testid="dump-input"]', elf);
     await page.waitForSelector('html[data-state="working"]');
     assert(await page.isVisible('[data-testid="progress"]'), 'progress shown while working');
-    await page.keyboard.press('Tab'); // focus is on Cancel after the start; keyboard works
-    await page.click('[data-testid="cancel"]');
+    eq(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid), 'cancel', 'focus moves to Cancel');
+    await page.keyboard.press('Escape'); // keyboard: Escape cancels
     eq(await page.getAttribute('html', 'data-state'), 'idle', 'state after cancel');
     release();
     await page.waitForTimeout(1500);
