@@ -235,10 +235,10 @@ test('hosted: keyboard — Tab reaches the named controls, Escape cancels (the w
   const elf = fixtureElf(NULL);
   if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
   await withServer((url) => withBrowser(async (ctx) => {
-    // Hold the worker script back so that the analysis is surely still running when we cancel.
+    // Hold the wasm back so that the worker is surely still busy when we cancel.
     let release;
     const held = new Promise((r) => { release = r; });
-    await ctx.route('**/worker.js', async (route) => { await held; await route.continue(); });
+    await ctx.route('**/crashlens_bg.wasm', async (route) => { await held; await route.continue(); });
     const page = await ctx.newPage();
     await page.goto(url);
     // Keyboard: the language switch and the file input are reachable with Tab, with names.
@@ -249,12 +249,16 @@ test('hosted: keyboard — Tab reaches the named controls, Escape cancels (the w
     }
     assert(reached.some((r) => r.startsWith('dump-input:') && r.length > 'dump-input:'.length), 'Tab reaches the named file input: ' + reached.join(', '));
     assert(reached.some((r) => r.startsWith('lang:') && r.length > 'lang:'.length), 'Tab reaches the named language switch: ' + reached.join(', '));
+    const workerStarted = page.waitForEvent('worker', { timeout: 10000 });
     await page.setInputFiles('[data-testid="dump-input"]', elf);
     await page.waitForSelector('html[data-state="working"]');
     assert(await page.isVisible('[data-testid="progress"]'), 'progress shown while working');
+    const worker = await workerStarted;
+    const workerClosed = new Promise((r) => worker.once('close', () => r(true)));
     eq(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid), 'cancel', 'focus moves to Cancel');
     await page.keyboard.press('Escape'); // keyboard: Escape cancels
     eq(await page.getAttribute('html', 'data-state'), 'idle', 'state after cancel');
+    eq(await Promise.race([workerClosed, page.waitForTimeout(5000).then(() => false)]), true, 'the worker was terminated');
     release();
     await page.waitForTimeout(1500);
     eq(await page.getAttribute('html', 'data-state'), 'idle', 'a cancelled analysis never reports');
