@@ -71,6 +71,8 @@
         'panic.title': 'Title', 'panic.type': 'Type', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': 'Command',
         'panic.taint': 'Taint', 'panic.rip': 'RIP', 'panic.source': 'Source',
         task: 'Crashing task', bucket: 'Crash bucket',
+        ip: 'IP', pid: 'PID', cpu: 'CPU', cpus: 'CPUs', cpus_offline: 'CPUs offline', cpu_mhz: 'CPU MHz', comm: 'Command',
+        date_text: 'Date', uptime_secs: 'Uptime (s)', phys_base: 'phys_base', file_size: 'File size',
       },
     },
     zh: {
