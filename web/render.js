@@ -683,7 +683,8 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
 
   // ---------------------------------------------------------------- running an analysis
   /**
-   * Runs one analysis in a fresh worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
+   * Runs one analysis of a File (or an array of Files: the parts of a split dump) in a fresh
+   * worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
    * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
    * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
    */
@@ -707,7 +708,7 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
-      w.postMessage({ file });
+      w.postMessage(Array.isArray(file) ? { files: file } : { file });
     });
     function stop() { if (w) { w.terminate(); w = null; } }
     return { done, cancel() { settled = true; stop(); } };
