@@ -383,9 +383,9 @@ function labScenarios() {
   return fs.readdirSync(LAB).filter((d) => !d.startsWith('_') && fs.existsSync(path.join(LAB, d, 'facts.json')) && fs.existsSync(path.join(LAB, d, 'vmcore.elf')));
 }
 /** What the CLI says about a dump: the report, or its one-line error. */
-function cliReport(file) {
+function cliReport(...files) {
   try {
-    return { report: JSON.parse(execFileSync(CLI, ['report', file, '--format', 'json'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })) };
+    return { report: JSON.parse(execFileSync(CLI, ['report', ...files, '--format', 'json'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })) };
   } catch (e) {
     return { error: String(e.stderr || e.message).trim() };
   }
@@ -440,6 +440,40 @@ test('lab dumps: the page and the CLI agree on every scenario and container (fac
   fs.writeFileSync(path.join(ART, 'lab-timings.json'), JSON.stringify(rows, null, 1));
   measured.labAnalyses = rows.length;
   measured.labErrors = rows.filter((r) => r.state === 'error').length;
+});
+
+test('lab split dumps: the parts given together through the file input', async () => {
+  const scenarios = labScenarios().filter((d) => fs.readdirSync(path.join(LAB, d)).some((f) => /\.split\.1$/.test(f)));
+  if (!scenarios.length) skip(`no split lab dumps under ${LAB}`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  // The wasm reads several files when it exports analyzeFiles (the core's analyze_many).
+  const multi = fs.readFileSync(path.join(DIST, 'crashlens.js'), 'utf8').includes('analyzeFiles');
+  measured.splitInPage = multi;
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const parts = fs.readdirSync(dir).filter((f) => /\.split\.\d+$/.test(f)).map((f) => path.join(dir, f));
+      await page.reload();
+      await page.waitForSelector('html[data-state="idle"]');
+      // Given in reverse: the page puts the parts in name order.
+      await page.setInputFiles('[data-testid="dump-input"]', [...parts].sort().reverse());
+      await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+      const state = await page.getAttribute('html', 'data-state');
+      if (!multi) {
+        eq(state, 'error', `${sc}: this wasm reads one file`);
+        assert((await page.textContent('[data-testid="error"]')).includes('one dump file at a time'), `${sc}: says so`);
+        continue;
+      }
+      const cliRes = cliReport(...parts.sort());
+      if (cliRes.error) { eq(state, 'error', `${sc}: CLI fails (${cliRes.error}), so must the page`); continue; }
+      eq(state, 'done', `${sc}: state (${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+      const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+      eq(pick(r), pick(cliRes.report), `${sc}: split dump, page vs CLI`);
+    }
+  }));
 });
 
 test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak wasm memory)', async () => {
