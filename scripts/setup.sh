@@ -19,7 +19,8 @@ if ! { command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/de
     for p in rustc-web cargo-web rust-web-src lld; do need_pkg "$p"; done
   fi
 fi
-for p in chromium binaryen zstd; do need_pkg "$p"; done
+# fonts-wqy-microhei: a CJK font, so that the Chinese page renders in headless screenshots.
+for p in chromium binaryen zstd fonts-wqy-microhei; do need_pkg "$p"; done
 command -v node >/dev/null 2>&1 || need_pkg nodejs
 command -v npm >/dev/null 2>&1 || need_pkg npm
 

@@ -23,6 +23,7 @@ fi
 
 say "cargo test --workspace"
 cargo test --workspace
+cargo build --bin crashlens   # the browser tests compare the page with the CLI
 
 bash scripts/build-web.sh
 

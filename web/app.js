@@ -13,7 +13,7 @@
   let lastProgress = null;
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
-  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null });
+  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null });
 
   function setState(s) { root.dataset.state = s; }
 
@@ -57,7 +57,11 @@
     return new Worker('worker.js');
   }
 
-  function analyze(file) {
+  // `files`: one File, or several (the parts of a split dump).
+  function analyze(files) {
+    const file = files.length === 1 ? files[0] : files;
+    const size = files.reduce((a, f) => a + f.size, 0);
+    const name = files.length === 1 ? files[0].name : files.map((f) => f.name).join(' + ');
     if (run) run.cancel();
     const startedAt = performance.now();
     timing.startedAt = Date.now();
@@ -69,14 +73,15 @@
     $('report').textContent = '';
     setState('working');
     $('progress').hidden = false;
-    showProgress({ phase: 'loading', bytes_read: 0, file_size: file.size });
+    showProgress({ phase: 'loading', bytes_read: 0, file_size: size });
     $('cancel').focus();
     const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang));
     me.done.then((res) => {
       if (run !== me) return;
       run = null;
-      current = { report: res.report, json: res.json, name: file.name };
+      current = { report: res.report, json: res.json, name };
       timing.workerMs = Math.round(res.ms);
+      timing.wasmMemory = res.memory;
       timing.totalMs = Math.round(performance.now() - startedAt);
       showReport();
       $('result').focus();
@@ -114,7 +119,8 @@
 
   function pickFile(files) {
     if (!files || !files.length) return;
-    analyze(files[0]);
+    // Several files are the parts of one split dump, in name order (vmcore.1, vmcore.2, ...).
+    analyze(Array.from(files).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })));
   }
 
   function init() {

@@ -16,7 +16,7 @@
       choose: 'Choose a vmcore…',
       dropHere: 'or drop it anywhere on this page',
       dropHereBox: 'or drop it here',
-      dropHint: 'ELF vmcores (kdump, QEMU dump-guest-memory). The file is read locally in a Web Worker; nothing is uploaded.',
+      dropHint: 'vmcores as kdump, makedumpfile or QEMU write them (ELF, kdump-compressed, flattened). The file is read locally in a Web Worker; nothing is uploaded.',
       dropLabel: 'Crash dump file',
       cancel: 'Cancel',
       cancelled: 'Analysis cancelled.',
@@ -71,6 +71,8 @@
         'panic.title': 'Title', 'panic.type': 'Type', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': 'Command',
         'panic.taint': 'Taint', 'panic.rip': 'RIP', 'panic.source': 'Source',
         task: 'Crashing task', bucket: 'Crash bucket',
+        ip: 'IP', pid: 'PID', cpu: 'CPU', cpus: 'CPUs', cpus_offline: 'CPUs offline', cpu_mhz: 'CPU MHz', comm: 'Command',
+        date_text: 'Date', uptime_secs: 'Uptime (s)', phys_base: 'phys_base', file_size: 'File size',
       },
     },
     zh: {
@@ -80,7 +82,7 @@
       choose: '选择 vmcore 文件…',
       dropHere: '或直接拖放到本页面任意位置',
       dropHereBox: '或拖放到这里',
-      dropHint: '支持 ELF 格式 vmcore（kdump、QEMU dump-guest-memory）。文件在本地 Web Worker 中读取，不会上传。',
+      dropHint: '支持 kdump、makedumpfile 和 QEMU 生成的 vmcore（ELF、kdump 压缩格式、flattened 格式）。文件在本地 Web Worker 中读取，不会上传。',
       dropLabel: '崩溃转储文件',
       cancel: '取消',
       cancelled: '分析已取消。',
@@ -135,6 +137,20 @@
         'panic.title': '标题', 'panic.type': '类型', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': '进程名',
         'panic.taint': '污染标志', 'panic.rip': 'RIP', 'panic.source': '来源',
         task: '崩溃任务', bucket: '崩溃分桶 ID',
+        // Keys of nested objects and table columns (fault, sys, dump, modules, ...).
+        address: '地址', instruction: '指令', location: '位置', ip: 'IP', base_register: '基址寄存器',
+        base_value: '基址寄存器的值', offset: '偏移', access: '访问类型', argument_index: '参数序号',
+        argument_register: '参数寄存器', field: '成员', class: '类别', name: '名称', base: '基址', size: '大小',
+        taint: '污染标志', release: '内核版本号', version: '内核构建信息', nodename: '主机名', machine: '架构',
+        cpus: 'CPU 数', cpus_offline: '离线 CPU 数', date: '时间戳', date_text: '崩溃时间', date_source: '时间来源',
+        uptime_secs: '运行秒数', uptime: '运行时间', load_average: '平均负载', tasks: '任务数',
+        memory_bytes: '内存字节数', memory: '内存', cpu_mhz: 'CPU 主频 (MHz)', tainted: '污染标志', panic: 'Panic 信息',
+        panic_task: 'Panic 任务', cpu: 'CPU', pid: 'PID', comm: '进程名', warnings: '警告',
+        file_name: '文件名', container: '容器格式', format: '格式', description: '描述', file_size: '文件大小',
+        codecs: '压缩算法', pages_present: '包含的页', pages_excluded: '被过滤的页', pages_zero: '零页',
+        corrections: '已修正的问题', phys_base: 'phys_base', cache: '读取统计', hits: '命中', misses: '未命中',
+        bytes_read: '读取字节数', peak_bytes: '峰值缓存', budget: '缓存预算', function: '函数', module: '模块',
+        reason: '原因', confidence: '置信度', source: '来源', text: '内容', level: '级别', seq: '序号',
       },
     },
   };
@@ -667,7 +683,8 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
 
   // ---------------------------------------------------------------- running an analysis
   /**
-   * Runs one analysis in a fresh worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
+   * Runs one analysis of a File (or an array of Files: the parts of a split dump) in a fresh
+   * worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
    * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
    * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
    */
@@ -687,11 +704,11 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
           settled = true;
           stop();
-          resolve({ report, json: m.json, ms: m.ms });
+          resolve({ report, json: m.json, ms: m.ms, memory: m.memory });
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
-      w.postMessage({ file });
+      w.postMessage(Array.isArray(file) ? { files: file } : { file });
     });
     function stop() { if (w) { w.terminate(); w = null; } }
     return { done, cancel() { settled = true; stop(); } };

@@ -14,7 +14,8 @@ self.crashlensPanic = (m) => { panicMessage = m; };
 const ready = wasm_bindgen({ module_or_path: self.CRASHLENS_WASM || 'crashlens_bg.wasm' });
 
 self.onmessage = async (ev) => {
-  const { file } = ev.data;
+  // One file, or the parts of a split dump (makedumpfile --split), in order.
+  const files = ev.data.files || [ev.data.file];
   try {
     await ready;
   } catch (e) {
@@ -23,8 +24,12 @@ self.onmessage = async (ev) => {
   }
   const t0 = performance.now();
   try {
-    const json = wasm_bindgen.analyzeFile(file, (p) => self.postMessage({ type: 'progress', ...p }));
-    self.postMessage({ type: 'done', json, ms: performance.now() - t0 });
+    const progress = (p) => self.postMessage({ type: 'progress', ...p });
+    let json;
+    if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
+    else if (wasm_bindgen.analyzeFiles) json = wasm_bindgen.analyzeFiles(files, progress);
+    else throw 'This build reads one dump file at a time; choose a single file.';
+    self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes() });
   } catch (e) {
     let message;
     if (typeof e === 'string') message = e;

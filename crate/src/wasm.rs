@@ -172,3 +172,10 @@ fn sentence(e: &Error) -> JsValue {
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
+
+/// Size of the wasm linear memory in bytes. Linear memory only grows, so after an analysis
+/// this is its peak; the page reports it.
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    core::arch::wasm32::memory_size(0) as f64 * 65536.0
+}

@@ -126,6 +126,7 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
     const ms = await analyze(page, elf);
     measured.dropToSummaryMs = ms;
     measured.pageTiming = await page.evaluate(() => window.crashlensTiming);
+    assert(measured.pageTiming.wasmMemory > 0, 'the worker reports the wasm memory size');
     await checkSummary(page, fx);
     // The log view shows the oops, read from the dump's memory.
     const log = await page.textContent('[data-field="log"]');
@@ -230,22 +231,34 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
   }, { locale: 'zh-CN', colorScheme: 'dark' }));
 });
 
-test('hosted: cancel terminates the analysis and returns to idle', async () => {
+test('hosted: keyboard — Tab reaches the named controls, Escape cancels (the worker is terminated)', async () => {
   const elf = fixtureElf(NULL);
   if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
   await withServer((url) => withBrowser(async (ctx) => {
-    // Hold the worker script back so that the analysis is surely still running when we cancel.
+    // Hold the wasm back so that the worker is surely still busy when we cancel.
     let release;
     const held = new Promise((r) => { release = r; });
-    await ctx.route('**/worker.js', async (route) => { await held; await route.continue(); });
+    await ctx.route('**/crashlens_bg.wasm', async (route) => { await held; await route.continue(); });
     const page = await ctx.newPage();
     await page.goto(url);
+    // Keyboard: the language switch and the file input are reachable with Tab, with names.
+    const reached = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => { const e = document.activeElement; return e && (e.dataset.testid || e.id) + ':' + (e.getAttribute('aria-label') || ''); }));
+    }
+    assert(reached.some((r) => r.startsWith('dump-input:') && r.length > 'dump-input:'.length), 'Tab reaches the named file input: ' + reached.join(', '));
+    assert(reached.some((r) => r.startsWith('lang:') && r.length > 'lang:'.length), 'Tab reaches the named language switch: ' + reached.join(', '));
+    const workerStarted = page.waitForEvent('worker', { timeout: 10000 });
     await page.setInputFiles('[data-testid="dump-input"]', elf);
     await page.waitForSelector('html[data-state="working"]');
     assert(await page.isVisible('[data-testid="progress"]'), 'progress shown while working');
-    await page.keyboard.press('Tab'); // focus is on Cancel after the start; keyboard works
-    await page.click('[data-testid="cancel"]');
+    const worker = await workerStarted;
+    const workerClosed = new Promise((r) => worker.once('close', () => r(true)));
+    eq(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid), 'cancel', 'focus moves to Cancel');
+    await page.keyboard.press('Escape'); // keyboard: Escape cancels
     eq(await page.getAttribute('html', 'data-state'), 'idle', 'state after cancel');
+    eq(await Promise.race([workerClosed, page.waitForTimeout(5000).then(() => false)]), true, 'the worker was terminated');
     release();
     await page.waitForTimeout(1500);
     eq(await page.getAttribute('html', 'data-state'), 'idle', 'a cancelled analysis never reports');
@@ -358,6 +371,125 @@ test('embedding: <crash-lens> element analyses the real dump inside a host page'
     eq(model, fx.panic_message_first_line, 'element .report');
     await shot(page, 'embed-done');
     eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+// The dump lab (tests/lab, another part of the project) leaves real dumps of many crash
+// scenarios, in every container its tools write, under ~/.cache/crashlens/lab/<scenario>/.
+const LAB = process.env.CRASHLENS_LAB_DIR || path.join(CACHE, 'lab');
+const CLI = process.env.CRASHLENS_CLI || path.join(ROOT, 'target', 'debug', 'crashlens');
+function labScenarios() {
+  if (!fs.existsSync(LAB)) return [];
+  return fs.readdirSync(LAB).filter((d) => !d.startsWith('_') && fs.existsSync(path.join(LAB, d, 'facts.json')) && fs.existsSync(path.join(LAB, d, 'vmcore.elf')));
+}
+/** What the CLI says about a dump: the report, or its one-line error. */
+function cliReport(...files) {
+  try {
+    return { report: JSON.parse(execFileSync(CLI, ['report', ...files, '--format', 'json'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })) };
+  } catch (e) {
+    return { error: String(e.stderr || e.message).trim() };
+  }
+}
+const pick = (r) => r && JSON.stringify([r.kernel.release, r.panic.message, r.panic.pid, r.panic.comm, r.panic.cpu, r.panic.title, r.culprit && r.culprit.function]);
+
+test('lab dumps: the page and the CLI agree on every scenario and container (facts checked on the ELF)', async () => {
+  const scenarios = labScenarios().filter((d) => d !== 'big-4g');
+  if (!scenarios.length) skip(`no lab dumps under ${LAB} (tests/lab/run.sh makes them)`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const rows = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+      // Every single-file container; split dumps take several files (not in the page yet).
+      const files = fs.readdirSync(dir).filter((f) => /^vmcore\./.test(f) && !/\.(txt|split\.\d+)$/.test(f)).sort();
+      for (const f of files) {
+        const file = path.join(dir, f);
+        const cli = cliReport(file);
+        await page.reload();
+        await page.waitForSelector('html[data-state="idle"]');
+        const t0 = Date.now();
+        await page.setInputFiles('[data-testid="dump-input"]', file);
+        await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+        const ms = Date.now() - t0;
+        const state = await page.getAttribute('html', 'data-state');
+        const row = { scenario: sc, container: f, bytes: fs.statSync(file).size, ms, state };
+        rows.push(row);
+        if (cli.error) {
+          eq(state, 'error', `${sc}/${f}: the CLI fails (${cli.error}), so must the page`);
+          const msg = (await page.textContent('[data-testid="error"]')).toLowerCase();
+          const want = cli.error.replace(/^crashlens: /, '').replace(/\.$/, '').toLowerCase();
+          assert(msg.includes(want), `${sc}/${f}: page error "${msg}" vs CLI "${want}"`);
+          continue;
+        }
+        eq(state, 'done', `${sc}/${f}: state (error: ${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+        const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+        eq(pick(r), pick(cli.report), `${sc}/${f}: page report vs CLI report`);
+        if (f === 'vmcore.elf') {
+          eq(r.kernel.release, fx.kernel_release, `${sc}: release`);
+          eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, `${sc}: release shown`);
+          if (fx.crashing_pid != null && r.panic.pid != null) eq(r.panic.pid, fx.crashing_pid, `${sc}: PID`);
+          if (fx.crashing_comm && r.panic.comm != null) eq(r.panic.comm, fx.crashing_comm, `${sc}: comm`);
+        }
+      }
+    }
+  }));
+  fs.writeFileSync(path.join(ART, 'lab-timings.json'), JSON.stringify(rows, null, 1));
+  measured.labAnalyses = rows.length;
+  measured.labErrors = rows.filter((r) => r.state === 'error').length;
+});
+
+test('lab split dumps: the parts given together through the file input', async () => {
+  const scenarios = labScenarios().filter((d) => fs.readdirSync(path.join(LAB, d)).some((f) => /\.split\.1$/.test(f)));
+  if (!scenarios.length) skip(`no split lab dumps under ${LAB}`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  // The wasm reads several files when it exports analyzeFiles (the core's analyze_many).
+  const multi = fs.readFileSync(path.join(DIST, 'crashlens.js'), 'utf8').includes('analyzeFiles');
+  measured.splitInPage = multi;
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const parts = fs.readdirSync(dir).filter((f) => /\.split\.\d+$/.test(f)).map((f) => path.join(dir, f));
+      await page.reload();
+      await page.waitForSelector('html[data-state="idle"]');
+      // Given in reverse: the page puts the parts in name order.
+      await page.setInputFiles('[data-testid="dump-input"]', [...parts].sort().reverse());
+      await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+      const state = await page.getAttribute('html', 'data-state');
+      if (!multi) {
+        eq(state, 'error', `${sc}: this wasm reads one file`);
+        assert((await page.textContent('[data-testid="error"]')).includes('one dump file at a time'), `${sc}: says so`);
+        continue;
+      }
+      const cliRes = cliReport(...parts.sort());
+      if (cliRes.error) { eq(state, 'error', `${sc}: CLI fails (${cliRes.error}), so must the page`); continue; }
+      eq(state, 'done', `${sc}: state (${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+      const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+      eq(pick(r), pick(cliRes.report), `${sc}: split dump, page vs CLI`);
+    }
+  }));
+});
+
+test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak wasm memory)', async () => {
+  const dir = path.join(LAB, 'big-4g');
+  const file = path.join(dir, 'vmcore.elf');
+  if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'facts.json'))) skip(`no ${file} (tests/lab/run.sh makes it)`);
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    const ms = await analyze(page, file);
+    const t = await page.evaluate(() => window.crashlensTiming);
+    measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'big-4g release');
+    if (await page.$('[data-section="summary"] [data-field="panic.pid"]')) eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'big-4g PID');
+    await shot(page, 'lab-big-4g');
   }));
 });
 
