@@ -348,7 +348,7 @@ impl DiskDumpFile {
             })?;
         if bitmap_off.checked_add(bitmap_len).is_none_or(|e| e > file_size) {
             return Err(Error::Corrupt(format!(
-                "file ends inside the page bitmaps (they need bytes up to {:#x}, the file has {file_size})",
+                "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
                 bitmap_off.saturating_add(bitmap_len)
             )));
         }
