@@ -269,14 +269,9 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
                 Err(e) => return Err(format!("zlib: {e}")),
             }
         }
-        DUMP_DH_COMPRESSED_LZO => {
-            let v = lzokay_native::decompress_all(data, Some(page)).map_err(|e| format!("lzo: {e:?}"))?;
-            if v.len() != page {
-                return Err(format!("lzo page decodes to {} bytes", v.len()));
-            }
-            out.copy_from_slice(&v);
-            page
-        }
+        // The `lzo` crate, not lzokay-native: fuzzing found lzokay-native 0.1.0 indexing out of
+        // bounds (a panic) on a malformed block; `lzo` is bounds-checked for untrusted input.
+        DUMP_DH_COMPRESSED_LZO => lzo::decompress_into(data, out).map_err(|e| format!("lzo: {e}"))?,
         DUMP_DH_COMPRESSED_SNAPPY => {
             let len = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
             if len != page {
@@ -353,7 +348,7 @@ impl DiskDumpFile {
             })?;
         if bitmap_off.checked_add(bitmap_len).is_none_or(|e| e > file_size) {
             return Err(Error::Corrupt(format!(
-                "file ends inside the page bitmaps (they need bytes up to {:#x}, the file has {file_size})",
+                "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
                 bitmap_off.saturating_add(bitmap_len)
             )));
         }
