@@ -5,6 +5,7 @@ mod info;
 mod log;
 pub mod modules;
 mod oops;
+mod ps;
 mod report;
 mod sym;
 mod sys;
@@ -20,6 +21,8 @@ commands:
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   (VMCORE may be several files: the parts of a split dump, makedumpfile --split)
   bt     VMCORE [-a] [--format text|json]   backtrace of the crashing task (every CPU with -a)
+  bt     VMCORE -p PID | --all-tasks [--format text|json]   backtrace of a task / of every task
+  ps     VMCORE [--format text|json]   every task (like crash's ps; '>' marks the running ones)
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sys    VMCORE [--format text|json]   system summary (like crash's sys)
@@ -68,6 +71,10 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                     Some(l @ ("en" | "zh")) => l.to_string(),
                     other => return Err(format!("unknown language {:?} (en or zh)", other.unwrap_or(""))),
                 }
+            }
+            "-p" | "--pid" => {
+                let v = it.next().filter(|v| v.parse::<i64>().is_ok()).ok_or("-p needs a PID")?;
+                a.flags.push(format!("--pid={v}"));
             }
             "--cache-mb" => {
                 a.cache_mb = it
@@ -140,6 +147,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "sym" => sym::run(&a),
         "bt" => bt::run(&a),
         "mod" => modules::run(&a),
+        "ps" => ps::run(&a),
         "oops" => oops::run(&a),
         "sys" => sys::run(&a),
         other => {

@@ -9,6 +9,7 @@
 pub mod bt;
 pub mod build;
 pub mod crash;
+pub mod tasks;
 pub mod text;
 
 use crate::cache::CacheStats;
@@ -145,6 +146,39 @@ pub struct CpuTrace {
     pub frames: Vec<Frame>,
     /// Why the trace stopped early, if it did.
     pub error: Option<String>,
+}
+
+/// One task's backtrace (crash's `bt PID`, `foreach bt`): from its CPU's saved registers when
+/// it was running at the crash, else from its saved switch frame.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TaskTrace {
+    #[serde(flatten)]
+    pub trace: CpuTrace,
+    pub ppid: i32,
+    /// ps letter (R S D T t X Z P I).
+    pub state: String,
+    /// Running on `cpu` at the crash (crash's `>` in ps).
+    pub active: bool,
+    /// `prstatus` (the CPU's saved registers) or `switch_frame` (`thread.sp`).
+    pub start: String,
+}
+
+/// One line of crash's `ps`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PsRow {
+    pub pid: i32,
+    pub ppid: i32,
+    pub cpu: u32,
+    pub task: u64,
+    /// ps letter (R S D T t X Z P I).
+    pub state: String,
+    /// crash's two-letter state (RU IN UN ST TR DE ZO PA ID).
+    pub st: String,
+    pub comm: String,
+    /// Running on its CPU at the crash (crash's `>`).
+    pub active: bool,
+    /// A kernel thread (no `mm`): crash prints its name in brackets.
+    pub kthread: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
