@@ -164,6 +164,15 @@ pub fn write(
             format!("The faulting instruction at {loc} is `{insn}`."),
             format!("出错指令位于 {loc}：`{insn}`。"),
         ));
+        if let Some((file, line)) = f.source.as_deref().and_then(|s| s.rsplit_once(':')) {
+            en.push(format!("By the debuginfo given, that instruction is line {line} of {file}."));
+            zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"));
+            evidence.push(ev(
+                "debuginfo",
+                format!("DWARF line table: {loc} is {file}:{line}."),
+                format!("DWARF 行号表：{loc} 对应 {file}:{line}。"),
+            ));
+        }
         let pointer_class = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer");
         if let (Some(base), Some(off), true) = (&f.base_register, f.offset, pointer_class) {
             let b = base.to_uppercase();

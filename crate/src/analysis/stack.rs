@@ -103,6 +103,7 @@ impl<'k> KernelStack<'k> {
             .into(),
             regs: r.regs,
             stack: None,
+            ..Default::default()
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod bt;
 pub mod build;
 pub mod crash;
 pub mod tasks;
+pub mod dis;
 pub mod text;
 
 use crate::cache::CacheStats;
@@ -55,6 +56,10 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
     pub partial: bool,
+    /// The extra files used (vmlinux / .ko with DWARF, System.map) and what they cover;
+    /// rejected ones are in `warnings`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub debuginfo: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -135,6 +140,15 @@ pub struct Frame {
     /// `--- <IRQ stack> ---` style marker printed before this frame when the stack changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    /// Source file of the address (of the call for a return address), from debuginfo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Functions inlined at this address, innermost first, each with its file/line
+    /// (from debuginfo; the frame's own function is not repeated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<crate::debuginfo::InlineFrame>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -202,6 +216,9 @@ pub struct Fault {
     pub argument_register: Option<String>,
     /// Field at that offset when the type is known (`struct page._refcount`).
     pub field: Option<String>,
+    /// Source line of the faulting instruction, `file:line` (from debuginfo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
