@@ -310,7 +310,8 @@ pub fn write(
     }
 }
 
-fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
+/// The culprit's reason in Chinese.
+pub fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
     let m = c.module.as_deref().map(|m| format!("{m} 模块中的 ")).unwrap_or_default();
     match (&v.provenance, c.function == faulting) {
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
@@ -325,7 +326,12 @@ fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String 
             "{m}{faulting} 没有检查第 {index} 个参数（{}）就直接解引用了它，同时它的调用者传入了非法值，两处都需要修复。",
             reg.to_uppercase()
         ),
+        _ if v.deliberate => format!("{} 是通过 sysrq-c 人为触发崩溃的函数，这次崩溃不是缺陷。", c.function),
+        _ if v.fault.class == "panic" => format!("{m}{} 主动调用了 panic()，应查看它判定无法继续运行的原因。", c.function),
         _ if v.fault.class == "bug" => format!("{m}{faulting} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
+        _ if v.fault.class == "warning" => format!("{m}{faulting} 中的 WARN() 被触发，且设置了 panic_on_warn。"),
+        _ if v.fault.class == "lockup" => format!("{m}{faulting} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
+        _ if v.fault.class == "stack-overflow" => format!("{m}{faulting} 把内核栈用光了（递归过深或栈上分配过大）。"),
         _ => format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
     }
 }

@@ -230,6 +230,8 @@ pub struct Culprit {
     pub function: String,
     pub module: Option<String>,
     pub reason: String,
+    /// The reason in Simplified Chinese.
+    pub reason_zh: String,
     /// `high`, `medium`, `low`.
     pub confidence: String,
 }
