@@ -6,6 +6,7 @@ pub mod diskdump;
 pub mod elf;
 pub mod flattened;
 pub mod notes;
+pub mod split;
 
 use crate::error::{Error, MemError, Result};
 use crate::source::ReadAt;
@@ -160,7 +161,7 @@ pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, 
             }
         }
     }
-    let mut d = diskdump::open_parts(parts)?;
+    let mut d = split::open_parts(parts)?;
     if nfiles > 1 {
         d.info.files = Some(nfiles as u32);
     }
