@@ -150,6 +150,9 @@ fn check_report(r: &Report, what: &str) {
     );
     assert_eq!(r.panic.pid.map(|p| p as u64), facts["crashing_pid"].as_u64(), "{what}: pid");
     assert_eq!(r.panic.comm.as_deref(), facts["crashing_comm"].as_str(), "{what}: comm");
+    // The page-cache budget holds whatever the container.
+    let c = &r.dump.cache;
+    assert!(c.bytes_read > 0 && c.peak_bytes <= c.budget, "{what}: cache {c:?}");
 }
 
 /// Every page the container holds equals the ELF's page; excluded pages are NotInDump.
