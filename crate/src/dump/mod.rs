@@ -136,7 +136,10 @@ pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, 
     let mut flat = Vec::new();
     let nfiles = srcs.len();
     for (i, src) in srcs.into_iter().enumerate() {
-        let k = kind(&src).map_err(|e| if nfiles > 1 { Error::NotADump(format!("file {}: {e}", i + 1)) } else { e })?;
+        let k = kind(&src).map_err(|e| match e {
+            Error::NotADump(m) if nfiles > 1 => Error::NotADump(format!("file {}: {m}", i + 1)),
+            e => e,
+        })?;
         match k {
             Kind::Elf if nfiles == 1 => return elf::open(src),
             Kind::Elf => {
