@@ -150,6 +150,9 @@ fn check_report(r: &Report, what: &str) {
     );
     assert_eq!(r.panic.pid.map(|p| p as u64), facts["crashing_pid"].as_u64(), "{what}: pid");
     assert_eq!(r.panic.comm.as_deref(), facts["crashing_comm"].as_str(), "{what}: comm");
+    // The page-cache budget holds whatever the container.
+    let c = &r.dump.cache;
+    assert!(c.bytes_read > 0 && c.peak_bytes <= c.budget, "{what}: cache {c:?}");
 }
 
 /// Every page the container holds equals the ELF's page; excluded pages are NotInDump.
@@ -671,4 +674,35 @@ fn fuzz_regressions() {
         let _ = must_not_panic(v, &p.display().to_string());
     }
     assert!(n >= 1);
+}
+
+#[test]
+fn elf_truncated_at_its_boundaries() {
+    let elf = need!(elf_fixture());
+    let mut f = std::fs::File::open(&elf).unwrap();
+    let mut head = vec![0u8; 1 << 20];
+    std::io::Read::read_exact(&mut f, &mut head).unwrap();
+    let phoff = u64::from_le_bytes(head[32..40].try_into().unwrap()) as usize;
+    let phnum = u16::from_le_bytes(head[56..58].try_into().unwrap()) as usize;
+    let ph = |i: usize, o: usize| u64::from_le_bytes(head[phoff + 56 * i + o..phoff + 56 * i + o + 8].try_into().unwrap()) as usize;
+    let note = (0..phnum).find(|&i| head[phoff + 56 * i] == 4).unwrap();
+    let (note_off, note_len) = (ph(note, 8), ph(note, 32));
+    let load = (0..phnum).find(|&i| head[phoff + 56 * i] == 1).unwrap();
+    let load_off = ph(load, 8);
+    for cut in [10, 63, 64, phoff + 20, phoff + 56 * phnum - 1, note_off + note_len / 2, note_off + note_len, load_off + 4096 * 3 + 17, 1 << 20] {
+        let what = format!("ELF cut at {cut:#x}");
+        match must_not_panic(head[..cut].to_vec(), &what) {
+            Err(e) => assert!(cut < phoff + 56 * phnum, "{what}: {e}"),
+            Ok(r) => {
+                // Headers complete: a partial result that says what is missing.
+                assert!(cut >= phoff + 56 * phnum, "{what}: opened without its program headers");
+                let w = r.dump.container.warnings.join("\n");
+                assert!(w.contains("truncated"), "{what}: {w}");
+                if cut < note_off + note_len {
+                    assert!(w.contains("note segment is cut short"), "{what}: {w}");
+                }
+                assert!(r.panic.message.is_none() && !r.warnings.is_empty(), "{what}");
+            }
+        }
+    }
 }
