@@ -68,6 +68,14 @@ impl<'k> KernelStack<'k> {
         (frames, stop)
     }
 
+    /// Unwinds a switched-out task from its saved switch frame (see [`switch_frame`]).
+    pub fn trace_switched(&self, f: &unwind::SwitchFrame) -> (Vec<Frame>, Option<String>) {
+        let (raw, stop) = unwind::unwind_switched(self, f);
+        let mut frames: Vec<Frame> = raw.iter().map(|r| self.frame(r)).collect();
+        mark_stack_switches(&mut frames);
+        (frames, stop)
+    }
+
     fn frame(&self, r: &RawFrame) -> Frame {
         // A return address points after the call: name the call site (ip - 1) but print ip.
         let look = if r.exact { r.ip } else { r.ip.wrapping_sub(1) };
@@ -89,6 +97,7 @@ impl<'k> KernelStack<'k> {
             how: match r.how {
                 How::Start => "start",
                 How::Orc => "orc",
+                How::Fp => "fp",
                 How::Scan => "scan",
             }
             .into(),
@@ -182,4 +191,64 @@ impl UnwindEnv for KernelStack<'_> {
             || (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%reg
             || (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%r8-15
     }
+}
+
+/// Layout of `struct inactive_task_frame` (arch/x86/include/asm/switch_to.h), the frame
+/// `__switch_to_asm` pushes at `thread.sp` when a task is switched out (4.9+: commit
+/// 0100301bfdf5 "sched/x86: Rewrite the switch_to() code"). Kernels before 4.9 saved only rbp
+/// and flags there and resumed at `thread_return`; they are not supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchLayout {
+    pub bp: u64,
+    pub ret_addr: u64,
+    pub size: u64,
+    /// True when taken from BTF; false when the x86_64 layout (r15, r14, r13, r12, bx, bp,
+    /// ret_addr: 56 bytes) was assumed.
+    pub from_btf: bool,
+}
+
+impl SwitchLayout {
+    pub const X86_64: SwitchLayout = SwitchLayout { bp: 40, ret_addr: 48, size: 56, from_btf: false };
+
+    pub fn of(k: &Kernel) -> Result<SwitchLayout, String> {
+        if let Some(b) = k.btf() {
+            let o = |m: &str| b.member_offset("inactive_task_frame", m);
+            if let (Some(bp), Some(ret_addr), Some(size)) = (o("bp"), o("ret_addr"), b.struct_size("inactive_task_frame")) {
+                if bp < size && ret_addr.checked_add(8).is_some_and(|e| e <= size) && size <= 256 {
+                    return Ok(SwitchLayout { bp, ret_addr, size, from_btf: true });
+                }
+            }
+        }
+        let rel = k.release().unwrap_or("");
+        let mut it = rel.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+        if major != 0 && (major, minor) < (4, 9) {
+            return Err(format!(
+                "kernel {rel} predates struct inactive_task_frame (4.9): backtraces of switched-out tasks are not supported"
+            ));
+        }
+        Ok(SwitchLayout::X86_64)
+    }
+}
+
+/// The starting point of a switched-out task whose `thread.sp` is `thread_sp`.
+pub fn switch_frame(k: &Kernel, l: &SwitchLayout, thread_sp: u64) -> Result<unwind::SwitchFrame, String> {
+    if thread_sp == 0 || thread_sp & 7 != 0 {
+        return Err(format!("saved stack pointer {thread_sp:#x} is not usable"));
+    }
+    let rd = |o: u64| {
+        let a = thread_sp.checked_add(o).ok_or("saved stack pointer overflows")?;
+        k.read_u64(a).map_err(|e| format!("switch frame unreadable: {e}"))
+    };
+    let ret_addr = rd(l.ret_addr)?;
+    let bp = rd(l.bp)?;
+    let syms = k.symbols();
+    let signal = ["ret_from_fork_asm", "ret_from_fork"].iter().any(|n| syms.addr_of(n) == Some(ret_addr));
+    Ok(unwind::SwitchFrame {
+        ret_addr,
+        ret_slot: thread_sp + l.ret_addr,
+        sp: thread_sp.checked_add(l.size).ok_or("saved stack pointer overflows")?,
+        bp,
+        signal,
+    })
 }

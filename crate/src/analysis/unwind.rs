@@ -1,6 +1,8 @@
 //! Stack unwinding from memory, the way the kernel's own ORC unwinder does it
-//! (arch/x86/kernel/unwind_orc.c), with a heuristic stack scan where no ORC entry covers an
-//! address (frames found that way are marked unreliable).
+//! (arch/x86/kernel/unwind_orc.c). Where no ORC entry covers an address (kernels built with
+//! CONFIG_UNWINDER_FRAME_POINTER, code without tables) it follows the rbp chain when the saved
+//! rbp points into the same stack and the return address above it is text (`how: fp`), and
+//! only then scans the stack for a return address (`how: scan`, marked unreliable).
 //!
 //! The unwinder knows nothing of containers or symbols: it reads memory and asks for ORC entries
 //! through [`UnwindEnv`].
@@ -15,6 +17,9 @@ const IRET_FRAME_OFFSET: u64 = 16 * 8;
 const MAX_FRAMES: usize = 128;
 /// How far the fallback scan looks for a return address.
 const SCAN_WORDS: u64 = 512;
+/// A kernel stack (THREAD_SIZE with KASAN off; IRQ and exception stacks are no larger): a
+/// frame pointer further than this above the stack pointer is not on the same stack.
+const STACK_SPAN: u64 = 16 << 10;
 
 pub trait UnwindEnv {
     fn read_u64(&self, addr: u64) -> Option<u64>;
@@ -33,6 +38,8 @@ pub enum How {
     Start,
     /// From the ORC tables.
     Orc,
+    /// From the frame-pointer (rbp) chain.
+    Fp,
     /// Found by scanning the stack for a return address.
     Scan,
 }
@@ -80,24 +87,67 @@ fn reg_of(regs: &Option<Regs>, r: u8) -> Option<u64> {
     })
 }
 
-/// Unwinds from a register state. Stops at a user-mode exception frame, an end-of-stack entry,
-/// an unreadable stack, or after [`MAX_FRAMES`].
+/// Where a switched-out task resumes: its `struct inactive_task_frame` at `thread.sp`
+/// (arch/x86/include/asm/switch_to.h, 4.9+), as `__unwind_start()` reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct SwitchFrame {
+    /// `frame->ret_addr`: where `__switch_to_asm` returns, inside `__schedule` (or
+    /// `ret_from_fork` for a task that never ran).
+    pub ret_addr: u64,
+    /// Address of the `ret_addr` slot (the `[sp]` crash prints for frame #0).
+    pub ret_slot: u64,
+    /// `thread.sp + sizeof(struct inactive_task_frame)`: the stack pointer after the switch.
+    pub sp: u64,
+    /// `frame->bp`.
+    pub bp: u64,
+    /// `ret_addr` is `ret_from_fork(_asm)`: look it up as an exact pc, not a return address.
+    pub signal: bool,
+}
+
+/// Unwinds from a register state (a CPU's NT_PRSTATUS, an exception frame). Stops at a
+/// user-mode exception frame, an end-of-stack entry, an unreadable stack, or after
+/// [`MAX_FRAMES`].
 pub fn unwind(env: &dyn UnwindEnv, start: &Regs) -> (Vec<RawFrame>, Option<String>) {
-    let mut frames = vec![RawFrame {
-        ip: start.rip,
-        sp: start.rsp,
-        how: How::Start,
-        regs: None,
-        regs_addr: None,
-        exact: true,
-    }];
-    let mut st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    let first = RawFrame { ip: start.rip, sp: start.rsp, how: How::Start, regs: None, regs_addr: None, exact: true };
+    let st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    unwind_from(env, first, st)
+}
+
+/// Unwinds a switched-out task from its saved switch frame.
+pub fn unwind_switched(env: &dyn UnwindEnv, f: &SwitchFrame) -> (Vec<RawFrame>, Option<String>) {
+    let first = RawFrame { ip: f.ret_addr, sp: f.ret_slot, how: How::Start, regs: None, regs_addr: None, exact: f.signal };
+    let st = State { ip: f.ret_addr, sp: f.sp, bp: f.bp, regs: None, signal: f.signal };
+    unwind_from(env, first, st)
+}
+
+/// One frame by the frame-pointer chain: `[bp]` is the caller's rbp and `[bp + 8]` the return
+/// address, accepted when bp lies on the current stack above sp and the return address is text.
+fn fp_step(env: &dyn UnwindEnv, sp: u64, bp: u64) -> Option<(u64, u64, u64)> {
+    if bp & 7 != 0 || bp < sp || bp - sp >= STACK_SPAN {
+        return None;
+    }
+    let ret = env.read_u64(bp.checked_add(8)?)?;
+    if !env.is_text(ret) {
+        return None;
+    }
+    let next_bp = env.read_u64(bp)?;
+    Some((bp + 8, ret, next_bp))
+}
+
+fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawFrame>, Option<String>) {
+    let mut frames = vec![first];
     let mut stop = None;
     while frames.len() < MAX_FRAMES {
         let lookup = if st.signal { st.ip } else { st.ip.wrapping_sub(1) };
         let entry = env.orc(lookup).filter(|e| e.kind != OrcType::Undefined);
         let Some(e) = entry else {
-            // No unwind data: scan up the stack for the next plausible return address.
+            // No unwind data: the frame-pointer chain, then a scan up the stack for the next
+            // plausible return address.
+            if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
+                frames.push(RawFrame { ip: ret, sp: slot, how: How::Fp, regs: None, regs_addr: None, exact: false });
+                st = State { ip: ret, sp: slot + 8, bp: next_bp, regs: None, signal: false };
+                continue;
+            }
             match scan(env, st.sp) {
                 Some((slot, ret)) => {
                     frames.push(RawFrame { ip: ret, sp: slot, how: How::Scan, regs: None, regs_addr: None, exact: false });
@@ -233,4 +283,133 @@ fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<(u64, u64)> {
         let v = env.read_u64(slot)?;
         (env.is_text(v) && env.follows_call(v)).then_some((slot, v))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TEXT: u64 = 0xffff_ffff_8100_0000;
+    const STACK: u64 = 0xffff_c900_0001_0000;
+
+    /// Memory as a map of words, text [TEXT, TEXT + 1 MiB), ORC only where `orc` says.
+    struct Env {
+        mem: HashMap<u64, u64>,
+        orc: Vec<(u64, u64, OrcEntry)>,
+    }
+
+    impl UnwindEnv for Env {
+        fn read_u64(&self, addr: u64) -> Option<u64> {
+            self.mem.get(&addr).copied()
+        }
+        fn orc(&self, ip: u64) -> Option<OrcEntry> {
+            self.orc.iter().find(|(a, b, _)| ip >= *a && ip < *b).map(|x| x.2)
+        }
+        fn is_text(&self, addr: u64) -> bool {
+            (TEXT..TEXT + (1 << 20)).contains(&addr)
+        }
+        fn follows_call(&self, _ret: u64) -> bool {
+            true
+        }
+    }
+
+    /// A frame-pointer kernel's stack: three frames chained through rbp, ending with rbp = 0.
+    fn fp_stack() -> HashMap<u64, u64> {
+        let mut m = HashMap::new();
+        // frame A at STACK+0x20: saved rbp -> B, return into f2
+        m.insert(STACK + 0x20, STACK + 0x60);
+        m.insert(STACK + 0x28, TEXT + 0x2005);
+        // a stale text address between frames: the scan would take it, the fp walk must not
+        m.insert(STACK + 0x40, TEXT + 0x9999);
+        // frame B at STACK+0x60: saved rbp -> C, return into f3
+        m.insert(STACK + 0x60, STACK + 0xa0);
+        m.insert(STACK + 0x68, TEXT + 0x3005);
+        // frame C: end of the chain
+        m.insert(STACK + 0xa0, 0);
+        m.insert(STACK + 0xa8, TEXT + 0x4005);
+        for i in 0..0x20u64 {
+            m.entry(STACK + 8 * i).or_insert(0);
+        }
+        m
+    }
+
+    fn start(rbp: u64) -> Regs {
+        Regs { rip: TEXT + 0x1010, rsp: STACK, rbp, cs: 0x10, ..Default::default() }
+    }
+
+    #[test]
+    fn frame_pointer_chain_without_orc() {
+        let env = Env { mem: fp_stack(), orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        let got: Vec<(u64, u64, How)> = f.iter().map(|x| (x.ip, x.sp, x.how)).collect();
+        assert_eq!(
+            got[..4],
+            [
+                (TEXT + 0x1010, STACK, How::Start),
+                (TEXT + 0x2005, STACK + 0x28, How::Fp),
+                (TEXT + 0x3005, STACK + 0x68, How::Fp),
+                (TEXT + 0x4005, STACK + 0xa8, How::Fp),
+            ]
+        );
+        // After the chain ends (rbp = 0) only the scan is left; nothing above C is text.
+        assert!(f[4..].iter().all(|x| x.how == How::Scan));
+        assert_eq!(f.len(), 4);
+    }
+
+    #[test]
+    fn frame_pointer_rejected_off_stack_or_not_text() {
+        // rbp below sp, far above it, misaligned: not the same stack -> the scan takes over and
+        // its frames are marked as such (the stale word at +0x28 first).
+        for bp in [STACK - 0x100, STACK + (1 << 20), STACK + 0x21] {
+            let env = Env { mem: fp_stack(), orc: vec![] };
+            let (f, _) = unwind(&env, &start(bp));
+            assert_eq!((f[1].ip, f[1].how), (TEXT + 0x2005, How::Scan), "bp {bp:#x}");
+        }
+        // The return address above rbp is not text.
+        let mut mem = fp_stack();
+        mem.insert(STACK + 0x28, 0x1234);
+        let env = Env { mem, orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        assert_eq!((f[1].ip, f[1].how), (TEXT + 0x9999, How::Scan));
+    }
+
+    #[test]
+    fn orc_first_then_frame_pointer() {
+        // f1 has ORC (CALL, cfa = sp + 8: its return address at STACK); the caller f0 has
+        // none, so the rbp chain continues.
+        let mut mem = fp_stack();
+        mem.insert(STACK, TEXT + 0x5005);
+        let e = OrcEntry { sp_offset: 8, bp_offset: 0, sp_reg: orc::REG_SP, bp_reg: orc::REG_UNDEFINED, kind: OrcType::Call, signal: false };
+        let env = Env { mem, orc: vec![(TEXT + 0x1000, TEXT + 0x1100, e)] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        let got: Vec<How> = f.iter().map(|x| x.how).collect();
+        assert_eq!(got[..5], [How::Start, How::Orc, How::Fp, How::Fp, How::Fp]);
+        assert_eq!(f[1].ip, TEXT + 0x5005);
+        assert_eq!(f[2].ip, TEXT + 0x2005);
+    }
+
+    #[test]
+    fn switched_task_starts_at_return_address() {
+        // A switch frame: ret_addr is a return address (looked up at ret - 1), sp above the frame.
+        let mut mem = fp_stack();
+        mem.insert(STACK - 8, TEXT + 0x1010);
+        let env = Env { mem, orc: vec![] };
+        let sf = SwitchFrame { ret_addr: TEXT + 0x1010, ret_slot: STACK - 8, sp: STACK, bp: STACK + 0x20, signal: false };
+        let (f, _) = unwind_switched(&env, &sf);
+        assert_eq!((f[0].ip, f[0].sp, f[0].exact), (TEXT + 0x1010, STACK - 8, false));
+        assert_eq!(f[1].ip, TEXT + 0x2005);
+        assert_eq!(f[1].how, How::Fp);
+    }
+
+    #[test]
+    fn looping_frame_pointers_end() {
+        let mut mem = HashMap::new();
+        mem.insert(STACK + 0x20, STACK + 0x20); // rbp points at itself
+        mem.insert(STACK + 0x28, TEXT + 0x2005);
+        let env = Env { mem, orc: vec![] };
+        let (f, _) = unwind(&env, &start(STACK + 0x20));
+        assert!(f.len() <= MAX_FRAMES);
+        assert_eq!(f.iter().filter(|x| x.how == How::Fp).count(), 1);
+    }
 }

@@ -17,14 +17,7 @@ pub fn run(a: &Args) -> Result<()> {
         _ => None,
     };
     let target = paths.pop().unwrap_or_default();
-    let dump = Args {
-        command: a.command.clone(),
-        paths,
-        format: a.format,
-        flags: a.flags.clone(),
-        cache_mb: a.cache_mb,
-        debuginfo: a.debuginfo.clone(),
-    };
+    let dump = Args { paths, ..a.clone() };
     let s = open_session(&dump)?;
     for w in &s.debuginfo.warnings {
         eprintln!("crashlens: warning: {w}");

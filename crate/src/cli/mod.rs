@@ -6,6 +6,7 @@ mod info;
 mod log;
 pub mod modules;
 mod oops;
+mod ps;
 mod report;
 mod sym;
 mod sys;
@@ -21,6 +22,8 @@ commands:
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   (VMCORE may be several files: the parts of a split dump, makedumpfile --split)
   bt     VMCORE [-a] [--format text|json]   backtrace of the crashing task (every CPU with -a)
+  bt     VMCORE -p PID | --all-tasks [--format text|json]   backtrace of a task / of every task
+  ps     VMCORE [--format text|json]   every task (like crash's ps; '>' marks the running ones)
   log    VMCORE [--format text|json]   the kernel log (like makedumpfile --dump-dmesg)
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sys    VMCORE [--format text|json]   system summary (like crash's sys)
@@ -34,17 +37,20 @@ commands:
 options:
   --format text|json    output format (default text)
   --cache-mb N          page-cache budget in MiB (default 32)
+  --lang en|zh          language of the verdict in text output (--zh for short)
   --debuginfo FILE      a vmlinux or module .ko with DWARF, or System.map (repeatable); checked
                         against the dump, adds source lines and field names
 ";
 
 /// Parsed command line.
+#[derive(Clone)]
 pub struct Args {
     pub command: String,
     pub paths: Vec<String>,
     pub format: Format,
     pub flags: Vec<String>,
     pub cache_mb: usize,
+    pub lang: String,
     /// `--debuginfo FILE` (repeatable): vmlinux / .ko with DWARF, or System.map.
     pub debuginfo: Vec<String>,
 }
@@ -58,7 +64,15 @@ pub enum Format {
 fn parse(argv: Vec<String>) -> Result<Args, String> {
     let mut it = argv.into_iter();
     let command = it.next().ok_or("no command given")?;
-    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32, debuginfo: vec![] };
+    let mut a = Args {
+        command,
+        paths: vec![],
+        format: Format::Text,
+        flags: vec![],
+        cache_mb: 32,
+        lang: "en".into(),
+        debuginfo: vec![],
+    };
     while let Some(x) = it.next() {
         match x.as_str() {
             "--format" => {
@@ -69,6 +83,17 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 }
             }
             "--json" => a.format = Format::Json,
+            "--zh" => a.lang = "zh".into(),
+            "--lang" => {
+                a.lang = match it.next().as_deref() {
+                    Some(l @ ("en" | "zh")) => l.to_string(),
+                    other => return Err(format!("unknown language {:?} (en or zh)", other.unwrap_or(""))),
+                }
+            }
+            "-p" | "--pid" => {
+                let v = it.next().filter(|v| v.parse::<i64>().is_ok()).ok_or("-p needs a PID")?;
+                a.flags.push(format!("--pid={v}"));
+            }
             "--debuginfo" => a.debuginfo.push(it.next().ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?),
             "--cache-mb" => {
                 a.cache_mb = it
@@ -82,6 +107,13 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
         }
     }
     Ok(a)
+}
+
+impl Args {
+    /// Language of the verdict in text output: `en` (default) or `zh`.
+    pub fn lang(&self) -> &'static str {
+        if self.lang == "zh" { "zh" } else { "en" }
+    }
 }
 
 /// Opens the dump named by the path arguments (several paths: the parts of a split dump).
@@ -144,6 +176,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "bt" => bt::run(&a),
         "dis" => dis::run(&a),
         "mod" => modules::run(&a),
+        "ps" => ps::run(&a),
         "oops" => oops::run(&a),
         "sys" => sys::run(&a),
         other => {

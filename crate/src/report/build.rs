@@ -62,9 +62,21 @@ impl Session {
     }
 
     /// Several files of one dump (the parts of a split dump): one cache and budget for all.
-    pub fn open_many(mut srcs: Vec<Box<dyn ReadAt>>, opts: &Options) -> Result<Session> {
+    pub fn open_many(srcs: Vec<Box<dyn ReadAt>>, opts: &Options) -> Result<Session> {
+        Session::open_many_with_progress(srcs, opts, &mut |_, _| {})
+    }
+
+    /// As [`Session::open_many`]; `index(done, total)` reports the index pass over flattened files.
+    pub fn open_many_with_progress(
+        mut srcs: Vec<Box<dyn ReadAt>>,
+        opts: &Options,
+        index: &mut dyn FnMut(u64, u64),
+    ) -> Result<Session> {
         if srcs.len() == 1 {
-            return Session::open(srcs.pop().expect("one"), opts);
+            let cache = Rc::new(PageCache::with_budget(srcs.pop().expect("one"), opts.cache_budget, DEFAULT_BLOCK));
+            let dyn_src: Rc<dyn ReadAt> = cache.clone();
+            let d = dump::open_many_with_progress(vec![dyn_src], index)?;
+            return Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() });
         }
         let concat = crate::source::Concat::new(srcs)?;
         let lens: Vec<u64> = (0..concat.count()).map(|i| concat.part_len(i)).collect();
@@ -85,7 +97,7 @@ impl Session {
                 }) as dump::Source
             })
             .collect();
-        let d = dump::open_many(parts)?;
+        let d = dump::open_many_with_progress(parts, index)?;
         Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() })
     }
 }
@@ -102,7 +114,9 @@ pub fn analyze_many(
 ) -> Result<Report> {
     let file_size = srcs.iter().map(|s| s.len()).sum();
     progress(Progress { phase: "container", bytes_read: 0, file_size });
-    let mut s = Session::open_many(srcs, opts)?;
+    let mut s = Session::open_many_with_progress(srcs, opts, &mut |done, total| {
+        progress(Progress { phase: "index", bytes_read: done, file_size: total })
+    })?;
     let mut tell = |s: &Session, phase| {
         progress(Progress { phase, bytes_read: s.cache.stats().bytes_read, file_size });
     };
@@ -192,8 +206,10 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
             comm: o.comm.clone(),
             taint: o.taint.clone(),
             rip: o.rip.clone(),
+            frame: o.frame.clone(),
             source: Some("log".into()),
         };
+        r.oops = Some(o.clone());
     } else if let Some(p) = r.log.iter().rev().find_map(|l| l.text.find("Kernel panic - not syncing").map(|i| l.text[i..].to_string())) {
         r.panic.message = Some(p.clone());
         r.panic.panic_string = Some(p);

@@ -201,7 +201,11 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     };
     let words = narrative::write(&v, &r.panic, faulting, caller.as_deref(), recursion);
     r.fault = Some(v.fault.clone());
-    r.culprit = v.culprit.clone();
+    r.culprit = v.culprit.clone().map(|mut c| {
+        let f = faulting.map(|(n, _)| n.to_string()).unwrap_or_else(|| c.function.clone());
+        c.reason_zh = narrative::reason_zh(&c, &f, &v);
+        c
+    });
     r.narrative = Some(words.narrative);
     r.evidence = words.evidence;
     let title = r.panic.title.clone().or_else(|| r.panic.message.clone()).unwrap_or_default();

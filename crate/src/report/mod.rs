@@ -9,6 +9,7 @@
 pub mod bt;
 pub mod build;
 pub mod crash;
+pub mod tasks;
 pub mod dis;
 pub mod text;
 
@@ -49,6 +50,8 @@ pub struct Report {
     pub disassembly: Vec<DisasmLine>,
     /// Stable id of this crash signature (hash of title and guilty frames), for grouping.
     pub bucket: Option<String>,
+    /// The kernel's own crash report from the log, parsed (title, registers, Code, Call Trace...).
+    pub oops: Option<crate::analysis::oops::Oops>,
     /// Things that could not be derived; the report is partial where these say so.
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
@@ -103,6 +106,8 @@ pub struct PanicInfo {
     pub taint: Option<String>,
     /// `function+off/size [module]` of the faulting RIP as the kernel printed it.
     pub rip: Option<String>,
+    /// The guilty frame by syzbot's rules (the function named in the title).
+    pub frame: Option<String>,
     /// Where these facts came from (`log` for now, `memory` once tasks are read).
     pub source: Option<String>,
 }
@@ -157,6 +162,39 @@ pub struct CpuTrace {
     pub error: Option<String>,
 }
 
+/// One task's backtrace (crash's `bt PID`, `foreach bt`): from its CPU's saved registers when
+/// it was running at the crash, else from its saved switch frame.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TaskTrace {
+    #[serde(flatten)]
+    pub trace: CpuTrace,
+    pub ppid: i32,
+    /// ps letter (R S D T t X Z P I).
+    pub state: String,
+    /// Running on `cpu` at the crash (crash's `>` in ps).
+    pub active: bool,
+    /// `prstatus` (the CPU's saved registers) or `switch_frame` (`thread.sp`).
+    pub start: String,
+}
+
+/// One line of crash's `ps`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct PsRow {
+    pub pid: i32,
+    pub ppid: i32,
+    pub cpu: u32,
+    pub task: u64,
+    /// ps letter (R S D T t X Z P I).
+    pub state: String,
+    /// crash's two-letter state (RU IN UN ST TR DE ZO PA ID).
+    pub st: String,
+    pub comm: String,
+    /// Running on its CPU at the crash (crash's `>`).
+    pub active: bool,
+    /// A kernel thread (no `mm`): crash prints its name in brackets.
+    pub kthread: bool,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Fault {
     /// The faulting address (CR2 for page faults, the computed operand address otherwise).
@@ -198,6 +236,8 @@ pub struct Culprit {
     pub function: String,
     pub module: Option<String>,
     pub reason: String,
+    /// The reason in Simplified Chinese.
+    pub reason_zh: String,
     /// `high`, `medium`, `low`.
     pub confidence: String,
 }
