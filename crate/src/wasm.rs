@@ -116,6 +116,42 @@ fn js_text(v: &JsValue) -> String {
 /// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
 #[wasm_bindgen(js_name = analyzeFile)]
 pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+    analyze_with(file, Vec::new(), progress)
+}
+
+/// [`analyze_file`] with extra files the user added: a vmlinux or module `.ko` with DWARF, or
+/// System.map (an array of `File`). Each is checked against the dump; one that does not match
+/// is named in the report's `warnings` and not used; those used are listed in `debuginfo`.
+/// Only the parts needed are read (a vmlinux's DWARF one compilation unit at a time).
+#[wasm_bindgen(js_name = analyzeWithDebuginfo)]
+pub fn analyze_with_debuginfo(
+    file: File,
+    extras: js_sys::Array,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
+    let mut files = Vec::new();
+    for v in extras.iter() {
+        let f: File = v.dyn_into().map_err(|_| JsValue::from_str("An extra file is not a File."))?;
+        let name = f.name();
+        let meter = Rc::new(Meter {
+            bytes_read: Cell::new(0),
+            last_report: Cell::new(0),
+            phase: Cell::new("debuginfo"),
+            file_size: f.size().max(0.0) as u64,
+            callback: None,
+        });
+        let src = BrowserFile::new(f, meter).map_err(|e| sentence(&e))?;
+        let cached: Rc<dyn ReadAt> = Rc::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK));
+        files.push(crate::debuginfo::Extra { name, src: cached });
+    }
+    analyze_with(file, files, progress)
+}
+
+fn analyze_with(
+    file: File,
+    extras: Vec<crate::debuginfo::Extra>,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
     std::panic::set_hook(Box::new(report_panic));
     let name = file.name();
     let meter = Rc::new(Meter {
@@ -128,7 +164,7 @@ pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::resu
     let src = BrowserFile::new(file, meter.clone()).map_err(|e| sentence(&e))?;
     // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
     let big = PageCache::with_budget(src, JS_BUDGET, JS_BLOCK);
-    let opts = Options { file_name: Some(name).filter(|n| !n.is_empty()), ..Options::default() };
+    let opts = Options { file_name: Some(name).filter(|n| !n.is_empty()), debuginfo: extras, ..Options::default() };
     let last_phase = RefCell::new("");
     let mut on_progress = |p: Progress| {
         meter.phase.set(p.phase);
