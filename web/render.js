@@ -356,6 +356,12 @@
     return n[lang(l)] || n.en || n.zh || '';
   }
 
+  function confidenceText(l, c) {
+    if (typeof c === 'number' && c <= 1) return Math.round(c * 100) + '%';
+    if (lang(l) === 'zh') return { high: '高', medium: '中', low: '低' }[c] || c;
+    return c;
+  }
+
   function verdictParts(l, r) {
     const p = r.panic || {};
     const headline = p.title || p.message || null;
@@ -364,9 +370,10 @@
     let culprit = null;
     if (c && typeof c === 'object' && (c.function || c.module)) {
       culprit = (c.function || '?') + (c.module ? ' [' + c.module + ']' : '') +
-        (c.confidence != null ? ' — ' + t(l, 'confidence') + ' ' + (typeof c.confidence === 'number' && c.confidence <= 1 ? Math.round(c.confidence * 100) + '%' : c.confidence) : '');
+        (c.confidence != null ? ' — ' + t(l, 'confidence') + ' ' + confidenceText(l, c.confidence) : '');
     }
-    return { headline, narrative, culprit, reason: c && c.reason };
+    const reason = c && (lang(l) === 'zh' && c.reason_zh ? c.reason_zh : c.reason);
+    return { headline, narrative, culprit, reason };
   }
 
   function verdictView(l, r) {

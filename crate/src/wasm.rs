@@ -11,7 +11,7 @@
 
 use crate::cache::PageCache;
 use crate::error::{Error, Result};
-use crate::report::build::{analyze, Options, Progress};
+use crate::report::build::{analyze_many, Options, Progress};
 use crate::source::ReadAt;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -116,20 +116,34 @@ fn js_text(v: &JsValue) -> String {
 /// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
 #[wasm_bindgen(js_name = analyzeFile)]
 pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
-    analyze_with(file, Vec::new(), progress)
+    run(vec![file], Vec::new(), progress)
 }
 
-/// [`analyze_file`] with extra files the user added: a vmlinux or module `.ko` with DWARF, or
+/// [`analyze_file`] for a dump in several files (the parts of a split dump, in order).
+#[wasm_bindgen(js_name = analyzeFiles)]
+pub fn analyze_files(files: js_sys::Array, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+    if files.is_empty() {
+        return Err(JsValue::from_str("No file was given."));
+    }
+    run(files, Vec::new(), progress)
+}
+
+/// [`analyze_files`] with extra files the user added: a vmlinux or module `.ko` with DWARF, or
 /// System.map (an array of `File`). Each is checked against the dump; one that does not match
 /// is named in the report's `warnings` and not used; those used are listed in `debuginfo`.
 /// Only the parts needed are read (a vmlinux's DWARF one compilation unit at a time).
 #[wasm_bindgen(js_name = analyzeWithDebuginfo)]
 pub fn analyze_with_debuginfo(
-    file: File,
+    files: js_sys::Array,
     extras: js_sys::Array,
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
-    let mut files = Vec::new();
+    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+    if files.is_empty() {
+        return Err(JsValue::from_str("No file was given."));
+    }
+    let mut more = Vec::new();
     for v in extras.iter() {
         let f: File = v.dyn_into().map_err(|_| JsValue::from_str("An extra file is not a File."))?;
         let name = f.name();
@@ -142,28 +156,31 @@ pub fn analyze_with_debuginfo(
         });
         let src = BrowserFile::new(f, meter).map_err(|e| sentence(&e))?;
         let cached: Rc<dyn ReadAt> = Rc::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK));
-        files.push(crate::debuginfo::Extra { name, src: cached });
+        more.push(crate::debuginfo::Extra { name, src: cached });
     }
-    analyze_with(file, files, progress)
+    run(files, more, progress)
 }
 
-fn analyze_with(
-    file: File,
+fn run(
+    files: Vec<File>,
     extras: Vec<crate::debuginfo::Extra>,
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
     std::panic::set_hook(Box::new(report_panic));
-    let name = file.name();
+    let name = files.iter().map(|f| f.name()).collect::<Vec<_>>().join(" + ");
     let meter = Rc::new(Meter {
         bytes_read: Cell::new(0),
         last_report: Cell::new(0),
         phase: Cell::new("container"),
-        file_size: file.size().max(0.0) as u64,
+        file_size: files.iter().map(|f| f.size().max(0.0) as u64).sum(),
         callback: progress,
     });
-    let src = BrowserFile::new(file, meter.clone()).map_err(|e| sentence(&e))?;
-    // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
-    let big = PageCache::with_budget(src, JS_BUDGET, JS_BLOCK);
+    let mut srcs: Vec<Box<dyn ReadAt>> = Vec::with_capacity(files.len());
+    for file in files {
+        let src = BrowserFile::new(file, meter.clone()).map_err(|e| sentence(&e))?;
+        // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
+        srcs.push(Box::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK)));
+    }
     let opts = Options { file_name: Some(name).filter(|n| !n.is_empty()), debuginfo: extras, ..Options::default() };
     let last_phase = RefCell::new("");
     let mut on_progress = |p: Progress| {
@@ -173,7 +190,7 @@ fn analyze_with(
             meter.post();
         }
     };
-    let report = analyze(Box::new(big), &opts, &mut on_progress).map_err(|e| sentence(&e))?;
+    let report = analyze_many(srcs, &opts, &mut on_progress).map_err(|e| sentence(&e))?;
     serde_json::to_string(&report).map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
 }
 
