@@ -222,6 +222,8 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
     eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release (zh)');
     const zhNarrative = await page.$('[data-field="narrative"]');
     if (zhNarrative) assert(/[\u4e00-\u9fff]/.test(await zhNarrative.textContent()), 'the narrative is in Chinese');
+    const zhReason = await page.$('[data-field="culprit.reason"]');
+    if (zhReason) assert(/[\u4e00-\u9fff]{4}/.test(await zhReason.textContent()), 'the culprit reason is in Chinese');
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     eq(bg, 'rgb(22, 24, 27)', 'dark background');
     await shot(page, 'hosted-zh-dark');
