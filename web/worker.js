@@ -14,8 +14,12 @@ self.crashlensPanic = (m) => { panicMessage = m; };
 const ready = wasm_bindgen({ module_or_path: self.CRASHLENS_WASM || 'crashlens_bg.wasm' });
 
 self.onmessage = async (ev) => {
-  // One file, or the parts of a split dump (makedumpfile --split), in order.
-  const files = ev.data.files || [ev.data.file];
+  // One file, or the parts of a split dump (makedumpfile --split), in order; debug files picked
+  // with them (vmlinux, module .ko, System.map) only sharpen the analysis.
+  const all = ev.data.files || [ev.data.file];
+  const isExtra = (f) => /\.ko(\.debug)?$/.test(f.name) || /^vmlinux/.test(f.name) || /System\.map/.test(f.name);
+  const extras = all.filter(isExtra);
+  const files = all.filter((f) => !isExtra(f));
   try {
     await ready;
   } catch (e) {
@@ -26,7 +30,9 @@ self.onmessage = async (ev) => {
   try {
     const progress = (p) => self.postMessage({ type: 'progress', ...p });
     let json;
-    if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
+    if (!files.length) throw 'Only debug files were given; add the vmcore too.';
+    if (extras.length && wasm_bindgen.analyzeWithDebuginfo) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);
+    else if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
     else if (wasm_bindgen.analyzeFiles) json = wasm_bindgen.analyzeFiles(files, progress);
     else throw 'This build reads one dump file at a time; choose a single file.';
     self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes() });

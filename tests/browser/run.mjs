@@ -138,6 +138,20 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
   }));
 });
 
+test('hosted: a module .ko picked with the dump sharpens the verdict (field name, source line)', async () => {
+  const elf = fixtureElf(NULL);
+  const ko = path.join(FIXTURES, NULL, 'vmcore_fixture.ko');
+  if (!elf || !fs.existsSync(ko)) skip(`fixture ${NULL} or its .ko not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, [elf, ko]);
+    const text = await page.evaluate(() => document.body.innerText);
+    assert(text.includes('struct victim.field'), 'the field at the faulting offset is named from the .ko DWARF');
+    assert(text.includes('vmcore_fixture.c:46'), 'the faulting source line is shown');
+  }));
+});
+
 test('hosted: a file that is not a dump gives a plain error and data-state=error', async () => {
   const junk = path.join(os.tmpdir(), 'crashlens-not-a-dump.txt');
   fs.writeFileSync(junk, 'this is a text file, not a vmcore\n'.repeat(100));
