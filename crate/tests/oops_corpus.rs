@@ -104,6 +104,7 @@ fn corpus_titles() {
     let pct = 100.0 * ok as f64 / n.max(1) as f64;
     println!("corpus: {} reports in {}", n, dir.display());
     println!("parse time: {:.1} ms for the whole corpus ({:.2} ms/report)", elapsed.as_secs_f64() * 1e3, elapsed.as_secs_f64() * 1e3 / n.max(1) as f64);
+    println!("reports found (all, not just primary): {}", parsed.iter().map(Vec::len).sum::<usize>());
     println!("exact titles: {ok}/{n} = {pct:.1}%");
     println!("types: {type_ok}/{type_n}; frames: {frame_ok}/{frame_n}; corrupted flag: {corr_ok}/{n}");
     println!("\n{:<40} {:>6} {:>6} {:>7}", "type", "files", "titles", "rate");

@@ -113,3 +113,36 @@ fn no_crash_is_none() {
     let all = oops::parse_all("[    0.000000] Linux version 6.1.0\n[    1.000000] systemd[1]: Started.\n");
     assert!(oops::primary(&all).is_none());
 }
+
+fn cli(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashlens")).args(args).output().expect("run crashlens");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn cli_oops_json() {
+    let dir = std::env::temp_dir().join(format!("crashlens-oops-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let quiet = dir.join("quiet.log");
+    std::fs::write(&quiet, "[    0.000000] Linux version 6.1.0\n[    1.000000] random: crng init done\n").unwrap();
+    let (rc, out) = cli(&["oops", quiet.to_str().unwrap(), "--format", "json"]);
+    assert_eq!((rc, out.trim()), (0, "null"));
+    let Some(f) = fixtures() else {
+        eprintln!("note: fixtures absent, CLI fixture part skipped");
+        return;
+    };
+    let log = f.join("linux-6.12-cloud-bug/oracle/console.log");
+    let (rc, out) = cli(&["oops", log.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(rc, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["title"], "kernel BUG in fixture_provoke");
+    assert_eq!(v["type"], "BUG");
+    assert_eq!(v["frame"], "fixture_provoke");
+    assert_eq!(v["corrupted"], false);
+    let (_, out) = cli(&["oops", log.to_str().unwrap(), "--format", "json", "--all"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let titles: Vec<&str> = v.as_array().unwrap().iter().map(|o| o["title"].as_str().unwrap()).collect();
+    assert_eq!(titles[0], "kernel BUG in fixture_provoke");
+    assert!(titles.contains(&"kernel panic: Fatal exception"), "{titles:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

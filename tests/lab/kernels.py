@@ -41,7 +41,12 @@ def bullseye_apt_opts():
 
 def download(pkgs, opts, dest):
     os.makedirs(dest, exist_ok=True)
-    sh(['apt-get', '-q', '-o', 'APT::Sandbox::User=root'] + opts + ['download'] + pkgs, cwd=dest, stdout=sys.stderr)
+    cmd = ['apt-get', '-q', '-o', 'APT::Sandbox::User=root'] + opts + ['download'] + pkgs
+    try:
+        sh(cmd, cwd=dest, stdout=sys.stderr)
+    except subprocess.CalledProcessError:      # stale package lists on a fresh machine: update, retry once
+        sh(['apt-get', '-q'] + opts + ['update'], stdout=sys.stderr)
+        sh(cmd, cwd=dest, stdout=sys.stderr)
     debs = []
     for p in pkgs:
         m = sorted(glob.glob(os.path.join(dest, p.replace('+', '?') + '_*.deb')))
@@ -60,7 +65,7 @@ def ensure(krel):
         hdr = os.path.join(root, 'usr/src', f'linux-headers-{krel}')
     else:
         hdr = f'/usr/src/linux-headers-{krel}'
-    want_dbg = dbg and not os.path.exists(os.path.join(root, 'usr/lib/debug/boot', f'vmlinux-{krel}'))
+    want_dbg = dbg and not os.path.exists(os.path.join(root, '.dbg-done'))
     if os.path.exists(done) and os.path.isdir(hdr) and not want_dbg:
         return root, hdr
     debdir = os.path.join(CACHE, '_debs')
@@ -73,11 +78,18 @@ def ensure(krel):
         opts = []
         pkgs = [f'linux-image-{krel}-unsigned']
         if not os.path.isdir(hdr):
-            sh(['apt-get', 'install', '-y', '-q', f'linux-headers-{krel}'], stdout=sys.stderr,
-               env=dict(os.environ, DEBIAN_FRONTEND='noninteractive'))
-    if dbg:
+            inst = ['apt-get', 'install', '-y', '-q', f'linux-headers-{krel}']
+            env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+            try:
+                sh(inst, stdout=sys.stderr, env=env)
+            except subprocess.CalledProcessError:
+                sh(['apt-get', '-q', 'update'], stdout=sys.stderr)
+                sh(inst, stdout=sys.stderr, env=env)
+    if os.path.exists(done):
+        pkgs = []                               # only the -dbg package is missing
+    if want_dbg:
         pkgs.append(f'linux-image-{krel}-dbg')
-    if not os.path.exists(done) or want_dbg:
+    if pkgs:
         os.makedirs(root, exist_ok=True)
         for deb in download(pkgs, opts, debdir):
             sh(['dpkg-deb', '-x', deb, root])
@@ -90,6 +102,10 @@ def ensure(krel):
         if not os.path.exists(p):
             raise SystemExit(f'missing after extraction: {p}')
     open(done, 'w').write('ok\n')
+    if want_dbg:
+        if not os.path.exists(os.path.join(root, 'usr/lib/debug/boot', f'vmlinux-{krel}')):
+            raise SystemExit(f'no vmlinux-{krel} in the -dbg package')
+        open(os.path.join(root, '.dbg-done'), 'w').write('ok\n')
     return root, hdr
 
 

@@ -292,11 +292,17 @@ def run_pvpanic(d, out, kernel, initrd, run):
     t0 = time.time()
     p = subprocess.Popen(q, stdout=open(os.path.join(out, 'qemu.out'), 'w'), stderr=subprocess.STDOUT)
     try:
-        for _ in range(200):
-            if os.path.exists(sock):
+        qmp = None
+        for _ in range(400):                  # the socket file appears before QEMU listens on it
+            if p.poll() is not None:
+                raise SystemExit('QEMU exited: ' + open(os.path.join(out, 'qemu.out')).read()[-500:])
+            try:
+                qmp = QMP(sock)
                 break
-            time.sleep(0.05)
-        qmp = QMP(sock)
+            except (FileNotFoundError, ConnectionRefusedError):
+                time.sleep(0.05)
+        if qmp is None:
+            raise SystemExit('cannot connect to QMP at ' + sock)
         caps = qmp.cmd('query-dump-guest-memory-capability').get('return', {}).get('formats', [])
         run['qemu_dump_formats'] = caps
         end = t0 + d['timeout']
@@ -600,6 +606,15 @@ def postprocess(d, out, run, ko):
     dm = os.path.join(out, 'vmcore.dmesg.txt')
     dtxt = open(dm, errors='replace').read() if os.path.exists(dm) else ''
     f['dmesg_has_first_line'] = f['panic_message_first_line'] in dtxt
+    # QEMU pauses the guest inside panic(): the last lines may not have reached the serial port yet
+    # (e.g. "Kernel panic - not syncing" after a stack-guard oops). Fill what the console lacks from
+    # the same kernel's log as read from the dump, and say so.
+    if dtxt:
+        g = factsmod.parse(factsmod.lines_of(dm), d['name'])
+        filled = [k for k, v in g.items() if f.get(k) in (None, []) and v not in (None, [])]
+        for k in filled:
+            f[k] = g[k]
+        f['filled_from_dump_dmesg'] = filled
     json.dump(f, open(os.path.join(out, 'facts.json'), 'w'), indent=1)
     # sanity checks of the scenario's purpose (not facts: these only reject a run that missed it)
     if not f['dmesg_has_first_line']:

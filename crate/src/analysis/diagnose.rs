@@ -308,6 +308,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             module: f.module.clone(),
             reason: "a crash deliberately triggered through sysrq-c; not a bug".into(),
             confidence: "high".into(),
+            ..Default::default()
         });
     }
     let frames = inp.frames;
@@ -353,6 +354,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             module: c.module.clone(),
             reason: format!("{} called panic() directly{}", frame_name(c), taint_note(&c.module)),
             confidence: if c.module.is_some() { "high" } else { "medium" }.into(),
+            ..Default::default()
         });
     }
     let arg = match &v.provenance {
@@ -391,6 +393,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     module: c.module.clone(),
                     reason,
                     confidence: if direct && c.module.is_some() { "high" } else { "medium" }.into(),
+                    ..Default::default()
                 });
             }
         }
@@ -405,6 +408,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     taint_note(&c.module)
                 ),
                 confidence: "medium".into(),
+                ..Default::default()
             });
         }
     }
@@ -422,10 +426,12 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
         ),
         ("bug", _) => format!("{fname} hit its own BUG() assertion{}", taint_note(&fmod)),
         ("warning", _) => format!("{fname} raised a WARNING with panic_on_warn set{}", taint_note(&fmod)),
+        ("lockup", _) => format!("{fname} kept the CPU without scheduling (e.g. spinning with preemption off) until the lockup detector fired{}", taint_note(&fmod)),
+        ("stack-overflow", _) => format!("{fname} exhausted the kernel stack (recursion or large stack frames){}", taint_note(&fmod)),
         _ => format!("the faulting instruction is in {fname}{}", taint_note(&fmod)),
     };
     let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() { "high" } else if fmod.is_some() { "medium" } else { "low" };
-    Some(Culprit { function: fname, module: fmod, reason, confidence: confidence.into() })
+    Some(Culprit { function: fname, module: fmod, reason, confidence: confidence.into(), ..Default::default() })
 }
 
 /// Stable bucket id: FNV-1a of the title and the first frames' function names.

@@ -82,6 +82,12 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
     fmt.options_mut().set_uppercase_hex(false);
     fmt.options_mut().set_space_after_operand_separator(false);
     fmt.options_mut().set_gas_show_mnemonic_size_suffix(false);
+    // As gdb / objdump: an encoded zero displacement and a scale of 1 are printed
+    // (`nopl   0x0(%rax,%rax,1)`).
+    fmt.options_mut().set_show_zero_displacements(true);
+    fmt.options_mut().set_small_hex_numbers_in_decimal(false);
+    // RIP-relative operands as gdb prints them: `0x1921925(%rip)        # 0xffffffff... <sym>`.
+    fmt.options_mut().set_rip_relative_addresses(true);
     let mut info = InstructionInfoFactory::new();
     let mut out = Vec::new();
     let mut ins = Instruction::default();
@@ -89,12 +95,21 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
         let off = (dec.ip() - addr) as usize;
         dec.decode_out(&mut ins);
         let mut o = Out(String::new());
+        // Only with an index register (iced would print `(%rbx,)` otherwise).
+        fmt.options_mut().set_always_show_scale(ins.memory_index() != Register::None);
         fmt.format(&ins, &mut o);
         // Branch targets get their name, as gdb/crash print `call 0x... <_printk>`.
         if ins.op_count() == 1 && ins.op0_kind() == iced_x86::OpKind::NearBranch64 {
             if let Some(n) = name_of(ins.near_branch_target()) {
                 o.0 = format!("{} <{n}>", o.0);
             }
+        }
+        if ins.is_ip_rel_memory_operand() {
+            let t = ins.ip_rel_memory_address();
+            o.0 = match name_of(t) {
+                Some(n) => format!("{}        # {t:#x} <{n}>", o.0),
+                None => format!("{}        # {t:#x}", o.0),
+            };
         }
         let bytes = &code[off..off + ins.len()];
         let writes = info

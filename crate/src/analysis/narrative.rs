@@ -101,7 +101,9 @@ pub fn write(
         zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，这类崩溃一般用于验证内核转储功能是否配置正确。"));
     } else {
         en.push(format!("The kernel crashed on {} in {fn_full}{task_en}.", class_en(class)));
-        zh.push(format!("内核在 {fn_full} 中发生了 {}{task_zh}。", class_zh(class)));
+        let c = class_zh(class);
+        let sp = if c.starts_with(|ch: char| ch.is_ascii()) { " " } else { "" };
+        zh.push(format!("内核在 {fn_full} 中发生了{sp}{c}{task_zh}。"));
     }
     let at = |m: &str| m.split(" at ").nth(1).map(|x| x.trim_end_matches('!').to_string());
     if class == "bug" {
@@ -162,6 +164,23 @@ pub fn write(
             format!("The faulting instruction at {loc} is `{insn}`."),
             format!("出错指令位于 {loc}：`{insn}`。"),
         ));
+        if let Some((file, line)) = f.source.as_deref().and_then(|s| s.rsplit_once(':')) {
+            match (&f.source_function, &f.inlined_into) {
+                (Some(func), Some(into)) => {
+                    en.push(format!("By the debuginfo given, that instruction is line {line} of {file}, in {func}, inlined into {into}."));
+                    zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行，属于被内联的函数 {func}（内联位置：{into}）。"));
+                }
+                _ => {
+                    en.push(format!("By the debuginfo given, that instruction is line {line} of {file}."));
+                    zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"));
+                }
+            }
+            evidence.push(ev(
+                "debuginfo",
+                format!("DWARF line table: {loc} is {file}:{line}."),
+                format!("DWARF 行号表：{loc} 对应 {file}:{line}。"),
+            ));
+        }
         let pointer_class = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer");
         if let (Some(base), Some(off), true) = (&f.base_register, f.offset, pointer_class) {
             let b = base.to_uppercase();
@@ -299,11 +318,12 @@ pub fn write(
     }
 }
 
-fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
+/// The culprit's reason in Chinese.
+pub fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
     let m = c.module.as_deref().map(|m| format!("{m} 模块中的 ")).unwrap_or_default();
     match (&v.provenance, c.function == faulting) {
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
-            "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由{m} {} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
+            "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由 {m}{} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
             reg.to_uppercase(), c.function, c.function
         ),
         (Some(Provenance::Argument { index, reg, .. }), true) if v.fault.class == "divide-error" => format!(
@@ -314,7 +334,12 @@ fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String 
             "{m}{faulting} 没有检查第 {index} 个参数（{}）就直接解引用了它，同时它的调用者传入了非法值，两处都需要修复。",
             reg.to_uppercase()
         ),
+        _ if v.deliberate => format!("{} 是通过 sysrq-c 人为触发崩溃的函数，这次崩溃不是缺陷。", c.function),
+        _ if v.fault.class == "panic" => format!("{m}{} 主动调用了 panic()，应查看它判定无法继续运行的原因。", c.function),
         _ if v.fault.class == "bug" => format!("{m}{faulting} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
+        _ if v.fault.class == "warning" => format!("{m}{faulting} 中的 WARN() 被触发，且设置了 panic_on_warn。"),
+        _ if v.fault.class == "lockup" => format!("{m}{faulting} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
+        _ if v.fault.class == "stack-overflow" => format!("{m}{faulting} 把内核栈用光了（递归过深或栈上分配过大）。"),
         _ => format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
     }
 }

@@ -103,6 +103,7 @@ impl<'k> KernelStack<'k> {
             .into(),
             regs: r.regs,
             stack: None,
+            ..Default::default()
         }
     }
 }
@@ -187,8 +188,7 @@ impl UnwindEnv for KernelStack<'_> {
         let Ok(b) = self.k.read_bytes(ret.wrapping_sub(7), 7) else { return false };
         b[2] == 0xe8 // call rel32
             || (b[1] == 0xff && b[2] == 0x15) // call *disp32(%rip)
-            || (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%reg
-            || (b[4] == 0x41 && b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%r8-15
+            || (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%reg (and *%r8-15 after a REX.B 0x41)
     }
 }
 

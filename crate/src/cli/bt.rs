@@ -1,7 +1,7 @@
 use super::{open_session, out, print_json, Args, Format};
 use crate::error::{Error, Result};
 use crate::report::tasks::TaskTracer;
-use crate::report::{build::report_of, bt, CpuTrace, TaskTrace};
+use crate::report::{bt, CpuTrace, TaskTrace};
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;
@@ -10,7 +10,7 @@ pub fn run(a: &Args) -> Result<()> {
     if pid.is_some() || all_tasks {
         return tasks(a, &s.kernel, pid);
     }
-    let r = report_of(&s.kernel);
+    let r = s.report();
     let all = a.flags.iter().any(|f| f == "-a" || f == "--all");
     let crashing: Vec<&CpuTrace> = r.cpu_traces.iter().filter(|t| t.frames == r.backtrace || r.backtrace.is_empty()).take(1).collect();
     let shown: Vec<&CpuTrace> = if all { r.cpu_traces.iter().collect() } else { crashing };

@@ -1,6 +1,7 @@
 //! The `crashlens` command line: argument parsing and dispatch; each command in its own file.
 
 mod bt;
+mod dis;
 mod info;
 mod log;
 pub mod modules;
@@ -27,20 +28,31 @@ commands:
   mod    VMCORE [--format text|json]   loaded modules (like crash's mod)
   sys    VMCORE [--format text|json]   system summary (like crash's sys)
   sym    VMCORE ADDR|NAME [--format text|json]   address -> symbol+off [module], name -> address
+  dis    VMCORE SYMBOL|ADDR [COUNT] [-l] [-r] [--debuginfo FILE]   disassemble like crash's dis:
+                                       a function whole, COUNT instructions (default 1) at an
+                                       address or sym+off, -r: from the function start to it,
+                                       -l: source lines (from the debuginfo given)
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:
   --format text|json    output format (default text)
   --cache-mb N          page-cache budget in MiB (default 32)
+  --lang en|zh          language of the verdict in text output (--zh for short)
+  --debuginfo FILE      a vmlinux or module .ko with DWARF, or System.map (repeatable); checked
+                        against the dump, adds source lines and field names
 ";
 
 /// Parsed command line.
+#[derive(Clone)]
 pub struct Args {
     pub command: String,
     pub paths: Vec<String>,
     pub format: Format,
     pub flags: Vec<String>,
     pub cache_mb: usize,
+    pub lang: String,
+    /// `--debuginfo FILE` (repeatable): vmlinux / .ko with DWARF, or System.map.
+    pub debuginfo: Vec<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -52,7 +64,15 @@ pub enum Format {
 fn parse(argv: Vec<String>) -> Result<Args, String> {
     let mut it = argv.into_iter();
     let command = it.next().ok_or("no command given")?;
-    let mut a = Args { command, paths: vec![], format: Format::Text, flags: vec![], cache_mb: 32 };
+    let mut a = Args {
+        command,
+        paths: vec![],
+        format: Format::Text,
+        flags: vec![],
+        cache_mb: 32,
+        lang: "en".into(),
+        debuginfo: vec![],
+    };
     while let Some(x) = it.next() {
         match x.as_str() {
             "--format" => {
@@ -63,10 +83,18 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 }
             }
             "--json" => a.format = Format::Json,
+            "--zh" => a.lang = "zh".into(),
+            "--lang" => {
+                a.lang = match it.next().as_deref() {
+                    Some(l @ ("en" | "zh")) => l.to_string(),
+                    other => return Err(format!("unknown language {:?} (en or zh)", other.unwrap_or(""))),
+                }
+            }
             "-p" | "--pid" => {
                 let v = it.next().filter(|v| v.parse::<i64>().is_ok()).ok_or("-p needs a PID")?;
                 a.flags.push(format!("--pid={v}"));
             }
+            "--debuginfo" => a.debuginfo.push(it.next().ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?),
             "--cache-mb" => {
                 a.cache_mb = it
                     .next()
@@ -81,10 +109,19 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
     Ok(a)
 }
 
+impl Args {
+    /// Language of the verdict in text output: `en` (default) or `zh`.
+    pub fn lang(&self) -> &'static str {
+        if self.lang == "zh" { "zh" } else { "en" }
+    }
+}
+
 /// Opens the dump named by the path arguments (several paths: the parts of a split dump).
 pub fn open_session(a: &Args) -> Result<Session, Error> {
     let (srcs, opts) = open_files(a)?;
-    Session::open_many(srcs, &opts)
+    let mut s = Session::open_many(srcs, &opts)?;
+    s.load_debuginfo(&opts);
+    Ok(s)
 }
 
 /// The dump files named on the command line, and the options to open them with.
@@ -95,7 +132,14 @@ pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Opti
         srcs.push(Box::new(FileSource::open(std::path::Path::new(p))?));
     }
     let name = if a.paths.len() > 1 { a.paths.join(" ") } else { path.clone() };
-    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name) }))
+    let mut debuginfo = Vec::new();
+    for p in &a.debuginfo {
+        debuginfo.push(crate::debuginfo::Extra {
+            name: p.clone(),
+            src: std::rc::Rc::new(FileSource::open(std::path::Path::new(p))?),
+        });
+    }
+    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name), debuginfo }))
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) {
@@ -130,6 +174,7 @@ pub fn main(argv: Vec<String>) -> i32 {
         "log" => log::run(&a),
         "sym" => sym::run(&a),
         "bt" => bt::run(&a),
+        "dis" => dis::run(&a),
         "mod" => modules::run(&a),
         "ps" => ps::run(&a),
         "oops" => oops::run(&a),

@@ -24,7 +24,7 @@ fn log_text(a: &Args) -> Result<String> {
     let n = f.read(&mut head).map_err(|e| Error::Io(format!("{path}: {e}")))?;
     if is_dump(&head[..n]) {
         let src = FileSource::open(std::path::Path::new(path))?;
-        let opts = Options { cache_budget: a.cache_mb << 20, file_name: Some(path.clone()) };
+        let opts = Options { cache_budget: a.cache_mb << 20, file_name: Some(path.clone()), ..Options::default() };
         let s = Session::open(Box::new(src), &opts)?;
         let log = printk::read_log(&s.kernel)?;
         return Ok(printk::plain_text(&log));

@@ -13,7 +13,7 @@
 //! Excluded pages are `MemError::NotInDump`, never zeros.
 
 use super::notes::{parse_notes, Notes};
-use super::{le_u32, le_u64, ContainerInfo, Dump, PhysMem, Source};
+use super::{le_u32, le_u64, ContainerInfo, Dump, Source};
 use crate::error::{Error, MemError, Result};
 use std::cell::RefCell;
 
@@ -172,7 +172,7 @@ impl RankedBitmap {
             *w = u64::from_le_bytes(b);
         }
         // Clear bits past nbits so they never count.
-        if nbits % 64 != 0 {
+        if !nbits.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last &= (1u64 << (nbits % 64)) - 1;
             }
@@ -204,7 +204,7 @@ impl RankedBitmap {
         for x in &self.words[(w / per) * per..w] {
             r += x.count_ones() as u64;
         }
-        if bit % 64 != 0 {
+        if !bit.is_multiple_of(64) {
             r += (self.words[w] & ((1u64 << (bit % 64)) - 1)).count_ones() as u64;
         }
         r
@@ -233,7 +233,7 @@ pub struct DiskDumpFile {
     pub n_descs: u64,
     /// Offset of the shared zero page, when the file has one.
     zero_offset: Option<u64>,
-    incomplete: bool,
+    pub(super) incomplete: bool,
     file_size: u64,
     decoded: RefCell<Vec<(u64, Vec<u8>)>>,
     next_slot: RefCell<usize>,
@@ -269,14 +269,9 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
                 Err(e) => return Err(format!("zlib: {e}")),
             }
         }
-        DUMP_DH_COMPRESSED_LZO => {
-            let v = lzokay_native::decompress_all(data, Some(page)).map_err(|e| format!("lzo: {e:?}"))?;
-            if v.len() != page {
-                return Err(format!("lzo page decodes to {} bytes", v.len()));
-            }
-            out.copy_from_slice(&v);
-            page
-        }
+        // The `lzo` crate, not lzokay-native: fuzzing found lzokay-native 0.1.0 indexing out of
+        // bounds (a panic) on a malformed block; `lzo` is bounds-checked for untrusted input.
+        DUMP_DH_COMPRESSED_LZO => lzo::decompress_into(data, out).map_err(|e| format!("lzo: {e}"))?,
         DUMP_DH_COMPRESSED_SNAPPY => {
             let len = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
             if len != page {
@@ -296,7 +291,7 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
     Ok(())
 }
 
-fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
+pub(super) fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
     MemError::Unreadable { paddr, why: why.into() }
 }
 
@@ -353,7 +348,7 @@ impl DiskDumpFile {
             })?;
         if bitmap_off.checked_add(bitmap_len).is_none_or(|e| e > file_size) {
             return Err(Error::Corrupt(format!(
-                "file ends inside the page bitmaps (they need bytes up to {:#x}, the file has {file_size})",
+                "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
                 bitmap_off.saturating_add(bitmap_len)
             )));
         }
@@ -557,10 +552,6 @@ impl DiskDumpFile {
             };
             return Err(unreadable(paddr, why));
         }
-        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 {
-            out.fill(0);
-            return Ok(());
-        }
         let size = size as u64;
         if size == 0 || size > self.page_size {
             return Err(unreadable(
@@ -573,6 +564,10 @@ impl DiskDumpFile {
                 paddr,
                 format!("its data ({size} bytes at offset {offset:#x}) lies past the end of the file"),
             ));
+        }
+        if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 && size == self.page_size {
+            out.fill(0);
+            return Ok(());
         }
         let mut data = vec![0u8; size as usize];
         self.src
@@ -607,13 +602,13 @@ impl DiskDumpFile {
         Ok(r)
     }
 
-    fn read_span(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
+    pub(super) fn read_span(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
         let pfn = paddr / self.page_size;
         let within = (paddr % self.page_size) as usize;
         self.with_page(pfn, |p| buf.copy_from_slice(&p[within..within + buf.len()]))
     }
 
-    fn ranges(&self) -> Vec<(u64, u64)> {
+    pub(super) fn ranges(&self) -> Vec<(u64, u64)> {
         // Runs of present pages (1st bitmap), merged.
         let mut out: Vec<(u64, u64)> = Vec::new();
         let ps = self.page_size;
@@ -621,7 +616,7 @@ impl DiskDumpFile {
         while pfn < self.end_pfn {
             let w = self.present.words.get((pfn / 64) as usize).copied().unwrap_or(0)
                 | self.dumped.words.get((pfn / 64) as usize).copied().unwrap_or(0);
-            if pfn % 64 == 0 && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
+            if pfn.is_multiple_of(64) && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
                 if w == u64::MAX {
                     push_range(&mut out, pfn * ps, (pfn + 64) * ps);
                 }
@@ -637,7 +632,7 @@ impl DiskDumpFile {
     }
 }
 
-fn push_range(out: &mut Vec<(u64, u64)>, s: u64, e: u64) {
+pub(super) fn push_range(out: &mut Vec<(u64, u64)>, s: u64, e: u64) {
     if let Some(last) = out.last_mut() {
         if last.1 == s {
             last.1 = e;
@@ -645,56 +640,6 @@ fn push_range(out: &mut Vec<(u64, u64)>, s: u64, e: u64) {
         }
     }
     out.push((s, e));
-}
-
-/// Physical memory of one file or of all parts of a split dump (sorted by start pfn).
-pub struct DiskDumpMem {
-    parts: Vec<DiskDumpFile>,
-    page_size: u64,
-}
-
-impl DiskDumpMem {
-    fn part(&self, pfn: u64) -> Option<&DiskDumpFile> {
-        if self.parts.len() == 1 {
-            return self.parts.first();
-        }
-        let i = self.parts.partition_point(|p| p.start_pfn <= pfn);
-        i.checked_sub(1).map(|i| &self.parts[i]).filter(|p| p.holds(pfn))
-    }
-}
-
-impl PhysMem for DiskDumpMem {
-    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
-        let mut done = 0usize;
-        while done < buf.len() {
-            let pa = paddr
-                .checked_add(done as u64)
-                .ok_or(MemError::NoPhysical { paddr: u64::MAX })?;
-            let n = (buf.len() - done).min((self.page_size - pa % self.page_size) as usize);
-            let pfn = pa / self.page_size;
-            let Some(part) = self.part(pfn) else {
-                let max = self.parts.iter().map(|p| p.max_mapnr).max().unwrap_or(0);
-                return Err(if pfn < max {
-                    unreadable(pa, "the part of the split dump that holds this page was not given")
-                } else {
-                    MemError::NoPhysical { paddr: pa }
-                });
-            };
-            part.read_span(pa, &mut buf[done..done + n])?;
-            done += n;
-        }
-        Ok(())
-    }
-
-    fn ranges(&self) -> Vec<(u64, u64)> {
-        let mut out = Vec::new();
-        for p in &self.parts {
-            for (s, e) in p.ranges() {
-                push_range(&mut out, s, e);
-            }
-        }
-        out
-    }
 }
 
 /// `NUMBER(name)=value` from VMCOREINFO text (signed decimal).
@@ -709,7 +654,7 @@ fn vmcoreinfo_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Reads notes and VMCOREINFO of one parsed file.
-fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec<String>) {
+pub(super) fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec<String>) {
     let Some(s) = &f.sub else { return };
     let bounded = |off: u64, size: u64, what: &str, warnings: &mut Vec<String>| -> Option<Vec<u8>> {
         if off == 0 || size == 0 {
@@ -737,7 +682,7 @@ fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec<String>) {
 
 /// QEMU writes its kdump sub-header with phys_base = the decimal VMCOREINFO value read as hex,
 /// and an empty utsname. Corrects what VMCOREINFO can correct and says so.
-fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerInfo) {
+pub(super) fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerInfo) {
     let Some(vi) = notes.vmcoreinfo.as_deref() else {
         if f.header.release().is_empty() {
             info.warnings.push("utsname in the dump header is empty and there is no VMCOREINFO".into());
@@ -786,7 +731,7 @@ fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerInfo) {
     }
 }
 
-fn describe(f: &DiskDumpFile) -> (String, String) {
+pub(super) fn describe(f: &DiskDumpFile) -> (String, String) {
     if f.header.is_kdump() {
         let level = f.sub.as_ref().map(|s| s.dump_level).unwrap_or(0);
         (
@@ -798,160 +743,9 @@ fn describe(f: &DiskDumpFile) -> (String, String) {
     }
 }
 
-/// Opens one kdump-compressed or diskdump file. `format`/`description` override the container
-/// name when the bytes came through an adapter (flattened).
+/// Opens one kdump-compressed or diskdump file (a set of one part: see [`super::split`]).
 pub fn open(src: Source) -> Result<Dump> {
-    open_parts(vec![src])
-}
-
-/// Opens one file, or all parts of a split dump (any order).
-pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
-    if srcs.is_empty() {
-        return Err(Error::Io("no dump file given".into()));
-    }
-    let mut warnings = Vec::new();
-    let mut parts = Vec::new();
-    let mut file_size = 0u64;
-    for (i, src) in srcs.into_iter().enumerate() {
-        file_size += src.len();
-        let mut w = Vec::new();
-        let f = DiskDumpFile::parse(src, &mut w).map_err(|e| {
-            if i == 0 {
-                e
-            } else {
-                Error::Corrupt(format!("part {} of the split dump: {e}", i + 1))
-            }
-        })?;
-        warnings.extend(w);
-        parts.push(f);
-    }
-    let many = parts.len() > 1;
-    if many {
-        let ps = parts[0].page_size;
-        let mm = parts[0].max_mapnr;
-        for (i, p) in parts.iter().enumerate() {
-            if p.sub.as_ref().is_none_or(|s| !s.split) {
-                return Err(Error::Corrupt(format!(
-                    "several files were given but file {} is not part of a split dump (makedumpfile --split)",
-                    i + 1
-                )));
-            }
-            if p.page_size != ps || p.max_mapnr != mm {
-                return Err(Error::Corrupt(format!(
-                    "file {} of the split dump does not belong with the first (page size or memory size differ)",
-                    i + 1
-                )));
-            }
-        }
-        parts.sort_by_key(|p| p.start_pfn);
-        for w in parts.windows(2) {
-            if w[1].start_pfn < w[0].end_pfn {
-                return Err(Error::Corrupt(format!(
-                    "two parts of the split dump overlap (pfns {:#x}-{:#x} and {:#x}-{:#x}); was a file given twice?",
-                    w[0].start_pfn, w[0].end_pfn, w[1].start_pfn, w[1].end_pfn
-                )));
-            }
-        }
-    }
-    // Missing parts of a split dump: name the pfn ranges nobody holds.
-    if parts.iter().any(|p| p.sub.as_ref().is_some_and(|s| s.split)) {
-        let mut at = 0u64;
-        let mut gaps = Vec::new();
-        for p in &parts {
-            if p.start_pfn > at {
-                gaps.push((at, p.start_pfn));
-            }
-            at = at.max(p.end_pfn);
-        }
-        let mm = parts[0].max_mapnr;
-        if at < mm {
-            gaps.push((at, mm));
-        }
-        let ps = parts[0].page_size;
-        for (s, e) in gaps {
-            warnings.push(format!(
-                "this is a split dump and the part holding physical {:#x}-{:#x} was not given: those pages are missing",
-                s * ps,
-                e * ps
-            ));
-        }
-    }
-    let mut notes = Notes::default();
-    for p in &parts {
-        let mut n = Notes::default();
-        read_notes(p, &mut n, &mut warnings);
-        if notes.vmcoreinfo.is_none() && n.vmcoreinfo.is_some() {
-            notes = n;
-        }
-    }
-    if notes.vmcoreinfo.is_none() && notes.prstatus.is_empty() {
-        if let Some(p) = parts.first() {
-            read_notes(p, &mut notes, &mut warnings);
-        }
-    }
-    let (format, description) = describe(&parts[0]);
-    let mut info = ContainerInfo {
-        format,
-        description,
-        file_size,
-        warnings: Vec::new(),
-        header_version: Some(parts[0].header.version as u32),
-        dump_level: parts[0].sub.as_ref().map(|s| s.dump_level),
-        phys_base: parts[0].sub.as_ref().map(|s| s.phys_base),
-        ..Default::default()
-    };
-    let rel = parts[0].header.release();
-    if !rel.is_empty() {
-        info.utsname_release = Some(rel.to_string());
-    }
-    if many {
-        info.format = "split".into();
-        info.description = format!("{} files of a split {}", parts.len(), info.description);
-    }
-    qemu_quirks(&parts[0], &notes, &mut info);
-    let mut codecs: Vec<String> = Vec::new();
-    let mut scanned = true;
-    for p in parts.iter_mut() {
-        info.pages_present += p.pages_present();
-        info.pages_excluded += p.pages_excluded();
-        match p.scan() {
-            Some(s) => {
-                for c in s.codecs {
-                    if !codecs.contains(&c) {
-                        codecs.push(c);
-                    }
-                }
-                info.pages_zero += s.zero;
-                if s.unwritten > 0 {
-                    warnings.push(format!(
-                        "{} dumped pages were never written ({}); they are reported as missing",
-                        s.unwritten,
-                        if p.incomplete { "the dump is incomplete" } else { "empty page descriptors" }
-                    ));
-                }
-                if s.past_eof > 0 {
-                    warnings.push(format!(
-                        "{} pages lie past the end of the file (it is truncated); they are reported as missing",
-                        s.past_eof
-                    ));
-                }
-                if s.bad_size > 0 {
-                    warnings.push(format!(
-                        "{} page descriptors give an impossible stored size; those pages are reported as unreadable",
-                        s.bad_size
-                    ));
-                }
-            }
-            None => scanned = false,
-        }
-    }
-    if !scanned {
-        warnings.push("the page descriptor table is too large to scan at open: codecs and zero pages not counted".into());
-    }
-    info.codecs = codecs;
-    info.warnings.extend(warnings);
-    let page_size = parts[0].page_size;
-    Ok(Dump { info, mem: Box::new(DiskDumpMem { parts, page_size }), notes, virt_ranges: Vec::new() })
+    super::split::open_parts(vec![src])
 }
 
 #[cfg(test)]

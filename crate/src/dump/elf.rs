@@ -201,3 +201,129 @@ pub fn open(src: Source) -> Result<Dump> {
     };
     Ok(Dump { info, mem: Box::new(ElfMem { src, loads }), notes, virt_ranges })
 }
+
+#[cfg(test)]
+mod tests {
+    //! Synthetic ELF headers (structure only: the data bytes are markers, not memory contents).
+    use super::*;
+    use crate::source::BytesSource;
+    use std::rc::Rc;
+
+    struct Ph {
+        ty: u32,
+        offset: u64,
+        vaddr: u64,
+        paddr: u64,
+        filesz: u64,
+        memsz: u64,
+    }
+
+    /// ELF64 core header + (optionally) section header 0 holding the PN_XNUM count + phdrs.
+    fn build(phs: &[Ph], xnum: bool, data_at: u64, data: &[u8]) -> Vec<u8> {
+        let mut v = vec![0u8; 64];
+        v[..4].copy_from_slice(b"\x7fELF");
+        v[4] = 2;
+        v[5] = 1;
+        v[6] = 1;
+        v[16..18].copy_from_slice(&ET_CORE.to_le_bytes());
+        v[18..20].copy_from_slice(&EM_X86_64.to_le_bytes());
+        let phoff: u64 = if xnum { 128 } else { 64 };
+        v[32..40].copy_from_slice(&phoff.to_le_bytes());
+        v[52..54].copy_from_slice(&64u16.to_le_bytes());
+        v[54..56].copy_from_slice(&56u16.to_le_bytes());
+        if xnum {
+            v[40..48].copy_from_slice(&64u64.to_le_bytes()); // e_shoff
+            v[56..58].copy_from_slice(&PN_XNUM.to_le_bytes());
+            v[58..60].copy_from_slice(&64u16.to_le_bytes());
+            v[60..62].copy_from_slice(&1u16.to_le_bytes());
+            let mut sh = vec![0u8; 64];
+            sh[44..48].copy_from_slice(&(phs.len() as u32).to_le_bytes()); // sh_info
+            v.extend_from_slice(&sh);
+        } else {
+            v[56..58].copy_from_slice(&(phs.len() as u16).to_le_bytes());
+        }
+        for p in phs {
+            let mut e = vec![0u8; 56];
+            e[0..4].copy_from_slice(&p.ty.to_le_bytes());
+            e[8..16].copy_from_slice(&p.offset.to_le_bytes());
+            e[16..24].copy_from_slice(&p.vaddr.to_le_bytes());
+            e[24..32].copy_from_slice(&p.paddr.to_le_bytes());
+            e[32..40].copy_from_slice(&p.filesz.to_le_bytes());
+            e[40..48].copy_from_slice(&p.memsz.to_le_bytes());
+            v.extend_from_slice(&e);
+        }
+        assert!(v.len() as u64 <= data_at);
+        v.resize(data_at as usize, 0);
+        v.extend_from_slice(data);
+        v
+    }
+
+    fn open_bytes(v: Vec<u8>) -> Result<Dump> {
+        open(Rc::new(BytesSource(v)))
+    }
+
+    #[test]
+    fn pn_xnum_more_than_65535_program_headers() {
+        // 70000 PT_LOADs, one page each, each with 8 bytes in the file and the rest zero-filled.
+        let n = 70_000u64;
+        let data_at = 128 + 56 * n;
+        let phs: Vec<Ph> = (0..n)
+            .map(|i| Ph { ty: PT_LOAD, offset: data_at + 8 * i, vaddr: 0, paddr: i * 4096, filesz: 8, memsz: 4096 })
+            .collect();
+        let data: Vec<u8> = (0..n).flat_map(|i| (i ^ 0x5a5a_0000).to_le_bytes()).collect();
+        let d = open_bytes(build(&phs, true, data_at, &data)).unwrap();
+        assert_eq!(d.info.pages_present, n);
+        let mut b = [0u8; 16];
+        for i in [0u64, 1, 65_534, 65_535, 65_536, n - 1] {
+            d.read_phys(i * 4096, &mut b).unwrap();
+            assert_eq!(u64::from_le_bytes(b[..8].try_into().unwrap()), i ^ 0x5a5a_0000, "load {i}");
+            assert_eq!(&b[8..], &[0u8; 8], "zero fill after p_filesz in load {i}");
+        }
+        assert!(matches!(d.read_phys(n * 4096, &mut b), Err(MemError::NoPhysical { .. })));
+        // A read that spans two loads.
+        let mut b = [0xffu8; 4104];
+        d.read_phys(4096 * 5 - 4096 + 8, &mut b).unwrap();
+        assert_eq!(u64::from_le_bytes(b[4088..4096].try_into().unwrap()), 5 ^ 0x5a5a_0000);
+
+        // The section header holding the count cut off: a clear error.
+        let mut v = build(&phs[..3], true, 128 + 56 * 3, &data[..24]);
+        v[40..48].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let e = open_bytes(v).err().unwrap().to_string();
+        assert!(e.contains("section header 0"), "{e}");
+        // A PN_XNUM count of zero or one the file cannot hold.
+        let mut v = build(&phs[..3], true, 128 + 56 * 3, &data[..24]);
+        v[64 + 44..64 + 48].copy_from_slice(&0u32.to_le_bytes());
+        assert!(open_bytes(v).is_err());
+        let mut v = build(&phs[..3], true, 128 + 56 * 3, &data[..24]);
+        v[64 + 44..64 + 48].copy_from_slice(&4_000_000u32.to_le_bytes());
+        assert!(open_bytes(v).err().unwrap().to_string().contains("program header"));
+    }
+
+    #[test]
+    fn filesz_smaller_than_memsz_reads_zeros() {
+        let data: Vec<u8> = (0..8192u32).map(|i| (i % 251) as u8 | 1).collect();
+        let phs = [
+            Ph { ty: PT_LOAD, offset: 4096, vaddr: 0xffff_8880_0000_0000, paddr: 0, filesz: 8192, memsz: 3 * 4096 },
+            Ph { ty: PT_LOAD, offset: 4096, vaddr: 0, paddr: 0x10_0000, filesz: 0, memsz: 4096 },
+        ];
+        let d = open_bytes(build(&phs, false, 4096, &data)).unwrap();
+        let mut b = vec![0u8; 3 * 4096];
+        d.read_phys(0, &mut b).unwrap();
+        assert_eq!(&b[..8192], &data[..]);
+        assert!(b[8192..].iter().all(|&x| x == 0));
+        let mut z = [1u8; 100];
+        d.read_phys(0x10_0000 + 50, &mut z).unwrap();
+        assert_eq!(z, [0u8; 100]);
+        assert!(d.read_phys(3 * 4096, &mut z).is_err());
+        assert_eq!(d.virt_ranges.len(), 1);
+        assert_eq!(d.mem.ranges(), vec![(0, 3 * 4096), (0x10_0000, 0x10_1000)]);
+        // The file cut inside the first load: reported, and the cut part reads as missing.
+        let mut v = build(&phs, false, 4096, &data);
+        v.truncate(4096 + 5000);
+        let d = open_bytes(v).unwrap();
+        assert!(d.info.warnings.iter().any(|w| w.contains("truncated")), "{:?}", d.info.warnings);
+        let mut b = vec![0u8; 200];
+        d.read_phys(4900, &mut b[..100]).unwrap();
+        assert!(d.read_phys(4950, &mut b).is_err());
+    }
+}

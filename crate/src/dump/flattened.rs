@@ -19,6 +19,8 @@ pub const FLAT_HEADER_SIZE: u64 = 4096;
 const RECORD_HEADER: u64 = 16;
 /// No restored dump is larger than this (16 TiB of RAM compresses to less).
 const MAX_RESTORED: u64 = 1 << 46;
+/// Gaps the restored file may have beyond the flattened file's own size.
+const MAX_HOLES: u64 = 16 << 20;
 
 pub fn is_flattened(head: &[u8]) -> bool {
     head.len() >= 16 && &head[..12] == FLAT_SIGNATURE && head[12..16].iter().all(|&b| b == 0)
@@ -110,7 +112,7 @@ impl FlatSource {
             }
             records += 1;
             at = data + len; // strictly forward: no record can loop back
-            if at - last_tick >= 64 << 20 {
+            if at - last_tick >= 4 << 20 {
                 last_tick = at;
                 progress(at, size);
             }
@@ -128,6 +130,14 @@ impl FlatSource {
         let len = segs.last().map(|s| s.end).unwrap_or(0);
         if segs.is_empty() {
             return Err(Error::Corrupt("the flattened file holds no data records".into()));
+        }
+        // The restored file is the records' data plus small holes (makedumpfile leaves one
+        // after the 464-byte header). A far larger extent means records placed at wild offsets;
+        // refusing it keeps every later size check (bitmaps fit in the file) meaningful.
+        if len > size.saturating_add(MAX_HOLES) {
+            return Err(Error::Corrupt(format!(
+                "the flattened records place data up to offset {len:#x}, far beyond what a {size}-byte file can hold"
+            )));
         }
         Ok(FlatSource { src, segs, len, records, overwritten, warnings })
     }
@@ -257,6 +267,8 @@ mod tests {
         let f = open(flat(&[(0, b"abc".to_vec())], false)).unwrap();
         assert!(f.warnings.iter().any(|w| w.contains("end marker")));
         assert!(open(vec![0u8; 10]).is_err());
+        let e = open(flat(&[(0, b"abc".to_vec()), (1 << 40, b"far".to_vec())], true)).err().unwrap();
+        assert!(e.to_string().contains("far beyond"), "{e}");
         assert!(open(flat(&[], true)).is_err());
     }
 }

@@ -6,6 +6,7 @@ pub mod diskdump;
 pub mod elf;
 pub mod flattened;
 pub mod notes;
+pub mod split;
 
 use crate::error::{Error, MemError, Result};
 use crate::source::ReadAt;
@@ -135,7 +136,10 @@ pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, 
     let mut flat = Vec::new();
     let nfiles = srcs.len();
     for (i, src) in srcs.into_iter().enumerate() {
-        let k = kind(&src).map_err(|e| if nfiles > 1 { Error::NotADump(format!("file {}: {e}", i + 1)) } else { e })?;
+        let k = kind(&src).map_err(|e| match e {
+            Error::NotADump(m) if nfiles > 1 => Error::NotADump(format!("file {}: {m}", i + 1)),
+            e => e,
+        })?;
         match k {
             Kind::Elf if nfiles == 1 => return elf::open(src),
             Kind::Elf => {
@@ -160,7 +164,7 @@ pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, 
             }
         }
     }
-    let mut d = diskdump::open_parts(parts)?;
+    let mut d = split::open_parts(parts)?;
     if nfiles > 1 {
         d.info.files = Some(nfiles as u32);
     }

@@ -41,6 +41,8 @@ pub struct Kernel {
     bases: OnceCell<(bases::Bases, Vec<String>)>,
     /// Every task, with what could not be read ([`Kernel::tasks`]).
     tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
+    /// vmlinux symbols from a System.map the user gave, used when kallsyms cannot be read.
+    system_map: OnceCell<Vec<Symbol>>,
 }
 
 impl Kernel {
@@ -88,7 +90,13 @@ impl Kernel {
                 warnings[i] = format!("phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables");
             }
         }
-        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new(), tasks: OnceCell::new() }
+        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new(), tasks: OnceCell::new(), system_map: OnceCell::new() }
+    }
+
+    /// Symbols (at runtime addresses) from a System.map, for when kallsyms cannot be read from
+    /// memory. False when the symbol table was already built (then it is not used).
+    pub fn set_system_map(&self, syms: Vec<Symbol>) -> bool {
+        self.symbols.get().is_none() && self.system_map.set(syms).is_ok()
     }
 
     /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
@@ -238,10 +246,16 @@ impl Kernel {
                 };
                 match kallsyms_scan::scan(self, &known) {
                     Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: {why}), {enc}")),
-                    Err(e) => {
-                        warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));
-                        (Vec::new(), String::new())
-                    }
+                    Err(e) => match self.system_map.get() {
+                        Some(m) => {
+                            warnings.push(format!("kallsyms unreadable ({why}; scanning the kernel image failed: {e}): symbols from the System.map given"));
+                            (m.clone(), "System.map (given by the user)".to_string())
+                        }
+                        None => {
+                            warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));
+                            (Vec::new(), String::new())
+                        }
+                    },
                 }
             }
         };

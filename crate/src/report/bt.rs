@@ -14,6 +14,19 @@ pub fn regs_block(s: &mut String, r: &Regs) {
     let _ = writeln!(s, "    ORIG_RAX: {:016x}  CS: {:04x}  SS: {:04x}", r.orig_rax, r.cs, r.ss);
 }
 
+/// crash's `bt -l`: `    /path/file.c: 46` under a frame, when debuginfo gave its line; the
+/// functions inlined there first, innermost first.
+fn source_lines(s: &mut String, f: &Frame) {
+    for i in &f.inlined {
+        if let (Some(func), Some(file), Some(line)) = (&i.function, &i.file, i.line) {
+            let _ = writeln!(s, "    (inlined {func}) {file}: {line}");
+        }
+    }
+    if let (Some(file), Some(line)) = (&f.file, f.line) {
+        let _ = writeln!(s, "    {file}: {line}");
+    }
+}
+
 fn name(f: &Frame) -> String {
     f.function.clone().unwrap_or_else(|| format!("{:x}", f.address))
 }
@@ -38,6 +51,7 @@ pub fn render(t: &CpuTrace) -> String {
                 if r.cs & 3 == 0 {
                     let off = f.offset.map(|o| format!("+{o}")).unwrap_or_default();
                     let _ = writeln!(s, "    [exception RIP: {}{off}]", name(f));
+                    source_lines(&mut s, f);
                 }
                 regs_block(&mut s, r);
             }
@@ -53,6 +67,7 @@ pub fn render(t: &CpuTrace) -> String {
             name(f),
             f.address
         );
+        source_lines(&mut s, f);
         n += 1;
     }
     if let Some(e) = &t.error {

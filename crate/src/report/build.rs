@@ -4,6 +4,7 @@
 use super::{DumpInfo, KernelInfo, PanicInfo, Report, ToolInfo};
 use crate::analysis::oops;
 use crate::cache::{PageCache, DEFAULT_BLOCK};
+use crate::debuginfo::{DebugInfo, Extra};
 use crate::dump;
 use crate::error::Result;
 use crate::kernel::{printk, Kernel};
@@ -23,11 +24,14 @@ pub struct Options {
     /// Page-cache budget in bytes.
     pub cache_budget: usize,
     pub file_name: Option<String>,
+    /// Extra files: vmlinux / .ko with DWARF, System.map (checked against the dump; a file
+    /// that does not match is reported and not used).
+    pub debuginfo: Vec<Extra>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { cache_budget: crate::cache::DEFAULT_BUDGET, file_name: None }
+        Options { cache_budget: crate::cache::DEFAULT_BUDGET, file_name: None, debuginfo: Vec::new() }
     }
 }
 
@@ -35,6 +39,8 @@ impl Default for Options {
 pub struct Session {
     pub cache: Rc<PageCache<Box<dyn ReadAt>>>,
     pub kernel: Kernel,
+    /// What the extra files gave (empty without them); see [`Session::load_debuginfo`].
+    pub debuginfo: DebugInfo,
 }
 
 impl Session {
@@ -42,13 +48,35 @@ impl Session {
         let cache = Rc::new(PageCache::with_budget(src, opts.cache_budget, DEFAULT_BLOCK));
         let dyn_src: Rc<dyn ReadAt> = cache.clone();
         let d = dump::open(dyn_src)?;
-        Ok(Session { kernel: Kernel::new(d), cache })
+        Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() })
+    }
+
+    /// Examines the extra files of `opts` and keeps those that match this dump.
+    pub fn load_debuginfo(&mut self, opts: &Options) {
+        self.debuginfo.add_all(&self.kernel, &opts.debuginfo);
+    }
+
+    /// The report, sharpened by the debuginfo loaded.
+    pub fn report(&self) -> Report {
+        report_with(&self.kernel, &self.debuginfo)
     }
 
     /// Several files of one dump (the parts of a split dump): one cache and budget for all.
-    pub fn open_many(mut srcs: Vec<Box<dyn ReadAt>>, opts: &Options) -> Result<Session> {
+    pub fn open_many(srcs: Vec<Box<dyn ReadAt>>, opts: &Options) -> Result<Session> {
+        Session::open_many_with_progress(srcs, opts, &mut |_, _| {})
+    }
+
+    /// As [`Session::open_many`]; `index(done, total)` reports the index pass over flattened files.
+    pub fn open_many_with_progress(
+        mut srcs: Vec<Box<dyn ReadAt>>,
+        opts: &Options,
+        index: &mut dyn FnMut(u64, u64),
+    ) -> Result<Session> {
         if srcs.len() == 1 {
-            return Session::open(srcs.pop().expect("one"), opts);
+            let cache = Rc::new(PageCache::with_budget(srcs.pop().expect("one"), opts.cache_budget, DEFAULT_BLOCK));
+            let dyn_src: Rc<dyn ReadAt> = cache.clone();
+            let d = dump::open_many_with_progress(vec![dyn_src], index)?;
+            return Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() });
         }
         let concat = crate::source::Concat::new(srcs)?;
         let lens: Vec<u64> = (0..concat.count()).map(|i| concat.part_len(i)).collect();
@@ -69,8 +97,8 @@ impl Session {
                 }) as dump::Source
             })
             .collect();
-        let d = dump::open_many(parts)?;
-        Ok(Session { kernel: Kernel::new(d), cache })
+        let d = dump::open_many_with_progress(parts, index)?;
+        Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() })
     }
 }
 
@@ -86,12 +114,18 @@ pub fn analyze_many(
 ) -> Result<Report> {
     let file_size = srcs.iter().map(|s| s.len()).sum();
     progress(Progress { phase: "container", bytes_read: 0, file_size });
-    let s = Session::open_many(srcs, opts)?;
+    let mut s = Session::open_many_with_progress(srcs, opts, &mut |done, total| {
+        progress(Progress { phase: "index", bytes_read: done, file_size: total })
+    })?;
     let mut tell = |s: &Session, phase| {
         progress(Progress { phase, bytes_read: s.cache.stats().bytes_read, file_size });
     };
+    if !opts.debuginfo.is_empty() {
+        tell(&s, "debuginfo");
+        s.load_debuginfo(opts);
+    }
     tell(&s, "kernel");
-    let mut r = report_of(&s.kernel);
+    let mut r = s.report();
     r.dump.file_name = opts.file_name.clone();
     tell(&s, "done");
     r.dump.cache = s.cache.stats();
@@ -100,6 +134,11 @@ pub fn analyze_many(
 
 /// Everything the report says about a kernel, from its memory.
 pub fn report_of(k: &Kernel) -> Report {
+    report_with(k, &DebugInfo::default())
+}
+
+/// [`report_of`], with source lines and DWARF types from the user's debuginfo where it has them.
+pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     let vi = &k.vmcoreinfo;
     let mut r = Report {
         tool: ToolInfo { name: "crashlens".into(), version: env!("CARGO_PKG_VERSION").into() },
@@ -117,6 +156,8 @@ pub fn report_of(k: &Kernel) -> Report {
         ..Default::default()
     };
     r.warnings.extend(k.dump.info.warnings.iter().cloned());
+    r.warnings.extend(dbg.warnings.iter().cloned());
+    r.debuginfo = dbg.notes.clone();
     if let Some(t) = r.crash_time {
         r.crash_time_utc = Some(crate::util::utc_date(t));
     }
@@ -165,8 +206,10 @@ pub fn report_of(k: &Kernel) -> Report {
             comm: o.comm.clone(),
             taint: o.taint.clone(),
             rip: o.rip.clone(),
+            frame: o.frame.clone(),
             source: Some("log".into()),
         };
+        r.oops = Some(o.clone());
     } else if let Some(p) = r.log.iter().rev().find_map(|l| l.text.find("Kernel panic - not syncing").map(|i| l.text[i..].to_string())) {
         r.panic.message = Some(p.clone());
         r.panic.panic_string = Some(p);
@@ -181,7 +224,7 @@ pub fn report_of(k: &Kernel) -> Report {
         .iter()
         .map(|m| super::ModuleInfo { name: m.name.clone(), base: m.base, size: m.size, taint: m.taint.clone() })
         .collect();
-    super::crash::analyze_crash(k, &mut r, oops::primary(&all));
+    super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg);
     r
 }
 

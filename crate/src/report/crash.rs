@@ -7,6 +7,7 @@ use crate::analysis::disasm::disassemble;
 use crate::analysis::narrative;
 use crate::analysis::oops::Oops;
 use crate::analysis::stack::KernelStack;
+use crate::debuginfo::DebugInfo;
 use crate::kernel::Kernel;
 
 /// How many bytes of a function we disassemble at most.
@@ -58,9 +59,42 @@ pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultS
 
 /// Fills backtraces, fault, culprit, narrative, evidence, disassembly and bucket.
 pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
+    analyze_crash_with(k, r, oops, &DebugInfo::default())
+}
+
+/// Source file, line and inlined functions of each frame, from debuginfo. A return address
+/// names the line of its call (address - 1), as gdb does.
+pub fn annotate_frames(frames: &mut [crate::report::Frame], dbg: &DebugInfo) {
+    if dbg.files.is_empty() {
+        return;
+    }
+    for f in frames {
+        let at = if f.kind == "frame" { f.address.wrapping_sub(1) } else { f.address };
+        let mut chain = dbg.frames(at);
+        // The outermost entry is the frame's own function; its location is the frame's line.
+        if let Some(own) = chain.pop() {
+            f.file = own.file;
+            f.line = own.line;
+        }
+        // Inlined entries: each one's location is where in it the address is.
+        f.inlined = chain;
+        if f.line.is_none() {
+            if let Some(l) = dbg.line(at) {
+                f.file = Some(l.file);
+                f.line = Some(l.line);
+            }
+        }
+    }
+}
+
+/// [`analyze_crash`], sharpened by the user's debuginfo (lines, DWARF field names).
+pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: &DebugInfo) {
     let ks = KernelStack::new(k);
     r.warnings.extend(ks.warnings.iter().cloned());
     r.cpu_traces = cpu_traces(k, &ks);
+    for t in &mut r.cpu_traces {
+        annotate_frames(&mut t.frames, dbg);
+    }
     // The crashing CPU: the one the log names, else the one that ran panic() or the kdump crash
     // path, else one interrupted in kernel mode.
     let on_panic_path = |t: &CpuTrace| t.frames.iter().any(|f| f.function.as_deref().is_some_and(is_panic_path));
@@ -112,11 +146,19 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
             .collect();
     }
     let fault_address = fault_address_of(oops);
-    let arg_field = |func: &str, idx: u32, off: u64| -> Option<String> {
+    let from_btf = |func: &str, idx: u32, off: u64| -> Option<String> {
         let btf = k.btf()?;
         let st = btf.param_pointee_struct(func.split('.').next().unwrap_or(func), idx.checked_sub(1)? as usize)?;
         let f = btf.field_at(&st, off)?;
         Some(format!("struct {st}.{f}"))
+    };
+    // BTF has no prototypes of module functions: DWARF from a .ko (or vmlinux) the user gave.
+    let site_start = site.as_ref().map(|s| (s.function.clone(), s.start));
+    let arg_field = |func: &str, idx: u32, off: u64| -> Option<String> {
+        from_btf(func, idx, off).or_else(|| {
+            let addr = site_start.as_ref().filter(|(n, _)| n == func).map(|&(_, a)| a).or_else(|| k.symbols().addr_of(func))?;
+            dbg.arg_field(func.split('.').next().unwrap_or(func), addr, idx, off)
+        })
     };
     let inp = Input {
         oops,
@@ -128,7 +170,19 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
         fault_address,
         arg_field: &arg_field,
     };
-    let v = diagnose::diagnose(&inp);
+    let mut v = diagnose::diagnose(&inp);
+    if let Some(ip) = v.fault.ip {
+        if let Some(l) = dbg.line(ip) {
+            v.fault.source = Some(format!("{}:{}", l.file, l.line));
+            let chain = dbg.frames(ip);
+            if let (true, Some(inner), Some(outer)) = (chain.len() > 1, chain.first(), chain.last()) {
+                v.fault.source_function = inner.function.clone();
+                if let (Some(f), Some(file), Some(line)) = (&outer.function, &outer.file, outer.line) {
+                    v.fault.inlined_into = Some(format!("{f} ({file}:{line})"));
+                }
+            }
+        }
+    }
     let faulting = site
         .as_ref()
         .map(|s| (s.function.as_str(), &s.module))
@@ -147,7 +201,11 @@ pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
     };
     let words = narrative::write(&v, &r.panic, faulting, caller.as_deref(), recursion);
     r.fault = Some(v.fault.clone());
-    r.culprit = v.culprit.clone();
+    r.culprit = v.culprit.clone().map(|mut c| {
+        let f = faulting.map(|(n, _)| n.to_string()).unwrap_or_else(|| c.function.clone());
+        c.reason_zh = narrative::reason_zh(&c, &f, &v);
+        c
+    });
     r.narrative = Some(words.narrative);
     r.evidence = words.evidence;
     let title = r.panic.title.clone().or_else(|| r.panic.message.clone()).unwrap_or_default();

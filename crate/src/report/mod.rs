@@ -10,6 +10,7 @@ pub mod bt;
 pub mod build;
 pub mod crash;
 pub mod tasks;
+pub mod dis;
 pub mod text;
 
 use crate::cache::CacheStats;
@@ -49,10 +50,16 @@ pub struct Report {
     pub disassembly: Vec<DisasmLine>,
     /// Stable id of this crash signature (hash of title and guilty frames), for grouping.
     pub bucket: Option<String>,
+    /// The kernel's own crash report from the log, parsed (title, registers, Code, Call Trace...).
+    pub oops: Option<crate::analysis::oops::Oops>,
     /// Things that could not be derived; the report is partial where these say so.
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
     pub partial: bool,
+    /// The extra files used (vmlinux / .ko with DWARF, System.map) and what they cover;
+    /// rejected ones are in `warnings`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub debuginfo: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -99,6 +106,8 @@ pub struct PanicInfo {
     pub taint: Option<String>,
     /// `function+off/size [module]` of the faulting RIP as the kernel printed it.
     pub rip: Option<String>,
+    /// The guilty frame by syzbot's rules (the function named in the title).
+    pub frame: Option<String>,
     /// Where these facts came from (`log` for now, `memory` once tasks are read).
     pub source: Option<String>,
 }
@@ -131,6 +140,15 @@ pub struct Frame {
     /// `--- <IRQ stack> ---` style marker printed before this frame when the stack changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stack: Option<String>,
+    /// Source file of the address (of the call for a return address), from debuginfo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// Functions inlined at this address, innermost first, each with its file/line
+    /// (from debuginfo; the frame's own function is not repeated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inlined: Vec<crate::debuginfo::InlineFrame>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -198,6 +216,15 @@ pub struct Fault {
     pub argument_register: Option<String>,
     /// Field at that offset when the type is known (`struct page._refcount`).
     pub field: Option<String>,
+    /// Source line of the faulting instruction, `file:line` (from debuginfo).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// When that line is in an inlined function: the function (`rep_nop`) ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_function: Option<String>,
+    /// ... and where it was inlined: `lab_spin (/usr/src/crashlens_lab/crashlens_lab.c:112)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inlined_into: Option<String>,
     /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
@@ -209,6 +236,8 @@ pub struct Culprit {
     pub function: String,
     pub module: Option<String>,
     pub reason: String,
+    /// The reason in Simplified Chinese.
+    pub reason_zh: String,
     /// `high`, `medium`, `low`.
     pub confidence: String,
 }

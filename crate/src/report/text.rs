@@ -7,8 +7,86 @@ fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(unknown)".into())
 }
 
-pub fn render(r: &Report) -> String {
+/// Wraps a paragraph at `width` columns with an indent (CJK text wraps by characters).
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut cols = 0;
+    let push_line = |out: &mut String, line: &mut String| {
+        out.push_str(indent);
+        out.push_str(line.trim_end());
+        out.push('\n');
+        line.clear();
+    };
+    for word in text.split_inclusive(' ') {
+        let w = word.chars().map(|c| if (c as u32) > 0x2e80 { 2 } else { 1 }).sum::<usize>();
+        if cols + w > width && cols > 0 {
+            push_line(&mut out, &mut line);
+            cols = 0;
+        }
+        if w > width {
+            // A long run without spaces (Chinese): break it by characters.
+            for c in word.chars() {
+                let cw = if (c as u32) > 0x2e80 { 2 } else { 1 };
+                if cols + cw > width {
+                    push_line(&mut out, &mut line);
+                    cols = 0;
+                }
+                line.push(c);
+                cols += cw;
+            }
+            continue;
+        }
+        line.push_str(word);
+        cols += w;
+    }
+    if !line.trim().is_empty() {
+        push_line(&mut out, &mut line);
+    }
+    out
+}
+
+/// The verdict first (culprit, narrative, evidence, next steps), then the summary, the
+/// backtrace and the faulting function. `lang` is `en` or `zh`.
+pub fn render(r: &Report, lang: &str) -> String {
     let mut s = String::new();
+    let zh = lang == "zh";
+    if let Some(c) = &r.culprit {
+        let m = c.module.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
+        let conf = match (zh, c.confidence.as_str()) {
+            (true, "high") => "高",
+            (true, "medium") => "中",
+            (true, _) => "低",
+            (false, c) => c,
+        };
+        let _ = writeln!(s, "{}{}{m}  ({} {conf})", if zh { "可能的元凶: " } else { "PROBABLY CAUSED BY: " }, c.function, if zh { "置信度" } else { "confidence" });
+    }
+    if let Some(f) = &r.fault {
+        let title = r.panic.title.as_deref().or(r.panic.message.as_deref()).unwrap_or("");
+        let _ = writeln!(s, "{}{} — {title}", if zh { "崩溃类型: " } else { "CRASH: " }, f.class);
+    }
+    if let Some(b) = &r.bucket {
+        let _ = writeln!(s, "BUCKET: {b}");
+    }
+    if let Some(n) = &r.narrative {
+        let _ = writeln!(s);
+        s.push_str(&wrap(if zh { &n.zh } else { &n.en }, 96, ""));
+        if !r.evidence.is_empty() {
+            let _ = writeln!(s, "\n{}", if zh { "证据链:" } else { "EVIDENCE:" });
+            for e in &r.evidence {
+                let body = if zh { &e.zh } else { &e.en };
+                s.push_str(&wrap(&format!("[{}] {body}", e.source), 92, "  - ").replacen("\n  - ", "\n    ", 64));
+            }
+        }
+        let steps = if zh { &n.next_steps_zh } else { &n.next_steps_en };
+        if !steps.is_empty() {
+            let _ = writeln!(s, "\n{}", if zh { "下一步:" } else { "NEXT STEPS:" });
+            for st in steps {
+                s.push_str(&wrap(st, 92, "  - ").replacen("\n  - ", "\n    ", 64));
+            }
+        }
+        let _ = writeln!(s);
+    }
     let p = &r.panic;
     let _ = writeln!(s, "PANIC: {}", opt(&p.message));
     if let Some(ps) = &p.panic_string {
@@ -47,8 +125,21 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(s, "     MODULES: {}", mods.join(" "));
     }
     let _ = writeln!(s, "  LOG LINES: {}", r.log.len());
+    for c in &r.dump.container.corrections {
+        let _ = writeln!(s, "CORRECTED: {c}");
+    }
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
+    }
+    if let Some(t) = r.cpu_traces.iter().find(|t| t.frames == r.backtrace && !t.frames.is_empty()) {
+        let _ = writeln!(s, "\n{}", super::bt::render(t));
+    }
+    if !r.disassembly.is_empty() {
+        for l in &r.disassembly {
+            let mark = if l.faulting { "==>" } else { "   " };
+            let loc = l.location.as_deref().unwrap_or("");
+            let _ = writeln!(s, "{mark} {:#x} <{loc}>:\t{}", l.address, l.text);
+        }
     }
     s
 }

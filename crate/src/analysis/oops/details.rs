@@ -74,9 +74,11 @@ fn r() -> &'static R {
     })
 }
 
-const REG_LINE_STARTS: &[&str] = &[
-    "RSP:", "RAX:", "RDX:", "RBP:", "R10:", "R13:", "FS:", "CS:", "CR2:", "DR0:", "DR3:", "EAX:", "ESI:", "DS:", "CR0:",
-    "R8:", "R9:", "R11:", "R12:", "R14:", "R15:", "RBX:", "RCX:", "RSI:", "RDI:",
+/// Register names that start a line of the register dump.
+const REG_NAMES: &[&str] = &[
+    "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9", "R08", "R09", "R10", "R11", "R12", "R13", "R14",
+    "R15", "EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "FS", "GS", "CS", "DS", "ES", "SS", "CR0", "CR2", "CR3",
+    "CR4", "DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "PKRU", "EFLAGS",
 ];
 
 fn hex(s: &str) -> Option<u64> {
@@ -85,7 +87,7 @@ fn hex(s: &str) -> Option<u64> {
 
 fn is_reg_line(l: &str) -> bool {
     let t = l.trim_start();
-    REG_LINE_STARTS.iter().any(|p| t.starts_with(p)) || t.starts_with("RIP: ") || t.starts_with("EIP: ")
+    t.split_once(':').is_some_and(|(name, _)| REG_NAMES.contains(&name))
 }
 
 fn frame_from_caps(c: &regex::Captures, fi: usize, stack: &Option<String>) -> Frame {
@@ -127,7 +129,11 @@ pub fn parse_cpu_line(rest: &str, d: &mut Details) {
     } else {
         ""
     };
-    let after = after.trim();
+    // RHEL/CentOS print a "------------" (or "-------  t") field before the release.
+    let mut after = after.trim();
+    while let Some(w) = after.split_whitespace().next().filter(|w| w.chars().all(|c| c == '-') || *w == "t") {
+        after = after[w.len()..].trim_start();
+    }
     if !after.is_empty() {
         let (rel, build) = after.split_once(' ').unwrap_or((after, ""));
         d.kernel_version = Some(rel.to_string());
@@ -185,12 +191,30 @@ pub fn parse(lines: &[&str]) -> Details {
     for raw in lines {
         let l = raw.trim_end();
         let t = l.trim_start();
-        if d.cpu.is_none() {
+        if d.pid.is_none() {
             if let Some(rest) = t.strip_prefix("CPU: ") {
                 if rest.contains("PID:") {
                     parse_cpu_line(rest, &mut d);
                     continue;
                 }
+            }
+        }
+        // Kernels before 3.10: "CPU 0 " then "Pid: 1, comm: swapper/0 Not tainted 3.2.0-4-amd64 #1 ...".
+        if d.pid.is_none() {
+            if let Some(rest) = t.strip_prefix("Pid: ") {
+                if let Some((pid, after)) = rest.split_once(", comm: ") {
+                    let cpu = d.cpu;
+                    let comm = after.split_whitespace().next().map(str::to_string);
+                    let tail = after.split_once(' ').map_or("", |(_, b)| b);
+                    parse_cpu_line(&format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail), &mut d);
+                    d.cpu = cpu;
+                    d.comm = comm;
+                    continue;
+                }
+            }
+            if let Some(n) = t.strip_prefix("CPU ").and_then(|r| r.trim().parse::<u32>().ok()) {
+                d.cpu = Some(n);
+                continue;
             }
         }
         if let Some(rest) = t.strip_prefix("Tainted: ") {
@@ -219,7 +243,8 @@ pub fn parse(lines: &[&str]) -> Details {
                 continue;
             }
         }
-        if d.rip.is_none() {
+        // Old kernels print `IP: [<..>] f+..` first, then `RIP: 0010:[<..>]  [<..>] f+..` with CS.
+        if d.rip.is_none() || (t.starts_with("RIP: ") && !d.registers.contains_key("CS") && !regs_done) {
             if let Some(rest) = t.strip_prefix("RIP: ").or_else(|| t.strip_prefix("EIP: ")).or_else(|| t.strip_prefix("IP: ")) {
                 if !rest.starts_with("0033:") && !rest.starts_with("0023:") {
                     if let Some(c) = re.sym.captures(rest) {
@@ -288,4 +313,69 @@ pub fn parse(lines: &[&str]) -> Details {
         trace_done = !d.call_trace.is_empty();
     }
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CentOS 7 (3.10) page-fault oops as the kernel prints it: old `IP:`/`RIP:` forms with
+    /// addresses, `?` frames, an IRQ stack section and RHEL's dashes in the task line.
+    const EL7: &str = "BUG: unable to handle kernel NULL pointer dereference at 000000000000001c
+IP: [<ffffffff8118a075>] __free_pages+0x5/0x40
+PGD 1c7d9b067 PUD 1c7d9a067 PMD 0
+Oops: 0002 [#1] SMP
+Modules linked in: ceph libceph dns_resolver
+CPU: 29 PID: 9377 Comm: nginx Tainted: G           OE  ------------   3.10.0-514.26.2.el7.x86_64 #1
+Hardware name: Alibaba Cloud Alibaba Cloud ECS, BIOS rel-1.7.5-0-ge51488c-20140602_164612-nilsson.home.kraxel.org 04/01/2014
+task: ffff881c65ee5e20 ti: ffff881f66bbc000 task.ti: ffff881f66bbc000
+RIP: 0010:[<ffffffff8118a075>]  [<ffffffff8118a075>] __free_pages+0x5/0x40
+RSP: 0018:ffff881f66bbfce0  EFLAGS: 00010246
+RAX: 00000000fffffe00 RBX: 0000000000001a86 RCX: ffff881f66bbffd8
+R08: ffff881f66bbfc28 R09: 0000000000000000 R10: df8093c0cb57bc70
+CR2: 000000000000001c CR3: 0000001c7d9b8000 CR4: 00000000003407e0
+Call Trace:
+ <IRQ>
+ [<ffffffff810a1b2c>] ? run_timer_softirq+0x1c/0x300
+ <EOI>
+ [<ffffffffa02deb11>] ceph_aio_read+0x8e1/0xca0 [ceph]
+ [<ffffffff811fe0bd>] do_sync_read+0x8d/0xd0
+ [<ffffffff81697809>] system_call_fastpath+0x16/0x1b
+Code: 66 0f 1f 44 00 00 48 89 f8 5d c3 0f 1f 40 00 66 66 66 66 90 <f0> ff 4f 1c 74 01 c3 55 85 f6 48 89 e5 75 06
+RIP  [<ffffffff8118a075>] __free_pages+0x5/0x40
+";
+
+    #[test]
+    fn el7_oops() {
+        let lines: Vec<&str> = EL7.lines().collect();
+        let d = parse(&lines);
+        assert_eq!((d.cpu, d.pid, d.comm.as_deref()), (Some(29), Some(9377), Some("nginx")));
+        assert_eq!(d.taint.as_deref(), Some("G           OE"));
+        assert_eq!(d.kernel_version.as_deref(), Some("3.10.0-514.26.2.el7.x86_64"));
+        assert_eq!(d.rip.as_deref(), Some("__free_pages+0x5/0x40"));
+        assert_eq!(d.registers.get("RSP").map(String::as_str), Some("ffff881f66bbfce0"));
+        assert_eq!(d.registers.get("CR2").map(String::as_str), Some("000000000000001c"));
+        assert_eq!(d.registers.get("R10").map(String::as_str), Some("df8093c0cb57bc70"));
+        assert_eq!(d.registers.get("CS").map(String::as_str), Some("0010"));
+        let c = d.code.unwrap();
+        assert_eq!(&c.bytes[c.fault_index.unwrap() * 2..][..6], "f0ff4f", "lock decl 0x1c(%rdi)");
+        let t = &d.call_trace;
+        assert_eq!(t.len(), 4);
+        assert!(!t[0].reliable && t[0].stack.as_deref() == Some("irq"));
+        assert_eq!(t[1].function, "ceph_aio_read");
+        assert_eq!(t[1].module.as_deref(), Some("ceph"));
+        assert_eq!(t[1].address, Some(0xffffffffa02deb11));
+        assert!(t[1].reliable && t[1].stack.as_deref() == Some("task"));
+        assert_eq!(d.markers.iter().map(|m| (m.marker.as_str(), m.frame_index)).collect::<Vec<_>>(), [("<IRQ>", 0), ("<EOI>", 1)]);
+        assert_eq!(d.modules.unwrap(), ["ceph", "libceph", "dns_resolver"]);
+    }
+
+    #[test]
+    fn pre_3_10_task_line() {
+        let lines = ["CPU 1 ", "Pid: 2345, comm: nginx Tainted: P           O 3.2.0-4-amd64 #1 Debian 3.2.46-1 Bochs Bochs"];
+        let d = parse(&lines);
+        assert_eq!((d.cpu, d.pid, d.comm.as_deref()), (Some(1), Some(2345), Some("nginx")));
+        assert_eq!(d.taint.as_deref(), Some("P           O"));
+        assert_eq!(d.kernel_version.as_deref(), Some("3.2.0-4-amd64"));
+    }
 }

@@ -48,6 +48,8 @@ pub struct Oops {
     pub pid: Option<u32>,
     pub uid: Option<u32>,
     pub comm: Option<String>,
+    /// The printk caller id of the report's lines (`T123` task, `C1` CPU), where the log has them.
+    pub caller: Option<String>,
     /// Taint flags as printed (`G           OE` -> "G           OE"; "" for `Not tainted`).
     pub taint: Option<String>,
     pub taint_flags: Vec<TaintFlag>,
@@ -128,24 +130,13 @@ pub fn parse_all(text: &str) -> Vec<Oops> {
 
 /// Structured details of a found report, read from its own lines (same console context).
 fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
-    // Without an end marker (kdump took over before panic() printed anything) the details run
-    // on for at most REPORT_LINES lines.
-    const REPORT_LINES: usize = 300;
-    let open_end = || {
-        text[f.start..].match_indices('\n').nth(REPORT_LINES).map_or(text.len(), |(i, _)| f.start + i)
-    };
-    let stop = if f.second_report > f.start {
-        f.second_report
-    } else if f.end <= f.first_line_end {
-        open_end()
-    } else {
-        f.end
-    };
+    // The report runs until the next report starts, or its `---[ end trace` / `end Kernel panic`.
+    let stop = if f.second_report > f.start { f.second_report } else { text.len() };
     let mut lines: Vec<&str> = Vec::new();
     let mut n_lines = 0usize;
     for (a, b) in scan::line_spans(&text[f.start..stop.min(text.len())]) {
         n_lines += 1;
-        if lines.len() >= 2000 {
+        if lines.len() >= 2000 || n_lines > 5000 {
             break;
         }
         let l = &text[f.start + a..f.start + b];
@@ -155,7 +146,11 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
                 continue;
             }
         }
-        lines.push(strip_prefix(l));
+        let l = strip_prefix(l);
+        lines.push(l);
+        if a > 0 && (l.starts_with("---[ end trace") || l.starts_with("---[ end Kernel panic")) {
+            break;
+        }
     }
     let d = details::parse(&lines);
     let message = strip_prefix(&text[f.start..f.first_line_end]).trim_end().to_string();
@@ -175,6 +170,7 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
         pid: d.pid,
         uid: d.uid,
         comm: d.comm,
+        caller: f.context.strip_prefix('[').and_then(|c| c.strip_suffix(']')).map(|c| c.trim().to_string()),
         taint_flags: d.taint.as_deref().map(taint::decode).unwrap_or_default(),
         taint: d.taint,
         kernel_version: d.kernel_version,
@@ -195,9 +191,32 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
 }
 
 /// The report that explains the crash: the first one in the log (later ones are usually
-/// consequences: the panic after an oops, a second oops on a tainted kernel).
+/// consequences: the panic after an oops, a second oops on a tainted kernel) — except when the
+/// first is a non-fatal report (a WARNING, a lockdep splat, a hung task...) and the panic that
+/// followed says "Fatal exception": that comes from oops_end(), i.e. from a later oops, never
+/// from a WARN, so the first oops-class report after it is the crash.
 pub fn primary(all: &[Oops]) -> Option<&Oops> {
-    all.first()
+    let first = all.first()?;
+    const NON_FATAL: &[&str] = &["WARNING", "LOCKDEP", "LEAK", "ATOMIC_SLEEP", "REFCOUNT_WARNING", "HANG"];
+    const FATAL: &[&str] = &[
+        "BUG: unable to handle", "general protection fault", "kernel BUG", "BUG: corrupted list", "BUG: bad usercopy",
+        "invalid opcode", "divide error", "PANIC: double fault", "stack segment fault", "int3 in", "Internal error",
+        "Unhandled fault",
+    ];
+    let died = first.panic_string.as_deref().is_some_and(|p| p.contains("Fatal exception"));
+    if died && NON_FATAL.contains(&first.kind.as_str()) {
+        // Only when the two are known to come from different tasks (by PID or printk caller id):
+        // the same task oopsing right after its own splat is one incident, and the splat leads.
+        if let Some(o) = all[1..].iter().find(|o| FATAL.iter().any(|f| o.title.starts_with(f))) {
+            let pids_differ = first.pid.is_some() && o.pid.is_some() && first.pid != o.pid;
+            let callers_differ = first.caller.is_some() && o.caller.is_some() && first.caller != o.caller;
+            let same_caller = first.caller.is_some() && first.caller == o.caller;
+            if !same_caller && (pids_differ || callers_differ) {
+                return Some(o);
+            }
+        }
+    }
+    Some(first)
 }
 
 /// Console text from a file that may be in syzkaller's report test format (a header of
@@ -217,5 +236,123 @@ pub fn console_text(file: &str) -> &str {
     match body.find("\n\nREPORT:\n") {
         Some(p) => &body[..p + 1],
         None => body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles() {
+        let g = rules::groups();
+        assert!(g.len() > 20 && g.iter().all(|g| !g.formats.is_empty()));
+        assert!(!frames::params().starts.is_empty());
+    }
+
+    #[test]
+    fn titles_are_normalised() {
+        assert_eq!(title::sanitize(&title::normalize("kernel BUG at fs/ext4/inode.c:2014 in syz-executor.3")), "kernel BUG at fs/ext4/inode.c:LINE in syz-executor");
+        assert_eq!(title::normalize("WARNING in foo+0x12/0x40 CPU#3 at ffffffff81234567"), "WARNING in foo CPU at ADDR");
+        assert_eq!(title::type_of("KASAN: slab-use-after-free Read in f"), "KASAN-USE-AFTER-FREE-READ");
+    }
+
+    #[test]
+    fn interleaved_tasks_stay_apart() {
+        // Another task's lines between the report's own must not provide its frames.
+        let log = "\
+[   10.000001][ T100] BUG: kernel NULL pointer dereference, address: 0000000000000008
+[   10.000002][ T100] #PF: supervisor read access in kernel mode
+[   10.000003][ T100] Oops: 0000 [#1] PREEMPT SMP KASAN
+[   10.000004][ T100] CPU: 1 PID: 100 Comm: syz-executor.0 Not tainted 6.5.0-syzkaller #0
+[   10.000005][ T100] RIP: 0010:tcp_foo+0x10/0x40
+[   10.000006][ T200] RIP: 0010:other_task+0x10/0x40
+[   10.000007][ T100] Call Trace:
+[   10.000008][ T200] Call Trace:
+[   10.000009][ T100]  <TASK>
+[   10.000010][ T100]  tcp_bar+0x20/0x60
+[   10.000011][ T200]  other_caller+0x1/0x2
+[   10.000012][ T100]  __sys_sendmsg+0x1/0x2
+[   10.000013][ T100]  do_syscall_64+0x3d/0x90
+[   10.000014][ T100]  entry_SYSCALL_64_after_hwframe+0x46/0xb0
+[   10.000015][ T100]  </TASK>
+";
+        let all = parse_all(log);
+        let o = primary(&all).unwrap();
+        assert_eq!(o.title, "BUG: unable to handle kernel NULL pointer dereference in tcp_foo");
+        assert_eq!((o.cpu, o.pid, o.taint.as_deref()), (Some(1), Some(100), Some("")), "{o:?}");
+        assert_eq!(o.call_trace.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["tcp_bar", "__sys_sendmsg", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]);
+        assert_eq!(o.start_line, 0);
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        let cases = [
+            "BUG:",
+            "BUG: unable to handle kernel",
+            "\n\n\nkernel BUG at",
+            "[   1.0] general protection fault: 0000 [#1]\nRIP: 0010:\nCode: <zz> (\nCall Trace:\n <IRQ> <EOI> <TASK>\n ? +0x/0x\n",
+            "WARNING: CPU: 0 PID: 1 at a.c:1 f+0x1/0x2\n[ 1.0] ] ] \u{e9}\u{1F600} BUG: KASAN: use-after-free in \nRead of size",
+            "INFO: task x:1 blocked for more than 120 seconds.\r\nCall Trace:\r\n",
+            "Kernel panic - not syncing: \u{0}\u{1}",
+        ];
+        for c in cases {
+            let all = parse_all(c);
+            for o in &all {
+                assert!(!o.title.is_empty());
+            }
+            let _ = console_text(c);
+        }
+        // Many reports: bounded.
+        let many = "BUG: soft lockup - CPU#0 stuck for 22s!\n".repeat(500);
+        assert_eq!(parse_all(&many).len(), MAX_REPORTS);
+    }
+
+    #[test]
+    fn an_earlier_warning_does_not_hide_the_fatal_oops() {
+        let log = "\
+[  100.000001] WARNING: CPU: 0 PID: 1 at drivers/foo/foo.c:10 foo_check+0x10/0x20
+[  100.000002] Modules linked in: foo
+[  100.000002] CPU: 0 PID: 1 Comm: swapper/0 Not tainted 6.1.0 #1
+[  100.000003] RIP: 0010:foo_check+0x10/0x20
+[  100.000004] Call Trace:
+[  100.000005]  <TASK>
+[  100.000006]  foo_probe+0x1/0x2
+[  100.000007]  </TASK>
+[  100.000008] ---[ end trace 0000000000000000 ]---
+[ 5000.000001] BUG: kernel NULL pointer dereference, address: 0000000000000010
+[ 5000.000002] CPU: 1 PID: 4242 Comm: nginx Tainted: G        W  O 6.1.0 #1
+[ 5000.000002] RIP: 0010:bar_read+0x5/0x30 [bar]
+[ 5000.000003] Call Trace:
+[ 5000.000004]  <TASK>
+[ 5000.000005]  vfs_read+0x1/0x2
+[ 5000.000006]  </TASK>
+[ 5000.000007] Kernel panic - not syncing: Fatal exception
+";
+        let all = parse_all(log);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].title, "WARNING in foo_check");
+        assert_eq!(primary(&all).unwrap().title, "BUG: unable to handle kernel NULL pointer dereference in bar_read");
+        // With panic_on_warn the WARNING itself is the crash.
+        let log2 = log.replace("[  100.000008] ---[ end trace 0000000000000000 ]---", "[  100.000008] Kernel panic - not syncing: panic_on_warn set ...");
+        assert_eq!(primary(&parse_all(&log2)).unwrap().title, "WARNING in foo_check");
+    }
+
+    #[test]
+    fn hard_lockup() {
+        let log = "\
+[  300.000001] NMI watchdog: Watchdog detected hard LOCKUP on cpu 2
+[  300.000002] CPU: 2 PID: 77 Comm: kworker/2:1 Tainted: G           O    5.10.0 #1
+[  300.000003] RIP: 0010:spin_loop_driver_work+0x22/0x40 [spinmod]
+[  300.000004] Call Trace:
+[  300.000005]  process_one_work+0x1b6/0x350
+[  300.000006]  worker_thread+0x53/0x3e0
+[  300.000007]  kthread+0x11b/0x140
+[  300.000008] Kernel panic - not syncing: Hard LOCKUP
+";
+        let all = parse_all(log);
+        let o = primary(&all).unwrap();
+        assert_eq!((o.title.as_str(), o.kind.as_str()), ("watchdog: hard lockup in spin_loop_driver_work", "HANG"));
+        assert_eq!(all[1].title, "kernel panic: Hard LOCKUP");
     }
 }

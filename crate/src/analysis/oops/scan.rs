@@ -73,6 +73,10 @@ pub fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 }
 
 pub fn context_of(line: &str) -> String {
+    // Every console prefix holds "[ seconds.micros]".
+    if !line.contains("] ") {
+        return String::new();
+    }
     match res().console.captures(line) {
         None => String::new(),
         Some(c) => c.get(1).map_or_else(|| "console".to_string(), |m| m.as_str().to_string()),
@@ -101,6 +105,16 @@ pub fn strip_line<'a>(line: &'a str, context: &str) -> (&'a str, bool) {
     (l, false)
 }
 
+/// One pass over a line for all the headers at once.
+fn any_header(line: &str) -> bool {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        let alts: Vec<String> = groups().iter().map(|g| regex::escape(g.header)).collect();
+        Regex::new(&alts.join("|")).expect("headers")
+    })
+    .is_match(line)
+}
+
 fn matches_group(line: &str, g: &CGroup) -> bool {
     line.contains(g.header) && !g.suppress.iter().any(|r| r.is_match(line))
 }
@@ -116,12 +130,15 @@ fn truncated_by_replay(text: &str, line_end: usize) -> bool {
 
 /// Does this line start a report of any kind?
 pub fn is_report_line(line: &str) -> bool {
-    groups().iter().any(|g| matches_group(line, g))
+    any_header(line) && groups().iter().any(|g| matches_group(line, g))
 }
 
 fn first_oops(text: &str) -> Option<(&'static CGroup, usize, String)> {
     for (pos, end) in line_spans(text) {
         let line = &text[pos..end];
+        if !any_header(line) {
+            continue;
+        }
         for g in groups() {
             if matches_group(line, g) && !truncated_by_replay(text, end) {
                 return Some((g, pos, context_of(line)));
@@ -151,8 +168,9 @@ fn cut_report(text: &str, start: usize, context: &str) -> Cut {
         if is_oops_line && line.contains("BUG: KMSAN:") {
             min_lines = 16;
         }
+        let has_header = any_header(line);
         for g in groups() {
-            if !matches_group(line, g) {
+            if !has_header || !matches_group(line, g) {
                 if !is_oops_line && c.second == 0 && INFO_WITH_STACK.iter().any(|p| line.contains(p)) {
                     c.second = pos;
                 }

@@ -159,6 +159,20 @@ pub static GROUPS: &[Group] = &[
         ],
         suppress: &["_panic:", "xlog_status:", r"ddb\.onpanic:", "evtlog_status:"],
     },
+    // kernel/watchdog_perf.c (4.x+: "NMI watchdog: Watchdog detected hard LOCKUP on cpu 1", then
+    // the NMI's register dump). Last, so that "Kernel panic - not syncing: Watchdog detected
+    // hard LOCKUP" (hardlockup_panic on old kernels) stays a panic report.
+    Group {
+        header: "Watchdog detected hard LOCKUP",
+        formats: &[Format {
+            title: "Watchdog detected hard LOCKUP on cpu",
+            fmt: "watchdog: hard lockup in {1}",
+            alt: &["stall in {1}"],
+            stack: stack_x(FAULT_PARTS, &[], Extractor::Stall),
+            ..F
+        }],
+        suppress: &[],
+    },
 ];
 
 /// `Kernel panic - not syncing: <cause>` (kernel/panic.c). Causes with their own reports

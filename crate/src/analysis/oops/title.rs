@@ -160,7 +160,7 @@ pub fn type_of(title: &str) -> &'static str {
             ],
             "UNKNOWN",
         ),
-        (&["BUG: soft lockup in", "INFO: rcu detected stall in", "INFO: task can't die in", "INFO: task hung in"], "HANG"),
+        (&["BUG: soft lockup in", "INFO: rcu detected stall in", "INFO: task can't die in", "INFO: task hung in", "watchdog: hard lockup in"], "HANG"),
         (
             &[
                 "Alignment trap in", "BUG: Object already free", "Internal error in", "PANIC: double fault", "Unhandled fault in",

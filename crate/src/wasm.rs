@@ -1,0 +1,234 @@
+//! The browser front: a [`ReadAt`] over a browser `File` and one exported entry point.
+//!
+//! Only valid inside a dedicated Web Worker: `FileReaderSync` does not exist on the main thread,
+//! and the analysis blocks while it runs. The worker (`web/worker.js`) calls [`analyze_file`];
+//! everything else (messages, UI) lives in JavaScript, so this boundary stays one function wide.
+//!
+//! The report crosses the boundary as its JSON text (the same bytes as `crashlens report
+//! --format json`). serde-wasm-bindgen cannot carry kernel addresses: a `u64` above 2^53 is an
+//! error unless every `u64` becomes a BigInt. The page parses the text with a reviver that
+//! keeps such numbers exact.
+
+use crate::cache::PageCache;
+use crate::error::{Error, Result};
+use crate::report::build::{analyze_many, Options, Progress};
+use crate::source::ReadAt;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{File, FileReaderSync};
+
+/// Each JS call reads this much: one `File.slice()` + `readAsArrayBuffer` per MiB instead of
+/// one per 64 KiB cache block.
+const JS_BLOCK: usize = 1 << 20;
+/// Budget of the 1 MiB block cache under the core's page cache.
+const JS_BUDGET: usize = 8 << 20;
+/// Progress is posted at most every this many bytes read from the file.
+const PROGRESS_STEP: u64 = 4 << 20;
+
+/// Shared between the file source and the progress callback.
+struct Meter {
+    bytes_read: Cell<u64>,
+    last_report: Cell<u64>,
+    phase: Cell<&'static str>,
+    file_size: u64,
+    callback: Option<js_sys::Function>,
+}
+
+impl Meter {
+    fn post(&self) {
+        let Some(cb) = &self.callback else { return };
+        self.last_report.set(self.bytes_read.get());
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        };
+        set("phase", JsValue::from_str(self.phase.get()));
+        set("bytes_read", JsValue::from_f64(self.bytes_read.get() as f64));
+        set("file_size", JsValue::from_f64(self.file_size as f64));
+        // A throwing progress callback must not abort the analysis.
+        let _ = cb.call1(&JsValue::NULL, &o);
+    }
+}
+
+/// A browser `File` read with `FileReaderSync` over `File.slice()`.
+pub struct BrowserFile {
+    file: File,
+    reader: FileReaderSync,
+    len: u64,
+    meter: Rc<Meter>,
+}
+
+impl BrowserFile {
+    fn new(file: File, meter: Rc<Meter>) -> Result<Self> {
+        let reader = FileReaderSync::new().map_err(|e| {
+            Error::Io(format!(
+                "the file can only be read inside a Web Worker ({})",
+                js_text(&e)
+            ))
+        })?;
+        let size = file.size();
+        if !(size >= 0.0 && size.is_finite()) {
+            return Err(Error::Io("the browser reports no size for this file".into()));
+        }
+        Ok(BrowserFile { len: size as u64, file, reader, meter })
+    }
+}
+
+impl ReadAt for BrowserFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = (self.len - offset).min(buf.len() as u64) as usize;
+        // Offsets stay below 2^53 (a File larger than 8 PiB cannot exist), so f64 is exact.
+        let blob = self
+            .file
+            .slice_with_f64_and_f64(offset as f64, (offset + n as u64) as f64)
+            .map_err(|e| Error::Io(format!("cannot slice the file at {offset:#x}: {}", js_text(&e))))?;
+        let ab = self
+            .reader
+            .read_as_array_buffer(&blob)
+            .map_err(|e| Error::Io(format!("the browser could not read the file at {offset:#x}: {}", js_text(&e))))?;
+        let arr = js_sys::Uint8Array::new(&ab);
+        let got = (arr.length() as usize).min(n);
+        arr.subarray(0, got as u32).copy_to(&mut buf[..got]);
+        let m = &self.meter;
+        m.bytes_read.set(m.bytes_read.get() + got as u64);
+        if m.bytes_read.get() - m.last_report.get() >= PROGRESS_STEP {
+            m.post();
+        }
+        Ok(got)
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+fn js_text(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Analyses `file` and returns the report as JSON text. `progress`, if given, is called with
+/// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
+#[wasm_bindgen(js_name = analyzeFile)]
+pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+    run(vec![file], Vec::new(), progress)
+}
+
+/// [`analyze_file`] for a dump in several files (the parts of a split dump, in order).
+#[wasm_bindgen(js_name = analyzeFiles)]
+pub fn analyze_files(files: js_sys::Array, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+    if files.is_empty() {
+        return Err(JsValue::from_str("No file was given."));
+    }
+    run(files, Vec::new(), progress)
+}
+
+/// [`analyze_files`] with extra files the user added: a vmlinux or module `.ko` with DWARF, or
+/// System.map (an array of `File`). Each is checked against the dump; one that does not match
+/// is named in the report's `warnings` and not used; those used are listed in `debuginfo`.
+/// Only the parts needed are read (a vmlinux's DWARF one compilation unit at a time).
+#[wasm_bindgen(js_name = analyzeWithDebuginfo)]
+pub fn analyze_with_debuginfo(
+    files: js_sys::Array,
+    extras: js_sys::Array,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
+    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+    if files.is_empty() {
+        return Err(JsValue::from_str("No file was given."));
+    }
+    let mut more = Vec::new();
+    for v in extras.iter() {
+        let f: File = v.dyn_into().map_err(|_| JsValue::from_str("An extra file is not a File."))?;
+        let name = f.name();
+        let meter = Rc::new(Meter {
+            bytes_read: Cell::new(0),
+            last_report: Cell::new(0),
+            phase: Cell::new("debuginfo"),
+            file_size: f.size().max(0.0) as u64,
+            callback: None,
+        });
+        let src = BrowserFile::new(f, meter).map_err(|e| sentence(&e))?;
+        let cached: Rc<dyn ReadAt> = Rc::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK));
+        more.push(crate::debuginfo::Extra { name, src: cached });
+    }
+    run(files, more, progress)
+}
+
+fn run(
+    files: Vec<File>,
+    extras: Vec<crate::debuginfo::Extra>,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
+    std::panic::set_hook(Box::new(report_panic));
+    let name = files.iter().map(|f| f.name()).collect::<Vec<_>>().join(" + ");
+    let meter = Rc::new(Meter {
+        bytes_read: Cell::new(0),
+        last_report: Cell::new(0),
+        phase: Cell::new("container"),
+        file_size: files.iter().map(|f| f.size().max(0.0) as u64).sum(),
+        callback: progress,
+    });
+    let mut srcs: Vec<Box<dyn ReadAt>> = Vec::with_capacity(files.len());
+    for file in files {
+        let src = BrowserFile::new(file, meter.clone()).map_err(|e| sentence(&e))?;
+        // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
+        srcs.push(Box::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK)));
+    }
+    let opts = Options { file_name: Some(name).filter(|n| !n.is_empty()), debuginfo: extras, ..Options::default() };
+    let last_phase = RefCell::new("");
+    let mut on_progress = |p: Progress| {
+        meter.phase.set(p.phase);
+        if *last_phase.borrow() != p.phase {
+            *last_phase.borrow_mut() = p.phase;
+            meter.post();
+        }
+    };
+    let report = analyze_many(srcs, &opts, &mut on_progress).map_err(|e| sentence(&e))?;
+    serde_json::to_string(&report).map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
+}
+
+/// A panic aborts the wasm instance (panic = abort); before that, hand its message to the
+/// worker's `self.crashlensPanic` so the page can say what went wrong.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let msg = info.to_string();
+    let global = js_sys::global();
+    if let Ok(f) = js_sys::Reflect::get(&global, &JsValue::from_str("crashlensPanic")) {
+        if let Some(f) = f.dyn_ref::<js_sys::Function>() {
+            let _ = f.call1(&JsValue::NULL, &JsValue::from_str(&msg));
+        }
+    }
+}
+
+/// The error as one sentence: capitalised, ending with a full stop.
+fn sentence(e: &Error) -> JsValue {
+    let s = e.to_string();
+    let mut c = s.chars();
+    let mut out = match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+        None => "The analysis failed".to_string(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    JsValue::from_str(&out)
+}
+
+/// The crate version, so the page can show what it runs.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Size of the wasm linear memory in bytes. Linear memory only grows, so after an analysis
+/// this is its peak; the page reports it.
+#[wasm_bindgen(js_name = memoryBytes)]
+pub fn memory_bytes() -> f64 {
+    core::arch::wasm32::memory_size(0) as f64 * 65536.0
+}

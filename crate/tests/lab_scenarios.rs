@@ -1,0 +1,93 @@
+//! Every scenario the project's dump lab produced (tests/lab/run.sh): the report's facts, the
+//! backtrace and the verdict against the scenario's facts.json (derived by the lab from the guest's
+//! console, not typed in). Skips when the lab cache is absent.
+
+use crashlens::report::build::{report_of, Options, Session};
+use crashlens::source::FileSource;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn lab_dir() -> Option<PathBuf> {
+    let d = std::env::var_os("CRASHLENS_LAB_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/crashlens/lab")))?;
+    d.exists().then_some(d)
+}
+
+fn base(f: &str) -> &str {
+    f.split(['.', ' ']).next().unwrap_or(f)
+}
+
+#[test]
+fn every_lab_scenario_gives_its_facts() {
+    let Some(dir) = lab_dir() else {
+        eprintln!("note: no lab cache (run tests/lab/run.sh); skipped");
+        return;
+    };
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for sc in entries {
+        let (facts, elf) = (sc.join("facts.json"), sc.join("vmcore.elf"));
+        if !facts.exists() || !elf.exists() {
+            continue;
+        }
+        let name = sc.file_name().unwrap().to_string_lossy().to_string();
+        let f: Value = serde_json::from_str(&std::fs::read_to_string(&facts).unwrap()).unwrap();
+        let src = FileSource::open(&elf).unwrap();
+        let s = Session::open(Box::new(src), &Options::default()).unwrap();
+        let r = serde_json::to_value(report_of(&s.kernel)).unwrap();
+        let mut bad = |what: String| problems.push(format!("{name}: {what}"));
+        if r["kernel"]["release"] != f["kernel_release"] {
+            bad(format!("release {}", r["kernel"]["release"]));
+        }
+        if f["crashing_pid"].is_number() && r["panic"]["pid"] != f["crashing_pid"] {
+            bad(format!("pid {} want {}", r["panic"]["pid"], f["crashing_pid"]));
+        }
+        if f["crashing_comm"].is_string() && r["panic"]["comm"] != f["crashing_comm"] {
+            bad(format!("comm {} want {}", r["panic"]["comm"], f["crashing_comm"]));
+        }
+        if let Some(cf) = f["culprit_function"].as_str() {
+            let got = r["culprit"]["function"].as_str().unwrap_or("");
+            if base(got) != base(cf) {
+                bad(format!("culprit {got} want {cf}"));
+            }
+            if r["culprit"]["module"] != f["culprit_module"] {
+                bad(format!("culprit module {} want {}", r["culprit"]["module"], f["culprit_module"]));
+            }
+        }
+        let en = r["narrative"]["en"].as_str().unwrap_or("");
+        let zh = r["narrative"]["zh"].as_str().unwrap_or("");
+        for key in ["rip_function", "culprit_function"] {
+            if let Some(func) = f[key].as_str() {
+                if !en.contains(base(func)) || !zh.contains(base(func)) {
+                    bad(format!("narrative lacks {func}"));
+                }
+            }
+        }
+        if let Some(reg) = f["faulting_register"].as_str() {
+            if !en.to_lowercase().contains(&reg.to_lowercase()) {
+                bad(format!("narrative lacks register {reg}"));
+            }
+        }
+        // The backtrace holds the console's call chain in order (suffixes such as .cold ignored).
+        if let Some(chain) = f["call_chain"].as_array() {
+            // dump_stack*/show_stack printed the console trace; they are gone from the stack later.
+            let want: Vec<&str> = chain
+                .iter()
+                .filter_map(|c| c.as_str())
+                .map(base)
+                .filter(|f| !f.starts_with("dump_stack") && !f.starts_with("show_stack"))
+                .collect();
+            let got: Vec<&str> = r["backtrace"].as_array().unwrap().iter().filter_map(|fr| fr["function"].as_str()).map(base).collect();
+            let mut it = got.iter();
+            if !want.iter().all(|w| it.any(|g| g == w)) {
+                bad(format!("backtrace {got:?} lacks {want:?}"));
+            }
+        }
+        checked += 1;
+    }
+    eprintln!("lab scenarios checked: {checked}");
+    assert!(problems.is_empty(), "{problems:#?}");
+}

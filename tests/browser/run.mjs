@@ -1,0 +1,539 @@
+// Headless-Chromium tests of the built page (dist/), with the real fixture dumps.
+//   node tests/browser/run.mjs            (scripts/test.sh runs it after building dist/)
+// Env: CRASHLENS_DIST (default <repo>/dist), CRASHLENS_FIXTURES (default <repo>/../shared/fixtures),
+//      CRASHLENS_SINGLE (the single-file build, default <repo>/dist-single/crashlens.html),
+//      CHROMIUM (default /usr/bin/chromium), ONLY=<substring of a test name>.
+// Screenshots and exports go to tests/artifacts/ (gitignored). Exit code 1 if any test fails.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { serve } from './serve.mjs';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '../..');
+const DIST = process.env.CRASHLENS_DIST || path.join(ROOT, 'dist');
+const SINGLE = process.env.CRASHLENS_SINGLE || path.join(ROOT, 'dist-single', 'crashlens.html');
+const FIXTURES = process.env.CRASHLENS_FIXTURES || path.join(ROOT, '..', 'shared', 'fixtures');
+const ART = path.join(ROOT, 'tests', 'artifacts');
+const CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'crashlens');
+fs.mkdirSync(ART, { recursive: true });
+
+// ------------------------------------------------------------------ fixtures
+/** The decompressed ELF of a fixture (made with the zstd CLI if absent), or null. */
+function fixtureElf(name) {
+  const elf = path.join(CACHE, `${name}.elf`);
+  if (fs.existsSync(elf) && fs.statSync(elf).size > 0) return elf;
+  const zst = path.join(FIXTURES, name, 'vmcore.elf.zst');
+  if (!fs.existsSync(zst)) return null;
+  fs.mkdirSync(CACHE, { recursive: true });
+  execFileSync('zstd', ['-q', '-d', '-f', zst, '-o', elf + '.tmp']);
+  fs.renameSync(elf + '.tmp', elf);
+  return elf;
+}
+function facts(name) {
+  const p = path.join(FIXTURES, name, 'facts.json');
+  return fs.existsSync(p) ? JSON.parse(fs.readFileSync(p, 'utf8')) : null;
+}
+
+// ------------------------------------------------------------------ harness
+const results = [];
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+class Skip extends Error {}
+const skip = (why) => { throw new Skip(why); };
+function assert(cond, msg) { if (!cond) throw new Error('assertion failed: ' + msg); }
+function eq(a, b, msg) { if (a !== b) throw new Error(`${msg}: expected ${JSON.stringify(b)}, got ${JSON.stringify(a)}`); }
+
+const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+async function withBrowser(fn, { locale = 'en-US', colorScheme = 'light' } = {}) {
+  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlens-chromium-'));
+  const ctx = await chromium.launchPersistentContext(userDir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: CHROME_ARGS,
+    locale,
+    colorScheme,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+  });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+    fs.rmSync(userDir, { recursive: true, force: true });
+  }
+}
+
+async function withServer(fn, onRequest, prefix) {
+  if (!fs.existsSync(path.join(DIST, 'index.html'))) throw new Error(`${DIST}/index.html missing: run scripts/build-web.sh`);
+  const { server, url } = await serve(DIST, { onRequest, prefix });
+  try { return await fn(url); } finally { server.close(); }
+}
+
+async function shot(page, name) {
+  const file = path.join(ART, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+/** Sets the file input and waits for data-state done|error; returns ms from set to summary. */
+async function analyze(page, file, want = 'done') {
+  await page.waitForSelector('html[data-state="idle"]');
+  const t0 = Date.now();
+  await page.setInputFiles('[data-testid="dump-input"]', file);
+  await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 180000 });
+  const ms = Date.now() - t0;
+  const state = await page.getAttribute('html', 'data-state');
+  if (state !== want) {
+    const err = await page.textContent('[data-testid="error"]');
+    throw new Error(`data-state is ${state}, wanted ${want} (error shown: ${err})`);
+  }
+  return ms;
+}
+
+const field = (page, f) => page.textContent(`[data-section="summary"] [data-field="${f}"]`);
+
+async function checkSummary(page, fx) {
+  eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release');
+  eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'PID');
+  eq((await field(page, 'panic.comm')).trim(), fx.crashing_comm, 'comm');
+  eq((await field(page, 'panic.cpu')).trim(), String(fx.crashing_cpu), 'CPU');
+  eq((await field(page, 'panic.message')).trim(), fx.panic_message_first_line, 'panic message');
+  eq((await field(page, 'panic.panic_string')).trim(), fx.panic_line, 'panic line');
+  assert(/^[0-9a-f]{40}$/.test((await field(page, 'kernel.build_id')).trim()), 'build id is 40 hex digits');
+  eq((await field(page, 'cpus')).trim(), '2', 'CPUs');
+}
+
+// ------------------------------------------------------------------ tests
+const NULL = 'linux-6.1-cloud-null';
+const measured = {};
+
+test('hosted: real 6.1 dump through the file input shows the summary', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await shot(page, 'hosted-idle');
+    const ms = await analyze(page, elf);
+    measured.dropToSummaryMs = ms;
+    measured.pageTiming = await page.evaluate(() => window.crashlensTiming);
+    assert(measured.pageTiming.wasmMemory > 0, 'the worker reports the wasm memory size');
+    await checkSummary(page, fx);
+    // The log view shows the oops, read from the dump's memory.
+    const log = await page.textContent('[data-field="log"]');
+    assert(log.includes(fx.oops_line), 'log contains the Oops line');
+    await shot(page, 'hosted-done');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shot(page, 'hosted-done-phone');
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+test('hosted: a module .ko picked with the dump sharpens the verdict (field name, source line)', async () => {
+  const elf = fixtureElf(NULL);
+  const ko = path.join(FIXTURES, NULL, 'vmcore_fixture.ko');
+  if (!elf || !fs.existsSync(ko)) skip(`fixture ${NULL} or its .ko not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, [elf, ko]);
+    const text = await page.evaluate(() => document.body.innerText);
+    assert(text.includes('struct victim.field'), 'the field at the faulting offset is named from the .ko DWARF');
+    assert(text.includes('vmcore_fixture.c:46'), 'the faulting source line is shown');
+  }));
+});
+
+test('hosted: a file that is not a dump gives a plain error and data-state=error', async () => {
+  const junk = path.join(os.tmpdir(), 'crashlens-not-a-dump.txt');
+  fs.writeFileSync(junk, 'this is a text file, not a vmcore\n'.repeat(100));
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, junk, 'error');
+    const msg = (await page.textContent('[data-testid="error"]')).trim();
+    assert(/not a crash dump/i.test(msg), 'error names the problem: ' + msg);
+    assert(!msg.includes('\n') && msg.length < 300, 'one short sentence: ' + msg);
+    assert(await page.isVisible('[data-testid="error"]'), 'error is visible');
+    await shot(page, 'hosted-not-a-dump');
+  }));
+});
+
+test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, elf);
+    const grab = async (id) => {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${id}"]`)]);
+      const file = path.join(ART, 'export-' + dl.suggestedFilename());
+      await dl.saveAs(file);
+      return { file, text: fs.readFileSync(file, 'utf8') };
+    };
+    const j = await grab('export-json');
+    const r = JSON.parse(j.text);
+    eq(r.kernel.release, fx.kernel_release, 'JSON kernel.release');
+    eq(r.panic.pid, fx.crashing_pid, 'JSON panic.pid');
+    eq(r.panic.comm, fx.crashing_comm, 'JSON panic.comm');
+    assert(Array.isArray(r.log) && r.log.length > 100, 'JSON has the log');
+    // What the model holds, the page shows (sections other helpers add appear once the core has them).
+    const text = async (sel) => ((await page.$(sel)) ? (await page.textContent(sel)) : null);
+    if (r.panic.title) assert((await text('[data-field="verdict.headline"]')) === r.panic.title, 'verdict headline = panic.title');
+    if (r.culprit && r.culprit.function) assert((await text('[data-field="culprit"]') || '').includes(r.culprit.function), 'culprit shown');
+    if (r.narrative && r.narrative.en) eq(await text('[data-field="narrative"]'), r.narrative.en, 'English narrative shown');
+    if (Array.isArray(r.backtrace) && r.backtrace.length) {
+      const bt = await text('[data-field="backtrace"]');
+      for (const f of r.backtrace.filter((f) => f.function)) assert(bt.includes(f.function), 'backtrace shows ' + f.function);
+      if (r.backtrace.some((f) => f.function && (f.regs || f.registers))) {
+        assert(bt.includes('[exception RIP: '), 'exception RIP block');
+        assert(/RIP: [0-9a-f]{16}/.test(await text('[data-field="registers"]')), 'registers section');
+      }
+    }
+    if (Array.isArray(r.modules) && r.modules.length) {
+      const mods = await text('[data-section="modules"]');
+      for (const m of r.modules) assert(mods.includes(m.name), 'modules table lists ' + m.name);
+    }
+    if (Array.isArray(r.disassembly) && r.disassembly.some((d) => d.faulting)) {
+      assert(await page.$('[data-field="disassembly"] .oops'), 'faulting instruction highlighted');
+    }
+    const md = await grab('export-md');
+    assert(md.text.startsWith('# crashlens'), 'Markdown title');
+    assert(md.text.includes(fx.kernel_release) && md.text.includes(fx.panic_message_first_line) && md.text.includes('PID ' + fx.crashing_pid), 'Markdown has the summary');
+    assert(md.text.includes(fx.oops_line), 'Markdown has the oops part of the log');
+    const html = await grab('export-html');
+    assert(!/<script(?![^>]*application\/json)/i.test(html.text), 'exported HTML runs no script');
+    const p2 = await ctx.newPage();
+    await p2.goto(pathToFileURL(html.file).href);
+    eq((await p2.textContent('[data-field="kernel.release"]')).trim(), fx.kernel_release, 'HTML export release');
+    const embedded = JSON.parse(await p2.textContent('#crashlens-report'));
+    eq(embedded.panic.comm, fx.crashing_comm, 'HTML export embedded JSON');
+    await shot(p2, 'export-html');
+  }));
+});
+
+test('hosted: Chinese by browser language, switch to English; dark theme', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    eq(await page.getAttribute('html', 'lang'), 'zh-CN', 'default language from navigator.language');
+    eq((await page.textContent('label[for="dump-input"]')).trim(), '选择 vmcore 文件…', 'Chinese picker label');
+    await analyze(page, elf);
+    eq((await page.textContent('[data-section="summary"] .title')).trim(), '概要', 'Chinese summary heading');
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release (zh)');
+    const zhNarrative = await page.$('[data-field="narrative"]');
+    if (zhNarrative) assert(/[\u4e00-\u9fff]/.test(await zhNarrative.textContent()), 'the narrative is in Chinese');
+    const zhReason = await page.$('[data-field="culprit.reason"]');
+    if (zhReason) assert(/[\u4e00-\u9fff]{4}/.test(await zhReason.textContent()), 'the culprit reason is in Chinese');
+    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    eq(bg, 'rgb(22, 24, 27)', 'dark background');
+    await shot(page, 'hosted-zh-dark');
+    await page.selectOption('[data-testid="lang"]', 'en');
+    eq((await page.textContent('[data-section="summary"] .title')).trim(), 'Summary', 'English after the switch');
+    eq(await page.getAttribute('html', 'lang'), 'en', 'lang attribute follows');
+  }, { locale: 'zh-CN', colorScheme: 'dark' }));
+});
+
+test('hosted: keyboard — Tab reaches the named controls, Escape cancels (the worker is terminated)', async () => {
+  const elf = fixtureElf(NULL);
+  if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    // Hold the wasm back so that the worker is surely still busy when we cancel.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    await ctx.route('**/crashlens_bg.wasm', async (route) => { await held; await route.continue(); });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    // Keyboard: the language switch and the file input are reachable with Tab, with names.
+    const reached = [];
+    for (let i = 0; i < 6; i++) {
+      await page.keyboard.press('Tab');
+      reached.push(await page.evaluate(() => { const e = document.activeElement; return e && (e.dataset.testid || e.id) + ':' + (e.getAttribute('aria-label') || ''); }));
+    }
+    assert(reached.some((r) => r.startsWith('dump-input:') && r.length > 'dump-input:'.length), 'Tab reaches the named file input: ' + reached.join(', '));
+    assert(reached.some((r) => r.startsWith('lang:') && r.length > 'lang:'.length), 'Tab reaches the named language switch: ' + reached.join(', '));
+    const workerStarted = page.waitForEvent('worker', { timeout: 10000 });
+    await page.setInputFiles('[data-testid="dump-input"]', elf);
+    await page.waitForSelector('html[data-state="working"]');
+    assert(await page.isVisible('[data-testid="progress"]'), 'progress shown while working');
+    const worker = await workerStarted;
+    const workerClosed = new Promise((r) => worker.once('close', () => r(true)));
+    eq(await page.evaluate(() => document.activeElement && document.activeElement.dataset.testid), 'cancel', 'focus moves to Cancel');
+    await page.keyboard.press('Escape'); // keyboard: Escape cancels
+    eq(await page.getAttribute('html', 'data-state'), 'idle', 'state after cancel');
+    eq(await Promise.race([workerClosed, page.waitForTimeout(5000).then(() => false)]), true, 'the worker was terminated');
+    release();
+    await page.waitForTimeout(1500);
+    eq(await page.getAttribute('html', 'data-state'), 'idle', 'a cancelled analysis never reports');
+    assert(!(await page.isVisible('[data-testid="progress"]')), 'progress hidden after cancel');
+    await shot(page, 'hosted-cancelled');
+  }));
+});
+
+test('hosted: privacy — every request stays on the origin, no bodies, nothing stored, CSP blocks the rest', async () => {
+  const elf = fixtureElf(NULL);
+  if (!elf) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const serverSaw = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const origin = new URL(url).origin;
+    const seen = [];
+    ctx.on('request', (req) => seen.push({ url: req.url(), method: req.method(), body: req.postDataBuffer() }));
+    const page = await ctx.newPage();
+    const violations = [];
+    await page.exposeFunction('__cspViolation', (v) => violations.push(v));
+    await page.addInitScript(() => document.addEventListener('securitypolicyviolation', (e) => window.__cspViolation(e.blockedURI + ' ' + e.violatedDirective)));
+    await page.goto(url);
+    await analyze(page, elf);
+    await page.click('[data-testid="export-json"]').catch(() => {});
+    // The page itself cannot reach anything else: the CSP refuses it.
+    const attempt = await page.evaluate(() => fetch('http://127.0.0.2:9/leak', { method: 'POST', body: 'x' }).then(() => 'sent', () => 'blocked'));
+    eq(attempt, 'blocked', 'cross-origin fetch');
+    for (let i = 0; i < 40 && !violations.length; i++) await page.waitForTimeout(50);
+    assert(violations.some((v) => v.includes('connect-src')), 'CSP connect-src violation recorded: ' + violations.join(', '));
+    const stored = await page.evaluate(async () => ({
+      local: localStorage.length, session: sessionStorage.length,
+      idb: indexedDB.databases ? (await indexedDB.databases()).length : 0,
+      caches: self.caches ? (await caches.keys()).length : 0,
+    }));
+    eq(JSON.stringify(stored), JSON.stringify({ local: 0, session: 0, idb: 0, caches: 0 }), 'nothing stored');
+    const outside = seen.filter((r) => !(r.url.startsWith(origin + '/') || r.url.startsWith('blob:' + origin) || r.url.startsWith('data:')));
+    // The deliberate CSP probe above is refused before it is sent; it must not reach the network.
+    const leaked = outside.filter((r) => !r.url.startsWith('http://127.0.0.2:9/'));
+    eq(leaked.length, 0, 'requests leaving the origin: ' + leaked.map((r) => r.url).join(', '));
+    const withBody = seen.filter((r) => r.body && r.body.length && !r.url.startsWith('http://127.0.0.2:9/'));
+    eq(withBody.length, 0, 'requests carrying a body');
+    fs.writeFileSync(path.join(ART, 'privacy-requests.json'), JSON.stringify({ browser: seen.map((r) => r.method + ' ' + r.url), server: serverSaw }, null, 1));
+  }), (req) => serverSaw.push(req.method + ' ' + req.url + ' ' + (req.headers['content-length'] || 0)));
+  assert(serverSaw.length >= 5, 'server saw the page files: ' + serverSaw.join(', '));
+  const bad = serverSaw.filter((s) => !/^GET \/[\w./-]* 0$/.test(s));
+  eq(bad.length, 0, 'server got only body-less GETs of files: ' + bad.join(', '));
+  const files = new Set(serverSaw.map((s) => s.split(' ')[1]));
+  for (const f of ['/', '/app.js', '/render.js', '/worker.js', '/crashlens.js', '/crashlens_bg.wasm']) assert(files.has(f), 'loaded ' + f);
+});
+
+test('hosted under a sub-path (/tools/crashlens/): the page and its worker load relative to it', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const served = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, elf);
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'release under a sub-path');
+  }), (req) => served.push(req.url), '/tools/crashlens/');
+  const outside = served.filter((u) => !u.startsWith('/tools/crashlens/') && u !== '/favicon.ico');
+  eq(outside.length, 0, 'requests outside the sub-path: ' + outside.join(', '));
+});
+
+test('single file: opened from file:// with no server, the real dump gives the summary', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  if (!fs.existsSync(SINGLE)) throw new Error(`${SINGLE} missing: run scripts/build-web.sh`);
+  await withBrowser(async (ctx) => {
+    const seen = [];
+    ctx.on('request', (req) => seen.push(req.url()));
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await page.goto(pathToFileURL(SINGLE).href);
+    const ms = await analyze(page, elf);
+    measured.singleFileDropToSummaryMs = ms;
+    await checkSummary(page, fx);
+    await shot(page, 'single-file-done');
+    const outside = seen.filter((u) => !/^(file|blob|data):/.test(u));
+    eq(outside.length, 0, 'requests other than file:/blob:/data: ' + outside.join(', '));
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+    // Exports work offline too.
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+    const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+    eq(r.kernel.release, fx.kernel_release, 'single-file JSON export');
+  });
+});
+
+test('embedding: <crash-lens> element analyses the real dump inside a host page', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url + 'embed.html');
+    await page.waitForSelector('crash-lens[data-state="idle"]');
+    await page.setInputFiles('crash-lens [data-testid="dump-input"]', elf);
+    await page.waitForSelector('crash-lens[data-state="done"], crash-lens[data-state="error"]', { timeout: 180000 });
+    eq(await page.getAttribute('crash-lens', 'data-state'), 'done', 'element state');
+    const f = (k) => page.textContent(`crash-lens [data-section="summary"] [data-field="${k}"]`);
+    eq((await f('kernel.release')).trim(), fx.kernel_release, 'element release');
+    eq((await f('panic.pid')).trim(), String(fx.crashing_pid), 'element PID');
+    eq((await f('panic.comm')).trim(), fx.crashing_comm, 'element comm');
+    const model = await page.evaluate(() => document.querySelector('crash-lens').report.panic.message);
+    eq(model, fx.panic_message_first_line, 'element .report');
+    await shot(page, 'embed-done');
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+// The dump lab (tests/lab, another part of the project) leaves real dumps of many crash
+// scenarios, in every container its tools write, under ~/.cache/crashlens/lab/<scenario>/.
+const LAB = process.env.CRASHLENS_LAB_DIR || path.join(CACHE, 'lab');
+const CLI = process.env.CRASHLENS_CLI || path.join(ROOT, 'target', 'debug', 'crashlens');
+function labScenarios() {
+  if (!fs.existsSync(LAB)) return [];
+  return fs.readdirSync(LAB).filter((d) => !d.startsWith('_') && fs.existsSync(path.join(LAB, d, 'facts.json')) && fs.existsSync(path.join(LAB, d, 'vmcore.elf')));
+}
+/** What the CLI says about a dump: the report, or its one-line error. */
+function cliReport(...files) {
+  try {
+    return { report: JSON.parse(execFileSync(CLI, ['report', ...files, '--format', 'json'], { maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'pipe'] })) };
+  } catch (e) {
+    return { error: String(e.stderr || e.message).trim() };
+  }
+}
+const pick = (r) => r && JSON.stringify([r.kernel.release, r.panic.message, r.panic.pid, r.panic.comm, r.panic.cpu, r.panic.title, r.culprit && r.culprit.function]);
+
+test('lab dumps: the page and the CLI agree on every scenario and container (facts checked on the ELF)', async () => {
+  const scenarios = labScenarios().filter((d) => d !== 'big-4g').sort((a, b) => (a === 'null' ? -1 : b === 'null' ? 1 : a.localeCompare(b)));
+  if (!scenarios.length) skip(`no lab dumps under ${LAB} (tests/lab/run.sh makes them)`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const rows = [];
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+      // Every single-file container of the first scenario (and of all with CRASHLENS_LAB_ALL=1);
+      // for the others the ELF and two kdump-compressed files (split dumps: the next test).
+      const all = fs.readdirSync(dir).filter((f) => /^vmcore\./.test(f) && !/\.(txt|split\.\d+)$/.test(f)).sort();
+      const files = (sc === scenarios[0] || process.env.CRASHLENS_LAB_ALL === '1') ? all
+        : all.filter((f) => ['vmcore.elf', 'vmcore.d31-lzo.kdump', 'vmcore.qemu-kdump-zlib'].includes(f));
+      for (const f of files) {
+        const file = path.join(dir, f);
+        const cli = cliReport(file);
+        await page.reload();
+        await page.waitForSelector('html[data-state="idle"]');
+        const t0 = Date.now();
+        await page.setInputFiles('[data-testid="dump-input"]', file);
+        await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+        const ms = Date.now() - t0;
+        const state = await page.getAttribute('html', 'data-state');
+        const row = { scenario: sc, container: f, bytes: fs.statSync(file).size, ms, state };
+        rows.push(row);
+        if (cli.error) {
+          eq(state, 'error', `${sc}/${f}: the CLI fails (${cli.error}), so must the page`);
+          const msg = (await page.textContent('[data-testid="error"]')).toLowerCase();
+          const want = cli.error.replace(/^crashlens: /, '').replace(/\.$/, '').toLowerCase();
+          assert(msg.includes(want), `${sc}/${f}: page error "${msg}" vs CLI "${want}"`);
+          continue;
+        }
+        eq(state, 'done', `${sc}/${f}: state (error: ${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+        const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+        eq(pick(r), pick(cli.report), `${sc}/${f}: page report vs CLI report`);
+        if (f === 'vmcore.elf') {
+          eq(r.kernel.release, fx.kernel_release, `${sc}: release`);
+          eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, `${sc}: release shown`);
+          if (fx.crashing_pid != null && r.panic.pid != null) eq(r.panic.pid, fx.crashing_pid, `${sc}: PID`);
+          if (fx.crashing_comm && r.panic.comm != null) eq(r.panic.comm, fx.crashing_comm, `${sc}: comm`);
+        }
+      }
+    }
+  }));
+  fs.writeFileSync(path.join(ART, 'lab-timings.json'), JSON.stringify(rows, null, 1));
+  measured.labAnalyses = rows.length;
+  measured.labErrors = rows.filter((r) => r.state === 'error').length;
+});
+
+test('lab split dumps: the parts given together through the file input', async () => {
+  const scenarios = labScenarios().filter((d) => fs.readdirSync(path.join(LAB, d)).some((f) => /\.split\.1$/.test(f)));
+  if (!scenarios.length) skip(`no split lab dumps under ${LAB}`);
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  // The wasm reads several files when it exports analyzeFiles (the core's analyze_many).
+  const multi = fs.readFileSync(path.join(DIST, 'crashlens.js'), 'utf8').includes('analyzeFiles');
+  measured.splitInPage = multi;
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const sc of scenarios) {
+      const dir = path.join(LAB, sc);
+      const parts = fs.readdirSync(dir).filter((f) => /\.split\.\d+$/.test(f)).map((f) => path.join(dir, f));
+      await page.reload();
+      await page.waitForSelector('html[data-state="idle"]');
+      // Given in reverse: the page puts the parts in name order.
+      await page.setInputFiles('[data-testid="dump-input"]', [...parts].sort().reverse());
+      await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 300000 });
+      const state = await page.getAttribute('html', 'data-state');
+      if (!multi) {
+        eq(state, 'error', `${sc}: this wasm reads one file`);
+        assert((await page.textContent('[data-testid="error"]')).includes('one dump file at a time'), `${sc}: says so`);
+        continue;
+      }
+      const cliRes = cliReport(...parts.sort());
+      if (cliRes.error) { eq(state, 'error', `${sc}: CLI fails (${cliRes.error}), so must the page`); continue; }
+      eq(state, 'done', `${sc}: state (${state === 'error' ? await page.textContent('[data-testid="error"]') : ''})`);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="export-json"]')]);
+      const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
+      eq(pick(r), pick(cliRes.report), `${sc}: split dump, page vs CLI`);
+    }
+  }));
+});
+
+test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak wasm memory)', async () => {
+  const dir = path.join(LAB, 'big-4g');
+  const file = path.join(dir, 'vmcore.elf');
+  if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'facts.json'))) skip(`no ${file} (tests/lab/run.sh makes it)`);
+  const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    const ms = await analyze(page, file);
+    const t = await page.evaluate(() => window.crashlensTiming);
+    measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
+    eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'big-4g release');
+    if (await page.$('[data-section="summary"] [data-field="panic.pid"]')) eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'big-4g PID');
+    await shot(page, 'lab-big-4g');
+  }));
+});
+
+// ------------------------------------------------------------------ run
+const only = process.env.ONLY;
+let failed = 0;
+for (const t of tests) {
+  if (only && !t.name.includes(only)) continue;
+  const t0 = Date.now();
+  try {
+    await t.fn();
+    results.push(['PASS', t.name, Date.now() - t0]);
+  } catch (e) {
+    if (e instanceof Skip) { results.push(['SKIP', t.name + ' — ' + e.message, 0]); continue; }
+    failed++;
+    results.push(['FAIL', t.name + '\n      ' + (e && e.stack || e), Date.now() - t0]);
+  }
+}
+for (const [s, n, ms] of results) console.log(`${s}  ${n}${ms ? `  (${ms} ms)` : ''}`);
+if (Object.keys(measured).length) console.log('measured: ' + JSON.stringify(measured));
+const wasm = path.join(DIST, 'crashlens_bg.wasm');
+if (fs.existsSync(wasm)) {
+  const { gzipSync } = await import('node:zlib');
+  const raw = fs.readFileSync(wasm);
+  console.log(`wasm size: ${raw.length} bytes raw, ${gzipSync(raw, { level: 9 }).length} bytes gzip`);
+}
+console.log(`${results.filter((r) => r[0] === 'PASS').length} passed, ${failed} failed, ${results.filter((r) => r[0] === 'SKIP').length} skipped`);
+process.exit(failed ? 1 : 0);

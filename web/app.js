@@ -1,0 +1,155 @@
+// The crashlens page: file pick/drop, one Web Worker per analysis, progress, report, exports.
+// State lives on <html data-state="idle|working|done|error"> for people and for tests.
+/* global CrashlensRender */
+'use strict';
+(function () {
+  const R = CrashlensRender;
+  const $ = (id) => document.getElementById(id);
+  const root = document.documentElement;
+
+  let lang = (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
+  let run = null; // the running analysis: { cancel() }
+  let current = null; // the last report: { report, json, name }
+  let lastProgress = null;
+
+  // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
+  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null });
+
+  function setState(s) { root.dataset.state = s; }
+
+  function applyLang() {
+    const t = (k) => R.t(lang, k);
+    root.lang = lang === 'zh' ? 'zh-CN' : 'en';
+    document.title = t('title');
+    document.querySelectorAll('[data-i18n]').forEach((e) => { e.textContent = t(e.dataset.i18n); });
+    document.querySelectorAll('[data-i18n-label]').forEach((e) => { e.setAttribute('aria-label', t(e.dataset.i18nLabel)); });
+    $('lang').value = lang;
+    if (lastProgress) showProgress(lastProgress);
+    if (current) showReport();
+  }
+
+  function showError(msg) {
+    setState('error');
+    $('progress').hidden = true;
+    const e = $('error');
+    e.textContent = msg;
+    e.hidden = false;
+  }
+
+  function showProgress(p) {
+    lastProgress = p;
+    const phase = R.t(lang, 'phase_' + p.phase);
+    $('phase').textContent = phase.startsWith('phase_') ? p.phase : phase;
+    const bar = $('bar');
+    if (p.file_size > 0 && p.bytes_read != null) {
+      bar.max = p.file_size;
+      bar.value = Math.min(p.bytes_read, p.file_size);
+      $('bytes').textContent = R.bytes(p.bytes_read) + ' ' + R.t(lang, 'read') + ' (' + R.t(lang, 'of') + ' ' + R.bytes(p.file_size) + ')';
+    } else {
+      bar.removeAttribute('value');
+      $('bytes').textContent = '';
+    }
+  }
+
+  function makeWorker() {
+    // Single-file build: the worker's code comes from the page itself (scripts/pack-web.mjs).
+    if (window.CRASHLENS_INLINE_WORKER) return window.CRASHLENS_INLINE_WORKER();
+    return new Worker('worker.js');
+  }
+
+  // `files`: one File, or several (the parts of a split dump).
+  function analyze(files) {
+    const file = files.length === 1 ? files[0] : files;
+    const size = files.reduce((a, f) => a + f.size, 0);
+    const name = files.length === 1 ? files[0].name : files.map((f) => f.name).join(' + ');
+    if (run) run.cancel();
+    const startedAt = performance.now();
+    timing.startedAt = Date.now();
+    timing.workerMs = timing.totalMs = null;
+    current = null;
+    $('error').hidden = true;
+    $('notice').hidden = true;
+    $('result').hidden = true;
+    $('report').textContent = '';
+    setState('working');
+    $('progress').hidden = false;
+    showProgress({ phase: 'loading', bytes_read: 0, file_size: size });
+    $('cancel').focus();
+    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang));
+    me.done.then((res) => {
+      if (run !== me) return;
+      run = null;
+      current = { report: res.report, json: res.json, name };
+      timing.workerMs = Math.round(res.ms);
+      timing.wasmMemory = res.memory;
+      timing.totalMs = Math.round(performance.now() - startedAt);
+      showReport();
+      $('result').focus();
+    }, (err) => {
+      if (run !== me) return;
+      run = null;
+      showError(err.message);
+    });
+  }
+
+  function showReport() {
+    if (!current) return;
+    $('progress').hidden = true;
+    lastProgress = null;
+    const rep = $('report');
+    rep.textContent = '';
+    rep.append(R.renderReport(current.report, lang));
+    $('timing').textContent = timing.totalMs != null ? R.t(lang, 'analyzedIn') + ' ' + (timing.totalMs / 1000).toFixed(2) + ' s' : '';
+    $('result').hidden = false;
+    setState('done');
+  }
+
+  function cancel() {
+    if (!run) return;
+    run.cancel();
+    run = null;
+    lastProgress = null;
+    $('progress').hidden = true;
+    $('error').hidden = true;
+    setState('idle');
+    $('notice').textContent = R.t(lang, 'cancelled');
+    $('notice').hidden = false;
+    $('dump-input').focus();
+  }
+
+  function pickFile(files) {
+    if (!files || !files.length) return;
+    // Several files are the parts of one split dump, in name order (vmcore.1, vmcore.2, ...).
+    analyze(Array.from(files).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })));
+  }
+
+  function init() {
+    const input = $('dump-input');
+    input.addEventListener('change', () => { pickFile(input.files); input.value = ''; });
+    $('cancel').addEventListener('click', cancel);
+    $('lang').addEventListener('change', (e) => { lang = e.target.value; applyLang(); });
+    const name = () => R.exportName(current && current.name);
+    $('export-json').addEventListener('click', () => current && R.download(current.json, 'application/json', name() + '.json'));
+    $('export-md').addEventListener('click', () => current && R.download(R.toMarkdown(current.report, lang), 'text/markdown', name() + '.md'));
+    $('export-html').addEventListener('click', () => current && R.download(R.toHtml(current.report, lang, current.json), 'text/html', name() + '.html'));
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && run) cancel(); });
+
+    // Drop anywhere on the page; the drop zone highlights.
+    const zone = $('drop');
+    let depth = 0;
+    window.addEventListener('dragenter', (e) => { e.preventDefault(); depth++; zone.classList.add('over'); });
+    window.addEventListener('dragleave', () => { if (--depth <= 0) { depth = 0; zone.classList.remove('over'); } });
+    window.addEventListener('dragover', (e) => { e.preventDefault(); if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy'; });
+    window.addEventListener('drop', (e) => {
+      e.preventDefault();
+      depth = 0;
+      zone.classList.remove('over');
+      pickFile(e.dataTransfer && e.dataTransfer.files);
+    });
+    applyLang();
+    setState('idle');
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

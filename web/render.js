@@ -1,0 +1,739 @@
+// Renders the crashlens report model (the JSON of `crashlens report --format json`) as DOM,
+// Markdown and a self-contained HTML file. Pure functions, no network, no storage: used by the
+// page (app.js) and the <crash-lens> element.
+//
+// Known parts of the model get a dedicated view (verdict, summary, backtrace, log, ...); any
+// other top-level key the core adds later is shown by the generic renderer, so new analysis
+// results appear without touching this file.
+'use strict';
+(function (global) {
+  // ---------------------------------------------------------------- strings
+  const STR = {
+    en: {
+      title: 'crashlens — kernel crash-dump analyzer',
+      tagline: 'Linux x86_64 vmcore analysis that runs entirely in this browser tab. The dump never leaves your machine.',
+      language: 'Language',
+      choose: 'Choose a vmcore…',
+      dropHere: 'or drop it anywhere on this page',
+      dropHereBox: 'or drop it here',
+      dropHint: 'vmcores as kdump, makedumpfile or QEMU write them (ELF, kdump-compressed, flattened; several files for a split dump). Optionally add vmlinux, module .ko or System.map files with it. Everything is read locally in a Web Worker; nothing is uploaded.',
+      dropLabel: 'Crash dump file',
+      cancel: 'Cancel',
+      cancelled: 'Analysis cancelled.',
+      analyzing: 'Analyzing',
+      of: 'of',
+      read: 'read',
+      phase_loading: 'Loading the analyzer',
+      phase_container: 'Reading the dump container',
+      phase_kernel: 'Reading kernel memory and log',
+      phase_done: 'Building the report',
+      phase_reading: 'Reading',
+      exportJson: 'Export JSON',
+      exportMd: 'Export Markdown',
+      exportHtml: 'Export HTML',
+      analyzedIn: 'Analyzed in',
+      copy: 'Copy',
+      copied: 'Copied',
+      verdict: 'Verdict',
+      summary: 'Summary',
+      evidence: 'Evidence',
+      fault: 'Faulting access',
+      culprit: 'Probable culprit',
+      backtrace: 'Backtrace',
+      registers: 'Registers',
+      disassembly: 'Disassembly',
+      log: 'Kernel log',
+      modules: 'Modules',
+      sys: 'System',
+      cpu_traces: 'Backtraces of every CPU',
+      bucket: 'Crash bucket',
+      warnings: 'Warnings',
+      dump: 'Dump file',
+      cache: 'Read statistics',
+      tool: 'Tool',
+      partial: 'This report is partial: some information could not be derived from the dump (see warnings).',
+      searchLog: 'Search the log',
+      lines: 'lines',
+      matches: 'matches',
+      onlyOops: 'Crash report only',
+      noPanic: 'No crash report was found in the kernel log.',
+      confidence: 'confidence',
+      errUnknown: 'The analysis failed for an unknown reason.',
+      errWorker: 'The analysis worker stopped unexpectedly.',
+      errNoWorker: 'This browser cannot run the analysis worker.',
+      yes: 'yes', no: 'no',
+      more: 'more rows not shown',
+      footer: 'crashlens runs locally: no uploads, no analytics, no external resources.',
+      f: {
+        'kernel.release': 'Kernel release', 'kernel.version': 'Kernel version', 'kernel.build_id': 'Build ID',
+        'kernel.machine': 'Machine', 'kernel.page_size': 'Page size', 'kernel.kaslr_offset': 'KASLR offset',
+        crash_time: 'Crash time', cpus: 'CPUs', 'panic.message': 'Panic', 'panic.panic_string': 'Panic string',
+        'panic.title': 'Title', 'panic.type': 'Type', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': 'Command',
+        'panic.taint': 'Taint', 'panic.rip': 'RIP', 'panic.source': 'Source',
+        task: 'Crashing task', bucket: 'Crash bucket',
+        ip: 'IP', pid: 'PID', cpu: 'CPU', cpus: 'CPUs', cpus_offline: 'CPUs offline', cpu_mhz: 'CPU MHz', comm: 'Command',
+        date_text: 'Date', uptime_secs: 'Uptime (s)', phys_base: 'phys_base', file_size: 'File size',
+      },
+    },
+    zh: {
+      title: 'crashlens — 内核崩溃转储分析',
+      tagline: 'Linux x86_64 vmcore 分析，完全在本浏览器标签页内完成，转储文件不会离开你的机器。',
+      language: '语言',
+      choose: '选择 vmcore 文件…',
+      dropHere: '或直接拖放到本页面任意位置',
+      dropHereBox: '或拖放到这里',
+      dropHint: '支持 kdump、makedumpfile 和 QEMU 生成的 vmcore（ELF、kdump 压缩格式、flattened 格式；拆分的 dump 可一次选多个文件），也可以同时加入 vmlinux、模块 .ko 或 System.map。所有文件都在本地 Web Worker 中读取，不会上传。',
+      dropLabel: '崩溃转储文件',
+      cancel: '取消',
+      cancelled: '分析已取消。',
+      analyzing: '正在分析',
+      of: '/',
+      read: '已读取',
+      phase_loading: '正在加载分析器',
+      phase_container: '正在解析转储文件格式',
+      phase_kernel: '正在读取内核内存和日志',
+      phase_done: '正在生成报告',
+      phase_reading: '正在读取',
+      exportJson: '导出 JSON',
+      exportMd: '导出 Markdown',
+      exportHtml: '导出 HTML',
+      analyzedIn: '分析耗时',
+      copy: '复制',
+      copied: '已复制',
+      verdict: '结论',
+      summary: '概要',
+      evidence: '证据链',
+      fault: '出错的访存',
+      culprit: '可能的肇事者',
+      backtrace: '调用栈',
+      registers: '寄存器',
+      disassembly: '反汇编',
+      log: '内核日志',
+      modules: '模块',
+      sys: '系统信息',
+      cpu_traces: '所有 CPU 的调用栈',
+      bucket: '崩溃分桶 ID',
+      warnings: '警告',
+      dump: '转储文件',
+      cache: '读取统计',
+      tool: '工具',
+      partial: '报告不完整：部分信息无法从转储中得出（见警告）。',
+      searchLog: '搜索日志',
+      lines: '行',
+      matches: '处匹配',
+      onlyOops: '只看崩溃报告',
+      noPanic: '内核日志中没有找到崩溃报告。',
+      confidence: '置信度',
+      errUnknown: '分析失败，原因未知。',
+      errWorker: '分析线程意外退出。',
+      errNoWorker: '此浏览器无法运行分析线程。',
+      yes: '是', no: '否',
+      more: '行未显示',
+      footer: 'crashlens 在本地运行：不上传、不统计、不加载任何外部资源。',
+      f: {
+        'kernel.release': '内核版本号', 'kernel.version': '内核构建信息', 'kernel.build_id': 'Build ID',
+        'kernel.machine': '架构', 'kernel.page_size': '页大小', 'kernel.kaslr_offset': 'KASLR 偏移',
+        crash_time: '崩溃时间', cpus: 'CPU 数', 'panic.message': 'Panic 信息', 'panic.panic_string': 'Panic 字符串',
+        'panic.title': '标题', 'panic.type': '类型', 'panic.cpu': 'CPU', 'panic.pid': 'PID', 'panic.comm': '进程名',
+        'panic.taint': '污染标志', 'panic.rip': 'RIP', 'panic.source': '来源',
+        task: '崩溃任务', bucket: '崩溃分桶 ID',
+        // Keys of nested objects and table columns (fault, sys, dump, modules, ...).
+        address: '地址', instruction: '指令', location: '位置', ip: 'IP', base_register: '基址寄存器',
+        base_value: '基址寄存器的值', offset: '偏移', access: '访问类型', argument_index: '参数序号',
+        argument_register: '参数寄存器', field: '成员', class: '类别', name: '名称', base: '基址', size: '大小',
+        taint: '污染标志', release: '内核版本号', version: '内核构建信息', nodename: '主机名', machine: '架构',
+        cpus: 'CPU 数', cpus_offline: '离线 CPU 数', date: '时间戳', date_text: '崩溃时间', date_source: '时间来源',
+        uptime_secs: '运行秒数', uptime: '运行时间', load_average: '平均负载', tasks: '任务数',
+        memory_bytes: '内存字节数', memory: '内存', cpu_mhz: 'CPU 主频 (MHz)', tainted: '污染标志', panic: 'Panic 信息',
+        panic_task: 'Panic 任务', cpu: 'CPU', pid: 'PID', comm: '进程名', warnings: '警告',
+        file_name: '文件名', container: '容器格式', format: '格式', description: '描述', file_size: '文件大小',
+        codecs: '压缩算法', pages_present: '包含的页', pages_excluded: '被过滤的页', pages_zero: '零页',
+        corrections: '已修正的问题', phys_base: 'phys_base', cache: '读取统计', hits: '命中', misses: '未命中',
+        bytes_read: '读取字节数', peak_bytes: '峰值缓存', budget: '缓存预算', function: '函数', module: '模块',
+        reason: '原因', confidence: '置信度', source: '来源', text: '内容', level: '级别', seq: '序号',
+      },
+    },
+  };
+
+  function lang(l) { return STR[l] ? l : 'en'; }
+  function t(l, k) { const s = STR[lang(l)]; return s[k] !== undefined ? s[k] : STR.en[k] !== undefined ? STR.en[k] : k; }
+  function fieldLabel(l, path) {
+    const f = STR[lang(l)].f;
+    if (f[path]) return f[path];
+    const last = path.split('.').pop();
+    return last.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
+  }
+
+  // ---------------------------------------------------------------- values
+  // JSON.parse that keeps 64-bit kernel addresses exact (BigInt) where the engine gives the
+  // source text of numbers (Chromium 114+, Firefox 135+); elsewhere they round.
+  function parseReport(text) {
+    return JSON.parse(text, function (k, v, ctx) {
+      if (typeof v === 'number' && !Number.isSafeInteger(v) && ctx && typeof ctx.source === 'string' && /^-?\d+$/.test(ctx.source)) {
+        return BigInt(ctx.source);
+      }
+      return v;
+    });
+  }
+  // Exact JSON text back (BigInt as a bare number, as the CLI writes it).
+  function toJson(v, indent) {
+    const marks = [];
+    const s = JSON.stringify(v, (k, x) => {
+      if (typeof x === 'bigint') { marks.push(x.toString()); return '\u0000BIG' + (marks.length - 1) + '\u0000'; }
+      return x;
+    }, indent);
+    return s.replace(/"\\u0000BIG(\d+)\\u0000"/g, (_, i) => marks[+i]);
+  }
+
+  const ADDR_KEY = /(^|_)(address|addr|base|rip|rsp|rbp|sp|ip|pc|offset|value|task|kaslr_offset|phys_base|cr2|cr3|vaddr|paddr|start|end)$/i;
+  const SIZE_KEY = /(^|_)(file_size|bytes_read|peak_bytes|budget|bytes)$/i;
+  const REG_KEY = /^(r[a-z0-9]{1,3}|e?flags|cs|ss|ds|es|fs|gs|fs_base|gs_base|orig_rax|cr[0-4])$/i;
+
+  function hex(v) {
+    if (typeof v === 'bigint') return '0x' + (v < 0n ? '-' + (-v).toString(16) : v.toString(16));
+    if (typeof v === 'number' && Number.isInteger(v)) return v < 0 ? '-0x' + (-v).toString(16) : '0x' + v.toString(16);
+    return String(v);
+  }
+  function bytes(n) {
+    const x = Number(n);
+    if (!isFinite(x)) return String(n);
+    if (x < 1024) return x + ' B';
+    const u = ['KiB', 'MiB', 'GiB', 'TiB'];
+    let v = x / 1024, i = 0;
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return v.toFixed(v < 10 ? 2 : 1) + ' ' + u[i];
+  }
+  function scalarText(l, key, v) {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'boolean') return v ? t(l, 'yes') : t(l, 'no');
+    if (typeof v === 'bigint') return hex(v);
+    if (typeof v === 'number') {
+      if (ADDR_KEY.test(key) || REG_KEY.test(key)) return hex(v);
+      if (SIZE_KEY.test(key)) return bytes(v) + (v >= 1024 ? ' (' + v.toLocaleString('en-US') + ')' : '');
+      return String(v);
+    }
+    return String(v);
+  }
+  function isEmpty(v) {
+    return v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0) ||
+      (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).every((k) => isEmpty(v[k])));
+  }
+  function get(o, path) { return path.split('.').reduce((a, k) => (a == null ? undefined : a[k]), o); }
+
+  // ---------------------------------------------------------------- DOM helpers
+  function h(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    if (attrs) for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of kids.flat()) if (c !== null && c !== undefined && c !== false) e.append(c instanceof Node ? c : String(c));
+    return e;
+  }
+
+  function copyButton(l, getText, what) {
+    const b = h('button', { type: 'button', class: 'secondary copy', 'aria-label': t(l, 'copy') + ': ' + what, 'data-copy': '' }, t(l, 'copy'));
+    b.addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(getText());
+        b.textContent = t(l, 'copied');
+        setTimeout(() => { b.textContent = t(l, 'copy'); }, 1500);
+      } catch (_) { /* clipboard refused: nothing to do */ }
+    });
+    return b;
+  }
+
+  // A section with a heading and a copy button that copies its Markdown.
+  function section(l, id, titleKey, body, mdText, opts) {
+    opts = opts || {};
+    const title = t(l, titleKey);
+    const head = h('div', { class: 'sec-head' }, h(opts.collapsible ? 'span' : 'h2', { class: 'title', id: 'h-' + id }, title),
+      mdText ? copyButton(l, () => mdText, title) : null);
+    if (opts.collapsible) {
+      const d = h('details', { 'data-section': id, open: opts.open !== false }, h('summary', null, head), body);
+      return d;
+    }
+    return h('section', { 'data-section': id, 'aria-labelledby': 'h-' + id, class: opts.cls }, head, body);
+  }
+
+  // Generic view of any value.
+  function genericView(l, key, v, depth) {
+    depth = depth || 0;
+    if (v === null || v === undefined) return h('span', null, '');
+    if (Array.isArray(v)) {
+      if (v.length === 0) return h('span', null, '—');
+      if (v.every((x) => x === null || typeof x !== 'object')) {
+        if (v.length <= 12 && v.every((x) => String(x).length < 40)) return h('span', null, v.map((x) => scalarText(l, key, x)).join(', '));
+        return h('ul', { class: 'plain' }, v.map((x) => h('li', null, scalarText(l, key, x))));
+      }
+      return tableView(l, v);
+    }
+    if (typeof v === 'object') {
+      const dl = h('dl', { class: 'kv' });
+      for (const [k, x] of Object.entries(v)) {
+        if (isEmpty(x)) continue;
+        dl.append(h('dt', null, fieldLabel(l, k)), h('dd', { 'data-field': k }, depth > 3 ? h('code', null, toJson(x)) : genericView(l, k, x, depth + 1)));
+      }
+      return dl;
+    }
+    const s = scalarText(l, key, v);
+    return (typeof v === 'string' && s.includes('\n')) ? h('pre', { class: 'block' }, s) : h('span', null, s);
+  }
+
+  const MAX_ROWS = 5000;
+  function tableView(l, rows) {
+    const cols = [];
+    for (const r of rows.slice(0, 200)) if (r && typeof r === 'object') for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+    const used = cols.filter((c) => rows.some((r) => r && !isEmpty(r[c])));
+    const tb = h('tbody');
+    for (const r of rows.slice(0, MAX_ROWS)) {
+      tb.append(h('tr', null, used.map((c) => {
+        const x = r ? r[c] : undefined;
+        const cell = (x !== null && typeof x === 'object') ? h('code', null, toJson(x)) : scalarText(l, c, x);
+        return h('td', { class: typeof x === 'number' || typeof x === 'bigint' ? 'num mono' : undefined }, cell);
+      })));
+    }
+    const wrap = h('div', { class: 'tablewrap' }, h('table', null, h('thead', null, h('tr', null, used.map((c) => h('th', { scope: 'col' }, fieldLabel(l, c))))), tb));
+    if (rows.length > MAX_ROWS) wrap.append(h('p', { class: 'notice' }, (rows.length - MAX_ROWS) + ' ' + t(l, 'more')));
+    return wrap;
+  }
+
+  // ---------------------------------------------------------------- known sections
+  const SUMMARY = ['kernel.release', 'kernel.version', 'kernel.build_id', 'kernel.machine', 'crash_time', 'cpus',
+    'panic.message', 'panic.panic_string', 'task', 'panic.taint', 'panic.rip', 'panic.type', 'bucket', 'kernel.kaslr_offset', 'kernel.page_size'];
+
+  function summaryValue(r, f) {
+    if (f === 'crash_time') return r.crash_time_utc || (r.crash_time != null ? String(r.crash_time) : null);
+    if (f === 'cpus') return typeof r.cpus === 'number' ? r.cpus : Array.isArray(r.cpus) ? r.cpus.length : null;
+    if (f === 'task') return null;
+    return get(r, f);
+  }
+
+  function summaryView(l, r) {
+    const dl = h('dl', { class: 'kv' });
+    for (const f of SUMMARY) {
+      if (f === 'task') {
+        const p = r.panic || {};
+        if (p.cpu == null && p.pid == null && !p.comm) continue;
+        const dd = h('dd', { 'data-field': 'task', class: 'mono' },
+          'CPU ', h('span', { 'data-field': 'panic.cpu' }, p.cpu != null ? String(p.cpu) : '?'),
+          '  PID ', h('span', { 'data-field': 'panic.pid' }, p.pid != null ? String(p.pid) : '?'),
+          '  COMMAND "', h('span', { 'data-field': 'panic.comm' }, p.comm || '?'), '"');
+        dl.append(h('dt', null, fieldLabel(l, 'task')), dd);
+        continue;
+      }
+      const v = summaryValue(r, f);
+      if (isEmpty(v)) continue;
+      const mono = /build_id|rip|kaslr|message|panic_string/.test(f);
+      dl.append(h('dt', null, fieldLabel(l, f)), h('dd', { 'data-field': f, class: mono ? 'mono' : undefined }, scalarText(l, f.split('.').pop(), v)));
+    }
+    return dl;
+  }
+
+  function summaryMd(l, r) {
+    const out = [];
+    for (const f of SUMMARY) {
+      if (f === 'task') {
+        const p = r.panic || {};
+        if (p.cpu == null && p.pid == null && !p.comm) continue;
+        out.push('| ' + fieldLabel(l, 'task') + ' | `CPU ' + (p.cpu ?? '?') + '  PID ' + (p.pid ?? '?') + '  COMMAND "' + (p.comm || '?') + '"` |');
+        continue;
+      }
+      const v = summaryValue(r, f);
+      if (isEmpty(v)) continue;
+      out.push('| ' + fieldLabel(l, f) + ' | ' + mdCell(scalarText(l, f.split('.').pop(), v)) + ' |');
+    }
+    return out.length ? '| | |\n|---|---|\n' + out.join('\n') : '';
+  }
+  function mdCell(s) { return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' '); }
+
+  function narrativeText(l, n) {
+    if (!n) return '';
+    if (typeof n === 'string') return n;
+    return n[lang(l)] || n.en || n.zh || '';
+  }
+
+  function confidenceText(l, c) {
+    if (typeof c === 'number' && c <= 1) return Math.round(c * 100) + '%';
+    if (lang(l) === 'zh') return { high: '高', medium: '中', low: '低' }[c] || c;
+    return c;
+  }
+
+  function verdictParts(l, r) {
+    const p = r.panic || {};
+    const headline = p.title || p.message || null;
+    const narrative = narrativeText(l, r.narrative);
+    const c = r.culprit;
+    let culprit = null;
+    if (c && typeof c === 'object' && (c.function || c.module)) {
+      culprit = (c.function || '?') + (c.module ? ' [' + c.module + ']' : '') +
+        (c.confidence != null ? ' — ' + t(l, 'confidence') + ' ' + confidenceText(l, c.confidence) : '');
+    }
+    const reason = c && (lang(l) === 'zh' && c.reason_zh ? c.reason_zh : c.reason);
+    return { headline, narrative, culprit, reason };
+  }
+
+  function verdictView(l, r) {
+    const v = verdictParts(l, r);
+    if (!v.headline && !v.narrative && !v.culprit) return null;
+    const body = h('div', null,
+      v.headline ? h('p', { class: 'headline mono', 'data-field': 'verdict.headline' }, v.headline) : null,
+      v.culprit ? h('p', { 'data-field': 'culprit' }, h('strong', null, t(l, 'culprit') + ': '), h('span', { class: 'mono' }, v.culprit)) : null,
+      v.reason ? h('p', { 'data-field': 'culprit.reason' }, v.reason) : null,
+      v.narrative ? h('p', { class: 'narrative', 'data-field': 'narrative' }, v.narrative) : null);
+    return section(l, 'verdict', 'verdict', body, verdictMd(l, r), { cls: 'verdict' });
+  }
+  function verdictMd(l, r) {
+    const v = verdictParts(l, r);
+    const out = [];
+    if (v.headline) out.push('**' + v.headline + '**');
+    if (v.culprit) out.push(t(l, 'culprit') + ': `' + v.culprit + '`' + (v.reason ? ' — ' + v.reason : ''));
+    if (v.narrative) out.push(v.narrative);
+    return out.join('\n\n');
+  }
+
+  function evidenceItem(l, e) {
+    if (typeof e === 'string') return e;
+    if (e && typeof e === 'object') {
+      const text = narrativeText(l, e.text || e.claim || e.what || e.message || e.en && e) || '';
+      const src = e.source || e.from;
+      return (text || toJson(e)) + (src ? ' (' + (typeof src === 'string' ? src : toJson(src)) + ')' : '');
+    }
+    return String(e);
+  }
+
+  const hex16 = (v) => hex(v).slice(2).padStart(16, '0');
+  function fnText(f, decimal) {
+    if (!f.function) return '?';
+    const off = f.offset != null ? '+' + (decimal ? String(f.offset) : hex(f.offset)) : '';
+    return f.function + off + (!decimal && f.size != null ? '/' + hex(f.size) : '');
+  }
+  // One frame as crash's bt prints it: ` #N [sp] func at addr [module]`, with the
+  // `[exception RIP: ...]` block and registers for exception frames.
+  function frameText(f, i) {
+    if (typeof f !== 'object' || f === null) return String(f);
+    const regs = f.registers || f.regs;
+    const lines = [];
+    if (f.function || !regs) {
+      lines.push((i < 10 ? ' #' : '#') + i + ' ' + (f.sp != null ? '[' + hex16(f.sp) + '] ' : '') + (f.reliable === false ? '? ' : '') +
+        fnText(f) + (f.address != null ? ' at ' + hex16(f.address) : '') + (f.module ? ' [' + f.module + ']' : ''));
+    }
+    if (regs && typeof regs === 'object') {
+      if (f.kind === 'exception' && f.function) lines.push('    [exception RIP: ' + fnText(f, true) + ']');
+      lines.push(regsText(regs, '    ', true));
+    }
+    return lines.join('\n');
+  }
+  // Registers in crash's order, three to a line; others after.
+  const REG_ORDER = ['rip', 'rsp', 'eflags', 'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'orig_rax', 'cs', 'ss'];
+  function regsText(regs, indent, crashOnly) {
+    const ents = Object.entries(regs).filter(([k, v]) => (typeof v === 'number' || typeof v === 'bigint') && (!crashOnly || REG_ORDER.includes(k.toLowerCase())));
+    ents.sort((a, b) => {
+      const ia = REG_ORDER.indexOf(a[0].toLowerCase()), ib = REG_ORDER.indexOf(b[0].toLowerCase());
+      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    });
+    const fmt = ([k, v]) => {
+      const n = k.toLowerCase();
+      const name = n === 'eflags' ? 'RFLAGS' : k.toUpperCase();
+      const w = n === 'cs' || n === 'ss' || n === 'ds' || n === 'es' || n === 'fs' || n === 'gs' ? 4 : n === 'eflags' ? 8 : 16;
+      return name + ': ' + hex(v).slice(2).padStart(w, '0');
+    };
+    const lines = [];
+    for (let i = 0; i < ents.length; i += 3) lines.push(indent + ents.slice(i, i + 3).map(fmt).map((x) => x.padEnd(24)).join(' ').trimEnd());
+    return lines.join('\n');
+  }
+  function frameList(frames) {
+    let n = 0;
+    return frames.map((f) => frameText(f, (f && (f.function || !(f.registers || f.regs))) ? n++ : n)).join('\n');
+  }
+  function cpuTraceText(c) {
+    if (!c || typeof c !== 'object') return String(c);
+    const head = (c.pid != null ? 'PID: ' + c.pid + '  ' : '') + (c.task != null ? 'TASK: ' + hex16(c.task) + '  ' : '') +
+      'CPU: ' + (c.cpu != null ? c.cpu : '?') + (c.comm ? '  COMMAND: "' + c.comm + '"' : '');
+    const body = Array.isArray(c.frames) && c.frames.length ? frameList(c.frames) : '';
+    return head + (c.error ? '\n    (' + c.error + ')' : '') + (body ? '\n' + body : '');
+  }
+  function disText(rows) {
+    return rows.map((d) => {
+      if (typeof d !== 'object' || d === null) return String(d);
+      return (d.faulting ? '* ' : '  ') + (d.address != null ? hex(d.address) + ' ' : '') + (d.location ? '<' + d.location + '>: ' : '') + (d.text || '');
+    }).join('\n');
+  }
+  /** Registers of the first exception frame, for the Registers section. */
+  function exceptionRegs(r) {
+    if (r.registers && typeof r.registers === 'object') return r.registers;
+    const f = Array.isArray(r.backtrace) && r.backtrace.find((x) => x && x.function && (x.regs || x.registers));
+    return f ? (f.regs || f.registers) : null;
+  }
+  function backtraceText(frames) { return frameList(frames); }
+
+  const OOPS_LINE = /(BUG: |Oops|general protection fault|kernel BUG at|WARNING: |Kernel panic|RIP: |Call Trace|Code: |unable to handle|KASAN|UBSAN|KFENCE|watchdog: BUG|hard LOCKUP|INFO: task|RSP: |CR2: |invalid opcode|divide error|double fault|stack-protector|Modules linked in|Tainted: |Hardware name)/;
+
+  function logLineText(rec) {
+    if (typeof rec === 'string') return rec;
+    const ts = rec.ts_nsec != null ? '[' + (Number(rec.ts_nsec) / 1e9).toFixed(6).padStart(12) + '] ' : '';
+    return ts + (rec.text != null ? rec.text : toJson(rec));
+  }
+
+  function logView(l, recs) {
+    const lines = recs.map(logLineText);
+    const pre = h('pre', { class: 'block', 'data-field': 'log', tabindex: '0', 'aria-label': t(l, 'log') });
+    const count = h('span', { class: 'count', 'aria-live': 'polite' });
+    const input = h('input', { type: 'search', placeholder: t(l, 'searchLog'), 'aria-label': t(l, 'searchLog'), 'data-testid': 'log-search' });
+    const only = h('input', { type: 'checkbox', id: 'log-only-oops' });
+    const firstOops = lines.findIndex((s) => OOPS_LINE.test(s));
+    function draw() {
+      const q = input.value.trim().toLowerCase();
+      pre.textContent = '';
+      let shown = 0, hits = 0;
+      const frag = document.createDocumentFragment();
+      lines.forEach((s, i) => {
+        const oops = OOPS_LINE.test(s);
+        if (only.checked && (firstOops < 0 || i < firstOops)) return;
+        if (q && !s.toLowerCase().includes(q)) return;
+        const span = h('span', { class: 'log-line' + (oops ? ' oops' : '') });
+        if (q) {
+          const low = s.toLowerCase();
+          let at = 0, j;
+          while ((j = low.indexOf(q, at)) >= 0) { span.append(s.slice(at, j), h('mark', null, s.slice(j, j + q.length))); at = j + q.length; hits++; }
+          span.append(s.slice(at));
+        } else span.textContent = s;
+        frag.append(span);
+        shown++;
+      });
+      pre.append(frag);
+      count.textContent = q ? hits + ' ' + t(l, 'matches') : shown + ' ' + t(l, 'lines');
+    }
+    input.addEventListener('input', draw);
+    only.addEventListener('change', draw);
+    draw();
+    // Start the view at the crash report (a little context above it), not at the boot banner.
+    if (firstOops > 0) {
+      requestAnimationFrame(() => {
+        const el = pre.children[Math.max(0, firstOops - 3)];
+        if (el) pre.scrollTop = el.offsetTop - pre.offsetTop;
+      });
+    }
+    return h('div', null, h('div', { class: 'log-tools' }, input, h('label', null, only, ' ' + t(l, 'onlyOops')), count), pre);
+  }
+
+  // Keys with a dedicated view, in display order after the verdict and summary.
+  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings', 'bucket']);
+
+  function sectionFor(l, key, v) {
+    if (isEmpty(v)) return null;
+    switch (key) {
+      case 'evidence': {
+        const items = Array.isArray(v) ? v : [v];
+        return section(l, key, 'evidence', h('ul', { class: 'plain' }, items.map((e) => h('li', null, evidenceItem(l, e)))),
+          items.map((e) => '- ' + evidenceItem(l, e)).join('\n'));
+      }
+      case 'fault':
+        return section(l, key, 'fault', genericView(l, key, v), mdOf(l, key, v));
+      case 'backtrace': {
+        if (!Array.isArray(v)) break;
+        const txt = backtraceText(v);
+        return section(l, key, 'backtrace', h('pre', { class: 'block', 'data-field': 'backtrace' }, txt), '```\n' + txt + '\n```', { collapsible: true });
+      }
+      case 'registers': {
+        if (typeof v !== 'object' || Array.isArray(v)) break;
+        const txt = regsText(v, '');
+        return section(l, key, 'registers', h('pre', { class: 'block', 'data-field': 'registers' }, txt), '```\n' + txt + '\n```', { collapsible: true });
+      }
+      case 'cpu_traces': {
+        if (!Array.isArray(v)) break;
+        const txt = v.map(cpuTraceText).join('\n\n');
+        return section(l, key, 'cpu_traces', h('pre', { class: 'block', 'data-field': 'cpu_traces' }, txt), '```\n' + txt + '\n```', { collapsible: true, open: false });
+      }
+      case 'disassembly': {
+        if (!Array.isArray(v)) break;
+        const pre = h('pre', { class: 'block', 'data-field': 'disassembly' }, v.map((d) => h('span', { class: 'log-line' + (d && d.faulting ? ' oops' : '') }, disText([d]))));
+        return section(l, key, 'disassembly', pre, '```\n' + disText(v) + '\n```', { collapsible: true });
+      }
+      case 'log':
+        if (!Array.isArray(v)) break;
+        return section(l, key, 'log', logView(l, v), '```\n' + v.map(logLineText).join('\n') + '\n```', { collapsible: true, open: true });
+      case 'modules':
+        if (!Array.isArray(v)) break;
+        return section(l, key, 'modules', tableView(l, v), mdOf(l, key, v), { collapsible: true });
+      default:
+        break;
+    }
+    // Anything else, including future keys: generic, collapsible.
+    const titleKey = STR.en[key] !== undefined ? key : fieldLabel(l, key);
+    return section(l, key, titleKey, genericView(l, key, v), mdOf(l, key, v), { collapsible: true });
+  }
+
+  function orderedKeys(r) {
+    const pref = ['evidence', 'fault', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
+    const keys = Object.keys(r).filter((k) => !SHOWN_ELSEWHERE.has(k) && !(k === 'cpus' && typeof r.cpus === 'number'));
+    // Registers of the exception frame get their own section when the model has no top-level one.
+    if (!keys.includes('registers') && exceptionRegs(r)) keys.push('registers');
+    return pref.filter((k) => keys.includes(k)).concat(keys.filter((k) => !pref.includes(k)));
+  }
+
+  /** The whole report as a DOM tree. */
+  function renderReport(r, l) {
+    l = lang(l);
+    const root = h('div', { class: 'report', lang: l === 'zh' ? 'zh-CN' : 'en' });
+    if (r.partial) root.append(h('p', { class: 'error', role: 'note' }, t(l, 'partial')));
+    const v = verdictView(l, r);
+    if (v) root.append(v);
+    else root.append(h('p', { class: 'notice', 'data-field': 'no-panic' }, t(l, 'noPanic')));
+    root.append(section(l, 'summary', 'summary', summaryView(l, r), summaryMd(l, r)));
+    for (const k of orderedKeys(r)) {
+      const s = sectionFor(l, k, k === 'registers' ? exceptionRegs(r) : r[k]);
+      if (s) root.append(s);
+    }
+    if (!isEmpty(r.warnings)) {
+      root.append(section(l, 'warnings', 'warnings', h('ul', { class: 'warnings' }, r.warnings.map((w) => h('li', null, w))), r.warnings.map((w) => '- ' + w).join('\n')));
+    }
+    if (r.dump) root.append(section(l, 'dump', 'dump', genericView(l, 'dump', r.dump), mdOf(l, 'dump', r.dump), { collapsible: true, open: false }));
+    if (r.tool) root.append(h('p', { class: 'notice' }, (r.tool.name || 'crashlens') + ' ' + (r.tool.version || '')));
+    return root;
+  }
+
+  // ---------------------------------------------------------------- Markdown
+  function mdOf(l, key, v, depth) {
+    depth = depth || 0;
+    if (isEmpty(v)) return '';
+    if (Array.isArray(v)) {
+      if (v.every((x) => x === null || typeof x !== 'object')) return v.map((x) => '- ' + scalarText(l, key, x)).join('\n');
+      const cols = [];
+      for (const r of v.slice(0, 200)) if (r && typeof r === 'object') for (const k of Object.keys(r)) if (!cols.includes(k)) cols.push(k);
+      const used = cols.filter((c) => v.some((r) => r && !isEmpty(r[c])));
+      const head = '| ' + used.map((c) => fieldLabel(l, c)).join(' | ') + ' |\n|' + used.map(() => '---').join('|') + '|';
+      return head + '\n' + v.map((r) => '| ' + used.map((c) => {
+        const x = r ? r[c] : undefined;
+        return mdCell(x !== null && typeof x === 'object' ? toJson(x) : scalarText(l, c, x));
+      }).join(' | ') + ' |').join('\n');
+    }
+    if (typeof v === 'object') {
+      return Object.entries(v).filter(([, x]) => !isEmpty(x)).map(([k, x]) => {
+        if (x !== null && typeof x === 'object') {
+          const inner = mdOf(l, k, x, depth + 1);
+          return '  '.repeat(depth) + '- **' + fieldLabel(l, k) + '**:\n' + inner.split('\n').map((s) => '  '.repeat(depth + 1) + s).join('\n');
+        }
+        return '  '.repeat(depth) + '- **' + fieldLabel(l, k) + '**: ' + scalarText(l, k, x);
+      }).join('\n');
+    }
+    return scalarText(l, key, v);
+  }
+
+  /** The report as Markdown, for a support ticket. */
+  function toMarkdown(r, l) {
+    l = lang(l);
+    const parts = ['# crashlens: ' + ((r.dump && r.dump.file_name) || 'vmcore')];
+    const v = verdictMd(l, r);
+    if (v) parts.push('## ' + t(l, 'verdict') + '\n\n' + v);
+    parts.push('## ' + t(l, 'summary') + '\n\n' + summaryMd(l, r));
+    for (const k of orderedKeys(r)) {
+      const x = k === 'registers' ? exceptionRegs(r) : r[k];
+      if (isEmpty(x)) continue;
+      const title = STR.en[k] !== undefined ? t(l, k) : fieldLabel(l, k);
+      let body;
+      if (k === 'backtrace' && Array.isArray(x)) body = '```\n' + backtraceText(x) + '\n```';
+      else if (k === 'registers' && typeof x === 'object' && !Array.isArray(x)) body = '```\n' + regsText(x, '') + '\n```';
+      else if (k === 'cpu_traces' && Array.isArray(x)) body = '```\n' + x.map(cpuTraceText).join('\n\n') + '\n```';
+      else if (k === 'disassembly' && Array.isArray(x)) body = '```\n' + disText(x) + '\n```';
+      else if (k === 'evidence') body = (Array.isArray(x) ? x : [x]).map((e) => '- ' + evidenceItem(l, e)).join('\n');
+      else if (k === 'log' && Array.isArray(x)) {
+        // The crash report part of the log (from the first oops line), not the whole boot.
+        const lines = x.map(logLineText);
+        const first = lines.findIndex((s) => OOPS_LINE.test(s));
+        const from = first < 0 ? Math.max(0, lines.length - 60) : Math.max(0, first - 5);
+        body = '```\n' + lines.slice(from, from + 400).join('\n') + '\n```';
+      } else body = mdOf(l, k, x);
+      parts.push('## ' + title + '\n\n' + body);
+    }
+    if (!isEmpty(r.warnings)) parts.push('## ' + t(l, 'warnings') + '\n\n' + r.warnings.map((w) => '- ' + w).join('\n'));
+    if (r.dump) parts.push('## ' + t(l, 'dump') + '\n\n' + mdOf(l, 'dump', r.dump));
+    parts.push('_' + ((r.tool && r.tool.name) || 'crashlens') + ' ' + ((r.tool && r.tool.version) || '') + '_');
+    return parts.join('\n\n') + '\n';
+  }
+
+  // ---------------------------------------------------------------- HTML export
+  const EXPORT_CSS = `
+body{font:14px/1.45 system-ui,sans-serif;margin:0;padding:20px;background:#fff;color:#1d1f21}
+@media (prefers-color-scheme:dark){body{background:#16181b;color:#e4e6e8}section,details{background:#1e2125!important;border-color:#363a40!important}pre{background:#25292e!important}.log-line.oops{background:#4a2220!important}}
+main{max-width:1100px;margin:0 auto}
+pre,code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
+section,details{border:1px solid #d9dbde;border-radius:8px;margin:10px 0;padding:10px 14px;background:#fff}
+summary{cursor:pointer;font-weight:600}
+h2{font-size:16px;margin:0 0 8px} .sec-head{display:flex;gap:8px} button{display:none}
+dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0} dt{opacity:.7} dd{margin:0;word-break:break-word}
+pre{background:#f0f1f3;padding:8px 10px;border-radius:6px;overflow-x:auto}
+.log-line{display:block;white-space:pre} .log-line.oops{background:#fde2e0}
+table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #d9dbde}
+.verdict{border-left:5px solid #b3261e} .headline{font-weight:600;font-size:16px} .log-tools{display:none}
+.warnings li{list-style:none} .error{color:#b3261e}`;
+
+  function escHtml(s) { return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
+
+  /** One self-contained HTML file (no scripts run, nothing loaded) with the report JSON embedded. */
+  function toHtml(r, l, jsonText) {
+    l = lang(l);
+    const view = renderReport(r, l);
+    view.querySelectorAll('details').forEach((d) => d.setAttribute('open', ''));
+    const json = (jsonText || toJson(r)).replace(/</g, '\\u003c');
+    const name = (r.dump && r.dump.file_name) || 'vmcore';
+    return '<!doctype html>\n<html lang="' + (l === 'zh' ? 'zh-CN' : 'en') + '"><head><meta charset="utf-8">' +
+      '<meta name="viewport" content="width=device-width, initial-scale=1">' +
+      '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">' +
+      '<title>crashlens: ' + escHtml(name) + '</title><style>' + EXPORT_CSS + '</style></head><body><main>' +
+      '<h1>crashlens: ' + escHtml(name) + '</h1>' + view.outerHTML +
+      '</main><script type="application/json" id="crashlens-report">' + json + '</script></body></html>\n';
+  }
+
+  // ---------------------------------------------------------------- running an analysis
+  /**
+   * Runs one analysis of a File (or an array of Files: the parts of a split dump) in a fresh
+   * worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
+   * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
+   * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
+   */
+  function startAnalysis(file, makeWorker, onProgress, l) {
+    let w;
+    let settled = false;
+    const done = new Promise((resolve, reject) => {
+      const fail = (msg) => { if (!settled) { settled = true; stop(); reject(new Error(msg)); } };
+      try { w = makeWorker(); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
+      w.onmessage = (ev) => {
+        const m = ev.data;
+        if (settled) return;
+        if (m.type === 'progress') { if (onProgress) onProgress(m); }
+        else if (m.type === 'error') fail(m.message || t(l, 'errUnknown'));
+        else if (m.type === 'done') {
+          let report;
+          try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
+          settled = true;
+          stop();
+          resolve({ report, json: m.json, ms: m.ms, memory: m.memory });
+        }
+      };
+      w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
+      w.postMessage(Array.isArray(file) ? { files: file } : { file });
+    });
+    function stop() { if (w) { w.terminate(); w = null; } }
+    return { done, cancel() { settled = true; stop(); } };
+  }
+
+  /** Starts a download of `text` as a file (Blob URL; nothing leaves the machine). */
+  function download(text, type, name) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    a.style.display = 'none';
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+  function exportName(fileName) { return 'crashlens-' + (fileName || 'vmcore').replace(/[^A-Za-z0-9._-]+/g, '_'); }
+
+  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, toMarkdown, toHtml, hex, bytes, h, startAnalysis, download, exportName };
+})(typeof self !== 'undefined' ? self : this);
