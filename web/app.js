@@ -127,6 +127,20 @@
     const input = $('dump-input');
     input.addEventListener('change', () => { pickFile(input.files); input.value = ''; });
     $('cancel').addEventListener('click', cancel);
+    // The sample: a real dump of the reference case (a module's read() handler frees a page that
+    // was never allocated, read by "nginx"), made by tests/lab, served beside the page.
+    const sample = $('sample');
+    if (location.protocol === 'file:') sample.hidden = true;
+    sample.addEventListener('click', async () => {
+      try {
+        const res = await fetch('sample/ref-nginx.kdump');
+        if (!res.ok) throw new Error(String(res.status));
+        const blob = await res.blob();
+        pickFile([new File([blob], 'sample-ref-nginx.kdump')]);
+      } catch (e) {
+        showError(R.t(lang, 'sampleMissing'));
+      }
+    });
     $('lang').addEventListener('change', (e) => { lang = e.target.value; applyLang(); });
     const name = () => R.exportName(current && current.name);
     $('export-json').addEventListener('click', () => current && R.download(current.json, 'application/json', name() + '.json'));

@@ -152,6 +152,22 @@ test('hosted: a module .ko picked with the dump sharpens the verdict (field name
   }));
 });
 
+test('hosted: "try a sample" analyses the bundled reference-case dump', async () => {
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForSelector('html[data-state="idle"]');
+    await page.click('[data-testid="sample"]');
+    await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 180000 });
+    eq(await page.getAttribute('html', 'data-state'), 'done', 'the sample is analysed');
+    const text = await page.evaluate(() => document.body.innerText);
+    assert(text.includes('lab_read'), 'the culprit of the reference case is named');
+    assert(text.includes('__free_pages'), 'the faulting function is named');
+    eq((await field(page, 'panic.comm')).trim(), 'nginx', 'the task is nginx');
+    await shot(page, 'hosted-sample');
+  }));
+});
+
 test('hosted: a file that is not a dump gives a plain error and data-state=error', async () => {
   const junk = path.join(os.tmpdir(), 'crashlens-not-a-dump.txt');
   fs.writeFileSync(junk, 'this is a text file, not a vmcore\n'.repeat(100));
