@@ -223,7 +223,7 @@ fn describe<'a>(out: &str, g: &'a CGroup) -> Desc<'a> {
     let mut d = Desc { title: String::new(), corrupted: String::new(), alts: vec![], format: None };
     let mut start_pos = out.len();
     let mut matched_title = false;
-    for f in &g.formats {
+    for f in g.formats() {
         let m = match f.title.find(out) {
             Some(m) => m,
             None => continue,
