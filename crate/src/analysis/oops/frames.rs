@@ -88,7 +88,8 @@ pub struct StackParams {
     pub frames: Vec<Regex>,
     /// Lines that make the stack unusable (fault injection).
     pub corrupted_lines: Vec<Regex>,
-    pub stall_anchors: Vec<Regex>,
+    /// Any of the stall anchors (one alternation).
+    pub stall_anchors: Regex,
 }
 
 pub fn params() -> &'static StackParams {
@@ -113,7 +114,7 @@ pub fn params() -> &'static StackParams {
             .map(|s| re(s))
             .collect(),
         corrupted_lines: vec![re(r"^( \[<?(?:0x)?[0-9a-f]+>?\])? should_fail(slab)?(\.[a-z0-9.]+)?\+0x")],
-        stall_anchors: STALL_ANCHORS.iter().map(|s| re(s)).collect(),
+        stall_anchors: re(&STALL_ANCHORS.join("|")),
     })
 }
 
@@ -132,10 +133,10 @@ pub fn strip_frame(f: &str) -> &str {
     best
 }
 
-fn push_frames(out: &mut Vec<String>, caps: &regex::Captures, skip: Option<&Regex>) {
+fn push_frames(out: &mut Vec<String>, caps: &regex::Captures, spec: &CStack) {
     for m in caps.iter().skip(1).flatten() {
         let f = super::demangle::demangle(m.as_str());
-        if skip.map_or(true, |s| !s.is_match(&f)) {
+        if !spec.skips(&f) {
             out.push(f);
         }
     }
@@ -151,7 +152,7 @@ fn choose(raw: &[String], x: Extractor, p: &StackParams) -> Option<String> {
         Extractor::Stall => {
             let mut prev = stripped[0];
             for f in &stripped {
-                if p.stall_anchors.iter().any(|a| a.is_match(f)) {
+                if p.stall_anchors.is_match(f) {
                     if f.contains("smp_call_function") {
                         prev = "smp_call_function";
                     }
@@ -196,7 +197,6 @@ pub fn extract(spec: &CStack, text: &str) -> (Vec<String>, bool) {
 
 fn walk(spec: &CStack, parts: &[Option<Regex>], text: &str) -> (Vec<String>, bool) {
     let p = params();
-    let skip = spec.skip.as_ref();
     let mut lines = text.split('\n');
     let mut raw: Vec<String> = Vec::new();
     let mut results = Vec::new();
@@ -230,13 +230,13 @@ fn walk(spec: &CStack, parts: &[Option<Regex>], text: &str) -> (Vec<String>, boo
                     }
                     if let Some(Some(next)) = parts.get(idx + 1) {
                         if let Some(c) = next.captures(ln) {
-                            push_frames(&mut raw, &c, skip);
+                            push_frames(&mut raw, &c, spec);
                             idx += 1;
                             break 'lines;
                         }
                     }
                     if let Some(c) = p.frames.iter().find_map(|r| r.captures(ln)) {
-                        push_frames(&mut raw, &c, skip);
+                        push_frames(&mut raw, &c, spec);
                     }
                 }
             }
@@ -247,7 +247,7 @@ fn walk(spec: &CStack, parts: &[Option<Regex>], text: &str) -> (Vec<String>, boo
                         break;
                     }
                     if let Some(c) = part.captures(ln) {
-                        push_frames(&mut raw, &c, skip);
+                        push_frames(&mut raw, &c, spec);
                         break;
                     }
                 }

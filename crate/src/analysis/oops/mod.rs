@@ -246,7 +246,8 @@ mod tests {
     #[test]
     fn every_rule_compiles() {
         let g = rules::groups();
-        assert!(g.len() > 20 && g.iter().all(|g| !g.formats.is_empty()));
+        assert!(g.len() > 20 && g.iter().all(|g| !g.formats().is_empty()));
+        assert!(rules::common_skip().is_match("kmem_cache_alloc"));
         assert!(!frames::params().starts.is_empty());
     }
 

@@ -154,8 +154,16 @@ pub fn re(p: &str) -> Regex {
 pub struct CStack {
     pub parts: Vec<Option<Regex>>,
     pub parts2: Vec<Option<Regex>>,
+    /// The format's own skip patterns (the common infrastructure list is [`common_skip`]).
     pub skip: Option<Regex>,
     pub extractor: Extractor,
+}
+
+impl CStack {
+    /// Is this frame infrastructure (never guilty)?
+    pub fn skips(&self, frame: &str) -> bool {
+        common_skip().is_match(frame) || self.skip.as_ref().is_some_and(|r| r.is_match(frame))
+    }
 }
 
 pub struct CFormat {
@@ -165,45 +173,54 @@ pub struct CFormat {
     pub stack: Option<CStack>,
 }
 
+/// A group with its line filters compiled; its formats are compiled on first use (a log
+/// usually holds one or two kinds of report, and compiling all rules costs more than parsing).
 pub struct CGroup {
     pub header: &'static str,
-    pub formats: Vec<CFormat>,
     pub suppress: Vec<Regex>,
+    src: &'static Group,
+    formats: OnceLock<Vec<CFormat>>,
+}
+
+impl CGroup {
+    pub fn formats(&self) -> &[CFormat] {
+        self.formats.get_or_init(|| {
+            self.src
+                .formats
+                .iter()
+                .map(|f| CFormat {
+                    title: re(f.title),
+                    report: f.report.map(re),
+                    src: f,
+                    stack: f.stack.map(|s| CStack {
+                        parts: compile_parts(s.parts),
+                        parts2: compile_parts(s.parts2),
+                        skip: (!s.skip.is_empty()).then(|| re(&s.skip.join("|"))),
+                        extractor: s.extractor,
+                    }),
+                })
+                .collect()
+        })
+    }
 }
 
 fn compile_parts(p: &[Part]) -> Vec<Option<Regex>> {
     p.iter().map(|p| match p { Part::Re(s) => Some(re(s)), Part::Trace => None }).collect()
 }
 
-/// All groups, compiled once.
+/// The common infrastructure frames, one pattern.
+pub fn common_skip() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| re(&super::frames::COMMON_SKIP.join("|")))
+}
+
+/// All groups (line filters compiled once).
 pub fn groups() -> &'static [CGroup] {
     static G: OnceLock<Vec<CGroup>> = OnceLock::new();
     G.get_or_init(|| {
-        let common = super::frames::COMMON_SKIP;
         super::table::GROUPS
             .iter()
-            .map(|g| CGroup {
-                header: g.header,
-                suppress: g.suppress.iter().map(|s| re(s)).collect(),
-                formats: g
-                    .formats
-                    .iter()
-                    .map(|f| CFormat {
-                        title: re(f.title),
-                        report: f.report.map(re),
-                        src: f,
-                        stack: f.stack.map(|s| {
-                            let all: Vec<&str> = common.iter().chain(s.skip.iter()).copied().collect();
-                            CStack {
-                                parts: compile_parts(s.parts),
-                                parts2: compile_parts(s.parts2),
-                                skip: (!all.is_empty()).then(|| re(&all.join("|"))),
-                                extractor: s.extractor,
-                            }
-                        }),
-                    })
-                    .collect(),
-            })
+            .map(|g| CGroup { header: g.header, suppress: g.suppress.iter().map(|s| re(s)).collect(), src: g, formats: OnceLock::new() })
             .collect()
     })
 }

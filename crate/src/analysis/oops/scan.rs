@@ -168,12 +168,13 @@ fn cut_report(text: &str, start: usize, context: &str) -> Cut {
         if is_oops_line && line.contains("BUG: KMSAN:") {
             min_lines = 16;
         }
+        // Messages with a stack trace that are not reports also end this one.
+        if !is_oops_line && c.second == 0 && INFO_WITH_STACK.iter().any(|p| line.contains(p)) {
+            c.second = pos;
+        }
         let has_header = any_header(line);
-        for g in groups() {
-            if !has_header || !matches_group(line, g) {
-                if !is_oops_line && c.second == 0 && INFO_WITH_STACK.iter().any(|p| line.contains(p)) {
-                    c.second = pos;
-                }
+        for g in groups().iter().filter(|_| has_header) {
+            if !matches_group(line, g) {
                 continue;
             }
             if truncated_by_replay(text, next) {
@@ -223,7 +224,7 @@ fn describe<'a>(out: &str, g: &'a CGroup) -> Desc<'a> {
     let mut d = Desc { title: String::new(), corrupted: String::new(), alts: vec![], format: None };
     let mut start_pos = out.len();
     let mut matched_title = false;
-    for f in &g.formats {
+    for f in g.formats() {
         let m = match f.title.find(out) {
             Some(m) => m,
             None => continue,
