@@ -66,6 +66,14 @@ fn every_lab_scenario_gives_its_facts() {
                 }
             }
         }
+        // At least one real Chinese sentence: a run of 8 or more Han characters.
+        let longest_han = zh.chars().fold((0, 0), |(best, run), c| {
+            let run = if ('\u{4e00}'..='\u{9fff}').contains(&c) { run + 1 } else { 0 };
+            (best.max(run), run)
+        });
+        if longest_han.0 < 8 {
+            bad("narrative.zh has no Chinese sentence".into());
+        }
         if let Some(reg) = f["faulting_register"].as_str() {
             if !en.to_lowercase().contains(&reg.to_lowercase()) {
                 bad(format!("narrative lacks register {reg}"));

@@ -138,6 +138,14 @@ pub fn write(
             en.push(format!("{fname} appears {n} times in a row on the stack: unbounded or too deep recursion exhausted the kernel stack."));
             zh.push(format!("调用栈里 {fname} 连续出现了 {n} 次，说明是无限递归或递归过深把内核栈耗尽了。"));
         }
+    } else if class == "lockup" {
+        let loc = f.location.clone().unwrap_or_else(|| fname.clone());
+        en.push(format!(
+            "The lockup detector fired: the CPU was still running {fname} (interrupted at {loc}) without scheduling for longer than the watchdog threshold, e.g. a loop spinning with preemption or interrupts off."
+        ));
+        zh.push(format!(
+            "内核的死锁检测器被触发：CPU 一直在执行 {fname}（被打断时位于 {loc}），长时间没有发生调度，超过了看门狗设定的阈值，常见原因是关抢占或关中断后的循环自旋。"
+        ));
     } else if class == "invalid-opcode" {
         let loc = f.location.clone().unwrap_or_else(|| fname.clone());
         en.push(format!("The CPU raised an invalid-opcode exception (#UD) at {loc}: either a `ud2` that marks unreachable code, or execution that jumped into data."));
