@@ -161,12 +161,14 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     if let Some(t) = r.crash_time {
         r.crash_time_utc = Some(crate::util::utc_date(t));
     }
-    if let Some(u) = read_utsname(k) {
-        if r.kernel.release.is_none() && !u.release.is_empty() {
-            r.kernel.release = Some(u.release.clone());
+    // new_utsname: sysname, nodename, release, version, machine, domainname.
+    if let Some(u) = crate::kernel::sys::read_utsname(k) {
+        let field = |i: usize| u.get(i).filter(|s| !s.is_empty()).cloned();
+        if r.kernel.release.is_none() {
+            r.kernel.release = field(2);
         }
-        r.kernel.version = Some(u.version).filter(|s| !s.is_empty());
-        r.kernel.machine = Some(u.machine).filter(|s| !s.is_empty());
+        r.kernel.version = field(3);
+        r.kernel.machine = field(4);
     }
     let syms = k.symbols();
     r.warnings.extend(syms.warnings.iter().cloned());
@@ -228,22 +230,3 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     r
 }
 
-pub struct Utsname {
-    pub sysname: String,
-    pub nodename: String,
-    pub release: String,
-    pub version: String,
-    pub machine: String,
-}
-
-/// `init_uts_ns.name` (struct new_utsname: six 65-byte strings).
-pub fn read_utsname(k: &Kernel) -> Option<Utsname> {
-    let base = k.symbol("init_uts_ns")? + k.offset("uts_namespace.name").unwrap_or(0);
-    let b = k.read_bytes(base, 65 * 5).ok()?;
-    let f = |i: usize| {
-        let s = &b[i * 65..(i + 1) * 65];
-        let end = s.iter().position(|&c| c == 0).unwrap_or(65);
-        String::from_utf8_lossy(&s[..end]).into_owned()
-    };
-    Some(Utsname { sysname: f(0), nodename: f(1), release: f(2), version: f(3), machine: f(4) })
-}
