@@ -55,7 +55,10 @@ impl<S: ReadAt> PageCache<S> {
                 by_age: BTreeMap::new(),
                 tick: 0,
                 held: 0,
-                stats: CacheStats { budget: budget as u64, ..Default::default() },
+                stats: CacheStats {
+                    budget: budget as u64,
+                    ..Default::default()
+                },
             }),
         }
     }
@@ -105,14 +108,20 @@ impl<S: ReadAt> PageCache<S> {
             got += n;
         }
         data.truncate(got);
-        let n = if within >= data.len() { 0 } else { out.len().min(data.len() - within) };
+        let n = if within >= data.len() {
+            0
+        } else {
+            out.len().min(data.len() - within)
+        };
         if n > 0 {
             out[..n].copy_from_slice(&data[within..within + n]);
         }
         let mut inner = self.inner.borrow_mut();
         inner.stats.bytes_read += got as u64;
         while inner.held + self.block > self.budget {
-            let Some((&age, &old)) = inner.by_age.iter().next() else { break };
+            let Some((&age, &old)) = inner.by_age.iter().next() else {
+                break;
+            };
             inner.by_age.remove(&age);
             if let Some((_, d)) = inner.blocks.remove(&old) {
                 inner.held -= d.len();

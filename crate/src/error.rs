@@ -56,15 +56,24 @@ impl fmt::Display for MemError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MemError::NotInDump { paddr } => {
-                write!(f, "physical page {paddr:#x} is not in the dump (filtered out)")
+                write!(
+                    f,
+                    "physical page {paddr:#x} is not in the dump (filtered out)"
+                )
             }
             MemError::NoPhysical { paddr } => write!(f, "no memory at physical address {paddr:#x}"),
             MemError::NotMapped { vaddr, level } => {
-                write!(f, "virtual address {vaddr:#x} is not mapped (level {level} entry not present)")
+                write!(
+                    f,
+                    "virtual address {vaddr:#x} is not mapped (level {level} entry not present)"
+                )
             }
             MemError::BadAddress { vaddr } => write!(f, "invalid kernel address {vaddr:#x}"),
             MemError::Unreadable { paddr, why } => {
-                write!(f, "page at physical address {paddr:#x} cannot be read: {why}")
+                write!(
+                    f,
+                    "page at physical address {paddr:#x} cannot be read: {why}"
+                )
             }
         }
     }

@@ -93,7 +93,10 @@ impl FileSource {
         if meta.is_dir() {
             return Err(Error::Io(format!("{} is a directory", path.display())));
         }
-        Ok(FileSource { file, len: meta.len() })
+        Ok(FileSource {
+            file,
+            len: meta.len(),
+        })
     }
 }
 
@@ -129,10 +132,16 @@ pub const CONCAT_SHIFT: u32 = 52;
 impl Concat {
     pub fn new(parts: Vec<Box<dyn ReadAt>>) -> Result<Concat> {
         if parts.len() > 1024 {
-            return Err(Error::Io(format!("{} files given; at most 1024 parts are supported", parts.len())));
+            return Err(Error::Io(format!(
+                "{} files given; at most 1024 parts are supported",
+                parts.len()
+            )));
         }
         if let Some(p) = parts.iter().find(|p| p.len() >= 1 << CONCAT_SHIFT) {
-            return Err(Error::Io(format!("a file of {} bytes is too large", p.len())));
+            return Err(Error::Io(format!(
+                "a file of {} bytes is too large",
+                p.len()
+            )));
         }
         Ok(Concat { parts })
     }

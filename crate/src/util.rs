@@ -16,14 +16,28 @@ pub fn utc_date(secs: u64) -> String {
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
     const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MO: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!("{} {} {:2} {:02}:{:02}:{:02} UTC {}", WD[days.rem_euclid(7) as usize], MO[(mo - 1) as usize], d, h, m, s, y)
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {:2} {:02}:{:02}:{:02} UTC {}",
+        WD[days.rem_euclid(7) as usize],
+        MO[(mo - 1) as usize],
+        d,
+        h,
+        m,
+        s,
+        y
+    )
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn date() {
-        assert_eq!(super::utc_date(1_764_092_344), "Tue Nov 25 17:39:04 UTC 2025");
+        assert_eq!(
+            super::utc_date(1_764_092_344),
+            "Tue Nov 25 17:39:04 UTC 2025"
+        );
     }
 }

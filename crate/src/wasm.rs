@@ -44,7 +44,10 @@ impl Meter {
             let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
         };
         set("phase", JsValue::from_str(self.phase.get()));
-        set("bytes_read", JsValue::from_f64(self.bytes_read.get() as f64));
+        set(
+            "bytes_read",
+            JsValue::from_f64(self.bytes_read.get() as f64),
+        );
         set("file_size", JsValue::from_f64(self.file_size as f64));
         // A throwing progress callback must not abort the analysis.
         let _ = cb.call1(&JsValue::NULL, &o);
@@ -69,9 +72,16 @@ impl BrowserFile {
         })?;
         let size = file.size();
         if !(size >= 0.0 && size.is_finite()) {
-            return Err(Error::Io("the browser reports no size for this file".into()));
+            return Err(Error::Io(
+                "the browser reports no size for this file".into(),
+            ));
         }
-        Ok(BrowserFile { len: size as u64, file, reader, meter })
+        Ok(BrowserFile {
+            len: size as u64,
+            file,
+            reader,
+            meter,
+        })
     }
 }
 
@@ -85,11 +95,18 @@ impl ReadAt for BrowserFile {
         let blob = self
             .file
             .slice_with_f64_and_f64(offset as f64, (offset + n as u64) as f64)
-            .map_err(|e| Error::Io(format!("cannot slice the file at {offset:#x}: {}", js_text(&e))))?;
-        let ab = self
-            .reader
-            .read_as_array_buffer(&blob)
-            .map_err(|e| Error::Io(format!("the browser could not read the file at {offset:#x}: {}", js_text(&e))))?;
+            .map_err(|e| {
+                Error::Io(format!(
+                    "cannot slice the file at {offset:#x}: {}",
+                    js_text(&e)
+                ))
+            })?;
+        let ab = self.reader.read_as_array_buffer(&blob).map_err(|e| {
+            Error::Io(format!(
+                "the browser could not read the file at {offset:#x}: {}",
+                js_text(&e)
+            ))
+        })?;
         let arr = js_sys::Uint8Array::new(&ab);
         let got = (arr.length() as usize).min(n);
         arr.subarray(0, got as u32).copy_to(&mut buf[..got]);
@@ -115,14 +132,23 @@ fn js_text(v: &JsValue) -> String {
 /// Analyses `file` and returns the report as JSON text. `progress`, if given, is called with
 /// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
 #[wasm_bindgen(js_name = analyzeFile)]
-pub fn analyze_file(file: File, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
+pub fn analyze_file(
+    file: File,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
     run(vec![file], Vec::new(), progress)
 }
 
 /// [`analyze_file`] for a dump in several files (the parts of a split dump, in order).
 #[wasm_bindgen(js_name = analyzeFiles)]
-pub fn analyze_files(files: js_sys::Array, progress: Option<js_sys::Function>) -> std::result::Result<String, JsValue> {
-    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+pub fn analyze_files(
+    files: js_sys::Array,
+    progress: Option<js_sys::Function>,
+) -> std::result::Result<String, JsValue> {
+    let files: Vec<File> = files
+        .iter()
+        .filter_map(|f| f.dyn_into::<File>().ok())
+        .collect();
     if files.is_empty() {
         return Err(JsValue::from_str("No file was given."));
     }
@@ -139,13 +165,18 @@ pub fn analyze_with_debuginfo(
     extras: js_sys::Array,
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
-    let files: Vec<File> = files.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect();
+    let files: Vec<File> = files
+        .iter()
+        .filter_map(|f| f.dyn_into::<File>().ok())
+        .collect();
     if files.is_empty() {
         return Err(JsValue::from_str("No file was given."));
     }
     let mut more = Vec::new();
     for v in extras.iter() {
-        let f: File = v.dyn_into().map_err(|_| JsValue::from_str("An extra file is not a File."))?;
+        let f: File = v
+            .dyn_into()
+            .map_err(|_| JsValue::from_str("An extra file is not a File."))?;
         let name = f.name();
         let meter = Rc::new(Meter {
             bytes_read: Cell::new(0),
@@ -167,7 +198,11 @@ fn run(
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
     std::panic::set_hook(Box::new(report_panic));
-    let name = files.iter().map(|f| f.name()).collect::<Vec<_>>().join(" + ");
+    let name = files
+        .iter()
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(" + ");
     let meter = Rc::new(Meter {
         bytes_read: Cell::new(0),
         last_report: Cell::new(0),
@@ -181,7 +216,11 @@ fn run(
         // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
         srcs.push(Box::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK)));
     }
-    let opts = Options { file_name: Some(name).filter(|n| !n.is_empty()), debuginfo: extras, ..Options::default() };
+    let opts = Options {
+        file_name: Some(name).filter(|n| !n.is_empty()),
+        debuginfo: extras,
+        ..Options::default()
+    };
     let last_phase = RefCell::new("");
     let mut on_progress = |p: Progress| {
         meter.phase.set(p.phase);
@@ -191,7 +230,8 @@ fn run(
         }
     };
     let report = analyze_many(srcs, &opts, &mut on_progress).map_err(|e| sentence(&e))?;
-    serde_json::to_string(&report).map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
+    serde_json::to_string(&report)
+        .map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
 }
 
 /// A panic aborts the wasm instance (panic = abort); before that, hand its message to the

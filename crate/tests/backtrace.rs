@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use crashlens::report::{build::report_of, bt};
+use crashlens::report::{bt, build::report_of};
 
 fn base(f: &str) -> &str {
     f.split('.').next().unwrap_or(f)
@@ -15,7 +15,13 @@ fn names(text: &str) -> Vec<String> {
     for l in text.lines() {
         let l = l.trim_start();
         if let Some(r) = l.strip_prefix("[exception RIP: ") {
-            out.push(r.split('+').next().unwrap().trim_end_matches(']').to_string());
+            out.push(
+                r.split('+')
+                    .next()
+                    .unwrap()
+                    .trim_end_matches(']')
+                    .to_string(),
+            );
         } else if l.starts_with('#') {
             if let Some(f) = l.split("] ").nth(1).and_then(|x| x.split(" at ").next()) {
                 out.push(f.trim_start_matches("? ").to_string());
@@ -27,7 +33,11 @@ fn names(text: &str) -> Vec<String> {
 
 fn from_exception_to(names: &[String], last: &str) -> Vec<String> {
     let text: Vec<String> = names.to_vec();
-    let start = text.iter().position(|n| n == "EXC").map(|i| i + 1).unwrap_or(0);
+    let start = text
+        .iter()
+        .position(|n| n == "EXC")
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let mut v: Vec<String> = text[start..].iter().map(|s| base(s).to_string()).collect();
     if let Some(end) = v.iter().position(|n| n == last) {
         v.truncate(end + 1);
@@ -54,20 +64,36 @@ fn bt_61_matches_crash_from_exception_to_syscall() {
     let crashing = r.cpu_traces.iter().find(|t| t.cpu == 0).expect("cpu 0");
     let ours = bt::render(crashing);
     // The header names the task as crash does (per-CPU current task read from memory).
-    let header = oracle(F61, "crash-bt.txt").unwrap().lines().next().unwrap().to_string();
+    let header = oracle(F61, "crash-bt.txt")
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert_eq!(ours.lines().next().unwrap(), header);
     let want = exception_chain(&oracle(F61, "crash-bt.txt").unwrap(), "do_syscall_64");
     let got = exception_chain(&ours, "do_syscall_64");
     assert_eq!(got, want, "\n{ours}");
     assert_eq!(
         want,
-        ["fixture_null_deref", "fixture_provoke", "provoke_write", "full_proxy_write", "vfs_write", "ksys_write", "do_syscall_64"]
+        [
+            "fixture_null_deref",
+            "fixture_provoke",
+            "provoke_write",
+            "full_proxy_write",
+            "vfs_write",
+            "ksys_write",
+            "do_syscall_64"
+        ]
     );
     // The exception frame's registers are crash's exactly.
     let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
     let regs = exc.regs.unwrap();
     assert_eq!(exc.address, 0xffffffffc033d0fb);
-    assert_eq!((regs.rsp, regs.rbx, regs.rax, regs.r15), (0xffffcf85c0413d70, 0, 0x2e, 0xffffcf85c0413ea0));
+    assert_eq!(
+        (regs.rsp, regs.rbx, regs.rax, regs.r15),
+        (0xffffcf85c0413d70, 0, 0x2e, 0xffffcf85c0413ea0)
+    );
     assert!(ours.contains("    [exception RIP: fixture_null_deref+21]\n    RIP: ffffffffc033d0fb  RSP: ffffcf85c0413d70  RFLAGS: 00000246\n"));
     assert!(ours.contains("] fixture_provoke.cold at ffffffffc033d10e [vmcore_fixture]"));
     // Every frame here came from ORC, none from the scan.
@@ -84,13 +110,38 @@ fn bt_612_matches_drgn() {
     let ours = bt::render(t);
     let got = exception_chain(&ours, "do_syscall_64");
     // drgn-trace.txt frames #12..#18 (do_syscall_x64 is inlined into do_syscall_64).
-    assert_eq!(got, ["fixture_provoke", "provoke_write", "full_proxy_write", "vfs_write", "ksys_write", "do_syscall_64"], "\n{ours}");
+    assert_eq!(
+        got,
+        [
+            "fixture_provoke",
+            "provoke_write",
+            "full_proxy_write",
+            "vfs_write",
+            "ksys_write",
+            "do_syscall_64"
+        ],
+        "\n{ours}"
+    );
     let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
     assert_eq!(exc.address, 0xffffffffc05040a7);
     assert_eq!(exc.regs.unwrap().rsp, 0xffffd16e0042bc98);
     // Above the exception: the panic path through the pvpanic notifier, resolved in the module.
-    let top: Vec<_> = r.backtrace.iter().take(5).filter_map(|f| f.function.clone()).collect();
-    assert_eq!(top, ["pvpanic_send_event.part.0", "pvpanic_panic_notify", "notifier_call_chain", "atomic_notifier_call_chain", "panic"]);
+    let top: Vec<_> = r
+        .backtrace
+        .iter()
+        .take(5)
+        .filter_map(|f| f.function.clone())
+        .collect();
+    assert_eq!(
+        top,
+        [
+            "pvpanic_send_event.part.0",
+            "pvpanic_panic_notify",
+            "notifier_call_chain",
+            "atomic_notifier_call_chain",
+            "panic"
+        ]
+    );
 }
 
 #[test]
@@ -99,9 +150,17 @@ fn idle_cpu_crosses_the_irq_stack() {
     let r = report_of(&s.kernel);
     let t = r.cpu_traces.iter().find(|t| t.cpu == 1).expect("cpu 1");
     let text = bt::render(t);
-    assert!(text.starts_with("PID: 0        TASK: ffff897481264180  CPU: 1    COMMAND: \"swapper/1\"\n"), "{text}");
+    assert!(
+        text.starts_with(
+            "PID: 0        TASK: ffff897481264180  CPU: 1    COMMAND: \"swapper/1\"\n"
+        ),
+        "{text}"
+    );
     assert!(text.contains("--- <IRQ stack> ---\n #3 ["), "{text}");
-    assert!(text.contains("[exception RIP: native_safe_halt+11]"), "{text}");
+    assert!(
+        text.contains("[exception RIP: native_safe_halt+11]"),
+        "{text}"
+    );
     assert!(text.contains("secondary_startup_64_no_verify"), "{text}");
     assert!(t.error.is_none());
 }

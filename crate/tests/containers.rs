@@ -26,16 +26,23 @@ fn fixtures() -> Option<PathBuf> {
     // $CRASHLENS_FIXTURES, else <repo>/../shared/fixtures (a checkout beside ../shared, or a
     // worktree one level deeper).
     let m = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut c: Vec<PathBuf> = std::env::var_os("CRASHLENS_FIXTURES").map(PathBuf::from).into_iter().collect();
+    let mut c: Vec<PathBuf> = std::env::var_os("CRASHLENS_FIXTURES")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
     c.push(m.join("../../shared/fixtures"));
     c.push(m.join("../../../shared/fixtures"));
-    c.into_iter().find(|d| d.join("linux-6.1-cloud-null").exists())
+    c.into_iter()
+        .find(|d| d.join("linux-6.1-cloud-null").exists())
 }
 
 fn cache_dir() -> PathBuf {
     let base = std::env::var_os("CRASHLENS_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into())).join(".cache/crashlens"));
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/crashlens")
+        });
     std::fs::create_dir_all(&base).unwrap();
     base
 }
@@ -47,7 +54,13 @@ fn elf_fixture() -> Option<PathBuf> {
     if !out.exists() {
         let zst = fx.join("linux-6.1-cloud-null/vmcore.elf.zst");
         let tmp = out.with_extension("tmp");
-        let ok = Command::new("zstd").args(["-d", "-q", "-f", "-o"]).arg(&tmp).arg(&zst).status().ok()?.success();
+        let ok = Command::new("zstd")
+            .args(["-d", "-q", "-f", "-o"])
+            .arg(&tmp)
+            .arg(&zst)
+            .status()
+            .ok()?
+            .success();
         if !ok {
             return None;
         }
@@ -76,7 +89,14 @@ fn variants() -> Option<&'static Variants> {
         if !base.exists() {
             let script = fx.join("../vmcore-lab/elf_phdr_first.py");
             let tmp = dir.join("base.elf.tmp");
-            let ok = Command::new("python3").arg(&script).arg(&elf).arg(&tmp).output().ok()?.status.success();
+            let ok = Command::new("python3")
+                .arg(&script)
+                .arg(&elf)
+                .arg(&tmp)
+                .output()
+                .ok()?
+                .status
+                .success();
             if !ok {
                 return None;
             }
@@ -87,7 +107,12 @@ fn variants() -> Option<&'static Variants> {
             if !out.exists() {
                 let tmp = dir.join(format!("{name}.tmp"));
                 let _ = std::fs::remove_file(&tmp);
-                let ok = Command::new("makedumpfile").args(args).arg(&base).arg(&tmp).output().map(|o| o.status.success());
+                let ok = Command::new("makedumpfile")
+                    .args(args)
+                    .arg(&base)
+                    .arg(&tmp)
+                    .output()
+                    .map(|o| o.status.success());
                 assert!(ok.unwrap_or(false), "makedumpfile {args:?} failed");
                 std::fs::rename(&tmp, &out).unwrap();
             }
@@ -100,7 +125,13 @@ fn variants() -> Option<&'static Variants> {
         if !flat.exists() {
             let tmp = dir.join("d31-c.flat.tmp");
             let f = std::fs::File::create(&tmp).unwrap();
-            let st = Command::new("makedumpfile").args(["-F", "-c", "-d", "31"]).arg(&base).stdout(f).stderr(std::process::Stdio::null()).status().unwrap();
+            let st = Command::new("makedumpfile")
+                .args(["-F", "-c", "-d", "31"])
+                .arg(&base)
+                .stdout(f)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
             assert!(st.success());
             std::fs::rename(&tmp, &flat).unwrap();
         }
@@ -112,7 +143,11 @@ fn variants() -> Option<&'static Variants> {
                 .args(&parts)
                 .output()
                 .unwrap();
-            assert!(st.status.success(), "makedumpfile --split: {}", String::from_utf8_lossy(&st.stderr));
+            assert!(
+                st.status.success(),
+                "makedumpfile --split: {}",
+                String::from_utf8_lossy(&st.stderr)
+            );
         }
         Some(Variants { dir })
     })
@@ -124,35 +159,60 @@ fn src_of(p: &Path) -> Source {
 }
 
 fn open_paths(paths: &[PathBuf]) -> Dump {
-    dump::open_many(paths.iter().map(|p| src_of(p)).collect()).unwrap_or_else(|e| panic!("{paths:?}: {e}"))
+    dump::open_many(paths.iter().map(|p| src_of(p)).collect())
+        .unwrap_or_else(|e| panic!("{paths:?}: {e}"))
 }
 
 fn report_of(paths: &[PathBuf]) -> Report {
-    let srcs: Vec<Box<dyn ReadAt>> =
-        paths.iter().map(|p| Box::new(FileSource::open(p).unwrap()) as Box<dyn ReadAt>).collect();
-    analyze_many(srcs, &Options::default(), &mut |_| {}).unwrap_or_else(|e| panic!("{paths:?}: {e}"))
+    let srcs: Vec<Box<dyn ReadAt>> = paths
+        .iter()
+        .map(|p| Box::new(FileSource::open(p).unwrap()) as Box<dyn ReadAt>)
+        .collect();
+    analyze_many(srcs, &Options::default(), &mut |_| {})
+        .unwrap_or_else(|e| panic!("{paths:?}: {e}"))
 }
 
 fn report_of_bytes(v: Vec<u8>) -> crashlens::Result<Report> {
-    analyze_many(vec![Box::new(BytesSource(v))], &Options::default(), &mut |_| {})
+    analyze_many(
+        vec![Box::new(BytesSource(v))],
+        &Options::default(),
+        &mut |_| {},
+    )
 }
 
 /// The facts every container must give (facts.json of the fixture).
 fn check_report(r: &Report, what: &str) {
     let fx = fixtures().unwrap();
-    let facts: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fx.join("linux-6.1-cloud-null/facts.json")).unwrap()).unwrap();
-    assert_eq!(r.kernel.release.as_deref(), facts["kernel_release"].as_str(), "{what}: release");
+    let facts: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fx.join("linux-6.1-cloud-null/facts.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        r.kernel.release.as_deref(),
+        facts["kernel_release"].as_str(),
+        "{what}: release"
+    );
     let msg = r.panic.message.as_deref().unwrap_or("");
     assert!(
         msg.contains(facts["panic_message_first_line"].as_str().unwrap()),
         "{what}: panic.message {msg:?}"
     );
-    assert_eq!(r.panic.pid.map(|p| p as u64), facts["crashing_pid"].as_u64(), "{what}: pid");
-    assert_eq!(r.panic.comm.as_deref(), facts["crashing_comm"].as_str(), "{what}: comm");
+    assert_eq!(
+        r.panic.pid.map(|p| p as u64),
+        facts["crashing_pid"].as_u64(),
+        "{what}: pid"
+    );
+    assert_eq!(
+        r.panic.comm.as_deref(),
+        facts["crashing_comm"].as_str(),
+        "{what}: comm"
+    );
     // The page-cache budget holds whatever the container.
     let c = &r.dump.cache;
-    assert!(c.bytes_read > 0 && c.peak_bytes <= c.budget, "{what}: cache {c:?}");
+    assert!(
+        c.bytes_read > 0 && c.peak_bytes <= c.budget,
+        "{what}: cache {c:?}"
+    );
 }
 
 /// Every page the container holds equals the ELF's page; excluded pages are NotInDump.
@@ -165,7 +225,8 @@ fn compare_pages(d: &Dump, elf: &Dump, max_pfn: u64) -> (u64, u64) {
         let pa = pfn * PAGE as u64;
         match d.read_phys(pa, &mut a) {
             Ok(()) => {
-                elf.read_phys(pa, &mut b).unwrap_or_else(|e| panic!("ELF page {pa:#x}: {e}"));
+                elf.read_phys(pa, &mut b)
+                    .unwrap_or_else(|e| panic!("ELF page {pa:#x}: {e}"));
                 assert!(a == b, "page {pa:#x} differs from the ELF dump");
                 same += 1;
             }
@@ -212,9 +273,24 @@ fn same_report_from_stored_containers() {
     let c = &r.dump.container;
     assert_eq!(c.format, "flattened");
     // QEMU's quirks are corrected and said: phys_base from VMCOREINFO, release from OSRELEASE.
-    assert_eq!(c.phys_base, Some((-570425344i64) as u64), "{:?}", c.corrections);
-    assert!(c.corrections.iter().any(|s| s.contains("phys_base") && s.contains("hexadecimal")), "{:?}", c.corrections);
-    assert!(c.corrections.iter().any(|s| s.contains("utsname")), "{:?}", c.corrections);
+    assert_eq!(
+        c.phys_base,
+        Some((-570425344i64) as u64),
+        "{:?}",
+        c.corrections
+    );
+    assert!(
+        c.corrections
+            .iter()
+            .any(|s| s.contains("phys_base") && s.contains("hexadecimal")),
+        "{:?}",
+        c.corrections
+    );
+    assert!(
+        c.corrections.iter().any(|s| s.contains("utsname")),
+        "{:?}",
+        c.corrections
+    );
     assert_eq!(c.utsname_release.as_deref(), Some("6.1.0-56-cloud-amd64"));
     assert_eq!(c.pages_excluded, 0);
     assert!(c.pages_zero > 10000, "{c:?}");
@@ -245,7 +321,11 @@ fn same_report_from_makedumpfile_variants() {
         check_report(&r, name);
         assert_eq!(r.dump.container.format, format, "{name}");
         if !codec.is_empty() {
-            assert_eq!(r.dump.container.codecs.first().map(String::as_str), Some(codec), "{name}");
+            assert_eq!(
+                r.dump.container.codecs.first().map(String::as_str),
+                Some(codec),
+                "{name}"
+            );
             let d = open_paths(&[p]);
             assert_eq!(compare_pages(&d, &e, 0x8000), (15041, 17727), "{name}");
         }
@@ -255,7 +335,10 @@ fn same_report_from_makedumpfile_variants() {
 #[test]
 fn split_dump_in_any_order_and_with_a_part_missing() {
     let v = need!(variants());
-    let p: Vec<PathBuf> = ["split-1", "split-2", "split-3"].iter().map(|n| v.dir.join(n)).collect();
+    let p: Vec<PathBuf> = ["split-1", "split-2", "split-3"]
+        .iter()
+        .map(|n| v.dir.join(n))
+        .collect();
     let e = open_paths(&[need!(elf_fixture())]);
     for order in [[0, 1, 2], [2, 0, 1]] {
         let paths: Vec<PathBuf> = order.iter().map(|&i| p[i].clone()).collect();
@@ -264,7 +347,11 @@ fn split_dump_in_any_order_and_with_a_part_missing() {
         assert_eq!(r.dump.container.format, "split");
         assert_eq!(r.dump.container.files, Some(3));
         assert_eq!(r.dump.container.pages_present, 15041);
-        assert!(r.dump.container.warnings.is_empty(), "{:?}", r.dump.container.warnings);
+        assert!(
+            r.dump.container.warnings.is_empty(),
+            "{:?}",
+            r.dump.container.warnings
+        );
         let d = open_paths(&paths);
         assert_eq!(compare_pages(&d, &e, 0x8000), (15041, 17727));
     }
@@ -282,7 +369,9 @@ fn split_dump_in_any_order_and_with_a_part_missing() {
     }
     assert!(missing > 1000, "{missing}");
     // The same file twice is refused with a clear message.
-    let err = dump::open_many(vec![src_of(&p[0]), src_of(&p[0])]).err().expect("refused");
+    let err = dump::open_many(vec![src_of(&p[0]), src_of(&p[0])])
+        .err()
+        .expect("refused");
     assert!(err.to_string().contains("overlap"), "{err}");
 }
 
@@ -309,10 +398,19 @@ fn encode(c: Codec, page: &[u8]) -> (Vec<u8>, u32) {
             e.write_all(page).unwrap();
             (e.finish().unwrap(), diskdump::DUMP_DH_COMPRESSED_ZLIB)
         }
-        Codec::Lzo => (lzokay_native::compress(page).unwrap(), diskdump::DUMP_DH_COMPRESSED_LZO),
-        Codec::Snappy => (snap::raw::Encoder::new().compress_vec(page).unwrap(), diskdump::DUMP_DH_COMPRESSED_SNAPPY),
+        Codec::Lzo => (
+            lzokay_native::compress(page).unwrap(),
+            diskdump::DUMP_DH_COMPRESSED_LZO,
+        ),
+        Codec::Snappy => (
+            snap::raw::Encoder::new().compress_vec(page).unwrap(),
+            diskdump::DUMP_DH_COMPRESSED_SNAPPY,
+        ),
         Codec::Zstd => (
-            ruzstd09::encoding::compress_to_vec(page, ruzstd09::encoding::CompressionLevel::Fastest),
+            ruzstd09::encoding::compress_to_vec(
+                page,
+                ruzstd09::encoding::CompressionLevel::Fastest,
+            ),
             diskdump::DUMP_DH_COMPRESSED_ZSTD,
         ),
         Codec::Raw => (page.to_vec(), 0),
@@ -337,8 +435,14 @@ fn layout(k: &[u8]) -> Layout {
     let desc_off = bs * (1 + sub + bb);
     let max_mapnr = u64::from_le_bytes(k[bs + 96..bs + 104].try_into().unwrap()) as usize;
     let bm2 = &k[bs * (1 + sub) + bs * bb / 2..];
-    let ndesc = (0..max_mapnr).filter(|&p| bm2[p / 8] >> (p % 8) & 1 != 0).count();
-    Layout { bs, desc_off, ndesc }
+    let ndesc = (0..max_mapnr)
+        .filter(|&p| bm2[p / 8] >> (p % 8) & 1 != 0)
+        .count();
+    Layout {
+        bs,
+        desc_off,
+        ndesc,
+    }
 }
 
 fn reencode(k: &[u8], codec_of: impl Fn(usize) -> Codec, status: u32) -> Vec<u8> {
@@ -384,11 +488,29 @@ fn d31_bytes() -> Option<Vec<u8>> {
 fn snappy_zstd_and_mixed_codecs_rewritten_from_real_pages() {
     let k = need!(d31_bytes());
     let e = open_paths(&[need!(elf_fixture())]);
-    let all = [Codec::Zlib, Codec::Lzo, Codec::Snappy, Codec::Zstd, Codec::Raw];
+    let all = [
+        Codec::Zlib,
+        Codec::Lzo,
+        Codec::Snappy,
+        Codec::Zstd,
+        Codec::Raw,
+    ];
     for (name, file, codecs) in [
-        ("snappy", reencode(&k, |_| Codec::Snappy, diskdump::DUMP_DH_COMPRESSED_SNAPPY), vec!["snappy", "none"]),
-        ("zstd", reencode(&k, |_| Codec::Zstd, diskdump::DUMP_DH_COMPRESSED_ZSTD), vec!["zstd", "none"]),
-        ("mixed", reencode(&k, |i| all[i % 5], diskdump::DUMP_DH_COMPRESSED_ZLIB), vec!["zlib", "lzo", "snappy", "zstd", "none"]),
+        (
+            "snappy",
+            reencode(&k, |_| Codec::Snappy, diskdump::DUMP_DH_COMPRESSED_SNAPPY),
+            vec!["snappy", "none"],
+        ),
+        (
+            "zstd",
+            reencode(&k, |_| Codec::Zstd, diskdump::DUMP_DH_COMPRESSED_ZSTD),
+            vec!["zstd", "none"],
+        ),
+        (
+            "mixed",
+            reencode(&k, |i| all[i % 5], diskdump::DUMP_DH_COMPRESSED_ZLIB),
+            vec!["zlib", "lzo", "snappy", "zstd", "none"],
+        ),
     ] {
         let d = dump::open(Rc::new(BytesSource(file.clone()))).unwrap();
         let got: Vec<&str> = d.info.codecs.iter().map(String::as_str).collect();
@@ -450,7 +572,10 @@ fn truncation_at_every_structural_boundary() {
                 // Everything up to the bitmaps was there: a (partial) report naming what is missing.
                 assert!(cut >= l.desc_off, "{what}: opened a dump with cut bitmaps");
                 let w = r.dump.container.warnings.join("\n");
-                assert!(w.contains("truncated") || w.contains("past the end"), "{what}: {w}");
+                assert!(
+                    w.contains("truncated") || w.contains("past the end"),
+                    "{what}: {w}"
+                );
             }
         }
     }
@@ -473,13 +598,17 @@ fn absurd_sizes_and_inconsistent_tables() {
     for bs in [0u32, 3, 1000, 4097, 1 << 30, u32::MAX] {
         let mut v = k.clone();
         put32(&mut v, 428, bs);
-        let e = open(v).err().unwrap_or_else(|| panic!("block size {bs} accepted"));
+        let e = open(v)
+            .err()
+            .unwrap_or_else(|| panic!("block size {bs} accepted"));
         assert!(e.to_string().contains("block (page) size"), "{e}");
     }
     for bb in [0u32, u32::MAX, 1 << 20] {
         let mut v = k.clone();
         put32(&mut v, 436, bb);
-        let e = open(v).err().unwrap_or_else(|| panic!("bitmap blocks {bb} accepted"));
+        let e = open(v)
+            .err()
+            .unwrap_or_else(|| panic!("bitmap blocks {bb} accepted"));
         assert!(e.to_string().contains("bitmap"), "{e}");
     }
     let mut v = k.clone();
@@ -489,7 +618,11 @@ fn absurd_sizes_and_inconsistent_tables() {
     let mut v = k.clone();
     v[l.bs + 96..l.bs + 104].copy_from_slice(&(1u64 << 40).to_le_bytes());
     let d = open(v).unwrap();
-    assert!(d.info.warnings.iter().any(|w| w.contains("bitmap holds")), "{:?}", d.info.warnings);
+    assert!(
+        d.info.warnings.iter().any(|w| w.contains("bitmap holds")),
+        "{:?}",
+        d.info.warnings
+    );
 
     // Descriptor 10: stored size larger than a page; descriptor 11: data past the end of file;
     // a later zlib page: garbage instead of zlib data. Each page fails alone with a clear reason;
@@ -497,14 +630,24 @@ fn absurd_sizes_and_inconsistent_tables() {
     let e = open_paths(&[need!(elf_fixture())]);
     let mut v = k.clone();
     put32(&mut v, l.desc_off + 24 * 10 + 8, 5000);
-    v[l.desc_off + 24 * 11..l.desc_off + 24 * 11 + 8].copy_from_slice(&(k.len() as u64 - 10).to_le_bytes());
+    v[l.desc_off + 24 * 11..l.desc_off + 24 * 11 + 8]
+        .copy_from_slice(&(k.len() as u64 - 10).to_le_bytes());
     // The first zlib page from descriptor 12 on gets garbage data.
-    let z = (12..l.ndesc).find(|&i| v[l.desc_off + 24 * i + 12] & 1 != 0).unwrap();
-    let offz = u64::from_le_bytes(v[l.desc_off + 24 * z..l.desc_off + 24 * z + 8].try_into().unwrap()) as usize;
+    let z = (12..l.ndesc)
+        .find(|&i| v[l.desc_off + 24 * i + 12] & 1 != 0)
+        .unwrap();
+    let offz = u64::from_le_bytes(
+        v[l.desc_off + 24 * z..l.desc_off + 24 * z + 8]
+            .try_into()
+            .unwrap(),
+    ) as usize;
     v[offz..offz + 8].copy_from_slice(b"garbage!");
     let d = open(v.clone()).unwrap();
     let w = d.info.warnings.join("\n");
-    assert!(w.contains("impossible stored size") && w.contains("past the end"), "{w}");
+    assert!(
+        w.contains("impossible stored size") && w.contains("past the end"),
+        "{w}"
+    );
     let mut reasons = Vec::new();
     let (mut ok, mut buf) = (0, vec![0u8; PAGE]);
     let mut want = vec![0u8; PAGE];
@@ -523,8 +666,14 @@ fn absurd_sizes_and_inconsistent_tables() {
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     assert!(reasons.iter().any(|r| r.contains("zlib")), "{reasons:?}");
     assert_eq!(ok + reasons.len() as u64, 15041);
-    assert!(reasons.iter().any(|r| r.contains("stored size of 5000")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("past the end")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("stored size of 5000")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("past the end")),
+        "{reasons:?}"
+    );
     must_not_panic(v, "bad descriptors").unwrap();
 
     // Inconsistent bitmaps: the 2nd bitmap claims pages the 1st does not have, and more dumped
@@ -546,18 +695,28 @@ fn absurd_sizes_and_inconsistent_tables() {
     }
     let d = open(v.clone()).unwrap();
     assert_eq!(d.info.pages_present, 0);
-    assert!(matches!(d.read_phys(0x100000, &mut buf), Err(MemError::NotInDump { .. })));
+    assert!(matches!(
+        d.read_phys(0x100000, &mut buf),
+        Err(MemError::NotInDump { .. })
+    ));
     let r = must_not_panic(v, "nothing dumped").unwrap();
     assert!(r.panic.message.is_none() && !r.warnings.is_empty());
     // INCOMPLETE: descriptors with offset 0 are pages that were never written.
     let mut v = k.clone();
-    put32(&mut v, 424, diskdump::DUMP_DH_COMPRESSED_ZLIB | diskdump::DUMP_DH_COMPRESSED_INCOMPLETE);
+    put32(
+        &mut v,
+        424,
+        diskdump::DUMP_DH_COMPRESSED_ZLIB | diskdump::DUMP_DH_COMPRESSED_INCOMPLETE,
+    );
     for i in l.ndesc / 2..l.ndesc {
         v[l.desc_off + 24 * i..l.desc_off + 24 * i + 24].fill(0);
     }
     let d = open(v).unwrap();
     let w = d.info.warnings.join("\n");
-    assert!(w.contains("INCOMPLETE") && w.contains("never written"), "{w}");
+    assert!(
+        w.contains("INCOMPLETE") && w.contains("never written"),
+        "{w}"
+    );
     let never = (0..0x8000u64)
         .filter(|p| matches!(d.read_phys(p * 4096, &mut buf), Err(MemError::Unreadable { ref why, .. }) if why.contains("never written")))
         .count();
@@ -580,11 +739,24 @@ fn flattened_truncated_and_looping_records() {
         at += 16 + len as usize;
     }
     assert!(bounds.len() > 100);
-    for cut in [10, 4096, 4100, bounds[1], bounds[1] + 20, bounds[3] + 9, bounds[bounds.len() / 2], flat.len() - 16, flat.len() - 1] {
+    for cut in [
+        10,
+        4096,
+        4100,
+        bounds[1],
+        bounds[1] + 20,
+        bounds[3] + 9,
+        bounds[bounds.len() / 2],
+        flat.len() - 16,
+        flat.len() - 1,
+    ] {
         let r = must_not_panic(flat[..cut].to_vec(), &format!("flat cut {cut}"));
         if let Ok(r) = r {
             let w = r.dump.container.warnings.join("\n");
-            assert!(w.contains("truncated") || w.contains("end marker"), "cut {cut}: {w}");
+            assert!(
+                w.contains("truncated") || w.contains("end marker"),
+                "cut {cut}: {w}"
+            );
         }
     }
     // A record with a negative size would send the reader backwards: refused.
@@ -611,7 +783,9 @@ fn not_a_dump_and_wrong_parts() {
     assert!(e.contains("neither an ELF"), "{e}");
     let elf = need!(elf_fixture());
     // An ELF is not a part of a split dump.
-    let err = dump::open_many(vec![src_of(&elf), Rc::new(BytesSource(k))]).err().unwrap();
+    let err = dump::open_many(vec![src_of(&elf), Rc::new(BytesSource(k))])
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("ELF"), "{err}");
 }
 
@@ -656,7 +830,12 @@ fn fuzz_regressions() {
     let mut n = 0;
     for e in std::fs::read_dir(&dir).unwrap() {
         let p = e.unwrap().path();
-        if !p.file_name().unwrap().to_string_lossy().starts_with("fuzz-") {
+        if !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("fuzz-")
+        {
             continue;
         }
         n += 1;
@@ -684,24 +863,46 @@ fn elf_truncated_at_its_boundaries() {
     std::io::Read::read_exact(&mut f, &mut head).unwrap();
     let phoff = u64::from_le_bytes(head[32..40].try_into().unwrap()) as usize;
     let phnum = u16::from_le_bytes(head[56..58].try_into().unwrap()) as usize;
-    let ph = |i: usize, o: usize| u64::from_le_bytes(head[phoff + 56 * i + o..phoff + 56 * i + o + 8].try_into().unwrap()) as usize;
+    let ph = |i: usize, o: usize| {
+        u64::from_le_bytes(
+            head[phoff + 56 * i + o..phoff + 56 * i + o + 8]
+                .try_into()
+                .unwrap(),
+        ) as usize
+    };
     let note = (0..phnum).find(|&i| head[phoff + 56 * i] == 4).unwrap();
     let (note_off, note_len) = (ph(note, 8), ph(note, 32));
     let load = (0..phnum).find(|&i| head[phoff + 56 * i] == 1).unwrap();
     let load_off = ph(load, 8);
-    for cut in [10, 63, 64, phoff + 20, phoff + 56 * phnum - 1, note_off + note_len / 2, note_off + note_len, load_off + 4096 * 3 + 17, 1 << 20] {
+    for cut in [
+        10,
+        63,
+        64,
+        phoff + 20,
+        phoff + 56 * phnum - 1,
+        note_off + note_len / 2,
+        note_off + note_len,
+        load_off + 4096 * 3 + 17,
+        1 << 20,
+    ] {
         let what = format!("ELF cut at {cut:#x}");
         match must_not_panic(head[..cut].to_vec(), &what) {
             Err(e) => assert!(cut < phoff + 56 * phnum, "{what}: {e}"),
             Ok(r) => {
                 // Headers complete: a partial result that says what is missing.
-                assert!(cut >= phoff + 56 * phnum, "{what}: opened without its program headers");
+                assert!(
+                    cut >= phoff + 56 * phnum,
+                    "{what}: opened without its program headers"
+                );
                 let w = r.dump.container.warnings.join("\n");
                 assert!(w.contains("truncated"), "{what}: {w}");
                 if cut < note_off + note_len {
                     assert!(w.contains("note segment is cut short"), "{what}: {w}");
                 }
-                assert!(r.panic.message.is_none() && !r.warnings.is_empty(), "{what}");
+                assert!(
+                    r.panic.message.is_none() && !r.warnings.is_empty(),
+                    "{what}"
+                );
             }
         }
     }

@@ -26,18 +26,42 @@ fn null_deref_61_reasons_like_an_engineer() {
     assert_eq!(s(&r, "culprit.confidence"), "high");
     let en = s(&r, "narrative.en").as_str().unwrap();
     let zh = s(&r, "narrative.zh").as_str().unwrap();
-    for want in ["NULL pointer dereference", "fixture_null_deref", "RBX", "RDI", "first argument", "fixture_provoke", "0x18"] {
+    for want in [
+        "NULL pointer dereference",
+        "fixture_null_deref",
+        "RBX",
+        "RDI",
+        "first argument",
+        "fixture_provoke",
+        "0x18",
+    ] {
         assert!(en.contains(want), "en lacks {want}: {en}");
     }
-    for want in ["空指针", "fixture_null_deref", "RBX", "第一个参数", "fixture_provoke"] {
+    for want in [
+        "空指针",
+        "fixture_null_deref",
+        "RBX",
+        "第一个参数",
+        "fixture_provoke",
+    ] {
         assert!(zh.contains(want), "zh lacks {want}: {zh}");
     }
     // Evidence names its sources; the faulting instruction is marked in the disassembly.
-    let sources: Vec<_> = r["evidence"].as_array().unwrap().iter().map(|e| e["source"].as_str().unwrap().to_string()).collect();
+    let sources: Vec<_> = r["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["source"].as_str().unwrap().to_string())
+        .collect();
     for want in ["log", "instruction", "register", "backtrace"] {
         assert!(sources.iter().any(|x| x == want), "{sources:?}");
     }
-    let marked: Vec<_> = r["disassembly"].as_array().unwrap().iter().filter(|l| l["faulting"] == true).collect();
+    let marked: Vec<_> = r["disassembly"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["faulting"] == true)
+        .collect();
     assert_eq!(marked.len(), 1);
     assert_eq!(marked[0]["address"], 0xffffffffc033d0fbu64);
     assert!(r["bucket"].as_str().unwrap().len() == 16);
@@ -51,7 +75,10 @@ fn bug_612_names_the_assertion() {
     assert_eq!(s(&r, "culprit.function"), "fixture_provoke");
     assert_eq!(s(&r, "culprit.module"), "vmcore_fixture");
     let en = s(&r, "narrative.en").as_str().unwrap();
-    assert!(en.contains("/usr/src/vmcore_fixture/vmcore_fixture.c:56"), "{en}");
+    assert!(
+        en.contains("/usr/src/vmcore_fixture/vmcore_fixture.c:56"),
+        "{en}"
+    );
     assert!(s(&r, "narrative.zh").as_str().unwrap().contains("BUG()"));
 }
 
@@ -59,6 +86,12 @@ fn bug_612_names_the_assertion() {
 fn field_names_come_from_btf_prototypes() {
     let Some(sess) = open(F61) else { return };
     let btf = sess.kernel.btf().expect("Debian kernels carry BTF");
-    assert_eq!(btf.param_pointee_struct("__free_pages", 0).as_deref(), Some("page"));
-    assert_eq!(btf.field_at("page", 52).as_deref(), Some("_refcount.counter"));
+    assert_eq!(
+        btf.param_pointee_struct("__free_pages", 0).as_deref(),
+        Some("page")
+    );
+    assert_eq!(
+        btf.field_at("page", 52).as_deref(),
+        Some("_refcount.counter")
+    );
 }

@@ -7,11 +7,18 @@ use crashlens::kernel::Kernel;
 use std::path::PathBuf;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz-kernel/regressions").join(target);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz-kernel/regressions")
+        .join(target);
     let mut v: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     assert!(!v.is_empty());
@@ -23,7 +30,9 @@ struct Mem(Vec<u8>);
 impl PhysMem for Mem {
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), MemError> {
         let o = usize::try_from(paddr).map_err(|_| MemError::NoPhysical { paddr })?;
-        let end = o.checked_add(buf.len()).ok_or(MemError::NoPhysical { paddr })?;
+        let end = o
+            .checked_add(buf.len())
+            .ok_or(MemError::NoPhysical { paddr })?;
         buf.copy_from_slice(self.0.get(o..end).ok_or(MemError::NoPhysical { paddr })?);
         Ok(())
     }
@@ -35,10 +44,19 @@ impl PhysMem for Mem {
 /// As fuzz_targets/printk.rs: VMCOREINFO text, NUL, physical memory.
 fn kernel_of(data: &[u8]) -> Kernel {
     let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
-    let text = String::from_utf8_lossy(&data[..split]).into_owned() + "\nNUMBER(KERNEL_IMAGE_SIZE)=65536\n";
+    let text = String::from_utf8_lossy(&data[..split]).into_owned()
+        + "\nNUMBER(KERNEL_IMAGE_SIZE)=65536\n";
     let mem = data.get(split + 1..).unwrap_or(&[]).to_vec();
-    let notes = Notes { vmcoreinfo: Some(text), ..Default::default() };
-    Kernel::new(Dump { info: ContainerInfo::default(), mem: Box::new(Mem(mem)), notes, virt_ranges: vec![] })
+    let notes = Notes {
+        vmcoreinfo: Some(text),
+        ..Default::default()
+    };
+    Kernel::new(Dump {
+        info: ContainerInfo::default(),
+        mem: Box::new(Mem(mem)),
+        notes,
+        virt_ranges: vec![],
+    })
 }
 
 #[test]

@@ -4,8 +4,8 @@
 use crashlens::kernel::Kernel;
 
 mod common;
-use crashlens::source::FileSource;
 use common::*;
+use crashlens::source::FileSource;
 
 #[test]
 fn kallsyms_known_symbols() {
@@ -14,11 +14,23 @@ fn kallsyms_known_symbols() {
         let k: &Kernel = &s.kernel;
         let t = k.symbols();
         assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
-        assert!(t.kernel_count > 50_000, "{name}: only {} symbols", t.kernel_count);
+        assert!(
+            t.kernel_count > 50_000,
+            "{name}: only {} symbols",
+            t.kernel_count
+        );
         let stext = k.vmcoreinfo.symbol("_stext").unwrap();
         assert_eq!(t.addr_of("_stext"), Some(stext), "{name}");
-        assert_eq!(t.addr_of("init_top_pgt"), k.vmcoreinfo.symbol("init_top_pgt"), "{name}");
-        assert_eq!(t.addr_of("init_uts_ns"), k.vmcoreinfo.symbol("init_uts_ns"), "{name}");
+        assert_eq!(
+            t.addr_of("init_top_pgt"),
+            k.vmcoreinfo.symbol("init_top_pgt"),
+            "{name}"
+        );
+        assert_eq!(
+            t.addr_of("init_uts_ns"),
+            k.vmcoreinfo.symbol("init_uts_ns"),
+            "{name}"
+        );
         // Every VMCOREINFO SYMBOL in the kernel image that kallsyms has agrees with it.
         for (sym, &a) in &k.vmcoreinfo.symbols {
             if let Some(b) = t.addr_of(sym) {
@@ -29,7 +41,12 @@ fn kallsyms_known_symbols() {
         }
         let (sym, off) = t.lookup(stext + 5).unwrap();
         assert_eq!((sym.addr, off), (stext, 5));
-        eprintln!("{name}: {} symbols ({}), {} ms", t.len(), t.source, t.load_ms);
+        eprintln!(
+            "{name}: {} symbols ({}), {} ms",
+            t.len(),
+            t.source,
+            t.load_ms
+        );
     }
 }
 
@@ -41,9 +58,21 @@ fn sym_of_fault_rip_equals_crash() {
     let (sym, off) = t.lookup(rip).unwrap();
     let want = oracle(F61, "crash-sym.txt").unwrap();
     // crash adds the source line from the .ko's DWARF, which crashlens does not load here.
-    let want = want.lines().next().unwrap().split(" /usr/src").next().unwrap();
-    assert_eq!(crashlens::kernel::symbols::crash_sym_line(rip, sym, off), want);
-    assert_eq!(t.format(rip).unwrap(), "fixture_null_deref+0x15/0x1f [vmcore_fixture]");
+    let want = want
+        .lines()
+        .next()
+        .unwrap()
+        .split(" /usr/src")
+        .next()
+        .unwrap();
+    assert_eq!(
+        crashlens::kernel::symbols::crash_sym_line(rip, sym, off),
+        want
+    );
+    assert_eq!(
+        t.format(rip).unwrap(),
+        "fixture_null_deref+0x15/0x1f [vmcore_fixture]"
+    );
     // The console's RIP line says the same.
     let console = oracle(F61, "console.log").unwrap();
     assert!(console.contains("RIP: 0010:fixture_null_deref+0x15/0x1f [vmcore_fixture]"));
@@ -53,7 +82,10 @@ fn sym_of_fault_rip_equals_crash() {
 fn sym_of_fault_rip_612() {
     let Some(s) = open(F612) else { return };
     let t = s.kernel.symbols();
-    assert_eq!(t.format(0xffffffffc05040a7).unwrap(), "fixture_provoke+0x67/0xa0 [vmcore_fixture]");
+    assert_eq!(
+        t.format(0xffffffffc05040a7).unwrap(),
+        "fixture_provoke+0x67/0xa0 [vmcore_fixture]"
+    );
     let console = oracle(F612, "console.log").unwrap();
     assert!(console.contains("RIP: 0010:fixture_provoke+0x67/0xa0 [vmcore_fixture]"));
 }
@@ -79,7 +111,10 @@ fn modules_equal_drgn_mod() {
         .lines()
         .filter_map(|l| {
             let mut w = l.split_whitespace();
-            Some((w.next()?.to_string(), u64::from_str_radix(w.next()?.trim_start_matches("0x"), 16).ok()?))
+            Some((
+                w.next()?.to_string(),
+                u64::from_str_radix(w.next()?.trim_start_matches("0x"), 16).ok()?,
+            ))
         })
         .collect();
     assert_eq!(got, want);
@@ -92,10 +127,19 @@ fn btf_from_memory() {
         let b = s.kernel.btf().expect("Debian kernels have BTF");
         // VMCOREINFO gives some offsets too: BTF must agree.
         let vi = &s.kernel.vmcoreinfo;
-        assert_eq!(b.member_offset("page", "_refcount"), vi.offset("page._refcount"));
-        assert_eq!(b.member_offset("page", "mapping"), vi.offset("page.mapping"));
+        assert_eq!(
+            b.member_offset("page", "_refcount"),
+            vi.offset("page._refcount")
+        );
+        assert_eq!(
+            b.member_offset("page", "mapping"),
+            vi.offset("page.mapping")
+        );
         assert_eq!(b.struct_size("page"), vi.size("page"));
-        assert_eq!(b.member_offset("printk_info", "caller_id"), vi.offset("printk_info.caller_id"));
+        assert_eq!(
+            b.member_offset("printk_info", "caller_id"),
+            vi.offset("printk_info.caller_id")
+        );
         assert_eq!(b.field_at("page", 52).as_deref(), Some("_refcount.counter"));
         assert!(b.member_offset("task_struct", "thread.sp").is_some());
         assert!(b.struct_size("inactive_task_frame").is_some());
@@ -104,7 +148,10 @@ fn btf_from_memory() {
 
 /// `KEY: value` lines of crash's sys.
 fn crash_sys_fields(text: &str) -> std::collections::HashMap<String, String> {
-    text.lines().filter_map(|l| l.split_once(": ")).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
+    text.lines()
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
 }
 
 #[test]
@@ -113,7 +160,19 @@ fn sys_equals_crash_sys() {
     let info = crashlens::kernel::sys::sys_info(&s.kernel);
     let want = crash_sys_fields(&oracle(F61, "crash-sys.txt").unwrap());
     let got = crash_sys_fields(&crashlens::kernel::sys::render(&info, Some("vmcore")));
-    for key in ["DUMPFILE", "CPUS", "DATE", "UPTIME", "LOAD AVERAGE", "NODENAME", "RELEASE", "VERSION", "MACHINE", "MEMORY", "PANIC"] {
+    for key in [
+        "DUMPFILE",
+        "CPUS",
+        "DATE",
+        "UPTIME",
+        "LOAD AVERAGE",
+        "NODENAME",
+        "RELEASE",
+        "VERSION",
+        "MACHINE",
+        "MEMORY",
+        "PANIC",
+    ] {
         assert_eq!(got.get(key), want.get(key), "sys {key}");
     }
     // crash 8.0.2 sees only 3 tasks on these dumps (README); drgn/crashlens see them all.
@@ -122,14 +181,27 @@ fn sys_equals_crash_sys() {
     // O, E from the module; D from the oops itself.
     assert_eq!(info.tainted.as_deref(), Some("DOE"));
     let p = info.panic_task.unwrap();
-    assert_eq!((p.pid, p.comm.as_str(), p.cpu, p.task), (103, "sh", 0, 0xffff897482934180));
+    assert_eq!(
+        (p.pid, p.comm.as_str(), p.cpu, p.task),
+        (103, "sh", 0, 0xffff897482934180)
+    );
     // crash's ps marks the active tasks: sh on CPU 0, swapper/1 on CPU 1.
     use crashlens::kernel::tasks;
     assert_eq!(tasks::current_task(&s.kernel, 0), Some(0xffff897482934180));
     assert_eq!(tasks::current_task(&s.kernel, 1), Some(0xffff897481264180));
     let (all, _) = s.kernel.tasks();
-    let idle: Vec<(u64, &str)> = all.iter().filter(|t| t.idle).map(|t| (t.addr, t.comm.as_str())).collect();
-    assert_eq!(idle, vec![(0xffffffffa841aa40, "swapper/0"), (0xffff897481264180, "swapper/1")]);
+    let idle: Vec<(u64, &str)> = all
+        .iter()
+        .filter(|t| t.idle)
+        .map(|t| (t.addr, t.comm.as_str()))
+        .collect();
+    assert_eq!(
+        idle,
+        vec![
+            (0xffffffffa841aa40, "swapper/0"),
+            (0xffff897481264180, "swapper/1")
+        ]
+    );
     for cpu in 0..2 {
         let irq = tasks::per_cpu_addr(&s.kernel, "hardirq_stack_ptr", cpu).unwrap();
         assert!(s.kernel.read_u64(irq).unwrap() > 0xff00_0000_0000_0000);
@@ -145,9 +217,19 @@ fn tasks_equal_drgn_ps() {
     let got: Vec<String> = tasks
         .iter()
         .filter(|t| !t.idle)
-        .map(|t| format!("{:>6} {:>6} {:>3} {} {}", t.pid, t.ppid, t.cpu, t.state, t.comm))
+        .map(|t| {
+            format!(
+                "{:>6} {:>6} {:>3} {} {}",
+                t.pid, t.ppid, t.cpu, t.state, t.comm
+            )
+        })
         .collect();
-    let want: Vec<String> = oracle(F612, "drgn-ps.txt").unwrap().lines().skip(1).map(|l| l.to_string()).collect();
+    let want: Vec<String> = oracle(F612, "drgn-ps.txt")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.to_string())
+        .collect();
     let mut g = got.clone();
     let mut wv = want.clone();
     g.sort();
@@ -159,7 +241,13 @@ fn tasks_equal_drgn_ps() {
     assert_eq!((p.pid, p.comm.as_str(), p.cpu), (158, "sh", 1));
     // Every switched-out task's saved stack pointer lies in its own stack.
     for t in tasks.iter().filter(|t| t.state != 'R') {
-        assert!(t.sp > t.stack && t.sp < t.stack + 0x8000, "{} {:#x} {:#x}", t.comm, t.sp, t.stack);
+        assert!(
+            t.sp > t.stack && t.sp < t.stack + 0x8000,
+            "{} {:#x} {:#x}",
+            t.comm,
+            t.sp,
+            t.stack
+        );
     }
 }
 
@@ -186,10 +274,15 @@ fn direct_map_both_ways() {
 /// A Kernel over the fixture whose VMCOREINFO has lost its kallsyms lines (as on 3.10-5.x).
 fn kernel_without_kallsyms_keys(name: &str) -> Option<Kernel> {
     let p = elf(name)?;
-    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).ok()?);
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
+        std::rc::Rc::new(FileSource::open(&p).ok()?);
     let mut d = crashlens::dump::open(src).ok()?;
     let vi = d.notes.vmcoreinfo.take()?;
-    let stripped: String = vi.lines().filter(|l| !l.contains("kallsyms")).map(|l| format!("{l}\n")).collect();
+    let stripped: String = vi
+        .lines()
+        .filter(|l| !l.contains("kallsyms"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(stripped.len() < vi.len());
     d.notes.vmcoreinfo = Some(stripped);
     Some(Kernel::new(d))
@@ -211,11 +304,23 @@ fn kallsyms_found_without_vmcoreinfo_keys() {
         let full = s.kernel.symbols();
         assert_eq!(t.kernel_count, full.kernel_count, "{name}");
         assert_eq!(t.len(), full.len(), "{name}");
-        for sym in ["_stext", "init_top_pgt", "panic", "modules", "page_offset_base", "__start_BTF"] {
+        for sym in [
+            "_stext",
+            "init_top_pgt",
+            "panic",
+            "modules",
+            "page_offset_base",
+            "__start_BTF",
+        ] {
             assert_eq!(t.addr_of(sym), full.addr_of(sym), "{name}: {sym}");
         }
         assert_eq!(t.modules.len(), 5);
-        eprintln!("{name}: {} symbols via scan in {} ms ({})", t.len(), t.load_ms, t.source);
+        eprintln!(
+            "{name}: {} symbols via scan in {} ms ({})",
+            t.len(),
+            t.load_ms,
+            t.source
+        );
     }
 }
 
@@ -223,18 +328,34 @@ fn kallsyms_found_without_vmcoreinfo_keys() {
 #[test]
 fn no_vmcoreinfo_at_all() {
     let Some(p) = elf(F61) else { return };
-    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
+        std::rc::Rc::new(FileSource::open(&p).unwrap());
     let mut d = crashlens::dump::open(src).unwrap();
     d.notes.vmcoreinfo = None;
     let k = Kernel::new(d);
-    assert!(k.warnings.iter().any(|w| w.contains("VMCOREINFO")), "{:?}", k.warnings);
+    assert!(
+        k.warnings.iter().any(|w| w.contains("VMCOREINFO")),
+        "{:?}",
+        k.warnings
+    );
     let t = k.symbols();
-    eprintln!("symbols: {} ({}); warnings {:?}", t.len(), t.source, t.warnings);
+    eprintln!(
+        "symbols: {} ({}); warnings {:?}",
+        t.len(),
+        t.source,
+        t.warnings
+    );
     assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
-    assert_eq!(t.format(0xffffffffc033d0fb).unwrap(), "fixture_null_deref+0x15/0x1f [vmcore_fixture]");
+    assert_eq!(
+        t.format(0xffffffffc033d0fb).unwrap(),
+        "fixture_null_deref+0x15/0x1f [vmcore_fixture]"
+    );
     let sys = crashlens::kernel::sys::sys_info(&k);
     assert_eq!(sys.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
-    assert_eq!(sys.date_text.as_deref(), Some("Wed Nov 25 17:39:04 UTC 2026"));
+    assert_eq!(
+        sys.date_text.as_deref(),
+        Some("Wed Nov 25 17:39:04 UTC 2026")
+    );
     // The report still comes out, partial, with the reasons.
     let r = crashlens::report::build::report_of(&k);
     assert_eq!(r.kernel.release.as_deref(), Some("6.1.0-56-cloud-amd64"));
@@ -242,14 +363,18 @@ fn no_vmcoreinfo_at_all() {
     eprintln!("report warnings: {:?}", r.warnings);
     // The log, with printk offsets from BTF and `prb` from kallsyms, equals makedumpfile's.
     let log = crashlens::kernel::printk::read_log(&k).unwrap();
-    assert_eq!(crashlens::kernel::printk::render_dmesg(&log), oracle(F61, "makedumpfile-dmesg.txt").unwrap());
+    assert_eq!(
+        crashlens::kernel::printk::render_dmesg(&log),
+        oracle(F61, "makedumpfile-dmesg.txt").unwrap()
+    );
     assert_eq!(r.panic.pid, Some(103));
 }
 
 #[test]
 fn phys_base_from_page_tables_without_vmcoreinfo() {
     let Some(p) = elf(F61) else { return };
-    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
+        std::rc::Rc::new(FileSource::open(&p).unwrap());
     let mut d = crashlens::dump::open(src).unwrap();
     d.notes.vmcoreinfo = None;
     let k = Kernel::new(d);
@@ -265,13 +390,29 @@ fn modules_without_btf() {
         assert!(s.kernel.ignore_btf());
         assert!(s.kernel.btf().is_none());
         let t = s.kernel.symbols();
-        assert!(t.warnings.iter().any(|w| w.contains("heuristically")), "{:?}", t.warnings);
+        assert!(
+            t.warnings.iter().any(|w| w.contains("heuristically")),
+            "{:?}",
+            t.warnings
+        );
         let with = open(name).unwrap();
-        let want: Vec<(String, u64, u64, u64, usize)> =
-            with.kernel.modules().iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
-        let got: Vec<(String, u64, u64, u64, usize)> = t.modules.iter().map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms)).collect();
+        let want: Vec<(String, u64, u64, u64, usize)> = with
+            .kernel
+            .modules()
+            .iter()
+            .map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms))
+            .collect();
+        let got: Vec<(String, u64, u64, u64, usize)> = t
+            .modules
+            .iter()
+            .map(|m| (m.name.clone(), m.addr, m.base, m.size, m.nsyms))
+            .collect();
         assert_eq!(got, want, "{name}");
-        let rip = if name == F61 { 0xffffffffc033d0fb } else { 0xffffffffc05040a7 };
+        let rip = if name == F61 {
+            0xffffffffc033d0fb
+        } else {
+            0xffffffffc05040a7
+        };
         assert_eq!(t.format(rip), with.kernel.symbols().format(rip), "{name}");
     }
 }
@@ -281,23 +422,34 @@ fn modules_without_btf() {
 #[test]
 fn wrong_kallsyms_keys() {
     let Some(p) = elf(F612) else { return };
-    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
+        std::rc::Rc::new(FileSource::open(&p).unwrap());
     let mut d = crashlens::dump::open(src).unwrap();
     let vi = d.notes.vmcoreinfo.take().unwrap();
     // Point kallsyms_names 0x40 bytes too far.
     let bad: String = vi
         .lines()
         .map(|l| match l.strip_prefix("SYMBOL(kallsyms_names)=") {
-            Some(v) => format!("SYMBOL(kallsyms_names)={:x}\n", u64::from_str_radix(v, 16).unwrap() + 0x40),
+            Some(v) => format!(
+                "SYMBOL(kallsyms_names)={:x}\n",
+                u64::from_str_radix(v, 16).unwrap() + 0x40
+            ),
             None => format!("{l}\n"),
         })
         .collect();
     d.notes.vmcoreinfo = Some(bad);
     let k = Kernel::new(d);
     let t = k.symbols();
-    assert!(t.warnings.iter().any(|w| w.contains("unusable")), "{:?}", t.warnings);
+    assert!(
+        t.warnings.iter().any(|w| w.contains("unusable")),
+        "{:?}",
+        t.warnings
+    );
     assert!(t.source.contains("scanning"));
-    assert_eq!(t.format(0xffffffffc05040a7).unwrap(), "fixture_provoke+0x67/0xa0 [vmcore_fixture]");
+    assert_eq!(
+        t.format(0xffffffffc05040a7).unwrap(),
+        "fixture_provoke+0x67/0xa0 [vmcore_fixture]"
+    );
 }
 
 /// Every frame address in crash's `bt -a` (6.1) and drgn's trace (6.12) resolves to the same
@@ -317,7 +469,11 @@ fn bt_oracle_frames_resolve() {
                     let (sym, _) = t.lookup(addr).unwrap();
                     assert_eq!(sym.name, w[at - 1], "{l}");
                     if w.len() > at + 2 {
-                        assert_eq!(sym.module.as_deref(), Some(w[at + 2].trim_matches(['[', ']'])), "{l}");
+                        assert_eq!(
+                            sym.module.as_deref(),
+                            Some(w[at + 2].trim_matches(['[', ']'])),
+                            "{l}"
+                        );
                     }
                     n += 1;
                 }
@@ -337,11 +493,17 @@ fn bt_oracle_frames_resolve() {
             let addr = u64::from_str_radix(w[1].trim_start_matches("0x"), 16).unwrap();
             let (sym, off) = t.lookup(addr).unwrap();
             let (name, rest) = w[3].split_once('+').unwrap();
-            let want_off = u64::from_str_radix(rest.split('/').next().unwrap().trim_start_matches("0x"), 16).unwrap();
+            let want_off =
+                u64::from_str_radix(rest.split('/').next().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
             if sym.name != name {
                 // A label kallsyms has inside drgn's ELF function (entry_SYSCALL_64_after_hwframe
                 // in entry_SYSCALL_64): the kernel's own oops names the label too.
-                assert!(sym.name.starts_with(name) && sym.addr > addr - want_off, "{l}: {}", sym.name);
+                assert!(
+                    sym.name.starts_with(name) && sym.addr > addr - want_off,
+                    "{l}: {}",
+                    sym.name
+                );
             } else {
                 assert_eq!(off, want_off, "{l}");
             }
@@ -363,10 +525,22 @@ fn console_symbols_reproduced() {
         let t = s.kernel.symbols();
         let console = oracle(name, "console.log").unwrap();
         let mut checked = 0;
-        for tok in console.split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')').filter(|w| w.contains("+0x") && w.contains("/0x")) {
-            let Some((sym, rest)) = tok.split_once("+0x") else { continue };
-            let Some((off, size)) = rest.split_once("/0x") else { continue };
-            let (Ok(off), Ok(_)) = (u64::from_str_radix(off, 16), u64::from_str_radix(size.trim_end_matches(','), 16)) else { continue };
+        for tok in console
+            .split(|c: char| c.is_whitespace() || c == ':' || c == '(' || c == ')')
+            .filter(|w| w.contains("+0x") && w.contains("/0x"))
+        {
+            let Some((sym, rest)) = tok.split_once("+0x") else {
+                continue;
+            };
+            let Some((off, size)) = rest.split_once("/0x") else {
+                continue;
+            };
+            let (Ok(off), Ok(_)) = (
+                u64::from_str_radix(off, 16),
+                u64::from_str_radix(size.trim_end_matches(','), 16),
+            ) else {
+                continue;
+            };
             let sym = sym.trim_start_matches('?');
             // Names that are not unique (static functions in several files) are ambiguous.
             if t.iter().filter(|x| x.name == sym).count() != 1 {
@@ -388,10 +562,15 @@ fn console_symbols_reproduced() {
 #[test]
 fn kallsyms_scan_without_stext() {
     let Some(p) = elf(F61) else { return };
-    let src: std::rc::Rc<dyn crashlens::source::ReadAt> = std::rc::Rc::new(FileSource::open(&p).unwrap());
+    let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
+        std::rc::Rc::new(FileSource::open(&p).unwrap());
     let mut d = crashlens::dump::open(src).unwrap();
     let vi = d.notes.vmcoreinfo.take().unwrap();
-    let old: String = vi.lines().filter(|l| !l.contains("kallsyms") && !l.contains("_stext")).map(|l| format!("{l}\n")).collect();
+    let old: String = vi
+        .lines()
+        .filter(|l| !l.contains("kallsyms") && !l.contains("_stext"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     d.notes.vmcoreinfo = Some(old);
     let k = Kernel::new(d);
     let t = k.symbols();

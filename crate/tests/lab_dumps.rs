@@ -21,7 +21,10 @@ fn scenarios() -> Vec<PathBuf> {
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| {
-                    !p.file_name().unwrap().to_string_lossy().starts_with(['.', '_'])
+                    !p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(['.', '_'])
                         && p.join("facts.json").is_file()
                         && p.join("vmcore.elf").is_file()
                 })
@@ -38,8 +41,12 @@ fn report(dump: &PathBuf) -> serde_json::Value {
         .arg(dump)
         .output()
         .expect("run crashlens");
-    assert!(out.status.success(), "crashlens report {} failed: {}", dump.display(),
-        String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "crashlens report {} failed: {}",
+        dump.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("report is JSON")
 }
 
@@ -50,16 +57,23 @@ fn report(dump: &PathBuf) -> serde_json::Value {
 fn lab_elf_dumps_match_console_facts() {
     let dirs = scenarios();
     if dirs.is_empty() {
-        eprintln!("note: no lab scenarios in {} (run tests/lab/run.sh); skipping", lab_dir().display());
+        eprintln!(
+            "note: no lab scenarios in {} (run tests/lab/run.sh); skipping",
+            lab_dir().display()
+        );
         return;
     }
     let mut underived = Vec::new();
     for dir in &dirs {
         let facts: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("facts.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(dir.join("facts.json")).unwrap())
+                .unwrap();
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let r = report(&dir.join("vmcore.elf"));
-        assert_eq!(r["kernel"]["release"], facts["kernel_release"], "{name}: release");
+        assert_eq!(
+            r["kernel"]["release"], facts["kernel_release"],
+            "{name}: release"
+        );
         if r["panic"]["pid"].is_null() {
             underived.push(name);
             continue;
@@ -75,15 +89,31 @@ fn lab_elf_dumps_match_console_facts() {
             facts["panic_message_first_line"],
             facts["panic_line"]
         );
-        eprintln!("{name}: ok ({} / pid {} / {})", facts["crashing_comm"], facts["crashing_pid"],
-            facts["panic_message_first_line"]);
+        eprintln!(
+            "{name}: ok ({} / pid {} / {})",
+            facts["crashing_comm"], facts["crashing_pid"], facts["panic_message_first_line"]
+        );
     }
     if !underived.is_empty() {
-        eprintln!("note: crashing task not derived yet by the report for: {}", underived.join(", "));
+        eprintln!(
+            "note: crashing task not derived yet by the report for: {}",
+            underived.join(", ")
+        );
     }
     // the NULL-dereference family must be fully derived already
-    for must in ["null", "ref-nginx", "kdump", "big-4g", "la57", "bullseye-null", "bullseye-nginx"] {
-        assert!(!underived.iter().any(|u| u == must), "{must}: crashing task not derived");
+    for must in [
+        "null",
+        "ref-nginx",
+        "kdump",
+        "big-4g",
+        "la57",
+        "bullseye-null",
+        "bullseye-nginx",
+    ] {
+        assert!(
+            !underived.iter().any(|u| u == must),
+            "{must}: crashing task not derived"
+        );
     }
 }
 
@@ -93,7 +123,10 @@ fn lab_elf_dumps_match_console_facts() {
 fn lab_ref_nginx_is_the_reference_case() {
     let dir = lab_dir().join("ref-nginx");
     if !dir.join("facts.json").is_file() {
-        eprintln!("note: {} absent (run tests/lab/run.sh ref-nginx); skipping", dir.display());
+        eprintln!(
+            "note: {} absent (run tests/lab/run.sh ref-nginx); skipping",
+            dir.display()
+        );
         return;
     }
     let facts: serde_json::Value =
@@ -106,6 +139,12 @@ fn lab_ref_nginx_is_the_reference_case() {
     assert_eq!(facts["culprit_module"], "crashlens_lab");
     let r = report(&dir.join("vmcore.elf"));
     assert_eq!(r["panic"]["comm"], "nginx");
-    assert!(r["panic"]["rip"].as_str().unwrap_or("").starts_with("__free_pages+"),
-        "rip: {}", r["panic"]["rip"]);
+    assert!(
+        r["panic"]["rip"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("__free_pages+"),
+        "rip: {}",
+        r["panic"]["rip"]
+    );
 }

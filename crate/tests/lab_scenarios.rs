@@ -10,7 +10,9 @@ use std::path::PathBuf;
 fn lab_dir() -> Option<PathBuf> {
     let d = std::env::var_os("CRASHLENS_LAB_CACHE")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/crashlens/lab")))?;
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/crashlens/lab"))
+        })?;
     d.exists().then_some(d)
 }
 
@@ -26,7 +28,11 @@ fn every_lab_scenario_gives_its_facts() {
     };
     let mut checked = 0;
     let mut problems = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     entries.sort();
     for sc in entries {
         let (facts, elf) = (sc.join("facts.json"), sc.join("vmcore.elf"));
@@ -43,10 +49,16 @@ fn every_lab_scenario_gives_its_facts() {
             bad(format!("release {}", r["kernel"]["release"]));
         }
         if f["crashing_pid"].is_number() && r["panic"]["pid"] != f["crashing_pid"] {
-            bad(format!("pid {} want {}", r["panic"]["pid"], f["crashing_pid"]));
+            bad(format!(
+                "pid {} want {}",
+                r["panic"]["pid"], f["crashing_pid"]
+            ));
         }
         if f["crashing_comm"].is_string() && r["panic"]["comm"] != f["crashing_comm"] {
-            bad(format!("comm {} want {}", r["panic"]["comm"], f["crashing_comm"]));
+            bad(format!(
+                "comm {} want {}",
+                r["panic"]["comm"], f["crashing_comm"]
+            ));
         }
         if let Some(cf) = f["culprit_function"].as_str() {
             let got = r["culprit"]["function"].as_str().unwrap_or("");
@@ -54,7 +66,10 @@ fn every_lab_scenario_gives_its_facts() {
                 bad(format!("culprit {got} want {cf}"));
             }
             if r["culprit"]["module"] != f["culprit_module"] {
-                bad(format!("culprit module {} want {}", r["culprit"]["module"], f["culprit_module"]));
+                bad(format!(
+                    "culprit module {} want {}",
+                    r["culprit"]["module"], f["culprit_module"]
+                ));
             }
         }
         let en = r["narrative"]["en"].as_str().unwrap_or("");
@@ -68,7 +83,11 @@ fn every_lab_scenario_gives_its_facts() {
         }
         // At least one real Chinese sentence: a run of 8 or more Han characters.
         let longest_han = zh.chars().fold((0, 0), |(best, run), c| {
-            let run = if ('\u{4e00}'..='\u{9fff}').contains(&c) { run + 1 } else { 0 };
+            let run = if ('\u{4e00}'..='\u{9fff}').contains(&c) {
+                run + 1
+            } else {
+                0
+            };
             (best.max(run), run)
         });
         if longest_han.0 < 8 {
@@ -88,7 +107,13 @@ fn every_lab_scenario_gives_its_facts() {
                 .map(base)
                 .filter(|f| !f.starts_with("dump_stack") && !f.starts_with("show_stack"))
                 .collect();
-            let got: Vec<&str> = r["backtrace"].as_array().unwrap().iter().filter_map(|fr| fr["function"].as_str()).map(base).collect();
+            let got: Vec<&str> = r["backtrace"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|fr| fr["function"].as_str())
+                .map(base)
+                .collect();
             let mut it = got.iter();
             if !want.iter().all(|w| it.any(|g| g == w)) {
                 bad(format!("backtrace {got:?} lacks {want:?}"));

@@ -52,7 +52,10 @@ fn expected(file: &str) -> Expect {
 /// The kind of report a title names, for grouping: its words before " in ".
 fn kind_of(t: &str) -> String {
     let head = t.split(" in ").next().unwrap_or(t);
-    head.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    head.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -62,18 +65,30 @@ fn corpus_titles() {
         eprintln!("note: corpus {} absent, skipping", dir.display());
         return;
     };
-    let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_file()).collect();
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
     files.sort();
     let texts: Vec<(String, String)> = files
         .iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned(),
+            )
+        })
         .collect();
     // Compile the rules before timing.
     let _ = oops::parse_all("BUG: warm up\n");
     let t0 = Instant::now();
-    let parsed: Vec<Vec<oops::Oops>> = texts.iter().map(|(_, t)| oops::parse_all(oops::console_text(t))).collect();
+    let parsed: Vec<Vec<oops::Oops>> = texts
+        .iter()
+        .map(|(_, t)| oops::parse_all(oops::console_text(t)))
+        .collect();
     let elapsed = t0.elapsed();
-    let (mut ok, mut type_ok, mut type_n, mut frame_ok, mut frame_n, mut corr_ok) = (0, 0, 0, 0, 0, 0);
+    let (mut ok, mut type_ok, mut type_n, mut frame_ok, mut frame_n, mut corr_ok) =
+        (0, 0, 0, 0, 0, 0);
     let mut per_type: BTreeMap<String, (u32, u32)> = BTreeMap::new();
     let mut misses: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for ((name, text), all) in texts.iter().zip(&parsed) {
@@ -82,7 +97,13 @@ fn corpus_titles() {
         let got = p.map(|o| o.title.clone());
         let hit = got == e.title;
         ok += hit as u32;
-        let ty = e.kind.clone().unwrap_or_else(|| if e.title.is_some() { "(none given)".into() } else { "(no crash)".into() });
+        let ty = e.kind.clone().unwrap_or_else(|| {
+            if e.title.is_some() {
+                "(none given)".into()
+            } else {
+                "(no crash)".into()
+            }
+        });
         let ent = per_type.entry(ty).or_default();
         ent.0 += 1;
         ent.1 += hit as u32;
@@ -96,20 +117,44 @@ fn corpus_titles() {
         }
         corr_ok += (p.map_or(false, |o| o.corrupted) == e.corrupted) as u32;
         if !hit {
-            let k = e.title.as_deref().map_or("(no crash expected)".to_string(), kind_of);
-            misses.entry(k).or_default().push(format!("{name}: want {:?} got {:?}", e.title, got));
+            let k = e
+                .title
+                .as_deref()
+                .map_or("(no crash expected)".to_string(), kind_of);
+            misses
+                .entry(k)
+                .or_default()
+                .push(format!("{name}: want {:?} got {:?}", e.title, got));
         }
     }
     let n = texts.len() as u32;
     let pct = 100.0 * ok as f64 / n.max(1) as f64;
     println!("corpus: {} reports in {}", n, dir.display());
-    println!("parse time: {:.1} ms for the whole corpus ({:.2} ms/report)", elapsed.as_secs_f64() * 1e3, elapsed.as_secs_f64() * 1e3 / n.max(1) as f64);
-    println!("reports found (all, not just primary): {}", parsed.iter().map(Vec::len).sum::<usize>());
+    println!(
+        "parse time: {:.1} ms for the whole corpus ({:.2} ms/report)",
+        elapsed.as_secs_f64() * 1e3,
+        elapsed.as_secs_f64() * 1e3 / n.max(1) as f64
+    );
+    println!(
+        "reports found (all, not just primary): {}",
+        parsed.iter().map(Vec::len).sum::<usize>()
+    );
     println!("exact titles: {ok}/{n} = {pct:.1}%");
-    println!("types: {type_ok}/{type_n}; frames: {frame_ok}/{frame_n}; corrupted flag: {corr_ok}/{n}");
-    println!("\n{:<40} {:>6} {:>6} {:>7}", "type", "files", "titles", "rate");
+    println!(
+        "types: {type_ok}/{type_n}; frames: {frame_ok}/{frame_n}; corrupted flag: {corr_ok}/{n}"
+    );
+    println!(
+        "\n{:<40} {:>6} {:>6} {:>7}",
+        "type", "files", "titles", "rate"
+    );
     for (t, (a, b)) in &per_type {
-        println!("{:<40} {:>6} {:>6} {:>6.1}%", t, a, b, 100.0 * *b as f64 / *a as f64);
+        println!(
+            "{:<40} {:>6} {:>6} {:>6.1}%",
+            t,
+            a,
+            b,
+            100.0 * *b as f64 / *a as f64
+        );
     }
     println!("\nmisses by kind:");
     for (k, v) in &misses {

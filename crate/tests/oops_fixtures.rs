@@ -14,7 +14,12 @@ fn fixtures() -> Option<PathBuf> {
         return Some(PathBuf::from(d));
     }
     let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [m.join("../../shared/fixtures"), m.join("../../../shared/fixtures")].into_iter().find(|p| p.is_dir())
+    [
+        m.join("../../shared/fixtures"),
+        m.join("../../../shared/fixtures"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir())
 }
 
 fn elf(name: &str) -> Option<PathBuf> {
@@ -26,13 +31,23 @@ fn elf(name: &str) -> Option<PathBuf> {
     }
     let zst = fixtures()?.join(name).join("vmcore.elf.zst");
     std::fs::create_dir_all(&cache).ok()?;
-    let ok = std::process::Command::new("zstd").arg("-q").arg("-d").arg(&zst).arg("-o").arg(&out).status().ok()?.success();
+    let ok = std::process::Command::new("zstd")
+        .arg("-q")
+        .arg("-d")
+        .arg(&zst)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .ok()?
+        .success();
     ok.then_some(out)
 }
 
 fn console(name: &str) -> Option<String> {
     let p = fixtures()?.join(name).join("oracle/console.log");
-    std::fs::read(p).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    std::fs::read(p)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 fn dump_log(path: &Path) -> String {
@@ -42,29 +57,71 @@ fn dump_log(path: &Path) -> String {
 }
 
 fn check_null(o: &Oops) {
-    assert_eq!(o.title, "BUG: unable to handle kernel NULL pointer dereference in fixture_null_deref");
+    assert_eq!(
+        o.title,
+        "BUG: unable to handle kernel NULL pointer dereference in fixture_null_deref"
+    );
     assert_eq!(o.kind, "NULL-POINTER-DEREFERENCE");
     assert_eq!(o.frame.as_deref(), Some("fixture_null_deref"));
     assert!(!o.corrupted, "{:?}", o.corrupted_reason);
-    assert_eq!(o.message, "BUG: kernel NULL pointer dereference, address: 0000000000000018");
-    assert_eq!(o.rip.as_deref(), Some("fixture_null_deref+0x15/0x1f [vmcore_fixture]"));
-    assert_eq!((o.cpu, o.pid, o.comm.as_deref()), (Some(0), Some(103), Some("sh")));
+    assert_eq!(
+        o.message,
+        "BUG: kernel NULL pointer dereference, address: 0000000000000018"
+    );
+    assert_eq!(
+        o.rip.as_deref(),
+        Some("fixture_null_deref+0x15/0x1f [vmcore_fixture]")
+    );
+    assert_eq!(
+        (o.cpu, o.pid, o.comm.as_deref()),
+        (Some(0), Some(103), Some("sh"))
+    );
     assert_eq!(o.kernel_version.as_deref(), Some("6.1.0-56-cloud-amd64"));
     let names: Vec<&str> = o.taint_flags.iter().map(|f| f.name).collect();
     assert_eq!(names, ["OOT_MODULE", "UNSIGNED_MODULE"]);
-    assert_eq!(o.registers.get("CR2").map(String::as_str), Some("0000000000000018"));
-    assert_eq!(o.registers.get("RBX").map(String::as_str), Some("0000000000000000"));
+    assert_eq!(
+        o.registers.get("CR2").map(String::as_str),
+        Some("0000000000000018")
+    );
+    assert_eq!(
+        o.registers.get("RBX").map(String::as_str),
+        Some("0000000000000000")
+    );
     let code = o.code.as_ref().expect("Code: line");
     // <48> 8b 43 18: mov 0x18(%rbx),%rax — the faulting load of the NULL+0x18 field.
     let i = code.fault_index.expect("faulting byte") * 2;
     assert_eq!(&code.bytes[i..i + 8], "488b4318");
     let f = &o.call_trace[1];
-    assert_eq!((f.function.as_str(), f.offset, f.size, f.module.as_deref()), ("provoke_write", Some(0x68), Some(0x96), Some("vmcore_fixture")));
-    assert!(o.call_trace.iter().any(|f| !f.reliable), "the ? frames are kept as unreliable");
-    assert_eq!(o.stack_markers.first().map(|m| m.marker.as_str()), Some("<TASK>"));
-    assert!(o.hardware.as_deref().unwrap_or("").starts_with("QEMU Standard PC"));
-    assert!(o.modules.as_ref().is_some_and(|m| m.iter().any(|m| m.starts_with("vmcore_fixture"))));
-    assert_eq!(o.panic_string.as_deref(), Some("Kernel panic - not syncing: Fatal exception"));
+    assert_eq!(
+        (f.function.as_str(), f.offset, f.size, f.module.as_deref()),
+        (
+            "provoke_write",
+            Some(0x68),
+            Some(0x96),
+            Some("vmcore_fixture")
+        )
+    );
+    assert!(
+        o.call_trace.iter().any(|f| !f.reliable),
+        "the ? frames are kept as unreliable"
+    );
+    assert_eq!(
+        o.stack_markers.first().map(|m| m.marker.as_str()),
+        Some("<TASK>")
+    );
+    assert!(o
+        .hardware
+        .as_deref()
+        .unwrap_or("")
+        .starts_with("QEMU Standard PC"));
+    assert!(o
+        .modules
+        .as_ref()
+        .is_some_and(|m| m.iter().any(|m| m.starts_with("vmcore_fixture"))));
+    assert_eq!(
+        o.panic_string.as_deref(),
+        Some("Kernel panic - not syncing: Fatal exception")
+    );
 }
 
 fn check_bug(o: &Oops) {
@@ -72,8 +129,14 @@ fn check_bug(o: &Oops) {
     assert_eq!(o.kind, "BUG");
     assert_eq!(o.frame.as_deref(), Some("fixture_provoke"));
     assert!(!o.corrupted, "{:?}", o.corrupted_reason);
-    assert_eq!(o.rip.as_deref(), Some("fixture_provoke+0x67/0xa0 [vmcore_fixture]"));
-    assert_eq!((o.cpu, o.pid, o.comm.as_deref()), (Some(1), Some(158), Some("sh")));
+    assert_eq!(
+        o.rip.as_deref(),
+        Some("fixture_provoke+0x67/0xa0 [vmcore_fixture]")
+    );
+    assert_eq!(
+        (o.cpu, o.pid, o.comm.as_deref()),
+        (Some(1), Some(158), Some("sh"))
+    );
     let code = o.code.as_ref().expect("Code: line");
     let i = code.fault_index.expect("faulting byte") * 2;
     assert_eq!(&code.bytes[i..i + 4], "0f0b", "ud2 of BUG()");
@@ -110,13 +173,21 @@ fn kernel_bug_fixture() {
 
 #[test]
 fn no_crash_is_none() {
-    let all = oops::parse_all("[    0.000000] Linux version 6.1.0\n[    1.000000] systemd[1]: Started.\n");
+    let all = oops::parse_all(
+        "[    0.000000] Linux version 6.1.0\n[    1.000000] systemd[1]: Started.\n",
+    );
     assert!(oops::primary(&all).is_none());
 }
 
 fn cli(args: &[&str]) -> (i32, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashlens")).args(args).output().expect("run crashlens");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crashlens"))
+        .args(args)
+        .output()
+        .expect("run crashlens");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -124,7 +195,11 @@ fn cli_oops_json() {
     let dir = std::env::temp_dir().join(format!("crashlens-oops-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let quiet = dir.join("quiet.log");
-    std::fs::write(&quiet, "[    0.000000] Linux version 6.1.0\n[    1.000000] random: crng init done\n").unwrap();
+    std::fs::write(
+        &quiet,
+        "[    0.000000] Linux version 6.1.0\n[    1.000000] random: crng init done\n",
+    )
+    .unwrap();
     let (rc, out) = cli(&["oops", quiet.to_str().unwrap(), "--format", "json"]);
     assert_eq!((rc, out.trim()), (0, "null"));
     let Some(f) = fixtures() else {
@@ -141,8 +216,16 @@ fn cli_oops_json() {
     assert_eq!(v["corrupted"], false);
     let (_, out) = cli(&["oops", log.to_str().unwrap(), "--format", "json", "--all"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let titles: Vec<&str> = v.as_array().unwrap().iter().map(|o| o["title"].as_str().unwrap()).collect();
+    let titles: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["title"].as_str().unwrap())
+        .collect();
     assert_eq!(titles[0], "kernel BUG in fixture_provoke");
-    assert!(titles.contains(&"kernel panic: Fatal exception"), "{titles:?}");
+    assert!(
+        titles.contains(&"kernel panic: Fatal exception"),
+        "{titles:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

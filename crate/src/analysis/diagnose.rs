@@ -49,11 +49,20 @@ pub struct Input<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provenance {
     /// Argument N (1-based) in register `reg`, possibly copied through other registers.
-    Argument { index: u32, reg: &'static str, via: Vec<(String, String)> },
+    Argument {
+        index: u32,
+        reg: &'static str,
+        via: Vec<(String, String)>,
+    },
     /// Loaded or computed inside the function by this instruction.
-    Computed { insn: String, location: String },
+    Computed {
+        insn: String,
+        location: String,
+    },
     /// The return value of a call.
-    Returned { callee: String },
+    Returned {
+        callee: String,
+    },
     Unknown,
 }
 
@@ -72,26 +81,112 @@ pub struct Verdict {
 /// allocators, refcount/list/lock helpers, string and copy routines, entry code.
 pub fn is_infrastructure(name: &str) -> bool {
     const PREFIXES: &[&str] = &[
-        "__free_pages", "free_pages", "__free_page", "free_unref_page", "put_page", "__put_page", "folio_put",
-        "__folio_put", "kfree", "kmem_cache_", "__kmem_cache", "__kmalloc", "kmalloc", "kvfree", "vfree",
-        "slab_", "___slab", "__slab", "memcpy", "__memcpy", "memmove", "memset", "__memset", "memcmp",
-        "strlen", "strnlen", "strcmp", "strncmp", "strcpy", "strscpy", "copy_user", "copy_to_user",
-        "copy_from_user", "_copy_", "__copy_", "rep_movs", "list_", "__list_", "hlist_", "rb_", "_raw_spin",
-        "_raw_read", "_raw_write", "queued_spin", "queued_read", "queued_write", "native_queued", "mutex_",
-        "__mutex", "down_", "up_", "refcount_", "atomic_", "kref_", "dput", "iput", "fput", "mntput",
-        "page_ref", "get_page", "__get_user", "__put_user", "panic", "oops", "die", "__die", "bug_",
-        "report_bug", "handle_bug", "do_trap", "do_error_trap", "exc_", "asm_exc_", "entry_", "do_syscall",
-        "syscall_", "__x64_sys_", "ret_from_fork", "warn_", "__warn", "dump_stack", "printk", "_printk",
-        "vprintk", "__schedule", "schedule",
+        "__free_pages",
+        "free_pages",
+        "__free_page",
+        "free_unref_page",
+        "put_page",
+        "__put_page",
+        "folio_put",
+        "__folio_put",
+        "kfree",
+        "kmem_cache_",
+        "__kmem_cache",
+        "__kmalloc",
+        "kmalloc",
+        "kvfree",
+        "vfree",
+        "slab_",
+        "___slab",
+        "__slab",
+        "memcpy",
+        "__memcpy",
+        "memmove",
+        "memset",
+        "__memset",
+        "memcmp",
+        "strlen",
+        "strnlen",
+        "strcmp",
+        "strncmp",
+        "strcpy",
+        "strscpy",
+        "copy_user",
+        "copy_to_user",
+        "copy_from_user",
+        "_copy_",
+        "__copy_",
+        "rep_movs",
+        "list_",
+        "__list_",
+        "hlist_",
+        "rb_",
+        "_raw_spin",
+        "_raw_read",
+        "_raw_write",
+        "queued_spin",
+        "queued_read",
+        "queued_write",
+        "native_queued",
+        "mutex_",
+        "__mutex",
+        "down_",
+        "up_",
+        "refcount_",
+        "atomic_",
+        "kref_",
+        "dput",
+        "iput",
+        "fput",
+        "mntput",
+        "page_ref",
+        "get_page",
+        "__get_user",
+        "__put_user",
+        "panic",
+        "oops",
+        "die",
+        "__die",
+        "bug_",
+        "report_bug",
+        "handle_bug",
+        "do_trap",
+        "do_error_trap",
+        "exc_",
+        "asm_exc_",
+        "entry_",
+        "do_syscall",
+        "syscall_",
+        "__x64_sys_",
+        "ret_from_fork",
+        "warn_",
+        "__warn",
+        "dump_stack",
+        "printk",
+        "_printk",
+        "vprintk",
+        "__schedule",
+        "schedule",
     ];
     let base = name.split('.').next().unwrap_or(name);
     PREFIXES.iter().any(|p| base.starts_with(p))
 }
 
 /// The crash class from the report's wording.
-pub fn classify(p: &PanicInfo, fault_address: Option<u64>, operand_addr: Option<u64>, base_value: Option<u64>) -> &'static str {
+pub fn classify(
+    p: &PanicInfo,
+    fault_address: Option<u64>,
+    operand_addr: Option<u64>,
+    base_value: Option<u64>,
+) -> &'static str {
     let m = p.message.as_deref().unwrap_or("");
-    let t = format!("{} {} {}", m, p.title.as_deref().unwrap_or(""), p.kind.as_deref().unwrap_or("")).to_lowercase();
+    let t = format!(
+        "{} {} {}",
+        m,
+        p.title.as_deref().unwrap_or(""),
+        p.kind.as_deref().unwrap_or("")
+    )
+    .to_lowercase();
     let ps = p.panic_string.as_deref().unwrap_or("").to_lowercase();
     if ps.contains("sysrq triggered crash") || t.contains("sysrq") {
         return "sysrq";
@@ -105,10 +200,15 @@ pub fn classify(p: &PanicInfo, fault_address: Option<u64>, operand_addr: Option<
     if t.contains("stack-protector") || t.contains("stack is corrupted") {
         return "stack-corruption";
     }
-    if t.contains("double fault") || t.contains("stack guard page") || t.contains("stack overflow") {
+    if t.contains("double fault") || t.contains("stack guard page") || t.contains("stack overflow")
+    {
         return "stack-overflow";
     }
-    if t.contains("soft lockup") || t.contains("hard lockup") || t.contains("hardlockup") || t.contains("rcu") && t.contains("stall") {
+    if t.contains("soft lockup")
+        || t.contains("hard lockup")
+        || t.contains("hardlockup")
+        || t.contains("rcu") && t.contains("stall")
+    {
         return "lockup";
     }
     if t.contains("blocked for more than") || t.contains("task hung") {
@@ -126,11 +226,22 @@ pub fn classify(p: &PanicInfo, fault_address: Option<u64>, operand_addr: Option<
     let addr = operand_addr.or(fault_address);
     let poison = |a: u64| {
         let hi = a >> 32;
-        (a & 0xffff_ffff_0000_0000) == 0xdead_0000_0000_0000 || hi == 0xdead_4ead || a == 0x6b6b6b6b6b6b6b6b || hi == 0x6b6b6b6b
+        (a & 0xffff_ffff_0000_0000) == 0xdead_0000_0000_0000
+            || hi == 0xdead_4ead
+            || a == 0x6b6b6b6b6b6b6b6b
+            || hi == 0x6b6b6b6b
     };
-    if t.contains("general protection") || t.contains("unable to handle") || t.contains("null pointer") || t.contains("page fault") || t.contains("paging request") {
+    if t.contains("general protection")
+        || t.contains("unable to handle")
+        || t.contains("null pointer")
+        || t.contains("page fault")
+        || t.contains("paging request")
+    {
         if let Some(a) = addr {
-            if a == 0x6b6b6b6b6b6b6b6b || base_value == Some(0x6b6b6b6b6b6b6b6b) || (a >> 32) == 0x6b6b6b6b {
+            if a == 0x6b6b6b6b6b6b6b6b
+                || base_value == Some(0x6b6b6b6b6b6b6b6b)
+                || (a >> 32) == 0x6b6b6b6b
+            {
                 return "use-after-free";
             }
             if poison(a) || base_value.is_some_and(poison) {
@@ -167,7 +278,12 @@ pub fn widen(r: &str) -> &str {
         "edi" | "di" | "dil" => "rdi",
         "ebp" | "bp" | "bpl" => "rbp",
         "esp" | "sp" | "spl" => "rsp",
-        r if r.starts_with('r') && (r.ends_with('d') || r.ends_with('w') || r.ends_with('b')) && r.len() <= 4 => &r[..r.len() - 1],
+        r if r.starts_with('r')
+            && (r.ends_with('d') || r.ends_with('w') || r.ends_with('b'))
+            && r.len() <= 4 =>
+        {
+            &r[..r.len() - 1]
+        }
         r => r,
     }
 }
@@ -185,7 +301,12 @@ pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
         let ins = &site.insns[i];
         if ins.is_call && CALLER_SAVED.contains(&want.as_str()) {
             if want == "rax" {
-                let callee = ins.text.split('<').nth(1).map(|s| s.trim_end_matches('>').to_string()).unwrap_or_else(|| ins.text.clone());
+                let callee = ins
+                    .text
+                    .split('<')
+                    .nth(1)
+                    .map(|s| s.trim_end_matches('>').to_string())
+                    .unwrap_or_else(|| ins.text.clone());
                 return Provenance::Returned { callee };
             }
             return Provenance::Unknown; // clobbered by the call
@@ -195,33 +316,55 @@ pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
         }
         // A register-to-register move copies the value: follow the source.
         let t = ins.text.trim();
-        if let Some(ops) = t.strip_prefix("mov").map(str::trim_start).filter(|_| t.starts_with("mov ") || t.starts_with("movq") || t.starts_with("mov\t") || t.starts_with("mov  ")) {
+        if let Some(ops) = t.strip_prefix("mov").map(str::trim_start).filter(|_| {
+            t.starts_with("mov ")
+                || t.starts_with("movq")
+                || t.starts_with("mov\t")
+                || t.starts_with("mov  ")
+        }) {
             let parts: Vec<&str> = ops.split(',').collect();
             if parts.len() == 2 && parts[0].starts_with('%') && parts[1].starts_with('%') {
                 let src = parts[0].trim_start_matches('%');
                 let src64 = widen(src);
-                via.push((want.clone(), ins.location.clone().unwrap_or_else(|| format!("{:#x}", ins.address))));
+                via.push((
+                    want.clone(),
+                    ins.location
+                        .clone()
+                        .unwrap_or_else(|| format!("{:#x}", ins.address)),
+                ));
                 want = src64.to_string();
                 continue;
             }
         }
         return Provenance::Computed {
             insn: ins.text.clone(),
-            location: ins.location.clone().unwrap_or_else(|| format!("{:#x}", ins.address)),
+            location: ins
+                .location
+                .clone()
+                .unwrap_or_else(|| format!("{:#x}", ins.address)),
         };
     }
     match ARG_REGS.iter().position(|r| *r == want) {
-        Some(n) => Provenance::Argument { index: n as u32 + 1, reg: ARG_REGS[n], via },
+        Some(n) => Provenance::Argument {
+            index: n as u32 + 1,
+            reg: ARG_REGS[n],
+            via,
+        },
         None => Provenance::Unknown,
     }
 }
 
 fn module_taint<'a>(modules: &'a [ModuleInfo], name: &str) -> Option<&'a str> {
-    modules.iter().find(|m| m.name == name).map(|m| m.taint.as_str())
+    modules
+        .iter()
+        .find(|m| m.name == name)
+        .map(|m| m.taint.as_str())
 }
 
 fn frame_name(f: &Frame) -> String {
-    f.function.clone().unwrap_or_else(|| format!("{:#x}", f.address))
+    f.function
+        .clone()
+        .unwrap_or_else(|| format!("{:#x}", f.address))
 }
 
 /// Runs the reasoning chain.
@@ -230,19 +373,41 @@ pub fn diagnose(inp: &Input) -> Verdict {
     // The interrupted function: the first exception frame in kernel mode, else the oops RIP.
     let fault_frame = inp.fault_frame;
     v.fault_frame = fault_frame;
-    v.caller_frame = fault_frame.and_then(|i| (i + 1..inp.frames.len()).find(|&j| inp.frames[j].kind != "exception" && inp.frames[j].function.is_some()));
-    let mut fault = Fault { address: inp.fault_address, ..Default::default() };
+    v.caller_frame = fault_frame.and_then(|i| {
+        (i + 1..inp.frames.len())
+            .find(|&j| inp.frames[j].kind != "exception" && inp.frames[j].function.is_some())
+    });
+    let mut fault = Fault {
+        address: inp.fault_address,
+        ..Default::default()
+    };
     if let Some(site) = inp.site {
         fault.ip = Some(site.ip);
         if let Some(ins) = site.insns.iter().find(|i| i.address == site.ip) {
             fault.instruction = Some(ins.text.clone());
             fault.location = ins.location.clone();
-            let bytes: Vec<u8> = ins.bytes.split(' ').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
+            let bytes: Vec<u8> = ins
+                .bytes
+                .split(' ')
+                .filter_map(|b| u8::from_str_radix(b, 16).ok())
+                .collect();
             if let Some(m) = memory_operand(&bytes, ins.address, Some(&site.regs)) {
                 fault.base_register = m.base.clone().filter(|b| b != "rip");
-                fault.base_value = fault.base_register.as_deref().and_then(|r| site.regs.get(r));
+                fault.base_value = fault
+                    .base_register
+                    .as_deref()
+                    .and_then(|r| site.regs.get(r));
                 fault.offset = Some(m.displacement);
-                fault.access = Some(if m.write && m.read { "read-write" } else if m.write { "write" } else { "read" }.into());
+                fault.access = Some(
+                    if m.write && m.read {
+                        "read-write"
+                    } else if m.write {
+                        "write"
+                    } else {
+                        "read"
+                    }
+                    .into(),
+                );
                 if fault.address.is_none() {
                     fault.address = m.address;
                 }
@@ -263,10 +428,15 @@ pub fn diagnose(inp: &Input) -> Verdict {
         }
     }
     let operand_addr = fault.address;
-    fault.class = classify(inp.panic, inp.fault_address, operand_addr, fault.base_value).to_string();
+    fault.class =
+        classify(inp.panic, inp.fault_address, operand_addr, fault.base_value).to_string();
     // When the log's wording is not recognised, the faulting instruction still tells the class.
     if fault.class == "panic" && inp.fault_frame.is_some() {
-        let mnemonic = fault.instruction.as_deref().and_then(|i| i.split_whitespace().next()).unwrap_or("");
+        let mnemonic = fault
+            .instruction
+            .as_deref()
+            .and_then(|i| i.split_whitespace().next())
+            .unwrap_or("");
         fault.class = match mnemonic {
             "div" | "idiv" => "divide-error",
             "ud2" => "invalid-opcode",
@@ -280,7 +450,11 @@ pub fn diagnose(inp: &Input) -> Verdict {
         // The divisor is the instruction's only operand.
         if let Some(site) = inp.site {
             let ins = fault.instruction.as_deref().unwrap_or("");
-            if let Some(r) = ins.split_whitespace().nth(1).and_then(|o| o.strip_prefix('%')) {
+            if let Some(r) = ins
+                .split_whitespace()
+                .nth(1)
+                .and_then(|o| o.strip_prefix('%'))
+            {
                 let r64 = widen(r);
                 fault.base_register = Some(r64.to_string());
                 fault.base_value = site.regs.get(r64);
@@ -302,7 +476,13 @@ pub fn diagnose(inp: &Input) -> Verdict {
 fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
     if v.deliberate {
         // Not a bug: name the function that crashed on purpose (sysrq_handle_crash).
-        let f = v.fault_frame.and_then(|i| inp.frames.get(i)).or_else(|| inp.frames.iter().find(|f| f.function.as_deref().is_some_and(|n| n.starts_with("sysrq"))))?;
+        let f = v.fault_frame.and_then(|i| inp.frames.get(i)).or_else(|| {
+            inp.frames.iter().find(|f| {
+                f.function
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("sysrq"))
+            })
+        })?;
         return Some(Culprit {
             function: frame_name(f),
             module: f.module.clone(),
@@ -314,7 +494,10 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
     let frames = inp.frames;
     // Candidates from the faulting function downwards (never the panic path above it).
     let start = v.fault_frame.unwrap_or(0);
-    let chain: Vec<&Frame> = frames[start.min(frames.len())..].iter().filter(|f| f.function.is_some() && f.regs.is_none_or(|r| r.cs & 3 == 0)).collect();
+    let chain: Vec<&Frame> = frames[start.min(frames.len())..]
+        .iter()
+        .filter(|f| f.function.is_some() && f.regs.is_none_or(|r| r.cs & 3 == 0))
+        .collect();
     let faulting: Option<(String, Option<String>)> = inp
         .site
         .map(|s| (s.function.clone(), s.module.clone()))
@@ -323,7 +506,10 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             let o = inp.oops?;
             let rip = o.rip.as_deref()?;
             let name = rip.split('+').next()?.trim().to_string();
-            let module = rip.split('[').nth(1).map(|m| m.trim_end_matches(']').trim().to_string());
+            let module = rip
+                .split('[')
+                .nth(1)
+                .map(|m| m.trim_end_matches(']').trim().to_string());
             Some((name, module))
         });
     let (fname, fmod) = faulting?;
@@ -347,12 +533,22 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
     };
     if v.fault.class == "panic" && v.fault_frame.is_none() {
         // panic() called directly: the function that called it made the decision.
-        let after = frames.iter().rposition(|f| f.function.as_deref().is_some_and(|n| n.split('.').next() == Some("panic")))?;
-        let c = frames[after + 1..].iter().find(|f| f.function.is_some() && f.kind != "exception" && !is_infrastructure(&frame_name(f)))?;
+        let after = frames.iter().rposition(|f| {
+            f.function
+                .as_deref()
+                .is_some_and(|n| n.split('.').next() == Some("panic"))
+        })?;
+        let c = frames[after + 1..].iter().find(|f| {
+            f.function.is_some() && f.kind != "exception" && !is_infrastructure(&frame_name(f))
+        })?;
         return Some(Culprit {
             function: frame_name(c),
             module: c.module.clone(),
-            reason: format!("{} called panic() directly{}", frame_name(c), taint_note(&c.module)),
+            reason: format!(
+                "{} called panic() directly{}",
+                frame_name(c),
+                taint_note(&c.module)
+            ),
             confidence: if c.module.is_some() { "high" } else { "medium" }.into(),
             ..Default::default()
         });
@@ -392,7 +588,12 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     function: frame_name(c),
                     module: c.module.clone(),
                     reason,
-                    confidence: if direct && c.module.is_some() { "high" } else { "medium" }.into(),
+                    confidence: if direct && c.module.is_some() {
+                        "high"
+                    } else {
+                        "medium"
+                    }
+                    .into(),
                     ..Default::default()
                 });
             }
@@ -430,8 +631,20 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
         ("stack-overflow", _) => format!("{fname} exhausted the kernel stack (recursion or large stack frames){}", taint_note(&fmod)),
         _ => format!("the faulting instruction is in {fname}{}", taint_note(&fmod)),
     };
-    let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() { "high" } else if fmod.is_some() { "medium" } else { "low" };
-    Some(Culprit { function: fname, module: fmod, reason, confidence: confidence.into(), ..Default::default() })
+    let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() {
+        "high"
+    } else if fmod.is_some() {
+        "medium"
+    } else {
+        "low"
+    };
+    Some(Culprit {
+        function: fname,
+        module: fmod,
+        reason,
+        confidence: confidence.into(),
+        ..Default::default()
+    })
 }
 
 /// Stable bucket id: FNV-1a of the title and the first frames' function names.
@@ -446,7 +659,12 @@ pub fn bucket(title: &str, frames: &[Frame]) -> String {
         h = h.wrapping_mul(0x100000001b3);
     };
     eat(title);
-    for f in frames.iter().filter(|f| f.kind != "start").filter_map(|f| f.function.as_deref()).take(5) {
+    for f in frames
+        .iter()
+        .filter(|f| f.kind != "start")
+        .filter_map(|f| f.function.as_deref())
+        .take(5)
+    {
         eat(f.split('.').next().unwrap_or(f));
     }
     format!("{h:016x}")

@@ -4,8 +4,8 @@
 
 use crate::dump::Regs;
 use iced_x86::{
-    Decoder, DecoderOptions, Formatter, FormatterOutput, FormatterTextKind, GasFormatter, Instruction,
-    InstructionInfoFactory, OpAccess, Register,
+    Decoder, DecoderOptions, Formatter, FormatterOutput, FormatterTextKind, GasFormatter,
+    Instruction, InstructionInfoFactory, OpAccess, Register,
 };
 use serde::Serialize;
 
@@ -96,7 +96,8 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
         dec.decode_out(&mut ins);
         let mut o = Out(String::new());
         // Only with an index register (iced would print `(%rbx,)` otherwise).
-        fmt.options_mut().set_always_show_scale(ins.memory_index() != Register::None);
+        fmt.options_mut()
+            .set_always_show_scale(ins.memory_index() != Register::None);
         fmt.format(&ins, &mut o);
         // Branch targets get their name, as gdb/crash print `call 0x... <_printk>`.
         if ins.op_count() == 1 && ins.op0_kind() == iced_x86::OpKind::NearBranch64 {
@@ -116,18 +117,37 @@ pub fn disassemble(code: &[u8], addr: u64, name_of: &dyn Fn(u64) -> Option<Strin
             .info(&ins)
             .used_registers()
             .iter()
-            .filter(|u| matches!(u.access(), OpAccess::Write | OpAccess::CondWrite | OpAccess::ReadWrite | OpAccess::ReadCondWrite))
+            .filter(|u| {
+                matches!(
+                    u.access(),
+                    OpAccess::Write
+                        | OpAccess::CondWrite
+                        | OpAccess::ReadWrite
+                        | OpAccess::ReadCondWrite
+                )
+            })
             .filter_map(|u| gpr64(u.register()))
             .collect();
         out.push(Insn {
             address: ins.ip(),
             len: ins.len(),
-            bytes: bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "),
-            text: if ins.is_invalid() { "(bad)".into() } else { o.0 },
+            bytes: bytes
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            text: if ins.is_invalid() {
+                "(bad)".into()
+            } else {
+                o.0
+            },
             location: name_of(ins.ip()),
             writes,
             is_call: ins.is_call_near() || ins.is_call_far(),
-            is_ret: matches!(ins.mnemonic(), iced_x86::Mnemonic::Ret | iced_x86::Mnemonic::Retf),
+            is_ret: matches!(
+                ins.mnemonic(),
+                iced_x86::Mnemonic::Ret | iced_x86::Mnemonic::Retf
+            ),
         });
     }
     out
@@ -143,7 +163,15 @@ pub fn memory_operand(code: &[u8], addr: u64, regs: Option<&Regs>) -> Option<Mem
     }
     use iced_x86::OpKind;
     let kind = (0..ins.op_count()).map(|i| ins.op_kind(i)).find(|k| {
-        matches!(k, OpKind::Memory | OpKind::MemoryESRDI | OpKind::MemoryESEDI | OpKind::MemorySegRSI | OpKind::MemorySegESI | OpKind::MemorySegRDI)
+        matches!(
+            k,
+            OpKind::Memory
+                | OpKind::MemoryESRDI
+                | OpKind::MemoryESEDI
+                | OpKind::MemorySegRSI
+                | OpKind::MemorySegESI
+                | OpKind::MemorySegRDI
+        )
     })?;
     // String instructions (rep stos/movs/cmps) address memory through RDI / RSI implicitly.
     let implicit = match kind {
@@ -170,8 +198,14 @@ pub fn memory_operand(code: &[u8], addr: u64, regs: Option<&Regs>) -> Option<Mem
     let disp = ins.memory_displacement64() as i64;
     let mut info = InstructionInfoFactory::new();
     let acc = info.info(&ins).used_memory().first().map(|m| m.access());
-    let read = matches!(acc, Some(OpAccess::Read | OpAccess::ReadWrite | OpAccess::ReadCondWrite | OpAccess::CondRead));
-    let write = matches!(acc, Some(OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite));
+    let read = matches!(
+        acc,
+        Some(OpAccess::Read | OpAccess::ReadWrite | OpAccess::ReadCondWrite | OpAccess::CondRead)
+    );
+    let write = matches!(
+        acc,
+        Some(OpAccess::Write | OpAccess::ReadWrite | OpAccess::CondWrite | OpAccess::ReadCondWrite)
+    );
     let value = |r: &Option<String>| -> Option<u64> {
         match r {
             Some(r) => regs.and_then(|g| g.get(r)),
@@ -182,12 +216,28 @@ pub fn memory_operand(code: &[u8], addr: u64, regs: Option<&Regs>) -> Option<Mem
     let address = if ins.memory_base() == Register::RIP || (base.is_none() && index.is_none()) {
         Some(ins.memory_displacement64())
     } else {
-        value(&base)
-            .zip(value(&index))
-            .map(|(b, i)| b.wrapping_add(i.wrapping_mul(scale as u64)).wrapping_add(disp as u64))
+        value(&base).zip(value(&index)).map(|(b, i)| {
+            b.wrapping_add(i.wrapping_mul(scale as u64))
+                .wrapping_add(disp as u64)
+        })
     };
-    let (base, disp) = if ins.memory_base() == Register::RIP { (Some("rip".to_string()), (ins.memory_displacement64().wrapping_sub(ins.next_ip())) as i64) } else { (base, disp) };
-    Some(MemOperand { base, index, scale, displacement: disp, address, read, write })
+    let (base, disp) = if ins.memory_base() == Register::RIP {
+        (
+            Some("rip".to_string()),
+            (ins.memory_displacement64().wrapping_sub(ins.next_ip())) as i64,
+        )
+    } else {
+        (base, disp)
+    };
+    Some(MemOperand {
+        base,
+        index,
+        scale,
+        displacement: disp,
+        address,
+        read,
+        write,
+    })
 }
 
 #[cfg(test)]
@@ -200,16 +250,36 @@ mod tests {
         let code = [0x53, 0x48, 0x89, 0xfb, 0x48, 0x8b, 0x43, 0x18, 0x5b, 0xc3];
         let ins = disassemble(&code, 0xffffffffc033d0eb, &|_| None);
         let t: Vec<_> = ins.iter().map(|i| i.text.as_str()).collect();
-        assert_eq!(t, ["push   %rbx", "mov    %rdi,%rbx", "mov    0x18(%rbx),%rax", "pop    %rbx", "ret"]);
+        assert_eq!(
+            t,
+            [
+                "push   %rbx",
+                "mov    %rdi,%rbx",
+                "mov    0x18(%rbx),%rax",
+                "pop    %rbx",
+                "ret"
+            ]
+        );
         assert_eq!(ins[1].writes, ["rbx"]);
-        let regs = Regs { rbx: 0, ..Default::default() };
+        let regs = Regs {
+            rbx: 0,
+            ..Default::default()
+        };
         let m = memory_operand(&code[4..], 0xffffffffc033d0fb, Some(&regs)).unwrap();
         assert_eq!(m.base.as_deref(), Some("rbx"));
         assert_eq!(m.displacement, 0x18);
         assert_eq!(m.address, Some(0x18));
         assert!(m.read && !m.write);
         // The reference case: lock decl 0x1c(%rdi) with RDI = 0.
-        let m = memory_operand(&[0xf0, 0xff, 0x4f, 0x1c], 0xffffffff8118a075, Some(&Regs::default())).unwrap();
-        assert_eq!((m.base.as_deref(), m.displacement, m.address, m.write), (Some("rdi"), 0x1c, Some(0x1c), true));
+        let m = memory_operand(
+            &[0xf0, 0xff, 0x4f, 0x1c],
+            0xffffffff8118a075,
+            Some(&Regs::default()),
+        )
+        .unwrap();
+        assert_eq!(
+            (m.base.as_deref(), m.displacement, m.address, m.write),
+            (Some("rdi"), 0x1c, Some(0x1c), true)
+        );
     }
 }

@@ -64,7 +64,11 @@ pub struct Words {
 }
 
 fn ev(source: &str, en: String, zh: String) -> Evidence {
-    Evidence { source: source.into(), en, zh }
+    Evidence {
+        source: source.into(),
+        en,
+        zh,
+    }
 }
 
 /// Writes the narrative. `caller` is the function that called the faulting one (next frame).
@@ -84,12 +88,16 @@ pub fn write(
     };
     let fn_full = with_mod(&fname, &fmod);
     let task_en = match (&panic.comm, panic.pid, panic.cpu) {
-        (Some(c), Some(p), Some(cpu)) => format!(" while running task \"{c}\" (PID {p}) on CPU {cpu}"),
+        (Some(c), Some(p), Some(cpu)) => {
+            format!(" while running task \"{c}\" (PID {p}) on CPU {cpu}")
+        }
         (Some(c), Some(p), None) => format!(" while running task \"{c}\" (PID {p})"),
         _ => String::new(),
     };
     let task_zh = match (&panic.comm, panic.pid, panic.cpu) {
-        (Some(c), Some(p), Some(cpu)) => format!("（出问题的进程是 {c}，PID {p}，运行在 CPU {cpu} 上）"),
+        (Some(c), Some(p), Some(cpu)) => {
+            format!("（出问题的进程是 {c}，PID {p}，运行在 CPU {cpu} 上）")
+        }
         (Some(c), Some(p), None) => format!("（出问题的进程是 {c}，PID {p}）"),
         _ => String::new(),
     };
@@ -100,14 +108,29 @@ pub fn write(
         en.push(format!("This is not a bug: the crash was triggered on purpose through sysrq-c (\"echo c > /proc/sysrq-trigger\"){task_en}, typically to test kdump."));
         zh.push(format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{task_zh}，这类崩溃一般用于验证内核转储功能是否配置正确。"));
     } else {
-        en.push(format!("The kernel crashed on {} in {fn_full}{task_en}.", class_en(class)));
+        en.push(format!(
+            "The kernel crashed on {} in {fn_full}{task_en}.",
+            class_en(class)
+        ));
         let c = class_zh(class);
-        let sp = if c.starts_with(|ch: char| ch.is_ascii()) { " " } else { "" };
+        let sp = if c.starts_with(|ch: char| ch.is_ascii()) {
+            " "
+        } else {
+            ""
+        };
         zh.push(format!("内核在 {fn_full} 中发生了{sp}{c}{task_zh}。"));
     }
-    let at = |m: &str| m.split(" at ").nth(1).map(|x| x.trim_end_matches('!').to_string());
+    let at = |m: &str| {
+        m.split(" at ")
+            .nth(1)
+            .map(|x| x.trim_end_matches('!').to_string())
+    };
     if class == "bug" {
-        let place = panic.message.as_deref().and_then(at).unwrap_or_else(|| "?".into());
+        let place = panic
+            .message
+            .as_deref()
+            .and_then(at)
+            .unwrap_or_else(|| "?".into());
         let loc = f.location.clone().unwrap_or_else(|| fname.clone());
         en.push(format!(
             "A BUG() at {place} fired: the CPU executed `ud2` at {loc}, which is how BUG()/BUG_ON() stops the kernel when a condition its author declared impossible is true."
@@ -126,8 +149,15 @@ pub fn write(
     } else if class == "stack-overflow" {
         let loc = f.location.clone().unwrap_or_else(|| fname.clone());
         let insn = f.instruction.clone().unwrap_or_default();
-        let reg = f.base_register.clone().unwrap_or_else(|| "rsp".into()).to_uppercase();
-        let addr = f.address.map(|a| format!("{a:#x}")).unwrap_or_else(|| "?".into());
+        let reg = f
+            .base_register
+            .clone()
+            .unwrap_or_else(|| "rsp".into())
+            .to_uppercase();
+        let addr = f
+            .address
+            .map(|a| format!("{a:#x}"))
+            .unwrap_or_else(|| "?".into());
         en.push(format!(
             "The kernel stack ran out: `{insn}` at {loc} wrote through {reg} = {addr}, into the guard page below the task's stack, and the CPU took a double fault."
         ));
@@ -136,7 +166,9 @@ pub fn write(
         ));
         if let Some(n) = recursion {
             en.push(format!("{fname} appears {n} times in a row on the stack: unbounded or too deep recursion exhausted the kernel stack."));
-            zh.push(format!("调用栈里 {fname} 连续出现了 {n} 次，说明是无限递归或递归过深把内核栈耗尽了。"));
+            zh.push(format!(
+                "调用栈里 {fname} 连续出现了 {n} 次，说明是无限递归或递归过深把内核栈耗尽了。"
+            ));
         }
     } else if class == "lockup" {
         let loc = f.location.clone().unwrap_or_else(|| fname.clone());
@@ -151,19 +183,37 @@ pub fn write(
         en.push(format!("The CPU raised an invalid-opcode exception (#UD) at {loc}: either a `ud2` that marks unreachable code, or execution that jumped into data."));
         zh.push(format!("CPU 在 {loc} 处触发了非法指令异常（#UD）：要么是执行到了标记为不可达代码的 `ud2`，要么是程序跳转到了并非指令的数据区域。"));
     } else if class == "panic" {
-        let why = panic.panic_string.clone().or_else(|| panic.message.clone()).unwrap_or_default();
+        let why = panic
+            .panic_string
+            .clone()
+            .or_else(|| panic.message.clone())
+            .unwrap_or_default();
         en.push(format!("No CPU exception caused it: the code called panic() itself (\"{why}\"), because it detected an error it could not recover from."));
         zh.push(format!("这次崩溃不是由 CPU 异常引起的，而是代码在检测到无法继续运行的严重错误后主动调用了 panic()（\"{why}\"）。"));
     } else if class == "warning" {
-        let place = panic.message.as_deref().and_then(at).unwrap_or_else(|| "?".into());
-        en.push(format!("A WARN() at {place} fired and panic_on_warn turned it into a panic."));
+        let place = panic
+            .message
+            .as_deref()
+            .and_then(at)
+            .unwrap_or_else(|| "?".into());
+        en.push(format!(
+            "A WARN() at {place} fired and panic_on_warn turned it into a panic."
+        ));
         zh.push(format!("{place} 处的 WARN() 被触发，这说明代码运行到了开发者认为不应该出现的异常状态；由于设置了 panic_on_warn，告警直接变成了 panic。"));
     }
     if let Some(m) = &panic.message {
-        evidence.push(ev("log", format!("The kernel log reports: \"{m}\"."), format!("内核日志中的报错：\"{m}\"。")));
+        evidence.push(ev(
+            "log",
+            format!("The kernel log reports: \"{m}\"."),
+            format!("内核日志中的报错：\"{m}\"。"),
+        ));
     }
     if let Some(p) = &panic.panic_string {
-        evidence.push(ev("log", format!("Then: \"{p}\"."), format!("随后内核 panic：\"{p}\"。")));
+        evidence.push(ev(
+            "log",
+            format!("Then: \"{p}\"."),
+            format!("随后内核 panic：\"{p}\"。"),
+        ));
     }
     // The faulting instruction and its operand.
     if let (Some(insn), Some(loc)) = (&f.instruction, &f.location) {
@@ -179,8 +229,12 @@ pub fn write(
                     zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行，属于被内联的函数 {func}（内联位置：{into}）。"));
                 }
                 _ => {
-                    en.push(format!("By the debuginfo given, that instruction is line {line} of {file}."));
-                    zh.push(format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"));
+                    en.push(format!(
+                        "By the debuginfo given, that instruction is line {line} of {file}."
+                    ));
+                    zh.push(format!(
+                        "结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"
+                    ));
                 }
             }
             evidence.push(ev(
@@ -189,7 +243,10 @@ pub fn write(
                 format!("DWARF 行号表：{loc} 对应 {file}:{line}。"),
             ));
         }
-        let pointer_class = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer");
+        let pointer_class = matches!(
+            class,
+            "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer"
+        );
         if let (Some(base), Some(off), true) = (&f.base_register, f.offset, pointer_class) {
             let b = base.to_uppercase();
             let val = f.base_value.unwrap_or(0);
@@ -203,9 +260,20 @@ pub fn write(
                 Some("read-write") => "读写",
                 _ => "读取",
             };
-            let field_en = f.field.as_ref().map(|x| format!(" (the field {x})")).unwrap_or_default();
-            let field_zh = f.field.as_ref().map(|x| format!("（即字段 {x}）")).unwrap_or_default();
-            let addr = f.address.map(|a| format!("{a:#x}")).unwrap_or_else(|| "?".into());
+            let field_en = f
+                .field
+                .as_ref()
+                .map(|x| format!(" (the field {x})"))
+                .unwrap_or_default();
+            let field_zh = f
+                .field
+                .as_ref()
+                .map(|x| format!("（即字段 {x}）"))
+                .unwrap_or_default();
+            let addr = f
+                .address
+                .map(|a| format!("{a:#x}"))
+                .unwrap_or_else(|| "?".into());
             if val == 0 {
                 en.push(format!(
                     "The instruction `{insn}` at {loc} {acc_en} memory at {b} + {off:#x}; {b} was 0, so the code accessed offset {off:#x} of a NULL pointer{field_en}: that is the fault address {addr}."
@@ -228,10 +296,22 @@ pub fn write(
             ));
         }
     } else if let Some(rip) = &panic.rip {
-        evidence.push(ev("log", format!("RIP: {rip}."), format!("RIP 指向 {rip}。")));
+        evidence.push(ev(
+            "log",
+            format!("RIP: {rip}."),
+            format!("RIP 指向 {rip}。"),
+        ));
     }
     // Where the bad value came from.
-    let explains = matches!(class, "null-deref" | "poison" | "use-after-free" | "non-canonical" | "wild-pointer" | "divide-error");
+    let explains = matches!(
+        class,
+        "null-deref"
+            | "poison"
+            | "use-after-free"
+            | "non-canonical"
+            | "wild-pointer"
+            | "divide-error"
+    );
     match v.provenance.as_ref().filter(|_| explains) {
         Some(Provenance::Argument { index, reg, via }) => {
             let i = (*index as usize).clamp(1, 6) - 1;
@@ -241,13 +321,25 @@ pub fn write(
             let copy_en = if via.is_empty() {
                 format!("{r} is not written between the entry of {fname} and the fault")
             } else {
-                let hops: Vec<String> = via.iter().map(|(to, at)| format!("{} at {at}", to.to_uppercase())).collect();
-                format!("{b} was copied from {r} ({}), and {r} was not changed before that", hops.join(", "))
+                let hops: Vec<String> = via
+                    .iter()
+                    .map(|(to, at)| format!("{} at {at}", to.to_uppercase()))
+                    .collect();
+                format!(
+                    "{b} was copied from {r} ({}), and {r} was not changed before that",
+                    hops.join(", ")
+                )
             };
             let copy_zh = if via.is_empty() {
                 format!("从 {fname} 入口到出错指令之间，{r} 没有被改写过")
             } else {
-                format!("{b} 是在 {} 处从 {r} 复制过来的，而在此之前 {r} 没有被改写过", via.iter().map(|(_, at)| at.clone()).collect::<Vec<_>>().join("、"))
+                format!(
+                    "{b} 是在 {} 处从 {r} 复制过来的，而在此之前 {r} 没有被改写过",
+                    via.iter()
+                        .map(|(_, at)| at.clone())
+                        .collect::<Vec<_>>()
+                        .join("、")
+                )
             };
             let (what_en, what_zh) = match (class, f.base_value) {
                 ("divide-error", _) => ("a zero divisor", "为 0 的除数"),
@@ -277,12 +369,20 @@ pub fn write(
             let b = f.base_register.clone().unwrap_or_default().to_uppercase();
             en.push(format!("{b} was loaded inside {fname} by `{insn}` at {location}, so the bad pointer was read from memory that {fname} trusted."));
             zh.push(format!("{b} 是在 {fname} 内部由 `{insn}`（{location}）加载的，说明这个坏指针来自 {fname} 所信任的一块内存（可能已被释放或踩坏）。"));
-            evidence.push(ev("instruction", format!("{b} was set by `{insn}` at {location}."), format!("{b} 由 {location} 处的 `{insn}` 赋值。")));
+            evidence.push(ev(
+                "instruction",
+                format!("{b} was set by `{insn}` at {location}."),
+                format!("{b} 由 {location} 处的 `{insn}` 赋值。"),
+            ));
         }
         Some(Provenance::Returned { callee }) => {
             let b = f.base_register.clone().unwrap_or_default().to_uppercase();
-            en.push(format!("{b} is the return value of {callee}, used without a check."));
-            zh.push(format!("{b} 是 {callee} 的返回值，调用方没有检查就直接使用了。"));
+            en.push(format!(
+                "{b} is the return value of {callee}, used without a check."
+            ));
+            zh.push(format!(
+                "{b} 是 {callee} 的返回值，调用方没有检查就直接使用了。"
+            ));
         }
         _ => {}
     }
@@ -290,45 +390,74 @@ pub fn write(
     let mut next_zh = Vec::new();
     if let Some(c) = &v.culprit {
         let cm = with_mod(&c.function, &c.module);
-        en.push(format!("Probably caused by {cm}: {} (confidence: {}).", c.reason, c.confidence));
+        en.push(format!(
+            "Probably caused by {cm}: {} (confidence: {}).",
+            c.reason, c.confidence
+        ));
         let conf_zh = match c.confidence.as_str() {
             "high" => "高",
             "medium" => "中",
             _ => "低",
         };
-        zh.push(format!("结论：问题很可能出在 {cm}（置信度：{conf_zh}）。{}", reason_zh(c, &fname, v)));
-        evidence.push(ev("verdict", format!("Culprit: {cm} — {}.", c.reason), format!("元凶：{cm}。")));
+        zh.push(format!(
+            "结论：问题很可能出在 {cm}（置信度：{conf_zh}）。{}",
+            reason_zh(c, &fname, v)
+        ));
+        evidence.push(ev(
+            "verdict",
+            format!("Culprit: {cm} — {}.", c.reason),
+            format!("元凶：{cm}。"),
+        ));
         match &c.module {
             Some(m) => {
                 next_en.push(format!("Check whether a fixed version of the {m} module (or the kernel that ships it) exists, and update it."));
                 next_en.push(format!("Report the crash with this analysis to the vendor or maintainers of {m}; if it is an in-tree module, scripts/get_maintainer.pl names the subsystem list."));
-                next_zh.push(format!("确认 {m} 模块（或包含它的内核版本）是否有已修复的版本，并升级。"));
+                next_zh.push(format!(
+                    "确认 {m} 模块（或包含它的内核版本）是否有已修复的版本，并升级。"
+                ));
                 next_zh.push(format!("把本分析结果提交给 {m} 模块的厂商或维护者；如果是内核自带模块，可用 scripts/get_maintainer.pl 找到对应子系统的邮件列表。"));
             }
             None => {
                 next_en.push("Search syzbot and the LKML archives for the crash title below; the fix may already exist in a newer stable kernel.".into());
                 next_en.push(format!("Report it to the maintainers of the subsystem that owns {} (scripts/get_maintainer.pl).", c.function));
                 next_zh.push("用下面的崩溃标题在 syzbot 和 LKML 邮件列表归档中搜索，较新的 stable 内核可能已经修复。".into());
-                next_zh.push(format!("向 {} 所属子系统的维护者报告（可用 scripts/get_maintainer.pl 查询）。", c.function));
+                next_zh.push(format!(
+                    "向 {} 所属子系统的维护者报告（可用 scripts/get_maintainer.pl 查询）。",
+                    c.function
+                ));
             }
         }
     } else if v.deliberate {
-        next_en.push("Nothing to fix: the dump shows kdump works. Look at older dumps for a real crash.".into());
-        next_zh.push("无需修复：这个 dump 说明 kdump 工作正常。如需分析真实故障，请查看其他 dump。".into());
+        next_en.push(
+            "Nothing to fix: the dump shows kdump works. Look at older dumps for a real crash."
+                .into(),
+        );
+        next_zh.push(
+            "无需修复：这个 dump 说明 kdump 工作正常。如需分析真实故障，请查看其他 dump。".into(),
+        );
     }
     if let Some(t) = &panic.title {
         next_en.push(format!("Crash signature for searching: \"{t}\"."));
         next_zh.push(format!("可用于搜索的崩溃特征：\"{t}\"。"));
     }
     Words {
-        narrative: Narrative { en: en.join(" "), zh: zh.join(""), next_steps_en: next_en, next_steps_zh: next_zh },
+        narrative: Narrative {
+            en: en.join(" "),
+            zh: zh.join(""),
+            next_steps_en: next_en,
+            next_steps_zh: next_zh,
+        },
         evidence,
     }
 }
 
 /// The culprit's reason in Chinese.
 pub fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
-    let m = c.module.as_deref().map(|m| format!("{m} 模块中的 ")).unwrap_or_default();
+    let m = c
+        .module
+        .as_deref()
+        .map(|m| format!("{m} 模块中的 "))
+        .unwrap_or_default();
     match (&v.provenance, c.function == faulting) {
         (Some(Provenance::Argument { index, reg, .. }), false) => format!(
             "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由 {m}{} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",

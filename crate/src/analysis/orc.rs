@@ -51,7 +51,9 @@ pub enum OrcVersion {
 impl OrcVersion {
     /// From the kernel release (`6.1.0-56-cloud-amd64` -> V1).
     pub fn for_release(release: &str) -> OrcVersion {
-        let mut it = release.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
+        let mut it = release
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty());
         let major: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         let minor: u32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         match (major, minor) {
@@ -104,7 +106,14 @@ impl OrcEntry {
                 (k, signal)
             }
         };
-        OrcEntry { sp_offset, bp_offset, sp_reg, bp_reg, kind, signal }
+        OrcEntry {
+            sp_offset,
+            bp_offset,
+            sp_reg,
+            bp_reg,
+            kind,
+            signal,
+        }
     }
 }
 
@@ -157,9 +166,18 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(OrcVersion::for_release("6.1.0-56-cloud-amd64"), OrcVersion::V1);
-        assert_eq!(OrcVersion::for_release("6.12.95+deb12-cloud-amd64"), OrcVersion::V3);
-        assert_eq!(OrcVersion::for_release("3.10.0-1160.el7.x86_64"), OrcVersion::V1);
+        assert_eq!(
+            OrcVersion::for_release("6.1.0-56-cloud-amd64"),
+            OrcVersion::V1
+        );
+        assert_eq!(
+            OrcVersion::for_release("6.12.95+deb12-cloud-amd64"),
+            OrcVersion::V3
+        );
+        assert_eq!(
+            OrcVersion::for_release("3.10.0-1160.el7.x86_64"),
+            OrcVersion::V1
+        );
         // v3 CALL with sp_reg=SP (5), bp_reg=UNDEFINED, sp_offset 16.
         let e = OrcEntry::decode(&[16, 0, 0, 0, 0x05, 0x02], OrcVersion::V3);
         assert_eq!((e.sp_reg, e.kind, e.sp_offset), (REG_SP, OrcType::Call, 16));

@@ -23,7 +23,13 @@ pub struct KernelStack<'k> {
 
 impl<'k> KernelStack<'k> {
     pub fn new(k: &'k Kernel) -> KernelStack<'k> {
-        let mut s = KernelStack { k, tables: vec![], text: vec![], cache: Default::default(), warnings: vec![] };
+        let mut s = KernelStack {
+            k,
+            tables: vec![],
+            text: vec![],
+            cache: Default::default(),
+            warnings: vec![],
+        };
         let v = OrcVersion::for_release(k.release().unwrap_or(""));
         let syms = k.symbols();
         let (ip, un, stop) = (
@@ -34,21 +40,33 @@ impl<'k> KernelStack<'k> {
         match (ip, un, stop) {
             (Some(ip), Some(un), Some(stop)) if stop > ip && (stop - ip) / 4 <= MAX_ORC => {
                 let n = (stop - ip) / 4;
-                match (k.read_bytes(ip, (n * 4) as usize), k.read_bytes(un, (n * 6) as usize)) {
+                match (
+                    k.read_bytes(ip, (n * 4) as usize),
+                    k.read_bytes(un, (n * 6) as usize),
+                ) {
                     (Ok(a), Ok(b)) => {
                         let t = OrcTable::from_raw(ip, &a, &b, v);
-                        let owner = t.range().map(|(a, b)| vec![(a, b.saturating_add(1))]).unwrap_or_default();
+                        let owner = t
+                            .range()
+                            .map(|(a, b)| vec![(a, b.saturating_add(1))])
+                            .unwrap_or_default();
                         s.tables.push((owner, t))
                     }
-                    _ => s.warnings.push("the kernel's ORC tables are not readable in this dump".into()),
+                    _ => s
+                        .warnings
+                        .push("the kernel's ORC tables are not readable in this dump".into()),
                 }
             }
-            _ => s.warnings.push("the kernel's ORC tables were not found (no __start_orc_unwind_ip symbol)".into()),
+            _ => s.warnings.push(
+                "the kernel's ORC tables were not found (no __start_orc_unwind_ip symbol)".into(),
+            ),
         }
         for m in &syms.modules {
             match module_orc(k, m, v) {
                 Some(t) => s.tables.push((m.regions.clone(), t)),
-                None => s.warnings.push(format!("no ORC table found for module {}", m.name)),
+                None => s
+                    .warnings
+                    .push(format!("no ORC table found for module {}", m.name)),
             }
             s.text.extend(m.regions.iter().copied());
         }
@@ -115,15 +133,22 @@ fn mark_stack_switches(frames: &mut [Frame]) {
     const THREAD_SIZE: u64 = 16 << 10;
     let mut seg_start = 0;
     for i in 1..frames.len() {
-        let (Some(a), Some(b)) = (frames[i - 1].sp, frames[i].sp) else { continue };
+        let (Some(a), Some(b)) = (frames[i - 1].sp, frames[i].sp) else {
+            continue;
+        };
         let user = frames[i].regs.is_some_and(|r| r.cs & 3 == 3);
         if user || a.abs_diff(b) <= THREAD_SIZE {
             continue;
         }
-        let names: Vec<&str> = frames[seg_start..i].iter().filter_map(|f| f.function.as_deref()).collect();
+        let names: Vec<&str> = frames[seg_start..i]
+            .iter()
+            .filter_map(|f| f.function.as_deref())
+            .collect();
         let kind = if names.iter().any(|n| n.contains("nmi")) {
             "NMI exception stack"
-        } else if names.iter().any(|n| n.contains("double_fault") || n.contains("exc_machine_check") || n.contains("debug")) {
+        } else if names.iter().any(|n| {
+            n.contains("double_fault") || n.contains("exc_machine_check") || n.contains("debug")
+        }) {
             "exception stack"
         } else {
             "IRQ stack"
@@ -149,12 +174,21 @@ fn module_orc(k: &Kernel, m: &crate::kernel::symbols::Module, v: OrcVersion) -> 
         if n == 0 || n > 1 << 20 || !inside(ip) || !inside(un) {
             continue;
         }
-        let (Ok(a), Ok(b)) = (k.read_bytes(ip, (n * 4) as usize), k.read_bytes(un, (n * 6) as usize)) else { continue };
+        let (Ok(a), Ok(b)) = (
+            k.read_bytes(ip, (n * 4) as usize),
+            k.read_bytes(un, (n * 6) as usize),
+        ) else {
+            continue;
+        };
         let t = OrcTable::from_raw(ip, &a, &b, v);
         // Every ip must be in module space (entries for freed .init.text remain) and most of
         // them inside this module.
         let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
-        let own = t.ips.iter().filter(|&&x| inside(x) || inside(x.wrapping_sub(1))).count();
+        let own = t
+            .ips
+            .iter()
+            .filter(|&&x| inside(x) || inside(x.wrapping_sub(1)))
+            .count();
         if t.ips.iter().all(|&x| in_space(x)) && own * 2 >= t.ips.len() {
             return Some(t);
         }
@@ -185,7 +219,9 @@ impl UnwindEnv for KernelStack<'_> {
         self.text.iter().any(|&(a, b)| addr >= a && addr < b)
     }
     fn follows_call(&self, ret: u64) -> bool {
-        let Ok(b) = self.k.read_bytes(ret.wrapping_sub(7), 7) else { return false };
+        let Ok(b) = self.k.read_bytes(ret.wrapping_sub(7), 7) else {
+            return false;
+        };
         b[2] == 0xe8 // call rel32
             || (b[1] == 0xff && b[2] == 0x15) // call *disp32(%rip)
             || (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%reg (and *%r8-15 after a REX.B 0x41)
@@ -207,19 +243,34 @@ pub struct SwitchLayout {
 }
 
 impl SwitchLayout {
-    pub const X86_64: SwitchLayout = SwitchLayout { bp: 40, ret_addr: 48, size: 56, from_btf: false };
+    pub const X86_64: SwitchLayout = SwitchLayout {
+        bp: 40,
+        ret_addr: 48,
+        size: 56,
+        from_btf: false,
+    };
 
     pub fn of(k: &Kernel) -> Result<SwitchLayout, String> {
         if let Some(b) = k.btf() {
             let o = |m: &str| b.member_offset("inactive_task_frame", m);
-            if let (Some(bp), Some(ret_addr), Some(size)) = (o("bp"), o("ret_addr"), b.struct_size("inactive_task_frame")) {
+            if let (Some(bp), Some(ret_addr), Some(size)) =
+                (o("bp"), o("ret_addr"), b.struct_size("inactive_task_frame"))
+            {
                 if bp < size && ret_addr.checked_add(8).is_some_and(|e| e <= size) && size <= 256 {
-                    return Ok(SwitchLayout { bp, ret_addr, size, from_btf: true });
+                    return Ok(SwitchLayout {
+                        bp,
+                        ret_addr,
+                        size,
+                        from_btf: true,
+                    });
                 }
             }
         }
         let rel = k.release().unwrap_or("");
-        let mut it = rel.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|s| s.parse::<u32>().unwrap_or(0));
+        let mut it = rel
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<u32>().unwrap_or(0));
         let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
         if major != 0 && (major, minor) < (4, 9) {
             return Err(format!(
@@ -231,22 +282,33 @@ impl SwitchLayout {
 }
 
 /// The starting point of a switched-out task whose `thread.sp` is `thread_sp`.
-pub fn switch_frame(k: &Kernel, l: &SwitchLayout, thread_sp: u64) -> Result<unwind::SwitchFrame, String> {
+pub fn switch_frame(
+    k: &Kernel,
+    l: &SwitchLayout,
+    thread_sp: u64,
+) -> Result<unwind::SwitchFrame, String> {
     if thread_sp == 0 || thread_sp & 7 != 0 {
         return Err(format!("saved stack pointer {thread_sp:#x} is not usable"));
     }
     let rd = |o: u64| {
-        let a = thread_sp.checked_add(o).ok_or("saved stack pointer overflows")?;
-        k.read_u64(a).map_err(|e| format!("switch frame unreadable: {e}"))
+        let a = thread_sp
+            .checked_add(o)
+            .ok_or("saved stack pointer overflows")?;
+        k.read_u64(a)
+            .map_err(|e| format!("switch frame unreadable: {e}"))
     };
     let ret_addr = rd(l.ret_addr)?;
     let bp = rd(l.bp)?;
     let syms = k.symbols();
-    let signal = ["ret_from_fork_asm", "ret_from_fork"].iter().any(|n| syms.addr_of(n) == Some(ret_addr));
+    let signal = ["ret_from_fork_asm", "ret_from_fork"]
+        .iter()
+        .any(|n| syms.addr_of(n) == Some(ret_addr));
     Ok(unwind::SwitchFrame {
         ret_addr,
         ret_slot: thread_sp + l.ret_addr,
-        sp: thread_sp.checked_add(l.size).ok_or("saved stack pointer overflows")?,
+        sp: thread_sp
+            .checked_add(l.size)
+            .ok_or("saved stack pointer overflows")?,
         bp,
         signal,
     })

@@ -108,15 +108,41 @@ pub struct SwitchFrame {
 /// user-mode exception frame, an end-of-stack entry, an unreadable stack, or after
 /// [`MAX_FRAMES`].
 pub fn unwind(env: &dyn UnwindEnv, start: &Regs) -> (Vec<RawFrame>, Option<String>) {
-    let first = RawFrame { ip: start.rip, sp: start.rsp, how: How::Start, regs: None, regs_addr: None, exact: true };
-    let st = State { ip: start.rip, sp: start.rsp, bp: start.rbp, regs: Some(*start), signal: true };
+    let first = RawFrame {
+        ip: start.rip,
+        sp: start.rsp,
+        how: How::Start,
+        regs: None,
+        regs_addr: None,
+        exact: true,
+    };
+    let st = State {
+        ip: start.rip,
+        sp: start.rsp,
+        bp: start.rbp,
+        regs: Some(*start),
+        signal: true,
+    };
     unwind_from(env, first, st)
 }
 
 /// Unwinds a switched-out task from its saved switch frame.
 pub fn unwind_switched(env: &dyn UnwindEnv, f: &SwitchFrame) -> (Vec<RawFrame>, Option<String>) {
-    let first = RawFrame { ip: f.ret_addr, sp: f.ret_slot, how: How::Start, regs: None, regs_addr: None, exact: f.signal };
-    let st = State { ip: f.ret_addr, sp: f.sp, bp: f.bp, regs: None, signal: f.signal };
+    let first = RawFrame {
+        ip: f.ret_addr,
+        sp: f.ret_slot,
+        how: How::Start,
+        regs: None,
+        regs_addr: None,
+        exact: f.signal,
+    };
+    let st = State {
+        ip: f.ret_addr,
+        sp: f.sp,
+        bp: f.bp,
+        regs: None,
+        signal: f.signal,
+    };
     unwind_from(env, first, st)
 }
 
@@ -134,28 +160,65 @@ fn fp_step(env: &dyn UnwindEnv, sp: u64, bp: u64) -> Option<(u64, u64, u64)> {
     Some((bp + 8, ret, next_bp))
 }
 
-fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawFrame>, Option<String>) {
+fn unwind_from(
+    env: &dyn UnwindEnv,
+    first: RawFrame,
+    mut st: State,
+) -> (Vec<RawFrame>, Option<String>) {
     let mut frames = vec![first];
     let mut stop = None;
     while frames.len() < MAX_FRAMES {
-        let lookup = if st.signal { st.ip } else { st.ip.wrapping_sub(1) };
+        let lookup = if st.signal {
+            st.ip
+        } else {
+            st.ip.wrapping_sub(1)
+        };
         let entry = env.orc(lookup).filter(|e| e.kind != OrcType::Undefined);
         let Some(e) = entry else {
             // No unwind data: the frame-pointer chain, then a scan up the stack for the next
             // plausible return address.
             if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
-                frames.push(RawFrame { ip: ret, sp: slot, how: How::Fp, regs: None, regs_addr: None, exact: false });
-                st = State { ip: ret, sp: slot + 8, bp: next_bp, regs: None, signal: false };
+                frames.push(RawFrame {
+                    ip: ret,
+                    sp: slot,
+                    how: How::Fp,
+                    regs: None,
+                    regs_addr: None,
+                    exact: false,
+                });
+                st = State {
+                    ip: ret,
+                    sp: slot + 8,
+                    bp: next_bp,
+                    regs: None,
+                    signal: false,
+                };
                 continue;
             }
             match scan(env, st.sp) {
                 Some((slot, ret)) => {
-                    frames.push(RawFrame { ip: ret, sp: slot, how: How::Scan, regs: None, regs_addr: None, exact: false });
-                    st = State { ip: ret, sp: slot + 8, bp: st.bp, regs: None, signal: false };
+                    frames.push(RawFrame {
+                        ip: ret,
+                        sp: slot,
+                        how: How::Scan,
+                        regs: None,
+                        regs_addr: None,
+                        exact: false,
+                    });
+                    st = State {
+                        ip: ret,
+                        sp: slot + 8,
+                        bp: st.bp,
+                        regs: None,
+                        signal: false,
+                    };
                     continue;
                 }
                 None => {
-                    stop = Some(format!("no unwind information for {:#x} and no return address found on the stack", st.ip));
+                    stop = Some(format!(
+                        "no unwind information for {:#x} and no return address found on the stack",
+                        st.ip
+                    ));
                     break;
                 }
             }
@@ -178,7 +241,10 @@ fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawF
             r => reg_of(&st.regs, r),
         };
         let Some(mut cfa) = cfa else {
-            stop = Some(format!("cannot compute the frame at {:#x} (register not saved)", st.ip));
+            stop = Some(format!(
+                "cannot compute the frame at {:#x} (register not saved)",
+                st.ip
+            ));
             break;
         };
         if indirect {
@@ -199,7 +265,14 @@ fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawF
                     stop = Some(format!("stack unreadable at {slot:#x}"));
                     break;
                 };
-                frames.push(RawFrame { ip: ret, sp: slot, how: How::Orc, regs: None, regs_addr: None, exact: false });
+                frames.push(RawFrame {
+                    ip: ret,
+                    sp: slot,
+                    how: How::Orc,
+                    regs: None,
+                    regs_addr: None,
+                    exact: false,
+                });
                 st.ip = ret;
                 st.sp = cfa;
                 st.regs = None;
@@ -210,7 +283,14 @@ fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawF
                     stop = Some(format!("exception frame unreadable at {cfa:#x}"));
                     break;
                 };
-                frames.push(RawFrame { ip: r.rip, sp: r.rsp, how: How::Orc, regs: Some(r), regs_addr: Some(cfa), exact: true });
+                frames.push(RawFrame {
+                    ip: r.rip,
+                    sp: r.rsp,
+                    how: How::Orc,
+                    regs: Some(r),
+                    regs_addr: Some(cfa),
+                    exact: true,
+                });
                 st.ip = r.rip;
                 st.sp = r.rsp;
                 st.regs = Some(r);
@@ -227,8 +307,22 @@ fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawF
                     stop = Some(format!("interrupt frame unreadable at {cfa:#x}"));
                     break;
                 };
-                let r = Regs { rip: w[0], cs: w[1], eflags: w[2], rsp: w[3], ss: w[4], ..Default::default() };
-                frames.push(RawFrame { ip: r.rip, sp: r.rsp, how: How::Orc, regs: Some(r), regs_addr: Some(base), exact: true });
+                let r = Regs {
+                    rip: w[0],
+                    cs: w[1],
+                    eflags: w[2],
+                    rsp: w[3],
+                    ss: w[4],
+                    ..Default::default()
+                };
+                frames.push(RawFrame {
+                    ip: r.rip,
+                    sp: r.rsp,
+                    how: How::Orc,
+                    regs: Some(r),
+                    regs_addr: Some(base),
+                    exact: true,
+                });
                 st.ip = r.rip;
                 st.sp = r.rsp;
                 st.regs = None;
@@ -265,7 +359,10 @@ fn unwind_from(env: &dyn UnwindEnv, first: RawFrame, mut st: State) -> (Vec<RawF
         // exception frame switched stacks.
         let switched = frames.last().is_some_and(|f| f.regs.is_some());
         if st.sp <= prev_sp && !switched && !indirect {
-            stop = Some(format!("unwinding stopped: stack pointer did not advance at {:#x}", st.ip));
+            stop = Some(format!(
+                "unwinding stopped: stack pointer did not advance at {:#x}",
+                st.ip
+            ));
             break;
         }
         if !env.is_text(st.ip) && st.regs.is_none_or(|r| r.cs & 3 != 3) {
@@ -304,7 +401,10 @@ mod tests {
             self.mem.get(&addr).copied()
         }
         fn orc(&self, ip: u64) -> Option<OrcEntry> {
-            self.orc.iter().find(|(a, b, _)| ip >= *a && ip < *b).map(|x| x.2)
+            self.orc
+                .iter()
+                .find(|(a, b, _)| ip >= *a && ip < *b)
+                .map(|x| x.2)
         }
         fn is_text(&self, addr: u64) -> bool {
             (TEXT..TEXT + (1 << 20)).contains(&addr)
@@ -335,12 +435,21 @@ mod tests {
     }
 
     fn start(rbp: u64) -> Regs {
-        Regs { rip: TEXT + 0x1010, rsp: STACK, rbp, cs: 0x10, ..Default::default() }
+        Regs {
+            rip: TEXT + 0x1010,
+            rsp: STACK,
+            rbp,
+            cs: 0x10,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn frame_pointer_chain_without_orc() {
-        let env = Env { mem: fp_stack(), orc: vec![] };
+        let env = Env {
+            mem: fp_stack(),
+            orc: vec![],
+        };
         let (f, _) = unwind(&env, &start(STACK + 0x20));
         let got: Vec<(u64, u64, How)> = f.iter().map(|x| (x.ip, x.sp, x.how)).collect();
         assert_eq!(
@@ -362,9 +471,16 @@ mod tests {
         // rbp below sp, far above it, misaligned: not the same stack -> the scan takes over and
         // its frames are marked as such (the stale word at +0x28 first).
         for bp in [STACK - 0x100, STACK + (1 << 20), STACK + 0x21] {
-            let env = Env { mem: fp_stack(), orc: vec![] };
+            let env = Env {
+                mem: fp_stack(),
+                orc: vec![],
+            };
             let (f, _) = unwind(&env, &start(bp));
-            assert_eq!((f[1].ip, f[1].how), (TEXT + 0x2005, How::Scan), "bp {bp:#x}");
+            assert_eq!(
+                (f[1].ip, f[1].how),
+                (TEXT + 0x2005, How::Scan),
+                "bp {bp:#x}"
+            );
         }
         // The return address above rbp is not text.
         let mut mem = fp_stack();
@@ -380,8 +496,18 @@ mod tests {
         // none, so the rbp chain continues.
         let mut mem = fp_stack();
         mem.insert(STACK, TEXT + 0x5005);
-        let e = OrcEntry { sp_offset: 8, bp_offset: 0, sp_reg: orc::REG_SP, bp_reg: orc::REG_UNDEFINED, kind: OrcType::Call, signal: false };
-        let env = Env { mem, orc: vec![(TEXT + 0x1000, TEXT + 0x1100, e)] };
+        let e = OrcEntry {
+            sp_offset: 8,
+            bp_offset: 0,
+            sp_reg: orc::REG_SP,
+            bp_reg: orc::REG_UNDEFINED,
+            kind: OrcType::Call,
+            signal: false,
+        };
+        let env = Env {
+            mem,
+            orc: vec![(TEXT + 0x1000, TEXT + 0x1100, e)],
+        };
         let (f, _) = unwind(&env, &start(STACK + 0x20));
         let got: Vec<How> = f.iter().map(|x| x.how).collect();
         assert_eq!(got[..5], [How::Start, How::Orc, How::Fp, How::Fp, How::Fp]);
@@ -395,9 +521,18 @@ mod tests {
         let mut mem = fp_stack();
         mem.insert(STACK - 8, TEXT + 0x1010);
         let env = Env { mem, orc: vec![] };
-        let sf = SwitchFrame { ret_addr: TEXT + 0x1010, ret_slot: STACK - 8, sp: STACK, bp: STACK + 0x20, signal: false };
+        let sf = SwitchFrame {
+            ret_addr: TEXT + 0x1010,
+            ret_slot: STACK - 8,
+            sp: STACK,
+            bp: STACK + 0x20,
+            signal: false,
+        };
         let (f, _) = unwind_switched(&env, &sf);
-        assert_eq!((f[0].ip, f[0].sp, f[0].exact), (TEXT + 0x1010, STACK - 8, false));
+        assert_eq!(
+            (f[0].ip, f[0].sp, f[0].exact),
+            (TEXT + 0x1010, STACK - 8, false)
+        );
         assert_eq!(f[1].ip, TEXT + 0x2005);
         assert_eq!(f[1].how, How::Fp);
     }

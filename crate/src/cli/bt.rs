@@ -5,15 +5,28 @@ use crate::report::{bt, CpuTrace, TaskTrace};
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;
-    let pid: Option<i32> = a.flags.iter().find_map(|f| f.strip_prefix("--pid=")).and_then(|v| v.parse().ok());
+    let pid: Option<i32> = a
+        .flags
+        .iter()
+        .find_map(|f| f.strip_prefix("--pid="))
+        .and_then(|v| v.parse().ok());
     let all_tasks = a.flags.iter().any(|f| f == "--all-tasks");
     if pid.is_some() || all_tasks {
         return tasks(a, &s.kernel, pid);
     }
     let r = s.report();
     let all = a.flags.iter().any(|f| f == "-a" || f == "--all");
-    let crashing: Vec<&CpuTrace> = r.cpu_traces.iter().filter(|t| t.frames == r.backtrace || r.backtrace.is_empty()).take(1).collect();
-    let shown: Vec<&CpuTrace> = if all { r.cpu_traces.iter().collect() } else { crashing };
+    let crashing: Vec<&CpuTrace> = r
+        .cpu_traces
+        .iter()
+        .filter(|t| t.frames == r.backtrace || r.backtrace.is_empty())
+        .take(1)
+        .collect();
+    let shown: Vec<&CpuTrace> = if all {
+        r.cpu_traces.iter().collect()
+    } else {
+        crashing
+    };
     match a.format {
         Format::Json => {
             #[derive(serde::Serialize)]
@@ -21,7 +34,10 @@ pub fn run(a: &Args) -> Result<()> {
                 backtrace: &'a [crate::report::Frame],
                 cpu_traces: Vec<&'a CpuTrace>,
             }
-            print_json(&Bt { backtrace: &r.backtrace, cpu_traces: shown });
+            print_json(&Bt {
+                backtrace: &r.backtrace,
+                cpu_traces: shown,
+            });
         }
         Format::Text => {
             let text: Vec<String> = shown.iter().map(|t| bt::render(t)).collect();
@@ -34,10 +50,19 @@ pub fn run(a: &Args) -> Result<()> {
 /// `bt -p PID` (every thread with that PID: the idle tasks share PID 0) and `bt --all-tasks`.
 fn tasks(a: &Args, k: &crate::kernel::Kernel, pid: Option<i32>) -> Result<()> {
     let (list, task_warnings) = k.tasks();
-    let chosen: Vec<_> = list.iter().filter(|t| pid.is_none_or(|p| t.pid == p)).collect();
+    let chosen: Vec<_> = list
+        .iter()
+        .filter(|t| pid.is_none_or(|p| t.pid == p))
+        .collect();
     if chosen.is_empty() {
-        let why = task_warnings.first().map(|w| format!(" ({w})")).unwrap_or_default();
-        return Err(Error::Missing(format!("no task with PID {}{why}", pid.unwrap_or(-1))));
+        let why = task_warnings
+            .first()
+            .map(|w| format!(" ({w})"))
+            .unwrap_or_default();
+        return Err(Error::Missing(format!(
+            "no task with PID {}{why}",
+            pid.unwrap_or(-1)
+        )));
     }
     let tracer = TaskTracer::new(k);
     let traces: Vec<TaskTrace> = chosen.iter().map(|t| tracer.trace(t)).collect();
@@ -53,8 +78,14 @@ fn tasks(a: &Args, k: &crate::kernel::Kernel, pid: Option<i32>) -> Result<()> {
                 tasks: &'a [TaskTrace],
                 warnings: &'a [String],
             }
-            let backtrace = pid.and_then(|_| traces.first()).map(|t| t.trace.frames.as_slice());
-            print_json(&Bt { backtrace, tasks: &traces, warnings: &warnings });
+            let backtrace = pid
+                .and_then(|_| traces.first())
+                .map(|t| t.trace.frames.as_slice());
+            print_json(&Bt {
+                backtrace,
+                tasks: &traces,
+                warnings: &warnings,
+            });
         }
         Format::Text => {
             let text: Vec<String> = traces.iter().map(|t| bt::render(&t.trace)).collect();

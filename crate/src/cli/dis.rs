@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 
 pub fn run(a: &Args) -> Result<()> {
     if a.paths.len() < 2 {
-        return Err(Error::Missing("usage: crashlens dis VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]".into()));
+        return Err(Error::Missing(
+            "usage: crashlens dis VMCORE SYMBOL|ADDR [-l] [--debuginfo FILE]".into(),
+        ));
     }
     // `dis VMCORE TARGET [COUNT]`
     let mut paths = a.paths.clone();
@@ -26,8 +28,12 @@ pub fn run(a: &Args) -> Result<()> {
     if with_lines && s.debuginfo.files.is_empty() {
         eprintln!("crashlens: note: -l needs --debuginfo (a vmlinux or .ko with DWARF); no source lines shown");
     }
-    let range = crate::report::dis::Range { count, reverse: a.flags.iter().any(|f| f == "-r") };
-    let d = crate::report::dis::dis(&s.kernel, &s.debuginfo, &target, range).map_err(Error::Missing)?;
+    let range = crate::report::dis::Range {
+        count,
+        reverse: a.flags.iter().any(|f| f == "-r"),
+    };
+    let d =
+        crate::report::dis::dis(&s.kernel, &s.debuginfo, &target, range).map_err(Error::Missing)?;
     match a.format {
         Format::Json => print_json(&d),
         Format::Text => super::out(&crate::report::dis::render(&d, with_lines)),

@@ -26,18 +26,48 @@ pub fn run(a: &Args) -> Result<()> {
             use std::fmt::Write;
             let mut t = String::new();
             let _ = writeln!(t, "   FORMAT: {} — {}", i.format, i.description);
-            let _ = writeln!(t, "FILE SIZE: {} bytes{}", i.file_size, i.files.map(|n| format!(" in {n} files")).unwrap_or_default());
+            let _ = writeln!(
+                t,
+                "FILE SIZE: {} bytes{}",
+                i.file_size,
+                i.files
+                    .map(|n| format!(" in {n} files"))
+                    .unwrap_or_default()
+            );
             if let Some(v) = i.header_version {
-                let level = i.dump_level.map(|l| format!(", dump level {l}")).unwrap_or_default();
+                let level = i
+                    .dump_level
+                    .map(|l| format!(", dump level {l}"))
+                    .unwrap_or_default();
                 let _ = writeln!(t, "   HEADER: version {v}{level}");
             }
-            let codecs = if i.codecs.is_empty() { "none (pages stored as is)".to_string() } else { i.codecs.join(", ") };
+            let codecs = if i.codecs.is_empty() {
+                "none (pages stored as is)".to_string()
+            } else {
+                i.codecs.join(", ")
+            };
             let _ = writeln!(t, "   CODECS: {codecs}");
-            let _ = writeln!(t, "    PAGES: {} present, {} excluded, {} zero", i.pages_present, i.pages_excluded, i.pages_zero);
+            let _ = writeln!(
+                t,
+                "    PAGES: {} present, {} excluded, {} zero",
+                i.pages_present, i.pages_excluded, i.pages_zero
+            );
             let _ = writeln!(t, "     CPUS: {} (NT_PRSTATUS notes)", info.cpus);
-            let _ = writeln!(t, "VMCOREINFO: {}", if info.vmcoreinfo { "present" } else { "absent" });
+            let _ = writeln!(
+                t,
+                "VMCOREINFO: {}",
+                if info.vmcoreinfo { "present" } else { "absent" }
+            );
             if let Some(pb) = i.phys_base {
-                let _ = writeln!(t, "PHYS_BASE: {pb:#x} (container header{})", if i.corrections.iter().any(|c| c.contains("phys_base")) { ", corrected" } else { "" });
+                let _ = writeln!(
+                    t,
+                    "PHYS_BASE: {pb:#x} (container header{})",
+                    if i.corrections.iter().any(|c| c.contains("phys_base")) {
+                        ", corrected"
+                    } else {
+                        ""
+                    }
+                );
             }
             if let Some(r) = &i.utsname_release {
                 let _ = writeln!(t, "  RELEASE: {r} (container header)");

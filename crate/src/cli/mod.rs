@@ -79,7 +79,12 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 a.format = match it.next().as_deref() {
                     Some("json") => Format::Json,
                     Some("text") => Format::Text,
-                    other => return Err(format!("unknown format {:?} (text or json)", other.unwrap_or(""))),
+                    other => {
+                        return Err(format!(
+                            "unknown format {:?} (text or json)",
+                            other.unwrap_or("")
+                        ))
+                    }
                 }
             }
             "--json" => a.format = Format::Json,
@@ -87,14 +92,25 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
             "--lang" => {
                 a.lang = match it.next().as_deref() {
                     Some(l @ ("en" | "zh")) => l.to_string(),
-                    other => return Err(format!("unknown language {:?} (en or zh)", other.unwrap_or(""))),
+                    other => {
+                        return Err(format!(
+                            "unknown language {:?} (en or zh)",
+                            other.unwrap_or("")
+                        ))
+                    }
                 }
             }
             "-p" | "--pid" => {
-                let v = it.next().filter(|v| v.parse::<i64>().is_ok()).ok_or("-p needs a PID")?;
+                let v = it
+                    .next()
+                    .filter(|v| v.parse::<i64>().is_ok())
+                    .ok_or("-p needs a PID")?;
                 a.flags.push(format!("--pid={v}"));
             }
-            "--debuginfo" => a.debuginfo.push(it.next().ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?),
+            "--debuginfo" => a.debuginfo.push(
+                it.next()
+                    .ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?,
+            ),
             "--cache-mb" => {
                 a.cache_mb = it
                     .next()
@@ -112,7 +128,11 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
 impl Args {
     /// Language of the verdict in text output: `en` (default) or `zh`.
     pub fn lang(&self) -> &'static str {
-        if self.lang == "zh" { "zh" } else { "en" }
+        if self.lang == "zh" {
+            "zh"
+        } else {
+            "en"
+        }
     }
 }
 
@@ -126,12 +146,19 @@ pub fn open_session(a: &Args) -> Result<Session, Error> {
 
 /// The dump files named on the command line, and the options to open them with.
 pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Options), Error> {
-    let path = a.paths.first().ok_or_else(|| Error::Io("no dump file given".into()))?;
+    let path = a
+        .paths
+        .first()
+        .ok_or_else(|| Error::Io("no dump file given".into()))?;
     let mut srcs: Vec<Box<dyn crate::source::ReadAt>> = Vec::new();
     for p in &a.paths {
         srcs.push(Box::new(FileSource::open(std::path::Path::new(p))?));
     }
-    let name = if a.paths.len() > 1 { a.paths.join(" ") } else { path.clone() };
+    let name = if a.paths.len() > 1 {
+        a.paths.join(" ")
+    } else {
+        path.clone()
+    };
     let mut debuginfo = Vec::new();
     for p in &a.debuginfo {
         debuginfo.push(crate::debuginfo::Extra {
@@ -139,7 +166,14 @@ pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Opti
             src: std::rc::Rc::new(FileSource::open(std::path::Path::new(p))?),
         });
     }
-    Ok((srcs, Options { cache_budget: a.cache_mb << 20, file_name: Some(name), debuginfo }))
+    Ok((
+        srcs,
+        Options {
+            cache_budget: a.cache_mb << 20,
+            file_name: Some(name),
+            debuginfo,
+        },
+    ))
 }
 
 pub fn print_json<T: serde::Serialize>(v: &T) {

@@ -13,12 +13,19 @@ pub fn run(a: &Args) -> Result<()> {
                 tasks: &'a [crate::report::PsRow],
                 warnings: &'a [String],
             }
-            print_json(&Ps { tasks: &rows, warnings: &warnings });
+            print_json(&Ps {
+                tasks: &rows,
+                warnings: &warnings,
+            });
         }
         Format::Text => {
             let mut t = String::from("   PID    PPID  CPU       TASK        ST  COMM\n");
             for r in &rows {
-                let comm = if r.kthread { format!("[{}]", r.comm) } else { r.comm.clone() };
+                let comm = if r.kthread {
+                    format!("[{}]", r.comm)
+                } else {
+                    r.comm.clone()
+                };
                 let _ = writeln!(
                     t,
                     "{}{:>6}  {:>6}  {:>3}  {:016x}  {}  {comm}",

@@ -18,12 +18,20 @@ struct SymOut<'a> {
 }
 
 fn parse_addr(s: &str) -> Option<u64> {
-    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
-    (h.len() >= 8 || s.starts_with("0x")).then(|| u64::from_str_radix(h, 16).ok()).flatten()
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    (h.len() >= 8 || s.starts_with("0x"))
+        .then(|| u64::from_str_radix(h, 16).ok())
+        .flatten()
 }
 
 pub fn run(a: &Args) -> Result<()> {
-    let q = a.paths.get(1).ok_or_else(|| Error::Missing("usage: crashlens sym VMCORE ADDR|NAME".into()))?;
+    let q = a
+        .paths
+        .get(1)
+        .ok_or_else(|| Error::Missing("usage: crashlens sym VMCORE ADDR|NAME".into()))?;
     let s = open_session(a)?;
     let t = s.kernel.symbols();
     for w in &t.warnings {
@@ -31,15 +39,26 @@ pub fn run(a: &Args) -> Result<()> {
     }
     let (sym, addr, off) = match parse_addr(q) {
         Some(addr) => {
-            let (sym, off) = t.lookup(addr).ok_or_else(|| Error::Missing(format!("no symbol contains {addr:#x}")))?;
+            let (sym, off) = t
+                .lookup(addr)
+                .ok_or_else(|| Error::Missing(format!("no symbol contains {addr:#x}")))?;
             (sym, addr, off)
         }
         None => {
-            let sym = t.get(q).ok_or_else(|| Error::Missing(format!("no symbol named {q:?}")))?;
+            let sym = t
+                .get(q)
+                .ok_or_else(|| Error::Missing(format!("no symbol named {q:?}")))?;
             (sym, sym.addr, 0)
         }
     };
-    let o = SymOut { query: q, address: addr, symbol: sym, offset: off, formatted: format_symbol(sym, off), crash: crash_sym_line(addr, sym, off) };
+    let o = SymOut {
+        query: q,
+        address: addr,
+        symbol: sym,
+        offset: off,
+        formatted: format_symbol(sym, off),
+        crash: crash_sym_line(addr, sym, off),
+    };
     match a.format {
         Format::Json => print_json(&o),
         Format::Text => super::out(&format!("{}\n", o.crash)),

@@ -81,12 +81,22 @@ impl Dwarf {
     /// per-unit `Dwarf` of a vmlinux point at the same bytes).
     pub fn from_shared(bytes: &[(&'static str, Rc<[u8]>)]) -> Result<Dwarf, String> {
         let load = |id: gimli::SectionId| -> Result<R, gimli::Error> {
-            let b = bytes.iter().find(|(n, _)| *n == id.name()).map(|(_, b)| b.clone()).unwrap_or_else(|| Rc::from(Vec::new().into_boxed_slice()));
+            let b = bytes
+                .iter()
+                .find(|(n, _)| *n == id.name())
+                .map(|(_, b)| b.clone())
+                .unwrap_or_else(|| Rc::from(Vec::new().into_boxed_slice()));
             Ok(EndianRcSlice::new(b, LittleEndian))
         };
         let dwarf = Rc::new(gimli::Dwarf::load(load).map_err(|e| e.to_string())?);
-        let ctx = addr2line::Context::from_dwarf(gimli::Dwarf::load(load).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
-        Ok(Dwarf { dwarf, ctx, lines: Default::default() })
+        let ctx =
+            addr2line::Context::from_dwarf(gimli::Dwarf::load(load).map_err(|e| e.to_string())?)
+                .map_err(|e| e.to_string())?;
+        Ok(Dwarf {
+            dwarf,
+            ctx,
+            lines: Default::default(),
+        })
     }
 
     /// File and line of the code at `addr` (a DWARF address), chosen the way gdb does: where
@@ -98,7 +108,10 @@ impl Dwarf {
 
     fn any_line(&self, addr: u64) -> Option<SourceLine> {
         let l = self.ctx.find_location(addr).ok()??;
-        Some(SourceLine { file: l.file?.to_string(), line: l.line.filter(|&n| n != 0)? })
+        Some(SourceLine {
+            file: l.file?.to_string(),
+            line: l.line.filter(|&n| n != 0)?,
+        })
     }
 
     fn stmt_line(&self, addr: u64) -> Option<SourceLine> {
@@ -119,10 +132,17 @@ impl Dwarf {
         let (_, _, rows) = u.seqs.iter().find(|(s, e, _)| addr >= *s && addr < *e)?;
         let last = rows.partition_point(|r| r.0 <= addr).checked_sub(1)?;
         let at = rows[last].0;
-        let first = rows[..=last].iter().rposition(|r| r.0 != at).map_or(0, |p| p + 1);
+        let first = rows[..=last]
+            .iter()
+            .rposition(|r| r.0 != at)
+            .map_or(0, |p| p + 1);
         let same = &rows[first..=last];
         let r = same.iter().rev().find(|r| r.3).unwrap_or(&rows[last]);
-        let file = u.files.iter().find(|(i, _)| *i == r.1).map(|(_, f)| f.clone())?;
+        let file = u
+            .files
+            .iter()
+            .find(|(i, _)| *i == r.1)
+            .map(|(_, f)| f.clone())?;
         (r.2 != 0).then_some(SourceLine { file, line: r.2 })
     }
 
@@ -145,7 +165,11 @@ impl Dwarf {
                 continue;
             }
             let prog = unit.line_program.clone()?;
-            let comp_dir = unit.comp_dir.as_ref().and_then(|c| c.to_string_lossy().ok()).map(|c| c.into_owned());
+            let comp_dir = unit
+                .comp_dir
+                .as_ref()
+                .and_then(|c| c.to_string_lossy().ok())
+                .map(|c| c.into_owned());
             let mut rows = prog.rows();
             let mut seqs = Vec::new();
             let mut cur: Vec<Row> = Vec::new();
@@ -169,23 +193,49 @@ impl Dwarf {
                         files.push((fi, self.file_path(&unit, header, f, comp_dir.as_deref())));
                     }
                 }
-                cur.push((row.address(), fi, row.line().map_or(0, |l| l.get() as u32), row.is_stmt()));
+                cur.push((
+                    row.address(),
+                    fi,
+                    row.line().map_or(0, |l| l.get() as u32),
+                    row.is_stmt(),
+                ));
             }
-            return Some(UnitLines { ranges, seqs, files });
+            return Some(UnitLines {
+                ranges,
+                seqs,
+                files,
+            });
         }
         None
     }
 
-    fn file_path(&self, unit: &gimli::Unit<R>, header: &gimli::LineProgramHeader<R>, f: &gimli::FileEntry<R>, comp_dir: Option<&str>) -> String {
+    fn file_path(
+        &self,
+        unit: &gimli::Unit<R>,
+        header: &gimli::LineProgramHeader<R>,
+        f: &gimli::FileEntry<R>,
+        comp_dir: Option<&str>,
+    ) -> String {
         let s = |v: AttributeValue<R>| -> Option<String> {
-            Some(self.dwarf.attr_string(unit, v).ok()?.to_string_lossy().ok()?.into_owned())
+            Some(
+                self.dwarf
+                    .attr_string(unit, v)
+                    .ok()?
+                    .to_string_lossy()
+                    .ok()?
+                    .into_owned(),
+            )
         };
         let name = s(f.path_name()).unwrap_or_default();
         if name.starts_with('/') {
             return name;
         }
         let dir = f.directory(header).and_then(s).unwrap_or_default();
-        let mut p = if dir.starts_with('/') { dir } else { join(comp_dir.unwrap_or(""), &dir) };
+        let mut p = if dir.starts_with('/') {
+            dir
+        } else {
+            join(comp_dir.unwrap_or(""), &dir)
+        };
         p = join(&p, &name);
         p
     }
@@ -193,10 +243,16 @@ impl Dwarf {
     /// The inline chain at `addr`, innermost first; the last entry is the real function.
     pub fn frames(&self, addr: u64) -> Vec<InlineFrame> {
         let mut out = Vec::new();
-        let Ok(mut it) = self.ctx.find_frames(addr).skip_all_loads() else { return out };
+        let Ok(mut it) = self.ctx.find_frames(addr).skip_all_loads() else {
+            return out;
+        };
         while let Ok(Some(f)) = it.next() {
             out.push(InlineFrame {
-                function: f.function.as_ref().and_then(|n| n.raw_name().ok()).map(|n| n.into_owned()),
+                function: f
+                    .function
+                    .as_ref()
+                    .and_then(|n| n.raw_name().ok())
+                    .map(|n| n.into_owned()),
                 file: f.location.as_ref().and_then(|l| l.file).map(str::to_string),
                 line: f.location.as_ref().and_then(|l| l.line),
             });
@@ -210,7 +266,13 @@ impl Dwarf {
     /// `struct victim` -> member at `off` (`field`, `a.b` for nested ones), for the struct that
     /// parameter `index` (0-based) of `func` points to. `addr` (a DWARF address inside the
     /// function) picks the compilation unit quickly in a big vmlinux.
-    pub fn param_field(&self, func: &str, addr: Option<u64>, index: usize, off: u64) -> Option<(String, Option<String>)> {
+    pub fn param_field(
+        &self,
+        func: &str,
+        addr: Option<u64>,
+        index: usize,
+        off: u64,
+    ) -> Option<(String, Option<String>)> {
         let d = &*self.dwarf;
         let mut units = d.units();
         let mut budget = MAX_DIES;
@@ -240,11 +302,20 @@ impl Dwarf {
         None
     }
 
-    fn param_field_in(&self, unit: &gimli::Unit<R>, func: &str, index: usize, off: u64, budget: &mut usize) -> Option<(String, Option<String>)> {
+    fn param_field_in(
+        &self,
+        unit: &gimli::Unit<R>,
+        func: &str,
+        index: usize,
+        off: u64,
+        budget: &mut usize,
+    ) -> Option<(String, Option<String>)> {
         let mut cur = unit.entries();
         while let Ok(Some((_, e))) = cur.next_dfs() {
             *budget = budget.checked_sub(1)?;
-            if e.tag() != gimli::DW_TAG_subprogram || e.attr(gimli::DW_AT_declaration).ok().flatten().is_some() {
+            if e.tag() != gimli::DW_TAG_subprogram
+                || e.attr(gimli::DW_AT_declaration).ok().flatten().is_some()
+            {
                 continue;
             }
             // Out-of-line instances name their abstract origin.
@@ -279,16 +350,26 @@ impl Dwarf {
                 gimli::DW_TAG_union_type => "union",
                 _ => return None,
             };
-            let name = self.die_name(unit, st, 0).unwrap_or_else(|| "(anonymous)".into());
+            let name = self
+                .die_name(unit, st, 0)
+                .unwrap_or_else(|| "(anonymous)".into());
             let mut path = Vec::new();
             self.member_at(unit, st, off, &mut path, 0);
-            return Some((format!("{kw} {name}"), (!path.is_empty()).then(|| path.join("."))));
+            return Some((
+                format!("{kw} {name}"),
+                (!path.is_empty()).then(|| path.join(".")),
+            ));
         }
         None
     }
 
     /// DW_AT_name of a DIE, through DW_AT_abstract_origin / DW_AT_specification.
-    fn die_name(&self, unit: &gimli::Unit<R>, off: gimli::UnitOffset, depth: u32) -> Option<String> {
+    fn die_name(
+        &self,
+        unit: &gimli::Unit<R>,
+        off: gimli::UnitOffset,
+        depth: u32,
+    ) -> Option<String> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -306,7 +387,13 @@ impl Dwarf {
     }
 
     /// A reference attribute, through DW_AT_abstract_origin when the DIE lacks it.
-    fn attr_ref(&self, unit: &gimli::Unit<R>, off: gimli::UnitOffset, at: gimli::DwAt, depth: u32) -> Option<gimli::UnitOffset> {
+    fn attr_ref(
+        &self,
+        unit: &gimli::Unit<R>,
+        off: gimli::UnitOffset,
+        at: gimli::DwAt,
+        depth: u32,
+    ) -> Option<gimli::UnitOffset> {
         if depth > MAX_DEPTH {
             return None;
         }
@@ -322,7 +409,12 @@ impl Dwarf {
     }
 
     /// Follows typedef / const / volatile / restrict / atomic to the underlying type.
-    fn strip(&self, unit: &gimli::Unit<R>, mut off: gimli::UnitOffset, _d: u32) -> Option<gimli::UnitOffset> {
+    fn strip(
+        &self,
+        unit: &gimli::Unit<R>,
+        mut off: gimli::UnitOffset,
+        _d: u32,
+    ) -> Option<gimli::UnitOffset> {
         for _ in 0..MAX_DEPTH {
             let e = unit.entry(off).ok()?;
             match e.tag() {
@@ -330,7 +422,9 @@ impl Dwarf {
                 | gimli::DW_TAG_const_type
                 | gimli::DW_TAG_volatile_type
                 | gimli::DW_TAG_restrict_type
-                | gimli::DW_TAG_atomic_type => off = self.attr_ref(unit, off, gimli::DW_AT_type, 0)?,
+                | gimli::DW_TAG_atomic_type => {
+                    off = self.attr_ref(unit, off, gimli::DW_AT_type, 0)?
+                }
                 _ => return Some(off),
             }
         }
@@ -343,13 +437,21 @@ impl Dwarf {
         }
         let t = self.strip(unit, off, 0)?;
         let e = unit.entry(t).ok()?;
-        if let Some(n) = e.attr_value(gimli::DW_AT_byte_size).ok()?.and_then(|v| v.udata_value()) {
+        if let Some(n) = e
+            .attr_value(gimli::DW_AT_byte_size)
+            .ok()?
+            .and_then(|v| v.udata_value())
+        {
             return Some(n);
         }
         match e.tag() {
             gimli::DW_TAG_pointer_type => Some(8),
             gimli::DW_TAG_array_type => {
-                let elem = self.byte_size(unit, self.attr_ref(unit, t, gimli::DW_AT_type, 0)?, depth + 1)?;
+                let elem = self.byte_size(
+                    unit,
+                    self.attr_ref(unit, t, gimli::DW_AT_type, 0)?,
+                    depth + 1,
+                )?;
                 let mut tree = unit.entries_tree(Some(t)).ok()?;
                 let root = tree.root().ok()?;
                 let mut kids = root.children();
@@ -364,7 +466,13 @@ impl Dwarf {
                         .ok()
                         .flatten()
                         .and_then(|v| v.udata_value())
-                        .or_else(|| c.attr_value(gimli::DW_AT_upper_bound).ok().flatten().and_then(|v| v.udata_value()).map(|u| u + 1))
+                        .or_else(|| {
+                            c.attr_value(gimli::DW_AT_upper_bound)
+                                .ok()
+                                .flatten()
+                                .and_then(|v| v.udata_value())
+                                .map(|u| u + 1)
+                        })
                         .unwrap_or(0);
                     n = n.checked_mul(count)?;
                 }
@@ -375,11 +483,20 @@ impl Dwarf {
     }
 
     /// Member names down to the one covering byte `off` of the struct/union at `st`.
-    fn member_at(&self, unit: &gimli::Unit<R>, st: gimli::UnitOffset, off: u64, out: &mut Vec<String>, depth: u32) {
+    fn member_at(
+        &self,
+        unit: &gimli::Unit<R>,
+        st: gimli::UnitOffset,
+        off: u64,
+        out: &mut Vec<String>,
+        depth: u32,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
-        let Ok(mut tree) = unit.entries_tree(Some(st)) else { return };
+        let Ok(mut tree) = unit.entries_tree(Some(st)) else {
+            return;
+        };
         let Ok(root) = tree.root() else { return };
         let mut kids = root.children();
         while let Ok(Some(c)) = kids.next() {
@@ -387,11 +504,22 @@ impl Dwarf {
             if m.tag() != gimli::DW_TAG_member {
                 continue;
             }
-            let loc = match m.attr_value(gimli::DW_AT_data_member_location).ok().flatten() {
+            let loc = match m
+                .attr_value(gimli::DW_AT_data_member_location)
+                .ok()
+                .flatten()
+            {
                 Some(v) => v.udata_value().unwrap_or(0),
-                None => m.attr_value(gimli::DW_AT_data_bit_offset).ok().flatten().and_then(|v| v.udata_value()).map_or(0, |b| b / 8),
+                None => m
+                    .attr_value(gimli::DW_AT_data_bit_offset)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.udata_value())
+                    .map_or(0, |b| b / 8),
             };
-            let Some(ty) = self.attr_ref(unit, m.offset(), gimli::DW_AT_type, 0) else { continue };
+            let Some(ty) = self.attr_ref(unit, m.offset(), gimli::DW_AT_type, 0) else {
+                continue;
+            };
             let size = self.byte_size(unit, ty, 0).unwrap_or(0).max(1);
             if off < loc || off >= loc + size {
                 continue;
@@ -401,7 +529,12 @@ impl Dwarf {
                 out.push(n);
             }
             if let Some(t) = self.strip(unit, ty, 0) {
-                if unit.entry(t).is_ok_and(|e| matches!(e.tag(), gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type)) {
+                if unit.entry(t).is_ok_and(|e| {
+                    matches!(
+                        e.tag(),
+                        gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type
+                    )
+                }) {
                     self.member_at(unit, t, off - loc, out, depth + 1);
                 }
             }
@@ -411,7 +544,6 @@ impl Dwarf {
         }
     }
 }
-
 
 fn join(a: &str, b: &str) -> String {
     match (a.is_empty(), b.is_empty()) {
@@ -444,8 +576,16 @@ const MAX_UNITS: usize = 32;
 const MAX_UNIT: u64 = 256 << 20;
 
 impl PerUnit {
-    pub fn new(src: Rc<dyn crate::source::ReadAt>, info: (u64, u64), shared: Vec<(&'static str, Rc<[u8]>)>) -> Result<PerUnit, String> {
-        let ar = shared.iter().find(|(n, _)| *n == ".debug_aranges").map(|(_, b)| b.clone()).ok_or("no .debug_aranges")?;
+    pub fn new(
+        src: Rc<dyn crate::source::ReadAt>,
+        info: (u64, u64),
+        shared: Vec<(&'static str, Rc<[u8]>)>,
+    ) -> Result<PerUnit, String> {
+        let ar = shared
+            .iter()
+            .find(|(n, _)| *n == ".debug_aranges")
+            .map(|(_, b)| b.clone())
+            .ok_or("no .debug_aranges")?;
         let aranges_sec = gimli::DebugAranges::new(&ar, LittleEndian);
         let mut headers = aranges_sec.headers();
         let mut v = Vec::new();
@@ -463,14 +603,28 @@ impl PerUnit {
             return Err(".debug_aranges is empty".into());
         }
         v.sort_unstable();
-        Ok(PerUnit { src, info, shared, aranges: v, cache: Default::default(), info_read: Default::default() })
+        Ok(PerUnit {
+            src,
+            info,
+            shared,
+            aranges: v,
+            cache: Default::default(),
+            info_read: Default::default(),
+        })
     }
 
     /// The parsed unit holding DWARF address `addr`.
     pub fn unit_for(&self, addr: u64) -> Option<Rc<Dwarf>> {
-        let i = self.aranges.partition_point(|r| r.0 <= addr).checked_sub(1)?;
+        let i = self
+            .aranges
+            .partition_point(|r| r.0 <= addr)
+            .checked_sub(1)?;
         // Ranges may nest or overlap: look back a little for one that covers addr.
-        let cu = self.aranges[i.saturating_sub(8)..=i].iter().rev().find(|r| addr < r.1)?.2;
+        let cu = self.aranges[i.saturating_sub(8)..=i]
+            .iter()
+            .rev()
+            .find(|r| addr < r.1)?
+            .2;
         if let Some((_, d)) = self.cache.borrow().iter().find(|(o, _)| *o == cu) {
             return Some(d.clone());
         }
@@ -490,18 +644,32 @@ impl PerUnit {
         if cu.checked_add(12).is_none_or(|end| end > size) {
             return Err("unit offset outside .debug_info".into());
         }
-        self.src.read_exact_at(off + cu, &mut h, "unit header").map_err(e)?;
+        self.src
+            .read_exact_at(off + cu, &mut h, "unit header")
+            .map_err(e)?;
         let l32 = u32::from_le_bytes(h[..4].try_into().expect("4"));
-        let len = if l32 == 0xffff_ffff { 12 + u64::from_le_bytes(h[4..12].try_into().expect("8")) } else { 4 + l32 as u64 };
+        let len = if l32 == 0xffff_ffff {
+            12 + u64::from_le_bytes(h[4..12].try_into().expect("8"))
+        } else {
+            4 + l32 as u64
+        };
         if len > MAX_UNIT || cu + len > size {
             return Err(format!("unit at {cu:#x} of {len} bytes does not fit"));
         }
         // The unit alone, as a .debug_info of one unit: its DIE references are unit-relative
         // and its other offsets (lines, strings, ranges) point into the shared sections. The
         // aranges are left out: their unit offsets are the whole section's.
-        let info = self.src.read_vec(off + cu, len as usize, "compilation unit").map_err(e)?;
+        let info = self
+            .src
+            .read_vec(off + cu, len as usize, "compilation unit")
+            .map_err(e)?;
         self.info_read.set(self.info_read.get() + len);
-        let mut secs: Vec<(&'static str, Rc<[u8]>)> = self.shared.iter().filter(|(n, _)| *n != ".debug_aranges").cloned().collect();
+        let mut secs: Vec<(&'static str, Rc<[u8]>)> = self
+            .shared
+            .iter()
+            .filter(|(n, _)| *n != ".debug_aranges")
+            .cloned()
+            .collect();
         secs.push((".debug_info", Rc::from(info.into_boxed_slice())));
         Dwarf::from_shared(&secs)
     }

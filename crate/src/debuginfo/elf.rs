@@ -85,7 +85,8 @@ impl<'a> ElfFile<'a> {
             return Err(format!("unexpected ELF section header size {shentsize}"));
         }
         let mut raw0 = [0u8; 64];
-        src.read_exact_at(shoff, &mut raw0, "first section header").map_err(e)?;
+        src.read_exact_at(shoff, &mut raw0, "first section header")
+            .map_err(e)?;
         if shnum == 0 {
             shnum = u64_at(&raw0, 32);
         }
@@ -95,7 +96,9 @@ impl<'a> ElfFile<'a> {
         if shnum as usize > MAX_SECTIONS {
             return Err(format!("{shnum} ELF sections: too many"));
         }
-        let raw = src.read_vec(shoff, (shnum * 64) as usize, "section headers").map_err(e)?;
+        let raw = src
+            .read_vec(shoff, (shnum * 64) as usize, "section headers")
+            .map_err(e)?;
         let mut sections: Vec<Section> = raw
             .chunks_exact(64)
             .map(|s| Section {
@@ -111,7 +114,11 @@ impl<'a> ElfFile<'a> {
             })
             .collect();
         let names_off: Vec<u32> = raw.chunks_exact(64).map(|s| u32_at(s, 0)).collect();
-        let mut f = ElfFile { src, e_type, sections: Vec::new() };
+        let mut f = ElfFile {
+            src,
+            e_type,
+            sections: Vec::new(),
+        };
         if let Some(st) = sections.get(shstrndx as usize).cloned() {
             let names = f.read_raw(&st)?;
             for (s, &n) in sections.iter_mut().zip(&names_off) {
@@ -123,17 +130,29 @@ impl<'a> ElfFile<'a> {
     }
 
     pub fn section(&self, name: &str) -> Option<(usize, &Section)> {
-        self.sections.iter().enumerate().find(|(_, s)| s.name == name)
+        self.sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.name == name)
     }
 
     fn read_raw(&self, s: &Section) -> Result<Vec<u8>, String> {
         if s.kind == elf::SHT_NOBITS {
             return Ok(Vec::new());
         }
-        if s.size > MAX_SECTION || s.offset.checked_add(s.size).is_none_or(|end| end > self.src.len()) {
-            return Err(format!("section {} ({} bytes at {:#x}) lies outside the file", s.name, s.size, s.offset));
+        if s.size > MAX_SECTION
+            || s.offset
+                .checked_add(s.size)
+                .is_none_or(|end| end > self.src.len())
+        {
+            return Err(format!(
+                "section {} ({} bytes at {:#x}) lies outside the file",
+                s.name, s.size, s.offset
+            ));
         }
-        self.src.read_vec(s.offset, s.size as usize, &s.name).map_err(|e| e.to_string())
+        self.src
+            .read_vec(s.offset, s.size as usize, &s.name)
+            .map_err(|e| e.to_string())
     }
 
     /// The section's bytes, inflated when `SHF_COMPRESSED`.
@@ -161,20 +180,31 @@ impl<'a> ElfFile<'a> {
             elf::ELFCOMPRESS_ZSTD => {
                 out.resize(size as usize, 0);
                 let mut d = ruzstd::FrameDecoder::new();
-                let n = d.decode_all(&raw[24..], &mut out).map_err(|e| format!("section {}: zstd: {e}", s.name))?;
+                let n = d
+                    .decode_all(&raw[24..], &mut out)
+                    .map_err(|e| format!("section {}: zstd: {e}", s.name))?;
                 out.truncate(n);
             }
             k => return Err(format!("section {}: unknown compression {k}", s.name)),
         }
         if out.len() as u64 != size {
-            return Err(format!("section {}: inflated to {} bytes, header says {size}", s.name, out.len()));
+            return Err(format!(
+                "section {}: inflated to {} bytes, header says {size}",
+                s.name,
+                out.len()
+            ));
         }
         Ok(out)
     }
 
     /// The symbol table (`.symtab`), names resolved.
     pub fn symbols(&self) -> Result<Vec<Sym>, String> {
-        let Some((_, st)) = self.sections.iter().enumerate().find(|(_, s)| s.kind == elf::SHT_SYMTAB) else {
+        let Some((_, st)) = self
+            .sections
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.kind == elf::SHT_SYMTAB)
+        else {
             return Ok(Vec::new());
         };
         let data = self.read(st)?;
@@ -196,11 +226,19 @@ impl<'a> ElfFile<'a> {
 
     /// The GNU build id (`NT_GNU_BUILD_ID` in any note section), hex.
     pub fn build_id(&self) -> Option<String> {
-        for s in self.sections.iter().filter(|s| s.kind == elf::SHT_NOTE && s.size < 1 << 20) {
+        for s in self
+            .sections
+            .iter()
+            .filter(|s| s.kind == elf::SHT_NOTE && s.size < 1 << 20)
+        {
             let Ok(b) = self.read(s) else { continue };
             let mut o = 0usize;
             while o + 12 <= b.len() {
-                let (nsz, dsz, ty) = (u32_at(&b, o) as usize, u32_at(&b, o + 4) as usize, u32_at(&b, o + 8));
+                let (nsz, dsz, ty) = (
+                    u32_at(&b, o) as usize,
+                    u32_at(&b, o + 4) as usize,
+                    u32_at(&b, o + 8),
+                );
                 let name_end = o + 12 + nsz;
                 let desc = name_end.div_ceil(4) * 4;
                 let end = desc.checked_add(dsz).filter(|&e| e <= b.len());
@@ -216,7 +254,9 @@ impl<'a> ElfFile<'a> {
 }
 
 pub fn cstr(b: &[u8], at: usize) -> String {
-    let Some(s) = b.get(at..) else { return String::new() };
+    let Some(s) = b.get(at..) else {
+        return String::new();
+    };
     let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
     String::from_utf8_lossy(&s[..end]).into_owned()
 }
@@ -237,10 +277,12 @@ pub fn apply_rela(data: &mut [u8], rela: &[u8], sym_value: &dyn Fn(usize) -> Opt
         };
         let v = s.wrapping_add(addend);
         let ok = match ty {
-            elf::R_X86_64_64 => data.get_mut(off..off.saturating_add(8)).map(|d| d.copy_from_slice(&v.to_le_bytes())),
-            elf::R_X86_64_32 | elf::R_X86_64_32S => {
-                data.get_mut(off..off.saturating_add(4)).map(|d| d.copy_from_slice(&(v as u32).to_le_bytes()))
-            }
+            elf::R_X86_64_64 => data
+                .get_mut(off..off.saturating_add(8))
+                .map(|d| d.copy_from_slice(&v.to_le_bytes())),
+            elf::R_X86_64_32 | elf::R_X86_64_32S => data
+                .get_mut(off..off.saturating_add(4))
+                .map(|d| d.copy_from_slice(&(v as u32).to_le_bytes())),
             elf::R_X86_64_NONE => Some(()),
             _ => None,
         };

@@ -88,7 +88,10 @@ fn now_ms() -> u64 {
     #[cfg(not(target_arch = "wasm32"))]
     {
         use std::time::{SystemTime, UNIX_EPOCH};
-        SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0)
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -131,14 +134,21 @@ impl DebugInfo {
             let mut m = [0u8; 4];
             x.src.read_at(0, &mut m).unwrap_or(0) == 4 && &m == b"\x7fELF"
         };
-        for x in extras.iter().filter(|x| !is_elf(x)).chain(extras.iter().filter(|x| is_elf(x))) {
+        for x in extras
+            .iter()
+            .filter(|x| !is_elf(x))
+            .chain(extras.iter().filter(|x| is_elf(x)))
+        {
             self.add(k, &x.name, x.src.clone());
         }
     }
 
     pub fn add(&mut self, k: &Kernel, name: &str, src: Rc<dyn ReadAt>) {
         let t0 = now_ms();
-        let counting = Rc::new(Counting { inner: src, n: std::cell::Cell::new(0) });
+        let counting = Rc::new(Counting {
+            inner: src,
+            n: std::cell::Cell::new(0),
+        });
         let mut magic = [0u8; 4];
         if counting.read_at(0, &mut magic).unwrap_or(0) == 4 && &magic == b"\x7fELF" {
             match load_elf(k, name, counting.clone()) {
@@ -157,14 +167,23 @@ impl DebugInfo {
                     ));
                     self.files.push(f);
                 }
-                Err(e) => self.warnings.push(format!("debuginfo {name} not used: {e}")),
+                Err(e) => self
+                    .warnings
+                    .push(format!("debuginfo {name} not used: {e}")),
             }
             return;
         }
         match sysmap::SystemMap::parse(&*counting).and_then(|mut m| m.check(k).map(|()| m)) {
             Ok(m) => {
-                let used = if k.set_system_map(m.symbols()) { ", standing by for kallsyms" } else { "" };
-                self.notes.push(format!("System.map {name}: {} symbols, matches the dump{used}", m.len()));
+                let used = if k.set_system_map(m.symbols()) {
+                    ", standing by for kallsyms"
+                } else {
+                    ""
+                };
+                self.notes.push(format!(
+                    "System.map {name}: {} symbols, matches the dump{used}",
+                    m.len()
+                ));
                 self.system_map = Some(m);
             }
             Err(e) => self.warnings.push(format!("{name} not used: {e}")),
@@ -172,7 +191,9 @@ impl DebugInfo {
     }
 
     fn file_for(&self, addr: u64) -> Option<&DebugFile> {
-        self.files.iter().find(|f| f.ranges.iter().any(|&(s, e)| addr >= s && addr < e))
+        self.files
+            .iter()
+            .find(|f| f.ranges.iter().any(|&(s, e)| addr >= s && addr < e))
     }
 
     /// File and line of the instruction at runtime address `addr`.
@@ -182,7 +203,9 @@ impl DebugInfo {
 
     /// Inline chain at a runtime address, innermost first (the last is the real function).
     pub fn frames(&self, addr: u64) -> Vec<InlineFrame> {
-        self.file_for(addr).and_then(|f| f.with(addr, |d, a| Some(d.frames(a)))).unwrap_or_default()
+        self.file_for(addr)
+            .and_then(|f| f.with(addr, |d, a| Some(d.frames(a))))
+            .unwrap_or_default()
     }
 
     /// `struct victim.field`: the member at `off` of the struct that argument `index` (1-based)
@@ -198,31 +221,47 @@ impl DebugInfo {
 fn load_elf(k: &Kernel, name: &str, src: Rc<Counting>) -> Result<DebugFile, String> {
     let e = elf::ElfFile::parse(&*src)?;
     if e.section(".debug_info").is_none() {
-        return Err("no DWARF (.debug_info) in it; give the unstripped file (Debian: the -dbg package)".into());
+        return Err(
+            "no DWARF (.debug_info) in it; give the unstripped file (Debian: the -dbg package)"
+                .into(),
+        );
     }
     match e.e_type {
         object::elf::ET_REL => load_module(k, name, &e),
         object::elf::ET_EXEC | object::elf::ET_DYN => load_vmlinux(k, &e, src.clone()),
-        t => Err(format!("ELF type {t} is neither a vmlinux nor a kernel module")),
+        t => Err(format!(
+            "ELF type {t} is neither a vmlinux nor a kernel module"
+        )),
     }
 }
 
 fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<DebugFile, String> {
     let syms = k.symbols();
-    let dump_id = k.vmcoreinfo.build_id.as_deref().map(|s| s.trim().to_ascii_lowercase());
+    let dump_id = k
+        .vmcoreinfo
+        .build_id
+        .as_deref()
+        .map(|s| s.trim().to_ascii_lowercase());
     let file_id = e.build_id();
     let mut verified = false;
     if let (Some(a), Some(b)) = (&dump_id, &file_id) {
         // VMCOREINFO's BUILD-ID may be the 20-byte id printed in full.
         if a != b {
-            return Err(format!("build id {b} differs from the dump's {a}: a vmlinux of another build"));
+            return Err(format!(
+                "build id {b} differs from the dump's {a}: a vmlinux of another build"
+            ));
         }
         verified = true;
     }
     // The KASLR offset, and a check of it against kallsyms.
     let elf_syms = e.symbols()?;
-    let elf_stext = elf_syms.iter().find(|s| s.name == "_stext").map(|s| s.value);
-    let mem_stext = syms.addr_of("_stext").or_else(|| k.vmcoreinfo.symbol("_stext"));
+    let elf_stext = elf_syms
+        .iter()
+        .find(|s| s.name == "_stext")
+        .map(|s| s.value);
+    let mem_stext = syms
+        .addr_of("_stext")
+        .or_else(|| k.vmcoreinfo.symbol("_stext"));
     let bias = match (elf_stext, mem_stext) {
         (Some(f), Some(m)) => m.wrapping_sub(f),
         _ => k.vmcoreinfo.kernel_offset.unwrap_or(0),
@@ -236,10 +275,20 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
         // Without a build id, a few more symbols must agree.
         if !verified {
             let mut checked = 0;
-            for s in elf_syms.iter().filter(|s| s.kind() == object::elf::STT_FUNC && s.value != 0).step_by(997).take(20) {
+            for s in elf_syms
+                .iter()
+                .filter(|s| s.kind() == object::elf::STT_FUNC && s.value != 0)
+                .step_by(997)
+                .take(20)
+            {
                 if let Some(a) = syms.addr_of(&s.name) {
                     if a != s.value.wrapping_add(bias) {
-                        return Err(format!("{} is at {:#x} in the dump but {:#x} in this file: another build", s.name, a, s.value.wrapping_add(bias)));
+                        return Err(format!(
+                            "{} is at {:#x} in the dump but {:#x} in this file: another build",
+                            s.name,
+                            a,
+                            s.value.wrapping_add(bias)
+                        ));
                     }
                     checked += 1;
                 }
@@ -255,11 +304,19 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
         .sections
         .iter()
         .filter(|s| s.flags & object::elf::SHF_EXECINSTR as u64 != 0 && s.addr != 0)
-        .map(|s| (s.addr.wrapping_add(bias), s.addr.wrapping_add(bias).wrapping_add(s.size)))
+        .map(|s| {
+            (
+                s.addr.wrapping_add(bias),
+                s.addr.wrapping_add(bias).wrapping_add(s.size),
+            )
+        })
         .collect();
     // .debug_info a unit at a time when it can be read in place (not compressed) and the
     // aranges say where each unit is; else all of it.
-    let info = e.section(".debug_info").map(|(_, s)| s.clone()).filter(|s| s.flags & object::elf::SHF_COMPRESSED as u64 == 0);
+    let info = e
+        .section(".debug_info")
+        .map(|(_, s)| s.clone())
+        .filter(|s| s.flags & object::elf::SHF_COMPRESSED as u64 == 0);
     let per_unit = match (info, e.section(".debug_aranges")) {
         (Some(info), Some(_)) => {
             let mut shared = Vec::new();
@@ -274,9 +331,19 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
     };
     let dwarf = match per_unit {
         Some(p) => Dwarfs::PerUnit(p),
-        None => Dwarfs::Whole(dwarf::Dwarf::new(|n| e.section(n).and_then(|(_, s)| e.read(s).ok()))?),
+        None => Dwarfs::Whole(dwarf::Dwarf::new(|n| {
+            e.section(n).and_then(|(_, s)| e.read(s).ok())
+        })?),
     };
-    Ok(DebugFile { name: String::new(), scope: Scope::Vmlinux, bias, ranges: text, dwarf, load_ms: 0, bytes_read: 0 })
+    Ok(DebugFile {
+        name: String::new(),
+        scope: Scope::Vmlinux,
+        bias,
+        ranges: text,
+        dwarf,
+        load_ms: 0,
+        bytes_read: 0,
+    })
 }
 
 /// `name=` and `vermagic=` from `.modinfo`.
@@ -301,7 +368,9 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
         Some(n) => n.clone(),
         None => {
             // Older modules: struct module's name in .gnu.linkonce.this_module.
-            let (_, s) = e.section(".gnu.linkonce.this_module").ok_or("no module name (.modinfo name= or .gnu.linkonce.this_module)")?;
+            let (_, s) = e
+                .section(".gnu.linkonce.this_module")
+                .ok_or("no module name (.modinfo name= or .gnu.linkonce.this_module)")?;
             let b = e.read(s)?;
             let off = k.offset("module.name").unwrap_or(24) as usize;
             elf::cstr(&b, off)
@@ -320,17 +389,26 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
     // Each allocated section's load address, from the module's symbols in kallsyms.
     let elf_syms = e.symbols()?;
     let mut mem: BTreeMap<&str, u64> = BTreeMap::new();
-    for s in syms.iter().filter(|s| s.module.as_deref() == Some(name.as_str())) {
+    for s in syms
+        .iter()
+        .filter(|s| s.module.as_deref() == Some(name.as_str()))
+    {
         mem.insert(s.name.as_str(), s.addr);
     }
     let mut base: BTreeMap<u16, u64> = BTreeMap::new();
     let mut agree = 0usize;
     for s in &elf_syms {
         let kind = s.kind();
-        if s.name.is_empty() || s.shndx == 0 || s.shndx >= object::elf::SHN_LORESERVE || !(kind == object::elf::STT_FUNC || kind == object::elf::STT_OBJECT) {
+        if s.name.is_empty()
+            || s.shndx == 0
+            || s.shndx >= object::elf::SHN_LORESERVE
+            || !(kind == object::elf::STT_FUNC || kind == object::elf::STT_OBJECT)
+        {
             continue;
         }
-        let Some(&a) = mem.get(s.name.as_str()) else { continue };
+        let Some(&a) = mem.get(s.name.as_str()) else {
+            continue;
+        };
         let b = a.wrapping_sub(s.value);
         match base.get(&s.shndx) {
             Some(&prev) if prev != b => {
@@ -350,8 +428,17 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
         }
     }
     let text_idx = e.section(".text").map(|(i, _)| i as u16);
-    if base.is_empty() || text_idx.is_some_and(|t| !base.contains_key(&t) && elf_syms.iter().any(|s| s.shndx == t && s.kind() == object::elf::STT_FUNC)) {
-        return Err(format!("none of its functions were found among module {name}'s symbols in the dump"));
+    if base.is_empty()
+        || text_idx.is_some_and(|t| {
+            !base.contains_key(&t)
+                && elf_syms
+                    .iter()
+                    .any(|s| s.shndx == t && s.kind() == object::elf::STT_FUNC)
+        })
+    {
+        return Err(format!(
+            "none of its functions were found among module {name}'s symbols in the dump"
+        ));
     }
     // Relocate: symbol value = its section's load address + st_value (non-allocated sections
     // such as .debug_str sit at 0).
@@ -364,14 +451,22 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
             return None;
         }
         let sec = e.sections.get(s.shndx as usize)?;
-        let b = if sec.flags & object::elf::SHF_ALLOC as u64 != 0 { *base.get(&s.shndx)? } else { 0 };
+        let b = if sec.flags & object::elf::SHF_ALLOC as u64 != 0 {
+            *base.get(&s.shndx)?
+        } else {
+            0
+        };
         Some(b.wrapping_add(s.value))
     };
     let mut skipped = 0;
     let dwarf = Dwarfs::Whole(dwarf::Dwarf::new(|n| {
         let (i, s) = e.section(n)?;
         let mut data = e.read(s).ok()?;
-        for r in e.sections.iter().filter(|r| r.kind == object::elf::SHT_RELA && r.info as usize == i) {
+        for r in e
+            .sections
+            .iter()
+            .filter(|r| r.kind == object::elf::SHT_RELA && r.info as usize == i)
+        {
             if let Ok(rb) = e.read(r) {
                 skipped += elf::apply_rela(&mut data, &rb, &sym_value);
             }
@@ -386,5 +481,13 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
         })
         .collect();
     let _ = (agree, skipped);
-    Ok(DebugFile { name: file.to_string(), scope: Scope::Module(name), bias: 0, ranges, dwarf, load_ms: 0, bytes_read: 0 })
+    Ok(DebugFile {
+        name: file.to_string(),
+        scope: Scope::Module(name),
+        bias: 0,
+        ranges,
+        dwarf,
+        load_ms: 0,
+        bytes_read: 0,
+    })
 }

@@ -25,7 +25,9 @@ impl SystemMap {
         if src.len() > MAX_SIZE {
             return Err("not an ELF file, and too large for a System.map".into());
         }
-        let b = src.read_vec(0, src.len() as usize, "System.map").map_err(|e| e.to_string())?;
+        let b = src
+            .read_vec(0, src.len() as usize, "System.map")
+            .map_err(|e| e.to_string())?;
         Self::parse_text(&String::from_utf8_lossy(&b))
     }
 
@@ -37,13 +39,26 @@ impl SystemMap {
             }
             let mut w = line.split_whitespace();
             let (Some(a), Some(k), Some(name)) = (w.next(), w.next(), w.next()) else {
-                return Err(format!("not a System.map (line {}: {:?})", n + 1, line.chars().take(60).collect::<String>()));
+                return Err(format!(
+                    "not a System.map (line {}: {:?})",
+                    n + 1,
+                    line.chars().take(60).collect::<String>()
+                ));
             };
             let addr = u64::from_str_radix(a, 16).ok().filter(|_| a.len() >= 8);
-            let kind = k.chars().next().filter(|c| c.is_ascii_alphabetic() && k.len() == 1);
+            let kind = k
+                .chars()
+                .next()
+                .filter(|c| c.is_ascii_alphabetic() && k.len() == 1);
             match (addr, kind) {
                 (Some(addr), Some(kind)) => entries.push((addr, kind, name.to_string())),
-                _ => return Err(format!("not a System.map (line {}: {:?})", n + 1, line.chars().take(60).collect::<String>())),
+                _ => {
+                    return Err(format!(
+                        "not a System.map (line {}: {:?})",
+                        n + 1,
+                        line.chars().take(60).collect::<String>()
+                    ))
+                }
             }
         }
         if entries.is_empty() {
@@ -57,11 +72,20 @@ impl SystemMap {
     pub fn check(&mut self, k: &Kernel) -> Result<(), String> {
         let bias = k.vmcoreinfo.kernel_offset.unwrap_or(0);
         let mut same = 0;
-        for (name, want) in ["_stext", "init_uts_ns", "swapper_pg_dir", "init_top_pgt", "_text", "node_online_map"]
-            .iter()
-            .filter_map(|n| Some((*n, k.vmcoreinfo.symbol(n)?)))
+        for (name, want) in [
+            "_stext",
+            "init_uts_ns",
+            "swapper_pg_dir",
+            "init_top_pgt",
+            "_text",
+            "node_online_map",
+        ]
+        .iter()
+        .filter_map(|n| Some((*n, k.vmcoreinfo.symbol(n)?)))
         {
-            let Some(&(a, _, _)) = self.entries.iter().find(|e| e.2 == name) else { continue };
+            let Some(&(a, _, _)) = self.entries.iter().find(|e| e.2 == name) else {
+                continue;
+            };
             if a.wrapping_add(bias) != want {
                 return Err(format!("{name} is at {:#x} here but {want:#x} in the dump: a System.map of another build", a.wrapping_add(bias)));
             }
@@ -79,8 +103,16 @@ impl SystemMap {
         let mut v: Vec<Symbol> = self
             .entries
             .iter()
-            .filter(|e| !matches!(e.1, 'a' | 'A' | 'U' | 'w' | 'W' | 'N') || e.0 >= 0xffff_0000_0000_0000)
-            .map(|(a, kind, name)| Symbol { name: name.clone(), addr: a.wrapping_add(self.bias), size: 0, kind: *kind, module: None })
+            .filter(|e| {
+                !matches!(e.1, 'a' | 'A' | 'U' | 'w' | 'W' | 'N') || e.0 >= 0xffff_0000_0000_0000
+            })
+            .map(|(a, kind, name)| Symbol {
+                name: name.clone(),
+                addr: a.wrapping_add(self.bias),
+                size: 0,
+                kind: *kind,
+                module: None,
+            })
             .collect();
         crate::kernel::symbols::size_to_next(&mut v, None);
         v

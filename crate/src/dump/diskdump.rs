@@ -26,8 +26,10 @@ pub const DUMP_DH_COMPRESSED_SNAPPY: u32 = 0x4;
 pub const DUMP_DH_COMPRESSED_INCOMPLETE: u32 = 0x8;
 pub const DUMP_DH_EXCLUDED_VMEMMAP: u32 = 0x10;
 pub const DUMP_DH_COMPRESSED_ZSTD: u32 = 0x20;
-const CODEC_MASK: u32 =
-    DUMP_DH_COMPRESSED_ZLIB | DUMP_DH_COMPRESSED_LZO | DUMP_DH_COMPRESSED_SNAPPY | DUMP_DH_COMPRESSED_ZSTD;
+const CODEC_MASK: u32 = DUMP_DH_COMPRESSED_ZLIB
+    | DUMP_DH_COMPRESSED_LZO
+    | DUMP_DH_COMPRESSED_SNAPPY
+    | DUMP_DH_COMPRESSED_ZSTD;
 
 /// Size of `struct page_desc` (off_t offset, u32 size, u32 flags, u64 page_flags).
 pub const PAGE_DESC_SIZE: u64 = 24;
@@ -126,7 +128,11 @@ impl SubHeader {
     pub fn parse(b: &[u8], version: i32) -> SubHeader {
         let q = |o: usize| if b.len() >= o + 8 { le_u64(b, o) } else { 0 };
         let d = |o: usize| if b.len() >= o + 4 { le_u32(b, o) } else { 0 };
-        let mut s = SubHeader { phys_base: q(0), dump_level: d(8) as i32, ..Default::default() };
+        let mut s = SubHeader {
+            phys_base: q(0),
+            dump_level: d(8) as i32,
+            ..Default::default()
+        };
         if version >= 2 {
             s.split = d(12) != 0;
             s.start_pfn = q(16);
@@ -193,7 +199,9 @@ impl RankedBitmap {
         self.words.len() as u64 * 64
     }
     fn get(&self, bit: u64) -> bool {
-        self.words.get((bit / 64) as usize).is_some_and(|w| w >> (bit % 64) & 1 != 0)
+        self.words
+            .get((bit / 64) as usize)
+            .is_some_and(|w| w >> (bit % 64) & 1 != 0)
     }
     /// Set bits in `[0, bit)`.
     fn rank(&self, bit: u64) -> u64 {
@@ -256,7 +264,10 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
     let n = match flags & CODEC_MASK {
         0 => {
             if data.len() != page {
-                return Err(format!("uncompressed page of {} bytes (page size {page})", data.len()));
+                return Err(format!(
+                    "uncompressed page of {} bytes (page size {page})",
+                    data.len()
+                ));
             }
             out.copy_from_slice(data);
             page
@@ -271,13 +282,17 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
         }
         // The `lzo` crate, not lzokay-native: fuzzing found lzokay-native 0.1.0 indexing out of
         // bounds (a panic) on a malformed block; `lzo` is bounds-checked for untrusted input.
-        DUMP_DH_COMPRESSED_LZO => lzo::decompress_into(data, out).map_err(|e| format!("lzo: {e}"))?,
+        DUMP_DH_COMPRESSED_LZO => {
+            lzo::decompress_into(data, out).map_err(|e| format!("lzo: {e}"))?
+        }
         DUMP_DH_COMPRESSED_SNAPPY => {
             let len = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
             if len != page {
                 return Err(format!("snappy page decodes to {len} bytes"));
             }
-            snap::raw::Decoder::new().decompress(data, out).map_err(|e| format!("snappy: {e}"))?
+            snap::raw::Decoder::new()
+                .decompress(data, out)
+                .map_err(|e| format!("snappy: {e}"))?
         }
         DUMP_DH_COMPRESSED_ZSTD => {
             let mut d = ruzstd::FrameDecoder::new();
@@ -292,7 +307,10 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
 }
 
 pub(super) fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
-    MemError::Unreadable { paddr, why: why.into() }
+    MemError::Unreadable {
+        paddr,
+        why: why.into(),
+    }
 }
 
 impl DiskDumpFile {
@@ -314,18 +332,28 @@ impl DiskDumpFile {
             )));
         }
         if header.version < 0 || header.version > 64 {
-            return Err(Error::Corrupt(format!("kdump header version {} is implausible", header.version)));
+            return Err(Error::Corrupt(format!(
+                "kdump header version {} is implausible",
+                header.version
+            )));
         }
         if header.version > 6 {
-            warnings.push(format!("kdump header version {} is newer than 6; reading it as version 6", header.version));
+            warnings.push(format!(
+                "kdump header version {} is newer than 6; reading it as version 6",
+                header.version
+            ));
         }
         let sub_blocks = header.sub_hdr_size as u64;
         if sub_blocks > MAX_SUB_HDR_BLOCKS {
-            return Err(Error::Corrupt(format!("sub-header size of {sub_blocks} blocks is implausible")));
+            return Err(Error::Corrupt(format!(
+                "sub-header size of {sub_blocks} blocks is implausible"
+            )));
         }
         let sub = if header.is_kdump() {
             if sub_blocks == 0 {
-                return Err(Error::Corrupt("the kdump header says there is no sub-header".into()));
+                return Err(Error::Corrupt(
+                    "the kdump header says there is no sub-header".into(),
+                ));
             }
             let mut sb = [0u8; SUB_HEADER_SIZE];
             src.read_exact_at(bs, &mut sb, "kdump sub-header")?;
@@ -344,9 +372,15 @@ impl DiskDumpFile {
             .checked_mul(bs)
             .filter(|&l| l > 0 && l <= MAX_BITMAP_BYTES)
             .ok_or_else(|| {
-                Error::Corrupt(format!("bitmap of {} blocks is empty or implausibly large", header.bitmap_blocks))
+                Error::Corrupt(format!(
+                    "bitmap of {} blocks is empty or implausibly large",
+                    header.bitmap_blocks
+                ))
             })?;
-        if bitmap_off.checked_add(bitmap_len).is_none_or(|e| e > file_size) {
+        if bitmap_off
+            .checked_add(bitmap_len)
+            .is_none_or(|e| e > file_size)
+        {
             return Err(Error::Corrupt(format!(
                 "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
                 bitmap_off.saturating_add(bitmap_len)
@@ -364,7 +398,9 @@ impl DiskDumpFile {
             max_mapnr = half * 8;
         }
         if max_mapnr == 0 {
-            return Err(Error::Corrupt("the dump describes no pages (max_mapnr is 0)".into()));
+            return Err(Error::Corrupt(
+                "the dump describes no pages (max_mapnr is 0)".into(),
+            ));
         }
         let nbytes = max_mapnr.div_ceil(8) as usize;
         let b1 = src.read_vec(bitmap_off, nbytes, "1st page bitmap")?;
@@ -451,7 +487,15 @@ impl DiskDumpFile {
             if n == 0 {
                 break;
             }
-            if self.src.read_exact_at(self.desc_offset + off, &mut buf[..n], "page descriptor table").is_err() {
+            if self
+                .src
+                .read_exact_at(
+                    self.desc_offset + off,
+                    &mut buf[..n],
+                    "page descriptor table",
+                )
+                .is_err()
+            {
                 break;
             }
             for d in buf[..n].chunks_exact(PAGE_DESC_SIZE as usize) {
@@ -482,7 +526,10 @@ impl DiskDumpFile {
         s.past_eof += missing_descs;
         if zero_hits > 0 {
             let mut page = vec![0u8; self.page_size as usize];
-            let ok = self.src.read_exact_at(zero_candidate, &mut page, "zero page").is_ok();
+            let ok = self
+                .src
+                .read_exact_at(zero_candidate, &mut page, "zero page")
+                .is_ok();
             if ok && page.iter().all(|&b| b == 0) {
                 self.zero_offset = Some(zero_candidate);
                 s.zero = zero_hits;
@@ -521,9 +568,14 @@ impl DiskDumpFile {
         let pos = self.dumped.rank(pfn) - self.base_rank;
         let at = self.desc_offset + pos * PAGE_DESC_SIZE;
         let mut d = [0u8; PAGE_DESC_SIZE as usize];
-        self.src.read_exact_at(at, &mut d, "page descriptor").map_err(|_| {
-            unreadable(paddr, format!("its page descriptor (#{pos}) lies past the end of the truncated file"))
-        })?;
+        self.src
+            .read_exact_at(at, &mut d, "page descriptor")
+            .map_err(|_| {
+                unreadable(
+                    paddr,
+                    format!("its page descriptor (#{pos}) lies past the end of the truncated file"),
+                )
+            })?;
         Ok((le_u64(&d, 0), le_u32(&d, 8), le_u32(&d, 12)))
     }
 
@@ -538,7 +590,10 @@ impl DiskDumpFile {
             }
         }
         if !self.holds(pfn) {
-            return Err(unreadable(paddr, "the page is in another part of the split dump"));
+            return Err(unreadable(
+                paddr,
+                "the page is in another part of the split dump",
+            ));
         }
         if !self.dumped.get(pfn) {
             return Err(MemError::NotInDump { paddr });
@@ -556,13 +611,18 @@ impl DiskDumpFile {
         if size == 0 || size > self.page_size {
             return Err(unreadable(
                 paddr,
-                format!("its descriptor gives a stored size of {size} bytes for a {}-byte page", self.page_size),
+                format!(
+                    "its descriptor gives a stored size of {size} bytes for a {}-byte page",
+                    self.page_size
+                ),
             ));
         }
         if offset.checked_add(size).is_none_or(|e| e > self.file_size) {
             return Err(unreadable(
                 paddr,
-                format!("its data ({size} bytes at offset {offset:#x}) lies past the end of the file"),
+                format!(
+                    "its data ({size} bytes at offset {offset:#x}) lies past the end of the file"
+                ),
             ));
         }
         if Some(offset) == self.zero_offset && flags & CODEC_MASK == 0 && size == self.page_size {
@@ -602,7 +662,11 @@ impl DiskDumpFile {
         Ok(r)
     }
 
-    pub(super) fn read_span(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
+    pub(super) fn read_span(
+        &self,
+        paddr: u64,
+        buf: &mut [u8],
+    ) -> std::result::Result<(), MemError> {
         let pfn = paddr / self.page_size;
         let within = (paddr % self.page_size) as usize;
         self.with_page(pfn, |p| buf.copy_from_slice(&p[within..within + buf.len()]))
@@ -614,8 +678,18 @@ impl DiskDumpFile {
         let ps = self.page_size;
         let mut pfn = self.start_pfn;
         while pfn < self.end_pfn {
-            let w = self.present.words.get((pfn / 64) as usize).copied().unwrap_or(0)
-                | self.dumped.words.get((pfn / 64) as usize).copied().unwrap_or(0);
+            let w = self
+                .present
+                .words
+                .get((pfn / 64) as usize)
+                .copied()
+                .unwrap_or(0)
+                | self
+                    .dumped
+                    .words
+                    .get((pfn / 64) as usize)
+                    .copied()
+                    .unwrap_or(0);
             if pfn.is_multiple_of(64) && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
                 if w == u64::MAX {
                     push_range(&mut out, pfn * ps, (pfn + 64) * ps);
@@ -645,37 +719,56 @@ pub(super) fn push_range(out: &mut Vec<(u64, u64)>, s: u64, e: u64) {
 /// `NUMBER(name)=value` from VMCOREINFO text (signed decimal).
 fn vmcoreinfo_number(text: &str, name: &str) -> Option<i64> {
     let key = format!("NUMBER({name})=");
-    let v = text.lines().find_map(|l| l.trim().strip_prefix(key.as_str()))?.trim();
-    v.parse::<i64>().ok().or_else(|| v.parse::<u64>().ok().map(|u| u as i64))
+    let v = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(key.as_str()))?
+        .trim();
+    v.parse::<i64>()
+        .ok()
+        .or_else(|| v.parse::<u64>().ok().map(|u| u as i64))
 }
 
 fn vmcoreinfo_value<'a>(text: &'a str, key: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('=')).map(str::trim)
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(key)?.strip_prefix('='))
+        .map(str::trim)
 }
 
 /// Reads notes and VMCOREINFO of one parsed file.
 pub(super) fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec<String>) {
     let Some(s) = &f.sub else { return };
-    let bounded = |off: u64, size: u64, what: &str, warnings: &mut Vec<String>| -> Option<Vec<u8>> {
-        if off == 0 || size == 0 {
-            return None;
-        }
-        if size > MAX_NOTES {
-            warnings.push(format!("the {what} of {size} bytes is implausible; ignored"));
-            return None;
-        }
-        let avail = f.file_size.saturating_sub(off).min(size);
-        if avail < size {
-            warnings.push(format!("the {what} is cut short ({avail} of {size} bytes)"));
-        }
-        f.src.read_vec(off, avail as usize, what).ok()
-    };
+    let bounded =
+        |off: u64, size: u64, what: &str, warnings: &mut Vec<String>| -> Option<Vec<u8>> {
+            if off == 0 || size == 0 {
+                return None;
+            }
+            if size > MAX_NOTES {
+                warnings.push(format!(
+                    "the {what} of {size} bytes is implausible; ignored"
+                ));
+                return None;
+            }
+            let avail = f.file_size.saturating_sub(off).min(size);
+            if avail < size {
+                warnings.push(format!("the {what} is cut short ({avail} of {size} bytes)"));
+            }
+            f.src.read_vec(off, avail as usize, what).ok()
+        };
     if let Some(d) = bounded(s.offset_note, s.size_note, "ELF note section", warnings) {
         parse_notes(&d, notes);
     }
     if notes.vmcoreinfo.is_none() {
-        if let Some(d) = bounded(s.offset_vmcoreinfo, s.size_vmcoreinfo, "VMCOREINFO", warnings) {
-            notes.vmcoreinfo = Some(String::from_utf8_lossy(&d).trim_end_matches('\0').to_string());
+        if let Some(d) = bounded(
+            s.offset_vmcoreinfo,
+            s.size_vmcoreinfo,
+            "VMCOREINFO",
+            warnings,
+        ) {
+            notes.vmcoreinfo = Some(
+                String::from_utf8_lossy(&d)
+                    .trim_end_matches('\0')
+                    .to_string(),
+            );
         }
     }
 }
@@ -685,7 +778,8 @@ pub(super) fn read_notes(f: &DiskDumpFile, notes: &mut Notes, warnings: &mut Vec
 pub(super) fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerInfo) {
     let Some(vi) = notes.vmcoreinfo.as_deref() else {
         if f.header.release().is_empty() {
-            info.warnings.push("utsname in the dump header is empty and there is no VMCOREINFO".into());
+            info.warnings
+                .push("utsname in the dump header is empty and there is no VMCOREINFO".into());
         }
         return;
     };
@@ -736,10 +830,16 @@ pub(super) fn describe(f: &DiskDumpFile) -> (String, String) {
         let level = f.sub.as_ref().map(|s| s.dump_level).unwrap_or(0);
         (
             "kdump-compressed".into(),
-            format!("kdump-compressed dump (makedumpfile/QEMU), header version {}, dump level {level}", f.header.version),
+            format!(
+                "kdump-compressed dump (makedumpfile/QEMU), header version {}, dump level {level}",
+                f.header.version
+            ),
         )
     } else {
-        ("diskdump".into(), format!("diskdump (DISKDUMP), header version {}", f.header.version))
+        (
+            "diskdump".into(),
+            format!("diskdump (DISKDUMP), header version {}", f.header.version),
+        )
     }
 }
 
@@ -798,8 +898,15 @@ mod tests {
         assert!(decode_page(DUMP_DH_COMPRESSED_ZLIB, &z[..z.len() / 2], &mut out).is_err());
         assert!(decode_page(DUMP_DH_COMPRESSED_LZO, &[0xff; 40], &mut out).is_err());
         assert!(decode_page(DUMP_DH_COMPRESSED_SNAPPY, &[0xff; 40], &mut out).is_err());
-        assert!(decode_page(DUMP_DH_COMPRESSED_ZSTD, &[0x28, 0xb5, 0x2f, 0xfd, 0, 0], &mut out).is_err());
-        let small = snap::raw::Encoder::new().compress_vec(&page[..100]).unwrap();
+        assert!(decode_page(
+            DUMP_DH_COMPRESSED_ZSTD,
+            &[0x28, 0xb5, 0x2f, 0xfd, 0, 0],
+            &mut out
+        )
+        .is_err());
+        let small = snap::raw::Encoder::new()
+            .compress_vec(&page[..100])
+            .unwrap();
         assert!(decode_page(DUMP_DH_COMPRESSED_SNAPPY, &small, &mut out).is_err());
     }
 }

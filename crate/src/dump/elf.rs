@@ -53,7 +53,10 @@ impl PhysMem for ElfMem {
                 let from_file = n.min((l.filesz - within) as usize);
                 self.src
                     .read_exact_at(l.offset + within, &mut out[..from_file], "memory segment")
-                    .map_err(|e| MemError::Unreadable { paddr: pa, why: e.to_string() })?;
+                    .map_err(|e| MemError::Unreadable {
+                        paddr: pa,
+                        why: e.to_string(),
+                    })?;
                 out[from_file..].fill(0);
             }
             done += n;
@@ -62,7 +65,10 @@ impl PhysMem for ElfMem {
     }
 
     fn ranges(&self) -> Vec<(u64, u64)> {
-        self.loads.iter().map(|l| (l.paddr, l.paddr + l.memsz)).collect()
+        self.loads
+            .iter()
+            .map(|l| (l.paddr, l.paddr + l.memsz))
+            .collect()
     }
 }
 
@@ -76,7 +82,9 @@ pub fn open(src: Source) -> Result<Dump> {
         ));
     }
     if eh[5] != 1 {
-        return Err(Error::Unsupported("big-endian ELF file: not an x86_64 kernel dump".into()));
+        return Err(Error::Unsupported(
+            "big-endian ELF file: not an x86_64 kernel dump".into(),
+        ));
     }
     let e_type = le_u16(&eh, 16);
     let e_machine = le_u16(&eh, 18);
@@ -101,7 +109,9 @@ pub fn open(src: Source) -> Result<Dump> {
     let e_phentsize = le_u16(&eh, 54) as u64;
     let mut phnum = le_u16(&eh, 56) as u64;
     if e_phentsize != 56 {
-        return Err(Error::Corrupt(format!("program header size is {e_phentsize}, not 56")));
+        return Err(Error::Corrupt(format!(
+            "program header size is {e_phentsize}, not 56"
+        )));
     }
     if phnum == PN_XNUM as u64 {
         // The real count lives in sh_info of section header 0.
@@ -110,10 +120,15 @@ pub fn open(src: Source) -> Result<Dump> {
         phnum = le_u32(&sh, 44) as u64;
     }
     if phnum == 0 || phnum > MAX_PHNUM {
-        return Err(Error::Corrupt(format!("implausible program header count {phnum}")));
+        return Err(Error::Corrupt(format!(
+            "implausible program header count {phnum}"
+        )));
     }
     let table_len = phnum * 56;
-    if e_phoff.checked_add(table_len).is_none_or(|end| end > file_size) {
+    if e_phoff
+        .checked_add(table_len)
+        .is_none_or(|end| end > file_size)
+    {
         return Err(Error::Corrupt(format!(
             "program headers ({phnum} at offset {e_phoff:#x}) run past the end of the {file_size}-byte file"
         )));
@@ -134,11 +149,15 @@ pub fn open(src: Source) -> Result<Dump> {
         match p_type {
             PT_NOTE => {
                 if filesz > MAX_NOTES {
-                    return Err(Error::Corrupt(format!("note segment of {filesz} bytes is implausible")));
+                    return Err(Error::Corrupt(format!(
+                        "note segment of {filesz} bytes is implausible"
+                    )));
                 }
                 let avail = file_size.saturating_sub(offset).min(filesz);
                 if avail < filesz {
-                    warnings.push(format!("the note segment is cut short ({avail} of {filesz} bytes)"));
+                    warnings.push(format!(
+                        "the note segment is cut short ({avail} of {filesz} bytes)"
+                    ));
                 }
                 let data = src.read_vec(offset, avail as usize, "note segment")?;
                 parse_notes(&data, &mut notes);
@@ -146,7 +165,9 @@ pub fn open(src: Source) -> Result<Dump> {
             PT_LOAD => {
                 let memsz = memsz.max(filesz);
                 if paddr.checked_add(memsz).is_none() {
-                    return Err(Error::Corrupt(format!("memory segment {i} wraps the address space")));
+                    return Err(Error::Corrupt(format!(
+                        "memory segment {i} wraps the address space"
+                    )));
                 }
                 let avail = file_size.saturating_sub(offset).min(filesz);
                 if avail < filesz {
@@ -155,7 +176,13 @@ pub fn open(src: Source) -> Result<Dump> {
                          the rest is reported as missing"
                     ));
                 }
-                loads.push(Load { paddr, vaddr, offset, filesz: avail, memsz: if avail < filesz { avail } else { memsz } });
+                loads.push(Load {
+                    paddr,
+                    vaddr,
+                    offset,
+                    filesz: avail,
+                    memsz: if avail < filesz { avail } else { memsz },
+                });
             }
             _ => {}
         }
@@ -171,12 +198,18 @@ pub fn open(src: Source) -> Result<Dump> {
         ));
     }
     if loads.is_empty() {
-        return Err(Error::Corrupt("the ELF core holds no memory segments (PT_LOAD)".into()));
+        return Err(Error::Corrupt(
+            "the ELF core holds no memory segments (PT_LOAD)".into(),
+        ));
     }
     let virt_ranges = loads
         .iter()
         .filter(|l| kernel_vaddr(l.vaddr))
-        .map(|l| VirtRange { vaddr: l.vaddr, paddr: l.paddr, len: l.memsz })
+        .map(|l| VirtRange {
+            vaddr: l.vaddr,
+            paddr: l.paddr,
+            len: l.memsz,
+        })
         .collect();
     // A kdump /proc/vmcore maps kernel text twice (text and direct map); keep the physical
     // view unique by sorting and dropping exact duplicates.
@@ -199,7 +232,12 @@ pub fn open(src: Source) -> Result<Dump> {
         warnings,
         ..Default::default()
     };
-    Ok(Dump { info, mem: Box::new(ElfMem { src, loads }), notes, virt_ranges })
+    Ok(Dump {
+        info,
+        mem: Box::new(ElfMem { src, loads }),
+        notes,
+        virt_ranges,
+    })
 }
 
 #[cfg(test)]
@@ -268,22 +306,41 @@ mod tests {
         let n = 70_000u64;
         let data_at = 128 + 56 * n;
         let phs: Vec<Ph> = (0..n)
-            .map(|i| Ph { ty: PT_LOAD, offset: data_at + 8 * i, vaddr: 0, paddr: i * 4096, filesz: 8, memsz: 4096 })
+            .map(|i| Ph {
+                ty: PT_LOAD,
+                offset: data_at + 8 * i,
+                vaddr: 0,
+                paddr: i * 4096,
+                filesz: 8,
+                memsz: 4096,
+            })
             .collect();
-        let data: Vec<u8> = (0..n).flat_map(|i| (i ^ 0x5a5a_0000).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..n)
+            .flat_map(|i| (i ^ 0x5a5a_0000).to_le_bytes())
+            .collect();
         let d = open_bytes(build(&phs, true, data_at, &data)).unwrap();
         assert_eq!(d.info.pages_present, n);
         let mut b = [0u8; 16];
         for i in [0u64, 1, 65_534, 65_535, 65_536, n - 1] {
             d.read_phys(i * 4096, &mut b).unwrap();
-            assert_eq!(u64::from_le_bytes(b[..8].try_into().unwrap()), i ^ 0x5a5a_0000, "load {i}");
+            assert_eq!(
+                u64::from_le_bytes(b[..8].try_into().unwrap()),
+                i ^ 0x5a5a_0000,
+                "load {i}"
+            );
             assert_eq!(&b[8..], &[0u8; 8], "zero fill after p_filesz in load {i}");
         }
-        assert!(matches!(d.read_phys(n * 4096, &mut b), Err(MemError::NoPhysical { .. })));
+        assert!(matches!(
+            d.read_phys(n * 4096, &mut b),
+            Err(MemError::NoPhysical { .. })
+        ));
         // A read that spans two loads.
         let mut b = [0xffu8; 4104];
         d.read_phys(4096 * 5 - 4096 + 8, &mut b).unwrap();
-        assert_eq!(u64::from_le_bytes(b[4088..4096].try_into().unwrap()), 5 ^ 0x5a5a_0000);
+        assert_eq!(
+            u64::from_le_bytes(b[4088..4096].try_into().unwrap()),
+            5 ^ 0x5a5a_0000
+        );
 
         // The section header holding the count cut off: a clear error.
         let mut v = build(&phs[..3], true, 128 + 56 * 3, &data[..24]);
@@ -296,15 +353,33 @@ mod tests {
         assert!(open_bytes(v).is_err());
         let mut v = build(&phs[..3], true, 128 + 56 * 3, &data[..24]);
         v[64 + 44..64 + 48].copy_from_slice(&4_000_000u32.to_le_bytes());
-        assert!(open_bytes(v).err().unwrap().to_string().contains("program header"));
+        assert!(open_bytes(v)
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("program header"));
     }
 
     #[test]
     fn filesz_smaller_than_memsz_reads_zeros() {
         let data: Vec<u8> = (0..8192u32).map(|i| (i % 251) as u8 | 1).collect();
         let phs = [
-            Ph { ty: PT_LOAD, offset: 4096, vaddr: 0xffff_8880_0000_0000, paddr: 0, filesz: 8192, memsz: 3 * 4096 },
-            Ph { ty: PT_LOAD, offset: 4096, vaddr: 0, paddr: 0x10_0000, filesz: 0, memsz: 4096 },
+            Ph {
+                ty: PT_LOAD,
+                offset: 4096,
+                vaddr: 0xffff_8880_0000_0000,
+                paddr: 0,
+                filesz: 8192,
+                memsz: 3 * 4096,
+            },
+            Ph {
+                ty: PT_LOAD,
+                offset: 4096,
+                vaddr: 0,
+                paddr: 0x10_0000,
+                filesz: 0,
+                memsz: 4096,
+            },
         ];
         let d = open_bytes(build(&phs, false, 4096, &data)).unwrap();
         let mut b = vec![0u8; 3 * 4096];
@@ -321,7 +396,11 @@ mod tests {
         let mut v = build(&phs, false, 4096, &data);
         v.truncate(4096 + 5000);
         let d = open_bytes(v).unwrap();
-        assert!(d.info.warnings.iter().any(|w| w.contains("truncated")), "{:?}", d.info.warnings);
+        assert!(
+            d.info.warnings.iter().any(|w| w.contains("truncated")),
+            "{:?}",
+            d.info.warnings
+        );
         let mut b = vec![0u8; 200];
         d.read_phys(4900, &mut b[..100]).unwrap();
         assert!(d.read_phys(4950, &mut b).is_err());

@@ -51,16 +51,22 @@ impl FlatSource {
         let mut head = [0u8; 32];
         src.read_exact_at(0, &mut head, "flattened-format header")?;
         if !is_flattened(&head) {
-            return Err(Error::NotADump("no makedumpfile flattened-format signature".into()));
+            return Err(Error::NotADump(
+                "no makedumpfile flattened-format signature".into(),
+            ));
         }
         let ty = i64::from_be_bytes(head[16..24].try_into().unwrap());
         let ver = i64::from_be_bytes(head[24..32].try_into().unwrap());
         if ty != 1 {
-            return Err(Error::Unsupported(format!("makedumpfile flattened file of type {ty} (only type 1 exists)")));
+            return Err(Error::Unsupported(format!(
+                "makedumpfile flattened file of type {ty} (only type 1 exists)"
+            )));
         }
         let mut warnings = Vec::new();
         if ver != 1 {
-            warnings.push(format!("flattened-format version {ver} (expected 1); reading it as version 1"));
+            warnings.push(format!(
+                "flattened-format version {ver} (expected 1); reading it as version 1"
+            ));
         }
         // Later records win: a map of non-overlapping segments, trimmed on overwrite.
         let mut map: BTreeMap<u64, Seg> = BTreeMap::new();
@@ -119,7 +125,9 @@ impl FlatSource {
         }
         progress(size, size);
         if !ended {
-            warnings.push("the flattened file has no end marker: it was cut short while being written".into());
+            warnings.push(
+                "the flattened file has no end marker: it was cut short while being written".into(),
+            );
         }
         if overwritten > 0 {
             warnings.push(format!(
@@ -129,7 +137,9 @@ impl FlatSource {
         let segs: Vec<Seg> = map.into_values().collect();
         let len = segs.last().map(|s| s.end).unwrap_or(0);
         if segs.is_empty() {
-            return Err(Error::Corrupt("the flattened file holds no data records".into()));
+            return Err(Error::Corrupt(
+                "the flattened file holds no data records".into(),
+            ));
         }
         // The restored file is the records' data plus small holes (makedumpfile leaves one
         // after the 464-byte header). A far larger extent means records placed at wild offsets;
@@ -139,28 +149,62 @@ impl FlatSource {
                 "the flattened records place data up to offset {len:#x}, far beyond what a {size}-byte file can hold"
             )));
         }
-        Ok(FlatSource { src, segs, len, records, overwritten, warnings })
+        Ok(FlatSource {
+            src,
+            segs,
+            len,
+            records,
+            overwritten,
+            warnings,
+        })
     }
 }
 
-fn insert(map: &mut BTreeMap<u64, Seg>, start: u64, len: u64, flat: u64, overwritten: &mut u64) -> Result<()> {
+fn insert(
+    map: &mut BTreeMap<u64, Seg>,
+    start: u64,
+    len: u64,
+    flat: u64,
+    overwritten: &mut u64,
+) -> Result<()> {
     let end = start + len;
     // Segments are disjoint, so those that intersect [start, end) are contiguous just before `end`.
-    let hit: Vec<Seg> = map.range(..end).rev().take_while(|(_, s)| s.end > start).map(|(_, s)| *s).collect();
+    let hit: Vec<Seg> = map
+        .range(..end)
+        .rev()
+        .take_while(|(_, s)| s.end > start)
+        .map(|(_, s)| *s)
+        .collect();
     if !hit.is_empty() {
         *overwritten += 1;
     }
     for s in hit {
         map.remove(&s.start);
         if s.start < start {
-            map.insert(s.start, Seg { start: s.start, end: start, flat: s.flat });
+            map.insert(
+                s.start,
+                Seg {
+                    start: s.start,
+                    end: start,
+                    flat: s.flat,
+                },
+            );
         }
         if s.end > end {
-            map.insert(end, Seg { start: end, end: s.end, flat: s.flat + (end - s.start) });
+            map.insert(
+                end,
+                Seg {
+                    start: end,
+                    end: s.end,
+                    flat: s.flat + (end - s.start),
+                },
+            );
         }
     }
     if map.len() as u64 >= (1 << 28) {
-        return Err(Error::Corrupt("the flattened file has an implausible number of records".into()));
+        return Err(Error::Corrupt(
+            "the flattened file has an implausible number of records".into(),
+        ));
     }
     map.insert(start, Seg { start, end, flat });
     Ok(())
@@ -178,11 +222,18 @@ impl ReadAt for FlatSource {
         while done < want {
             let pos = offset + done as u64;
             let i = self.segs.partition_point(|s| s.start <= pos);
-            let seg = i.checked_sub(1).map(|i| self.segs[i]).filter(|s| pos < s.end);
+            let seg = i
+                .checked_sub(1)
+                .map(|i| self.segs[i])
+                .filter(|s| pos < s.end);
             match seg {
                 Some(s) => {
                     let n = (want - done).min((s.end - pos) as usize);
-                    self.src.read_exact_at(s.flat + (pos - s.start), &mut buf[done..done + n], "flattened record data")?;
+                    self.src.read_exact_at(
+                        s.flat + (pos - s.start),
+                        &mut buf[done..done + n],
+                        "flattened record data",
+                    )?;
                     done += n;
                 }
                 None => {
@@ -231,7 +282,14 @@ mod tests {
 
     #[test]
     fn restores_with_gaps_and_overwrites() {
-        let v = flat(&[(0, b"hello".to_vec()), (10, b"world".to_vec()), (3, b"XYZ".to_vec())], true);
+        let v = flat(
+            &[
+                (0, b"hello".to_vec()),
+                (10, b"world".to_vec()),
+                (3, b"XYZ".to_vec()),
+            ],
+            true,
+        );
         let f = FlatSource::index(Rc::new(BytesSource(v)), &mut |_, _| {}).unwrap();
         assert_eq!(restored(&f), b"helXYZ\0\0\0\0world");
         assert_eq!(f.overwritten, 1);
@@ -263,11 +321,20 @@ mod tests {
         v.extend_from_slice(b"abcd");
         assert!(open(v).is_err(), "truncated record past any plausible size");
         let f = open(mk(100, 1 << 40)).unwrap(); // past EOF: truncated, partial
-        assert!(f.warnings.iter().any(|w| w.contains("truncated")), "{:?}", f.warnings);
+        assert!(
+            f.warnings.iter().any(|w| w.contains("truncated")),
+            "{:?}",
+            f.warnings
+        );
         let f = open(flat(&[(0, b"abc".to_vec())], false)).unwrap();
         assert!(f.warnings.iter().any(|w| w.contains("end marker")));
         assert!(open(vec![0u8; 10]).is_err());
-        let e = open(flat(&[(0, b"abc".to_vec()), (1 << 40, b"far".to_vec())], true)).err().unwrap();
+        let e = open(flat(
+            &[(0, b"abc".to_vec()), (1 << 40, b"far".to_vec())],
+            true,
+        ))
+        .err()
+        .unwrap();
         assert!(e.to_string().contains("far beyond"), "{e}");
         assert!(open(flat(&[], true)).is_err());
     }

@@ -110,24 +110,33 @@ fn kind(src: &Source) -> Result<Kind> {
         n += got;
     }
     if n < 4 {
-        return Err(Error::NotADump(format!("the file is only {} bytes long", src.len())));
+        return Err(Error::NotADump(format!(
+            "the file is only {} bytes long",
+            src.len()
+        )));
     }
     if &magic[..4] == b"\x7fELF" {
         return Ok(Kind::Elf);
     }
-    if n >= 8 && (&magic[..8] == diskdump::KDUMP_SIGNATURE || &magic[..8] == diskdump::DISKDUMP_SIGNATURE) {
+    if n >= 8
+        && (&magic[..8] == diskdump::KDUMP_SIGNATURE || &magic[..8] == diskdump::DISKDUMP_SIGNATURE)
+    {
         return Ok(Kind::DiskDump);
     }
     if flattened::is_flattened(&magic[..n]) {
         return Ok(Kind::Flattened);
     }
     Err(Error::NotADump(
-        "the file is neither an ELF vmcore nor a kdump-compressed or flattened makedumpfile dump".into(),
+        "the file is neither an ELF vmcore nor a kdump-compressed or flattened makedumpfile dump"
+            .into(),
     ))
 }
 
 /// As [`open_many`]; `progress(done, total)` reports the index pass over flattened files.
-pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, u64)) -> Result<Dump> {
+pub fn open_many_with_progress(
+    srcs: Vec<Source>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<Dump> {
     if srcs.is_empty() {
         return Err(Error::Io("no dump file given".into()));
     }
@@ -170,13 +179,20 @@ pub fn open_many_with_progress(srcs: Vec<Source>, progress: &mut dyn FnMut(u64, 
     }
     if !flat.is_empty() {
         let records: u64 = flat.iter().map(|f| f.records).sum();
-        d.info.format = if nfiles > 1 { "split".into() } else { "flattened".into() };
+        d.info.format = if nfiles > 1 {
+            "split".into()
+        } else {
+            "flattened".into()
+        };
         d.info.description = format!(
             "makedumpfile flattened format ({records} records) holding a {}",
             d.info.description
         );
         d.info.file_size = flat_file_size;
-        let mut w: Vec<String> = flat.iter().flat_map(|f| f.warnings.iter().cloned()).collect();
+        let mut w: Vec<String> = flat
+            .iter()
+            .flat_map(|f| f.warnings.iter().cloned())
+            .collect();
         w.append(&mut d.info.warnings);
         d.info.warnings = w;
     }

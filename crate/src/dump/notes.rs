@@ -45,7 +45,13 @@ impl Regs {
     /// From 27 little-endian u64s in `user_regs_struct` order (also `struct pt_regs` order for
     /// the first 21).
     pub fn from_user_regs(b: &[u8]) -> Regs {
-        let g = |i: usize| if b.len() >= (i + 1) * 8 { le_u64(b, i * 8) } else { 0 };
+        let g = |i: usize| {
+            if b.len() >= (i + 1) * 8 {
+                le_u64(b, i * 8)
+            } else {
+                0
+            }
+        };
         Regs {
             r15: g(0),
             r14: g(1),
@@ -177,7 +183,12 @@ fn parse_qemu_cpu(d: &[u8]) -> Option<QemuCpuState> {
     }
     let kgs = cro + 40;
     let kernel_gs_base = (size >= kgs + 8 && d.len() >= kgs + 8).then(|| le_u64(d, kgs));
-    Some(QemuCpuState { regs, cr, gs_base: seg_base(4), kernel_gs_base })
+    Some(QemuCpuState {
+        regs,
+        cr,
+        gs_base: seg_base(4),
+        kernel_gs_base,
+    })
 }
 
 /// Walks an ELF note segment and collects what crashlens uses. Bounded: stops at the first
@@ -190,8 +201,12 @@ pub fn parse_notes(data: &[u8], out: &mut Notes) {
         let descsz = le_u32(data, off + 4) as usize;
         let ntype = le_u32(data, off + 8);
         let name_start = off + 12;
-        let Some(desc_start) = name_start.checked_add(align4(namesz)) else { break };
-        let Some(end) = desc_start.checked_add(align4(descsz)) else { break };
+        let Some(desc_start) = name_start.checked_add(align4(namesz)) else {
+            break;
+        };
+        let Some(end) = desc_start.checked_add(align4(descsz)) else {
+            break;
+        };
         if desc_start + descsz > data.len() {
             break;
         }
@@ -207,7 +222,11 @@ pub fn parse_notes(data: &[u8], out: &mut Notes) {
             }
             (b"CORE", NT_PRPSINFO | NT_AUXV | NT_FILE) => out.user_core_notes += 1,
             (b"VMCOREINFO", _) => {
-                out.vmcoreinfo = Some(String::from_utf8_lossy(desc).trim_end_matches('\0').to_string())
+                out.vmcoreinfo = Some(
+                    String::from_utf8_lossy(desc)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                )
             }
             (b"QEMU", _) => {
                 if let Some(s) = parse_qemu_cpu(desc) {

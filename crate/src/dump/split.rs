@@ -21,7 +21,9 @@ impl DiskDumpMem {
             return self.parts.first();
         }
         let i = self.parts.partition_point(|p| p.start_pfn <= pfn);
-        i.checked_sub(1).map(|i| &self.parts[i]).filter(|p| p.holds(pfn))
+        i.checked_sub(1)
+            .map(|i| &self.parts[i])
+            .filter(|p| p.holds(pfn))
     }
 }
 
@@ -37,7 +39,10 @@ impl PhysMem for DiskDumpMem {
             let Some(part) = self.part(pfn) else {
                 let max = self.parts.iter().map(|p| p.max_mapnr).max().unwrap_or(0);
                 return Err(if pfn < max {
-                    unreadable(pa, "the part of the split dump that holds this page was not given")
+                    unreadable(
+                        pa,
+                        "the part of the split dump that holds this page was not given",
+                    )
                 } else {
                     MemError::NoPhysical { paddr: pa }
                 });
@@ -58,7 +63,6 @@ impl PhysMem for DiskDumpMem {
         out
     }
 }
-
 
 /// Opens one file, or all parts of a split dump (any order).
 pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
@@ -110,7 +114,10 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
         }
     }
     // Missing parts of a split dump: name the pfn ranges nobody holds.
-    if parts.iter().any(|p| p.sub.as_ref().is_some_and(|s| s.split)) {
+    if parts
+        .iter()
+        .any(|p| p.sub.as_ref().is_some_and(|s| s.split))
+    {
         let mut at = 0u64;
         let mut gaps = Vec::new();
         for p in &parts {
@@ -182,7 +189,11 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
                     warnings.push(format!(
                         "{} dumped pages were never written ({}); they are reported as missing",
                         s.unwritten,
-                        if p.incomplete { "the dump is incomplete" } else { "empty page descriptors" }
+                        if p.incomplete {
+                            "the dump is incomplete"
+                        } else {
+                            "empty page descriptors"
+                        }
                     ));
                 }
                 if s.past_eof > 0 {
@@ -207,6 +218,10 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
     info.codecs = codecs;
     info.warnings.extend(warnings);
     let page_size = parts[0].page_size;
-    Ok(Dump { info, mem: Box::new(DiskDumpMem { parts, page_size }), notes, virt_ranges: Vec::new() })
+    Ok(Dump {
+        info,
+        mem: Box::new(DiskDumpMem { parts, page_size }),
+        notes,
+        virt_ranges: Vec::new(),
+    })
 }
-

@@ -41,12 +41,11 @@ impl Bases {
         if let Some(v) = var("page_offset_base") {
             b.page_offset_base = v;
             b.source = "variable";
-        } else if let Some(r) = k
-            .dump
-            .virt_ranges
-            .iter()
-            .find(|r| r.vaddr >= 0xff00_0000_0000_0000 && r.vaddr < super::paging::START_KERNEL_MAP && r.len > 0)
-        {
+        } else if let Some(r) = k.dump.virt_ranges.iter().find(|r| {
+            r.vaddr >= 0xff00_0000_0000_0000
+                && r.vaddr < super::paging::START_KERNEL_MAP
+                && r.len > 0
+        }) {
             b.page_offset_base = r.vaddr.wrapping_sub(r.paddr) & !((1 << 30) - 1);
             b.source = "PT_LOAD";
         } else {
@@ -57,11 +56,17 @@ impl Bases {
         }
         match var("vmemmap_base") {
             Some(v) => b.vmemmap_base = v,
-            None => warnings.push(format!("vmemmap_base not readable: assuming {:#x}", b.vmemmap_base)),
+            None => warnings.push(format!(
+                "vmemmap_base not readable: assuming {:#x}",
+                b.vmemmap_base
+            )),
         }
         match var("vmalloc_base") {
             Some(v) => b.vmalloc_base = v,
-            None => warnings.push(format!("vmalloc_base not readable: assuming {:#x}", b.vmalloc_base)),
+            None => warnings.push(format!(
+                "vmalloc_base not readable: assuming {:#x}",
+                b.vmalloc_base
+            )),
         }
         b
     }

@@ -73,7 +73,9 @@ pub struct Btf {
 }
 
 fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
-    b.get(o..o + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap())).ok_or_else(|| format!("BTF truncated at {o}"))
+    b.get(o..o + 4)
+        .map(|x| u32::from_le_bytes(x.try_into().unwrap()))
+        .ok_or_else(|| format!("BTF truncated at {o}"))
 }
 
 fn cstr(strs: &[u8], off: u32) -> &str {
@@ -81,7 +83,10 @@ fn cstr(strs: &[u8], off: u32) -> &str {
     if o >= strs.len() {
         return "";
     }
-    let end = strs[o..].iter().position(|&c| c == 0).map_or(strs.len(), |p| o + p);
+    let end = strs[o..]
+        .iter()
+        .position(|&c| c == 0)
+        .map_or(strs.len(), |p| o + p);
     std::str::from_utf8(&strs[o..end]).unwrap_or("")
 }
 
@@ -144,7 +149,15 @@ impl Btf {
                 19 => Kind::Enum64,
                 k => return Err(format!("unknown BTF kind {k} at type {}", types.len())),
             };
-            let mut t = Type { kind, name_off, size: 0, ref_type: 0, members: vec![], array: None, enumerators: vec![] };
+            let mut t = Type {
+                kind,
+                name_off,
+                size: 0,
+                ref_type: 0,
+                members: vec![],
+                array: None,
+                enumerators: vec![],
+            };
             match kind {
                 Kind::Int => {
                     t.size = size_or_type as u64;
@@ -166,9 +179,17 @@ impl Btf {
                     for i in 0..vlen {
                         let q = p + 12 * i;
                         let off = u32_at(tb, q + 8)?;
-                        let (bit_offset, bitfield_size) =
-                            if kflag { ((off & 0xff_ffff) as u64, (off >> 24) as u8) } else { (off as u64, 0) };
-                        t.members.push(Member { name_off: u32_at(tb, q)?, type_id: u32_at(tb, q + 4)?, bit_offset, bitfield_size });
+                        let (bit_offset, bitfield_size) = if kflag {
+                            ((off & 0xff_ffff) as u64, (off >> 24) as u8)
+                        } else {
+                            (off as u64, 0)
+                        };
+                        t.members.push(Member {
+                            name_off: u32_at(tb, q)?,
+                            type_id: u32_at(tb, q + 4)?,
+                            bit_offset,
+                            bitfield_size,
+                        });
                     }
                     p += 12 * vlen;
                 }
@@ -213,16 +234,32 @@ impl Btf {
                     t.ref_type = size_or_type;
                     p += 4;
                 }
-                Kind::Ptr | Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::Func | Kind::TypeTag => {
+                Kind::Ptr
+                | Kind::Typedef
+                | Kind::Volatile
+                | Kind::Const
+                | Kind::Restrict
+                | Kind::Func
+                | Kind::TypeTag => {
                     t.ref_type = size_or_type;
                 }
                 Kind::Fwd | Kind::Void => {}
             }
             types.push(t);
         }
-        let mut by_name: Vec<u32> = (1..types.len() as u32).filter(|&i| !cstr(strs, types[i as usize].name_off).is_empty()).collect();
-        by_name.sort_by(|&a, &b| cstr(strs, types[a as usize].name_off).cmp(cstr(strs, types[b as usize].name_off)).then(a.cmp(&b)));
-        Ok(Btf { types, strs: strs.to_vec(), by_name })
+        let mut by_name: Vec<u32> = (1..types.len() as u32)
+            .filter(|&i| !cstr(strs, types[i as usize].name_off).is_empty())
+            .collect();
+        by_name.sort_by(|&a, &b| {
+            cstr(strs, types[a as usize].name_off)
+                .cmp(cstr(strs, types[b as usize].name_off))
+                .then(a.cmp(&b))
+        });
+        Ok(Btf {
+            types,
+            strs: strs.to_vec(),
+            by_name,
+        })
     }
 
     /// The string at `off` in the string section.
@@ -260,21 +297,37 @@ impl Btf {
 
     /// The complete struct or union named `name` (`struct page` or `page`).
     pub fn find_struct(&self, name: &str) -> Option<u32> {
-        let n = name.strip_prefix("struct ").or_else(|| name.strip_prefix("union ")).unwrap_or(name);
+        let n = name
+            .strip_prefix("struct ")
+            .or_else(|| name.strip_prefix("union "))
+            .unwrap_or(name);
         let ids = self.ids(n);
-        ids.iter().copied().find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union)).or_else(|| {
-            // A typedef'd struct (`atomic_long_t`, `seqcount_raw_spinlock_t`).
-            ids.iter()
-                .map(|&i| self.resolve(i))
-                .find(|&i| self.get(i).is_some_and(|t| matches!(t.kind, Kind::Struct | Kind::Union)))
-        })
+        ids.iter()
+            .copied()
+            .find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union))
+            .or_else(|| {
+                // A typedef'd struct (`atomic_long_t`, `seqcount_raw_spinlock_t`).
+                ids.iter().map(|&i| self.resolve(i)).find(|&i| {
+                    self.get(i)
+                        .is_some_and(|t| matches!(t.kind, Kind::Struct | Kind::Union))
+                })
+            })
     }
 
     /// Follows typedef / const / volatile / restrict / type tags to the underlying type.
     pub fn resolve(&self, mut id: u32) -> u32 {
         for _ in 0..64 {
             match self.get(id) {
-                Some(t) if matches!(t.kind, Kind::Typedef | Kind::Volatile | Kind::Const | Kind::Restrict | Kind::TypeTag) => {
+                Some(t)
+                    if matches!(
+                        t.kind,
+                        Kind::Typedef
+                            | Kind::Volatile
+                            | Kind::Const
+                            | Kind::Restrict
+                            | Kind::TypeTag
+                    ) =>
+                {
                     id = t.ref_type
                 }
                 _ => break,
@@ -298,7 +351,9 @@ impl Btf {
                 let (e, n) = t.array?;
                 self.type_size_in(e, depth + 1)?.checked_mul(n)
             }
-            Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Float => Some(t.size),
+            Kind::Int | Kind::Struct | Kind::Union | Kind::Enum | Kind::Enum64 | Kind::Float => {
+                Some(t.size)
+            }
             _ => None,
         }
     }
@@ -316,7 +371,13 @@ impl Btf {
 
     /// As `member_in`, with a budget of members visited: a damaged blob can nest anonymous
     /// members into each other so that the search would take exponential time.
-    fn member_in_b(&self, id: u32, name: &str, depth: u32, budget: &mut usize) -> Option<(u64, &Member)> {
+    fn member_in_b(
+        &self,
+        id: u32,
+        name: &str,
+        depth: u32,
+        budget: &mut usize,
+    ) -> Option<(u64, &Member)> {
         if depth > 16 {
             return None;
         }
@@ -327,7 +388,11 @@ impl Btf {
                 return Some((m.bit_offset, m));
             }
         }
-        for m in t.members.iter().filter(|m| m.name_off == 0 || self.member_name(m).is_empty()) {
+        for m in t
+            .members
+            .iter()
+            .filter(|m| m.name_off == 0 || self.member_name(m).is_empty())
+        {
             if let Some((o, mm)) = self.member_in_b(m.type_id, name, depth + 1, budget) {
                 return Some((m.bit_offset.checked_add(o)?, mm));
             }
@@ -369,7 +434,8 @@ impl Btf {
 
     /// Size in bytes of the member `path` of `st`.
     pub fn member_size(&self, st: &str, path: &str) -> Option<u64> {
-        self.member(st, path).and_then(|(_, id, _)| self.type_size(id))
+        self.member(st, path)
+            .and_then(|(_, id, _)| self.type_size(id))
     }
 
     /// Number of elements of an array member.
@@ -388,12 +454,23 @@ impl Btf {
         (!out.is_empty()).then(|| out.join("."))
     }
 
-    fn field_at_in(&self, id: u32, bit: u64, out: &mut Vec<String>, depth: u32, budget: &mut usize) {
+    fn field_at_in(
+        &self,
+        id: u32,
+        bit: u64,
+        out: &mut Vec<String>,
+        depth: u32,
+        budget: &mut usize,
+    ) {
         if depth > 16 {
             return;
         }
-        let Some(t) = self.get(self.resolve(id)) else { return };
-        let Some(left) = budget.checked_sub(t.members.len()) else { return };
+        let Some(t) = self.get(self.resolve(id)) else {
+            return;
+        };
+        let Some(left) = budget.checked_sub(t.members.len()) else {
+            return;
+        };
         *budget = left;
         for m in &t.members {
             let size = if m.bitfield_size > 0 {
@@ -421,7 +498,11 @@ impl Btf {
     /// The struct that parameter `index` (0-based) of function `func` points to:
     /// `__free_pages`, 0 -> `page`.
     pub fn param_pointee_struct(&self, func: &str, index: usize) -> Option<String> {
-        let f = self.ids(func).iter().copied().find(|&i| self.get(i).is_some_and(|t| t.kind == Kind::Func))?;
+        let f = self
+            .ids(func)
+            .iter()
+            .copied()
+            .find(|&i| self.get(i).is_some_and(|t| t.kind == Kind::Func))?;
         let proto = self.get(self.get(f)?.ref_type)?;
         let param = proto.members.get(index)?;
         let ptr = self.get(self.resolve(param.type_id))?;
@@ -438,7 +519,12 @@ impl Btf {
         self.types
             .iter()
             .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
-            .find_map(|t| t.enumerators.iter().find(|&&(n, _)| self.str_at(n) == enumerator).map(|&(_, v)| v))
+            .find_map(|t| {
+                t.enumerators
+                    .iter()
+                    .find(|&&(n, _)| self.str_at(n) == enumerator)
+                    .map(|&(_, v)| v)
+            })
     }
 }
 
@@ -454,27 +540,55 @@ mod tests {
         let strs = b"\0int\0inner\0x\0y\0outer\0a\0in\0arr\0".to_vec();
         let so = |s: &str| {
             let pat = format!("\0{s}\0");
-            strs.windows(pat.len()).position(|w| w == pat.as_bytes()).unwrap() as u32 + 1
+            strs.windows(pat.len())
+                .position(|w| w == pat.as_bytes())
+                .unwrap() as u32
+                + 1
         };
         let mut t = Vec::new();
         let mut w = |v: u32| t.extend_from_slice(&v.to_le_bytes());
         // 1: int
-        w(so("int")); w(1 << 24); w(4); w(32);
+        w(so("int"));
+        w(1 << 24);
+        w(4);
+        w(32);
         // 2: struct inner, kflag, 2 members
-        w(so("inner")); w((1 << 31) | (4 << 24) | 2); w(8);
-        w(so("x")); w(1); w(0);
-        w(so("y")); w(1); w((3 << 24) | 35);
+        w(so("inner"));
+        w((1 << 31) | (4 << 24) | 2);
+        w(8);
+        w(so("x"));
+        w(1);
+        w(0);
+        w(so("y"));
+        w(1);
+        w((3 << 24) | 35);
         // 3: struct outer, 3 members
-        w(so("outer")); w((4 << 24) | 3); w(28);
-        w(so("a")); w(1); w(0);
-        w(0); w(4); w(32);
-        w(so("arr")); w(5); w(96);
+        w(so("outer"));
+        w((4 << 24) | 3);
+        w(28);
+        w(so("a"));
+        w(1);
+        w(0);
+        w(0);
+        w(4);
+        w(32);
+        w(so("arr"));
+        w(5);
+        w(96);
         // 4: anonymous union { struct inner in; }
-        w(0); w((5 << 24) | 1); w(8);
-        w(so("in")); w(2); w(0);
+        w(0);
+        w((5 << 24) | 1);
+        w(8);
+        w(so("in"));
+        w(2);
+        w(0);
         // 5: int[4]
-        w(0); w(3 << 24); w(0);
-        w(1); w(1); w(4);
+        w(0);
+        w(3 << 24);
+        w(0);
+        w(1);
+        w(1);
+        w(4);
         let mut b = Vec::new();
         b.extend_from_slice(&MAGIC.to_le_bytes());
         b.extend_from_slice(&[1, 0]);
@@ -531,7 +645,11 @@ mod tests {
             for _ in 0..(tl + sl) {
                 b.push(rnd() as u8);
             }
-            let cut = if round % 2 == 0 { b.len() } else { (rnd() as usize) % b.len() };
+            let cut = if round % 2 == 0 {
+                b.len()
+            } else {
+                (rnd() as usize) % b.len()
+            };
             if let Ok(btf) = Btf::parse(&b[..cut]) {
                 for id in 0..btf.len() as u32 {
                     let _ = btf.type_size(id);

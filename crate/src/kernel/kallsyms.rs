@@ -62,7 +62,12 @@ pub(crate) struct Stream<'k> {
 
 impl<'k> Stream<'k> {
     pub fn new(k: &'k Kernel, base: u64, limit: usize) -> Self {
-        Stream { k, base, buf: Vec::new(), limit }
+        Stream {
+            k,
+            base,
+            buf: Vec::new(),
+            limit,
+        }
     }
     /// Makes sure `buf` holds at least `end` bytes.
     pub fn ensure(&mut self, end: usize) -> Result<(), String> {
@@ -70,7 +75,10 @@ impl<'k> Stream<'k> {
             return Ok(());
         }
         if end > self.limit {
-            return Err(format!("table at {:#x} runs past {} bytes", self.base, self.limit));
+            return Err(format!(
+                "table at {:#x} runs past {} bytes",
+                self.base, self.limit
+            ));
         }
         let want = (end.max(self.buf.len() + (256 << 10))).min(self.limit);
         let old = self.buf.len();
@@ -95,16 +103,23 @@ impl<'k> Stream<'k> {
 
 /// The 256 tokens.
 pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String> {
-    let idx = k.read_bytes(t.token_index, 512).map_err(|e| format!("kallsyms_token_index: {e}"))?;
-    let offs: Vec<usize> = idx.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]) as usize).collect();
+    let idx = k
+        .read_bytes(t.token_index, 512)
+        .map_err(|e| format!("kallsyms_token_index: {e}"))?;
+    let offs: Vec<usize> = idx
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize)
+        .collect();
     let max = offs.iter().copied().max().unwrap_or(0);
     let mut s = Stream::new(k, t.token_table, max + 4096);
-    s.ensure(max + 1).map_err(|e| format!("kallsyms_token_table: {e}"))?;
+    s.ensure(max + 1)
+        .map_err(|e| format!("kallsyms_token_table: {e}"))?;
     let mut toks = Vec::with_capacity(256);
     for &o in &offs {
         let mut end = o;
         loop {
-            s.ensure(end + 1).map_err(|e| format!("kallsyms_token_table: {e}"))?;
+            s.ensure(end + 1)
+                .map_err(|e| format!("kallsyms_token_table: {e}"))?;
             if s.buf[end] == 0 || end - o > 255 {
                 break;
             }
@@ -116,7 +131,11 @@ pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String
 }
 
 /// Expands `n` names: (type letter, name). Also returns the byte length of the names table.
-pub(crate) fn decode_names(s: &mut Stream, n: u32, toks: &[Vec<u8>]) -> Result<(Vec<(char, String)>, usize), String> {
+pub(crate) fn decode_names(
+    s: &mut Stream,
+    n: u32,
+    toks: &[Vec<u8>],
+) -> Result<(Vec<(char, String)>, usize), String> {
     let mut out = Vec::with_capacity(n as usize);
     let mut pos = 0usize;
     let mut name = Vec::with_capacity(256);
@@ -150,12 +169,24 @@ fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u
     let n = n as usize;
     let mut c = Vec::new();
     if let Some(a) = t.addresses {
-        let b = k.read_bytes(a, n * 8).map_err(|e| format!("kallsyms_addresses: {e}"))?;
-        c.push(("absolute", b.chunks_exact(8).map(|x| u64::from_le_bytes(x.try_into().unwrap())).collect()));
+        let b = k
+            .read_bytes(a, n * 8)
+            .map_err(|e| format!("kallsyms_addresses: {e}"))?;
+        c.push((
+            "absolute",
+            b.chunks_exact(8)
+                .map(|x| u64::from_le_bytes(x.try_into().unwrap()))
+                .collect(),
+        ));
     }
     if let Some(o) = t.offsets {
-        let b = k.read_bytes(o, n * 4).map_err(|e| format!("kallsyms_offsets: {e}"))?;
-        let offs: Vec<i32> = b.chunks_exact(4).map(|x| i32::from_le_bytes(x.try_into().unwrap())).collect();
+        let b = k
+            .read_bytes(o, n * 4)
+            .map_err(|e| format!("kallsyms_offsets: {e}"))?;
+        let offs: Vec<i32> = b
+            .chunks_exact(4)
+            .map(|x| i32::from_le_bytes(x.try_into().unwrap()))
+            .collect();
         let base = t.relative_base.and_then(|rb| k.read_u64(rb).ok());
         c.extend(decode_offsets(&offs, o, base));
     }
@@ -164,28 +195,60 @@ fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u
 
 /// The relative encodings of `kallsyms_offsets` (at `table`), with `kallsyms_relative_base`'s
 /// value when there is one.
-pub(crate) fn decode_offsets(offs: &[i32], table: u64, base: Option<u64>) -> Vec<(&'static str, Vec<u64>)> {
+pub(crate) fn decode_offsets(
+    offs: &[i32],
+    table: u64,
+    base: Option<u64>,
+) -> Vec<(&'static str, Vec<u64>)> {
     let mut c = Vec::new();
     if let Some(base) = base {
         c.push((
             "base-relative with absolute per-CPU",
-            offs.iter().map(|&v| if v >= 0 { v as u64 } else { base.wrapping_sub(1).wrapping_sub(v as i64 as u64) }).collect(),
+            offs.iter()
+                .map(|&v| {
+                    if v >= 0 {
+                        v as u64
+                    } else {
+                        base.wrapping_sub(1).wrapping_sub(v as i64 as u64)
+                    }
+                })
+                .collect(),
         ));
-        c.push(("base-relative", offs.iter().map(|&v| base.wrapping_add(v as u32 as u64)).collect()));
+        c.push((
+            "base-relative",
+            offs.iter()
+                .map(|&v| base.wrapping_add(v as u32 as u64))
+                .collect(),
+        ));
     }
     c.push((
         "place-relative",
-        offs.iter().enumerate().map(|(i, &v)| table.wrapping_add(4 * i as u64).wrapping_add(v as i64 as u64)).collect(),
+        offs.iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                table
+                    .wrapping_add(4 * i as u64)
+                    .wrapping_add(v as i64 as u64)
+            })
+            .collect(),
     ));
     c
 }
 
 /// Reads and decodes the tables. `known` are addresses the result must reproduce (VMCOREINFO
 /// SYMBOLs: `_stext` and the like); the encoding that reproduces most of them (at least one) wins.
-pub fn read(k: &Kernel, t: &Tables, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, &'static str), String> {
-    let n = k.read_u32(t.num_syms).map_err(|e| format!("kallsyms_num_syms: {e}"))?;
+pub fn read(
+    k: &Kernel,
+    t: &Tables,
+    known: &BTreeMap<String, u64>,
+) -> Result<(Vec<Symbol>, &'static str), String> {
+    let n = k
+        .read_u32(t.num_syms)
+        .map_err(|e| format!("kallsyms_num_syms: {e}"))?;
     if n == 0 || n > MAX_SYMS {
-        return Err(format!("kallsyms_num_syms is {n}, not a plausible symbol count"));
+        return Err(format!(
+            "kallsyms_num_syms is {n}, not a plausible symbol count"
+        ));
     }
     let toks = read_tokens(k, t)?;
     let mut s = Stream::new(k, t.names, n as usize * 260);
@@ -204,7 +267,11 @@ pub(crate) fn choose(
 ) -> Result<(&'static str, Vec<u64>), String> {
     let mut best: Option<(usize, &'static str, Vec<u64>)> = None;
     for (label, addrs) in candidates(k, t, names.len() as u32)? {
-        let score = names.iter().zip(&addrs).filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a)).count();
+        let score = names
+            .iter()
+            .zip(&addrs)
+            .filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a))
+            .count();
         if score > 0 && best.as_ref().map_or(true, |b| score > b.0) {
             best = Some((score, label, addrs));
         }
@@ -216,8 +283,17 @@ pub(crate) fn choose(
 }
 
 pub(crate) fn finish(names: Vec<(char, String)>, addrs: Vec<u64>) -> Vec<Symbol> {
-    let mut syms: Vec<Symbol> =
-        names.into_iter().zip(addrs).map(|((kind, name), addr)| Symbol { name, addr, size: 0, kind, module: None }).collect();
+    let mut syms: Vec<Symbol> = names
+        .into_iter()
+        .zip(addrs)
+        .map(|((kind, name), addr)| Symbol {
+            name,
+            addr,
+            size: 0,
+            kind,
+            module: None,
+        })
+        .collect();
     super::symbols::size_to_next(&mut syms, None);
     syms
 }
@@ -230,13 +306,31 @@ mod tests {
     /// checks that the matching decoder, and only it, gives them back.
     #[test]
     fn address_encodings() {
-        let addrs = [0x0u64, 0x1a000, 0xffff_ffff_a6a0_0000, 0xffff_ffff_a6a0_1230, 0xffff_ffff_a8d1_6480];
+        let addrs = [
+            0x0u64,
+            0x1a000,
+            0xffff_ffff_a6a0_0000,
+            0xffff_ffff_a6a0_1230,
+            0xffff_ffff_a8d1_6480,
+        ];
         let base = 0xffff_ffff_a6a0_0000u64;
         let table = 0xffff_ffff_a7b2_00b0u64;
         // 4.6-6.14 x86_64 SMP: per-CPU values absolute (>= 0), the rest base - 1 - off.
-        let abs_percpu: Vec<i32> = addrs.iter().map(|&a| if a < 0x8000_0000 { a as i32 } else { base.wrapping_sub(1).wrapping_sub(a) as i64 as i32 }).collect();
+        let abs_percpu: Vec<i32> = addrs
+            .iter()
+            .map(|&a| {
+                if a < 0x8000_0000 {
+                    a as i32
+                } else {
+                    base.wrapping_sub(1).wrapping_sub(a) as i64 as i32
+                }
+            })
+            .collect();
         let got = decode_offsets(&abs_percpu, table, Some(base));
-        assert_eq!(got[0], ("base-relative with absolute per-CPU", addrs.to_vec()));
+        assert_eq!(
+            got[0],
+            ("base-relative with absolute per-CPU", addrs.to_vec())
+        );
         // 6.15+: unsigned offsets from the base (no per-CPU absolutes).
         let kaddrs = &addrs[2..];
         let rel: Vec<i32> = kaddrs.iter().map(|&a| (a - base) as u32 as i32).collect();
@@ -244,7 +338,11 @@ mod tests {
         assert_eq!(got[1], ("base-relative", kaddrs.to_vec()));
         assert_ne!(got[0].1, kaddrs.to_vec());
         // 7.0: each entry relative to its own slot; no kallsyms_relative_base.
-        let place: Vec<i32> = kaddrs.iter().enumerate().map(|(i, &a)| a.wrapping_sub(table + 4 * i as u64) as i64 as i32).collect();
+        let place: Vec<i32> = kaddrs
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| a.wrapping_sub(table + 4 * i as u64) as i64 as i32)
+            .collect();
         let got = decode_offsets(&place, table, None);
         assert_eq!(got, vec![("place-relative", kaddrs.to_vec())]);
     }

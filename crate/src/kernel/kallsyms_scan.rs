@@ -41,7 +41,8 @@ fn u16_at(b: &[u8], o: usize) -> Option<u16> {
     b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]))
 }
 fn u32_at(b: &[u8], o: usize) -> Option<u32> {
-    b.get(o..o + 4).map(|x| u32::from_le_bytes(x.try_into().unwrap()))
+    b.get(o..o + 4)
+        .map(|x| u32::from_le_bytes(x.try_into().unwrap()))
 }
 
 /// Given the anchor at `p` (virtual), finds (token_table, token_index, tokens).
@@ -54,7 +55,9 @@ fn tokens_at(k: &Kernel, p: u64) -> Option<(u64, u64, Vec<Vec<u8>>)> {
     // token_index is aligned in memory (not in the window).
     q += ((lo + q as u64) & 1) as usize;
     while q + 512 <= w.len() && q < pi + (8 << 10) {
-        let idx: Vec<usize> = (0..256).map(|i| u16_at(&w, q + 2 * i).unwrap() as usize).collect();
+        let idx: Vec<usize> = (0..256)
+            .map(|i| u16_at(&w, q + 2 * i).unwrap() as usize)
+            .collect();
         if idx[0] == 0 && idx[0x31] == idx[0x30] + 2 && idx[0x30] <= pi {
             let ts = pi - idx[0x30];
             if let Some(toks) = check_tokens(&w, ts, &idx, q) {
@@ -88,7 +91,9 @@ fn check_tokens(w: &[u8], ts: usize, idx: &[usize], q: usize) -> Option<Vec<Vec<
 fn plausible_name(kind: u8, name: &[u8]) -> bool {
     b"AaBbCDdGgiNnpRrSsTtUuVvWw".contains(&kind)
         && !name.is_empty()
-        && name.iter().all(|&c| c.is_ascii_alphanumeric() || b"_.$".contains(&c))
+        && name
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || b"_.$".contains(&c))
 }
 
 /// Offsets of the first `count` entries of a names table in `b` from `start`, checking that
@@ -119,7 +124,10 @@ fn name_offsets(b: &[u8], start: usize, count: usize, toks: &[Vec<u8>]) -> Optio
 }
 
 /// Searches the kernel image for the kallsyms tables and decodes them.
-pub fn scan(k: &Kernel, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, Tables, &'static str), String> {
+pub fn scan(
+    k: &Kernel,
+    known: &BTreeMap<String, u64>,
+) -> Result<(Vec<Symbol>, Tables, &'static str), String> {
     // The image starts at _text: from VMCOREINFO, else the first 2 MiB the page tables map in
     // __START_KERNEL_map (cleanup_highmap() unmaps what lies below _text), else somewhat below
     // the lowest VMCOREINFO symbol (old kernels name only data such as init_level4_pgt).
@@ -128,8 +136,17 @@ pub fn scan(k: &Kernel, known: &BTreeMap<String, u64>) -> Result<(Vec<Symbol>, T
         .get("_stext")
         .or_else(|| known.get("_text"))
         .copied()
-        .or_else(|| (0..512u64).map(|i| kmap + (i << 21)).find(|&v| k.paging.top_pgt.is_some() && k.translate(v).is_ok()))
-        .or_else(|| known.values().min().map(|&m| m.saturating_sub(64 << 20).max(kmap)))
+        .or_else(|| {
+            (0..512u64)
+                .map(|i| kmap + (i << 21))
+                .find(|&v| k.paging.top_pgt.is_some() && k.translate(v).is_ok())
+        })
+        .or_else(|| {
+            known
+                .values()
+                .min()
+                .map(|&m| m.saturating_sub(64 << 20).max(kmap))
+        })
         .ok_or("no kernel-image symbol in VMCOREINFO to start the search from")?
         & !0xfff;
     let span = IMAGE_SPAN.min(k.paging.kernel_image_size);
@@ -178,7 +195,9 @@ fn names_and_addresses(
     toks: &[Vec<u8>],
     known: &BTreeMap<String, u64>,
 ) -> Option<(Vec<Symbol>, Tables, &'static str)> {
-    let lo = tt.saturating_sub(NAMES_SPAN).max(k.vmcoreinfo.symbol("_stext").unwrap_or(0));
+    let lo = tt
+        .saturating_sub(NAMES_SPAN)
+        .max(k.vmcoreinfo.symbol("_stext").unwrap_or(0));
     if tt < lo + 64 {
         return None;
     }
@@ -186,7 +205,10 @@ fn names_and_addresses(
     let mut x = (b.len() - 8) & !7;
     while x >= 8 {
         let n = u32_at(&b, x)? as usize;
-        if (256..=MAX_SYMS as usize).contains(&n) && u32_at(&b, x + 4) == Some(0) && name_offsets(&b, x + 8, 8, toks).is_some() {
+        if (256..=MAX_SYMS as usize).contains(&n)
+            && u32_at(&b, x + 4) == Some(0)
+            && name_offsets(&b, x + 8, 8, toks).is_some()
+        {
             if let Some(r) = try_names(k, &b, lo, x, n, tt, ti, toks, known) {
                 return Some(r);
             }
@@ -217,7 +239,14 @@ fn try_names(
     let markers_ok = [(8usize, 4usize), (8, 8), (4, 4)].iter().any(|&(al, sz)| {
         let va = lo + end as u64;
         let m = end + (((va + al as u64 - 1) & !(al as u64 - 1)) - va) as usize;
-        let rd = |o: usize| if sz == 4 { u32_at(b, o).map(u64::from) } else { b.get(o..o + 8).map(|v| u64::from_le_bytes(v.try_into().unwrap())) };
+        let rd = |o: usize| {
+            if sz == 4 {
+                u32_at(b, o).map(u64::from)
+            } else {
+                b.get(o..o + 8)
+                    .map(|v| u64::from_le_bytes(v.try_into().unwrap()))
+            }
+        };
         rd(m) == Some(0) && rd(m + sz) == Some(m1)
     });
     if !markers_ok {
@@ -227,15 +256,32 @@ fn try_names(
     let names_va = num + 8;
     let al8 = |v: u64| (v + 7) & !7;
     let n64 = n as u64;
-    let base = Tables { names: names_va, num_syms: num, token_table: tt, token_index: ti, ..Default::default() };
+    let base = Tables {
+        names: names_va,
+        num_syms: num,
+        token_table: tt,
+        token_index: ti,
+        ..Default::default()
+    };
     let new_off = al8(ti + 512);
     let layouts = [
         // Up to 6.1: offsets, relative_base, num_syms, names.
-        Tables { offsets: Some(num - 8 - al8(4 * n64)), relative_base: Some(num - 8), ..base },
+        Tables {
+            offsets: Some(num - 8 - al8(4 * n64)),
+            relative_base: Some(num - 8),
+            ..base
+        },
         // 6.2+: ... token_index, offsets, relative_base.
-        Tables { offsets: Some(new_off), relative_base: Some(al8(new_off + 4 * n64)), ..base },
+        Tables {
+            offsets: Some(new_off),
+            relative_base: Some(al8(new_off + 4 * n64)),
+            ..base
+        },
         // Absolute addresses just below num_syms (3.x, !KALLSYMS_BASE_RELATIVE).
-        Tables { addresses: Some(num - 8 * n64), ..base },
+        Tables {
+            addresses: Some(num - 8 * n64),
+            ..base
+        },
     ];
     let mut s = Stream::new(k, names_va, offs[n] + 16);
     let (names, _) = kallsyms::decode_names(&mut s, n as u32, toks).ok()?;

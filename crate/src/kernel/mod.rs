@@ -23,9 +23,9 @@ pub mod vmcoreinfo;
 use crate::dump::Dump;
 use crate::error::MemError;
 use paging::{Paging, START_KERNEL_MAP};
+use std::cell::OnceCell;
 pub use symbols::{format_symbol, Module, Symbol, SymbolTable};
 pub use vmcoreinfo::VmcoreInfo;
-use std::cell::OnceCell;
 
 pub struct Kernel {
     pub dump: Dump,
@@ -60,7 +60,10 @@ impl Kernel {
         let phys_base = Self::phys_base(&dump, &vmcoreinfo, &mut warnings);
         let five_level = vmcoreinfo.number("pgtable_l5_enabled").unwrap_or(0) != 0;
         let sme_mask = vmcoreinfo.number("sme_mask").unwrap_or(0) as u64;
-        let image = vmcoreinfo.number("KERNEL_IMAGE_SIZE").map(|v| v as u64).unwrap_or(1 << 30);
+        let image = vmcoreinfo
+            .number("KERNEL_IMAGE_SIZE")
+            .map(|v| v as u64)
+            .unwrap_or(1 << 30);
         let mut paging = Paging::new(None, five_level, phys_base, sme_mask, image);
         // init_top_pgt (4.13+), init_level4_pgt (older kernels).
         let top_sym = ["init_top_pgt", "init_level4_pgt", "swapper_pg_dir"]
@@ -69,28 +72,58 @@ impl Kernel {
         paging.top_pgt = top_sym.and_then(|v| paging.text_to_phys(v)).or_else(|| {
             // No symbol: the CR3 QEMU saved for a CPU holds some process's tables, whose kernel half
             // is the same as init_top_pgt's.
-            let cr3 = dump.notes.qemu_cpus.iter().map(|c| c.cr[3]).find(|&c| c != 0);
+            let cr3 = dump
+                .notes
+                .qemu_cpus
+                .iter()
+                .map(|c| c.cr[3])
+                .find(|&c| c != 0);
             if cr3.is_some() {
-                warnings.push("kernel page tables located from the CPU's CR3 (no init_top_pgt in VMCOREINFO)".into());
+                warnings.push(
+                    "kernel page tables located from the CPU's CR3 (no init_top_pgt in VMCOREINFO)"
+                        .into(),
+                );
             }
             cr3.map(|c| c & !0xfff)
         });
         if paging.top_pgt.is_none() {
-            warnings.push("kernel page tables not found: only kernel-image addresses can be read".into());
+            warnings.push(
+                "kernel page tables not found: only kernel-image addresses can be read".into(),
+            );
         }
-        if let (Some(top), Some(i)) = (paging.top_pgt, warnings.iter().position(|w| w.starts_with("phys_base unknown"))) {
+        if let (Some(top), Some(i)) = (
+            paging.top_pgt,
+            warnings
+                .iter()
+                .position(|w| w.starts_with("phys_base unknown")),
+        ) {
             // The page tables map the image: phys_base = phys(_text) - (_text - __START_KERNEL_map),
             // with _text the first mapped 2 MiB (cleanup_highmap() unmaps what lies below it).
             let found = (0..512u64).find_map(|n| {
                 let v = START_KERNEL_MAP + (n << 21);
-                paging.walk(&dump, top, v).ok().map(|p| p.wrapping_sub(v - START_KERNEL_MAP))
+                paging
+                    .walk(&dump, top, v)
+                    .ok()
+                    .map(|p| p.wrapping_sub(v - START_KERNEL_MAP))
             });
             if let Some(pb) = found {
                 paging.phys_base = pb;
-                warnings[i] = format!("phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables");
+                warnings[i] = format!(
+                    "phys_base not in VMCOREINFO: {pb:#x} derived from the kernel page tables"
+                );
             }
         }
-        Kernel { dump, vmcoreinfo, paging, warnings, symbols: OnceCell::new(), btf: OnceCell::new(), bases: OnceCell::new(), tasks: OnceCell::new(), system_map: OnceCell::new() }
+        Kernel {
+            dump,
+            vmcoreinfo,
+            paging,
+            warnings,
+            symbols: OnceCell::new(),
+            btf: OnceCell::new(),
+            bases: OnceCell::new(),
+            tasks: OnceCell::new(),
+            system_map: OnceCell::new(),
+        }
     }
 
     /// Symbols (at runtime addresses) from a System.map, for when kallsyms cannot be read from
@@ -122,7 +155,9 @@ impl Kernel {
 
     /// A symbol's address: VMCOREINFO `SYMBOL(name)`, else kallsyms.
     pub fn symbol(&self, name: &str) -> Option<u64> {
-        self.vmcoreinfo.symbol(name).or_else(|| self.symbols().addr_of(name))
+        self.vmcoreinfo
+            .symbol(name)
+            .or_else(|| self.symbols().addr_of(name))
     }
 
     /// `OFFSET(struct.member)`: VMCOREINFO, else BTF (`member` may be a path `a.b`).
@@ -135,7 +170,9 @@ impl Kernel {
 
     /// `SIZE(struct)`: VMCOREINFO, else BTF.
     pub fn size(&self, name: &str) -> Option<u64> {
-        self.vmcoreinfo.size(name).or_else(|| self.btf()?.struct_size(name))
+        self.vmcoreinfo
+            .size(name)
+            .or_else(|| self.btf()?.struct_size(name))
     }
 
     /// page_offset_base, vmemmap_base, vmalloc_base (read from their variables).
@@ -161,7 +198,11 @@ impl Kernel {
     pub fn virt_to_phys(&self, vaddr: u64) -> Result<u64, MemError> {
         let po = self.bases().page_offset_base;
         // The direct map spans at most 64 TiB (4-level) / 32 PiB (5-level).
-        let span: u64 = if self.paging.five_level { 1 << 55 } else { 1 << 46 };
+        let span: u64 = if self.paging.five_level {
+            1 << 55
+        } else {
+            1 << 46
+        };
         if vaddr >= po && vaddr - po < span {
             return Ok(vaddr - po);
         }
@@ -174,7 +215,9 @@ impl Kernel {
     /// `struct page` address of a page frame number (vmemmap + pfn * SIZE(page)).
     pub fn pfn_to_page(&self, pfn: u64) -> u64 {
         let size = self.vmcoreinfo.size("page").unwrap_or(64);
-        self.bases().vmemmap_base.wrapping_add(pfn.wrapping_mul(size))
+        self.bases()
+            .vmemmap_base
+            .wrapping_add(pfn.wrapping_mul(size))
     }
 
     /// Page frame number of a `struct page` address, if it is in vmemmap.
@@ -202,10 +245,20 @@ impl Kernel {
         &self.symbols().modules
     }
 
-    fn load_btf(&self, start: Option<u64>, stop: Option<u64>, warnings: &mut Vec<String>) -> Option<btf::Btf> {
+    fn load_btf(
+        &self,
+        start: Option<u64>,
+        stop: Option<u64>,
+        warnings: &mut Vec<String>,
+    ) -> Option<btf::Btf> {
         let (start, stop) = (start?, stop?);
-        let len = stop.checked_sub(start).filter(|&l| l > 24 && l < 256 << 20)?;
-        let r = self.read_bytes(start, len as usize).map_err(|e| e.to_string()).and_then(|b| btf::Btf::parse(&b));
+        let len = stop
+            .checked_sub(start)
+            .filter(|&l| l > 24 && l < 256 << 20)?;
+        let r = self
+            .read_bytes(start, len as usize)
+            .map_err(|e| e.to_string())
+            .and_then(|b| btf::Btf::parse(&b));
         match r {
             Ok(b) => Some(b),
             Err(e) => {
@@ -226,12 +279,16 @@ impl Kernel {
             // No VMCOREINFO symbols (the note is missing or empty): the kernel's page tables
             // (found from a CPU's CR3) still map the image, and cleanup_highmap() leaves nothing
             // mapped below _text, so the first mapped 2 MiB of __START_KERNEL_map is _text.
-            if let Some(text) = (0..512u64).map(|i| START_KERNEL_MAP + (i << 21)).find(|&v| self.translate(v).is_ok()) {
+            if let Some(text) = (0..512u64)
+                .map(|i| START_KERNEL_MAP + (i << 21))
+                .find(|&v| self.translate(v).is_ok())
+            {
                 warnings.push(format!("no VMCOREINFO symbols: kernel image located at {text:#x} (_text) from the page tables"));
                 known.insert("_text".into(), text);
             }
         }
-        let from_keys = kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo).map(|t| kallsyms::read(self, &t, &known));
+        let from_keys = kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo)
+            .map(|t| kallsyms::read(self, &t, &known));
         let (syms, source) = match from_keys {
             Some(Ok((syms, enc))) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
             other => {
@@ -245,7 +302,10 @@ impl Kernel {
                     _ => "VMCOREINFO has no kallsyms keys",
                 };
                 match kallsyms_scan::scan(self, &known) {
-                    Ok((syms, _, enc)) => (syms, format!("kallsyms (found by scanning the kernel image: {why}), {enc}")),
+                    Ok((syms, _, enc)) => (
+                        syms,
+                        format!("kallsyms (found by scanning the kernel image: {why}), {enc}"),
+                    ),
                     Err(e) => match self.system_map.get() {
                         Some(m) => {
                             warnings.push(format!("kallsyms unreadable ({why}; scanning the kernel image failed: {e}): symbols from the System.map given"));
@@ -260,17 +320,25 @@ impl Kernel {
             }
         };
         let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
-        let btf = self.btf.get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
+        let btf = self
+            .btf
+            .get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
         let mut syms = syms;
         let mut mods = Vec::new();
-        match syms.iter().find(|s| s.name == "modules" && s.module.is_none()).map(|s| s.addr) {
+        match syms
+            .iter()
+            .find(|s| s.name == "modules" && s.module.is_none())
+            .map(|s| s.addr)
+        {
             Some(head) => {
                 let scan = modules::read_modules(self, head, btf.as_ref());
                 warnings.extend(scan.warnings);
                 syms.extend(scan.symbols);
                 mods = scan.modules;
             }
-            None if !syms.is_empty() => warnings.push("no `modules` symbol: loaded modules unknown".into()),
+            None if !syms.is_empty() => {
+                warnings.push("no `modules` symbol: loaded modules unknown".into())
+            }
             None => {}
         }
         let mut t = SymbolTable::new(syms, mods, source);
@@ -353,7 +421,10 @@ impl Kernel {
         let mut out = Vec::new();
         let mut chunk = [0u8; 64];
         while out.len() < max {
-            let n = chunk.len().min(max - out.len()).min((4096 - ((vaddr + out.len() as u64) & 4095)) as usize);
+            let n = chunk
+                .len()
+                .min(max - out.len())
+                .min((4096 - ((vaddr + out.len() as u64) & 4095)) as usize);
             self.read(vaddr + out.len() as u64, &mut chunk[..n])?;
             if let Some(z) = chunk[..n].iter().position(|&b| b == 0) {
                 out.extend_from_slice(&chunk[..z]);

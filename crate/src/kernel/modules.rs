@@ -22,9 +22,22 @@ const MAX_MODULE_SYMS: u32 = 1_000_000;
 #[derive(Debug, Clone)]
 enum Regions {
     /// < 6.4: `core_layout` / `init_layout` (struct module_layout {base, size, text_size}).
-    Layout { core_base: u64, core_size: u64, core_text_size: Option<u64>, init_base: Option<u64>, init_size: Option<u64> },
+    Layout {
+        core_base: u64,
+        core_size: u64,
+        core_text_size: Option<u64>,
+        init_base: Option<u64>,
+        init_size: Option<u64>,
+    },
     /// 6.4+: `mem[i]` (struct module_memory {base, size}); `core` of them are not init memory.
-    Mem { off: u64, stride: u64, n: u64, core: u64, base: u64, size: u64 },
+    Mem {
+        off: u64,
+        stride: u64,
+        n: u64,
+        core: u64,
+        base: u64,
+        size: u64,
+    },
     /// Guessed: (base offset, size offset) pairs, the text one first.
     Guessed(Vec<(u64, u64)>),
 }
@@ -96,12 +109,21 @@ impl Layout {
         while o + 16 <= b.len() {
             let v = q(o);
             let size = d(o + 8);
-            if v & 0xfff == 0 && MODULE_AREA.contains(&v) && size > 0 && size % 4096 == 0 && size <= 64 << 20 {
+            if v & 0xfff == 0
+                && MODULE_AREA.contains(&v)
+                && size > 0
+                && size % 4096 == 0
+                && size <= 64 << 20
+            {
                 if pairs.last().map_or(true, |&(_, s)| s as usize + 8 <= o) {
                     pairs.push((o as u64, o as u64 + 8));
                 }
             }
-            if kallsyms.is_none() && MODULE_AREA.contains(&v) && v & 7 == 0 && looks_like_mod_kallsyms(k, v) {
+            if kallsyms.is_none()
+                && MODULE_AREA.contains(&v)
+                && v & 7 == 0
+                && looks_like_mod_kallsyms(k, v)
+            {
                 kallsyms = Some(o as u64);
             }
             o += 8;
@@ -125,16 +147,25 @@ impl Layout {
 }
 
 fn looks_like_mod_kallsyms(k: &Kernel, p: u64) -> bool {
-    let Ok(b) = k.read_bytes(p, 32) else { return false };
+    let Ok(b) = k.read_bytes(p, 32) else {
+        return false;
+    };
     let q = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
     let n = u32::from_le_bytes(b[8..12].try_into().unwrap());
     let (symtab, strtab) = (q(0), q(16));
-    if !(MODULE_AREA.contains(&symtab) && MODULE_AREA.contains(&strtab) && (2..100_000).contains(&n) && symtab & 7 == 0) {
+    if !(MODULE_AREA.contains(&symtab)
+        && MODULE_AREA.contains(&strtab)
+        && (2..100_000).contains(&n)
+        && symtab & 7 == 0)
+    {
         return false;
     }
     // Elf64_Sym[0] is all zeros; [1] has a name inside strtab.
     match k.read_bytes(symtab, 48) {
-        Ok(s) => s[..24].iter().all(|&c| c == 0) && u32::from_le_bytes(s[24..28].try_into().unwrap()) < 1 << 20,
+        Ok(s) => {
+            s[..24].iter().all(|&c| c == 0)
+                && u32::from_le_bytes(s[24..28].try_into().unwrap()) < 1 << 20
+        }
         Err(_) => false,
     }
 }
@@ -148,10 +179,16 @@ pub struct ModuleScan {
 
 /// Walks `modules` (the list head's address, from kallsyms).
 pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
-    let mut out = ModuleScan { modules: Vec::new(), symbols: Vec::new(), warnings: Vec::new() };
+    let mut out = ModuleScan {
+        modules: Vec::new(),
+        symbols: Vec::new(),
+        warnings: Vec::new(),
+    };
     let btf_layout = btf.and_then(Layout::from_btf);
     if btf.is_some() && btf_layout.is_none() {
-        out.warnings.push("BTF lacks the struct module fields crashlens knows; module layout guessed".into());
+        out.warnings.push(
+            "BTF lacks the struct module fields crashlens knows; module layout guessed".into(),
+        );
     }
     let mut guessed = false;
     let mut node = match k.read_u64(head) {
@@ -164,7 +201,8 @@ pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
     let mut seen = std::collections::HashSet::new();
     while node != head {
         if out.modules.len() >= MAX_MODULES || !seen.insert(node) {
-            out.warnings.push("module list is looped or too long; stopped".into());
+            out.warnings
+                .push("module list is looped or too long; stopped".into());
             break;
         }
         let list_off = btf_layout.as_ref().map_or(8, |l| l.list);
@@ -177,7 +215,8 @@ pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
             }
         };
         let Some(l) = layout else {
-            out.warnings.push(format!("struct module at {m:#x}: layout not recognised"));
+            out.warnings
+                .push(format!("struct module at {m:#x}: layout not recognised"));
             break;
         };
         match read_one(k, m, &l) {
@@ -191,7 +230,8 @@ pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
         node = match k.read_u64(node) {
             Ok(n) => n,
             Err(e) => {
-                out.warnings.push(format!("module list broken after {m:#x}: {e}"));
+                out.warnings
+                    .push(format!("module list broken after {m:#x}: {e}"));
                 break;
             }
         };
@@ -205,11 +245,19 @@ pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
 fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<String>), String> {
     let rd = |o: u64| k.read_u64(m + o).map_err(|e| e.to_string());
     let rd32 = |o: u64| k.read_u32(m + o).map(u64::from).map_err(|e| e.to_string());
-    let name = k.read_cstr(m + l.name, l.name_len as usize).map_err(|e| e.to_string())?;
+    let name = k
+        .read_cstr(m + l.name, l.name_len as usize)
+        .map_err(|e| e.to_string())?;
     let mut warnings = Vec::new();
     // (start, end) of each region, text first.
     let (base, size, regions) = match &l.regions {
-        Regions::Layout { core_base, core_size, core_text_size, init_base, init_size } => {
+        Regions::Layout {
+            core_base,
+            core_size,
+            core_text_size,
+            init_base,
+            init_size,
+        } => {
             let b = rd(*core_base)?;
             let s = rd32(*core_size)?;
             let mut r = Vec::new();
@@ -228,7 +276,14 @@ fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<
             }
             (b, s, r)
         }
-        Regions::Mem { off, stride, n, core, base, size } => {
+        Regions::Mem {
+            off,
+            stride,
+            n,
+            core,
+            base,
+            size,
+        } => {
             let mut r = Vec::new();
             let mut total = 0;
             let mut text = 0;
@@ -264,7 +319,12 @@ fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<
     let taint = match l.taints {
         Some(o) => {
             let t = rd(o)?;
-            TAINT_LETTERS.iter().enumerate().filter(|&(i, _)| t >> i & 1 != 0).map(|(_, &c)| c as char).collect()
+            TAINT_LETTERS
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| t >> i & 1 != 0)
+                .map(|(_, &c)| c as char)
+                .collect()
         }
         None => String::new(),
     };
@@ -275,13 +335,27 @@ fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<
             Err(e) => warnings.push(format!("module {name}: symbols unreadable: {e}")),
         }
     }
-    let module = Module { name, addr: m, base, size, taint, nsyms: syms.len(), regions };
+    let module = Module {
+        name,
+        addr: m,
+        base,
+        size,
+        taint,
+        nsyms: syms.len(),
+        regions,
+    };
     Ok((module, syms, warnings))
 }
 
 /// The module's `mod_kallsyms` symbols, sized to the next symbol within their region
 /// (kernel/module/kallsyms.c `find_kallsyms_symbol`).
-fn read_syms(k: &Kernel, ks: u64, l: &Layout, module: &str, regions: &[(u64, u64)]) -> Result<Vec<Symbol>, String> {
+fn read_syms(
+    k: &Kernel,
+    ks: u64,
+    l: &Layout,
+    module: &str,
+    regions: &[(u64, u64)],
+) -> Result<Vec<Symbol>, String> {
     let e = |e: crate::error::MemError| e.to_string();
     let symtab = k.read_u64(ks + l.ks_symtab).map_err(e)?;
     let n = k.read_u32(ks + l.ks_num).map_err(e)?;
@@ -294,8 +368,16 @@ fn read_syms(k: &Kernel, ks: u64, l: &Layout, module: &str, regions: &[(u64, u64
         return Err(format!("num_symtab {n} is implausible"));
     }
     let raw = k.read_bytes(symtab, n as usize * 24).map_err(e)?;
-    let types = if typetab != 0 { k.read_bytes(typetab, n as usize).ok() } else { None };
-    let max_name = raw.chunks_exact(24).map(|s| u32::from_le_bytes(s[..4].try_into().unwrap())).max().unwrap_or(0);
+    let types = if typetab != 0 {
+        k.read_bytes(typetab, n as usize).ok()
+    } else {
+        None
+    };
+    let max_name = raw
+        .chunks_exact(24)
+        .map(|s| u32::from_le_bytes(s[..4].try_into().unwrap()))
+        .max()
+        .unwrap_or(0);
     let mut strs = Stream::new(k, strtab, max_name as usize + 512);
     strs.ensure(max_name as usize + 1)?;
     let _ = strs.ensure(max_name as usize + 512);
@@ -319,14 +401,23 @@ fn read_syms(k: &Kernel, ks: u64, l: &Layout, module: &str, regions: &[(u64, u64
             Some(t) => t[i] as char,
             None => elf_type_letter(st_info),
         };
-        out.push(Symbol { name, addr: value, size: 0, kind, module: Some(module.to_string()) });
+        out.push(Symbol {
+            name,
+            addr: value,
+            size: 0,
+            kind,
+            module: Some(module.to_string()),
+        });
     }
     // Size: to the next higher symbol, bounded by the end of the region holding the symbol.
     let mut addrs: Vec<u64> = out.iter().map(|s| s.addr).collect();
     addrs.sort_unstable();
     addrs.dedup();
     for s in &mut out {
-        let region_end = regions.iter().find(|&&(a, b)| s.addr >= a && s.addr < b).map(|&(_, b)| b);
+        let region_end = regions
+            .iter()
+            .find(|&&(a, b)| s.addr >= a && s.addr < b)
+            .map(|&(_, b)| b);
         let next = addrs.get(addrs.partition_point(|&a| a <= s.addr)).copied();
         s.size = match (next, region_end) {
             (Some(n), Some(r)) => n.min(r) - s.addr,
@@ -341,8 +432,8 @@ fn read_syms(k: &Kernel, ks: u64, l: &Layout, module: &str, regions: &[(u64, u64
 /// nm-style letter from an ELF symbol's binding and type (kernels before 4.6 have no typetab).
 fn elf_type_letter(info: u8) -> char {
     let c = match info & 0xf {
-        2 => 't',       // STT_FUNC
-        1 => 'd',       // STT_OBJECT
+        2 => 't', // STT_FUNC
+        1 => 'd', // STT_OBJECT
         _ => '?',
     };
     if info >> 4 == 1 {

@@ -32,7 +32,13 @@ pub struct Paging {
 }
 
 impl Paging {
-    pub fn new(top_pgt: Option<u64>, five_level: bool, phys_base: u64, sme_mask: u64, image: u64) -> Self {
+    pub fn new(
+        top_pgt: Option<u64>,
+        five_level: bool,
+        phys_base: u64,
+        sme_mask: u64,
+        image: u64,
+    ) -> Self {
         Paging {
             top_pgt,
             five_level,
@@ -45,8 +51,13 @@ impl Paging {
 
     /// Kernel text/data/bss address -> physical, without page tables.
     pub fn text_to_phys(&self, vaddr: u64) -> Option<u64> {
-        (vaddr >= START_KERNEL_MAP && vaddr - START_KERNEL_MAP < self.kernel_image_size)
-            .then(|| vaddr.wrapping_sub(START_KERNEL_MAP).wrapping_add(self.phys_base))
+        (vaddr >= START_KERNEL_MAP && vaddr - START_KERNEL_MAP < self.kernel_image_size).then(
+            || {
+                vaddr
+                    .wrapping_sub(START_KERNEL_MAP)
+                    .wrapping_add(self.phys_base)
+            },
+        )
     }
 
     fn canonical(&self, v: u64) -> bool {
@@ -66,7 +77,9 @@ impl Paging {
         }
         let Some(top) = self.top_pgt else {
             // No page tables: only the kernel image can be translated.
-            return self.text_to_phys(vaddr).ok_or(MemError::BadAddress { vaddr });
+            return self
+                .text_to_phys(vaddr)
+                .ok_or(MemError::BadAddress { vaddr });
         };
         let p = self.walk(dump, top, vaddr)?;
         let mut tlb = self.tlb.borrow_mut();
@@ -80,7 +93,11 @@ impl Paging {
     /// Walks the tables rooted at physical `top` for `vaddr`.
     pub fn walk(&self, dump: &Dump, top: u64, vaddr: u64) -> Result<u64, MemError> {
         let mut table = top & PTE_ADDR & !self.sme_mask;
-        let levels: &[u8] = if self.five_level { &[5, 4, 3, 2, 1] } else { &[4, 3, 2, 1] };
+        let levels: &[u8] = if self.five_level {
+            &[5, 4, 3, 2, 1]
+        } else {
+            &[4, 3, 2, 1]
+        };
         for &level in levels {
             let shift = 12 + 9 * (level as u32 - 1);
             let idx = (vaddr >> shift) & 0x1ff;

@@ -35,7 +35,9 @@ const MAX_STRUCT: u64 = 4096;
 fn fits(off: u64, len: u64, size: u64, what: &str) -> Result<()> {
     match off.checked_add(len) {
         Some(e) if e <= size => Ok(()),
-        _ => Err(Error::Corrupt(format!("{what} ({off}) lies outside its structure ({size} bytes)"))),
+        _ => Err(Error::Corrupt(format!(
+            "{what} ({off}) lies outside its structure ({size} bytes)"
+        ))),
     }
 }
 /// Upper bound on records read: a log buffer is at most a few MiB.
@@ -69,7 +71,9 @@ pub fn read_log(k: &Kernel) -> Result<Vec<LogRecord>> {
     } else if k.symbol("log_buf").is_some() {
         read_structured(k)
     } else {
-        Err(Error::Missing("the kernel log location (VMCOREINFO has neither prb nor log_buf)".into()))
+        Err(Error::Missing(
+            "the kernel log location (VMCOREINFO has neither prb nor log_buf)".into(),
+        ))
     }
 }
 
@@ -87,16 +91,28 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
     let text_ring = prb.wrapping_add(off("printk_ringbuffer.text_data_ring")?);
     let count_bits = k.read_u32(desc_ring.wrapping_add(off("prb_desc_ring.count_bits")?))?;
     if count_bits > 30 {
-        return Err(Error::Corrupt(format!("printk descriptor ring has 2^{count_bits} entries")));
+        return Err(Error::Corrupt(format!(
+            "printk descriptor ring has 2^{count_bits} entries"
+        )));
     }
     let descs = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.descs")?))?;
     let infos = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.infos")?))?;
     let counter = k.offset("atomic_long_t.counter").unwrap_or(0);
-    let head_id = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.head_id")?).wrapping_add(counter))?;
-    let tail_id = k.read_u64(desc_ring.wrapping_add(off("prb_desc_ring.tail_id")?).wrapping_add(counter))?;
+    let head_id = k.read_u64(
+        desc_ring
+            .wrapping_add(off("prb_desc_ring.head_id")?)
+            .wrapping_add(counter),
+    )?;
+    let tail_id = k.read_u64(
+        desc_ring
+            .wrapping_add(off("prb_desc_ring.tail_id")?)
+            .wrapping_add(counter),
+    )?;
     let size_bits = k.read_u32(text_ring.wrapping_add(off("prb_data_ring.size_bits")?))?;
     if size_bits > MAX_RING_BITS {
-        return Err(Error::Corrupt(format!("printk text ring of 2^{size_bits} bytes")));
+        return Err(Error::Corrupt(format!(
+            "printk text ring of 2^{size_bits} bytes"
+        )));
     }
     let data = k.read_u64(text_ring.wrapping_add(off("prb_data_ring.data")?))?;
     let data_size = 1u64 << size_bits;
@@ -114,7 +130,9 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
     let len_off = off("printk_info.text_len")?;
     let caller_off = off("printk_info.caller_id")?;
     if desc_size == 0 || desc_size > MAX_STRUCT || info_size > MAX_STRUCT {
-        return Err(Error::Corrupt(format!("printk descriptor sizes {desc_size}/{info_size} are implausible")));
+        return Err(Error::Corrupt(format!(
+            "printk descriptor sizes {desc_size}/{info_size} are implausible"
+        )));
     }
     fits(seq_off, 8, info_size, "printk_info.seq")?;
     fits(ts_off, 8, info_size, "printk_info.ts_nsec")?;
@@ -143,12 +161,21 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
             let next = k.read_u64(lpos.wrapping_add(next_off))?;
             let info = infos.wrapping_add(idx * info_size);
             let ib = k.read_bytes(info, info_size as usize)?;
-            let g64 = |o: u64| u64::from_le_bytes(ib[o as usize..o as usize + 8].try_into().unwrap());
-            let text_len = u16::from_le_bytes(ib[len_off as usize..len_off as usize + 2].try_into().unwrap());
+            let g64 =
+                |o: u64| u64::from_le_bytes(ib[o as usize..o as usize + 8].try_into().unwrap());
+            let text_len = u16::from_le_bytes(
+                ib[len_off as usize..len_off as usize + 2]
+                    .try_into()
+                    .unwrap(),
+            );
             // struct printk_info: u16 text_len; u8 facility; u8 flags:5, level:3.
             let facility = ib[len_off as usize + 2];
             let fl = ib[len_off as usize + 3];
-            let caller_id = u32::from_le_bytes(ib[caller_off as usize..caller_off as usize + 4].try_into().unwrap());
+            let caller_id = u32::from_le_bytes(
+                ib[caller_off as usize..caller_off as usize + 4]
+                    .try_into()
+                    .unwrap(),
+            );
             let body = block_text(&text, size_bits, begin, next, text_len as u64);
             out.push(LogRecord {
                 seq: g64(seq_off),
@@ -199,19 +226,33 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
     let buf = k.read_u64(sym("log_buf")?)?;
     let buf_len = k.read_u32(sym("log_buf_len")?)? as u64;
     if buf_len == 0 || buf_len > 1 << MAX_RING_BITS {
-        return Err(Error::Corrupt(format!("log_buf_len {buf_len} is implausible")));
+        return Err(Error::Corrupt(format!(
+            "log_buf_len {buf_len} is implausible"
+        )));
     }
     let first_idx = k.read_u32(sym("log_first_idx")?)? as u64;
     let next_idx = k.read_u32(sym("log_next_idx")?)? as u64;
     // Older VMCOREINFO names the struct "log" (3.5-3.10), newer "printk_log".
-    let name = if k.size("printk_log").is_some() { "printk_log" } else { "log" };
+    let name = if k.size("printk_log").is_some() {
+        "printk_log"
+    } else {
+        "log"
+    };
     let hdr = need(k.size(name), &format!("SIZE({name})"))?;
-    let ts_off = need(k.offset(&format!("{name}.ts_nsec")), "OFFSET(printk_log.ts_nsec)")?;
+    let ts_off = need(
+        k.offset(&format!("{name}.ts_nsec")),
+        "OFFSET(printk_log.ts_nsec)",
+    )?;
     let len_off = need(k.offset(&format!("{name}.len")), "OFFSET(printk_log.len)")?;
-    let tlen_off = need(k.offset(&format!("{name}.text_len")), "OFFSET(printk_log.text_len)")?;
+    let tlen_off = need(
+        k.offset(&format!("{name}.text_len")),
+        "OFFSET(printk_log.text_len)",
+    )?;
     let caller_off = k.offset(&format!("{name}.caller_id"));
     if hdr == 0 || hdr > MAX_STRUCT {
-        return Err(Error::Corrupt(format!("SIZE({name}) = {hdr} is implausible")));
+        return Err(Error::Corrupt(format!(
+            "SIZE({name}) = {hdr} is implausible"
+        )));
     }
     fits(ts_off, 8, hdr, "printk_log.ts_nsec")?;
     fits(len_off, 2, hdr, "printk_log.len")?;
@@ -221,7 +262,8 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
         fits(o, 4, hdr, "printk_log.caller_id")?;
     }
     let ring = k.read_bytes(buf, buf_len as usize)?;
-    let rd16 = |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
+    let rd16 =
+        |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
     let mut out = Vec::new();
     let mut idx = first_idx;
     let mut seq = 0u64;
@@ -246,13 +288,23 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
         if idx + len > buf_len || len < hdr {
             break;
         }
-        let ts = u64::from_le_bytes(ring[(idx + ts_off) as usize..(idx + ts_off + 8) as usize].try_into().unwrap());
+        let ts = u64::from_le_bytes(
+            ring[(idx + ts_off) as usize..(idx + ts_off + 8) as usize]
+                .try_into()
+                .unwrap(),
+        );
         let tlen = rd16(idx + tlen_off).min(len - hdr);
         // facility and flags/level follow dict_len (text_len + 4).
         let fac = ring[(idx + tlen_off + 4) as usize];
         let fl = ring[(idx + tlen_off + 5) as usize];
         let caller_id = caller_off
-            .map(|o| u32::from_le_bytes(ring[(idx + o) as usize..(idx + o + 4) as usize].try_into().unwrap()))
+            .map(|o| {
+                u32::from_le_bytes(
+                    ring[(idx + o) as usize..(idx + o + 4) as usize]
+                        .try_into()
+                        .unwrap(),
+                )
+            })
             .unwrap_or(0);
         let t = &ring[(idx + hdr) as usize..(idx + hdr + tlen) as usize];
         out.push(LogRecord {

@@ -78,23 +78,50 @@ impl SymbolTable {
         let kernel_count = syms.iter().filter(|s| s.module.is_none()).count();
         // Stable: among aliases at one address the first in kallsyms order wins, as in the
         // kernel's lookup ("search for the first aliased symbol").
-        let (mut syms, other): (Vec<Symbol>, Vec<Symbol>) = syms.into_iter().partition(|s| s.addr >= KERNEL_HALF);
+        let (mut syms, other): (Vec<Symbol>, Vec<Symbol>) =
+            syms.into_iter().partition(|s| s.addr >= KERNEL_HALF);
         syms.sort_by_key(|s| s.addr);
-        let mut by_name: Vec<(bool, u32)> =
-            (0..syms.len()).map(|i| (false, i as u32)).chain((0..other.len()).map(|i| (true, i as u32))).collect();
-        let pick = |&(low, i): &(bool, u32)| if low { &other[i as usize] } else { &syms[i as usize] };
+        let mut by_name: Vec<(bool, u32)> = (0..syms.len())
+            .map(|i| (false, i as u32))
+            .chain((0..other.len()).map(|i| (true, i as u32)))
+            .collect();
+        let pick = |&(low, i): &(bool, u32)| {
+            if low {
+                &other[i as usize]
+            } else {
+                &syms[i as usize]
+            }
+        };
         by_name.sort_by(|a, b| {
             let (x, y) = (pick(a), pick(b));
-            x.name.cmp(&y.name).then(x.module.is_some().cmp(&y.module.is_some())).then(a.cmp(b))
+            x.name
+                .cmp(&y.name)
+                .then(x.module.is_some().cmp(&y.module.is_some()))
+                .then(a.cmp(b))
         });
-        SymbolTable { syms, other, by_name, modules, source, kernel_count, load_ms: 0, warnings: Vec::new() }
+        SymbolTable {
+            syms,
+            other,
+            by_name,
+            modules,
+            source,
+            kernel_count,
+            load_ms: 0,
+            warnings: Vec::new(),
+        }
     }
 
     /// The symbol containing `addr` and the offset into it.
     pub fn lookup(&self, addr: u64) -> Option<(&Symbol, u64)> {
-        let i = self.syms.partition_point(|s| s.addr <= addr).checked_sub(1)?;
+        let i = self
+            .syms
+            .partition_point(|s| s.addr <= addr)
+            .checked_sub(1)?;
         let a = self.syms[i].addr;
-        let first = self.syms[..=i].iter().rposition(|s| s.addr != a).map_or(0, |p| p + 1);
+        let first = self.syms[..=i]
+            .iter()
+            .rposition(|s| s.addr != a)
+            .map_or(0, |p| p + 1);
         let s = &self.syms[first];
         let off = addr - s.addr;
         if s.size == 0 && off != 0 {
@@ -113,8 +140,16 @@ impl SymbolTable {
 
     /// The symbol by name.
     pub fn get(&self, name: &str) -> Option<&Symbol> {
-        let pick = |&(low, i): &(bool, u32)| if low { &self.other[i as usize] } else { &self.syms[i as usize] };
-        let i = self.by_name.partition_point(|e| pick(e).name.as_str() < name);
+        let pick = |&(low, i): &(bool, u32)| {
+            if low {
+                &self.other[i as usize]
+            } else {
+                &self.syms[i as usize]
+            }
+        };
+        let i = self
+            .by_name
+            .partition_point(|e| pick(e).name.as_str() < name);
         self.by_name.get(i).map(pick).filter(|s| s.name == name)
     }
 
@@ -190,16 +225,30 @@ mod tests {
     use super::*;
 
     fn s(name: &str, addr: u64, module: Option<&str>) -> Symbol {
-        Symbol { name: name.into(), addr, size: 0, kind: 't', module: module.map(Into::into) }
+        Symbol {
+            name: name.into(),
+            addr,
+            size: 0,
+            kind: 't',
+            module: module.map(Into::into),
+        }
     }
 
     #[test]
     fn lookup_sizes_aliases() {
         const K: u64 = 0xffff_ffff_8000_0000;
-        let mut v = vec![s("a", K + 0x1000, None), s("a_alias", K + 0x1000, None), s("b", K + 0x1010, None), s("c", K + 0x1040, None)];
+        let mut v = vec![
+            s("a", K + 0x1000, None),
+            s("a_alias", K + 0x1000, None),
+            s("b", K + 0x1010, None),
+            s("c", K + 0x1040, None),
+        ];
         size_to_next(&mut v, Some(K + 0x1050));
         v.push(s("percpu", 0x10, None));
-        let mut m = vec![s("f", K + 0x4000_0000, Some("m")), s("g", K + 0x4000_001f, Some("m"))];
+        let mut m = vec![
+            s("f", K + 0x4000_0000, Some("m")),
+            s("g", K + 0x4000_001f, Some("m")),
+        ];
         size_to_next(&mut m, Some(K + 0x4000_0040));
         v.extend(m);
         let t = SymbolTable::new(v, vec![], "test".into());

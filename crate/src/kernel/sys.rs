@@ -56,7 +56,11 @@ fn hms(s: u64) -> String {
 
 /// crash's memory size: `127.5 MB`, `4 GB`.
 pub fn size_text(bytes: u64) -> String {
-    let (v, unit) = if bytes >= 1 << 30 { (bytes as f64 / (1u64 << 30) as f64, "GB") } else { (bytes as f64 / (1u64 << 20) as f64, "MB") };
+    let (v, unit) = if bytes >= 1 << 30 {
+        (bytes as f64 / (1u64 << 30) as f64, "GB")
+    } else {
+        (bytes as f64 / (1u64 << 20) as f64, "MB")
+    };
     let t = format!("{v:.1}");
     format!("{} {unit}", t.strip_suffix(".0").unwrap_or(&t))
 }
@@ -64,8 +68,18 @@ pub fn size_text(bytes: u64) -> String {
 /// crash's get_panicmsg(): the first line matching the highest-priority pattern group.
 pub fn panic_message(log: &[printk::LogRecord]) -> Option<String> {
     let groups: [&[&str]; 4] = [
-        &["general protection fault: ", "double fault: ", "divide error: ", "stack segment: "],
-        &["SysRq : Netdump", "SysRq : Crash", "SysRq : Trigger a crash", "sysrq: Trigger a crash"],
+        &[
+            "general protection fault: ",
+            "double fault: ",
+            "divide error: ",
+            "stack segment: ",
+        ],
+        &[
+            "SysRq : Netdump",
+            "SysRq : Crash",
+            "SysRq : Trigger a crash",
+            "sysrq: Trigger a crash",
+        ],
         &["Oops: ", "Kernel BUG at", "kernel BUG at"],
         &["Kernel panic - not syncing: ", "Kernel panic: "],
     ];
@@ -75,7 +89,9 @@ pub fn panic_message(log: &[printk::LogRecord]) -> Option<String> {
                 if let Some(i) = r.text.find(pat) {
                     let line = r.text[i..].lines().next().unwrap_or("").trim_end();
                     return Some(if gi == 3 {
-                        line.trim_start_matches("Kernel panic - not syncing: ").trim_start_matches("Kernel panic: ").to_string()
+                        line.trim_start_matches("Kernel panic - not syncing: ")
+                            .trim_start_matches("Kernel panic: ")
+                            .to_string()
                     } else {
                         format!("\"{line}\" (check log for details)")
                     });
@@ -103,11 +119,15 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.nodename = Some(u[1].clone());
         s.machine = Some(u[4].clone());
     } else {
-        s.warnings.push("utsname unreadable (no init_uts_ns)".into());
+        s.warnings
+            .push("utsname unreadable (no init_uts_ns)".into());
         s.release = k.vmcoreinfo.osrelease.clone();
     }
     // CPUs: crash counts present CPUs and reports those not online (stopped by panic's IPI).
-    match (popcount_mask(k, "__cpu_present_mask"), popcount_mask(k, "__cpu_online_mask")) {
+    match (
+        popcount_mask(k, "__cpu_present_mask"),
+        popcount_mask(k, "__cpu_online_mask"),
+    ) {
         (Some(p), Some(o)) if p > 0 => {
             s.cpus = Some(p);
             s.cpus_offline = Some(p.saturating_sub(o));
@@ -117,7 +137,8 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
             if n > 0 {
                 s.cpus = Some(n);
             }
-            s.warnings.push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
+            s.warnings
+                .push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
         }
     }
     // Date: timekeeper.xtime_sec (tk_core = { seqcount_raw_spinlock_t seq; struct timekeeper
@@ -125,7 +146,10 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
     let xtime = k.btf().and_then(|b| {
         let xs = b.member_offset("timekeeper", "xtime_sec")?;
         let seq = b.struct_size("seqcount_raw_spinlock").unwrap_or(4);
-        let tk = t.addr_of("tk_core").map(|a| a + ((seq + 7) & !7)).or_else(|| t.addr_of("shadow_timekeeper"))?;
+        let tk = t
+            .addr_of("tk_core")
+            .map(|a| a + ((seq + 7) & !7))
+            .or_else(|| t.addr_of("shadow_timekeeper"))?;
         k.read_u64(tk + xs).ok().filter(|&v| v > 0)
     });
     if let Some(x) = xtime {
@@ -135,11 +159,16 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.date = Some(c);
         s.date_source = Some("vmcoreinfo".into());
     } else {
-        s.warnings.push("crash date unknown (no BTF timekeeper, no CRASHTIME)".into());
+        s.warnings
+            .push("crash date unknown (no BTF timekeeper, no CRASHTIME)".into());
     }
     s.date_text = s.date.map(crate::util::utc_date);
     // Uptime: (jiffies_64 - INITIAL_JIFFIES) / HZ, HZ from tick_nsec (kernel/time/ntp.c).
-    let hz = t.addr_of("tick_nsec").and_then(|a| k.read_u64(a).ok()).filter(|&n| n > 0).map(|n| (1_000_000_000 + n / 2) / n);
+    let hz = t
+        .addr_of("tick_nsec")
+        .and_then(|a| k.read_u64(a).ok())
+        .filter(|&n| n > 0)
+        .map(|n| (1_000_000_000 + n / 2) / n);
     match (hz, var_u64("jiffies_64").or_else(|| var_u64("jiffies"))) {
         (Some(hz), Some(j)) if hz > 0 => {
             let initial = (hz.wrapping_mul(300) as u32).wrapping_neg() as u64;
@@ -147,7 +176,9 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
             s.uptime_secs = Some(up);
             s.uptime = Some(hms(up));
         }
-        _ => s.warnings.push("uptime unknown (jiffies or tick_nsec unreadable)".into()),
+        _ => s
+            .warnings
+            .push("uptime unknown (jiffies or tick_nsec unreadable)".into()),
     }
     // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
     if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
@@ -170,7 +201,10 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         _ => {
             let total: u64 = k.dump.mem.ranges().iter().map(|(a, b)| b - a).sum();
             s.memory_bytes = Some(total);
-            s.warnings.push("totalram_pages unreadable: memory is the size of the dump's physical ranges".into());
+            s.warnings.push(
+                "totalram_pages unreadable: memory is the size of the dump's physical ranges"
+                    .into(),
+            );
         }
     }
     // crash's MEMORY counts present pages of all nodes; see memory_present().
@@ -179,9 +213,18 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
     }
     s.memory = s.memory_bytes.map(size_text);
     s.tainted = var_u64("tainted_mask").map(|m| {
-        b"PFSRMBUDAWCIOELKXTNJ".iter().enumerate().filter(|&(i, _)| m >> i & 1 != 0).map(|(_, &c)| c as char).collect()
+        b"PFSRMBUDAWCIOELKXTNJ"
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| m >> i & 1 != 0)
+            .map(|(_, &c)| c as char)
+            .collect()
     });
-    s.cpu_mhz = t.addr_of("cpu_khz").and_then(|a| k.read_u32(a).ok()).filter(|&v| v > 0).map(|v| v as u64 / 1000);
+    s.cpu_mhz = t
+        .addr_of("cpu_khz")
+        .and_then(|a| k.read_u32(a).ok())
+        .filter(|&v| v > 0)
+        .map(|v| v as u64 / 1000);
     if let Ok(log) = printk::read_log(k) {
         s.panic = panic_message(&log);
     }
@@ -216,12 +259,20 @@ pub fn panic_task(k: &Kernel) -> Option<PanicTask> {
     let task = tasks::current_task(k, cpu)?;
     let l = tasks::TaskLayout::from_btf(k).ok()?;
     let tk = tasks::read_task(k, &l, task).ok()?;
-    Some(PanicTask { cpu, pid: tk.pid, comm: tk.comm, task })
+    Some(PanicTask {
+        cpu,
+        pid: tk.pid,
+        comm: tk.comm,
+        task,
+    })
 }
 
 /// `init_uts_ns.name`: sysname, nodename, release, version, machine, domainname.
 pub fn read_utsname(k: &Kernel) -> Option<Vec<String>> {
-    let base = k.vmcoreinfo.symbol("init_uts_ns").or_else(|| k.symbols().addr_of("init_uts_ns"))?
+    let base = k
+        .vmcoreinfo
+        .symbol("init_uts_ns")
+        .or_else(|| k.symbols().addr_of("init_uts_ns"))?
         + k.vmcoreinfo.offset("uts_namespace.name").unwrap_or(0);
     let b = k.read_bytes(base, 65 * 6).ok()?;
     Some(
@@ -240,22 +291,35 @@ pub fn render(s: &SysInfo, dumpfile: Option<&str>) -> String {
     let mut t = String::new();
     let mut line = |k: &str, v: String| t.push_str(&format!("{k:>12}: {v}\n"));
     if let Some(tn) = &s.tainted {
-        line("TAINT", if tn.is_empty() { "not tainted".into() } else { format!("{tn}  [TAINTED]") });
+        line(
+            "TAINT",
+            if tn.is_empty() {
+                "not tainted".into()
+            } else {
+                format!("{tn}  [TAINTED]")
+            },
+        );
     }
     if let Some(d) = dumpfile {
         line("DUMPFILE", d.to_string());
     }
     if let Some(c) = s.cpus {
-        line("CPUS", match s.cpus_offline {
-            Some(o) if o > 0 => format!("{c} [OFFLINE: {o}]"),
-            _ => c.to_string(),
-        });
+        line(
+            "CPUS",
+            match s.cpus_offline {
+                Some(o) if o > 0 => format!("{c} [OFFLINE: {o}]"),
+                _ => c.to_string(),
+            },
+        );
     }
     let q = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unknown)".into());
     line("DATE", q(&s.date_text));
     line("UPTIME", q(&s.uptime));
     line("LOAD AVERAGE", q(&s.load_average));
-    line("TASKS", s.tasks.map_or("(unknown)".into(), |n| n.to_string()));
+    line(
+        "TASKS",
+        s.tasks.map_or("(unknown)".into(), |n| n.to_string()),
+    );
     line("NODENAME", q(&s.nodename));
     line("RELEASE", q(&s.release));
     line("VERSION", q(&s.version));
@@ -269,7 +333,13 @@ pub fn render(s: &SysInfo, dumpfile: Option<&str>) -> String {
     line("MEMORY", q(&s.memory));
     line("PANIC", q(&s.panic));
     if let Some(p) = &s.panic_task {
-        line("PANIC TASK", format!("PID {}  COMMAND \"{}\"  TASK {:016x}  CPU {}", p.pid, p.comm, p.task, p.cpu));
+        line(
+            "PANIC TASK",
+            format!(
+                "PID {}  COMMAND \"{}\"  TASK {:016x}  CPU {}",
+                p.pid, p.comm, p.task, p.cpu
+            ),
+        );
     }
     t
 }

@@ -55,12 +55,17 @@ pub struct TaskLayout {
 
 impl TaskLayout {
     pub fn from_btf(k: &Kernel) -> Result<TaskLayout, String> {
-        let b = k.btf().ok_or("no BTF in the dump: task_struct layout unknown")?;
+        let b = k
+            .btf()
+            .ok_or("no BTF in the dump: task_struct layout unknown")?;
         let o = |p: &str| b.member_offset("task_struct", p);
         let need = |p: &str| o(p).ok_or_else(|| format!("task_struct.{p} not in BTF"));
         let (state, state_size) = match o("__state") {
             Some(s) => (s, b.member_size("task_struct", "__state").unwrap_or(4)),
-            None => (need("state")?, b.member_size("task_struct", "state").unwrap_or(8)),
+            None => (
+                need("state")?,
+                b.member_size("task_struct", "state").unwrap_or(8),
+            ),
         };
         Ok(TaskLayout {
             tasks: need("tasks")?,
@@ -99,21 +104,64 @@ pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> 
     let pid = k.read_u32(addr + l.pid).map_err(e)? as i32;
     let tgid = k.read_u32(addr + l.tgid).map_err(e)? as i32;
     let comm = k.read_cstr(addr + l.comm, 16).map_err(e)?;
-    let state = if l.state_size == 8 { k.read_u64(addr + l.state) } else { k.read_u32(addr + l.state).map(u64::from) }.map_err(e)?;
-    let exit_state = l.exit_state.map(|o| k.read_u32(addr + o)).transpose().map_err(e)?.unwrap_or(0) as u64;
-    let cpu = l.cpu.map(|o| k.read_u32(addr + o)).transpose().map_err(e)?.unwrap_or(0);
-    let sp = l.thread_sp.map(|o| k.read_u64(addr + o)).transpose().map_err(e)?.unwrap_or(0);
-    let stack = l.stack.map(|o| k.read_u64(addr + o)).transpose().map_err(e)?.unwrap_or(0);
+    let state = if l.state_size == 8 {
+        k.read_u64(addr + l.state)
+    } else {
+        k.read_u32(addr + l.state).map(u64::from)
+    }
+    .map_err(e)?;
+    let exit_state = l
+        .exit_state
+        .map(|o| k.read_u32(addr + o))
+        .transpose()
+        .map_err(e)?
+        .unwrap_or(0) as u64;
+    let cpu = l
+        .cpu
+        .map(|o| k.read_u32(addr + o))
+        .transpose()
+        .map_err(e)?
+        .unwrap_or(0);
+    let sp = l
+        .thread_sp
+        .map(|o| k.read_u64(addr + o))
+        .transpose()
+        .map_err(e)?
+        .unwrap_or(0);
+    let stack = l
+        .stack
+        .map(|o| k.read_u64(addr + o))
+        .transpose()
+        .map_err(e)?
+        .unwrap_or(0);
     let ppid = match l.real_parent.map(|o| k.read_u64(addr + o)) {
-        Some(Ok(p)) if p != 0 && p != addr => k.read_u32(p + l.tgid).map(|v| v as i32).unwrap_or(-1),
+        Some(Ok(p)) if p != 0 && p != addr => {
+            k.read_u32(p + l.tgid).map(|v| v as i32).unwrap_or(-1)
+        }
         _ => 0,
     };
-    Ok(Task { addr, pid, tgid, ppid, comm, state: state_letter(state, exit_state), cpu, sp, stack, idle: pid == 0 })
+    Ok(Task {
+        addr,
+        pid,
+        tgid,
+        ppid,
+        comm,
+        state: state_letter(state, exit_state),
+        cpu,
+        sp,
+        stack,
+        idle: pid == 0,
+    })
 }
 
 /// `__per_cpu_offset[cpu]`: add it to a per-CPU symbol's address for that CPU's copy.
 pub fn per_cpu_offset(k: &Kernel, cpu: u32) -> Option<u64> {
-    k.read_u64(k.symbols().addr_of("__per_cpu_offset")?.checked_add(8 * cpu as u64)?).ok()
+    k.read_u64(
+        k.symbols()
+            .addr_of("__per_cpu_offset")?
+            .checked_add(8 * cpu as u64)?,
+    )
+    .ok()
 }
 
 /// Address of CPU `cpu`'s copy of the per-CPU variable `name`. For the x86 hot variables
@@ -130,16 +178,28 @@ pub fn per_cpu_addr(k: &Kernel, name: &str, cpu: u32) -> Option<u64> {
 
 /// The task running on `cpu` at the crash (`current_task`).
 pub fn current_task(k: &Kernel, cpu: u32) -> Option<u64> {
-    k.read_u64(per_cpu_addr(k, "current_task", cpu)?).ok().filter(|&t| t != 0)
+    k.read_u64(per_cpu_addr(k, "current_task", cpu)?)
+        .ok()
+        .filter(|&t| t != 0)
 }
 
 /// Addresses of the per-CPU idle tasks (`runqueues.idle` of each CPU).
 pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
-    let (Some(b), t) = (k.btf(), k.symbols()) else { return vec![] };
-    let (Some(rq), Some(pco), Some(idle)) = (t.addr_of("runqueues"), t.addr_of("__per_cpu_offset"), b.member_offset("rq", "idle")) else {
+    let (Some(b), t) = (k.btf(), k.symbols()) else {
         return vec![];
     };
-    let n = t.addr_of("nr_cpu_ids").and_then(|a| k.read_u32(a).ok()).unwrap_or(1).min(8192);
+    let (Some(rq), Some(pco), Some(idle)) = (
+        t.addr_of("runqueues"),
+        t.addr_of("__per_cpu_offset"),
+        b.member_offset("rq", "idle"),
+    ) else {
+        return vec![];
+    };
+    let n = t
+        .addr_of("nr_cpu_ids")
+        .and_then(|a| k.read_u32(a).ok())
+        .unwrap_or(1)
+        .min(8192);
     (0..n)
         .filter_map(|cpu| {
             let off = k.read_u64(pco + 8 * cpu as u64).ok()?;
@@ -153,7 +213,10 @@ pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
 /// `init_task.tasks`. Unreadable tasks end a list walk with a warning instead of failing it.
 pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, String> {
     let l = TaskLayout::from_btf(k)?;
-    let init = k.symbols().addr_of("init_task").ok_or("no init_task symbol")?;
+    let init = k
+        .symbols()
+        .addr_of("init_task")
+        .ok_or("no init_task symbol")?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for (cpu, t) in idle_tasks(k) {

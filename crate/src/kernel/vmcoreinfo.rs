@@ -33,7 +33,9 @@ fn hex(v: &str) -> Option<u64> {
 
 fn dec(v: &str) -> Option<i64> {
     let v = v.trim();
-    v.parse::<i64>().ok().or_else(|| v.parse::<u64>().ok().map(|u| u as i64))
+    v.parse::<i64>()
+        .ok()
+        .or_else(|| v.parse::<u64>().ok().map(|u| u as i64))
 }
 
 fn inner<'a>(key: &'a str, kind: &str) -> Option<&'a str> {
@@ -53,15 +55,25 @@ impl VmcoreInfo {
                 continue;
             };
             let ok = if let Some(name) = inner(key, "SYMBOL") {
-                hex(val).map(|v| vi.symbols.insert(name.to_string(), v)).is_some()
+                hex(val)
+                    .map(|v| vi.symbols.insert(name.to_string(), v))
+                    .is_some()
             } else if let Some(name) = inner(key, "OFFSET") {
-                dec(val).map(|v| vi.offsets.insert(name.to_string(), v as u64)).is_some()
+                dec(val)
+                    .map(|v| vi.offsets.insert(name.to_string(), v as u64))
+                    .is_some()
             } else if let Some(name) = inner(key, "SIZE") {
-                dec(val).map(|v| vi.sizes.insert(name.to_string(), v as u64)).is_some()
+                dec(val)
+                    .map(|v| vi.sizes.insert(name.to_string(), v as u64))
+                    .is_some()
             } else if let Some(name) = inner(key, "LENGTH") {
-                dec(val).map(|v| vi.lengths.insert(name.to_string(), v as u64)).is_some()
+                dec(val)
+                    .map(|v| vi.lengths.insert(name.to_string(), v as u64))
+                    .is_some()
             } else if let Some(name) = inner(key, "NUMBER") {
-                dec(val).map(|v| vi.numbers.insert(name.to_string(), v)).is_some()
+                dec(val)
+                    .map(|v| vi.numbers.insert(name.to_string(), v))
+                    .is_some()
             } else {
                 match key {
                     "OSRELEASE" => {
@@ -123,9 +135,15 @@ mod tests {
         assert_eq!(vi.size("page"), Some(64));
         assert_eq!(vi.length("mem_section"), Some(2048));
         assert_eq!(vi.number("phys_base"), Some(-337641472));
-        assert_eq!(vi.number("phys_base").map(|v| v as u64), Some(0xffff_ffff_ebe0_0000));
+        assert_eq!(
+            vi.number("phys_base").map(|v| v as u64),
+            Some(0xffff_ffff_ebe0_0000)
+        );
         assert_eq!(vi.crash_time, Some(1764092344));
         assert_eq!(vi.kernel_offset, Some(0x25a00000));
-        assert_eq!(vi.bad_lines, vec!["JUNK".to_string(), "SYMBOL(x)=zz".to_string()]);
+        assert_eq!(
+            vi.bad_lines,
+            vec!["JUNK".to_string(), "SYMBOL(x)=zz".to_string()]
+        );
     }
 }

@@ -5,13 +5,41 @@ use crate::dump::Regs;
 use std::fmt::Write;
 
 pub fn regs_block(s: &mut String, r: &Regs) {
-    let _ = writeln!(s, "    RIP: {:016x}  RSP: {:016x}  RFLAGS: {:08x}", r.rip, r.rsp, r.eflags);
-    let _ = writeln!(s, "    RAX: {:016x}  RBX: {:016x}  RCX: {:016x}", r.rax, r.rbx, r.rcx);
-    let _ = writeln!(s, "    RDX: {:016x}  RSI: {:016x}  RDI: {:016x}", r.rdx, r.rsi, r.rdi);
-    let _ = writeln!(s, "    RBP: {:016x}   R8: {:016x}   R9: {:016x}", r.rbp, r.r8, r.r9);
-    let _ = writeln!(s, "    R10: {:016x}  R11: {:016x}  R12: {:016x}", r.r10, r.r11, r.r12);
-    let _ = writeln!(s, "    R13: {:016x}  R14: {:016x}  R15: {:016x}", r.r13, r.r14, r.r15);
-    let _ = writeln!(s, "    ORIG_RAX: {:016x}  CS: {:04x}  SS: {:04x}", r.orig_rax, r.cs, r.ss);
+    let _ = writeln!(
+        s,
+        "    RIP: {:016x}  RSP: {:016x}  RFLAGS: {:08x}",
+        r.rip, r.rsp, r.eflags
+    );
+    let _ = writeln!(
+        s,
+        "    RAX: {:016x}  RBX: {:016x}  RCX: {:016x}",
+        r.rax, r.rbx, r.rcx
+    );
+    let _ = writeln!(
+        s,
+        "    RDX: {:016x}  RSI: {:016x}  RDI: {:016x}",
+        r.rdx, r.rsi, r.rdi
+    );
+    let _ = writeln!(
+        s,
+        "    RBP: {:016x}   R8: {:016x}   R9: {:016x}",
+        r.rbp, r.r8, r.r9
+    );
+    let _ = writeln!(
+        s,
+        "    R10: {:016x}  R11: {:016x}  R12: {:016x}",
+        r.r10, r.r11, r.r12
+    );
+    let _ = writeln!(
+        s,
+        "    R13: {:016x}  R14: {:016x}  R15: {:016x}",
+        r.r13, r.r14, r.r15
+    );
+    let _ = writeln!(
+        s,
+        "    ORIG_RAX: {:016x}  CS: {:04x}  SS: {:04x}",
+        r.orig_rax, r.cs, r.ss
+    );
 }
 
 /// crash's `bt -l`: `    /path/file.c: 46` under a frame, when debuginfo gave its line; the
@@ -28,7 +56,9 @@ fn source_lines(s: &mut String, f: &Frame) {
 }
 
 fn name(f: &Frame) -> String {
-    f.function.clone().unwrap_or_else(|| format!("{:x}", f.address))
+    f.function
+        .clone()
+        .unwrap_or_else(|| format!("{:x}", f.address))
 }
 
 pub fn render(t: &CpuTrace) -> String {
@@ -37,7 +67,9 @@ pub fn render(t: &CpuTrace) -> String {
         s,
         "PID: {:<8} TASK: {:<16}  CPU: {:<4} COMMAND: \"{}\"",
         t.pid.map(|p| p.to_string()).unwrap_or_else(|| "?".into()),
-        t.task.map(|a| format!("{a:x}")).unwrap_or_else(|| "?".into()),
+        t.task
+            .map(|a| format!("{a:x}"))
+            .unwrap_or_else(|| "?".into()),
         t.cpu,
         t.comm.as_deref().unwrap_or("?")
     );
@@ -57,7 +89,11 @@ pub fn render(t: &CpuTrace) -> String {
             }
             continue;
         }
-        let module = f.module.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
+        let module = f
+            .module
+            .as_ref()
+            .map(|m| format!(" [{m}]"))
+            .unwrap_or_default();
         let unreliable = if f.reliable { "" } else { " ?" };
         let _ = writeln!(
             s,

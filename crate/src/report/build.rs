@@ -31,7 +31,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { cache_budget: crate::cache::DEFAULT_BUDGET, file_name: None, debuginfo: Vec::new() }
+        Options {
+            cache_budget: crate::cache::DEFAULT_BUDGET,
+            file_name: None,
+            debuginfo: Vec::new(),
+        }
     }
 }
 
@@ -45,10 +49,18 @@ pub struct Session {
 
 impl Session {
     pub fn open(src: Box<dyn ReadAt>, opts: &Options) -> Result<Session> {
-        let cache = Rc::new(PageCache::with_budget(src, opts.cache_budget, DEFAULT_BLOCK));
+        let cache = Rc::new(PageCache::with_budget(
+            src,
+            opts.cache_budget,
+            DEFAULT_BLOCK,
+        ));
         let dyn_src: Rc<dyn ReadAt> = cache.clone();
         let d = dump::open(dyn_src)?;
-        Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() })
+        Ok(Session {
+            kernel: Kernel::new(d),
+            cache,
+            debuginfo: DebugInfo::default(),
+        })
     }
 
     /// Examines the extra files of `opts` and keeps those that match this dump.
@@ -73,10 +85,18 @@ impl Session {
         index: &mut dyn FnMut(u64, u64),
     ) -> Result<Session> {
         if srcs.len() == 1 {
-            let cache = Rc::new(PageCache::with_budget(srcs.pop().expect("one"), opts.cache_budget, DEFAULT_BLOCK));
+            let cache = Rc::new(PageCache::with_budget(
+                srcs.pop().expect("one"),
+                opts.cache_budget,
+                DEFAULT_BLOCK,
+            ));
             let dyn_src: Rc<dyn ReadAt> = cache.clone();
             let d = dump::open_many_with_progress(vec![dyn_src], index)?;
-            return Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() });
+            return Ok(Session {
+                kernel: Kernel::new(d),
+                cache,
+                debuginfo: DebugInfo::default(),
+            });
         }
         let concat = crate::source::Concat::new(srcs)?;
         let lens: Vec<u64> = (0..concat.count()).map(|i| concat.part_len(i)).collect();
@@ -98,11 +118,19 @@ impl Session {
             })
             .collect();
         let d = dump::open_many_with_progress(parts, index)?;
-        Ok(Session { kernel: Kernel::new(d), cache, debuginfo: DebugInfo::default() })
+        Ok(Session {
+            kernel: Kernel::new(d),
+            cache,
+            debuginfo: DebugInfo::default(),
+        })
     }
 }
 
-pub fn analyze(src: Box<dyn ReadAt>, opts: &Options, progress: &mut dyn FnMut(Progress)) -> Result<Report> {
+pub fn analyze(
+    src: Box<dyn ReadAt>,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Report> {
     analyze_many(vec![src], opts, progress)
 }
 
@@ -113,12 +141,24 @@ pub fn analyze_many(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report> {
     let file_size = srcs.iter().map(|s| s.len()).sum();
-    progress(Progress { phase: "container", bytes_read: 0, file_size });
+    progress(Progress {
+        phase: "container",
+        bytes_read: 0,
+        file_size,
+    });
     let mut s = Session::open_many_with_progress(srcs, opts, &mut |done, total| {
-        progress(Progress { phase: "index", bytes_read: done, file_size: total })
+        progress(Progress {
+            phase: "index",
+            bytes_read: done,
+            file_size: total,
+        })
     })?;
     let mut tell = |s: &Session, phase| {
-        progress(Progress { phase, bytes_read: s.cache.stats().bytes_read, file_size });
+        progress(Progress {
+            phase,
+            bytes_read: s.cache.stats().bytes_read,
+            file_size,
+        });
     };
     if !opts.debuginfo.is_empty() {
         tell(&s, "debuginfo");
@@ -141,8 +181,14 @@ pub fn report_of(k: &Kernel) -> Report {
 pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     let vi = &k.vmcoreinfo;
     let mut r = Report {
-        tool: ToolInfo { name: "crashlens".into(), version: env!("CARGO_PKG_VERSION").into() },
-        dump: DumpInfo { container: k.dump.info.clone(), ..Default::default() },
+        tool: ToolInfo {
+            name: "crashlens".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        dump: DumpInfo {
+            container: k.dump.info.clone(),
+            ..Default::default()
+        },
         kernel: KernelInfo {
             release: vi.osrelease.clone(),
             build_id: vi.build_id.clone(),
@@ -175,7 +221,12 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
     r.modules = syms
         .modules
         .iter()
-        .map(|m| super::ModuleInfo { name: m.name.clone(), base: m.base, size: m.size, taint: m.taint.clone() })
+        .map(|m| super::ModuleInfo {
+            name: m.name.clone(),
+            base: m.base,
+            size: m.size,
+            taint: m.taint.clone(),
+        })
         .collect();
     let sys = crate::kernel::sys::sys_info(k);
     r.warnings.extend(sys.warnings.iter().cloned());
@@ -212,21 +263,30 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
             source: Some("log".into()),
         };
         r.oops = Some(o.clone());
-    } else if let Some(p) = r.log.iter().rev().find_map(|l| l.text.find("Kernel panic - not syncing").map(|i| l.text[i..].to_string())) {
+    } else if let Some(p) = r.log.iter().rev().find_map(|l| {
+        l.text
+            .find("Kernel panic - not syncing")
+            .map(|i| l.text[i..].to_string())
+    }) {
         r.panic.message = Some(p.clone());
         r.panic.panic_string = Some(p);
         r.panic.source = Some("log".into());
     }
     if r.panic.message.is_none() {
-        r.warnings.push("no crash report found in the kernel log".into());
+        r.warnings
+            .push("no crash report found in the kernel log".into());
     }
     r.modules = k
         .symbols()
         .modules
         .iter()
-        .map(|m| super::ModuleInfo { name: m.name.clone(), base: m.base, size: m.size, taint: m.taint.clone() })
+        .map(|m| super::ModuleInfo {
+            name: m.name.clone(),
+            base: m.base,
+            size: m.size,
+            taint: m.taint.clone(),
+        })
         .collect();
     super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg);
     r
 }
-

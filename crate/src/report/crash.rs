@@ -47,14 +47,29 @@ pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultS
     if off > MAX_FUNCTION {
         return None;
     }
-    let end = if sym.size > 0 && sym.size <= MAX_FUNCTION { sym.addr + sym.size } else { ip + 64 };
+    let end = if sym.size > 0 && sym.size <= MAX_FUNCTION {
+        sym.addr + sym.size
+    } else {
+        ip + 64
+    };
     let code = k.read_bytes(sym.addr, (end - sym.addr) as usize).ok()?;
     let name_of = |a: u64| {
         let (s, o) = syms.lookup(a)?;
-        Some(if o == 0 { s.name.clone() } else { format!("{}+{o}", s.name) })
+        Some(if o == 0 {
+            s.name.clone()
+        } else {
+            format!("{}+{o}", s.name)
+        })
     };
     let insns = disassemble(&code, sym.addr, &name_of);
-    Some(FaultSite { function: sym.name.clone(), module: sym.module.clone(), start: sym.addr, ip, regs, insns })
+    Some(FaultSite {
+        function: sym.name.clone(),
+        module: sym.module.clone(),
+        start: sym.addr,
+        ip,
+        regs,
+        insns,
+    })
 }
 
 /// Fills backtraces, fault, culprit, narrative, evidence, disassembly and bucket.
@@ -69,7 +84,11 @@ pub fn annotate_frames(frames: &mut [crate::report::Frame], dbg: &DebugInfo) {
         return;
     }
     for f in frames {
-        let at = if f.kind == "frame" { f.address.wrapping_sub(1) } else { f.address };
+        let at = if f.kind == "frame" {
+            f.address.wrapping_sub(1)
+        } else {
+            f.address
+        };
         let mut chain = dbg.frames(at);
         // The outermost entry is the frame's own function; its location is the frame's line.
         if let Some(own) = chain.pop() {
@@ -97,13 +116,21 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     }
     // The crashing CPU: the one the log names, else the one that ran panic() or the kdump crash
     // path, else one interrupted in kernel mode.
-    let on_panic_path = |t: &CpuTrace| t.frames.iter().any(|f| f.function.as_deref().is_some_and(is_panic_path));
+    let on_panic_path = |t: &CpuTrace| {
+        t.frames
+            .iter()
+            .any(|f| f.function.as_deref().is_some_and(is_panic_path))
+    };
     let crashing = r
         .panic
         .cpu
         .and_then(|c| r.cpu_traces.iter().position(|t| t.cpu == c))
         .or_else(|| r.cpu_traces.iter().position(on_panic_path))
-        .or_else(|| r.cpu_traces.iter().position(|t| t.frames.iter().any(kernel_exception)));
+        .or_else(|| {
+            r.cpu_traces
+                .iter()
+                .position(|t| t.frames.iter().any(kernel_exception))
+        });
     let mut fault_idx = None;
     if let Some(i) = crashing {
         let start_regs = k.dump.notes.prstatus.get(i).map(|p| p.regs);
@@ -131,7 +158,9 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
         r.backtrace = t.frames.clone();
     }
     let exc = fault_idx.and_then(|i| r.backtrace.get(i)).cloned();
-    let site = exc.as_ref().and_then(|f| fault_site(k, f.address, f.regs.unwrap_or_default()));
+    let site = exc
+        .as_ref()
+        .and_then(|f| fault_site(k, f.address, f.regs.unwrap_or_default()));
     if let Some(s) = &site {
         r.disassembly = s
             .insns
@@ -148,7 +177,10 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     let fault_address = fault_address_of(oops);
     let from_btf = |func: &str, idx: u32, off: u64| -> Option<String> {
         let btf = k.btf()?;
-        let st = btf.param_pointee_struct(func.split('.').next().unwrap_or(func), idx.checked_sub(1)? as usize)?;
+        let st = btf.param_pointee_struct(
+            func.split('.').next().unwrap_or(func),
+            idx.checked_sub(1)? as usize,
+        )?;
         let f = btf.field_at(&st, off)?;
         Some(format!("struct {st}.{f}"))
     };
@@ -156,7 +188,11 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     let site_start = site.as_ref().map(|s| (s.function.clone(), s.start));
     let arg_field = |func: &str, idx: u32, off: u64| -> Option<String> {
         from_btf(func, idx, off).or_else(|| {
-            let addr = site_start.as_ref().filter(|(n, _)| n == func).map(|&(_, a)| a).or_else(|| k.symbols().addr_of(func))?;
+            let addr = site_start
+                .as_ref()
+                .filter(|(n, _)| n == func)
+                .map(|&(_, a)| a)
+                .or_else(|| k.symbols().addr_of(func))?;
             dbg.arg_field(func.split('.').next().unwrap_or(func), addr, idx, off)
         })
     };
@@ -175,9 +211,12 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
         if let Some(l) = dbg.line(ip) {
             v.fault.source = Some(format!("{}:{}", l.file, l.line));
             let chain = dbg.frames(ip);
-            if let (true, Some(inner), Some(outer)) = (chain.len() > 1, chain.first(), chain.last()) {
+            if let (true, Some(inner), Some(outer)) = (chain.len() > 1, chain.first(), chain.last())
+            {
                 v.fault.source_function = inner.function.clone();
-                if let (Some(f), Some(file), Some(line)) = (&outer.function, &outer.file, outer.line) {
+                if let (Some(f), Some(file), Some(line)) =
+                    (&outer.function, &outer.file, outer.line)
+                {
                     v.fault.inlined_into = Some(format!("{f} ({file}:{line})"));
                 }
             }
@@ -186,15 +225,25 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     let faulting = site
         .as_ref()
         .map(|s| (s.function.as_str(), &s.module))
-        .or_else(|| exc.as_ref().and_then(|f| f.function.as_deref().map(|n| (n, &f.module))));
-    let caller = v.caller_frame.and_then(|i| r.backtrace.get(i)).and_then(|f| f.function.clone());
+        .or_else(|| {
+            exc.as_ref()
+                .and_then(|f| f.function.as_deref().map(|n| (n, &f.module)))
+        });
+    let caller = v
+        .caller_frame
+        .and_then(|i| r.backtrace.get(i))
+        .and_then(|f| f.function.clone());
     // The longest run of one function in the trace (recursion).
     let recursion = {
         let names: Vec<Option<&str>> = r.backtrace.iter().map(|f| f.function.as_deref()).collect();
         let mut best = 0;
         let mut run = 0;
         for i in 0..names.len() {
-            run = if i > 0 && names[i].is_some() && names[i] == names[i - 1] { run + 1 } else { 1 };
+            run = if i > 0 && names[i].is_some() && names[i] == names[i - 1] {
+                run + 1
+            } else {
+                1
+            };
             best = best.max(run);
         }
         (best >= 8).then_some(best)
@@ -202,15 +251,25 @@ pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: 
     let words = narrative::write(&v, &r.panic, faulting, caller.as_deref(), recursion);
     r.fault = Some(v.fault.clone());
     r.culprit = v.culprit.clone().map(|mut c| {
-        let f = faulting.map(|(n, _)| n.to_string()).unwrap_or_else(|| c.function.clone());
+        let f = faulting
+            .map(|(n, _)| n.to_string())
+            .unwrap_or_else(|| c.function.clone());
         c.reason_zh = narrative::reason_zh(&c, &f, &v);
         c
     });
     r.narrative = Some(words.narrative);
     r.evidence = words.evidence;
-    let title = r.panic.title.clone().or_else(|| r.panic.message.clone()).unwrap_or_default();
+    let title = r
+        .panic
+        .title
+        .clone()
+        .or_else(|| r.panic.message.clone())
+        .unwrap_or_default();
     let from = v.fault_frame.unwrap_or(0);
-    r.bucket = Some(diagnose::bucket(&title, r.backtrace.get(from..).unwrap_or(&[])));
+    r.bucket = Some(diagnose::bucket(
+        &title,
+        r.backtrace.get(from..).unwrap_or(&[]),
+    ));
 }
 
 fn kernel_exception(f: &crate::report::Frame) -> bool {
@@ -220,28 +279,50 @@ fn kernel_exception(f: &crate::report::Frame) -> bool {
 /// Functions of the panic / kdump path, above the fault on the crashing CPU's stack.
 pub fn is_panic_path(name: &str) -> bool {
     let n = name.split('.').next().unwrap_or(name);
-    matches!(n, "panic" | "vpanic" | "__crash_kexec" | "crash_kexec" | "oops_end" | "die" | "__die" | "machine_kexec" | "nmi_panic")
+    matches!(
+        n,
+        "panic"
+            | "vpanic"
+            | "__crash_kexec"
+            | "crash_kexec"
+            | "oops_end"
+            | "die"
+            | "__die"
+            | "machine_kexec"
+            | "nmi_panic"
+    )
 }
 
 /// `fixture_null_deref+0x15/0x1f [vmcore_fixture]` -> (`fixture_null_deref`, 0x15).
 pub fn parse_rip(rip: &str) -> Option<(String, u64)> {
     let (name, rest) = rip.trim().split_once('+')?;
     let off = rest.split('/').next()?;
-    Some((name.to_string(), u64::from_str_radix(off.trim_start_matches("0x"), 16).ok()?))
+    Some((
+        name.to_string(),
+        u64::from_str_radix(off.trim_start_matches("0x"), 16).ok()?,
+    ))
 }
 
 /// The interrupted frame: the one at the log's RIP, else the first kernel-mode exception below
 /// the panic path, else the first kernel-mode exception.
-pub fn fault_frame(frames: &[crate::report::Frame], log_rip: Option<&(String, u64)>) -> Option<usize> {
+pub fn fault_frame(
+    frames: &[crate::report::Frame],
+    log_rip: Option<&(String, u64)>,
+) -> Option<usize> {
     if let Some((name, off)) = log_rip {
         let at_rip = |f: &crate::report::Frame| {
-            (f.kind == "exception" || f.kind == "start") && f.function.as_deref() == Some(name) && f.offset == Some(*off)
+            (f.kind == "exception" || f.kind == "start")
+                && f.function.as_deref() == Some(name)
+                && f.offset == Some(*off)
         };
         if let Some(i) = frames.iter().position(at_rip) {
             return Some(i);
         }
     }
-    let after_panic = frames.iter().rposition(|f| f.function.as_deref().is_some_and(is_panic_path)).map_or(0, |i| i + 1);
+    let after_panic = frames
+        .iter()
+        .rposition(|f| f.function.as_deref().is_some_and(is_panic_path))
+        .map_or(0, |i| i + 1);
     frames[after_panic..]
         .iter()
         .position(kernel_exception)
@@ -256,7 +337,11 @@ pub fn fault_address_of(oops: Option<&Oops>) -> Option<u64> {
     let m = &o.message;
     let hex_after = |key: &str| -> Option<u64> {
         let i = m.find(key)? + key.len();
-        let h: String = m[i..].trim_start().chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        let h: String = m[i..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect();
         u64::from_str_radix(&h, 16).ok()
     };
     // Not `... hit at %p`: the stack-guard message hashes its pointers.

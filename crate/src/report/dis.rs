@@ -63,7 +63,10 @@ fn resolve(k: &Kernel, target: &str) -> Option<(u64, bool)> {
         let off = parse_addr(off).or_else(|| off.parse().ok())?;
         return Some((syms.addr_of(name)?.checked_add(off)?, false));
     }
-    (target.len() >= 8).then(|| u64::from_str_radix(target, 16).ok()).flatten().map(|a| (a, false))
+    (target.len() >= 8)
+        .then(|| u64::from_str_radix(target, 16).ok())
+        .flatten()
+        .map(|a| (a, false))
 }
 
 /// Disassembles as crash's `dis` does: a function name alone -> the whole function; an
@@ -71,20 +74,38 @@ fn resolve(k: &Kernel, target: &str) -> Option<(u64, bool)> {
 /// the function from its start through that instruction.
 pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Dis, String> {
     let syms = k.symbols();
-    let (addr, whole) = resolve(k, target).ok_or_else(|| format!("no symbol {target:?} in the dump (and not an address)"))?;
-    let (sym, _) = syms.lookup(addr).ok_or_else(|| format!("no function at {addr:#x}"))?;
+    let (addr, whole) = resolve(k, target)
+        .ok_or_else(|| format!("no symbol {target:?} in the dump (and not an address)"))?;
+    let (sym, _) = syms
+        .lookup(addr)
+        .ok_or_else(|| format!("no function at {addr:#x}"))?;
     if sym.size == 0 || sym.size > MAX_FUNCTION {
-        return Err(format!("{}: size unknown or too large ({:#x})", sym.name, sym.size));
+        return Err(format!(
+            "{}: size unknown or too large ({:#x})",
+            sym.name, sym.size
+        ));
     }
-    let (from, len) = match (whole && range.count.is_none() && !range.reverse, range.reverse) {
+    let (from, len) = match (
+        whole && range.count.is_none() && !range.reverse,
+        range.reverse,
+    ) {
         (true, _) => (sym.addr, sym.size),
         (false, true) => (sym.addr, addr - sym.addr + 16),
-        (false, false) => (addr, (range.count.unwrap_or(1).min(100_000) as u64 * 15).min(MAX_FUNCTION)),
+        (false, false) => (
+            addr,
+            (range.count.unwrap_or(1).min(100_000) as u64 * 15).min(MAX_FUNCTION),
+        ),
     };
-    let code = k.read_bytes(from, len as usize).map_err(|e| format!("{} at {from:#x}: {e}", sym.name))?;
+    let code = k
+        .read_bytes(from, len as usize)
+        .map_err(|e| format!("{} at {from:#x}: {e}", sym.name))?;
     let name_of = |a: u64| {
         let (s, o) = syms.lookup(a)?;
-        Some(if o == 0 { s.name.clone() } else { format!("{}+{o}", s.name) })
+        Some(if o == 0 {
+            s.name.clone()
+        } else {
+            format!("{}+{o}", s.name)
+        })
     };
     // ftrace is built in when the kernel has __fentry__; then a function's first instruction,
     // when a 5-byte nop, is its patched-out `call __fentry__`.
@@ -110,7 +131,13 @@ pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Di
             }
         })
         .collect();
-    Ok(Dis { function: sym.name.clone(), module: sym.module.clone(), start: sym.addr, size: sym.size, lines })
+    Ok(Dis {
+        function: sym.name.clone(),
+        module: sym.module.clone(),
+        start: sym.addr,
+        size: sym.size,
+        lines,
+    })
 }
 
 /// crash's text: `0xffffffffc033d0fb <fixture_null_deref+21>:\tmov    0x18(%rbx),%rax`, with
@@ -128,8 +155,16 @@ pub fn render(d: &Dis, with_lines: bool) -> String {
             }
         }
         // gdb pads the mnemonic to 7 columns even without operands (`ret    `).
-        let text = if l.text.contains(' ') { l.text.clone() } else { format!("{:<7}", l.text) };
-        let loc = l.location.as_deref().map(|x| format!(" <{x}>")).unwrap_or_default();
+        let text = if l.text.contains(' ') {
+            l.text.clone()
+        } else {
+            format!("{:<7}", l.text)
+        };
+        let loc = l
+            .location
+            .as_deref()
+            .map(|x| format!(" <{x}>"))
+            .unwrap_or_default();
         let nop = if l.ftrace_nop { " [FTRACE NOP]" } else { "" };
         let _ = writeln!(s, "{:#x}{loc}:\t{text}{nop}", l.address);
     }

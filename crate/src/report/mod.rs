@@ -9,8 +9,8 @@
 pub mod bt;
 pub mod build;
 pub mod crash;
-pub mod tasks;
 pub mod dis;
+pub mod tasks;
 pub mod text;
 
 use crate::cache::CacheStats;

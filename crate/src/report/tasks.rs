@@ -28,8 +28,15 @@ pub fn crash_state(letter: char) -> &'static str {
 
 /// `(cpu, task)` for each CPU's `current_task` at the crash.
 pub fn active_tasks(k: &Kernel) -> Vec<(u32, u64)> {
-    let n = k.dump.notes.prstatus.len().max(k.dump.notes.qemu_cpus.len()) as u32;
-    (0..n.min(8192)).filter_map(|c| current_task(k, c).map(|t| (c, t))).collect()
+    let n = k
+        .dump
+        .notes
+        .prstatus
+        .len()
+        .max(k.dump.notes.qemu_cpus.len()) as u32;
+    (0..n.min(8192))
+        .filter_map(|c| current_task(k, c).map(|t| (c, t)))
+        .collect()
 }
 
 /// crash's `ps`: every task sorted by PID (the per-CPU idle tasks first, by CPU), with the
@@ -70,7 +77,13 @@ impl<'k> TaskTracer<'k> {
     pub fn new(k: &'k Kernel) -> TaskTracer<'k> {
         let ks = KernelStack::new(k);
         let cpus = cpu_traces(k, &ks);
-        TaskTracer { k, active: active_tasks(k), cpus, ks, layout: SwitchLayout::of(k) }
+        TaskTracer {
+            k,
+            active: active_tasks(k),
+            cpus,
+            ks,
+            layout: SwitchLayout::of(k),
+        }
     }
 
     /// Warnings: the unwinder's (ORC tables not found ...) and how the switch frame is known.
@@ -87,12 +100,19 @@ impl<'k> TaskTracer<'k> {
     }
 
     pub fn trace(&self, t: &Task) -> TaskTrace {
-        let running = self.active.iter().find(|&&(_, a)| a == t.addr).map(|&(c, _)| c);
+        let running = self
+            .active
+            .iter()
+            .find(|&&(_, a)| a == t.addr)
+            .map(|&(c, _)| c);
         let cpu_trace = running.and_then(|c| self.cpus.iter().find(|x| x.cpu == c));
         let (frames, error, start) = match cpu_trace {
             Some(ct) => (ct.frames.clone(), ct.error.clone(), "prstatus"),
             None => {
-                let r = self.layout.clone().and_then(|l| switch_frame(self.k, &l, t.sp));
+                let r = self
+                    .layout
+                    .clone()
+                    .and_then(|l| switch_frame(self.k, &l, t.sp));
                 match r {
                     Ok(f) => {
                         let (frames, error) = self.ks.trace_switched(&f);

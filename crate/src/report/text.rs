@@ -4,7 +4,9 @@ use super::Report;
 use std::fmt::Write;
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(unknown)".into())
+    v.as_ref()
+        .map(|v| v.to_string())
+        .unwrap_or_else(|| "(unknown)".into())
 }
 
 /// Wraps a paragraph at `width` columns with an indent (CJK text wraps by characters).
@@ -19,7 +21,10 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
         line.clear();
     };
     for word in text.split_inclusive(' ') {
-        let w = word.chars().map(|c| if (c as u32) > 0x2e80 { 2 } else { 1 }).sum::<usize>();
+        let w = word
+            .chars()
+            .map(|c| if (c as u32) > 0x2e80 { 2 } else { 1 })
+            .sum::<usize>();
         if cols + w > width && cols > 0 {
             push_line(&mut out, &mut line);
             cols = 0;
@@ -52,18 +57,42 @@ pub fn render(r: &Report, lang: &str) -> String {
     let mut s = String::new();
     let zh = lang == "zh";
     if let Some(c) = &r.culprit {
-        let m = c.module.as_ref().map(|m| format!(" [{m}]")).unwrap_or_default();
+        let m = c
+            .module
+            .as_ref()
+            .map(|m| format!(" [{m}]"))
+            .unwrap_or_default();
         let conf = match (zh, c.confidence.as_str()) {
             (true, "high") => "高",
             (true, "medium") => "中",
             (true, _) => "低",
             (false, c) => c,
         };
-        let _ = writeln!(s, "{}{}{m}  ({} {conf})", if zh { "可能的元凶: " } else { "PROBABLY CAUSED BY: " }, c.function, if zh { "置信度" } else { "confidence" });
+        let _ = writeln!(
+            s,
+            "{}{}{m}  ({} {conf})",
+            if zh {
+                "可能的元凶: "
+            } else {
+                "PROBABLY CAUSED BY: "
+            },
+            c.function,
+            if zh { "置信度" } else { "confidence" }
+        );
     }
     if let Some(f) = &r.fault {
-        let title = r.panic.title.as_deref().or(r.panic.message.as_deref()).unwrap_or("");
-        let _ = writeln!(s, "{}{} — {title}", if zh { "崩溃类型: " } else { "CRASH: " }, f.class);
+        let title = r
+            .panic
+            .title
+            .as_deref()
+            .or(r.panic.message.as_deref())
+            .unwrap_or("");
+        let _ = writeln!(
+            s,
+            "{}{} — {title}",
+            if zh { "崩溃类型: " } else { "CRASH: " },
+            f.class
+        );
     }
     if let Some(b) = &r.bucket {
         let _ = writeln!(s, "BUCKET: {b}");
@@ -75,10 +104,17 @@ pub fn render(r: &Report, lang: &str) -> String {
             let _ = writeln!(s, "\n{}", if zh { "证据链:" } else { "EVIDENCE:" });
             for e in &r.evidence {
                 let body = if zh { &e.zh } else { &e.en };
-                s.push_str(&wrap(&format!("[{}] {body}", e.source), 92, "  - ").replacen("\n  - ", "\n    ", 64));
+                s.push_str(
+                    &wrap(&format!("[{}] {body}", e.source), 92, "  - ")
+                        .replacen("\n  - ", "\n    ", 64),
+                );
             }
         }
-        let steps = if zh { &n.next_steps_zh } else { &n.next_steps_en };
+        let steps = if zh {
+            &n.next_steps_zh
+        } else {
+            &n.next_steps_en
+        };
         if !steps.is_empty() {
             let _ = writeln!(s, "\n{}", if zh { "下一步:" } else { "NEXT STEPS:" });
             for st in steps {
@@ -110,7 +146,12 @@ pub fn render(r: &Report, lang: &str) -> String {
     let _ = writeln!(s, "    BUILD-ID: {}", opt(&r.kernel.build_id));
     let _ = writeln!(s, "        CPUS: {}", opt(&r.cpus));
     let _ = writeln!(s, "        DATE: {}", opt(&r.crash_time_utc));
-    let _ = writeln!(s, "    DUMPFILE: {} ({})", r.dump.file_name.as_deref().unwrap_or("-"), r.dump.container.description);
+    let _ = writeln!(
+        s,
+        "    DUMPFILE: {} ({})",
+        r.dump.file_name.as_deref().unwrap_or("-"),
+        r.dump.container.description
+    );
     if let Some(y) = &r.sys {
         let _ = writeln!(s, "      UPTIME: {}", opt(&y.uptime));
         let _ = writeln!(s, "       TASKS: {}", opt(&y.tasks));
@@ -120,7 +161,13 @@ pub fn render(r: &Report, lang: &str) -> String {
         let mods: Vec<String> = r
             .modules
             .iter()
-            .map(|m| if m.taint.is_empty() { m.name.clone() } else { format!("{}({})", m.name, m.taint) })
+            .map(|m| {
+                if m.taint.is_empty() {
+                    m.name.clone()
+                } else {
+                    format!("{}({})", m.name, m.taint)
+                }
+            })
             .collect();
         let _ = writeln!(s, "     MODULES: {}", mods.join(" "));
     }
@@ -131,7 +178,11 @@ pub fn render(r: &Report, lang: &str) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
-    if let Some(t) = r.cpu_traces.iter().find(|t| t.frames == r.backtrace && !t.frames.is_empty()) {
+    if let Some(t) = r
+        .cpu_traces
+        .iter()
+        .find(|t| t.frames == r.backtrace && !t.frames.is_empty())
+    {
         let _ = writeln!(s, "\n{}", super::bt::render(t));
     }
     if !r.disassembly.is_empty() {

@@ -9,7 +9,11 @@ pub fn fixtures() -> Option<PathBuf> {
     let p = std::env::var_os("CRASHLENS_FIXTURES")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
-    let p = if p.exists() { p } else { PathBuf::from("/work/shared/fixtures") };
+    let p = if p.exists() {
+        p
+    } else {
+        PathBuf::from("/work/shared/fixtures")
+    };
     p.exists().then_some(p)
 }
 
@@ -26,7 +30,13 @@ pub fn elf(name: &str) -> Option<PathBuf> {
     }
     std::fs::create_dir_all(cached.parent()?).ok()?;
     let tmp = cached.with_extension("part");
-    let ok = std::process::Command::new("zstd").args(["-d", "-q", "-f", "-o"]).arg(&tmp).arg(&zst).status().ok()?.success();
+    let ok = std::process::Command::new("zstd")
+        .args(["-d", "-q", "-f", "-o"])
+        .arg(&tmp)
+        .arg(&zst)
+        .status()
+        .ok()?
+        .success();
     (ok && std::fs::rename(&tmp, &cached).is_ok()).then_some(cached)
 }
 

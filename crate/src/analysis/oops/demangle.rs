@@ -6,9 +6,17 @@
 /// Demangles `sym` if it is a mangled name this module understands.
 pub fn demangle(sym: &str) -> String {
     if let Some(r) = sym.strip_prefix("_R") {
-        let mut p = V0 { s: r.as_bytes(), pos: 0, depth: 0 };
+        let mut p = V0 {
+            s: r.as_bytes(),
+            pos: 0,
+            depth: 0,
+        };
         if let Some(out) = p.path() {
-            if p.pos == p.s.len() || p.s[p.pos..].iter().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_') {
+            if p.pos == p.s.len()
+                || p.s[p.pos..]
+                    .iter()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+            {
                 return out;
             }
         }
@@ -77,10 +85,15 @@ impl V0<'_> {
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
         }
-        let n: usize = std::str::from_utf8(&self.s[start..self.pos]).ok()?.parse().ok()?;
+        let n: usize = std::str::from_utf8(&self.s[start..self.pos])
+            .ok()?
+            .parse()
+            .ok()?;
         self.eat(b'_');
         let end = self.pos.checked_add(n)?;
-        let id = std::str::from_utf8(self.s.get(self.pos..end)?).ok()?.to_string();
+        let id = std::str::from_utf8(self.s.get(self.pos..end)?)
+            .ok()?
+            .to_string();
         self.pos = end;
         Some(id)
     }
@@ -115,7 +128,11 @@ impl V0<'_> {
                 let parent = self.path()?;
                 self.disambiguator()?;
                 let id = self.ident()?;
-                Some(if id.is_empty() { parent } else { format!("{parent}::{id}") })
+                Some(if id.is_empty() {
+                    parent
+                } else {
+                    format!("{parent}::{id}")
+                })
             }
             b'M' => {
                 self.disambiguator()?;
@@ -273,7 +290,10 @@ mod tests {
     use super::demangle;
     #[test]
     fn rust_v0_and_itanium() {
-        assert_eq!(demangle("_RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind"), "__rustc::rust_begin_unwind");
+        assert_eq!(
+            demangle("_RNvCscSpY9Juk0HT_7___rustc17rust_begin_unwind"),
+            "__rustc::rust_begin_unwind"
+        );
         assert_eq!(
             demangle("_RNvXs1_CscPPBqWtAqum_11ashmem_rustNtB5_6AshmemNtNtCs43vyB533jt3_6kernel10miscdevice10MiscDevice4mmap"),
             "<ashmem_rust::Ashmem as kernel::miscdevice::MiscDevice>::mmap"

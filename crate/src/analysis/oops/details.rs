@@ -76,9 +76,10 @@ fn r() -> &'static R {
 
 /// Register names that start a line of the register dump.
 const REG_NAMES: &[&str] = &[
-    "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9", "R08", "R09", "R10", "R11", "R12", "R13", "R14",
-    "R15", "EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "FS", "GS", "CS", "DS", "ES", "SS", "CR0", "CR2", "CR3",
-    "CR4", "DR0", "DR1", "DR2", "DR3", "DR6", "DR7", "PKRU", "EFLAGS",
+    "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP", "R8", "R9", "R08", "R09", "R10", "R11",
+    "R12", "R13", "R14", "R15", "EAX", "EBX", "ECX", "EDX", "ESI", "EDI", "EBP", "ESP", "FS", "GS",
+    "CS", "DS", "ES", "SS", "CR0", "CR2", "CR3", "CR4", "DR0", "DR1", "DR2", "DR3", "DR6", "DR7",
+    "PKRU", "EFLAGS",
 ];
 
 fn hex(s: &str) -> Option<u64> {
@@ -87,7 +88,8 @@ fn hex(s: &str) -> Option<u64> {
 
 fn is_reg_line(l: &str) -> bool {
     let t = l.trim_start();
-    t.split_once(':').is_some_and(|(name, _)| REG_NAMES.contains(&name))
+    t.split_once(':')
+        .is_some_and(|(name, _)| REG_NAMES.contains(&name))
 }
 
 fn frame_from_caps(c: &regex::Captures, fi: usize, stack: &Option<String>) -> Frame {
@@ -118,7 +120,9 @@ pub fn parse_cpu_line(rest: &str, d: &mut Details) {
     }
     let after = if let Some(t) = rest.find("Tainted: ") {
         let a = &rest[t + 9..];
-        let n = a.find(|c: char| !(c.is_ascii_uppercase() || c == ' ')).unwrap_or(a.len());
+        let n = a
+            .find(|c: char| !(c.is_ascii_uppercase() || c == ' '))
+            .unwrap_or(a.len());
         // A fixed-width flag field ends where the release (a digit) starts.
         let flags = a[..n].trim();
         d.taint = Some(flags.to_string());
@@ -131,7 +135,11 @@ pub fn parse_cpu_line(rest: &str, d: &mut Details) {
     };
     // RHEL/CentOS print a "------------" (or "-------  t") field before the release.
     let mut after = after.trim();
-    while let Some(w) = after.split_whitespace().next().filter(|w| w.chars().all(|c| c == '-') || *w == "t") {
+    while let Some(w) = after
+        .split_whitespace()
+        .next()
+        .filter(|w| w.chars().all(|c| c == '-') || *w == "t")
+    {
         after = after[w.len()..].trim_start();
     }
     if !after.is_empty() {
@@ -163,7 +171,10 @@ fn parse_code(s: &str) -> Option<Code> {
         bytes.push_str(&t.to_ascii_lowercase());
         n += t.len() / 2;
     }
-    (!bytes.is_empty()).then_some(Code { bytes, fault_index: fault })
+    (!bytes.is_empty()).then_some(Code {
+        bytes,
+        fault_index: fault,
+    })
 }
 
 fn marker_stack(m: &str) -> Option<Option<String>> {
@@ -171,7 +182,9 @@ fn marker_stack(m: &str) -> Option<Option<String>> {
         "<IRQ>" => Some("irq".to_string()),
         "<NMI>" => Some("nmi".to_string()),
         "<SOFTIRQ>" => Some("softirq".to_string()),
-        "<TASK>" | "</IRQ>" | "</NMI>" | "</SOFTIRQ>" | "<EOI>" | "<<EOE>>" => Some("task".to_string()),
+        "<TASK>" | "</IRQ>" | "</NMI>" | "</SOFTIRQ>" | "<EOI>" | "<<EOE>>" => {
+            Some("task".to_string())
+        }
         "</TASK>" => None,
         _ if m.starts_with("<#") && m.ends_with('>') => Some("exception".to_string()),
         _ if m.starts_with("</#") && m.ends_with('>') => Some("task".to_string()),
@@ -206,13 +219,19 @@ pub fn parse(lines: &[&str]) -> Details {
                     let cpu = d.cpu;
                     let comm = after.split_whitespace().next().map(str::to_string);
                     let tail = after.split_once(' ').map_or("", |(_, b)| b);
-                    parse_cpu_line(&format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail), &mut d);
+                    parse_cpu_line(
+                        &format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail),
+                        &mut d,
+                    );
                     d.cpu = cpu;
                     d.comm = comm;
                     continue;
                 }
             }
-            if let Some(n) = t.strip_prefix("CPU ").and_then(|r| r.trim().parse::<u32>().ok()) {
+            if let Some(n) = t
+                .strip_prefix("CPU ")
+                .and_then(|r| r.trim().parse::<u32>().ok())
+            {
                 d.cpu = Some(n);
                 continue;
             }
@@ -244,8 +263,14 @@ pub fn parse(lines: &[&str]) -> Details {
             }
         }
         // Old kernels print `IP: [<..>] f+..` first, then `RIP: 0010:[<..>]  [<..>] f+..` with CS.
-        if d.rip.is_none() || (t.starts_with("RIP: ") && !d.registers.contains_key("CS") && !regs_done) {
-            if let Some(rest) = t.strip_prefix("RIP: ").or_else(|| t.strip_prefix("EIP: ")).or_else(|| t.strip_prefix("IP: ")) {
+        if d.rip.is_none()
+            || (t.starts_with("RIP: ") && !d.registers.contains_key("CS") && !regs_done)
+        {
+            if let Some(rest) = t
+                .strip_prefix("RIP: ")
+                .or_else(|| t.strip_prefix("EIP: "))
+                .or_else(|| t.strip_prefix("IP: "))
+            {
                 if !rest.starts_with("0033:") && !rest.starts_with("0023:") {
                     if let Some(c) = re.sym.captures(rest) {
                         let f = frame_from_caps(&c, 1, &None);
@@ -286,9 +311,16 @@ pub fn parse(lines: &[&str]) -> Details {
         }
         // Boundary markers, alone on the line or in front of a frame (old kernels).
         let mut rest = t;
-        while let Some(m) = rest.split_whitespace().next().filter(|w| w.starts_with('<') && w.ends_with('>') && !w.starts_with("<0")) {
+        while let Some(m) = rest
+            .split_whitespace()
+            .next()
+            .filter(|w| w.starts_with('<') && w.ends_with('>') && !w.starts_with("<0"))
+        {
             if let Some(s) = marker_stack(m) {
-                d.markers.push(Marker { marker: m.to_string(), frame_index: d.call_trace.len() });
+                d.markers.push(Marker {
+                    marker: m.to_string(),
+                    frame_index: d.call_trace.len(),
+                });
                 stack = s;
                 rest = rest.trim_start()[m.len()..].trim_start();
             } else {
@@ -305,7 +337,11 @@ pub fn parse(lines: &[&str]) -> Details {
             d.call_trace.push(f);
             continue;
         }
-        if is_reg_line(rest) || rest.starts_with("Code: ") || rest.contains("Exception stack") || rest.starts_with("---") && rest.contains("interrupt") {
+        if is_reg_line(rest)
+            || rest.starts_with("Code: ")
+            || rest.contains("Exception stack")
+            || rest.starts_with("---") && rest.contains("interrupt")
+        {
             continue;
         }
         // Anything else ends the trace.
@@ -349,16 +385,35 @@ RIP  [<ffffffff8118a075>] __free_pages+0x5/0x40
     fn el7_oops() {
         let lines: Vec<&str> = EL7.lines().collect();
         let d = parse(&lines);
-        assert_eq!((d.cpu, d.pid, d.comm.as_deref()), (Some(29), Some(9377), Some("nginx")));
+        assert_eq!(
+            (d.cpu, d.pid, d.comm.as_deref()),
+            (Some(29), Some(9377), Some("nginx"))
+        );
         assert_eq!(d.taint.as_deref(), Some("G           OE"));
-        assert_eq!(d.kernel_version.as_deref(), Some("3.10.0-514.26.2.el7.x86_64"));
+        assert_eq!(
+            d.kernel_version.as_deref(),
+            Some("3.10.0-514.26.2.el7.x86_64")
+        );
         assert_eq!(d.rip.as_deref(), Some("__free_pages+0x5/0x40"));
-        assert_eq!(d.registers.get("RSP").map(String::as_str), Some("ffff881f66bbfce0"));
-        assert_eq!(d.registers.get("CR2").map(String::as_str), Some("000000000000001c"));
-        assert_eq!(d.registers.get("R10").map(String::as_str), Some("df8093c0cb57bc70"));
+        assert_eq!(
+            d.registers.get("RSP").map(String::as_str),
+            Some("ffff881f66bbfce0")
+        );
+        assert_eq!(
+            d.registers.get("CR2").map(String::as_str),
+            Some("000000000000001c")
+        );
+        assert_eq!(
+            d.registers.get("R10").map(String::as_str),
+            Some("df8093c0cb57bc70")
+        );
         assert_eq!(d.registers.get("CS").map(String::as_str), Some("0010"));
         let c = d.code.unwrap();
-        assert_eq!(&c.bytes[c.fault_index.unwrap() * 2..][..6], "f0ff4f", "lock decl 0x1c(%rdi)");
+        assert_eq!(
+            &c.bytes[c.fault_index.unwrap() * 2..][..6],
+            "f0ff4f",
+            "lock decl 0x1c(%rdi)"
+        );
         let t = &d.call_trace;
         assert_eq!(t.len(), 4);
         assert!(!t[0].reliable && t[0].stack.as_deref() == Some("irq"));
@@ -366,7 +421,13 @@ RIP  [<ffffffff8118a075>] __free_pages+0x5/0x40
         assert_eq!(t[1].module.as_deref(), Some("ceph"));
         assert_eq!(t[1].address, Some(0xffffffffa02deb11));
         assert!(t[1].reliable && t[1].stack.as_deref() == Some("task"));
-        assert_eq!(d.markers.iter().map(|m| (m.marker.as_str(), m.frame_index)).collect::<Vec<_>>(), [("<IRQ>", 0), ("<EOI>", 1)]);
+        assert_eq!(
+            d.markers
+                .iter()
+                .map(|m| (m.marker.as_str(), m.frame_index))
+                .collect::<Vec<_>>(),
+            [("<IRQ>", 0), ("<EOI>", 1)]
+        );
         assert_eq!(d.modules.unwrap(), ["ceph", "libceph", "dns_resolver"]);
     }
 
@@ -374,7 +435,10 @@ RIP  [<ffffffff8118a075>] __free_pages+0x5/0x40
     fn pre_3_10_task_line() {
         let lines = ["CPU 1 ", "Pid: 2345, comm: nginx Tainted: P           O 3.2.0-4-amd64 #1 Debian 3.2.46-1 Bochs Bochs"];
         let d = parse(&lines);
-        assert_eq!((d.cpu, d.pid, d.comm.as_deref()), (Some(1), Some(2345), Some("nginx")));
+        assert_eq!(
+            (d.cpu, d.pid, d.comm.as_deref()),
+            (Some(1), Some(2345), Some("nginx"))
+        );
         assert_eq!(d.taint.as_deref(), Some("P           O"));
         assert_eq!(d.kernel_version.as_deref(), Some("3.2.0-4-amd64"));
     }

@@ -82,12 +82,15 @@ pub fn strip_prefix(line: &str) -> &str {
         if let Some(rest) = t.strip_prefix('[') {
             if let Some(end) = rest.find(']') {
                 let inner = rest[..end].trim();
-                let is_ts = !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit() || c == '.');
+                let is_ts =
+                    !inner.is_empty() && inner.chars().all(|c| c.is_ascii_digit() || c == '.');
                 let is_caller = inner.len() > 1
                     && (inner.starts_with('T') || inner.starts_with('C'))
                     && inner[1..].chars().all(|c| c.is_ascii_digit());
                 if is_ts || is_caller {
-                    l = rest[end + 1..].strip_prefix(' ').unwrap_or(&rest[end + 1..]);
+                    l = rest[end + 1..]
+                        .strip_prefix(' ')
+                        .unwrap_or(&rest[end + 1..]);
                     continue;
                 }
             }
@@ -131,7 +134,11 @@ pub fn parse_all(text: &str) -> Vec<Oops> {
 /// Structured details of a found report, read from its own lines (same console context).
 fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
     // The report runs until the next report starts, or its `---[ end trace` / `end Kernel panic`.
-    let stop = if f.second_report > f.start { f.second_report } else { text.len() };
+    let stop = if f.second_report > f.start {
+        f.second_report
+    } else {
+        text.len()
+    };
     let mut lines: Vec<&str> = Vec::new();
     let mut n_lines = 0usize;
     for (a, b) in scan::line_spans(&text[f.start..stop.min(text.len())]) {
@@ -153,9 +160,13 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
         }
     }
     let d = details::parse(&lines);
-    let message = strip_prefix(&text[f.start..f.first_line_end]).trim_end().to_string();
+    let message = strip_prefix(&text[f.start..f.first_line_end])
+        .trim_end()
+        .to_string();
     let panic_string = text[f.start..].find("Kernel panic - not syncing").map(|p| {
-        let e = text[p + f.start..].find('\n').map_or(text.len(), |i| p + f.start + i);
+        let e = text[p + f.start..]
+            .find('\n')
+            .map_or(text.len(), |i| p + f.start + i);
         text[p + f.start..e].trim_end().to_string()
     });
     Oops {
@@ -170,7 +181,11 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
         pid: d.pid,
         uid: d.uid,
         comm: d.comm,
-        caller: f.context.strip_prefix('[').and_then(|c| c.strip_suffix(']')).map(|c| c.trim().to_string()),
+        caller: f
+            .context
+            .strip_prefix('[')
+            .and_then(|c| c.strip_suffix(']'))
+            .map(|c| c.trim().to_string()),
         taint_flags: d.taint.as_deref().map(taint::decode).unwrap_or_default(),
         taint: d.taint,
         kernel_version: d.kernel_version,
@@ -197,19 +212,42 @@ fn build(text: &str, f: &scan::Found, start_line: usize) -> Oops {
 /// from a WARN, so the first oops-class report after it is the crash.
 pub fn primary(all: &[Oops]) -> Option<&Oops> {
     let first = all.first()?;
-    const NON_FATAL: &[&str] = &["WARNING", "LOCKDEP", "LEAK", "ATOMIC_SLEEP", "REFCOUNT_WARNING", "HANG"];
+    const NON_FATAL: &[&str] = &[
+        "WARNING",
+        "LOCKDEP",
+        "LEAK",
+        "ATOMIC_SLEEP",
+        "REFCOUNT_WARNING",
+        "HANG",
+    ];
     const FATAL: &[&str] = &[
-        "BUG: unable to handle", "general protection fault", "kernel BUG", "BUG: corrupted list", "BUG: bad usercopy",
-        "invalid opcode", "divide error", "PANIC: double fault", "stack segment fault", "int3 in", "Internal error",
+        "BUG: unable to handle",
+        "general protection fault",
+        "kernel BUG",
+        "BUG: corrupted list",
+        "BUG: bad usercopy",
+        "invalid opcode",
+        "divide error",
+        "PANIC: double fault",
+        "stack segment fault",
+        "int3 in",
+        "Internal error",
         "Unhandled fault",
     ];
-    let died = first.panic_string.as_deref().is_some_and(|p| p.contains("Fatal exception"));
+    let died = first
+        .panic_string
+        .as_deref()
+        .is_some_and(|p| p.contains("Fatal exception"));
     if died && NON_FATAL.contains(&first.kind.as_str()) {
         // Only when the two are known to come from different tasks (by PID or printk caller id):
         // the same task oopsing right after its own splat is one incident, and the splat leads.
-        if let Some(o) = all[1..].iter().find(|o| FATAL.iter().any(|f| o.title.starts_with(f))) {
+        if let Some(o) = all[1..]
+            .iter()
+            .find(|o| FATAL.iter().any(|f| o.title.starts_with(f)))
+        {
             let pids_differ = first.pid.is_some() && o.pid.is_some() && first.pid != o.pid;
-            let callers_differ = first.caller.is_some() && o.caller.is_some() && first.caller != o.caller;
+            let callers_differ =
+                first.caller.is_some() && o.caller.is_some() && first.caller != o.caller;
             let same_caller = first.caller.is_some() && first.caller == o.caller;
             if !same_caller && (pids_differ || callers_differ) {
                 return Some(o);
@@ -223,16 +261,38 @@ pub fn primary(all: &[Oops]) -> Option<&Oops> {
 /// `TITLE:`/`TYPE:`... lines, a blank line, the log, optionally `REPORT:` and the expected report).
 pub fn console_text(file: &str) -> &str {
     const KEYS: &[&str] = &[
-        "TITLE: ", "ALT: ", "TYPE: ", "FRAME: ", "CORRUPTED: ", "PANICKED: ", "SUPPRESSED: ", "EXECUTOR: ", "START: ", "END: ",
+        "TITLE: ",
+        "ALT: ",
+        "TYPE: ",
+        "FRAME: ",
+        "CORRUPTED: ",
+        "PANICKED: ",
+        "SUPPRESSED: ",
+        "EXECUTOR: ",
+        "START: ",
+        "END: ",
     ];
-    let Some(blank) = file.find("\n\n").map(|i| i + 2).or_else(|| file.starts_with('\n').then_some(1)) else { return file };
+    let Some(blank) = file
+        .find("\n\n")
+        .map(|i| i + 2)
+        .or_else(|| file.starts_with('\n').then_some(1))
+    else {
+        return file;
+    };
     let header = &file[..blank];
     let is_header = file.starts_with('\n')
-        || header.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).all(|l| KEYS.iter().any(|k| l.starts_with(k) || l == k.trim_end()));
+        || header
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .all(|l| KEYS.iter().any(|k| l.starts_with(k) || l == k.trim_end()));
     if !is_header {
         return file;
     }
-    let body = if file.starts_with('\n') { &file[1..] } else { &file[blank..] };
+    let body = if file.starts_with('\n') {
+        &file[1..]
+    } else {
+        &file[blank..]
+    };
     match body.find("\n\nREPORT:\n") {
         Some(p) => &body[..p + 1],
         None => body,
@@ -253,9 +313,20 @@ mod tests {
 
     #[test]
     fn titles_are_normalised() {
-        assert_eq!(title::sanitize(&title::normalize("kernel BUG at fs/ext4/inode.c:2014 in syz-executor.3")), "kernel BUG at fs/ext4/inode.c:LINE in syz-executor");
-        assert_eq!(title::normalize("WARNING in foo+0x12/0x40 CPU#3 at ffffffff81234567"), "WARNING in foo CPU at ADDR");
-        assert_eq!(title::type_of("KASAN: slab-use-after-free Read in f"), "KASAN-USE-AFTER-FREE-READ");
+        assert_eq!(
+            title::sanitize(&title::normalize(
+                "kernel BUG at fs/ext4/inode.c:2014 in syz-executor.3"
+            )),
+            "kernel BUG at fs/ext4/inode.c:LINE in syz-executor"
+        );
+        assert_eq!(
+            title::normalize("WARNING in foo+0x12/0x40 CPU#3 at ffffffff81234567"),
+            "WARNING in foo CPU at ADDR"
+        );
+        assert_eq!(
+            title::type_of("KASAN: slab-use-after-free Read in f"),
+            "KASAN-USE-AFTER-FREE-READ"
+        );
     }
 
     #[test]
@@ -280,9 +351,27 @@ mod tests {
 ";
         let all = parse_all(log);
         let o = primary(&all).unwrap();
-        assert_eq!(o.title, "BUG: unable to handle kernel NULL pointer dereference in tcp_foo");
-        assert_eq!((o.cpu, o.pid, o.taint.as_deref()), (Some(1), Some(100), Some("")), "{o:?}");
-        assert_eq!(o.call_trace.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["tcp_bar", "__sys_sendmsg", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"]);
+        assert_eq!(
+            o.title,
+            "BUG: unable to handle kernel NULL pointer dereference in tcp_foo"
+        );
+        assert_eq!(
+            (o.cpu, o.pid, o.taint.as_deref()),
+            (Some(1), Some(100), Some("")),
+            "{o:?}"
+        );
+        assert_eq!(
+            o.call_trace
+                .iter()
+                .map(|f| f.function.as_str())
+                .collect::<Vec<_>>(),
+            [
+                "tcp_bar",
+                "__sys_sendmsg",
+                "do_syscall_64",
+                "entry_SYSCALL_64_after_hwframe"
+            ]
+        );
         assert_eq!(o.start_line, 0);
     }
 
@@ -333,10 +422,19 @@ mod tests {
         let all = parse_all(log);
         assert_eq!(all.len(), 3);
         assert_eq!(all[0].title, "WARNING in foo_check");
-        assert_eq!(primary(&all).unwrap().title, "BUG: unable to handle kernel NULL pointer dereference in bar_read");
+        assert_eq!(
+            primary(&all).unwrap().title,
+            "BUG: unable to handle kernel NULL pointer dereference in bar_read"
+        );
         // With panic_on_warn the WARNING itself is the crash.
-        let log2 = log.replace("[  100.000008] ---[ end trace 0000000000000000 ]---", "[  100.000008] Kernel panic - not syncing: panic_on_warn set ...");
-        assert_eq!(primary(&parse_all(&log2)).unwrap().title, "WARNING in foo_check");
+        let log2 = log.replace(
+            "[  100.000008] ---[ end trace 0000000000000000 ]---",
+            "[  100.000008] Kernel panic - not syncing: panic_on_warn set ...",
+        );
+        assert_eq!(
+            primary(&parse_all(&log2)).unwrap().title,
+            "WARNING in foo_check"
+        );
     }
 
     #[test]
@@ -353,7 +451,10 @@ mod tests {
 ";
         let all = parse_all(log);
         let o = primary(&all).unwrap();
-        assert_eq!((o.title.as_str(), o.kind.as_str()), ("watchdog: hard lockup in spin_loop_driver_work", "HANG"));
+        assert_eq!(
+            (o.title.as_str(), o.kind.as_str()),
+            ("watchdog: hard lockup in spin_loop_driver_work", "HANG")
+        );
         assert_eq!(all[1].title, "kernel panic: Hard LOCKUP");
     }
 }

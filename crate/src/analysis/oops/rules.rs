@@ -70,11 +70,25 @@ pub const F: Format = Format {
 };
 
 pub const fn stack(parts: &'static [Part], skip: &'static [&'static str]) -> Option<StackSpec> {
-    Some(StackSpec { parts, parts2: &[], skip, extractor: Extractor::First })
+    Some(StackSpec {
+        parts,
+        parts2: &[],
+        skip,
+        extractor: Extractor::First,
+    })
 }
 
-pub const fn stack_x(parts: &'static [Part], skip: &'static [&'static str], extractor: Extractor) -> Option<StackSpec> {
-    Some(StackSpec { parts, parts2: &[], skip, extractor })
+pub const fn stack_x(
+    parts: &'static [Part],
+    skip: &'static [&'static str],
+    extractor: Extractor,
+) -> Option<StackSpec> {
+    Some(StackSpec {
+        parts,
+        parts2: &[],
+        skip,
+        extractor,
+    })
 }
 
 /// The RIP/IP/PC line of a register dump (x86 `RIP: 0010:f+0x1/0x2`, old `IP: [<..>] f+..`, arm `pc :`).
@@ -93,7 +107,11 @@ pub const CALL_TRACE: Part = Part::Re(r"(?:Call (?:T|t)race:)|(?:Backtrace:)");
 pub const fn warning_stack(skip: &'static [&'static str]) -> Option<StackSpec> {
     Some(StackSpec {
         parts: &[
-            Part::Re(concat!("(?:", oops_rip_frame!(), r"|--- interrupt: [0-9]+ at {{FUNC}})")),
+            Part::Re(concat!(
+                "(?:",
+                oops_rip_frame!(),
+                r"|--- interrupt: [0-9]+ at {{FUNC}})"
+            )),
             Part::Trace,
         ],
         parts2: &[CALL_TRACE, Part::Trace],
@@ -205,7 +223,12 @@ impl CGroup {
 }
 
 fn compile_parts(p: &[Part]) -> Vec<Option<Regex>> {
-    p.iter().map(|p| match p { Part::Re(s) => Some(re(s)), Part::Trace => None }).collect()
+    p.iter()
+        .map(|p| match p {
+            Part::Re(s) => Some(re(s)),
+            Part::Trace => None,
+        })
+        .collect()
 }
 
 /// The common infrastructure frames, one pattern.
@@ -220,7 +243,12 @@ pub fn groups() -> &'static [CGroup] {
     G.get_or_init(|| {
         super::table::GROUPS
             .iter()
-            .map(|g| CGroup { header: g.header, suppress: g.suppress.iter().map(|s| re(s)).collect(), src: g, formats: OnceLock::new() })
+            .map(|g| CGroup {
+                header: g.header,
+                suppress: g.suppress.iter().map(|s| re(s)).collect(),
+                src: g,
+                formats: OnceLock::new(),
+            })
             .collect()
     })
 }

@@ -56,7 +56,11 @@ fn res() -> &'static Re {
 }
 
 /// Messages that carry a stack trace but are not crashes; they end the previous report.
-const INFO_WITH_STACK: &[&str] = &["vmalloc: allocation failure:", "FAULT_INJECTION: forcing a failure", "FAULT_FLAG_ALLOW_RETRY missing"];
+const INFO_WITH_STACK: &[&str] = &[
+    "vmalloc: allocation failure:",
+    "FAULT_INJECTION: forcing a failure",
+    "FAULT_FLAG_ALLOW_RETRY missing",
+];
 
 /// Lines as (start, end) byte offsets, end excluding the newline.
 pub fn line_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
@@ -79,7 +83,9 @@ pub fn context_of(line: &str) -> String {
     }
     match res().console.captures(line) {
         None => String::new(),
-        Some(c) => c.get(1).map_or_else(|| "console".to_string(), |m| m.as_str().to_string()),
+        Some(c) => c
+            .get(1)
+            .map_or_else(|| "console".to_string(), |m| m.as_str().to_string()),
     }
 }
 
@@ -123,7 +129,10 @@ fn matches_group(line: &str, g: &CGroup) -> bool {
 fn truncated_by_replay(text: &str, line_end: usize) -> bool {
     let rest = &text[line_end.min(text.len())..];
     match rest.strip_prefix('\n') {
-        Some(r) => r.split('\n').next().is_some_and(|l| l.contains("** replaying previous printk message **")),
+        Some(r) => r
+            .split('\n')
+            .next()
+            .is_some_and(|l| l.contains("** replaying previous printk message **")),
         None => false,
     }
 }
@@ -157,7 +166,12 @@ struct Cut {
 
 fn cut_report(text: &str, start: usize, context: &str) -> Cut {
     let r = res();
-    let mut c = Cut { end: 0, report_end: 0, report: String::new(), second: 0 };
+    let mut c = Cut {
+        end: 0,
+        report_end: 0,
+        report: String::new(),
+        second: 0,
+    };
     let (mut text_lines, mut skip_text, mut cpu_traceback) = (0usize, false, false);
     let mut min_lines = 22;
     for (pos, next) in line_spans(&text[start..]).map(|(a, b)| (a + start, b + start)) {
@@ -185,7 +199,9 @@ fn cut_report(text: &str, start: usize, context: &str) -> Cut {
                 c.second = pos;
             }
         }
-        if !is_oops_line && (questionable || (ctx1 != context && (!cpu_traceback || !r.cpu_ctx.is_match(&ctx1)))) {
+        if !is_oops_line
+            && (questionable || (ctx1 != context && (!cpu_traceback || !r.cpu_ctx.is_match(&ctx1))))
+        {
             continue;
         }
         text_lines += 1;
@@ -221,7 +237,12 @@ struct Desc<'a> {
 }
 
 fn describe<'a>(out: &str, g: &'a CGroup) -> Desc<'a> {
-    let mut d = Desc { title: String::new(), corrupted: String::new(), alts: vec![], format: None };
+    let mut d = Desc {
+        title: String::new(),
+        corrupted: String::new(),
+        alts: vec![],
+        format: None,
+    };
     let mut start_pos = out.len();
     let mut matched_title = false;
     for f in g.formats() {
@@ -248,7 +269,11 @@ fn describe<'a>(out: &str, g: &'a CGroup) -> Desc<'a> {
                 None => continue,
             },
         };
-        let mut args: Vec<String> = caps.iter().skip(1).map(|m| m.map_or(String::new(), |m| m.as_str().to_string())).collect();
+        let mut args: Vec<String> = caps
+            .iter()
+            .skip(1)
+            .map(|m| m.map_or(String::new(), |m| m.as_str().to_string()))
+            .collect();
         let from = caps.get(0).map_or(0, |m| m.start());
         d.corrupted.clear();
         if let Some(st) = &f.stack {
@@ -348,7 +373,11 @@ pub fn parse(text: &str) -> Option<Found> {
         reason = "console hangup".into();
     }
     let t = title::sanitize(&title::normalize(&d.title));
-    let alts = d.alts.iter().map(|a| title::sanitize(&title::normalize(a))).collect();
+    let alts = d
+        .alts
+        .iter()
+        .map(|a| title::sanitize(&title::normalize(a)))
+        .collect();
     Some(Found {
         frame: title::frame_of(&t),
         title: t,

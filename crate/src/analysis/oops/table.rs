@@ -16,21 +16,48 @@ macro_rules! simple {
     ($header:expr, $title:expr, $fmt:expr, $alt:expr, $parts:expr) => {
         Group {
             header: $header,
-            formats: &[Format { title: $title, fmt: $fmt, alt: $alt, stack: stack($parts, &[]), ..F }],
+            formats: &[Format {
+                title: $title,
+                fmt: $fmt,
+                alt: $alt,
+                stack: stack($parts, &[]),
+                ..F
+            }],
             suppress: &[],
         }
     };
 }
 macro_rules! plain {
     ($header:expr, $title:expr, $fmt:expr) => {
-        Group { header: $header, formats: &[Format { title: $title, fmt: $fmt, no_stack_trace: true, ..F }], suppress: &[] }
+        Group {
+            header: $header,
+            formats: &[Format {
+                title: $title,
+                fmt: $fmt,
+                no_stack_trace: true,
+                ..F
+            }],
+            suppress: &[],
+        }
     };
 }
 
 pub static GROUPS: &[Group] = &[
-    Group { header: "BUG:", formats: BUG_FORMATS, suppress: BUG_SUPPRESS },
-    Group { header: "WARNING:", formats: WARNING_FORMATS, suppress: WARNING_SUPPRESS },
-    Group { header: "INFO:", formats: INFO_FORMATS, suppress: INFO_SUPPRESS },
+    Group {
+        header: "BUG:",
+        formats: BUG_FORMATS,
+        suppress: BUG_SUPPRESS,
+    },
+    Group {
+        header: "WARNING:",
+        formats: WARNING_FORMATS,
+        suppress: WARNING_SUPPRESS,
+    },
+    Group {
+        header: "INFO:",
+        formats: INFO_FORMATS,
+        suppress: INFO_SUPPRESS,
+    },
     simple!(
         "Unable to handle kernel",
         "Unable to handle kernel (paging request|NULL pointer dereference|access to user memory)",
@@ -50,9 +77,25 @@ pub static GROUPS: &[Group] = &[
         // The user-space variant: "traps: x[1] general protection fault ip:.. error:0 in libc.so".
         suppress: &[r"general protection fault .* error:\d+ in "],
     },
-    simple!("stack segment: ", "stack segment: ", "stack segment fault in {1}", &[], FAULT_PARTS),
-    Group { header: "Kernel panic", formats: PANIC_FORMATS, suppress: &[] },
-    simple!("PANIC: double fault", "PANIC: double fault", "PANIC: double fault in {1}", &[], RIP_ONLY),
+    simple!(
+        "stack segment: ",
+        "stack segment: ",
+        "stack segment fault in {1}",
+        &[],
+        FAULT_PARTS
+    ),
+    Group {
+        header: "Kernel panic",
+        formats: PANIC_FORMATS,
+        suppress: &[],
+    },
+    simple!(
+        "PANIC: double fault",
+        "PANIC: double fault",
+        "PANIC: double fault in {1}",
+        &[],
+        RIP_ONLY
+    ),
     Group {
         header: "rust_kernel: panicked",
         formats: &[Format {
@@ -67,7 +110,12 @@ pub static GROUPS: &[Group] = &[
     Group {
         header: "kernel BUG",
         formats: &[
-            Format { title: "kernel BUG at mm/usercopy.c", fmt: "BUG: bad usercopy in {1}", stack: stack(TRACE_PARTS, &["usercopy", "__check"]), ..F },
+            Format {
+                title: "kernel BUG at mm/usercopy.c",
+                fmt: "BUG: bad usercopy in {1}",
+                stack: stack(TRACE_PARTS, &["usercopy", "__check"]),
+                ..F
+            },
             Format {
                 title: "kernel BUG at lib/list_debug.c",
                 fmt: "BUG: corrupted list in {1}",
@@ -75,19 +123,54 @@ pub static GROUPS: &[Group] = &[
                 stack: stack(TRACE_PARTS, &[]),
                 ..F
             },
-            Format { title: "kernel BUG at (.*)", fmt: "kernel BUG in {2}", stack: stack(FAULT_PARTS, &["^skb_"]), ..F },
+            Format {
+                title: "kernel BUG at (.*)",
+                fmt: "kernel BUG in {2}",
+                stack: stack(FAULT_PARTS, &["^skb_"]),
+                ..F
+            },
         ],
         suppress: &[],
     },
-    Group { header: "Kernel BUG", formats: &[Format { title: "Kernel BUG (.*)", fmt: "kernel BUG {1}", ..F }], suppress: &[] },
     Group {
-        header: "BUG kmalloc-",
-        formats: &[Format { title: "BUG kmalloc-.*: Object already free", fmt: "BUG: Object already free", ..F }],
+        header: "Kernel BUG",
+        formats: &[Format {
+            title: "Kernel BUG (.*)",
+            fmt: "kernel BUG {1}",
+            ..F
+        }],
         suppress: &[],
     },
-    simple!("divide error:", "divide error: ", "divide error in {1}", &[], RIP_ONLY),
-    simple!("divide_error:", "divide_error: ", "divide error in {1}", &[], RIP_ONLY),
-    simple!("invalid opcode:", "invalid opcode: ", "invalid opcode in {1}", &[], RIP_ONLY),
+    Group {
+        header: "BUG kmalloc-",
+        formats: &[Format {
+            title: "BUG kmalloc-.*: Object already free",
+            fmt: "BUG: Object already free",
+            ..F
+        }],
+        suppress: &[],
+    },
+    simple!(
+        "divide error:",
+        "divide error: ",
+        "divide error in {1}",
+        &[],
+        RIP_ONLY
+    ),
+    simple!(
+        "divide_error:",
+        "divide_error: ",
+        "divide error in {1}",
+        &[],
+        RIP_ONLY
+    ),
+    simple!(
+        "invalid opcode:",
+        "invalid opcode: ",
+        "invalid opcode in {1}",
+        &[],
+        RIP_ONLY
+    ),
     simple!("int3:", "int3: ", "int3 in {1}", &[], FAULT_PARTS),
     Group {
         header: "UBSAN:",
@@ -106,13 +189,24 @@ pub static GROUPS: &[Group] = &[
                 stack: stack(TRACE_PARTS, &["ubsan", "overflow"]),
                 ..F
             },
-            Format { title: "UBSAN:", report: Some("UBSAN: (.*?) in"), fmt: "UBSAN: {1} in {2}", stack: stack(TRACE_PARTS, &["ubsan", "overflow"]), ..F },
+            Format {
+                title: "UBSAN:",
+                report: Some("UBSAN: (.*?) in"),
+                fmt: "UBSAN: {1} in {2}",
+                stack: stack(TRACE_PARTS, &["ubsan", "overflow"]),
+                ..F
+            },
         ],
         suppress: &[],
     },
     Group {
         header: "Booting the kernel.",
-        formats: &[Format { title: "^Booting the kernel", fmt: "unexpected kernel reboot", no_stack_trace: true, ..F }],
+        formats: &[Format {
+            title: "^Booting the kernel",
+            fmt: "unexpected kernel reboot",
+            no_stack_trace: true,
+            ..F
+        }],
         suppress: &["Parsing ELF|Decompressing Linux|Unknown parameter '"],
     },
     plain!(
@@ -120,11 +214,37 @@ pub static GROUPS: &[Group] = &[
         "unregister_netdevice: waiting for (?:.*) to become free",
         "unregister_netdevice: waiting for DEV to become free"
     ),
-    plain!("VFS: Close: file count is 0", "VFS: Close: file count is 0", "VFS: Close: file count is zero (use-after-free)"),
-    plain!("VFS: Busy inodes after unmount", "VFS: Busy inodes after unmount", "VFS: Busy inodes after unmount (use-after-free)"),
-    simple!("Internal error:", "Internal error:", "Internal error in {1}", &["bad-access in {1}"], FAULT_PARTS),
-    simple!("Unhandled fault:", "Unhandled fault:", "Unhandled fault in {1}", &["bad-access in {1}"], FAULT_PARTS),
-    simple!("Alignment trap:", "Alignment trap:", "Alignment trap in {1}", &[], FAULT_PARTS),
+    plain!(
+        "VFS: Close: file count is 0",
+        "VFS: Close: file count is 0",
+        "VFS: Close: file count is zero (use-after-free)"
+    ),
+    plain!(
+        "VFS: Busy inodes after unmount",
+        "VFS: Busy inodes after unmount",
+        "VFS: Busy inodes after unmount (use-after-free)"
+    ),
+    simple!(
+        "Internal error:",
+        "Internal error:",
+        "Internal error in {1}",
+        &["bad-access in {1}"],
+        FAULT_PARTS
+    ),
+    simple!(
+        "Unhandled fault:",
+        "Unhandled fault:",
+        "Unhandled fault in {1}",
+        &["bad-access in {1}"],
+        FAULT_PARTS
+    ),
+    simple!(
+        "Alignment trap:",
+        "Alignment trap:",
+        "Alignment trap in {1}",
+        &[],
+        FAULT_PARTS
+    ),
     Group {
         header: "trusty: panic",
         formats: &[
@@ -135,29 +255,66 @@ pub static GROUPS: &[Group] = &[
                 no_stack_trace: true,
                 ..F
             },
-            Format { title: "trusty: panic.* ASSERT FAILED.*: *(.*)", fmt: "trusty: ASSERT FAILED: {1}", corrupted: true, ..F },
-            Format { title: "trusty: panic", report: Some(r"trusty: panic \(.*?\): (.+)"), fmt: "trusty: panic: {1}", no_stack_trace: true, ..F },
+            Format {
+                title: "trusty: panic.* ASSERT FAILED.*: *(.*)",
+                fmt: "trusty: ASSERT FAILED: {1}",
+                corrupted: true,
+                ..F
+            },
+            Format {
+                title: "trusty: panic",
+                report: Some(r"trusty: panic \(.*?\): (.+)"),
+                fmt: "trusty: panic: {1}",
+                no_stack_trace: true,
+                ..F
+            },
         ],
         suppress: &[],
     },
     Group {
         header: "fatal error:",
-        formats: &[Format { title: "fatal error:", fmt: "go runtime error", no_stack_trace: true, ..F }],
+        formats: &[Format {
+            title: "fatal error:",
+            fmt: "go runtime error",
+            no_stack_trace: true,
+            ..F
+        }],
         suppress: &["ALSA", "fatal error: cannot create timer"],
     },
     plain!("SYZFAIL:", "SYZFAIL:(.*)", "SYZFAIL:{1}"),
     Group {
         header: "SYZFATAL:",
-        formats: &[Format { title: "SYZFATAL:(.*)()", alt: &["SYZFATAL{2}"], fmt: "SYZFATAL:{1}", no_stack_trace: true, ..F }],
+        formats: &[Format {
+            title: "SYZFATAL:(.*)()",
+            alt: &["SYZFATAL{2}"],
+            fmt: "SYZFATAL:{1}",
+            no_stack_trace: true,
+            ..F
+        }],
         suppress: &[],
     },
     Group {
         header: "panic:",
         formats: &[
-            Format { title: "panic: Sentry detected .* stuck task", fmt: "panic: Sentry detected stuck tasks", no_stack_trace: true, ..F },
-            Format { title: "panic:(.*)", fmt: "panic:{1}", no_stack_trace: true, ..F },
+            Format {
+                title: "panic: Sentry detected .* stuck task",
+                fmt: "panic: Sentry detected stuck tasks",
+                no_stack_trace: true,
+                ..F
+            },
+            Format {
+                title: "panic:(.*)",
+                fmt: "panic:{1}",
+                no_stack_trace: true,
+                ..F
+            },
         ],
-        suppress: &["_panic:", "xlog_status:", r"ddb\.onpanic:", "evtlog_status:"],
+        suppress: &[
+            "_panic:",
+            "xlog_status:",
+            r"ddb\.onpanic:",
+            "evtlog_status:",
+        ],
     },
     // kernel/watchdog_perf.c (4.x+: "NMI watchdog: Watchdog detected hard LOCKUP on cpu 1", then
     // the NMI's register dump). Last, so that "Kernel panic - not syncing: Watchdog detected
@@ -180,14 +337,18 @@ pub static GROUPS: &[Group] = &[
 static PANIC_FORMATS: &[Format] = &[
     Format {
         title: "Kernel panic - not syncing: stack-protector:",
-        report: Some("Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: {{FUNC}}"),
+        report: Some(
+            "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: {{FUNC}}",
+        ),
         fmt: "kernel panic: stack is corrupted in {1}",
         no_stack_trace: true,
         ..F
     },
     Format {
         title: "Kernel panic - not syncing: stack-protector:",
-        report: Some("Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: [a-f0-9]+"),
+        report: Some(
+            "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: [a-f0-9]+",
+        ),
         fmt: "kernel panic: stack is corrupted in {1}",
         stack: stack(TRACE_PARTS, &["stack_chk"]),
         ..F
@@ -197,7 +358,11 @@ static PANIC_FORMATS: &[Format] = &[
         report: Some("Kernel panic - not syncing: corrupted stack end detected inside scheduler"),
         fmt: "kernel panic: corrupted stack end in {1}",
         alt: &["stack-overflow in {1}"],
-        stack: stack_x(TRACE_PARTS, &["schedule", "retint_kernel"], Extractor::Stall),
+        stack: stack_x(
+            TRACE_PARTS,
+            &["schedule", "retint_kernel"],
+            Extractor::Stall,
+        ),
         ..F
     },
     Format {
@@ -207,14 +372,37 @@ static PANIC_FORMATS: &[Format] = &[
         stack: stack_x(TRACE_PARTS, &["bad_stack"], Extractor::Stall),
         ..F
     },
-    Format { title: "Kernel panic - not syncing: Attempted to kill init!", fmt: "kernel panic: Attempted to kill init!", ..F },
+    Format {
+        title: "Kernel panic - not syncing: Attempted to kill init!",
+        fmt: "kernel panic: Attempted to kill init!",
+        ..F
+    },
     Format {
         title: "Kernel panic - not syncing: Couldn't open N_TTY ldisc for [^ ]+ --- error -[0-9]+",
         fmt: "kernel panic: Couldn't open N_TTY ldisc",
         ..F
     },
-    Format { title: "Kernel panic - not syncing: Fatal exception", fmt: "kernel panic: Fatal exception", corrupted: true, ..F },
-    Format { title: "Kernel panic - not syncing: panic_on_warn set", fmt: "kernel panic: panic_on_warn set", corrupted: true, ..F },
-    Format { title: "Kernel panic - not syncing: hung_task: blocked tasks", fmt: "kernel panic: hung_task: blocked tasks", corrupted: true, ..F },
-    Format { title: "Kernel panic - not syncing: (.*)", fmt: "kernel panic: {1}", ..F },
+    Format {
+        title: "Kernel panic - not syncing: Fatal exception",
+        fmt: "kernel panic: Fatal exception",
+        corrupted: true,
+        ..F
+    },
+    Format {
+        title: "Kernel panic - not syncing: panic_on_warn set",
+        fmt: "kernel panic: panic_on_warn set",
+        corrupted: true,
+        ..F
+    },
+    Format {
+        title: "Kernel panic - not syncing: hung_task: blocked tasks",
+        fmt: "kernel panic: hung_task: blocked tasks",
+        corrupted: true,
+        ..F
+    },
+    Format {
+        title: "Kernel panic - not syncing: (.*)",
+        fmt: "kernel panic: {1}",
+        ..F
+    },
 ];

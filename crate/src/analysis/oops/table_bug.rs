@@ -7,7 +7,11 @@ use Part::{Re, Trace};
 const KASAN_SKIP: &[&str] = &["kernel_fault", "tag_check", "mem_abort", "^el1_", "^el1h_"];
 const FAULT_PARTS: &[Part] = &[RIP, CALL_TRACE, Trace];
 const TRACE_PARTS: &[Part] = &[CALL_TRACE, Trace];
-const KMSAN_PARTS: &[Part] = &[Trace, Re("(Local variable .* created at:|Uninit was created at:)"), Trace];
+const KMSAN_PARTS: &[Part] = &[
+    Trace,
+    Re("(Local variable .* created at:|Uninit was created at:)"),
+    Trace,
+];
 const KFENCE_PARTS: &[Part] = &[Re(r"BUG: KFENCE: (?:[a-z\- ]+) in {{FUNC}}"), Trace];
 
 pub static BUG_FORMATS: &[Format] = &[
@@ -212,4 +216,10 @@ pub static BUG_FORMATS: &[Format] = &[
     Format { title: r"BUG:[[:space:]]*(?:\n|$)", fmt: "BUG: corrupted", corrupted: true, ..F },
 ];
 
-pub static BUG_SUPPRESS: &[&str] = &["ODEBUG:", "Boot_DEBUG:", "xlog_status:", "DEBUG:", "BUG: no syscalls can create resource"];
+pub static BUG_SUPPRESS: &[&str] = &[
+    "ODEBUG:",
+    "Boot_DEBUG:",
+    "xlog_status:",
+    "DEBUG:",
+    "BUG: no syscalls can create resource",
+];

@@ -10,53 +10,146 @@ pub static WARNING_FORMATS: &[Format] = &[
     Format {
         title: r"WARNING: .*lib/debugobjects\.c.* (?:debug_print|debug_check|at)",
         fmt: "WARNING: ODEBUG bug in {1}",
-        stack: warning_stack(&["debug_", "rcu", "hrtimer_", "timer_", "work_", "percpu_", "vunmap", "vfree", "__free_", "debug_check", "kobject_"]),
+        stack: warning_stack(&[
+            "debug_",
+            "rcu",
+            "hrtimer_",
+            "timer_",
+            "work_",
+            "percpu_",
+            "vunmap",
+            "vfree",
+            "__free_",
+            "debug_check",
+            "kobject_",
+        ]),
         ..F
     },
-    Format { title: r"WARNING: .*mm/usercopy\.c.* (?:usercopy_warn|at)", fmt: "WARNING: bad usercopy in {1}", stack: warning_stack(&["usercopy", "__check"]), ..F },
-    Format { title: r"WARNING: .*lib/kobject\.c.* (?:kobject_|at)", fmt: "WARNING: kobject bug in {1}", stack: warning_stack(&["kobject_"]), ..F },
-    Format { title: r"WARNING: .*fs/proc/generic\.c.* (?:proc_register|at)", fmt: "WARNING: proc registration bug in {1}", stack: warning_stack(&["proc_"]), ..F },
-    Format { title: r"WARNING: .*lib/refcount\.c.* (?:refcount_|at)", fmt: "WARNING: refcount bug in {1}", stack: warning_stack(&["refcount", "kobject_"]), ..F },
-    Format { title: r"WARNING: .*kernel/locking/lockdep\.c.*lock_", fmt: "WARNING: locking bug in {1}", stack: warning_stack(&["lock_sock", "release_sock"]), ..F },
+    Format {
+        title: r"WARNING: .*mm/usercopy\.c.* (?:usercopy_warn|at)",
+        fmt: "WARNING: bad usercopy in {1}",
+        stack: warning_stack(&["usercopy", "__check"]),
+        ..F
+    },
+    Format {
+        title: r"WARNING: .*lib/kobject\.c.* (?:kobject_|at)",
+        fmt: "WARNING: kobject bug in {1}",
+        stack: warning_stack(&["kobject_"]),
+        ..F
+    },
+    Format {
+        title: r"WARNING: .*fs/proc/generic\.c.* (?:proc_register|at)",
+        fmt: "WARNING: proc registration bug in {1}",
+        stack: warning_stack(&["proc_"]),
+        ..F
+    },
+    Format {
+        title: r"WARNING: .*lib/refcount\.c.* (?:refcount_|at)",
+        fmt: "WARNING: refcount bug in {1}",
+        stack: warning_stack(&["refcount", "kobject_"]),
+        ..F
+    },
+    Format {
+        title: r"WARNING: .*kernel/locking/lockdep\.c.*lock_",
+        fmt: "WARNING: locking bug in {1}",
+        stack: warning_stack(&["lock_sock", "release_sock"]),
+        ..F
+    },
     Format {
         title: "WARNING: .*still has locks held!",
         report: Some(r"WARNING: .*still has locks held!(?:.*\n)+?.*at: {{FUNC}}"),
         fmt: "WARNING: still has locks held in {1}",
         ..F
     },
-    Format { title: "WARNING: Nested lock was not taken", fmt: "WARNING: nested lock was not taken in {1}", stack: warning_stack(&[]), ..F },
+    Format {
+        title: "WARNING: Nested lock was not taken",
+        fmt: "WARNING: nested lock was not taken in {1}",
+        stack: warning_stack(&[]),
+        ..F
+    },
     Format {
         title: "WARNING: lock held when returning to user space",
-        report: Some(r"WARNING: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+        report: Some(
+            r"WARNING: lock held when returning to user space(?:.*\n)+?.*leaving the kernel with locks still held(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
+        ),
         fmt: "WARNING: lock held when returning to user space in {1}",
         no_stack_trace: true,
         ..F
     },
-    Format { title: r"WARNING: .*mm/.*\.c.* k?.?malloc", fmt: "WARNING: kmalloc bug in {1}", stack: warning_stack(&["kmalloc", "krealloc", "slab", "kmem"]), ..F },
-    Format { title: "WARNING: .*mm/vmalloc.c.*__vmalloc_node", fmt: "WARNING: zero-size vmalloc in {1}", stack: warning_stack(&[]), ..F },
+    Format {
+        title: r"WARNING: .*mm/.*\.c.* k?.?malloc",
+        fmt: "WARNING: kmalloc bug in {1}",
+        stack: warning_stack(&["kmalloc", "krealloc", "slab", "kmem"]),
+        ..F
+    },
+    Format {
+        title: "WARNING: .*mm/vmalloc.c.*__vmalloc_node",
+        fmt: "WARNING: zero-size vmalloc in {1}",
+        stack: warning_stack(&[]),
+        ..F
+    },
     Format {
         title: "WARNING: .* usb_submit_urb",
         fmt: "WARNING in {1}/usb_submit_urb",
-        stack: warning_stack(&["usb_submit_urb", "usb_start_wait_urb", "usb_bulk_msg", "usb_interrupt_msg", "usb_control_msg"]),
+        stack: warning_stack(&[
+            "usb_submit_urb",
+            "usb_start_wait_urb",
+            "usb_bulk_msg",
+            "usb_interrupt_msg",
+            "usb_control_msg",
+        ]),
         ..F
     },
-    Format { title: r"WARNING: {{SRC}} at 0x\d+, CPU#\d+", fmt: "WARNING in {2}", stack: warning_stack(&[]), ..F },
-    Format { title: "WARNING: .* at {{SRC}} {{FUNC}}", fmt: "WARNING in {3}", stack: warning_stack(&[]), ..F },
-    Format { title: "WARNING: {{SRC}} at {{FUNC}}", fmt: "WARNING in {3}", stack: warning_stack(&[]), ..F },
-    Format { title: r"WARNING: \[.*\] {{SRC}} at {{FUNC}}.*", fmt: "WARNING in {3}", stack: warning_stack(&[]), ..F },
+    Format {
+        title: r"WARNING: {{SRC}} at 0x\d+, CPU#\d+",
+        fmt: "WARNING in {2}",
+        stack: warning_stack(&[]),
+        ..F
+    },
+    Format {
+        title: "WARNING: .* at {{SRC}} {{FUNC}}",
+        fmt: "WARNING in {3}",
+        stack: warning_stack(&[]),
+        ..F
+    },
+    Format {
+        title: "WARNING: {{SRC}} at {{FUNC}}",
+        fmt: "WARNING in {3}",
+        stack: warning_stack(&[]),
+        ..F
+    },
+    Format {
+        title: r"WARNING: \[.*\] {{SRC}} at {{FUNC}}.*",
+        fmt: "WARNING in {3}",
+        stack: warning_stack(&[]),
+        ..F
+    },
     Format {
         title: "WARNING: possible circular locking dependency detected",
-        report: Some(r"WARNING: possible circular locking dependency detected(?:.*\n)+?.*is trying to acquire lock"),
+        report: Some(
+            r"WARNING: possible circular locking dependency detected(?:.*\n)+?.*is trying to acquire lock",
+        ),
         fmt: "possible deadlock in {1}",
         stack: stack(
-            &[Re("at: (?:{{PC}} +)?{{FUNC}}"), Re("at: (?:{{PC}} +)?{{FUNC}}"), Trace],
-            &["process_one_work", "flush_workqueue", "drain_workqueue", "destroy_workqueue"],
+            &[
+                Re("at: (?:{{PC}} +)?{{FUNC}}"),
+                Re("at: (?:{{PC}} +)?{{FUNC}}"),
+                Trace,
+            ],
+            &[
+                "process_one_work",
+                "flush_workqueue",
+                "drain_workqueue",
+                "destroy_workqueue",
+            ],
         ),
         ..F
     },
     Format {
         title: "WARNING: possible irq lock inversion dependency detected",
-        report: Some(r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+        report: Some(
+            r"WARNING: possible irq lock inversion dependency detected(?:.*\n)+?.*just changed the state of lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
@@ -68,13 +161,17 @@ pub static WARNING_FORMATS: &[Format] = &[
     },
     Format {
         title: "WARNING: possible recursive locking detected",
-        report: Some(r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+        report: Some(
+            r"WARNING: possible recursive locking detected(?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
     Format {
         title: "WARNING: inconsistent lock state",
-        report: Some(r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}"),
+        report: Some(
+            r"WARNING: inconsistent lock state(?:.*\n)+?.*takes(?:.*\n)+?.*at: (?:{{PC}} +)?{{FUNC}}",
+        ),
         fmt: "inconsistent lock state in {2}",
         stack: stack(TRACE_PARTS, &[]),
         ..F
@@ -110,9 +207,24 @@ pub static WARNING_FORMATS: &[Format] = &[
         fmt: "WARNING: held lock freed in {1}",
         ..F
     },
-    Format { title: "WARNING: kernel stack regs .* has bad 'bp' value", fmt: "WARNING: kernel stack regs has bad value", no_stack_trace: true, ..F },
-    Format { title: "WARNING: kernel stack frame pointer .* has bad value", fmt: "WARNING: kernel stack regs has bad value", no_stack_trace: true, ..F },
-    Format { title: r"WARNING:[[:space:]]*(?:\n|$)", fmt: "WARNING: corrupted", corrupted: true, ..F },
+    Format {
+        title: "WARNING: kernel stack regs .* has bad 'bp' value",
+        fmt: "WARNING: kernel stack regs has bad value",
+        no_stack_trace: true,
+        ..F
+    },
+    Format {
+        title: "WARNING: kernel stack frame pointer .* has bad value",
+        fmt: "WARNING: kernel stack regs has bad value",
+        no_stack_trace: true,
+        ..F
+    },
+    Format {
+        title: r"WARNING:[[:space:]]*(?:\n|$)",
+        fmt: "WARNING: corrupted",
+        corrupted: true,
+        ..F
+    },
 ];
 
 /// Lines with `WARNING:` printed by user space or informational kernel messages.
@@ -132,7 +244,10 @@ pub static WARNING_SUPPRESS: &[&str] = &[
 
 const RCU_STALL: StackSpec = StackSpec {
     parts: &[Re("apic_timer_interrupt"), RIP, Trace],
-    parts2: &[Re("(?:apic_timer_interrupt|Exception stack|el1h_64_irq)"), Trace],
+    parts2: &[
+        Re("(?:apic_timer_interrupt|Exception stack|el1h_64_irq)"),
+        Trace,
+    ],
     skip: &["apic_timer_interrupt", "rcu"],
     extractor: Extractor::Stall,
 };
@@ -140,31 +255,41 @@ const RCU_STALL: StackSpec = StackSpec {
 pub static INFO_FORMATS: &[Format] = &[
     Format {
         title: "INFO: possible circular locking dependency detected",
-        report: Some(r"INFO: possible circular locking dependency detected \](?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}"),
+        report: Some(
+            r"INFO: possible circular locking dependency detected \](?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
     Format {
         title: "INFO: possible irq lock inversion dependency detected",
-        report: Some(r"INFO: possible irq lock inversion dependency detected \](?:.*\n)+?.*just changed the state of lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}"),
+        report: Some(
+            r"INFO: possible irq lock inversion dependency detected \](?:.*\n)+?.*just changed the state of lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
     Format {
         title: "INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected",
-        report: Some(r"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected \](?:.*\n)+?.*is trying to acquire(?:.*\n)+?.*at: {{PC}} +{{FUNC}}"),
+        report: Some(
+            r"INFO: SOFTIRQ-safe -> SOFTIRQ-unsafe lock order detected \](?:.*\n)+?.*is trying to acquire(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
     Format {
         title: "INFO: possible recursive locking detected",
-        report: Some(r"INFO: possible recursive locking detected \](?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}"),
+        report: Some(
+            r"INFO: possible recursive locking detected \](?:.*\n)+?.*is trying to acquire lock(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+        ),
         fmt: "possible deadlock in {1}",
         ..F
     },
     Format {
         title: "INFO: inconsistent lock state",
-        report: Some(r"INFO: inconsistent lock state \](?:.*\n)+?.*takes(?:.*\n)+?.*at: {{PC}} +{{FUNC}}"),
+        report: Some(
+            r"INFO: inconsistent lock state \](?:.*\n)+?.*takes(?:.*\n)+?.*at: {{PC}} +{{FUNC}}",
+        ),
         fmt: "inconsistent lock state in {1}",
         ..F
     },
@@ -192,7 +317,12 @@ pub static INFO_FORMATS: &[Format] = &[
         title: "INFO: task {{TASK}} blocked (?:in I/O wait )?for more than [0-9]+ seconds",
         fmt: "INFO: task hung in {1}",
         alt: &["hang in {1}"],
-        stack: Some(StackSpec { parts: TRACE_PARTS, parts2: &[], skip: &[], extractor: Extractor::Hang }),
+        stack: Some(StackSpec {
+            parts: TRACE_PARTS,
+            parts2: &[],
+            skip: &[],
+            extractor: Extractor::Hang,
+        }),
         ..F
     },
     Format {
@@ -202,8 +332,18 @@ pub static INFO_FORMATS: &[Format] = &[
         stack: stack(TRACE_PARTS, &["schedule"]),
         ..F
     },
-    Format { title: "INFO: (Freed|Allocated) in (.*)", fmt: "INFO: {1} in {2}", corrupted: true, ..F },
-    Format { title: r"INFO:[[:space:]]*(?:\n|$)", fmt: "INFO: corrupted", corrupted: true, ..F },
+    Format {
+        title: "INFO: (Freed|Allocated) in (.*)",
+        fmt: "INFO: {1} in {2}",
+        corrupted: true,
+        ..F
+    },
+    Format {
+        title: r"INFO:[[:space:]]*(?:\n|$)",
+        fmt: "INFO: corrupted",
+        corrupted: true,
+        ..F
+    },
 ];
 
 pub static INFO_SUPPRESS: &[&str] = &[

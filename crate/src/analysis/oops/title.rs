@@ -12,7 +12,10 @@ pub fn fill(fmt: &str, args: &[String]) -> String {
     while let Some(p) = rest.find('{') {
         out.push_str(&rest[..p]);
         let after = &rest[p + 1..];
-        match after.find('}').and_then(|e| after[..e].parse::<usize>().ok().map(|n| (e, n))) {
+        match after
+            .find('}')
+            .and_then(|e| after[..e].parse::<usize>().ok().map(|n| (e, n)))
+        {
             Some((e, n)) => {
                 match n.checked_sub(1).and_then(|i| args.get(i)) {
                     Some(a) => out.push_str(a),
@@ -54,7 +57,10 @@ fn replacements() -> &'static [Repl] {
             (r"([0-9]+){7,}", "NUM"),
         ]
         .iter()
-        .map(|(r, w)| Repl { re: Regex::new(r).expect("title pattern"), with: w })
+        .map(|(r, w)| Repl {
+            re: Regex::new(r).expect("title pattern"),
+            with: w,
+        })
         .collect()
     })
 }
@@ -95,78 +101,192 @@ pub fn sanitize(title: &str) -> String {
 /// The guilty frame named by a title: what follows its last " in ".
 pub fn frame_of(title: &str) -> Option<String> {
     static R: OnceLock<Regex> = OnceLock::new();
-    let r = R.get_or_init(|| Regex::new(r".* in ((?:<[a-zA-Z0-9_: ]+>)?[a-zA-Z0-9_:]+)").expect("frame pattern"));
-    r.captures(title).and_then(|c| c.get(1)).map(|m| m.as_str().to_string())
+    let r = R.get_or_init(|| {
+        Regex::new(r".* in ((?:<[a-zA-Z0-9_: ]+>)?[a-zA-Z0-9_:]+)").expect("frame pattern")
+    });
+    r.captures(title)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
 }
 
 /// Crash type of a title, in syzkaller's names (first matching prefix wins).
 pub fn type_of(title: &str) -> &'static str {
     const T: &[(&[&str], &str)] = &[
-        (&["KFENCE: use-after-free write"], "KFENCE-USE-AFTER-FREE-WRITE"),
-        (&["KFENCE: use-after-free read", "KFENCE: use-after-free"], "KFENCE-USE-AFTER-FREE-READ"),
-        (&["KFENCE: invalid write", "KFENCE: out-of-bounds write"], "KFENCE-WRITE"),
-        (&["KFENCE: invalid read", "KFENCE: out-of-bounds read", "KFENCE: out-of-bounds"], "KFENCE-READ"),
+        (
+            &["KFENCE: use-after-free write"],
+            "KFENCE-USE-AFTER-FREE-WRITE",
+        ),
+        (
+            &["KFENCE: use-after-free read", "KFENCE: use-after-free"],
+            "KFENCE-USE-AFTER-FREE-READ",
+        ),
+        (
+            &["KFENCE: invalid write", "KFENCE: out-of-bounds write"],
+            "KFENCE-WRITE",
+        ),
+        (
+            &[
+                "KFENCE: invalid read",
+                "KFENCE: out-of-bounds read",
+                "KFENCE: out-of-bounds",
+            ],
+            "KFENCE-READ",
+        ),
         (&["KFENCE: memory corruption"], "KFENCE-MEMORY-CORRUPTION"),
         (&["KFENCE: invalid free"], "KFENCE-INVALID-FREE"),
         (&["KMSAN: uninit-value"], "KMSAN-UNINIT-VALUE"),
-        (&["KMSAN: kernel-infoleak-after-free", "KMSAN: kernel-usb-infoleak-after-free", "KMSAN: use-after-free"], "KMSAN-USE-AFTER-FREE-READ"),
-        (&["KMSAN: kernel-infoleak", "KMSAN: kernel-usb-infoleak"], "KMSAN-INFO-LEAK"),
-        (&["KASAN: null-ptr-deref Write"], "KASAN-NULL-POINTER-DEREFERENCE-WRITE"),
-        (&["KASAN: null-ptr-deref Read"], "KASAN-NULL-POINTER-DEREFERENCE-READ"),
-        (&["BUG: unable to handle kernel NULL pointer dereference in"], "NULL-POINTER-DEREFERENCE"),
         (
             &[
-                "KASAN: global-out-of-bounds Write", "KASAN: out-of-bounds Write", "KASAN: slab-out-of-bounds Write",
-                "KASAN: stack-out-of-bounds Write", "KASAN: user-memory-access Write", "KASAN: vmalloc-out-of-bounds Write",
+                "KMSAN: kernel-infoleak-after-free",
+                "KMSAN: kernel-usb-infoleak-after-free",
+                "KMSAN: use-after-free",
+            ],
+            "KMSAN-USE-AFTER-FREE-READ",
+        ),
+        (
+            &["KMSAN: kernel-infoleak", "KMSAN: kernel-usb-infoleak"],
+            "KMSAN-INFO-LEAK",
+        ),
+        (
+            &["KASAN: null-ptr-deref Write"],
+            "KASAN-NULL-POINTER-DEREFERENCE-WRITE",
+        ),
+        (
+            &["KASAN: null-ptr-deref Read"],
+            "KASAN-NULL-POINTER-DEREFERENCE-READ",
+        ),
+        (
+            &["BUG: unable to handle kernel NULL pointer dereference in"],
+            "NULL-POINTER-DEREFERENCE",
+        ),
+        (
+            &[
+                "KASAN: global-out-of-bounds Write",
+                "KASAN: out-of-bounds Write",
+                "KASAN: slab-out-of-bounds Write",
+                "KASAN: stack-out-of-bounds Write",
+                "KASAN: user-memory-access Write",
+                "KASAN: vmalloc-out-of-bounds Write",
                 "KASAN: wild-memory-access Write",
             ],
             "KASAN-WRITE",
         ),
         (
             &[
-                "KASAN: global-out-of-bounds Read", "KASAN: invalid-access Read", "KASAN: out-of-bounds Read",
-                "KASAN: slab-out-of-bounds Read", "KASAN: slab-out-of-bounds", "KASAN: stack-out-of-bounds Read",
-                "KASAN: stack-out-of-bounds", "KASAN: unknown-crash Read", "KASAN: user-memory-access Read",
-                "KASAN: vmalloc-out-of-bounds Read", "KASAN: wild-memory-access Read", "KASAN: wild-memory-access",
+                "KASAN: global-out-of-bounds Read",
+                "KASAN: invalid-access Read",
+                "KASAN: out-of-bounds Read",
+                "KASAN: slab-out-of-bounds Read",
+                "KASAN: slab-out-of-bounds",
+                "KASAN: stack-out-of-bounds Read",
+                "KASAN: stack-out-of-bounds",
+                "KASAN: unknown-crash Read",
+                "KASAN: user-memory-access Read",
+                "KASAN: vmalloc-out-of-bounds Read",
+                "KASAN: wild-memory-access Read",
+                "KASAN: wild-memory-access",
             ],
             "KASAN-READ",
         ),
-        (&["KASAN: double-free or invalid-free", "KASAN: invalid-free"], "KASAN-INVALID-FREE"),
-        (&["KASAN: slab-use-after-free Write", "KASAN: use-after-free Write"], "KASAN-USE-AFTER-FREE-WRITE"),
-        (&["KASAN: slab-use-after-free Read", "KASAN: use-after-free Read", "KASAN: use-after-free"], "KASAN-USE-AFTER-FREE-READ"),
-        (&["BUG: corrupted list", "BUG: unable to handle kernel paging request"], "MEMORY_SAFETY_BUG"),
+        (
+            &["KASAN: double-free or invalid-free", "KASAN: invalid-free"],
+            "KASAN-INVALID-FREE",
+        ),
+        (
+            &[
+                "KASAN: slab-use-after-free Write",
+                "KASAN: use-after-free Write",
+            ],
+            "KASAN-USE-AFTER-FREE-WRITE",
+        ),
+        (
+            &[
+                "KASAN: slab-use-after-free Read",
+                "KASAN: use-after-free Read",
+                "KASAN: use-after-free",
+            ],
+            "KASAN-USE-AFTER-FREE-READ",
+        ),
+        (
+            &[
+                "BUG: corrupted list",
+                "BUG: unable to handle kernel paging request",
+            ],
+            "MEMORY_SAFETY_BUG",
+        ),
         (&["WARNING: refcount bug"], "REFCOUNT_WARNING"),
         (&["UBSAN: array-index-out-of-bounds"], "MEMORY_SAFETY_UBSAN"),
         (&["KCSAN: data-race"], "KCSAN-DATARACE"),
         (&["KCSAN: assert: race in"], "KCSAN-ASSERT"),
         (
             &[
-                "BUG: bad unlock balance in", "BUG: held lock freed in", "BUG: rwlock", "BUG: spinlock",
-                "BUG: still has locks held in", "BUG: using", "WARNING: bad unlock balance in", "WARNING: held lock freed in",
-                "WARNING: lock held", "WARNING: locking bug in", "WARNING: nested lock was not taken in",
-                "WARNING: still has locks held in", "WARNING: suspicious RCU usage in", "inconsistent lock state in",
+                "BUG: bad unlock balance in",
+                "BUG: held lock freed in",
+                "BUG: rwlock",
+                "BUG: spinlock",
+                "BUG: still has locks held in",
+                "BUG: using",
+                "WARNING: bad unlock balance in",
+                "WARNING: held lock freed in",
+                "WARNING: lock held",
+                "WARNING: locking bug in",
+                "WARNING: nested lock was not taken in",
+                "WARNING: still has locks held in",
+                "WARNING: suspicious RCU usage in",
+                "inconsistent lock state in",
                 "possible deadlock in",
             ],
             "LOCKDEP",
         ),
-        (&["BUG: scheduling while atomic in", "BUG: sleeping function called from invalid context in"], "ATOMIC_SLEEP"),
+        (
+            &[
+                "BUG: scheduling while atomic in",
+                "BUG: sleeping function called from invalid context in",
+            ],
+            "ATOMIC_SLEEP",
+        ),
         (&["memory leak in"], "LEAK"),
         (&["BUG: bad usercopy in", "kernel BUG"], "BUG"),
         (&["WARNING in"], "WARNING"),
         (
             &[
-                "BUG: stack guard page was hit in", "WARNING: corrupted", "WARNING: kernel stack frame pointer has bad value",
+                "BUG: stack guard page was hit in",
+                "WARNING: corrupted",
+                "WARNING: kernel stack frame pointer has bad value",
                 "WARNING: kernel stack regs has bad",
             ],
             "UNKNOWN",
         ),
-        (&["BUG: soft lockup in", "INFO: rcu detected stall in", "INFO: task can't die in", "INFO: task hung in", "watchdog: hard lockup in"], "HANG"),
         (
             &[
-                "Alignment trap in", "BUG: Object already free", "Internal error in", "PANIC: double fault", "Unhandled fault in",
-                "VFS: Busy inodes after unmount (use-after-free)", "VFS: Close: file count is zero (use-after-free)",
-                "divide error in", "general protection fault in", "go runtime error", "int3 in", "invalid opcode in",
-                "kernel panic:", "kernel stack overflow", "panic:", "rust_kernel panicked", "stack segment fault in", "trusty:",
+                "BUG: soft lockup in",
+                "INFO: rcu detected stall in",
+                "INFO: task can't die in",
+                "INFO: task hung in",
+                "watchdog: hard lockup in",
+            ],
+            "HANG",
+        ),
+        (
+            &[
+                "Alignment trap in",
+                "BUG: Object already free",
+                "Internal error in",
+                "PANIC: double fault",
+                "Unhandled fault in",
+                "VFS: Busy inodes after unmount (use-after-free)",
+                "VFS: Close: file count is zero (use-after-free)",
+                "divide error in",
+                "general protection fault in",
+                "go runtime error",
+                "int3 in",
+                "invalid opcode in",
+                "kernel panic:",
+                "kernel stack overflow",
+                "panic:",
+                "rust_kernel panicked",
+                "stack segment fault in",
+                "trusty:",
                 "unregister_netdevice: waiting for DEV to become free",
             ],
             "DoS",
@@ -182,5 +302,7 @@ pub fn type_of(title: &str) -> &'static str {
         (&["UBSAN:"], "UBSAN"),
         (&["KCSAN:"], "KCSAN-UNKNOWN"),
     ];
-    T.iter().find(|(ps, _)| ps.iter().any(|p| title.starts_with(p))).map_or("UNKNOWN", |(_, t)| t)
+    T.iter()
+        .find(|(ps, _)| ps.iter().any(|p| title.starts_with(p)))
+        .map_or("UNKNOWN", |(_, t)| t)
 }
