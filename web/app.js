@@ -11,9 +11,11 @@
   let run = null; // the running analysis: { cancel() }
   let current = null; // the last report: { report, json, name }
   let lastProgress = null;
+  let preview = null; // the report so far while the analysis runs (its `pending` names what is to come)
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
-  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null });
+  // firstPartMs: drop to the first part of the report on screen; verdictMs: drop to the verdict.
+  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null, firstPartMs: null, verdictMs: null });
 
   function setState(s) { root.dataset.state = s; }
 
@@ -26,6 +28,7 @@
     $('lang').value = lang;
     if (lastProgress) showProgress(lastProgress);
     if (current) showReport();
+    else if (preview) showPartial(preview);
   }
 
   function showError(msg) {
@@ -65,8 +68,9 @@
     if (run) run.cancel();
     const startedAt = performance.now();
     timing.startedAt = Date.now();
-    timing.workerMs = timing.totalMs = null;
+    timing.workerMs = timing.totalMs = timing.firstPartMs = timing.verdictMs = null;
     current = null;
+    preview = null;
     $('error').hidden = true;
     $('notice').hidden = true;
     $('result').hidden = true;
@@ -75,10 +79,19 @@
     $('progress').hidden = false;
     showProgress({ phase: 'loading', bytes_read: 0, file_size: size });
     $('cancel').focus();
-    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang));
+    const since = () => Math.round(performance.now() - startedAt);
+    const onPart = (p) => {
+      if (run !== me) return;
+      if (timing.firstPartMs == null) timing.firstPartMs = since();
+      if (timing.verdictMs == null && !(p.report.pending || []).includes('narrative')) timing.verdictMs = since();
+      showPartial(p.report);
+    };
+    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang, onPart));
     me.done.then((res) => {
       if (run !== me) return;
       run = null;
+      preview = null;
+      if (timing.verdictMs == null) timing.verdictMs = since();
       current = { report: res.report, json: res.json, name };
       timing.workerMs = Math.round(res.ms);
       timing.wasmMemory = res.memory;
@@ -88,12 +101,30 @@
     }, (err) => {
       if (run !== me) return;
       run = null;
+      preview = null;
+      $('result').hidden = true;
       showError(err.message);
     });
   }
 
+  const EXPORTS = ['export-json', 'export-md', 'export-html'];
+
+  // The parts ready so far, above the progress bar's phase; exports wait for the whole report.
+  function showPartial(report) {
+    preview = report;
+    const rep = $('report');
+    rep.textContent = '';
+    rep.append(R.renderReport(report, lang));
+    rep.setAttribute('aria-busy', 'true');
+    for (const id of EXPORTS) $(id).disabled = true;
+    $('timing').textContent = '';
+    $('result').hidden = false;
+  }
+
   function showReport() {
     if (!current) return;
+    for (const id of EXPORTS) $(id).disabled = false;
+    $('report').removeAttribute('aria-busy');
     $('progress').hidden = true;
     lastProgress = null;
     const rep = $('report');
@@ -109,7 +140,9 @@
     run.cancel();
     run = null;
     lastProgress = null;
+    preview = null;
     $('progress').hidden = true;
+    $('result').hidden = true;
     $('error').hidden = true;
     setState('idle');
     $('notice').textContent = R.t(lang, 'cancelled');

@@ -52,11 +52,12 @@
       this._progress = h('div', { class: 'progress', hidden: true, 'aria-live': 'polite' }, h('div', { class: 'row' }, this._phase, this._bar, this._bytes, this._cancel));
       this._error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'error' });
       const btn = (id, key, fn) => { const b = h('button', { type: 'button', 'data-testid': id }, R.t(l, key)); b.addEventListener('click', fn); return b; };
+      this._exports = [
+        btn('export-json', 'exportJson', () => this._export('json')),
+        btn('export-md', 'exportMd', () => this._export('md')),
+        btn('export-html', 'exportHtml', () => this._export('html'))];
       this._result = h('div', { hidden: true },
-        h('div', { class: 'toolbar' },
-          btn('export-json', 'exportJson', () => this._export('json')),
-          btn('export-md', 'exportMd', () => this._export('md')),
-          btn('export-html', 'exportHtml', () => this._export('html'))),
+        h('div', { class: 'toolbar' }, ...this._exports),
         this._report = h('div', { 'data-testid': 'report' }));
       root.append(...(style ? [style] : []), this._drop, this._progress, this._error, this._result);
 
@@ -120,7 +121,15 @@
       this._setState('working');
       this._showProgress({ phase: 'loading', bytes_read: 0, file_size: file.size });
       const workerUrl = this.getAttribute('worker') || new URL('worker.js', SCRIPT_URL).href;
-      const run = (this._run = R.startAnalysis(file, () => new Worker(workerUrl), (p) => { if (this._run === run) this._showProgress(p); }, l));
+      // Parts of the report are shown as they become ready; exports wait for the whole one.
+      const onPart = (p) => {
+        if (this._run !== run) return;
+        this._report.textContent = '';
+        this._report.append(R.renderReport(p.report, l));
+        this._exports.forEach((b) => { b.disabled = true; });
+        this._result.hidden = false;
+      };
+      const run = (this._run = R.startAnalysis(file, () => new Worker(workerUrl), (p) => { if (this._run === run) this._showProgress(p); }, l, onPart));
       return run.done.then((res) => {
         if (this._run !== run) return null;
         this._run = null;
@@ -128,6 +137,7 @@
         this._json = res.json;
         this._report.textContent = '';
         this._report.append(R.renderReport(res.report, l));
+        this._exports.forEach((b) => { b.disabled = false; });
         this._progress.hidden = true;
         this._result.hidden = false;
         this._setState('done');
@@ -136,6 +146,7 @@
       }, (err) => {
         if (this._run !== run) return null;
         this._run = null;
+        this._result.hidden = true;
         this._fail(err.message);
         return null;
       });
@@ -147,6 +158,7 @@
       this._run.cancel();
       this._run = null;
       this._progress.hidden = true;
+      this._result.hidden = true;
       this._setState('idle');
     }
 

@@ -30,6 +30,13 @@
       phase_kernel: 'Reading kernel memory and log',
       phase_done: 'Building the report',
       phase_reading: 'Reading',
+      phase_index: 'Indexing the dump file',
+      phase_debuginfo: 'Reading the debug files',
+      phase_log: 'Reading the kernel log',
+      phase_backtrace: 'Unwinding the crashing CPU and working out the cause',
+      phase_cpus: 'Unwinding the other CPUs',
+      pending: 'Still being worked out…',
+      pendingVerdict: 'Working out the cause from the backtrace, registers and code…',
       exportJson: 'Export JSON',
       exportMd: 'Export Markdown',
       exportHtml: 'Export HTML',
@@ -98,6 +105,13 @@
       phase_kernel: '正在读取内核内存和日志',
       phase_done: '正在生成报告',
       phase_reading: '正在读取',
+      phase_index: '正在为转储文件建立索引',
+      phase_debuginfo: '正在读取调试信息文件',
+      phase_log: '正在读取内核日志',
+      phase_backtrace: '正在回溯崩溃 CPU 的调用栈并推断原因',
+      phase_cpus: '正在回溯其他 CPU 的调用栈',
+      pending: '仍在分析中…',
+      pendingVerdict: '正在根据调用栈、寄存器和代码推断原因…',
       exportJson: '导出 JSON',
       exportMd: '导出 Markdown',
       exportHtml: '导出 HTML',
@@ -525,7 +539,7 @@
   }
 
   // Keys with a dedicated view, in display order after the verdict and summary.
-  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings', 'bucket']);
+  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings', 'bucket', 'pending']);
 
   function sectionFor(l, key, v) {
     if (isEmpty(v)) return null;
@@ -575,21 +589,34 @@
     const pref = ['evidence', 'fault', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
     const keys = Object.keys(r).filter((k) => !SHOWN_ELSEWHERE.has(k) && !(k === 'cpus' && typeof r.cpus === 'number'));
     // Registers of the exception frame get their own section when the model has no top-level one.
-    if (!keys.includes('registers') && exceptionRegs(r)) keys.push('registers');
+    if (!keys.includes('registers') && (exceptionRegs(r) || pendingSet(r).has('backtrace'))) keys.push('registers');
     return pref.filter((k) => keys.includes(k)).concat(keys.filter((k) => !pref.includes(k)));
   }
 
-  /** The whole report as a DOM tree. */
+  // While the analysis runs the page shows the report so far: `pending` names the model's keys
+  // still being worked out. Those with a section of their own get a placeholder.
+  function pendingSet(r) { return new Set(Array.isArray(r.pending) ? r.pending : []); }
+  const PLACEHOLDER = new Set(['backtrace', 'registers', 'disassembly', 'cpu_traces', 'log']);
+  function placeholder(l, id, text) {
+    return h('section', { 'data-section': id, 'data-pending': 'true', 'aria-busy': 'true', class: id === 'verdict' ? 'verdict pending' : 'pending' },
+      h('div', { class: 'sec-head' }, h('h2', { class: 'title' }, t(l, id))),
+      h('p', { class: 'notice' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', text));
+  }
+
+  /** The whole report as a DOM tree (or the part of it ready so far, see `pending`). */
   function renderReport(r, l) {
     l = lang(l);
     const root = h('div', { class: 'report', lang: l === 'zh' ? 'zh-CN' : 'en' });
-    if (r.partial) root.append(h('p', { class: 'error', role: 'note' }, t(l, 'partial')));
-    const v = verdictView(l, r);
+    const pending = pendingSet(r);
+    if (r.partial && !pending.size) root.append(h('p', { class: 'error', role: 'note' }, t(l, 'partial')));
+    const v = pending.has('narrative') ? placeholder(l, 'verdict', t(l, 'pendingVerdict')) : verdictView(l, r);
     if (v) root.append(v);
     else root.append(h('p', { class: 'notice', 'data-field': 'no-panic' }, t(l, 'noPanic')));
     root.append(section(l, 'summary', 'summary', summaryView(l, r), summaryMd(l, r)));
     for (const k of orderedKeys(r)) {
-      const s = sectionFor(l, k, k === 'registers' ? exceptionRegs(r) : r[k]);
+      const waiting = pending.has(k) || (k === 'registers' && pending.has('backtrace'));
+      if (waiting && !PLACEHOLDER.has(k)) continue;
+      const s = waiting ? placeholder(l, k, t(l, 'pending')) : sectionFor(l, k, k === 'registers' ? exceptionRegs(r) : r[k]);
       if (s) root.append(s);
     }
     if (!isEmpty(r.warnings)) {
@@ -699,7 +726,9 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
    * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
    * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
    */
-  function startAnalysis(file, makeWorker, onProgress, l) {
+  /** Runs one analysis in a worker. `onProgress(p)` gets `{phase, bytes_read, file_size}`;
+   *  `onPartial({report, json, ms})`, if given, each part of the report as it becomes ready. */
+  function startAnalysis(file, makeWorker, onProgress, l, onPartial) {
     let w;
     let settled = false;
     const done = new Promise((resolve, reject) => {
@@ -709,6 +738,10 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
         const m = ev.data;
         if (settled) return;
         if (m.type === 'progress') { if (onProgress) onProgress(m); }
+        else if (m.type === 'partial') {
+          // A part that cannot be read is only a missed preview: the finished report follows.
+          if (onPartial) { try { onPartial({ report: parseReport(m.json), json: m.json, ms: m.ms }); } catch (_) { /* ignore */ } }
+        }
         else if (m.type === 'error') fail(m.message || t(l, 'errUnknown'));
         else if (m.type === 'done') {
           let report;

@@ -28,7 +28,11 @@ self.onmessage = async (ev) => {
   }
   const t0 = performance.now();
   try {
-    const progress = (p) => self.postMessage({ type: 'progress', ...p });
+    // A part of the report that is ready (`partial`, JSON text) goes to the page at once.
+    const progress = (p) => {
+      if (p.partial) self.postMessage({ type: 'partial', json: p.partial, ms: performance.now() - t0 });
+      self.postMessage({ type: 'progress', phase: p.phase, bytes_read: p.bytes_read, file_size: p.file_size });
+    };
     let json;
     if (!files.length) throw 'Only debug files were given; add the vmcore too.';
     if (extras.length && wasm_bindgen.analyzeWithDebuginfo) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);

@@ -37,6 +37,11 @@ struct Meter {
 
 impl Meter {
     fn post(&self) {
+        self.post_with(None);
+    }
+
+    /// Posts the progress; `partial` is the report so far as JSON text, when a part is ready.
+    fn post_with(&self, partial: Option<String>) {
         let Some(cb) = &self.callback else { return };
         self.last_report.set(self.bytes_read.get());
         let o = js_sys::Object::new();
@@ -49,6 +54,9 @@ impl Meter {
             JsValue::from_f64(self.bytes_read.get() as f64),
         );
         set("file_size", JsValue::from_f64(self.file_size as f64));
+        if let Some(json) = partial {
+            set("partial", JsValue::from_str(&json));
+        }
         // A throwing progress callback must not abort the analysis.
         let _ = cb.call1(&JsValue::NULL, &o);
     }
@@ -130,7 +138,9 @@ fn js_text(v: &JsValue) -> String {
 }
 
 /// Analyses `file` and returns the report as JSON text. `progress`, if given, is called with
-/// `{phase, bytes_read, file_size}`. On failure it throws one plain sentence (a string).
+/// `{phase, bytes_read, file_size}`, and with `partial` (the report so far as JSON text, its
+/// `pending` naming what is still to come) as each part becomes ready. On failure it throws one
+/// plain sentence (a string).
 #[wasm_bindgen(js_name = analyzeFile)]
 pub fn analyze_file(
     file: File,
@@ -222,9 +232,12 @@ fn run(
         ..Options::default()
     };
     let last_phase = RefCell::new("");
-    let mut on_progress = |p: Progress| {
+    let mut on_progress = |p: Progress<'_>| {
         meter.phase.set(p.phase);
-        if *last_phase.borrow() != p.phase {
+        if let Some(r) = p.partial {
+            *last_phase.borrow_mut() = p.phase;
+            meter.post_with(serde_json::to_string(r).ok());
+        } else if *last_phase.borrow() != p.phase {
             *last_phase.borrow_mut() = p.phase;
             meter.post();
         }

@@ -95,3 +95,54 @@ fn field_names_come_from_btf_prototypes() {
         Some("_refcount.counter")
     );
 }
+
+/// The page shows the report part by part: kernel identity and modules, then the log and the
+/// panic, then the crashing CPU's backtrace and the verdict, then every CPU. Each part says what
+/// is still pending, and the last equals the report built in one piece.
+#[test]
+fn report_is_staged_verdict_before_other_cpus() {
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        let mut parts: Vec<serde_json::Value> = Vec::new();
+        let fin =
+            crashlens::report::build::report_staged(&s.kernel, &Default::default(), &mut |r| {
+                parts.push(serde_json::to_value(r).unwrap())
+            });
+        let whole = serde_json::to_value(crashlens::report::build::report_of(&s.kernel)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&fin).unwrap(),
+            whole,
+            "{name}: staged == whole"
+        );
+        assert!(
+            whole.get("pending").is_none(),
+            "{name}: a finished report has no pending key"
+        );
+        assert_eq!(parts.len(), 3, "{name}: summary, log, verdict");
+        let pending = |p: &serde_json::Value| -> Vec<String> {
+            p["pending"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        };
+        // 1: who the kernel is, its modules and sys; no log yet.
+        assert_eq!(parts[0]["kernel"]["release"], whole["kernel"]["release"]);
+        assert_eq!(parts[0]["modules"], whole["modules"]);
+        assert_eq!(parts[0]["log"].as_array().unwrap().len(), 0);
+        assert!(pending(&parts[0]).contains(&"log".to_string()));
+        // 2: the log and the panic; the verdict still pending.
+        assert_eq!(parts[1]["log"], whole["log"]);
+        assert_eq!(parts[1]["panic"]["title"], whole["panic"]["title"]);
+        assert!(parts[1]["culprit"].is_null());
+        assert!(pending(&parts[1]).contains(&"narrative".to_string()));
+        // 3: the verdict and the crashing CPU's backtrace, before the other CPUs are unwound.
+        assert_eq!(pending(&parts[2]), vec!["cpu_traces".to_string()]);
+        assert_eq!(parts[2]["culprit"], whole["culprit"], "{name}");
+        assert_eq!(parts[2]["narrative"], whole["narrative"]);
+        assert_eq!(parts[2]["backtrace"], whole["backtrace"]);
+        assert_eq!(parts[2]["cpu_traces"].as_array().unwrap().len(), 1);
+        assert!(whole["cpu_traces"].as_array().unwrap().len() > 1);
+    }
+}

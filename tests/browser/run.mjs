@@ -138,6 +138,55 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
   }));
 });
 
+test('hosted: results appear part by part while the worker runs (summary, then verdict, then every CPU)', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForSelector('html[data-state="idle"]');
+    // Record what the report area shows each time it changes while the analysis is running.
+    await page.evaluate(() => {
+      window.partSnapshots = [];
+      const rep = document.getElementById('report');
+      new MutationObserver(() => {
+        if (document.documentElement.dataset.state !== 'working' || !rep.firstChild) return;
+        const secs = [...rep.querySelectorAll('[data-section]')];
+        window.partSnapshots.push({
+          sections: secs.map((e) => e.dataset.section),
+          pending: secs.filter((e) => e.dataset.pending).map((e) => e.dataset.section),
+          culprit: (rep.querySelector('[data-field="culprit"]') || {}).textContent || null,
+          release: (rep.querySelector('[data-field="kernel.release"]') || {}).textContent || null,
+          exportsDisabled: document.querySelector('[data-testid="export-json"]').disabled,
+          phase: document.getElementById('phase').textContent,
+          html: rep.innerHTML,
+        });
+      }).observe(rep, { childList: true });
+    });
+    await analyze(page, elf);
+    const snaps = await page.evaluate(() => window.partSnapshots);
+    assert(snaps.length >= 3, `at least three parts shown while working, got ${snaps.length}`);
+    const first = snaps[0];
+    eq(first.release && first.release.trim(), fx.kernel_release, 'the first part already names the kernel');
+    assert(first.pending.includes('verdict') && first.pending.includes('backtrace') && first.pending.includes('log'), 'first part: verdict, backtrace and log pending: ' + first.pending);
+    assert(snaps.every((s) => s.exportsDisabled), 'exports wait for the whole report');
+    const verdictEarly = snaps.find((s) => !s.pending.includes('verdict'));
+    assert(verdictEarly, 'the verdict is shown while the analysis still runs');
+    assert(verdictEarly.culprit && verdictEarly.culprit.includes('fixture_null_deref'), 'early verdict names the culprit: ' + verdictEarly.culprit);
+    eq(verdictEarly.pending.join(','), 'cpu_traces', 'only the other CPUs remain');
+    // The finished page has no placeholders left and the exports enabled.
+    eq(await page.$$eval('[data-pending]', (e) => e.length), 0, 'placeholders left');
+    eq(await page.$eval('[data-testid="export-json"]', (b) => b.disabled), false, 'exports enabled');
+    const t = await page.evaluate(() => window.crashlensTiming);
+    assert(t.firstPartMs != null && t.firstPartMs <= t.verdictMs && t.verdictMs <= t.totalMs, 'first part <= verdict <= whole: ' + JSON.stringify(t));
+    measured.parts = { firstPartMs: t.firstPartMs, verdictMs: t.verdictMs, totalMs: t.totalMs };
+    // A picture of the first part, as the user saw it.
+    await page.evaluate((html) => { document.getElementById('report').innerHTML = html; }, first.html);
+    await shot(page, 'hosted-first-part');
+  }));
+});
+
 test('hosted: a module .ko picked with the dump sharpens the verdict (field name, source line)', async () => {
   const elf = fixtureElf(NULL);
   const ko = path.join(FIXTURES, NULL, 'vmcore_fixture.ko');

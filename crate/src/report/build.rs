@@ -13,11 +13,16 @@ use std::rc::Rc;
 
 /// What the front end learns while the analysis runs.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Progress {
+pub struct Progress<'a> {
+    /// What is being done now: container, index, debuginfo, kernel, log, backtrace, cpus, done.
     pub phase: &'static str,
     /// Bytes read from the dump so far.
     pub bytes_read: u64,
     pub file_size: u64,
+    /// The report so far, when a part of it has just become ready; its `pending` lists the
+    /// parts still being worked out. The page shows it at once.
+    #[serde(skip)]
+    pub partial: Option<&'a Report>,
 }
 
 pub struct Options {
@@ -145,29 +150,45 @@ pub fn analyze_many(
         phase: "container",
         bytes_read: 0,
         file_size,
+        partial: None,
     });
     let mut s = Session::open_many_with_progress(srcs, opts, &mut |done, total| {
         progress(Progress {
             phase: "index",
             bytes_read: done,
             file_size: total,
+            partial: None,
         })
     })?;
-    let mut tell = |s: &Session, phase| {
+    let cache = s.cache.clone();
+    let mut tell = |phase, partial: Option<&Report>| {
         progress(Progress {
             phase,
-            bytes_read: s.cache.stats().bytes_read,
+            bytes_read: cache.stats().bytes_read,
             file_size,
+            partial,
         });
     };
     if !opts.debuginfo.is_empty() {
-        tell(&s, "debuginfo");
+        tell("debuginfo", None);
         s.load_debuginfo(opts);
     }
-    tell(&s, "kernel");
-    let mut r = s.report();
+    tell("kernel", None);
+    let mut r = report_staged(&s.kernel, &s.debuginfo, &mut |part: &Report| {
+        // Each stage names what comes next: the log, then the crashing CPU, then the others.
+        let phase = if part.pending.iter().any(|p| p == "log") {
+            "log"
+        } else if part.pending.iter().any(|p| p == "backtrace") {
+            "backtrace"
+        } else {
+            "cpus"
+        };
+        let mut shown = part.clone();
+        shown.dump.file_name = opts.file_name.clone();
+        tell(phase, Some(&shown));
+    });
     r.dump.file_name = opts.file_name.clone();
-    tell(&s, "done");
+    tell("done", None);
     r.dump.cache = s.cache.stats();
     Ok(r)
 }
@@ -179,6 +200,26 @@ pub fn report_of(k: &Kernel) -> Report {
 
 /// [`report_of`], with source lines and DWARF types from the user's debuginfo where it has them.
 pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
+    report_staged(k, dbg, &mut |_| {})
+}
+
+/// Keys of the report filled by the log stage, and by the crash analysis.
+const FROM_LOG: &[&str] = &["log", "panic", "oops"];
+const FROM_CRASH: &[&str] = &[
+    "backtrace",
+    "cpu_traces",
+    "fault",
+    "culprit",
+    "narrative",
+    "evidence",
+    "disassembly",
+    "bucket",
+];
+
+/// [`report_with`], handing the report to `stage` each time a part of it is ready (the kernel's
+/// identity, `sys` and modules; then the log and the panic; then the crashing CPU's backtrace and
+/// the verdict), with `pending` naming what is still to come.
+pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)) -> Report {
     let vi = &k.vmcoreinfo;
     let mut r = Report {
         tool: ToolInfo {
@@ -239,6 +280,12 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
         r.crash_time_utc = sys.date_text.clone();
     }
     r.sys = Some(sys);
+    r.pending = FROM_LOG
+        .iter()
+        .chain(FROM_CRASH)
+        .map(|s| s.to_string())
+        .collect();
+    stage(&r);
     match printk::read_log(k) {
         Ok(log) => r.log = log,
         Err(e) => {
@@ -276,17 +323,9 @@ pub fn report_with(k: &Kernel, dbg: &DebugInfo) -> Report {
         r.warnings
             .push("no crash report found in the kernel log".into());
     }
-    r.modules = k
-        .symbols()
-        .modules
-        .iter()
-        .map(|m| super::ModuleInfo {
-            name: m.name.clone(),
-            base: m.base,
-            size: m.size,
-            taint: m.taint.clone(),
-        })
-        .collect();
-    super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg);
+    r.pending = FROM_CRASH.iter().map(|s| s.to_string()).collect();
+    stage(&r);
+    r.pending.clear();
+    super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg, stage);
     r
 }

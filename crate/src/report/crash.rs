@@ -15,29 +15,29 @@ const MAX_FUNCTION: u64 = 16 << 10;
 
 /// Backtraces of every CPU from its saved registers (NT_PRSTATUS), in CPU order.
 pub fn cpu_traces(k: &Kernel, ks: &KernelStack) -> Vec<CpuTrace> {
-    k.dump
-        .notes
-        .prstatus
-        .iter()
-        .enumerate()
-        .map(|(cpu, p)| {
-            let (frames, error) = ks.trace(&p.regs);
-            // The task running there: per-CPU `current_task` (`pcpu_hot.current_task` on 6.2+).
-            let task = crate::kernel::tasks::current_task(k, cpu as u32);
-            let t = task.and_then(|a| {
-                let l = crate::kernel::tasks::TaskLayout::from_btf(k).ok()?;
-                crate::kernel::tasks::read_task(k, &l, a).ok()
-            });
-            CpuTrace {
-                cpu: cpu as u32,
-                pid: t.as_ref().map(|t| t.pid as u32),
-                comm: t.map(|t| t.comm),
-                task,
-                frames,
-                error,
-            }
-        })
+    (0..k.dump.notes.prstatus.len() as u32)
+        .filter_map(|cpu| cpu_trace(k, ks, cpu))
         .collect()
+}
+
+/// The backtrace of one CPU (the index of its NT_PRSTATUS note), with the task running there.
+pub fn cpu_trace(k: &Kernel, ks: &KernelStack, cpu: u32) -> Option<CpuTrace> {
+    let p = k.dump.notes.prstatus.get(cpu as usize)?;
+    let (frames, error) = ks.trace(&p.regs);
+    // The task running there: per-CPU `current_task` (`pcpu_hot.current_task` on 6.2+).
+    let task = crate::kernel::tasks::current_task(k, cpu);
+    let t = task.and_then(|a| {
+        let l = crate::kernel::tasks::TaskLayout::from_btf(k).ok()?;
+        crate::kernel::tasks::read_task(k, &l, a).ok()
+    });
+    Some(CpuTrace {
+        cpu,
+        pid: t.as_ref().map(|t| t.pid as u32),
+        comm: t.map(|t| t.comm),
+        task,
+        frames,
+        error,
+    })
 }
 
 /// Reads and disassembles the function around `ip`, from its start through a little past `ip`.
@@ -74,7 +74,7 @@ pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultS
 
 /// Fills backtraces, fault, culprit, narrative, evidence, disassembly and bucket.
 pub fn analyze_crash(k: &Kernel, r: &mut Report, oops: Option<&Oops>) {
-    analyze_crash_with(k, r, oops, &DebugInfo::default())
+    analyze_crash_with(k, r, oops, &DebugInfo::default(), &mut |_| {})
 }
 
 /// Source file, line and inlined functions of each frame, from debuginfo. A return address
@@ -107,13 +107,46 @@ pub fn annotate_frames(frames: &mut [crate::report::Frame], dbg: &DebugInfo) {
 }
 
 /// [`analyze_crash`], sharpened by the user's debuginfo (lines, DWARF field names).
-pub fn analyze_crash_with(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: &DebugInfo) {
+///
+/// When the log names the crashing CPU, that CPU is unwound first and the verdict is handed to
+/// `verdict` (with `cpu_traces` still pending) before the other CPUs are unwound: on a machine
+/// with many CPUs the page shows the cause while the rest is still being read.
+pub fn analyze_crash_with(
+    k: &Kernel,
+    r: &mut Report,
+    oops: Option<&Oops>,
+    dbg: &DebugInfo,
+    verdict: &mut dyn FnMut(&Report),
+) {
     let ks = KernelStack::new(k);
     r.warnings.extend(ks.warnings.iter().cloned());
-    r.cpu_traces = cpu_traces(k, &ks);
+    let ncpu = k.dump.notes.prstatus.len() as u32;
+    let named = r.panic.cpu.filter(|&c| c < ncpu && ncpu > 1);
+    r.cpu_traces = match named {
+        Some(c) => cpu_trace(k, &ks, c).into_iter().collect(),
+        None => cpu_traces(k, &ks),
+    };
     for t in &mut r.cpu_traces {
         annotate_frames(&mut t.frames, dbg);
     }
+    diagnose_crashing_cpu(k, r, oops, dbg);
+    if let Some(c) = named {
+        r.pending = vec!["cpu_traces".into()];
+        verdict(r);
+        r.pending.clear();
+        for cpu in (0..ncpu).filter(|&i| i != c) {
+            if let Some(mut t) = cpu_trace(k, &ks, cpu) {
+                annotate_frames(&mut t.frames, dbg);
+                r.cpu_traces.push(t);
+            }
+        }
+        r.cpu_traces.sort_by_key(|t| t.cpu);
+    }
+}
+
+/// Picks the crashing CPU among `r.cpu_traces` and fills backtrace, fault, disassembly, culprit,
+/// narrative, evidence and bucket from it.
+fn diagnose_crashing_cpu(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: &DebugInfo) {
     // The crashing CPU: the one the log names, else the one that ran panic() or the kdump crash
     // path, else one interrupted in kernel mode.
     let on_panic_path = |t: &CpuTrace| {

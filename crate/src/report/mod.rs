@@ -60,6 +60,10 @@ pub struct Report {
     /// rejected ones are in `warnings`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub debuginfo: Vec<String>,
+    /// Only in the reports shown while the analysis runs: the keys of this model that are still
+    /// being worked out (e.g. `["backtrace", "culprit", ...]`). Absent from a finished report.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
