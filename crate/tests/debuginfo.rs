@@ -404,7 +404,7 @@ fn damaged_ko_never_panics() {
             let _ = d.line(0xffffffffc033d0fb);
             let _ = d.frames(0xffffffffc033d0fb);
             let _ = d.arg_field("fixture_null_deref", 0xffffffffc033d0e6, 1, 0x18);
-            assert_eq!(f.ranges.is_empty(), false);
+            assert!(!f.ranges.is_empty());
         }
     }
     eprintln!("{used} of 120 damaged files still matched");

@@ -115,7 +115,7 @@ fn corpus_titles() {
             frame_n += 1;
             frame_ok += (p.and_then(|o| o.frame.as_deref()) == Some(f.as_str())) as u32;
         }
-        corr_ok += (p.map_or(false, |o| o.corrupted) == e.corrupted) as u32;
+        corr_ok += (p.is_some_and(|o| o.corrupted) == e.corrupted) as u32;
         if !hit {
             let k = e
                 .title

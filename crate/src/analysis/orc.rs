@@ -5,6 +5,7 @@
 //! - v2 (6.3, commit ffb1b4a41016 "Add 'signal' field"): type:2, signal:1, end:1.
 //! - v3 (6.4+, commit fb799447ae29 "Split UNWIND_HINT_EMPTY in two"): type:3 (UNDEFINED=0,
 //!   END_OF_STACK=1, CALL=2, REGS=3, REGS_PARTIAL=4), signal:1.
+//!
 //! Each table is `orc_unwind_ip[]` (s32 offsets relative to the entry's own address, sorted) and
 //! `orc_unwind[]` (6-byte entries) of the same length.
 

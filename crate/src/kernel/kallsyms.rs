@@ -272,7 +272,7 @@ pub(crate) fn choose(
             .zip(&addrs)
             .filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a))
             .count();
-        if score > 0 && best.as_ref().map_or(true, |b| score > b.0) {
+        if score > 0 && best.as_ref().is_none_or(|b| score > b.0) {
             best = Some((score, label, addrs));
         }
     }

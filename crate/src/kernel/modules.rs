@@ -114,11 +114,9 @@ impl Layout {
                 && size > 0
                 && size % 4096 == 0
                 && size <= 64 << 20
-            {
-                if pairs.last().map_or(true, |&(_, s)| s as usize + 8 <= o) {
+                && pairs.last().is_none_or(|&(_, s)| s as usize + 8 <= o) {
                     pairs.push((o as u64, o as u64 + 8));
                 }
-            }
             if kallsyms.is_none()
                 && MODULE_AREA.contains(&v)
                 && v & 7 == 0
@@ -261,7 +259,7 @@ fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<
             let b = rd(*core_base)?;
             let s = rd32(*core_size)?;
             let mut r = Vec::new();
-            match core_text_size.map(|o| rd32(o)).transpose()? {
+            match core_text_size.map(&rd32).transpose()? {
                 Some(t) if t > 0 && t < s => {
                     r.push((b, b + t));
                     r.push((b + t, b + s));

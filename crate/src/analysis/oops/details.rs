@@ -238,7 +238,7 @@ pub fn parse(lines: &[&str]) -> Details {
         }
         if let Some(rest) = t.strip_prefix("Tainted: ") {
             // 6.10+: a separate line "Tainted: [W]=WARN, [O]=OOT_MODULE".
-            if rest.contains("]=") && d.taint.as_deref().map_or(true, |x| !x.contains("]=")) {
+            if rest.contains("]=") && d.taint.as_deref().is_none_or(|x| !x.contains("]=")) {
                 d.taint = Some(rest.trim().to_string());
             }
             continue;

@@ -288,8 +288,8 @@ pub fn console_text(file: &str) -> &str {
     if !is_header {
         return file;
     }
-    let body = if file.starts_with('\n') {
-        &file[1..]
+    let body = if let Some(rest) = file.strip_prefix('\n') {
+        rest
     } else {
         &file[blank..]
     };
