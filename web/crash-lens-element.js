@@ -3,8 +3,14 @@
 //   <script src="https://docs.example.com/crashlens/crash-lens.js"></script>
 //   <crash-lens lang="zh" src="samples/vmcore.elf"></crash-lens>
 //
-// The script must be served from the same origin as the page (browsers start workers only from
-// the page's origin); it starts worker.js from the directory it was loaded from. Attributes:
+// The analyzer's files (crash-lens.js, crashlens.js, crashlens_bg.wasm, worker.js) stay together
+// on one host. From the page's own origin the element starts worker.js directly. From another
+// origin (a support site embedding the hosted analyzer) browsers refuse a worker script of that
+// origin, so the element starts a tiny Blob worker that importScripts() the analyzer from its
+// host; the wasm is then fetched across origins, so that host must send
+// `Access-Control-Allow-Origin` (GitHub Pages and most static hosts send `*`), and a page with a
+// CSP must allow `script-src <host> 'wasm-unsafe-eval'; connect-src <host>; worker-src blob:`.
+// Attributes:
 //   lang    en | zh (default: the browser's language)
 //   src     optional URL of a dump to analyse at once (e.g. a bundled sample)
 //   worker  optional URL of worker.js (default: beside crash-lens.js)
@@ -21,6 +27,21 @@
     '\n:host { display: block; background: var(--bg); color: var(--fg); border-radius: 12px; padding: 12px; ' +
     'font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "Noto Sans", "PingFang SC", sans-serif; }\n[hidden] { display: none !important; }';
 
+  // One Blob URL per worker script of another origin (a few bytes; kept for the page's life).
+  const bootstraps = new Map();
+  function makeWorker(url) {
+    if (url.origin === location.origin) return new Worker(url.href);
+    let boot = bootstraps.get(url.href);
+    if (!boot) {
+      const base = new URL('.', url).href;
+      const code = 'self.CRASHLENS_BASE = ' + JSON.stringify(base) + ';\n' +
+        'importScripts(' + JSON.stringify(new URL('crashlens.js', base).href) + ', ' + JSON.stringify(url.href) + ');\n';
+      boot = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
+      bootstraps.set(url.href, boot);
+    }
+    return new Worker(boot);
+  }
+
   class CrashLens extends HTMLElement {
     constructor() {
       super();
@@ -29,8 +50,10 @@
       this._name = null;
       this._run = null;
       const root = this.attachShadow({ mode: 'open' });
-      const l = this._lang();
       const h = R.h;
+      // Texts are set by _label(): a parser-created element gets its attributes (lang) only
+      // after the constructor, so the language is known at connectedCallback.
+      const say = (el, key, attr) => { (this._texts || (this._texts = [])).push([el, key, attr]); return el; };
       // A constructed stylesheet is CSSOM, so a strict style-src on the host page allows it.
       let style = null;
       try {
@@ -41,17 +64,17 @@
         style = document.createElement('style');
         style.textContent = CSS;
       }
-      this._input = h('input', { type: 'file', class: 'visually-hidden', id: 'in', 'data-testid': 'dump-input', 'aria-label': R.t(l, 'dropLabel') });
+      this._input = say(h('input', { type: 'file', class: 'visually-hidden', id: 'in', 'data-testid': 'dump-input' }), 'dropLabel', 'aria-label');
       this._drop = h('div', { class: 'drop' },
-        h('p', null, this._input, h('label', { for: 'in', class: 'button' }, R.t(l, 'choose')), ' ', h('span', null, R.t(l, 'dropHereBox'))),
-        h('p', { class: 'hint' }, R.t(l, 'dropHint')));
+        h('p', null, this._input, say(h('label', { for: 'in', class: 'button' }), 'choose'), ' ', say(h('span'), 'dropHereBox')),
+        say(h('p', { class: 'hint' }), 'dropHint'));
       this._phase = h('span', { class: 'phase' });
-      this._bar = h('progress', { 'aria-label': R.t(l, 'analyzing') });
+      this._bar = say(h('progress'), 'analyzing', 'aria-label');
       this._bytes = h('span', { class: 'bytes' });
-      this._cancel = h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel' }, R.t(l, 'cancel'));
+      this._cancel = say(h('button', { type: 'button', class: 'secondary', 'data-testid': 'cancel' }), 'cancel');
       this._progress = h('div', { class: 'progress', hidden: true, 'aria-live': 'polite' }, h('div', { class: 'row' }, this._phase, this._bar, this._bytes, this._cancel));
       this._error = h('p', { class: 'error', role: 'alert', hidden: true, 'data-testid': 'error' });
-      const btn = (id, key, fn) => { const b = h('button', { type: 'button', 'data-testid': id }, R.t(l, key)); b.addEventListener('click', fn); return b; };
+      const btn = (id, key, fn) => { const b = say(h('button', { type: 'button', 'data-testid': id }), key); b.addEventListener('click', fn); return b; };
       this._exports = [
         btn('export-json', 'exportJson', () => this._export('json')),
         btn('export-md', 'exportMd', () => this._export('md')),
@@ -72,8 +95,25 @@
       });
     }
 
+    static get observedAttributes() { return ['lang']; }
+    attributeChangedCallback() { this._label(); }
+
+    /** Sets the element's texts in its language; a report shown is drawn again in it. */
+    _label() {
+      const l = this._lang();
+      for (const [el, key, attr] of this._texts) {
+        if (attr) el.setAttribute(attr, R.t(l, key));
+        else el.textContent = R.t(l, key);
+      }
+      if (this.report && !this._run) {
+        this._report.textContent = '';
+        this._report.append(R.renderReport(this.report, l));
+      }
+    }
+
     connectedCallback() {
       // Attributes may not be set in the constructor of a parser-created element.
+      this._label();
       if (!this.dataset.state) this._setState('idle');
       const src = this.getAttribute('src');
       if (src && !this._loaded) {
@@ -120,7 +160,7 @@
       this._progress.hidden = false;
       this._setState('working');
       this._showProgress({ phase: 'loading', bytes_read: 0, file_size: file.size });
-      const workerUrl = this.getAttribute('worker') || new URL('worker.js', SCRIPT_URL).href;
+      const workerUrl = new URL(this.getAttribute('worker') || 'worker.js', SCRIPT_URL);
       // Parts of the report are shown as they become ready; exports wait for the whole one.
       const onPart = (p) => {
         if (this._run !== run) return;
@@ -129,7 +169,7 @@
         this._exports.forEach((b) => { b.disabled = true; });
         this._result.hidden = false;
       };
-      const run = (this._run = R.startAnalysis(file, () => new Worker(workerUrl), (p) => { if (this._run === run) this._showProgress(p); }, l, onPart));
+      const run = (this._run = R.startAnalysis(file, () => makeWorker(workerUrl), (p) => { if (this._run === run) this._showProgress(p); }, l, onPart));
       return run.done.then((res) => {
         if (this._run !== run) return null;
         this._run = null;

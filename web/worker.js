@@ -5,13 +5,15 @@
 'use strict';
 
 // In the single-file build the page defines self.CRASHLENS_WASM (the module bytes) and the
-// glue before this script; in the hosted build both are files beside this one.
-if (typeof wasm_bindgen === 'undefined') importScripts('crashlens.js');
+// glue before this script; in the hosted build both are files beside this one, or, when
+// <crash-lens> runs on another origin, under self.CRASHLENS_BASE (set by its Blob bootstrap).
+const BASE = self.CRASHLENS_BASE || '';
+if (typeof wasm_bindgen === 'undefined') importScripts(BASE + 'crashlens.js');
 
 let panicMessage = null;
 self.crashlensPanic = (m) => { panicMessage = m; };
 
-const ready = wasm_bindgen({ module_or_path: self.CRASHLENS_WASM || 'crashlens_bg.wasm' });
+const ready = wasm_bindgen({ module_or_path: self.CRASHLENS_WASM || BASE + 'crashlens_bg.wasm' });
 
 self.onmessage = async (ev) => {
   // One file, or the parts of a split dump (makedumpfile --split), in order; debug files picked

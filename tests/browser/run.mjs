@@ -455,6 +455,64 @@ test('embedding: <crash-lens> element analyses the real dump inside a host page'
   }));
 });
 
+test('embedding from another origin: <crash-lens> (Blob bootstrap, strict CSP) and an iframe of the page', async () => {
+  const elf = fixtureElf(NULL);
+  const fx = facts(NULL);
+  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  await withServer(async (analyzerUrl) => {
+    // The support document lives on another origin (another port) and names the analyzer's host
+    // in its CSP: scripts and the wasm from there, the worker from a Blob URL.
+    const host = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlens-host-'));
+    const a = new URL(analyzerUrl).origin;
+    const csp = `default-src 'none'; script-src ${a} 'wasm-unsafe-eval'; worker-src blob:; connect-src ${a}; frame-src ${a}; style-src 'self'; img-src data:`;
+    fs.writeFileSync(path.join(host, 'index.html'), `<!doctype html><html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}"><title>support article</title>
+<script src="${analyzerUrl}crash-lens.js"></script></head>
+<body><h1>Upload nothing: analyse your vmcore here</h1><crash-lens lang="zh"></crash-lens></body></html>`);
+    fs.writeFileSync(path.join(host, 'frame.html'), `<!doctype html><html><head><meta charset="utf-8"><title>iframe</title></head>
+<body><iframe src="${analyzerUrl}index.html" style="width:1000px;height:800px" title="crashlens"></iframe></body></html>`);
+    const { server, url: hostUrl } = await serve(host, {});
+    try {
+      assert(new URL(hostUrl).origin !== a, 'two origins');
+      await withBrowser(async (ctx) => {
+        const page = await ctx.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+        await page.goto(hostUrl);
+        await page.waitForSelector('crash-lens[data-state="idle"]');
+        // lang="zh" is read even though the parser sets it after the element is constructed.
+        eq(await page.$eval('crash-lens', (e) => e.shadowRoot.querySelector('label.button').textContent), '选择 vmcore 文件…', 'element controls in Chinese');
+        await page.setInputFiles('crash-lens [data-testid="dump-input"]', elf);
+        await page.waitForSelector('crash-lens[data-state="done"], crash-lens[data-state="error"]', { timeout: 180000 });
+        const err = await page.$eval('crash-lens', (e) => e.shadowRoot.querySelector('[data-testid="error"]').textContent);
+        eq(await page.getAttribute('crash-lens', 'data-state'), 'done', 'cross-origin element state (error: ' + err + ')');
+        const f = (k) => page.textContent(`crash-lens [data-section="summary"] [data-field="${k}"]`);
+        eq((await f('panic.pid')).trim(), String(fx.crashing_pid), 'cross-origin element PID');
+        const culprit = await page.textContent('crash-lens [data-field="culprit"]');
+        assert(culprit.includes('fixture_null_deref'), 'culprit in the element: ' + culprit);
+        assert(/[\u4e00-\u9fff]/.test(await page.textContent('crash-lens [data-field="narrative"]')), 'the element speaks Chinese (lang="zh")');
+        await shot(page, 'embed-cross-origin');
+        eq(errors.length, 0, 'page errors ' + errors.join('; '));
+
+        // The whole page in an iframe of another origin.
+        const p2 = await ctx.newPage();
+        await p2.goto(hostUrl + 'frame.html');
+        const frame = await (await p2.waitForSelector('iframe')).contentFrame();
+        await frame.waitForSelector('html[data-state="idle"]');
+        await frame.setInputFiles('[data-testid="dump-input"]', elf);
+        await frame.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 180000 });
+        eq(await frame.getAttribute('html', 'data-state'), 'done', 'iframe state');
+        eq((await frame.textContent('[data-section="summary"] [data-field="panic.comm"]')).trim(), fx.crashing_comm, 'iframe comm');
+        await shot(p2, 'embed-iframe');
+      });
+    } finally {
+      server.close();
+      fs.rmSync(host, { recursive: true, force: true });
+    }
+  });
+});
+
 // The dump lab (tests/lab, another part of the project) leaves real dumps of many crash
 // scenarios, in every container its tools write, under ~/.cache/crashlens/lab/<scenario>/.
 const LAB = process.env.CRASHLENS_LAB_DIR || path.join(CACHE, 'lab');

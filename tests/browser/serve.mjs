@@ -30,6 +30,9 @@ export function serve(dir, { host = '127.0.0.1', port = 0, onRequest, prefix = '
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'cache-control': 'no-cache',
         'x-content-type-options': 'nosniff',
+        // The analyzer's files may be used by <crash-lens> on another origin (the wasm is fetched
+        // across origins then). They are public files; nothing of a dump is ever served.
+        'access-control-allow-origin': '*',
       });
       res.end(req.method === 'HEAD' ? undefined : data);
     });
