@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CLI benchmark: wall time and peak memory of `crashlens report` (and `info`) per dump, median of
-# N runs after one warm-up, with GNU time. Usage:
+# N runs after one warm-up, with GNU time; then the in-browser benchmark (tests/browser/bench.mjs:
+# drop to first part, to verdict, to whole report, peak wasm memory) when dist/ is built. Usage:
 #   scripts/bench.sh [DUMP ...]        (default: the shared fixtures' ELF and every lab container)
 #   RUNS=5 scripts/bench.sh
 set -euo pipefail
@@ -35,3 +36,9 @@ for d in "${dumps[@]}"; do
     printf '%-58s %10s %8s %10s %10s\n' "${d: -58}" "$size" "$cmd" "$w" "$((m / 1024))"
   done
 done
+if [ -f dist/index.html ] && [ -d tests/browser/node_modules/playwright-core ]; then
+  say "in-browser benchmark (headless Chromium, dist/)"
+  RUNS=$RUNS node tests/browser/bench.mjs "$@"
+else
+  say "in-browser benchmark skipped: build dist/ with scripts/build-web.sh (and scripts/setup.sh for Chromium)"
+fi
