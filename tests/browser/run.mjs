@@ -628,7 +628,7 @@ test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak was
     await page.goto(url);
     const ms = await analyze(page, file);
     const t = await page.evaluate(() => window.crashlensTiming);
-    measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
+    measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, firstPartMs: t.firstPartMs, verdictMs: t.verdictMs, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
     eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'big-4g release');
     if (await page.$('[data-section="summary"] [data-field="panic.pid"]')) eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'big-4g PID');
     await shot(page, 'lab-big-4g');
