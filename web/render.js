@@ -255,11 +255,25 @@
   function copyButton(l, getText, what) {
     const b = h('button', { type: 'button', class: 'secondary copy', 'aria-label': t(l, 'copy') + ': ' + what, 'data-copy': '' }, t(l, 'copy'));
     b.addEventListener('click', async () => {
+      const text = getText();
+      let ok = false;
       try {
-        await navigator.clipboard.writeText(getText());
-        b.textContent = t(l, 'copied');
-        setTimeout(() => { b.textContent = t(l, 'copy'); }, 1500);
-      } catch (_) { /* clipboard refused: nothing to do */ }
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      } catch (_) {
+        // No async clipboard (not a secure context, or refused): the selection route.
+        const ta = h('textarea', { 'aria-hidden': 'true' }, text);
+        ta.style.position = 'fixed'; // CSSOM, which a CSP without 'unsafe-inline' allows
+        ta.style.left = '-9999px';
+        (b.getRootNode().body || b.parentNode).append(ta);
+        ta.select();
+        try { ok = document.execCommand('copy'); } catch (_) { ok = false; }
+        ta.remove();
+        b.focus();
+      }
+      if (!ok) return;
+      b.textContent = t(l, 'copied');
+      setTimeout(() => { b.textContent = t(l, 'copy'); }, 1500);
     });
     return b;
   }

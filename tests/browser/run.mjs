@@ -276,6 +276,13 @@ test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
     assert(md.text.startsWith('# crashlens'), 'Markdown title');
     assert(md.text.includes(fx.kernel_release) && md.text.includes(fx.panic_message_first_line) && md.text.includes('PID ' + fx.crashing_pid), 'Markdown has the summary');
     assert(md.text.includes(fx.oops_line), 'Markdown has the oops part of the log');
+    // Copy: a section's button puts its Markdown on the clipboard.
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin });
+    await page.click('[data-section="backtrace"] [data-copy]');
+    const clip = await page.evaluate(() => navigator.clipboard.readText());
+    assert(clip.startsWith('```') && clip.includes('[exception RIP: ') && clip.includes(r.culprit.function), 'backtrace copied as Markdown: ' + clip.slice(0, 80));
+    await page.click('[data-section="verdict"] [data-copy]');
+    assert((await page.evaluate(() => navigator.clipboard.readText())).includes(r.narrative.en), 'verdict copied with the narrative');
     const html = await grab('export-html');
     assert(!/<script(?![^>]*application\/json)/i.test(html.text), 'exported HTML runs no script');
     const p2 = await ctx.newPage();
