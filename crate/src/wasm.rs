@@ -155,13 +155,7 @@ pub fn analyze_files(
     files: js_sys::Array,
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
-    let files: Vec<File> = files
-        .iter()
-        .filter_map(|f| f.dyn_into::<File>().ok())
-        .collect();
-    if files.is_empty() {
-        return Err(JsValue::from_str("No file was given."));
-    }
+    let files = dump_files(&files)?;
     run(files, Vec::new(), progress)
 }
 
@@ -175,13 +169,7 @@ pub fn analyze_with_debuginfo(
     extras: js_sys::Array,
     progress: Option<js_sys::Function>,
 ) -> std::result::Result<String, JsValue> {
-    let files: Vec<File> = files
-        .iter()
-        .filter_map(|f| f.dyn_into::<File>().ok())
-        .collect();
-    if files.is_empty() {
-        return Err(JsValue::from_str("No file was given."));
-    }
+    let files = dump_files(&files)?;
     let mut more = Vec::new();
     for v in extras.iter() {
         let f: File = v
@@ -200,6 +188,18 @@ pub fn analyze_with_debuginfo(
         more.push(crate::debuginfo::Extra { name, src: cached });
     }
     run(files, more, progress)
+}
+
+/// The `File`s of a JS array; at least one.
+fn dump_files(files: &js_sys::Array) -> std::result::Result<Vec<File>, JsValue> {
+    let files: Vec<File> = files
+        .iter()
+        .filter_map(|f| f.dyn_into::<File>().ok())
+        .collect();
+    if files.is_empty() {
+        return Err(JsValue::from_str("No file was given."));
+    }
+    Ok(files)
 }
 
 fn run(

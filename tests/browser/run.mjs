@@ -113,10 +113,25 @@ async function checkSummary(page, fx) {
 const NULL = 'linux-6.1-cloud-null';
 const measured = {};
 
-test('hosted: real 6.1 dump through the file input shows the summary', async () => {
+/** The 6.1 NULL-dereference fixture: its ELF and facts, or the test is skipped. */
+function nullFixture() {
   const elf = fixtureElf(NULL);
   const fx = facts(NULL);
   if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  return { elf, fx };
+}
+
+/** `fn(page, url, ctx)` on a fresh tab of the hosted build, served for this test. */
+function onHostedPage(fn) {
+  return withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    return fn(page, url, ctx);
+  }));
+}
+
+test('hosted: real 6.1 dump through the file input shows the summary', async () => {
+  const { elf, fx } = nullFixture();
   await withServer((url) => withBrowser(async (ctx) => {
     const page = await ctx.newPage();
     const errors = [];
@@ -139,12 +154,8 @@ test('hosted: real 6.1 dump through the file input shows the summary', async () 
 });
 
 test('hosted: results appear part by part while the worker runs (summary, then verdict, then every CPU)', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  const { elf, fx } = nullFixture();
+  await onHostedPage(async (page) => {
     await page.waitForSelector('html[data-state="idle"]');
     // Record what the report area shows each time it changes while the analysis is running.
     await page.evaluate(() => {
@@ -184,27 +195,23 @@ test('hosted: results appear part by part while the worker runs (summary, then v
     // A picture of the first part, as the user saw it.
     await page.evaluate((html) => { document.getElementById('report').innerHTML = html; }, first.html);
     await shot(page, 'hosted-first-part');
-  }));
+  });
 });
 
 test('hosted: a module .ko picked with the dump sharpens the verdict (field name, source line)', async () => {
   const elf = fixtureElf(NULL);
   const ko = path.join(FIXTURES, NULL, 'vmcore_fixture.ko');
   if (!elf || !fs.existsSync(ko)) skip(`fixture ${NULL} or its .ko not found under ${FIXTURES}`);
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  await onHostedPage(async (page) => {
     await analyze(page, [elf, ko]);
     const text = await page.evaluate(() => document.body.innerText);
     assert(text.includes('struct victim.field'), 'the field at the faulting offset is named from the .ko DWARF');
     assert(text.includes('vmcore_fixture.c:46'), 'the faulting source line is shown');
-  }));
+  });
 });
 
 test('hosted: "try a sample" analyses the bundled reference-case dump', async () => {
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  await onHostedPage(async (page) => {
     await page.waitForSelector('html[data-state="idle"]');
     await page.click('[data-testid="sample"]');
     await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 180000 });
@@ -214,31 +221,25 @@ test('hosted: "try a sample" analyses the bundled reference-case dump', async ()
     assert(text.includes('__free_pages'), 'the faulting function is named');
     eq((await field(page, 'panic.comm')).trim(), 'nginx', 'the task is nginx');
     await shot(page, 'hosted-sample');
-  }));
+  });
 });
 
 test('hosted: a file that is not a dump gives a plain error and data-state=error', async () => {
   const junk = path.join(os.tmpdir(), 'crashlens-not-a-dump.txt');
   fs.writeFileSync(junk, 'this is a text file, not a vmcore\n'.repeat(100));
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  await onHostedPage(async (page) => {
     await analyze(page, junk, 'error');
     const msg = (await page.textContent('[data-testid="error"]')).trim();
     assert(/not a crash dump/i.test(msg), 'error names the problem: ' + msg);
     assert(!msg.includes('\n') && msg.length < 300, 'one short sentence: ' + msg);
     assert(await page.isVisible('[data-testid="error"]'), 'error is visible');
     await shot(page, 'hosted-not-a-dump');
-  }));
+  });
 });
 
 test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  const { elf, fx } = nullFixture();
+  await onHostedPage(async (page, url, ctx) => {
     await analyze(page, elf);
     const grab = async (id) => {
       const [dl] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="${id}"]`)]);
@@ -291,13 +292,11 @@ test('hosted: exports download and parse (JSON, Markdown, HTML)', async () => {
     const embedded = JSON.parse(await p2.textContent('#crashlens-report'));
     eq(embedded.panic.comm, fx.crashing_comm, 'HTML export embedded JSON');
     await shot(p2, 'export-html');
-  }));
+  });
 });
 
 test('hosted: Chinese by browser language, switch to English; dark theme', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const { elf, fx } = nullFixture();
   await withServer((url) => withBrowser(async (ctx) => {
     const page = await ctx.newPage();
     await page.goto(url);
@@ -397,9 +396,7 @@ test('hosted: privacy — every request stays on the origin, no bodies, nothing 
 });
 
 test('hosted under a sub-path (/tools/crashlens/): the page and its worker load relative to it', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const { elf, fx } = nullFixture();
   const served = [];
   await withServer((url) => withBrowser(async (ctx) => {
     const page = await ctx.newPage();
@@ -412,9 +409,7 @@ test('hosted under a sub-path (/tools/crashlens/): the page and its worker load 
 });
 
 test('single file: opened from file:// with no server, the real dump gives the summary', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const { elf, fx } = nullFixture();
   if (!fs.existsSync(SINGLE)) throw new Error(`${SINGLE} missing: run scripts/build-web.sh`);
   await withBrowser(async (ctx) => {
     const seen = [];
@@ -439,9 +434,7 @@ test('single file: opened from file:// with no server, the real dump gives the s
 });
 
 test('embedding: <crash-lens> element analyses the real dump inside a host page', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const { elf, fx } = nullFixture();
   await withServer((url) => withBrowser(async (ctx) => {
     const page = await ctx.newPage();
     const errors = [];
@@ -463,9 +456,7 @@ test('embedding: <crash-lens> element analyses the real dump inside a host page'
 });
 
 test('embedding from another origin: <crash-lens> (Blob bootstrap, strict CSP) and an iframe of the page', async () => {
-  const elf = fixtureElf(NULL);
-  const fx = facts(NULL);
-  if (!elf || !fx) skip(`fixture ${NULL} not found under ${FIXTURES}`);
+  const { elf, fx } = nullFixture();
   await withServer(async (analyzerUrl) => {
     // The support document lives on another origin (another port) and names the analyzer's host
     // in its CSP: scripts and the wasm from there, the worker from a Blob URL.
@@ -598,9 +589,7 @@ test('lab split dumps: the parts given together through the file input', async (
   // The wasm reads several files when it exports analyzeFiles (the core's analyze_many).
   const multi = fs.readFileSync(path.join(DIST, 'crashlens.js'), 'utf8').includes('analyzeFiles');
   measured.splitInPage = multi;
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  await onHostedPage(async (page) => {
     for (const sc of scenarios) {
       const dir = path.join(LAB, sc);
       const parts = fs.readdirSync(dir).filter((f) => /\.split\.\d+$/.test(f)).map((f) => path.join(dir, f));
@@ -622,7 +611,7 @@ test('lab split dumps: the parts given together through the file input', async (
       const r = JSON.parse(fs.readFileSync(await dl.path(), 'utf8'));
       eq(pick(r), pick(cliRes.report), `${sc}: split dump, page vs CLI`);
     }
-  }));
+  });
 });
 
 test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak wasm memory)', async () => {
@@ -630,16 +619,14 @@ test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak was
   const file = path.join(dir, 'vmcore.elf');
   if (!fs.existsSync(file) || !fs.existsSync(path.join(dir, 'facts.json'))) skip(`no ${file} (tests/lab/run.sh makes it)`);
   const fx = JSON.parse(fs.readFileSync(path.join(dir, 'facts.json'), 'utf8'));
-  await withServer((url) => withBrowser(async (ctx) => {
-    const page = await ctx.newPage();
-    await page.goto(url);
+  await onHostedPage(async (page) => {
     const ms = await analyze(page, file);
     const t = await page.evaluate(() => window.crashlensTiming);
     measured.big4g = { bytes: fs.statSync(file).size, dropToSummaryMs: ms, firstPartMs: t.firstPartMs, verdictMs: t.verdictMs, workerMs: t.workerMs, wasmMemoryBytes: t.wasmMemory };
     eq((await field(page, 'kernel.release')).trim(), fx.kernel_release, 'big-4g release');
     if (await page.$('[data-section="summary"] [data-field="panic.pid"]')) eq((await field(page, 'panic.pid')).trim(), String(fx.crashing_pid), 'big-4g PID');
     await shot(page, 'lab-big-4g');
-  }));
+  });
 });
 
 // ------------------------------------------------------------------ run

@@ -114,9 +114,10 @@ impl Layout {
                 && size > 0
                 && size % 4096 == 0
                 && size <= 64 << 20
-                && pairs.last().is_none_or(|&(_, s)| s as usize + 8 <= o) {
-                    pairs.push((o as u64, o as u64 + 8));
-                }
+                && pairs.last().is_none_or(|&(_, s)| s as usize + 8 <= o)
+            {
+                pairs.push((o as u64, o as u64 + 8));
+            }
             if kallsyms.is_none()
                 && MODULE_AREA.contains(&v)
                 && v & 7 == 0
