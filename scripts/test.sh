@@ -21,6 +21,11 @@ else
   say "note: fixtures not found at $(fixtures_dir); the tests that need them will skip"
 fi
 
+if cargo fmt --version >/dev/null 2>&1; then
+  say "cargo fmt --check (rustfmt defaults)"
+  cargo fmt --all -- --check >/dev/null || die "the Rust code is not formatted: run cargo fmt --all"
+fi
+
 say "cargo test --workspace"
 cargo test --workspace
 cargo build --bin crashlens   # the browser tests compare the page with the CLI
