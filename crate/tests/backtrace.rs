@@ -164,3 +164,37 @@ fn idle_cpu_crosses_the_irq_stack() {
     assert!(text.contains("secondary_startup_64_no_verify"), "{text}");
     assert!(t.error.is_none());
 }
+
+/// A module's ORC table is found through BTF (`struct module.arch`), and the search by shape
+/// (used without BTF) finds the same table.
+#[test]
+fn module_orc_through_btf_equals_search_by_shape() {
+    use crashlens::analysis::orc::OrcVersion;
+    use crashlens::analysis::stack::{module_orc_btf, module_orc_by_shape};
+    for name in [F61, F612] {
+        let Some(s) = open(name) else { return };
+        let k = &s.kernel;
+        let v = OrcVersion::for_release(k.release().unwrap_or(""));
+        let syms = k.symbols();
+        let m = syms
+            .modules
+            .iter()
+            .find(|m| m.name == "vmcore_fixture")
+            .expect("the fixture module");
+        let by_btf = module_orc_btf(k, m, v).expect("ORC table through BTF");
+        let by_shape = module_orc_by_shape(k, m, v).expect("ORC table by shape");
+        assert!(by_btf.ips.len() > 4, "{name}: {} entries", by_btf.ips.len());
+        assert_eq!(by_btf.ips, by_shape.ips, "{name}");
+        // The faulting function's address is covered by the module's table.
+        let f = if name == F61 {
+            "fixture_null_deref"
+        } else {
+            "fixture_provoke"
+        };
+        let a = syms.addr_of(f).expect(f);
+        assert!(
+            by_btf.ips.iter().any(|&ip| ip <= a) && by_btf.ips.iter().any(|&ip| ip > a),
+            "{name}: {f} inside the table"
+        );
+    }
+}

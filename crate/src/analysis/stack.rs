@@ -160,40 +160,66 @@ fn mark_stack_switches(frames: &mut [Frame]) {
 
 /// A module's ORC table: `struct module.arch` is `struct mod_arch_specific { unsigned int
 /// num_orcs; int *orc_unwind_ip; struct orc_entry *orc_unwind; }` (arch/x86/include/asm/module.h).
-/// Without type information its place inside `struct module` is found by shape: an aligned
-/// count followed by two pointers into the module, whose ip table decodes to sorted addresses
-/// inside the module.
+/// Its place inside `struct module` comes from BTF; without BTF (or if what BTF points at does
+/// not hold up) it is found by shape: an aligned count followed by two pointers into the module,
+/// whose ip table decodes to sorted addresses inside the module.
 fn module_orc(k: &Kernel, m: &crate::kernel::symbols::Module, v: OrcVersion) -> Option<OrcTable> {
+    module_orc_btf(k, m, v).or_else(|| module_orc_by_shape(k, m, v))
+}
+
+/// [`module_orc`] without type information: the first place in `struct module` that holds up.
+pub fn module_orc_by_shape(
+    k: &Kernel,
+    m: &crate::kernel::symbols::Module,
+    v: OrcVersion,
+) -> Option<OrcTable> {
     const STRUCT_MODULE_MAX: usize = 2048;
     let raw = k.read_bytes(m.addr, STRUCT_MODULE_MAX).ok()?;
     let q = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
+    (0..STRUCT_MODULE_MAX - 24)
+        .step_by(8)
+        .find_map(|off| module_orc_at(k, m, v, q(off) & 0xffff_ffff, q(off + 8), q(off + 16)))
+}
+
+/// [`module_orc`] through BTF's `struct module.arch.{num_orcs, orc_unwind_ip, orc_unwind}`.
+pub fn module_orc_btf(
+    k: &Kernel,
+    m: &crate::kernel::symbols::Module,
+    v: OrcVersion,
+) -> Option<OrcTable> {
+    let btf = k.btf()?;
+    let off = |f: &str| btf.member_offset("module", &format!("arch.{f}"));
+    let n = k.read_u32(m.addr + off("num_orcs")?).ok()? as u64;
+    let ip = k.read_u64(m.addr + off("orc_unwind_ip")?).ok()?;
+    let un = k.read_u64(m.addr + off("orc_unwind")?).ok()?;
+    module_orc_at(k, m, v, n, ip, un)
+}
+
+/// The table of `n` entries at `ip` / `un`, if it holds up as this module's: both arrays inside
+/// the module, every ip in module space (entries for freed .init.text remain), most of them
+/// inside this module.
+fn module_orc_at(
+    k: &Kernel,
+    m: &crate::kernel::symbols::Module,
+    v: OrcVersion,
+    n: u64,
+    ip: u64,
+    un: u64,
+) -> Option<OrcTable> {
     let inside = |a: u64| m.contains(a);
-    for off in (0..STRUCT_MODULE_MAX - 24).step_by(8) {
-        let n = q(off) & 0xffff_ffff;
-        let (ip, un) = (q(off + 8), q(off + 16));
-        if n == 0 || n > 1 << 20 || !inside(ip) || !inside(un) {
-            continue;
-        }
-        let (Ok(a), Ok(b)) = (
-            k.read_bytes(ip, (n * 4) as usize),
-            k.read_bytes(un, (n * 6) as usize),
-        ) else {
-            continue;
-        };
-        let t = OrcTable::from_raw(ip, &a, &b, v);
-        // Every ip must be in module space (entries for freed .init.text remain) and most of
-        // them inside this module.
-        let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
-        let own = t
-            .ips
-            .iter()
-            .filter(|&&x| inside(x) || inside(x.wrapping_sub(1)))
-            .count();
-        if t.ips.iter().all(|&x| in_space(x)) && own * 2 >= t.ips.len() {
-            return Some(t);
-        }
+    if n == 0 || n > 1 << 20 || !inside(ip) || !inside(un) {
+        return None;
     }
-    None
+    let a = k.read_bytes(ip, (n * 4) as usize).ok()?;
+    let b = k.read_bytes(un, (n * 6) as usize).ok()?;
+    let t = OrcTable::from_raw(ip, &a, &b, v);
+    let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
+    let own = t
+        .ips
+        .iter()
+        .filter(|&&x| inside(x) || inside(x.wrapping_sub(1)))
+        .count();
+    (t.ips.iter().all(|&x| in_space(x)) && own * 2 >= t.ips.len()).then_some(t)
 }
 
 impl UnwindEnv for KernelStack<'_> {
