@@ -146,3 +146,51 @@ fn report_is_staged_verdict_before_other_cpus() {
         assert!(whole["cpu_traces"].as_array().unwrap().len() > 1);
     }
 }
+
+/// Kernels without BTF (before 5.2, or built without it, like the reference case's 3.10): the
+/// backtrace, the fault and the culprit come from ORC, registers and code alone; only the field
+/// names (which need types) go.
+#[test]
+fn verdict_without_btf_matches_verdict_with_it() {
+    for name in [F61, F612] {
+        let Some(with) = report(name) else { return };
+        let sess = open(name).unwrap();
+        assert!(sess.kernel.ignore_btf());
+        let r = serde_json::to_value(crashlens::report::build::report_of(&sess.kernel)).unwrap();
+        let names = |r: &serde_json::Value| -> Vec<String> {
+            r["backtrace"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["function"].to_string())
+                .collect()
+        };
+        assert!(!names(&r).is_empty(), "{name}: a backtrace without BTF");
+        assert_eq!(names(&r), names(&with), "{name}: backtrace");
+        for k in [
+            "culprit.function",
+            "culprit.module",
+            "fault.class",
+            "fault.instruction",
+            "fault.base_register",
+            "panic.pid",
+            "panic.comm",
+            "bucket",
+        ] {
+            assert_eq!(s(&r, k), s(&with, k), "{name}: {k}");
+        }
+        assert!(
+            s(&r, "narrative.en")
+                .as_str()
+                .is_some_and(|t| t.len() > 100),
+            "{name}: English narrative"
+        );
+        assert!(
+            s(&r, "narrative.zh")
+                .as_str()
+                .is_some_and(|t| t.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+            "{name}: Chinese narrative"
+        );
+        assert_eq!(r["disassembly"], with["disassembly"], "{name}: disassembly");
+    }
+}
