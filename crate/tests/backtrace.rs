@@ -198,3 +198,72 @@ fn module_orc_through_btf_equals_search_by_shape() {
         );
     }
 }
+
+/// Kernels without ORC tables (before 4.14, or frame-pointer builds): the stack scan finds the
+/// exception frames by the shape of their `pt_regs`. They equal what ORC finds, registers and
+/// all; every frame ORC finds is found in the same order (the scan adds stale return addresses,
+/// marked unreliable), and the verdict is the same.
+#[test]
+fn without_orc_exception_frames_are_found_by_shape() {
+    use crashlens::report::Report;
+    for name in [F61, F612] {
+        let Some(with) = open(name) else { return };
+        let want = report_of(&with.kernel);
+        let s = open(name).unwrap();
+        s.kernel.ignore_orc();
+        let got = report_of(&s.kernel);
+        let exc =
+            |r: &Report| -> Vec<(Option<String>, Option<u64>, Option<crashlens::dump::Regs>)> {
+                r.backtrace
+                    .iter()
+                    .filter(|f| f.kind == "exception")
+                    .map(|f| (f.function.clone(), f.offset, f.regs))
+                    .collect()
+            };
+        assert!(
+            exc(&want).len() >= 2,
+            "{name}: the fault and the user-mode entry"
+        );
+        assert_eq!(exc(&got), exc(&want), "{name}: exception frames");
+        assert!(
+            got.backtrace
+                .iter()
+                .filter(|f| f.kind == "exception")
+                .all(|f| f.how == "regs"),
+            "{name}"
+        );
+        // ORC's frames (from the fault on) are a subsequence of the scan's.
+        let key = |f: &crashlens::report::Frame| (f.function.clone(), f.offset, f.sp);
+        let from = |r: &Report| {
+            r.backtrace
+                .iter()
+                .position(|f| f.kind == "exception")
+                .unwrap()
+        };
+        let mut it = got.backtrace[from(&got)..].iter().map(key);
+        for f in &want.backtrace[from(&want)..] {
+            assert!(
+                it.any(|g| g == key(f)),
+                "{name}: {:?} missing from the scan",
+                f.function
+            );
+        }
+        assert!(got.backtrace.iter().any(|f| f.how == "scan" && !f.reliable));
+        let v = |r: &Report| {
+            let c = r.culprit.as_ref().unwrap();
+            let f = r.fault.as_ref().unwrap();
+            (
+                c.function.clone(),
+                c.module.clone(),
+                f.class.clone(),
+                f.instruction.clone(),
+            )
+        };
+        assert_eq!(v(&got), v(&want), "{name}: verdict");
+        assert_eq!(
+            got.narrative.as_ref().unwrap().en,
+            want.narrative.as_ref().unwrap().en,
+            "{name}"
+        );
+    }
+}

@@ -75,6 +75,10 @@ impl<'k> KernelStack<'k> {
                 s.text.push((a, b));
             }
         }
+        if k.orc_ignored() {
+            s.tables.clear();
+            s.warnings.clear();
+        }
         s
     }
 
@@ -116,6 +120,7 @@ impl<'k> KernelStack<'k> {
                 How::Start => "start",
                 How::Orc => "orc",
                 How::Fp => "fp",
+                How::Regs => "regs",
                 How::Scan => "scan",
             }
             .into(),

@@ -2,7 +2,8 @@
 //! (arch/x86/kernel/unwind_orc.c). Where no ORC entry covers an address (kernels built with
 //! CONFIG_UNWINDER_FRAME_POINTER, code without tables) it follows the rbp chain when the saved
 //! rbp points into the same stack and the return address above it is text (`how: fp`), and
-//! only then scans the stack for a return address (`how: scan`, marked unreliable).
+//! only then scans the stack for a return address (`how: scan`, marked unreliable) or for an
+//! exception frame, a `struct pt_regs` recognised by its shape (`how: regs`).
 //!
 //! The unwinder knows nothing of containers or symbols: it reads memory and asks for ORC entries
 //! through [`UnwindEnv`].
@@ -40,6 +41,9 @@ pub enum How {
     Orc,
     /// From the frame-pointer (rbp) chain.
     Fp,
+    /// An exception frame (`struct pt_regs`) recognised on the stack by its shape, where no
+    /// unwind data says where it is.
+    Regs,
     /// Found by scanning the stack for a return address.
     Scan,
 }
@@ -196,7 +200,7 @@ fn unwind_from(
                 continue;
             }
             match scan(env, st.sp) {
-                Some((slot, ret)) => {
+                Some(Found::Return(slot, ret)) => {
                     frames.push(RawFrame {
                         ip: ret,
                         sp: slot,
@@ -211,6 +215,28 @@ fn unwind_from(
                         bp: st.bp,
                         regs: None,
                         signal: false,
+                    };
+                    continue;
+                }
+                Some(Found::Regs(addr, r)) => {
+                    let r = *r;
+                    frames.push(RawFrame {
+                        ip: r.rip,
+                        sp: r.rsp,
+                        how: How::Regs,
+                        regs: Some(r),
+                        regs_addr: Some(addr),
+                        exact: true,
+                    });
+                    if r.cs & 3 == 3 {
+                        break; // user mode: the kernel stack ends here
+                    }
+                    st = State {
+                        ip: r.rip,
+                        sp: r.rsp,
+                        bp: r.rbp,
+                        regs: Some(r),
+                        signal: true,
                     };
                     continue;
                 }
@@ -373,13 +399,64 @@ fn unwind_from(
     (frames, stop)
 }
 
-/// Looks up the stack from `sp` for a word that is a return address into kernel text.
-fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<(u64, u64)> {
+/// What the stack scan found.
+enum Found {
+    /// A return address into kernel text, and its slot.
+    Return(u64, u64),
+    /// An exception frame: the address of its `pt_regs` and the registers.
+    Regs(u64, Box<Regs>),
+}
+
+/// Looks up the stack from `sp` for an exception frame or a return address into kernel text,
+/// whichever comes first. The registers an exception saved come before its return address, so
+/// a saved register that happens to be a text address is not taken for a frame.
+fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<Found> {
     (0..SCAN_WORDS).find_map(|i| {
         let slot = sp.wrapping_add(i * 8);
+        if let Some(r) = pt_regs_at(env, slot) {
+            return Some(Found::Regs(slot, Box::new(r)));
+        }
         let v = env.read_u64(slot)?;
-        (env.is_text(v) && env.follows_call(v)).then_some((slot, v))
+        (env.is_text(v) && env.follows_call(v)).then_some(Found::Return(slot, v))
     })
+}
+
+/// x86_64 segment selectors: `__KERNEL_CS`, `__KERNEL_DS`, `__USER_CS`, `__USER32_CS`, `__USER_DS`.
+const KERNEL_CS: u64 = 0x10;
+const KERNEL_DS: u64 = 0x18;
+const USER_CS: u64 = 0x33;
+const USER32_CS: u64 = 0x23;
+const USER_DS: u64 = 0x2b;
+
+/// A `struct pt_regs` at `addr`, recognised by the iret frame the CPU pushed: a kernel or user
+/// code selector with its stack selector, RFLAGS with the always-one bit 1 and no bit above
+/// bit 21, an interrupted ip in kernel text (kernel mode) or below the user-space limit, and an
+/// 8-byte aligned kernel stack pointer (kernel mode).
+fn pt_regs_at(env: &dyn UnwindEnv, addr: u64) -> Option<Regs> {
+    let w = |o: u64| env.read_u64(addr.wrapping_add(o));
+    let (cs, ss) = (w(IRET_FRAME_OFFSET + 8)?, w(IRET_FRAME_OFFSET + 32)?);
+    let kernel = cs == KERNEL_CS && (ss == KERNEL_DS || ss == 0);
+    let user = (cs == USER_CS || cs == USER32_CS) && ss == USER_DS;
+    if !kernel && !user {
+        return None;
+    }
+    let (ip, flags, sp) = (
+        w(IRET_FRAME_OFFSET)?,
+        w(IRET_FRAME_OFFSET + 16)?,
+        w(IRET_FRAME_OFFSET + 24)?,
+    );
+    if flags & 2 == 0 || flags >> 22 != 0 {
+        return None;
+    }
+    let plausible = if kernel {
+        env.is_text(ip) && sp & 7 == 0 && sp >= 0xffff_8000_0000_0000
+    } else {
+        ip < 1 << 56 && sp < 1 << 56
+    };
+    if !plausible {
+        return None;
+    }
+    read_regs(env, addr)
 }
 
 #[cfg(test)]
@@ -441,6 +518,104 @@ mod tests {
             rbp,
             cs: 0x10,
             ..Default::default()
+        }
+    }
+
+    /// Writes a `pt_regs` at `at`: callee-saved rbx = 0, a text address in r12 (which the scan
+    /// must not take for a return address), and the iret frame (ip, cs, flags, sp, ss).
+    fn put_pt_regs(
+        m: &mut HashMap<u64, u64>,
+        at: u64,
+        ip: u64,
+        cs: u64,
+        flags: u64,
+        sp: u64,
+        ss: u64,
+    ) {
+        for i in 0..21 {
+            m.insert(at + 8 * i, 0x1111 * i);
+        }
+        m.insert(at + 3 * 8, TEXT + 0x7777); // r12
+        m.insert(at + 5 * 8, 0); // rbx
+        for (i, v) in [ip, cs, flags, sp, ss].into_iter().enumerate() {
+            m.insert(at + IRET_FRAME_OFFSET + 8 * i as u64, v);
+        }
+    }
+
+    #[test]
+    fn exception_frames_found_by_shape_without_orc() {
+        let mut m = HashMap::new();
+        for i in 0..0x80u64 {
+            m.insert(STACK + 8 * i, 0);
+        }
+        // The handler's return address, then the exception's pt_regs (kernel mode, fault in f5),
+        // the faulting function's caller, then the user-mode pt_regs at the top of the stack.
+        m.insert(STACK + 0x10, TEXT + 0x2005);
+        put_pt_regs(
+            &mut m,
+            STACK + 0x18,
+            TEXT + 0x5015,
+            0x10,
+            0x10246,
+            STACK + 0xd0,
+            0x18,
+        );
+        m.insert(STACK + 0xd0, TEXT + 0x6005);
+        put_pt_regs(
+            &mut m,
+            STACK + 0xe0,
+            0x7fff_1234,
+            0x33,
+            0x246,
+            0x7ffd_0000,
+            0x2b,
+        );
+        let env = Env {
+            mem: m,
+            orc: vec![],
+        };
+        let (f, stop) = unwind(&env, &start(0));
+        let got: Vec<(u64, How, bool)> =
+            f.iter().map(|x| (x.ip, x.how, x.regs.is_some())).collect();
+        assert_eq!(
+            got,
+            [
+                (TEXT + 0x1010, How::Start, false),
+                (TEXT + 0x2005, How::Scan, false),
+                (TEXT + 0x5015, How::Regs, true),
+                (TEXT + 0x6005, How::Scan, false),
+                (0x7fff_1234, How::Regs, true),
+            ]
+        );
+        let r = f[2].regs.unwrap();
+        assert_eq!(
+            (r.rbx, r.rsp, r.cs, f[2].regs_addr),
+            (0, STACK + 0xd0, 0x10, Some(STACK + 0x18))
+        );
+        assert_eq!(stop, None, "the user-mode registers end the kernel stack");
+    }
+
+    #[test]
+    fn near_misses_are_not_exception_frames() {
+        // Each breaks one rule: RFLAGS without bit 1, RFLAGS with high bits, ip not text, an
+        // unaligned kernel sp, a user cs with a kernel ss.
+        for (ip, cs, flags, sp, ss) in [
+            (TEXT + 0x5015, 0x10, 0x10244, STACK + 0xd0, 0x18),
+            (TEXT + 0x5015, 0x10, 0x1_0000_0246, STACK + 0xd0, 0x18),
+            (0xffff_8880_0000_1000, 0x10, 0x246, STACK + 0xd0, 0x18),
+            (TEXT + 0x5015, 0x10, 0x246, STACK + 0xd4, 0x18),
+            (0x7fff_1234, 0x33, 0x246, 0x7ffd_0000, 0x18),
+        ] {
+            let mut m = HashMap::new();
+            put_pt_regs(&mut m, STACK, ip, cs, flags, sp, ss);
+            let env = Env {
+                mem: m,
+                orc: vec![],
+            };
+            assert!(
+                pt_regs_at(&env, STACK).is_none(),
+                "{ip:#x} {cs:#x} {flags:#x} {sp:#x} {ss:#x}"
+            );
         }
     }
 

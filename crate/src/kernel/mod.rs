@@ -43,6 +43,8 @@ pub struct Kernel {
     tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
     /// vmlinux symbols from a System.map the user gave, used when kallsyms cannot be read.
     system_map: OnceCell<Vec<Symbol>>,
+    /// Set by [`Kernel::ignore_orc`].
+    no_orc: std::cell::Cell<bool>,
 }
 
 impl Kernel {
@@ -123,6 +125,7 @@ impl Kernel {
             bases: OnceCell::new(),
             tasks: OnceCell::new(),
             system_map: OnceCell::new(),
+            no_orc: std::cell::Cell::new(false),
         }
     }
 
@@ -232,6 +235,18 @@ impl Kernel {
     /// returns whether it took effect.
     pub fn ignore_btf(&self) -> bool {
         self.btf.set(None).is_ok()
+    }
+
+    /// Makes the unwinder work without the ORC tables, as on kernels built without them (before
+    /// 4.14, or with CONFIG_UNWINDER_FRAME_POINTER): frame pointers, exception frames found on
+    /// the stack by their shape, and the stack scan.
+    pub fn ignore_orc(&self) {
+        self.no_orc.set(true);
+    }
+
+    /// Whether [`Kernel::ignore_orc`] was called.
+    pub fn orc_ignored(&self) -> bool {
+        self.no_orc.get()
     }
 
     /// vmlinux's BTF from the dump's memory (`__start_BTF`..`__stop_BTF`), if the kernel has it.
