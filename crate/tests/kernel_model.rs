@@ -578,3 +578,150 @@ fn kallsyms_scan_without_stext() {
     assert_eq!(t.addr_of("_stext"), Some(0xffffffffa6a00000));
     assert_eq!(t.addr_of("init_top_pgt"), Some(0xffffffffa8410000));
 }
+
+/// A physical page of the dump replaced by `page` (the rest read through).
+struct Overlay {
+    inner: Box<dyn crashlens::dump::PhysMem>,
+    at: u64,
+    page: Vec<u8>,
+}
+
+impl crashlens::dump::PhysMem for Overlay {
+    fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), crashlens::error::MemError> {
+        self.inner.read_phys(paddr, buf)?;
+        let (a, b) = (paddr, paddr + buf.len() as u64);
+        let (s, e) = (self.at, self.at + self.page.len() as u64);
+        if a < e && s < b {
+            let lo = a.max(s);
+            let hi = b.min(e);
+            buf[(lo - a) as usize..(hi - a) as usize]
+                .copy_from_slice(&self.page[(lo - s) as usize..(hi - s) as usize]);
+        }
+        Ok(())
+    }
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        self.inner.ranges()
+    }
+}
+
+/// The structured log buffer of 3.5–5.9 (`struct log` in 3.5–3.10, `printk_log` after), as the
+/// reference case's CentOS 7 kernel writes it: records of a 16-byte header, text and padding to
+/// 8 bytes; a zero-length header where the writer wrapped to the start. It is planted in a page
+/// of the 6.1 fixture with 3.10's VMCOREINFO keys, and read back record for record; the oops in
+/// it gives the report's panic, task and title.
+#[test]
+fn structured_log_buf_of_3_10() {
+    let Some(p) = elf(F61) else { return };
+    let lines: [(u8, &str); 8] = [
+        (6, "ceph: loaded (mds proto 32)"),
+        (
+            1,
+            "BUG: unable to handle kernel NULL pointer dereference at 000000000000001c",
+        ),
+        (1, "IP: [<ffffffff8118a075>] __free_pages+0x5/0x40"),
+        (4, "Oops: 0002 [#1] SMP "),
+        (
+            4,
+            "CPU: 27 PID: 34421 Comm: nginx Not tainted 3.10.0-693.el7.x86_64 #1",
+        ),
+        (
+            4,
+            "RIP: 0010:[<ffffffff8118a075>]  [<ffffffff8118a075>] __free_pages+0x5/0x40",
+        ),
+        (4, "Call Trace:"),
+        (0, "Kernel panic - not syncing: Fatal exception"),
+    ];
+    // The ring: 1 KiB; the log starts at 640, wraps after three records, ends before 640.
+    const RING: usize = 1024;
+    const HDR: usize = 16;
+    let mut ring = vec![0u8; RING];
+    let mut put = |at: usize, i: usize, (level, text): (u8, &str)| -> usize {
+        let len = (HDR + text.len() + 7) & !7;
+        ring[at..at + 8].copy_from_slice(&(1_000_000_000u64 * 7 + i as u64 * 1000).to_le_bytes());
+        ring[at + 8..at + 10].copy_from_slice(&(len as u16).to_le_bytes());
+        ring[at + 10..at + 12].copy_from_slice(&(text.len() as u16).to_le_bytes());
+        ring[at + 14] = 0; // facility
+        ring[at + 15] = level << 5; // flags:5 = 0, level:3
+        ring[at + HDR..at + HDR + text.len()].copy_from_slice(text.as_bytes());
+        at + len
+    };
+    let first = 640;
+    let mut at = first;
+    for (i, l) in lines.iter().enumerate().take(3) {
+        at = put(at, i, *l);
+    }
+    assert!(at + HDR <= RING); // room for the zero header that sends the reader to 0
+    let mut at2 = 0;
+    for (i, l) in lines.iter().enumerate().skip(3) {
+        at2 = put(at2, i, *l);
+    }
+    assert!(at2 < first);
+
+    // First a kernel over the untouched dump, for the direct-map address of the planted page.
+    let open_dump =
+        || crashlens::dump::open(std::rc::Rc::new(FileSource::open(&p).unwrap())).unwrap();
+    let probe = Kernel::new(open_dump());
+    let pa = 96 << 20; // inside the 128 MiB guest
+    let va = probe.phys_to_virt(pa);
+    // The variables (log_buf, log_buf_len, log_first_idx, log_next_idx), then the ring.
+    let mut page = vec![0u8; 4096];
+    page[0..8].copy_from_slice(&(va + 0x400).to_le_bytes());
+    page[8..12].copy_from_slice(&(RING as u32).to_le_bytes());
+    page[12..16].copy_from_slice(&(first as u32).to_le_bytes());
+    page[16..20].copy_from_slice(&(at2 as u32).to_le_bytes());
+    page[0x400..0x400 + RING].copy_from_slice(&ring);
+
+    let mut d = open_dump();
+    let vi: String = d
+        .notes
+        .vmcoreinfo
+        .take()
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("prb") && !l.contains("printk"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let keys = format!(
+        "SYMBOL(log_buf)={:x}\nSYMBOL(log_buf_len)={:x}\nSYMBOL(log_first_idx)={:x}\nSYMBOL(log_next_idx)={:x}\n\
+         SIZE(log)=16\nOFFSET(log.ts_nsec)=0\nOFFSET(log.len)=8\nOFFSET(log.text_len)=10\nOFFSET(log.dict_len)=12\n",
+        va,
+        va + 8,
+        va + 12,
+        va + 16
+    );
+    d.notes.vmcoreinfo = Some(vi + &keys);
+    let inner = std::mem::replace(&mut d.mem, open_dump().mem);
+    d.mem = Box::new(Overlay {
+        inner,
+        at: pa,
+        page,
+    });
+    let k = Kernel::new(d);
+
+    let log = crashlens::kernel::printk::read_log(&k).expect("structured log read");
+    let got: Vec<(u8, &str, u64)> = log
+        .iter()
+        .map(|r| (r.level, r.text.as_str(), r.ts_nsec))
+        .collect();
+    let want: Vec<(u8, &str, u64)> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (l, t))| (*l, *t, 7_000_000_000 + i as u64 * 1000))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        crashlens::kernel::printk::render_dmesg(&log).lines().nth(1),
+        Some("[    7.000001] BUG: unable to handle kernel NULL pointer dereference at 000000000000001c")
+    );
+    let r = crashlens::report::build::report_of(&k);
+    assert_eq!(r.panic.comm.as_deref(), Some("nginx"));
+    assert_eq!(r.panic.pid, Some(34421));
+    assert_eq!(
+        r.panic.panic_string.as_deref(),
+        Some("Kernel panic - not syncing: Fatal exception")
+    );
+    assert_eq!(
+        r.panic.title.as_deref(),
+        Some("BUG: unable to handle kernel NULL pointer dereference in __free_pages")
+    );
+}

@@ -66,13 +66,17 @@ fn printable(b: &[u8]) -> String {
 }
 
 pub fn read_log(k: &Kernel) -> Result<Vec<LogRecord>> {
-    if k.symbol("prb").is_some() {
+    // VMCOREINFO says which log the kernel has: log_first_idx exists only with the structured
+    // buffer (3.5-5.9), prb only with the lockless ring (5.10+). Without the keys, the symbols.
+    if k.vmcoreinfo.symbol("log_first_idx").is_some() {
+        read_structured(k)
+    } else if k.symbol("prb").is_some() {
         read_lockless(k)
-    } else if k.symbol("log_buf").is_some() {
+    } else if k.symbol("log_first_idx").is_some() {
         read_structured(k)
     } else {
         Err(Error::Missing(
-            "the kernel log location (VMCOREINFO has neither prb nor log_buf)".into(),
+            "the kernel log location (neither prb nor log_first_idx is known)".into(),
         ))
     }
 }
