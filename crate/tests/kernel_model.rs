@@ -579,28 +579,55 @@ fn kallsyms_scan_without_stext() {
     assert_eq!(t.addr_of("init_top_pgt"), Some(0xffffffffa8410000));
 }
 
-/// A physical page of the dump replaced by `page` (the rest read through).
+/// Physical pages of the dump replaced by others (the rest read through).
 struct Overlay {
     inner: Box<dyn crashlens::dump::PhysMem>,
-    at: u64,
-    page: Vec<u8>,
+    pages: Vec<(u64, Vec<u8>)>,
 }
 
 impl crashlens::dump::PhysMem for Overlay {
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> Result<(), crashlens::error::MemError> {
         self.inner.read_phys(paddr, buf)?;
         let (a, b) = (paddr, paddr + buf.len() as u64);
-        let (s, e) = (self.at, self.at + self.page.len() as u64);
-        if a < e && s < b {
-            let lo = a.max(s);
-            let hi = b.min(e);
-            buf[(lo - a) as usize..(hi - a) as usize]
-                .copy_from_slice(&self.page[(lo - s) as usize..(hi - s) as usize]);
+        for (at, page) in &self.pages {
+            let (s, e) = (*at, at + page.len() as u64);
+            if a < e && s < b {
+                let (lo, hi) = (a.max(s), b.min(e));
+                buf[(lo - a) as usize..(hi - a) as usize]
+                    .copy_from_slice(&page[(lo - s) as usize..(hi - s) as usize]);
+            }
         }
         Ok(())
     }
     fn ranges(&self) -> Vec<(u64, u64)> {
         self.inner.ranges()
+    }
+}
+
+/// The 6.1 fixture's dump with `pages` (physical address, bytes) planted in it, and its
+/// VMCOREINFO passed through `vmcoreinfo`.
+fn planted(vmcoreinfo: impl Fn(String) -> String, pages: Vec<(u64, Vec<u8>)>) -> Option<Kernel> {
+    let mut d = crashlens::dump::open(std::rc::Rc::new(FileSource::open(&elf(F61)?).ok()?)).ok()?;
+    d.notes.vmcoreinfo = d.notes.vmcoreinfo.take().map(vmcoreinfo);
+    let inner = std::mem::replace(
+        &mut d.mem,
+        Box::new(Overlay {
+            inner: Box::new(NoMemory),
+            pages: vec![],
+        }),
+    );
+    d.mem = Box::new(Overlay { inner, pages });
+    Some(Kernel::new(d))
+}
+
+struct NoMemory;
+
+impl crashlens::dump::PhysMem for NoMemory {
+    fn read_phys(&self, paddr: u64, _: &mut [u8]) -> Result<(), crashlens::error::MemError> {
+        Err(crashlens::error::MemError::NoPhysical { paddr })
+    }
+    fn ranges(&self) -> Vec<(u64, u64)> {
+        vec![]
     }
 }
 
@@ -611,7 +638,9 @@ impl crashlens::dump::PhysMem for Overlay {
 /// it gives the report's panic, task and title.
 #[test]
 fn structured_log_buf_of_3_10() {
-    let Some(p) = elf(F61) else { return };
+    if elf(F61).is_none() {
+        return;
+    }
     let lines: [(u8, &str); 8] = [
         (6, "ceph: loaded (mds proto 32)"),
         (
@@ -657,10 +686,9 @@ fn structured_log_buf_of_3_10() {
     }
     assert!(at2 < first);
 
-    // First a kernel over the untouched dump, for the direct-map address of the planted page.
-    let open_dump =
-        || crashlens::dump::open(std::rc::Rc::new(FileSource::open(&p).unwrap())).unwrap();
-    let probe = Kernel::new(open_dump());
+    // The fixture's kernel gives the direct-map address of the planted page.
+    let probe = open(F61).unwrap();
+    let probe = &probe.kernel;
     let pa = 96 << 20; // inside the 128 MiB guest
     let va = probe.phys_to_virt(pa);
     // The variables (log_buf, log_buf_len, log_first_idx, log_next_idx), then the ring.
@@ -671,16 +699,6 @@ fn structured_log_buf_of_3_10() {
     page[16..20].copy_from_slice(&(at2 as u32).to_le_bytes());
     page[0x400..0x400 + RING].copy_from_slice(&ring);
 
-    let mut d = open_dump();
-    let vi: String = d
-        .notes
-        .vmcoreinfo
-        .take()
-        .unwrap()
-        .lines()
-        .filter(|l| !l.contains("prb") && !l.contains("printk"))
-        .map(|l| format!("{l}\n"))
-        .collect();
     let keys = format!(
         "SYMBOL(log_buf)={:x}\nSYMBOL(log_buf_len)={:x}\nSYMBOL(log_first_idx)={:x}\nSYMBOL(log_next_idx)={:x}\n\
          SIZE(log)=16\nOFFSET(log.ts_nsec)=0\nOFFSET(log.len)=8\nOFFSET(log.text_len)=10\nOFFSET(log.dict_len)=12\n",
@@ -689,14 +707,16 @@ fn structured_log_buf_of_3_10() {
         va + 12,
         va + 16
     );
-    d.notes.vmcoreinfo = Some(vi + &keys);
-    let inner = std::mem::replace(&mut d.mem, open_dump().mem);
-    d.mem = Box::new(Overlay {
-        inner,
-        at: pa,
-        page,
-    });
-    let k = Kernel::new(d);
+    // 3.10's keys instead of the lockless ring's.
+    let without_ring = |vi: String| -> String {
+        let kept: String = vi
+            .lines()
+            .filter(|l| !l.contains("prb") && !l.contains("printk"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        kept + &keys
+    };
+    let k = planted(without_ring, vec![(pa, page)]).unwrap();
 
     let log = crashlens::kernel::printk::read_log(&k).expect("structured log read");
     let got: Vec<(u8, &str, u64)> = log
@@ -724,4 +744,96 @@ fn structured_log_buf_of_3_10() {
         r.panic.title.as_deref(),
         Some("BUG: unable to handle kernel NULL pointer dereference in __free_pages")
     );
+}
+
+/// A module as 2.6.x–4.5 kernels lay out `struct module` (the reference case's CentOS 7 3.10:
+/// `module_init, module_core` then `init_size, core_size, init_text_size, core_text_size`, and
+/// `symtab, core_symtab, num_symtab, core_num_syms, strtab, core_strtab` in the struct itself),
+/// with no BTF to say where. Planted over the pages of the fixture's own module, on a list of
+/// its own; found by shape: its memory, text and symbols.
+#[test]
+fn module_of_3_10_found_without_btf() {
+    let Some(s) = open(F61) else { return };
+    let probe = &s.kernel;
+    let fx = probe
+        .symbols()
+        .modules
+        .iter()
+        .find(|m| m.name == "vmcore_fixture")
+        .unwrap()
+        .clone();
+    let core = fx.base;
+    assert_eq!(core & 0xfff, 0);
+    let pa = |va: u64| probe.translate(va).unwrap();
+    // Page 0: text, then the symbol table (Elf64_Sym) and its strings.
+    let mut p0 = vec![0u8; 4096];
+    let names = b"\0ceph_aio_read\0ceph_sync_read\0__this_module\0";
+    p0[0xa00..0xa00 + names.len()].copy_from_slice(names);
+    // (st_name, st_info, st_shndx, st_value, st_size)
+    let syms = [
+        (0u32, 0u8, 0u16, 0u64, 0u64),
+        (1, 0x12, 1, core + 0x100, 0x200),
+        (15, 0x02, 1, core + 0x300, 0x80),
+        (30, 0x11, 5, core + 0x1000, 0x280),
+    ];
+    for (i, (n, info, shndx, value, size)) in syms.iter().enumerate() {
+        let at = 0x800 + 24 * i;
+        p0[at..at + 4].copy_from_slice(&n.to_le_bytes());
+        p0[at + 4] = *info;
+        p0[at + 6..at + 8].copy_from_slice(&shndx.to_le_bytes());
+        p0[at + 8..at + 16].copy_from_slice(&value.to_le_bytes());
+        p0[at + 16..at + 24].copy_from_slice(&size.to_le_bytes());
+    }
+    // Page 1: struct module (the kernel copies .gnu.linkonce.this_module into the core) and,
+    // at its end, the list head.
+    let m = core + 0x1000;
+    let head = core + 0x1f00;
+    let mut p1 = vec![0u8; 4096];
+    let put = |p: &mut Vec<u8>, at: usize, v: &[u8]| p[at..at + v.len()].copy_from_slice(v);
+    put(&mut p1, 8, &(head).to_le_bytes()); // list.next
+    put(&mut p1, 16, &(head).to_le_bytes()); // list.prev
+    put(&mut p1, 24, b"ceph\0");
+    put(&mut p1, 0x140, &0u64.to_le_bytes()); // module_init (freed after init)
+    put(&mut p1, 0x148, &core.to_le_bytes()); // module_core
+    put(&mut p1, 0x150, &0u32.to_le_bytes()); // init_size
+    put(&mut p1, 0x154, &0x4000u32.to_le_bytes()); // core_size
+    put(&mut p1, 0x158, &0u32.to_le_bytes()); // init_text_size
+    put(&mut p1, 0x15c, &0x1000u32.to_le_bytes()); // core_text_size
+    for (at, v) in [(0x200, core + 0x800), (0x208, core + 0x800)] {
+        put(&mut p1, at, &v.to_le_bytes()); // symtab, core_symtab
+    }
+    put(&mut p1, 0x210, &4u32.to_le_bytes()); // num_symtab
+    put(&mut p1, 0x214, &4u32.to_le_bytes()); // core_num_syms
+    for (at, v) in [(0x218, core + 0xa00), (0x220, core + 0xa00)] {
+        put(&mut p1, at, &v.to_le_bytes()); // strtab, core_strtab
+    }
+    put(&mut p1, 0xf00, &(m + 8).to_le_bytes()); // head.next
+    put(&mut p1, 0xf08, &(m + 8).to_le_bytes()); // head.prev
+    let k = planted(|v| v, vec![(pa(core), p0), (pa(m), p1)]).unwrap();
+
+    let scan = crashlens::kernel::modules::read_modules(&k, head, None);
+    assert_eq!(scan.modules.len(), 1, "{:?}", scan.warnings);
+    let got = &scan.modules[0];
+    assert_eq!(
+        (got.name.as_str(), got.addr, got.base, got.size),
+        ("ceph", m, core, 0x4000)
+    );
+    assert_eq!(
+        got.regions,
+        vec![(core, core + 0x1000), (core + 0x1000, core + 0x4000)]
+    );
+    let syms: Vec<(&str, u64, u64, char)> = scan
+        .symbols
+        .iter()
+        .map(|s| (s.name.as_str(), s.addr, s.size, s.kind))
+        .collect();
+    assert_eq!(
+        syms,
+        vec![
+            ("ceph_aio_read", core + 0x100, 0x200, 'T'),
+            ("ceph_sync_read", core + 0x300, 0xd00, 't'),
+            ("__this_module", core + 0x1000, 0x3000, 'D'),
+        ]
+    );
+    assert!(scan.warnings.iter().any(|w| w.contains("heuristically")));
 }

@@ -5,6 +5,9 @@
 //! `struct module` offsets come from BTF in the dump when present. Its memory layout changed in
 //! 6.4 (commit ac3b43283923 "module: replace module_layout with module_memory"): before, one
 //! `core_layout {base, size, text_size, ...}`; since, `mem[MOD_MEM_NUM_TYPES] {base, size}`.
+//! Before 4.5 there was no module_layout: `module_init, module_core` pointers, then
+//! `init_size, core_size, init_text_size, core_text_size`; before 4.6 the symbol table sat in
+//! struct module itself (`symtab, core_symtab, num_symtab, core_num_syms, strtab, core_strtab`).
 //! Without BTF the offsets are found by the structure's shape (see [`Layout::guess`]) and a
 //! warning says so.
 
@@ -49,7 +52,10 @@ struct Layout {
     name_len: u64,
     regions: Regions,
     taints: Option<u64>,
+    /// Offset of the `struct mod_kallsyms *kallsyms` pointer (4.6+); with `ks_inline`, offset of
+    /// the symbol-table fields inside struct module itself (before 4.6).
     kallsyms: Option<u64>,
+    ks_inline: bool,
     ks_symtab: u64,
     ks_num: u64,
     ks_strtab: u64,
@@ -88,6 +94,7 @@ impl Layout {
             regions,
             taints: o("taints"),
             kallsyms: o("kallsyms"),
+            ks_inline: false,
             ks_symtab: b.member_offset("mod_kallsyms", "symtab")?,
             ks_num: b.member_offset("mod_kallsyms", "num_symtab")?,
             ks_strtab: b.member_offset("mod_kallsyms", "strtab")?,
@@ -103,14 +110,17 @@ impl Layout {
         let b = k.read_bytes(m, 0x800).ok()?;
         let q = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
         let d = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as u64;
+        let in_area = |v: u64| MODULE_AREA.contains(&v);
         let mut pairs = Vec::new();
         let mut kallsyms = None;
+        let mut ks_inline = None;
+        let mut split = None;
         let mut o = 0x50;
-        while o + 16 <= b.len() {
+        while o + 40 <= b.len() {
             let v = q(o);
             let size = d(o + 8);
             if v & 0xfff == 0
-                && MODULE_AREA.contains(&v)
+                && in_area(v)
                 && size > 0
                 && size % 4096 == 0
                 && size <= 64 << 20
@@ -118,29 +128,64 @@ impl Layout {
             {
                 pairs.push((o as u64, o as u64 + 8));
             }
-            if kallsyms.is_none()
-                && MODULE_AREA.contains(&v)
-                && v & 7 == 0
-                && looks_like_mod_kallsyms(k, v)
+            // 2.6.x-4.4: `void *module_init, *module_core; unsigned int init_size, core_size;
+            // unsigned int init_text_size, core_text_size;`, struct module inside the core.
+            let (init, core_size, core_text) = (q(o - 8), d(o + 12), d(o + 20));
+            if split.is_none()
+                && v & 0xfff == 0
+                && in_area(v)
+                && (init == 0 || (init & 0xfff == 0 && in_area(init)))
+                && core_size > 0
+                && core_size <= 64 << 20
+                && core_text <= core_size
+                && m >= v
+                && m < v + core_size
             {
+                split = Some(o as u64);
+            }
+            if kallsyms.is_none() && in_area(v) && v & 7 == 0 && looks_like_mod_kallsyms(k, v) {
                 kallsyms = Some(o as u64);
+            }
+            // Before 4.6 the table is in struct module: `Elf_Sym *symtab, *core_symtab;
+            // unsigned int num_symtab, core_num_syms; char *strtab, *core_strtab;`.
+            if ks_inline.is_none()
+                && in_area(q(o + 8))
+                && in_area(q(o + 32))
+                && d(o + 20) <= d(o + 16)
+                && plausible_symtab(k, v, d(o + 16), q(o + 24))
+            {
+                ks_inline = Some(o as u64);
             }
             o += 8;
         }
-        if pairs.is_empty() {
-            return None;
-        }
+        let regions = match split {
+            Some(o) => Regions::Layout {
+                core_base: o,
+                core_size: o + 12,
+                core_text_size: Some(o + 20),
+                init_base: Some(o - 8),
+                init_size: Some(o + 8),
+            },
+            None if !pairs.is_empty() => Regions::Guessed(pairs),
+            None => return None,
+        };
+        let (kallsyms, inline) = match (kallsyms, ks_inline) {
+            (Some(o), _) => (Some(o), false),
+            (None, Some(o)) => (Some(o), true),
+            (None, None) => (None, false),
+        };
         Some(Layout {
             list: 8,
             name: 24,
             name_len: 56,
-            regions: Regions::Guessed(pairs),
+            regions,
             taints: None,
             kallsyms,
+            ks_inline: inline,
             ks_symtab: 0,
-            ks_num: 8,
-            ks_strtab: 16,
-            ks_typetab: Some(24),
+            ks_num: if inline { 16 } else { 8 },
+            ks_strtab: if inline { 24 } else { 16 },
+            ks_typetab: if inline { None } else { Some(24) },
         })
     }
 }
@@ -151,7 +196,12 @@ fn looks_like_mod_kallsyms(k: &Kernel, p: u64) -> bool {
     };
     let q = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
     let n = u32::from_le_bytes(b[8..12].try_into().unwrap());
-    let (symtab, strtab) = (q(0), q(16));
+    plausible_symtab(k, q(0), n as u64, q(16))
+}
+
+/// A module symbol table: `n` Elf64_Sym at `symtab` (the first all zeros, the second named
+/// inside the string table) and `strtab`, both in the module area.
+fn plausible_symtab(k: &Kernel, symtab: u64, n: u64, strtab: u64) -> bool {
     if !(MODULE_AREA.contains(&symtab)
         && MODULE_AREA.contains(&strtab)
         && (2..100_000).contains(&n)
@@ -329,7 +379,8 @@ fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<
     };
     let mut syms = Vec::new();
     if let Some(ko) = l.kallsyms {
-        match read_syms(k, rd(ko)?, l, &name, &regions) {
+        let ks = if l.ks_inline { m + ko } else { rd(ko)? };
+        match read_syms(k, ks, l, &name, &regions) {
             Ok(s) => syms = s,
             Err(e) => warnings.push(format!("module {name}: symbols unreadable: {e}")),
         }
