@@ -124,3 +124,36 @@ fn every_lab_scenario_gives_its_facts() {
     eprintln!("lab scenarios checked: {checked}");
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+/// KASLR off (the `nokaslr` scenario, as CentOS 7 boots): the kernel sits at its link address
+/// and the direct map at its fixed base, which the page tables confirm; the probe kernels
+/// without `page_offset_base` (before 4.8) rely on finds it. With KASLR (the fixture-like `null`
+/// scenario) the randomised base is none of the fixed ones, and the probe says so.
+#[test]
+fn direct_map_base_by_page_tables() {
+    use crashlens::kernel::bases::direct_map_by_page_tables;
+    let Some(dir) = lab_dir() else { return };
+    let open = |sc: &str| {
+        let p = dir.join(sc).join("vmcore.d31-zlib.kdump");
+        p.exists().then(|| {
+            Session::open(Box::new(FileSource::open(&p).unwrap()), &Options::default()).unwrap()
+        })
+    };
+    let (Some(fixed), Some(random)) = (open("nokaslr"), open("null")) else {
+        eprintln!("note: lab scenarios nokaslr/null absent; skipped");
+        return;
+    };
+    let k = &fixed.kernel;
+    assert_eq!(k.vmcoreinfo.kernel_offset, Some(0));
+    assert_eq!(k.bases().page_offset_base, 0xffff_8880_0000_0000);
+    assert_eq!(
+        direct_map_by_page_tables(k, false),
+        Some(0xffff_8880_0000_0000)
+    );
+    let k = &random.kernel;
+    assert_ne!(k.bases().page_offset_base, 0xffff_8880_0000_0000);
+    assert_eq!(direct_map_by_page_tables(k, false), None);
+    // Either way the report is whole.
+    let r = report_of(&fixed.kernel);
+    assert_eq!(r.culprit.map(|c| c.function), Some("lab_read".to_string()));
+}

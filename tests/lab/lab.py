@@ -51,9 +51,11 @@ SCENARIOS = {
                           'reference-case crash'),
     'bullseye-null':  dict(kernel=K510, mode='null', append=IOF, expect={'vmcoreinfo_has_kallsyms': False}, doc='Debian 11 5.10.0-32 cloud kernel: NULL dereference'),
     'bullseye-nginx': dict(kernel=K510, mode='nginx', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: reference case'),
+    'nokaslr':   dict(kernel=K61, mode='nginx', append=IOF + ' nokaslr',
+                      doc='reference case with KASLR off (as CentOS 7 boots): fixed kernel and direct-map bases'),
 }
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
-           'la57', 'kdump', 'bullseye-null', 'bullseye-nginx', 'big-4g']
+           'la57', 'kdump', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 
 # makedumpfile variants: output name -> arguments (input/output appended)
 MDF = [

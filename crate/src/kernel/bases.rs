@@ -9,6 +9,9 @@ use serde::Serialize;
 
 /// Defaults without KASLR (Documentation/arch/x86/x86_64/mm.rst), 4-level / 5-level.
 const PAGE_OFFSET_4: u64 = 0xffff_8880_0000_0000;
+/// The direct map's fixed start before 4.20 (moved by commit d52888aa2753 "x86/mm: Move LDT
+/// remap out of KASLR region on 5-level paging"); kernels before 4.8 have no page_offset_base.
+const PAGE_OFFSET_OLD: u64 = 0xffff_8800_0000_0000;
 const PAGE_OFFSET_5: u64 = 0xff11_0000_0000_0000;
 const VMEMMAP_4: u64 = 0xffff_ea00_0000_0000;
 const VMEMMAP_5: u64 = 0xffd4_0000_0000_0000;
@@ -48,6 +51,9 @@ impl Bases {
         }) {
             b.page_offset_base = r.vaddr.wrapping_sub(r.paddr) & !((1 << 30) - 1);
             b.source = "PT_LOAD";
+        } else if let Some(v) = direct_map_by_page_tables(k, five) {
+            b.page_offset_base = v;
+            b.source = "page tables";
         } else {
             warnings.push(format!(
                 "page_offset_base not readable: assuming the non-KASLR default {:#x}",
@@ -70,4 +76,20 @@ impl Bases {
         }
         b
     }
+}
+
+/// The direct map's fixed start, where the kernel has no page_offset_base variable: the
+/// candidate under which the page tables map the kernel's own text at its physical address.
+pub fn direct_map_by_page_tables(k: &Kernel, five: bool) -> Option<u64> {
+    let text = k.symbol("_stext")?;
+    let pa = k.paging.text_to_phys(text)?;
+    let candidates: &[u64] = if five {
+        &[PAGE_OFFSET_5]
+    } else {
+        &[PAGE_OFFSET_4, PAGE_OFFSET_OLD]
+    };
+    candidates
+        .iter()
+        .copied()
+        .find(|&c| k.translate(c + pa).ok() == Some(pa))
 }
