@@ -113,8 +113,7 @@
   function showPartial(report) {
     preview = report;
     const rep = $('report');
-    rep.textContent = '';
-    rep.append(R.renderReport(report, lang));
+    R.renderInto(rep, report, lang);
     rep.setAttribute('aria-busy', 'true');
     for (const id of EXPORTS) $(id).disabled = true;
     $('timing').textContent = '';
@@ -127,9 +126,7 @@
     $('report').removeAttribute('aria-busy');
     $('progress').hidden = true;
     lastProgress = null;
-    const rep = $('report');
-    rep.textContent = '';
-    rep.append(R.renderReport(current.report, lang));
+    R.renderInto($('report'), current.report, lang);
     $('timing').textContent = timing.totalMs != null ? R.t(lang, 'analyzedIn') + ' ' + (timing.totalMs / 1000).toFixed(2) + ' s' : '';
     $('result').hidden = false;
     setState('done');

@@ -106,8 +106,7 @@
         else el.textContent = R.t(l, key);
       }
       if (this.report && !this._run) {
-        this._report.textContent = '';
-        this._report.append(R.renderReport(this.report, l));
+        R.renderInto(this._report, this.report, l);
       }
     }
 
@@ -155,6 +154,7 @@
       const l = this._lang();
       this.report = null;
       this._name = file.name;
+      this._report.textContent = ''; // nothing of the last report carries over
       this._error.hidden = true;
       this._result.hidden = true;
       this._progress.hidden = false;
@@ -164,8 +164,7 @@
       // Parts of the report are shown as they become ready; exports wait for the whole one.
       const onPart = (p) => {
         if (this._run !== run) return;
-        this._report.textContent = '';
-        this._report.append(R.renderReport(p.report, l));
+        R.renderInto(this._report, p.report, l);
         this._exports.forEach((b) => { b.disabled = true; });
         this._result.hidden = false;
       };
@@ -175,8 +174,7 @@
         this._run = null;
         this.report = res.report;
         this._json = res.json;
-        this._report.textContent = '';
-        this._report.append(R.renderReport(res.report, l));
+        R.renderInto(this._report, res.report, l);
         this._exports.forEach((b) => { b.disabled = false; });
         this._progress.hidden = true;
         this._result.hidden = false;

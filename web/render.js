@@ -641,6 +641,28 @@
     return root;
   }
 
+  /** Draws `r` into `container` in place of what was there, keeping what the reader set: which
+   *  sections are open, the log search and its filter (and their focus). The page draws the
+   *  report again as parts arrive and when the language changes. */
+  function renderInto(container, r, l) {
+    const q = (sel) => container.querySelector(sel);
+    const open = new Map(Array.from(container.querySelectorAll('details[data-section]'), (d) => [d.dataset.section, d.open]));
+    const search = q('[data-testid="log-search"]');
+    const only = q('#log-only-oops');
+    const active = container.getRootNode().activeElement;
+    const kept = { search: search ? search.value : '', only: !!(only && only.checked), focus: !!search && active === search };
+    container.textContent = '';
+    container.append(renderReport(r, l));
+    for (const d of container.querySelectorAll('details[data-section]')) {
+      if (open.has(d.dataset.section)) d.open = open.get(d.dataset.section);
+    }
+    const search2 = q('[data-testid="log-search"]');
+    const only2 = q('#log-only-oops');
+    if (search2 && kept.search) { search2.value = kept.search; search2.dispatchEvent(new Event('input')); }
+    if (only2 && kept.only) { only2.checked = true; only2.dispatchEvent(new Event('change')); }
+    if (search2 && kept.focus) search2.focus();
+  }
+
   // ---------------------------------------------------------------- Markdown
   function mdOf(l, key, v, depth) {
     depth = depth || 0;
@@ -786,5 +808,5 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
   }
   function exportName(fileName) { return 'crashlens-' + (fileName || 'vmcore').replace(/[^A-Za-z0-9._-]+/g, '_'); }
 
-  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, toMarkdown, toHtml, hex, bytes, h, startAnalysis, download, exportName };
+  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, renderInto, toMarkdown, toHtml, hex, bytes, h, startAnalysis, download, exportName };
 })(typeof self !== 'undefined' ? self : this);

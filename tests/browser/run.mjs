@@ -312,8 +312,17 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
     const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     eq(bg, 'rgb(22, 24, 27)', 'dark background');
     await shot(page, 'hosted-zh-dark');
+    // What the reader set survives drawing the report again (language switch, arriving parts).
+    await page.fill('[data-testid="log-search"]', 'vmcore_fixture');
+    await page.click('[data-section="cpu_traces"] > summary');
+    const hits = await page.textContent('.log-tools .count');
+    assert(/^[1-9]\d* /.test(hits), 'search hits: ' + hits);
     await page.selectOption('[data-testid="lang"]', 'en');
     eq((await page.textContent('[data-section="summary"] .title')).trim(), 'Summary', 'English after the switch');
+    eq(await page.inputValue('[data-testid="log-search"]'), 'vmcore_fixture', 'log search kept');
+    eq((await page.textContent('.log-tools .count')).split(' ')[0], hits.split(' ')[0], 'same hits, in English');
+    assert((await page.textContent('.log-tools .count')).includes('matches'), 'count in English');
+    eq(await page.$eval('[data-section="cpu_traces"]', (d) => d.open), true, 'opened section stays open');
     eq(await page.getAttribute('html', 'lang'), 'en', 'lang attribute follows');
   }, { locale: 'zh-CN', colorScheme: 'dark' }));
 });
