@@ -192,5 +192,23 @@ fn verdict_without_btf_matches_verdict_with_it() {
             "{name}: Chinese narrative"
         );
         assert_eq!(r["disassembly"], with["disassembly"], "{name}: disassembly");
+        // Every CPU's task is still named: pid and comm offsets learned from the crashing task.
+        let tasks = |r: &serde_json::Value| -> Vec<String> {
+            r["cpu_traces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| format!("{} {} {}", t["cpu"], t["pid"], t["comm"]))
+                .collect()
+        };
+        assert_eq!(tasks(&r), tasks(&with), "{name}: tasks on the CPUs");
+        assert!(
+            r["cpu_traces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["pid"].is_u64()),
+            "{name}"
+        );
     }
 }

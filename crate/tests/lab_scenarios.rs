@@ -157,3 +157,50 @@ fn direct_map_base_by_page_tables() {
     let r = report_of(&fixed.kernel);
     assert_eq!(r.culprit.map(|c| c.function), Some("lab_read".to_string()));
 }
+
+/// Without BTF the tasks on the CPUs are still named: the pid and comm offsets are learned from
+/// the crashing task the log names. On every lab scenario (6.1 and 5.10) they name the same
+/// tasks as BTF does.
+#[test]
+fn cpu_tasks_named_without_btf() {
+    let Some(dir) = lab_dir() else { return };
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for sc in entries {
+        let name = sc.file_name().unwrap().to_string_lossy().to_string();
+        let elf = sc.join("vmcore.elf");
+        if name.starts_with('_') || name == "big-4g" || !elf.exists() {
+            continue;
+        }
+        let open = || {
+            Session::open(
+                Box::new(FileSource::open(&elf).unwrap()),
+                &Options::default(),
+            )
+            .unwrap()
+        };
+        let with = open();
+        let without = open();
+        assert!(without.kernel.ignore_btf());
+        let tasks = |r: &crashlens::report::Report| -> Vec<(u32, Option<u32>, Option<String>)> {
+            r.cpu_traces
+                .iter()
+                .map(|t| (t.cpu, t.pid, t.comm.clone()))
+                .collect()
+        };
+        let (a, b) = (report_of(&with.kernel), report_of(&without.kernel));
+        assert!(
+            tasks(&a).iter().all(|t| t.1.is_some()),
+            "{name}: {:?}",
+            tasks(&a)
+        );
+        assert_eq!(tasks(&b), tasks(&a), "{name}");
+        checked += 1;
+    }
+    eprintln!("{checked} scenarios: CPU tasks named without BTF");
+}

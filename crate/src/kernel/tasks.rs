@@ -154,6 +154,41 @@ pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> 
     })
 }
 
+/// The offsets of `pid` and `comm` in task_struct where no BTF gives them, learned from one
+/// task whose pid and command are known (the log names the crashing task): `comm` is where that
+/// name stands NUL-terminated, `pid` where that number stands before it, and both must hold for
+/// `init_task` too (pid 0, "swapper..."). `None` unless exactly one pair fits.
+pub fn learn_pid_comm(k: &Kernel, task: u64, pid: u32, comm: &str) -> Option<(u64, u64)> {
+    /// task_struct is below 12 KiB on x86_64 kernels without heavy debug options.
+    const SPAN: usize = 12 << 10;
+    let init = k.symbol("init_task")?;
+    let (t, i) = (
+        k.read_bytes(task, SPAN).ok()?,
+        k.read_bytes(init, SPAN).ok()?,
+    );
+    let name = comm.as_bytes();
+    if name.is_empty() || name.len() >= 16 || pid == 0 {
+        return None;
+    }
+    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let comms: Vec<usize> = (0..SPAN - 16)
+        .step_by(8)
+        .filter(|&o| {
+            &t[o..o + name.len()] == name
+                && t[o + name.len()] == 0
+                && i[o..].starts_with(b"swapper")
+        })
+        .collect();
+    let [c] = comms[..] else { return None };
+    // pid and tgid are adjacent `pid_t`s; init_task has 0 in both.
+    let pids: Vec<usize> = (0..c)
+        .step_by(4)
+        .filter(|&o| u32_at(&t, o) == pid && u32_at(&i, o) == 0 && u32_at(&i, o + 4) == 0)
+        .collect();
+    let [p] = pids[..] else { return None };
+    Some((p as u64, c as u64))
+}
+
 /// `__per_cpu_offset[cpu]`: add it to a per-CPU symbol's address for that CPU's copy.
 pub fn per_cpu_offset(k: &Kernel, cpu: u32) -> Option<u64> {
     k.read_u64(
@@ -171,7 +206,12 @@ pub fn per_cpu_addr(k: &Kernel, name: &str, cpu: u32) -> Option<u64> {
     let t = k.symbols();
     let var = match t.addr_of(name) {
         Some(a) => a,
-        None => t.addr_of("pcpu_hot")? + k.btf()?.member_offset("pcpu_hot", name)?,
+        // 6.2-6.14 keep it in `struct pcpu_hot`, whose first member is `current_task` in
+        // every version (arch/x86/include/asm/current.h): that one needs no BTF.
+        None => {
+            let off = k.btf().and_then(|b| b.member_offset("pcpu_hot", name));
+            t.addr_of("pcpu_hot")? + off.or((name == "current_task").then_some(0))?
+        }
     };
     Some(var.wrapping_add(per_cpu_offset(k, cpu)?))
 }

@@ -8,6 +8,7 @@ use crate::analysis::narrative;
 use crate::analysis::oops::Oops;
 use crate::analysis::stack::KernelStack;
 use crate::debuginfo::DebugInfo;
+use crate::kernel::tasks::learn_pid_comm;
 use crate::kernel::Kernel;
 
 /// How many bytes of a function we disassemble at most.
@@ -142,6 +143,42 @@ pub fn analyze_crash_with(
         }
         r.cpu_traces.sort_by_key(|t| t.cpu);
     }
+    name_tasks_without_btf(k, r);
+}
+
+/// Without BTF the tasks on the CPUs have no pid or command: the log names the crashing task,
+/// so the two offsets are learned from it ([`learn_pid_comm`]) and read for the other CPUs.
+fn name_tasks_without_btf(k: &Kernel, r: &mut Report) {
+    if r.cpu_traces
+        .iter()
+        .all(|t| t.pid.is_some() || t.task.is_none())
+    {
+        return;
+    }
+    let (Some(cpu), Some(pid), Some(comm)) = (r.panic.cpu, r.panic.pid, r.panic.comm.as_deref())
+    else {
+        return;
+    };
+    let Some(task) = r
+        .cpu_traces
+        .iter()
+        .find(|t| t.cpu == cpu)
+        .and_then(|t| t.task)
+    else {
+        return;
+    };
+    let Some((pid_off, comm_off)) = learn_pid_comm(k, task, pid, comm) else {
+        return;
+    };
+    for t in r.cpu_traces.iter_mut().filter(|t| t.pid.is_none()) {
+        if let Some(a) = t.task {
+            t.pid = k.read_u32(a + pid_off).ok();
+            t.comm = k.read_cstr(a + comm_off, 16).ok();
+        }
+    }
+    r.warnings.push(format!(
+        "no BTF: the tasks' pid and command offsets ({pid_off:#x}, {comm_off:#x}) were learned from the crashing task the log names"
+    ));
 }
 
 /// Picks the crashing CPU among `r.cpu_traces` and fills backtrace, fault, disassembly, culprit,
