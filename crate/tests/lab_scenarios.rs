@@ -16,6 +16,17 @@ fn lab_dir() -> Option<PathBuf> {
     d.exists().then_some(d)
 }
 
+/// The scenario directories of the lab cache, in name order.
+fn scenarios(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    v.sort();
+    v
+}
+
 fn base(f: &str) -> &str {
     f.split(['.', ' ']).next().unwrap_or(f)
 }
@@ -28,13 +39,7 @@ fn every_lab_scenario_gives_its_facts() {
     };
     let mut checked = 0;
     let mut problems = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for sc in entries {
+    for sc in scenarios(&dir) {
         let (facts, elf) = (sc.join("facts.json"), sc.join("vmcore.elf"));
         if !facts.exists() || !elf.exists() {
             continue;
@@ -165,13 +170,7 @@ fn direct_map_base_by_page_tables() {
 fn cpu_tasks_named_without_btf() {
     let Some(dir) = lab_dir() else { return };
     let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for sc in entries {
+    for sc in scenarios(&dir) {
         let name = sc.file_name().unwrap().to_string_lossy().to_string();
         let elf = sc.join("vmcore.elf");
         if name.starts_with('_') || name == "big-4g" || !elf.exists() {
