@@ -20,54 +20,10 @@ use std::process::Command;
 use std::rc::Rc;
 use std::sync::OnceLock;
 
+mod common;
+use common::{cache_dir, elf, fixtures, F61};
+
 const PAGE: usize = 4096;
-
-fn fixtures() -> Option<PathBuf> {
-    // $CRASHLENS_FIXTURES, else <repo>/../shared/fixtures (a checkout beside ../shared, or a
-    // worktree one level deeper).
-    let m = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut c: Vec<PathBuf> = std::env::var_os("CRASHLENS_FIXTURES")
-        .map(PathBuf::from)
-        .into_iter()
-        .collect();
-    c.push(m.join("../../shared/fixtures"));
-    c.push(m.join("../../../shared/fixtures"));
-    c.into_iter()
-        .find(|d| d.join("linux-6.1-cloud-null").exists())
-}
-
-fn cache_dir() -> PathBuf {
-    let base = std::env::var_os("CRASHLENS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
-                .join(".cache/crashlens")
-        });
-    std::fs::create_dir_all(&base).unwrap();
-    base
-}
-
-/// The uncompressed 6.1 ELF fixture.
-fn elf_fixture() -> Option<PathBuf> {
-    let fx = fixtures()?;
-    let out = cache_dir().join("linux-6.1-cloud-null.elf");
-    if !out.exists() {
-        let zst = fx.join("linux-6.1-cloud-null/vmcore.elf.zst");
-        let tmp = out.with_extension("tmp");
-        let ok = Command::new("zstd")
-            .args(["-d", "-q", "-f", "-o"])
-            .arg(&tmp)
-            .arg(&zst)
-            .status()
-            .ok()?
-            .success();
-        if !ok {
-            return None;
-        }
-        std::fs::rename(&tmp, &out).ok()?;
-    }
-    Some(out)
-}
 
 /// makedumpfile re-encodings of the ELF fixture (the commands of ../shared/checks/dump_checks.py).
 struct Variants {
@@ -77,7 +33,7 @@ struct Variants {
 fn variants() -> Option<&'static Variants> {
     static V: OnceLock<Option<Variants>> = OnceLock::new();
     V.get_or_init(|| {
-        let elf = elf_fixture()?;
+        let elf = elf(F61)?;
         if Command::new("makedumpfile").arg("-v").output().is_err() {
             eprintln!("note: makedumpfile not installed; skipping its variants");
             return None;
@@ -256,7 +212,7 @@ macro_rules! need {
 
 #[test]
 fn same_report_from_stored_containers() {
-    let elf = need!(elf_fixture());
+    let elf = need!(elf(F61));
     let kd = need!(fixture_file("vmcore.d31-zlib.kdump"));
     let qemu = need!(fixture_file("vmcore.qemu-kdump-zlib"));
     check_report(&report_of(std::slice::from_ref(&elf)), "ELF");
@@ -308,7 +264,7 @@ fn same_report_from_stored_containers() {
 #[test]
 fn same_report_from_makedumpfile_variants() {
     let v = need!(variants());
-    let e = open_paths(&[need!(elf_fixture())]);
+    let e = open_paths(&[need!(elf(F61))]);
     for (name, format, codec) in [
         ("d31-c", "kdump-compressed", "zlib"),
         ("d31-l", "kdump-compressed", "lzo"),
@@ -339,7 +295,7 @@ fn split_dump_in_any_order_and_with_a_part_missing() {
         .iter()
         .map(|n| v.dir.join(n))
         .collect();
-    let e = open_paths(&[need!(elf_fixture())]);
+    let e = open_paths(&[need!(elf(F61))]);
     for order in [[0, 1, 2], [2, 0, 1]] {
         let paths: Vec<PathBuf> = order.iter().map(|&i| p[i].clone()).collect();
         let r = report_of(&paths);
@@ -487,7 +443,7 @@ fn d31_bytes() -> Option<Vec<u8>> {
 #[test]
 fn snappy_zstd_and_mixed_codecs_rewritten_from_real_pages() {
     let k = need!(d31_bytes());
-    let e = open_paths(&[need!(elf_fixture())]);
+    let e = open_paths(&[need!(elf(F61))]);
     let all = [
         Codec::Zlib,
         Codec::Lzo,
@@ -627,7 +583,7 @@ fn absurd_sizes_and_inconsistent_tables() {
     // Descriptor 10: stored size larger than a page; descriptor 11: data past the end of file;
     // a later zlib page: garbage instead of zlib data. Each page fails alone with a clear reason;
     // the rest of the dump still reads.
-    let e = open_paths(&[need!(elf_fixture())]);
+    let e = open_paths(&[need!(elf(F61))]);
     let mut v = k.clone();
     put32(&mut v, l.desc_off + 24 * 10 + 8, 5000);
     v[l.desc_off + 24 * 11..l.desc_off + 24 * 11 + 8]
@@ -781,7 +737,7 @@ fn not_a_dump_and_wrong_parts() {
     let k = need!(d31_bytes());
     let e = must_not_panic(b"hello world, not a dump at all".to_vec(), "text").unwrap_err();
     assert!(e.contains("neither an ELF"), "{e}");
-    let elf = need!(elf_fixture());
+    let elf = need!(elf(F61));
     // An ELF is not a part of a split dump.
     let err = dump::open_many(vec![src_of(&elf), Rc::new(BytesSource(k))])
         .err()
@@ -800,7 +756,7 @@ fn old_diskdump_signature() {
     assert_eq!(d.info.format, "diskdump");
     assert!(d.notes.vmcoreinfo.is_none());
     assert_eq!(d.info.codecs, vec!["none".to_string()]);
-    let e = open_paths(&[need!(elf_fixture())]);
+    let e = open_paths(&[need!(elf(F61))]);
     assert_eq!(compare_pages(&d, &e, 0x8000), (15041, 17727));
 }
 
@@ -857,7 +813,7 @@ fn fuzz_regressions() {
 
 #[test]
 fn elf_truncated_at_its_boundaries() {
-    let elf = need!(elf_fixture());
+    let elf = need!(elf(F61));
     let mut f = std::fs::File::open(&elf).unwrap();
     let mut head = vec![0u8; 1 << 20];
     std::io::Read::read_exact(&mut f, &mut head).unwrap();

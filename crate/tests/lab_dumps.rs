@@ -4,36 +4,10 @@
 //! cache is absent (run `tests/lab/run.sh` to build it; env CRASHLENS_LAB_CACHE, default
 //! ~/.cache/crashlens/lab).
 
+mod common;
+use common::{lab_dir, lab_scenarios};
 use std::path::PathBuf;
 use std::process::Command;
-
-fn lab_dir() -> PathBuf {
-    if let Ok(p) = std::env::var("CRASHLENS_LAB_CACHE") {
-        return PathBuf::from(p);
-    }
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    PathBuf::from(home).join(".cache/crashlens/lab")
-}
-
-/// Scenario directories holding a finished run (facts.json + vmcore.elf), sorted by name.
-fn scenarios() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(lab_dir())
-        .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    !p.file_name()
-                        .unwrap()
-                        .to_string_lossy()
-                        .starts_with(['.', '_'])
-                        && p.join("facts.json").is_file()
-                        && p.join("vmcore.elf").is_file()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
 
 fn report(dump: &PathBuf) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_crashlens"))
@@ -55,7 +29,7 @@ fn report(dump: &PathBuf) -> serde_json::Value {
 /// derive the task yet (crash kinds the log parser does not know yet) is listed, not accepted as right.
 #[test]
 fn lab_elf_dumps_match_console_facts() {
-    let dirs = scenarios();
+    let dirs = lab_scenarios();
     if dirs.is_empty() {
         eprintln!(
             "note: no lab scenarios in {} (run tests/lab/run.sh); skipping",

@@ -5,27 +5,8 @@
 use crashlens::report::build::{report_of, Options, Session};
 use crashlens::source::FileSource;
 use serde_json::Value;
-use std::path::PathBuf;
-
-fn lab_dir() -> Option<PathBuf> {
-    let d = std::env::var_os("CRASHLENS_LAB_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/crashlens/lab"))
-        })?;
-    d.exists().then_some(d)
-}
-
-/// The scenario directories of the lab cache, in name order.
-fn scenarios(dir: &std::path::Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    v.sort();
-    v
-}
+mod common;
+use common::{lab_dir, lab_scenarios};
 
 fn base(f: &str) -> &str {
     f.split(['.', ' ']).next().unwrap_or(f)
@@ -33,13 +14,13 @@ fn base(f: &str) -> &str {
 
 #[test]
 fn every_lab_scenario_gives_its_facts() {
-    let Some(dir) = lab_dir() else {
+    if !lab_dir().exists() {
         eprintln!("note: no lab cache (run tests/lab/run.sh); skipped");
         return;
-    };
+    }
     let mut checked = 0;
     let mut problems = Vec::new();
-    for sc in scenarios(&dir) {
+    for sc in lab_scenarios() {
         let (facts, elf) = (sc.join("facts.json"), sc.join("vmcore.elf"));
         if !facts.exists() || !elf.exists() {
             continue;
@@ -137,7 +118,7 @@ fn every_lab_scenario_gives_its_facts() {
 #[test]
 fn direct_map_base_by_page_tables() {
     use crashlens::kernel::bases::direct_map_by_page_tables;
-    let Some(dir) = lab_dir() else { return };
+    let dir = lab_dir();
     let open = |sc: &str| {
         let p = dir.join(sc).join("vmcore.d31-zlib.kdump");
         p.exists().then(|| {
@@ -168,9 +149,8 @@ fn direct_map_base_by_page_tables() {
 /// tasks as BTF does.
 #[test]
 fn cpu_tasks_named_without_btf() {
-    let Some(dir) = lab_dir() else { return };
     let mut checked = 0;
-    for sc in scenarios(&dir) {
+    for sc in lab_scenarios() {
         let name = sc.file_name().unwrap().to_string_lossy().to_string();
         let elf = sc.join("vmcore.elf");
         if name.starts_with('_') || name == "big-4g" || !elf.exists() {

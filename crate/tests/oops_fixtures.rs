@@ -7,41 +7,9 @@ use crashlens::analysis::oops::{self, Oops};
 use crashlens::kernel::printk;
 use crashlens::report::build::{Options, Session};
 use crashlens::source::FileSource;
-use std::path::{Path, PathBuf};
-
-fn fixtures() -> Option<PathBuf> {
-    if let Ok(d) = std::env::var("CRASHLENS_FIXTURES") {
-        return Some(PathBuf::from(d));
-    }
-    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    [
-        m.join("../../shared/fixtures"),
-        m.join("../../../shared/fixtures"),
-    ]
-    .into_iter()
-    .find(|p| p.is_dir())
-}
-
-fn elf(name: &str) -> Option<PathBuf> {
-    let home = std::env::var("HOME").ok()?;
-    let cache = Path::new(&home).join(".cache/crashlens");
-    let out = cache.join(format!("{name}.elf"));
-    if out.is_file() {
-        return Some(out);
-    }
-    let zst = fixtures()?.join(name).join("vmcore.elf.zst");
-    std::fs::create_dir_all(&cache).ok()?;
-    let ok = std::process::Command::new("zstd")
-        .arg("-q")
-        .arg("-d")
-        .arg(&zst)
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .ok()?
-        .success();
-    ok.then_some(out)
-}
+mod common;
+use common::{elf, fixtures};
+use std::path::Path;
 
 fn console(name: &str) -> Option<String> {
     let p = fixtures()?.join(name).join("oracle/console.log");

@@ -64,12 +64,51 @@ pub struct RawFrame {
     pub exact: bool,
 }
 
+impl RawFrame {
+    /// A caller's frame: the return address `ret` read from `slot`.
+    fn returning(ret: u64, slot: u64, how: How) -> RawFrame {
+        RawFrame {
+            ip: ret,
+            sp: slot,
+            how,
+            regs: None,
+            regs_addr: None,
+            exact: false,
+        }
+    }
+
+    /// An exception frame: the registers saved at `addr`, the interrupted pc exact.
+    fn exception(r: Regs, addr: u64, how: How) -> RawFrame {
+        RawFrame {
+            ip: r.rip,
+            sp: r.rsp,
+            how,
+            regs: Some(r),
+            regs_addr: Some(addr),
+            exact: true,
+        }
+    }
+}
+
 struct State {
     ip: u64,
     sp: u64,
     bp: u64,
     regs: Option<Regs>,
     signal: bool,
+}
+
+impl State {
+    /// In the caller, after returning to `ret` from `slot`.
+    fn returned(ret: u64, slot: u64, bp: u64) -> State {
+        State {
+            ip: ret,
+            sp: slot + 8,
+            bp,
+            regs: None,
+            signal: false,
+        }
+    }
 }
 
 fn read_regs(env: &dyn UnwindEnv, addr: u64) -> Option<Regs> {
@@ -182,52 +221,19 @@ fn unwind_from(
             // No unwind data: the frame-pointer chain, then a scan up the stack for the next
             // plausible return address.
             if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
-                frames.push(RawFrame {
-                    ip: ret,
-                    sp: slot,
-                    how: How::Fp,
-                    regs: None,
-                    regs_addr: None,
-                    exact: false,
-                });
-                st = State {
-                    ip: ret,
-                    sp: slot + 8,
-                    bp: next_bp,
-                    regs: None,
-                    signal: false,
-                };
+                frames.push(RawFrame::returning(ret, slot, How::Fp));
+                st = State::returned(ret, slot, next_bp);
                 continue;
             }
             match scan(env, st.sp) {
                 Some(Found::Return(slot, ret)) => {
-                    frames.push(RawFrame {
-                        ip: ret,
-                        sp: slot,
-                        how: How::Scan,
-                        regs: None,
-                        regs_addr: None,
-                        exact: false,
-                    });
-                    st = State {
-                        ip: ret,
-                        sp: slot + 8,
-                        bp: st.bp,
-                        regs: None,
-                        signal: false,
-                    };
+                    frames.push(RawFrame::returning(ret, slot, How::Scan));
+                    st = State::returned(ret, slot, st.bp);
                     continue;
                 }
                 Some(Found::Regs(addr, r)) => {
                     let r = *r;
-                    frames.push(RawFrame {
-                        ip: r.rip,
-                        sp: r.rsp,
-                        how: How::Regs,
-                        regs: Some(r),
-                        regs_addr: Some(addr),
-                        exact: true,
-                    });
+                    frames.push(RawFrame::exception(r, addr, How::Regs));
                     if r.cs & 3 == 3 {
                         break; // user mode: the kernel stack ends here
                     }
@@ -291,14 +297,7 @@ fn unwind_from(
                     stop = Some(format!("stack unreadable at {slot:#x}"));
                     break;
                 };
-                frames.push(RawFrame {
-                    ip: ret,
-                    sp: slot,
-                    how: How::Orc,
-                    regs: None,
-                    regs_addr: None,
-                    exact: false,
-                });
+                frames.push(RawFrame::returning(ret, slot, How::Orc));
                 st.ip = ret;
                 st.sp = cfa;
                 st.regs = None;
@@ -309,14 +308,7 @@ fn unwind_from(
                     stop = Some(format!("exception frame unreadable at {cfa:#x}"));
                     break;
                 };
-                frames.push(RawFrame {
-                    ip: r.rip,
-                    sp: r.rsp,
-                    how: How::Orc,
-                    regs: Some(r),
-                    regs_addr: Some(cfa),
-                    exact: true,
-                });
+                frames.push(RawFrame::exception(r, cfa, How::Orc));
                 st.ip = r.rip;
                 st.sp = r.rsp;
                 st.regs = Some(r);
@@ -341,14 +333,7 @@ fn unwind_from(
                     ss: w[4],
                     ..Default::default()
                 };
-                frames.push(RawFrame {
-                    ip: r.rip,
-                    sp: r.rsp,
-                    how: How::Orc,
-                    regs: Some(r),
-                    regs_addr: Some(base),
-                    exact: true,
-                });
+                frames.push(RawFrame::exception(r, base, How::Orc));
                 st.ip = r.rip;
                 st.sp = r.rsp;
                 st.regs = None;

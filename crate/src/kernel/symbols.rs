@@ -158,6 +158,16 @@ impl SymbolTable {
         self.lookup(addr).map(|(s, off)| format_symbol(s, off))
     }
 
+    /// `name` or `name+off` (decimal), as `dis` names the targets of calls and jumps.
+    pub fn target_name(&self, addr: u64) -> Option<String> {
+        let (s, o) = self.lookup(addr)?;
+        Some(if o == 0 {
+            s.name.clone()
+        } else {
+            format!("{}+{o}", s.name)
+        })
+    }
+
     /// The module whose memory holds `addr`.
     pub fn module_of(&self, addr: u64) -> Option<&Module> {
         self.modules.iter().find(|m| m.contains(addr))

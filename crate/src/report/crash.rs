@@ -54,14 +54,7 @@ pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultS
         ip + 64
     };
     let code = k.read_bytes(sym.addr, (end - sym.addr) as usize).ok()?;
-    let name_of = |a: u64| {
-        let (s, o) = syms.lookup(a)?;
-        Some(if o == 0 {
-            s.name.clone()
-        } else {
-            format!("{}+{o}", s.name)
-        })
-    };
+    let name_of = |a: u64| syms.target_name(a);
     let insns = disassemble(&code, sym.addr, &name_of);
     Some(FaultSite {
         function: sym.name.clone(),
@@ -123,24 +116,25 @@ pub fn analyze_crash_with(
     r.warnings.extend(ks.warnings.iter().cloned());
     let ncpu = k.dump.notes.prstatus.len() as u32;
     let named = r.panic.cpu.filter(|&c| c < ncpu && ncpu > 1);
-    r.cpu_traces = match named {
-        Some(c) => cpu_trace(k, &ks, c).into_iter().collect(),
-        None => cpu_traces(k, &ks),
+    let traced = |cpus: &mut dyn Iterator<Item = u32>| -> Vec<CpuTrace> {
+        cpus.filter_map(|cpu| cpu_trace(k, &ks, cpu))
+            .map(|mut t| {
+                annotate_frames(&mut t.frames, dbg);
+                t
+            })
+            .collect()
     };
-    for t in &mut r.cpu_traces {
-        annotate_frames(&mut t.frames, dbg);
-    }
+    r.cpu_traces = match named {
+        Some(c) => traced(&mut std::iter::once(c)),
+        None => traced(&mut (0..ncpu)),
+    };
     diagnose_crashing_cpu(k, r, oops, dbg);
     if let Some(c) = named {
         r.pending = vec!["cpu_traces".into()];
         verdict(r);
         r.pending.clear();
-        for cpu in (0..ncpu).filter(|&i| i != c) {
-            if let Some(mut t) = cpu_trace(k, &ks, cpu) {
-                annotate_frames(&mut t.frames, dbg);
-                r.cpu_traces.push(t);
-            }
-        }
+        r.cpu_traces
+            .extend(traced(&mut (0..ncpu).filter(|&i| i != c)));
         r.cpu_traces.sort_by_key(|t| t.cpu);
     }
     name_tasks_without_btf(k, r);

@@ -99,14 +99,7 @@ pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Di
     let code = k
         .read_bytes(from, len as usize)
         .map_err(|e| format!("{} at {from:#x}: {e}", sym.name))?;
-    let name_of = |a: u64| {
-        let (s, o) = syms.lookup(a)?;
-        Some(if o == 0 {
-            s.name.clone()
-        } else {
-            format!("{}+{o}", s.name)
-        })
-    };
+    let name_of = |a: u64| syms.target_name(a);
     // ftrace is built in when the kernel has __fentry__; then a function's first instruction,
     // when a 5-byte nop, is its patched-out `call __fentry__`.
     let ftrace = syms.addr_of("__fentry__").is_some();

@@ -5,22 +5,34 @@ use crashlens::report::build::{Options, Session};
 use crashlens::source::FileSource;
 use std::path::PathBuf;
 
+/// $CRASHLENS_FIXTURES, else `../shared/fixtures` beside the checkout (or beside a worktree one
+/// level deeper).
 pub fn fixtures() -> Option<PathBuf> {
-    let p = std::env::var_os("CRASHLENS_FIXTURES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures"));
-    let p = if p.exists() {
-        p
-    } else {
-        PathBuf::from("/work/shared/fixtures")
-    };
-    p.exists().then_some(p)
+    let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let env = std::env::var_os("CRASHLENS_FIXTURES").map(PathBuf::from);
+    env.into_iter()
+        .chain([
+            m.join("../../shared/fixtures"),
+            m.join("../../../shared/fixtures"),
+        ])
+        .find(|d| d.exists())
 }
 
-/// The decompressed ELF of a fixture (decompressing it into ~/.cache/crashlens when needed).
+/// Where tests keep what they derive: $CRASHLENS_CACHE, else ~/.cache/crashlens.
+pub fn cache_dir() -> PathBuf {
+    let base = std::env::var_os("CRASHLENS_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/crashlens")
+        });
+    std::fs::create_dir_all(&base).unwrap();
+    base
+}
+
+/// The decompressed ELF of a fixture (decompressing it into the cache when needed).
 pub fn elf(name: &str) -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from)?;
-    let cached = home.join(".cache/crashlens").join(format!("{name}.elf"));
+    let cached = cache_dir().join(format!("{name}.elf"));
     if cached.exists() {
         return Some(cached);
     }
@@ -28,7 +40,6 @@ pub fn elf(name: &str) -> Option<PathBuf> {
     if !zst.exists() {
         return None;
     }
-    std::fs::create_dir_all(cached.parent()?).ok()?;
     let tmp = cached.with_extension("part");
     let ok = std::process::Command::new("zstd")
         .args(["-d", "-q", "-f", "-o"])
@@ -61,4 +72,35 @@ pub fn report(name: &str) -> Option<serde_json::Value> {
     let s = open(name)?;
     let r = crashlens::report::build::report_of(&s.kernel);
     Some(serde_json::to_value(&r).expect("report serialises"))
+}
+
+/// The project's dump lab cache (tests/lab/run.sh): $CRASHLENS_LAB_CACHE, else
+/// ~/.cache/crashlens/lab.
+pub fn lab_dir() -> PathBuf {
+    std::env::var_os("CRASHLENS_LAB_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+                .join(".cache/crashlens/lab")
+        })
+}
+
+/// Lab scenario directories holding a finished run (facts.json + vmcore.elf), sorted by name.
+pub fn lab_scenarios() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(lab_dir())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    !p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(['.', '_'])
+                        && p.join("facts.json").is_file()
+                        && p.join("vmcore.elf").is_file()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
 }
