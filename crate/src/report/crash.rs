@@ -197,7 +197,10 @@ fn diagnose_crashing_cpu(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: &
         });
     let mut fault_idx = None;
     if let Some(i) = crashing {
-        let start_regs = k.dump.notes.prstatus.get(i).map(|p| p.regs);
+        // `i` is a position in `cpu_traces`, which may hold only the crashing CPU: index the notes
+        // by the CPU number.
+        let cpu = r.cpu_traces[i].cpu as usize;
+        let start_regs = k.dump.notes.prstatus.get(cpu).map(|p| p.regs);
         let log_rip = r.panic.rip.as_deref().and_then(parse_rip);
         let t = &mut r.cpu_traces[i];
         // The log names the crashing task; memory fills in what the log lacks (and the other way).
