@@ -11,6 +11,7 @@ pub mod debuginfo;
 pub mod dump;
 pub mod error;
 pub mod kernel;
+pub mod render;
 pub mod report;
 pub mod source;
 pub mod util;

@@ -3,7 +3,8 @@
 
 mod common;
 use common::*;
-use crashlens::report::{bt, build::report_of};
+use crashlens::render::bt;
+use crashlens::report::build::report_of;
 
 fn base(f: &str) -> &str {
     f.split('.').next().unwrap_or(f)

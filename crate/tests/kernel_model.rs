@@ -94,7 +94,7 @@ fn sym_of_fault_rip_612() {
 fn modules_equal_crash_mod() {
     let Some(s) = open(F61) else { return };
     let mods = s.kernel.modules();
-    let got = crashlens::cli::modules::render(mods);
+    let got = crashlens::render::modules::render(mods);
     assert_eq!(got, oracle(F61, "crash-mod.txt").unwrap());
     let fx = mods.iter().find(|m| m.name == "vmcore_fixture").unwrap();
     assert_eq!(fx.taint, "OE");
@@ -159,7 +159,7 @@ fn sys_equals_crash_sys() {
     let Some(s) = open(F61) else { return };
     let info = crashlens::kernel::sys::sys_info(&s.kernel);
     let want = crash_sys_fields(&oracle(F61, "crash-sys.txt").unwrap());
-    let got = crash_sys_fields(&crashlens::kernel::sys::render(&info, Some("vmcore")));
+    let got = crash_sys_fields(&crashlens::render::sys::render(&info, Some("vmcore")));
     for key in [
         "DUMPFILE",
         "CPUS",
@@ -364,7 +364,7 @@ fn no_vmcoreinfo_at_all() {
     // The log, with printk offsets from BTF and `prb` from kallsyms, equals makedumpfile's.
     let log = crashlens::kernel::printk::read_log(&k).unwrap();
     assert_eq!(
-        crashlens::kernel::printk::render_dmesg(&log),
+        crashlens::render::log::render(&log),
         oracle(F61, "makedumpfile-dmesg.txt").unwrap()
     );
     assert_eq!(r.panic.pid, Some(103));
@@ -730,7 +730,7 @@ fn structured_log_buf_of_3_10() {
         .collect();
     assert_eq!(got, want);
     assert_eq!(
-        crashlens::kernel::printk::render_dmesg(&log).lines().nth(1),
+        crashlens::render::log::render(&log).lines().nth(1),
         Some("[    7.000001] BUG: unable to handle kernel NULL pointer dereference at 000000000000001c")
     );
     let r = crashlens::report::build::report_of(&k);

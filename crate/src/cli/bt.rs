@@ -1,7 +1,8 @@
 use super::{open_session, out, print_json, Args, Format};
 use crate::error::{Error, Result};
+use crate::render::bt;
 use crate::report::tasks::TaskTracer;
-use crate::report::{bt, CpuTrace, TaskTrace};
+use crate::report::{CpuTrace, TaskTrace};
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;

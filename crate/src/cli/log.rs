@@ -7,7 +7,7 @@ pub fn run(a: &Args) -> Result<()> {
     let log = printk::read_log(&s.kernel)?;
     match a.format {
         Format::Json => print_json(&log),
-        Format::Text => super::out(&printk::render_dmesg(&log)),
+        Format::Text => super::out(&crate::render::log::render(&log)),
     }
     Ok(())
 }

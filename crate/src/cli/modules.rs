@@ -4,25 +4,6 @@
 
 use super::{open_session, print_json, Args, Format};
 use crate::error::Result;
-use crate::kernel::Module;
-
-/// crash's `mod` table.
-pub fn render(mods: &[Module]) -> String {
-    let mut v: Vec<&Module> = mods.iter().collect();
-    v.sort_by_key(|m| m.addr);
-    let w = v.iter().map(|m| m.name.len()).max().unwrap_or(4).max(4);
-    let mut t = format!(
-        "{:^16}  {:<w$}  {:^16}  {:>5}  OBJECT FILE\n",
-        "MODULE", "NAME", "BASE", "SIZE"
-    );
-    for m in v {
-        t.push_str(&format!(
-            "{:016x}  {:<w$}  {:016x}  {:>5}  (not loaded)  [CONFIG_KALLSYMS]\n",
-            m.addr, m.name, m.base, m.size
-        ));
-    }
-    t
-}
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;
@@ -32,7 +13,7 @@ pub fn run(a: &Args) -> Result<()> {
     }
     match a.format {
         Format::Json => print_json(&t.modules),
-        Format::Text => super::out(&render(&t.modules)),
+        Format::Text => super::out(&crate::render::modules::render(&t.modules)),
     }
     Ok(())
 }

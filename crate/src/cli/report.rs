@@ -7,7 +7,7 @@ pub fn run(a: &Args) -> Result<()> {
     let r = analyze_many(srcs, &opts, &mut |_| {})?;
     match a.format {
         Format::Json => print_json(&r),
-        Format::Text => super::out(&crate::report::text::render(&r, a.lang())),
+        Format::Text => super::out(&crate::render::report::render(&r, a.lang())),
     }
     Ok(())
 }

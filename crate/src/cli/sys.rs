@@ -11,7 +11,7 @@ pub fn run(a: &Args) -> Result<()> {
         Format::Json => print_json(&info),
         Format::Text => {
             let name = a.paths.first().map(|p| p.rsplit('/').next().unwrap_or(p));
-            let mut t = sys::render(&info, name);
+            let mut t = crate::render::sys::render(&info, name);
             for w in s.kernel.symbols().warnings.iter().chain(&info.warnings) {
                 t.push_str(&format!("     WARNING: {w}\n"));
             }

@@ -326,8 +326,9 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
     Ok(out)
 }
 
-/// The log as `makedumpfile --dump-dmesg` prints it: `[%5lu.%06lu] text`, one line per record.
-pub fn render_dmesg(records: &[LogRecord]) -> String {
+/// The log as `makedumpfile --dump-dmesg` prints it (`[    1.234567] text` lines); the oops
+/// parser reads the same text a console gives.
+pub fn plain_text(records: &[LogRecord]) -> String {
     let mut s = String::new();
     for r in records {
         let secs = r.ts_nsec / 1_000_000_000;
@@ -340,9 +341,4 @@ pub fn render_dmesg(records: &[LogRecord]) -> String {
         s.push('\n');
     }
     s
-}
-
-/// Plain text of the log (no timestamps), for the oops parser.
-pub fn plain_text(records: &[LogRecord]) -> String {
-    render_dmesg(records)
 }

@@ -286,64 +286,6 @@ pub fn read_utsname(k: &Kernel) -> Option<Vec<String>> {
     )
 }
 
-/// crash's `sys` text.
-pub fn render(s: &SysInfo, dumpfile: Option<&str>) -> String {
-    let mut t = String::new();
-    let mut line = |k: &str, v: String| t.push_str(&format!("{k:>12}: {v}\n"));
-    if let Some(tn) = &s.tainted {
-        line(
-            "TAINT",
-            if tn.is_empty() {
-                "not tainted".into()
-            } else {
-                format!("{tn}  [TAINTED]")
-            },
-        );
-    }
-    if let Some(d) = dumpfile {
-        line("DUMPFILE", d.to_string());
-    }
-    if let Some(c) = s.cpus {
-        line(
-            "CPUS",
-            match s.cpus_offline {
-                Some(o) if o > 0 => format!("{c} [OFFLINE: {o}]"),
-                _ => c.to_string(),
-            },
-        );
-    }
-    let q = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unknown)".into());
-    line("DATE", q(&s.date_text));
-    line("UPTIME", q(&s.uptime));
-    line("LOAD AVERAGE", q(&s.load_average));
-    line(
-        "TASKS",
-        s.tasks.map_or("(unknown)".into(), |n| n.to_string()),
-    );
-    line("NODENAME", q(&s.nodename));
-    line("RELEASE", q(&s.release));
-    line("VERSION", q(&s.version));
-    line(
-        "MACHINE",
-        match (&s.machine, s.cpu_mhz) {
-            (Some(m), Some(mhz)) => format!("{m}  ({mhz} Mhz)"),
-            (m, _) => q(m),
-        },
-    );
-    line("MEMORY", q(&s.memory));
-    line("PANIC", q(&s.panic));
-    if let Some(p) = &s.panic_task {
-        line(
-            "PANIC TASK",
-            format!(
-                "PID {}  COMMAND \"{}\"  TASK {:016x}  CPU {}",
-                p.pid, p.comm, p.task, p.cpu
-            ),
-        );
-    }
-    t
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

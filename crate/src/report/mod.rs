@@ -6,12 +6,10 @@
 //! `panic.type`, `fault`, `culprit`, `narrative.en`, `narrative.zh`, `evidence`, `log`, `modules`,
 //! `backtrace`.
 
-pub mod bt;
 pub mod build;
 pub mod crash;
 pub mod dis;
 pub mod tasks;
-pub mod text;
 
 use crate::cache::CacheStats;
 use crate::dump::ContainerInfo;

@@ -1,7 +1,7 @@
 //! crash's `bt` text format for a CPU's trace.
 
-use super::{CpuTrace, Frame};
 use crate::dump::Regs;
+use crate::report::{CpuTrace, Frame};
 use std::fmt::Write;
 
 pub fn regs_block(s: &mut String, r: &Regs) {

@@ -1,6 +1,7 @@
-//! Plain-text rendering of the report, for the terminal.
+//! `crashlens report` text: the verdict block, the summary, the crashing backtrace and the
+//! faulting function.
 
-use super::Report;
+use crate::report::{CpuTrace, Report};
 use std::fmt::Write;
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
@@ -54,6 +55,35 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 /// The verdict first (culprit, narrative, evidence, next steps), then the summary, the
 /// backtrace and the faulting function. `lang` is `en` or `zh`.
 pub fn render(r: &Report, lang: &str) -> String {
+    let mut s = verdict(r, lang);
+    summary(&mut s, r);
+    if let Some(t) = crashing_trace(r) {
+        let _ = writeln!(s, "\n{}", super::bt::render(t));
+    }
+    s.push_str(&disassembly(r));
+    s
+}
+
+/// The trace of the crashing CPU (the one the backtrace was taken from).
+pub fn crashing_trace(r: &Report) -> Option<&CpuTrace> {
+    r.cpu_traces
+        .iter()
+        .find(|t| t.frames == r.backtrace && !t.frames.is_empty())
+}
+
+/// The faulting function, the faulting instruction marked `==>`.
+pub fn disassembly(r: &Report) -> String {
+    let mut s = String::new();
+    for l in &r.disassembly {
+        let mark = if l.faulting { "==>" } else { "   " };
+        let loc = l.location.as_deref().unwrap_or("");
+        let _ = writeln!(s, "{mark} {:#x} <{loc}>:\t{}", l.address, l.text);
+    }
+    s
+}
+
+/// The verdict block: culprit, crash class and title, bucket, narrative, evidence, next steps.
+pub fn verdict(r: &Report, lang: &str) -> String {
     let mut s = String::new();
     let zh = lang == "zh";
     if let Some(c) = &r.culprit {
@@ -123,6 +153,11 @@ pub fn render(r: &Report, lang: &str) -> String {
         }
         let _ = writeln!(s);
     }
+    s
+}
+
+/// PANIC / TASK / RIP lines and the kernel's identity.
+fn summary(s: &mut String, r: &Report) {
     let p = &r.panic;
     let _ = writeln!(s, "PANIC: {}", opt(&p.message));
     if let Some(ps) = &p.panic_string {
@@ -178,19 +213,4 @@ pub fn render(r: &Report, lang: &str) -> String {
     for w in &r.warnings {
         let _ = writeln!(s, "WARNING: {w}");
     }
-    if let Some(t) = r
-        .cpu_traces
-        .iter()
-        .find(|t| t.frames == r.backtrace && !t.frames.is_empty())
-    {
-        let _ = writeln!(s, "\n{}", super::bt::render(t));
-    }
-    if !r.disassembly.is_empty() {
-        for l in &r.disassembly {
-            let mark = if l.faulting { "==>" } else { "   " };
-            let loc = l.location.as_deref().unwrap_or("");
-            let _ = writeln!(s, "{mark} {:#x} <{loc}>:\t{}", l.address, l.text);
-        }
-    }
-    s
 }
