@@ -32,8 +32,13 @@ pub enum MemError {
     NotMapped { vaddr: u64, level: u8 },
     /// The virtual address is not canonical or not a kernel address we can translate.
     BadAddress { vaddr: u64 },
-    /// The container could not deliver the page (decompression failure, I/O).
-    Unreadable { paddr: u64, why: String },
+    /// The container could not deliver the page (decompression failure, I/O). `past_end`: its
+    /// data would lie past the end of the file (a truncated dump).
+    Unreadable {
+        paddr: u64,
+        why: String,
+        past_end: bool,
+    },
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -69,7 +74,7 @@ impl fmt::Display for MemError {
                 )
             }
             MemError::BadAddress { vaddr } => write!(f, "invalid kernel address {vaddr:#x}"),
-            MemError::Unreadable { paddr, why } => {
+            MemError::Unreadable { paddr, why, .. } => {
                 write!(
                     f,
                     "page at physical address {paddr:#x} cannot be read: {why}"

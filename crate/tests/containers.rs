@@ -863,3 +863,51 @@ fn elf_truncated_at_its_boundaries() {
         }
     }
 }
+
+/// A report from a truncated copy of a dump is partial and says so first: the bundled sample
+/// (kdump-compressed, so always present) at 10%, 50% and 90% of its length, and a lab ELF dump
+/// at 50% and 90%. Exit is a report, never an error or a panic; the whole file is not partial.
+#[test]
+fn truncated_copies_give_partial_reports() {
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/sample/ref-nginx.kdump");
+    let k = std::fs::read(&sample).expect("the bundled sample");
+    let whole = must_not_panic(k.clone(), "whole sample").unwrap();
+    assert!(!whole.partial, "{:?}", whole.warnings);
+    assert_eq!(
+        whole.culprit.as_ref().map(|c| c.function.as_str()),
+        Some("lab_read")
+    );
+    let check = |bytes: &[u8], pct: usize, what: &str| {
+        let cut = bytes.len() * pct / 100;
+        let r = must_not_panic(bytes[..cut].to_vec(), what)
+            .unwrap_or_else(|e| panic!("{what} {pct}%: {e}"));
+        assert!(r.partial, "{what} {pct}%: not partial: {:?}", r.warnings);
+        // First: how many pages the analysis lacked, of which kind, while reading what.
+        let w0 = &r.warnings[0];
+        assert!(
+            w0.starts_with("incomplete analysis: ")
+                && w0.contains("past the end of the truncated file")
+                && w0.contains("while reading "),
+            "{what} {pct}%: {w0}"
+        );
+        // Then the container's own word on the truncation.
+        assert!(
+            r.warnings[1].contains("past the end") || r.warnings[1].contains("truncated"),
+            "{what} {pct}%: {:?}",
+            &r.warnings[..2]
+        );
+        eprintln!("{what} {pct}%: {w0}");
+    };
+    for pct in [10, 50, 90] {
+        check(&k, pct, "sample");
+    }
+    let lab = common::lab_dir().join("ref-nginx/vmcore.elf");
+    if !lab.is_file() {
+        eprintln!("note: {} absent; lab ELF truncation skipped", lab.display());
+        return;
+    }
+    let e = std::fs::read(&lab).unwrap();
+    for pct in [50, 90] {
+        check(&e, pct, "lab ELF");
+    }
+}

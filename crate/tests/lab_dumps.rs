@@ -122,3 +122,50 @@ fn lab_ref_nginx_is_the_reference_case() {
         r["panic"]["rip"]
     );
 }
+
+/// The kdump that crashed on CPU 1 (`taskset -c 1`): CPU 1's registers are the oops's own, found
+/// by matching each NT_PRSTATUS note to the `crash_notes` buffer its CPU wrote, and the report
+/// takes its exception frame from them.
+#[test]
+fn lab_kdump_cpu1_registers_are_cpu1s() {
+    let dir = lab_dir().join("kdump-cpu1");
+    let Ok(facts) = std::fs::read_to_string(dir.join("facts.json")) else {
+        eprintln!("note: {} absent; skipping", dir.display());
+        return;
+    };
+    let facts: serde_json::Value = serde_json::from_str(&facts).unwrap();
+    assert_eq!(facts["crashing_cpu"], 1);
+    let hex = |v: &serde_json::Value| {
+        u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+    };
+    let want_rsp = hex(&facts["oops_registers"]["rsp"]);
+    let want_r9 = hex(&facts["oops_registers"]["r9"]);
+    for f in ["vmcore.d31-lzo.kdump", "vmcore.elf"] {
+        let src = crashlens::source::FileSource::open(&dir.join(f)).unwrap();
+        let s =
+            crashlens::report::build::Session::open(Box::new(src), &Default::default()).unwrap();
+        let k = &s.kernel;
+        assert_eq!(
+            k.cpus().mapping,
+            crashlens::kernel::cpus::CpuMapping::CrashNotes,
+            "{f}"
+        );
+        assert_eq!(k.nr_cpus(), 2, "{f}");
+        let r1 = k.cpu_regs(1).expect("CPU 1 registers");
+        assert_eq!((r1.rsp, r1.r9), (want_rsp, want_r9), "{f}: CPU 1");
+        assert_ne!(k.cpu_regs(0).map(|r| r.rsp), Some(want_rsp), "{f}: CPU 0");
+        let r = crashlens::report::build::report_of(k);
+        assert_eq!(r.panic.cpu, Some(1), "{f}");
+        let exc = r
+            .backtrace
+            .iter()
+            .find(|fr| fr.regs.is_some())
+            .expect("exception frame");
+        assert_eq!(exc.regs.unwrap().rsp, want_rsp, "{f}");
+        assert_eq!(
+            r.culprit.as_ref().map(|c| c.function.as_str()),
+            Some("lab_read"),
+            "{f}"
+        );
+    }
+}

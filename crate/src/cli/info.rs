@@ -3,21 +3,24 @@ use crate::error::Result;
 
 pub fn run(a: &Args) -> Result<()> {
     let s = open_session(a)?;
-    let i = &s.kernel.dump.info;
-    let notes = &s.kernel.dump.notes;
+    let k = &s.kernel;
+    let i = k.container();
     #[derive(serde::Serialize)]
     struct Info<'a> {
         container: &'a crate::dump::ContainerInfo,
-        cpus: usize,
+        cpus: u32,
+        /// How the saved register sets were matched to CPU numbers.
+        cpu_mapping: crate::kernel::cpus::CpuMapping,
         vmcoreinfo: bool,
         physical_ranges: Vec<(u64, u64)>,
         cache: crate::cache::CacheStats,
     }
     let info = Info {
         container: i,
-        cpus: notes.prstatus.len(),
-        vmcoreinfo: notes.vmcoreinfo.is_some(),
-        physical_ranges: s.kernel.dump.mem.ranges(),
+        cpus: k.nr_cpus(),
+        cpu_mapping: k.cpus().mapping,
+        vmcoreinfo: k.has_vmcoreinfo(),
+        physical_ranges: k.physical_ranges(),
         cache: s.cache.stats(),
     };
     match a.format {
@@ -52,7 +55,17 @@ pub fn run(a: &Args) -> Result<()> {
                 "    PAGES: {} present, {} excluded, {} zero",
                 i.pages_present, i.pages_excluded, i.pages_zero
             );
-            let _ = writeln!(t, "     CPUS: {} (NT_PRSTATUS notes)", info.cpus);
+            let saved = k.cpus_with_regs().len();
+            let how = match info.cpu_mapping {
+                crate::kernel::cpus::CpuMapping::CrashNotes => "matched to CPUs by crash_notes",
+                crate::kernel::cpus::CpuMapping::OnlineMask => "in online-CPU order",
+                crate::kernel::cpus::CpuMapping::Position => "in CPU order",
+            };
+            let _ = writeln!(
+                t,
+                "     CPUS: {} ({saved} NT_PRSTATUS notes, {how})",
+                info.cpus
+            );
             let _ = writeln!(
                 t,
                 "VMCOREINFO: {}",
@@ -62,7 +75,7 @@ pub fn run(a: &Args) -> Result<()> {
                 let _ = writeln!(
                     t,
                     "PHYS_BASE: {pb:#x} (container header{})",
-                    if i.corrections.iter().any(|c| c.contains("phys_base")) {
+                    if i.phys_base_corrected {
                         ", corrected"
                     } else {
                         ""

@@ -310,6 +310,16 @@ pub(super) fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
     MemError::Unreadable {
         paddr,
         why: why.into(),
+        past_end: false,
+    }
+}
+
+/// A page whose descriptor or data lies past the end of a truncated file.
+pub(super) fn past_end(paddr: u64, why: impl Into<String>) -> MemError {
+    MemError::Unreadable {
+        paddr,
+        why: why.into(),
+        past_end: true,
     }
 }
 
@@ -571,7 +581,7 @@ impl DiskDumpFile {
         self.src
             .read_exact_at(at, &mut d, "page descriptor")
             .map_err(|_| {
-                unreadable(
+                past_end(
                     paddr,
                     format!("its page descriptor (#{pos}) lies past the end of the truncated file"),
                 )
@@ -618,7 +628,7 @@ impl DiskDumpFile {
             ));
         }
         if offset.checked_add(size).is_none_or(|e| e > self.file_size) {
-            return Err(unreadable(
+            return Err(past_end(
                 paddr,
                 format!(
                     "its data ({size} bytes at offset {offset:#x}) lies past the end of the file"
@@ -805,6 +815,7 @@ pub(super) fn qemu_quirks(f: &DiskDumpFile, notes: &Notes, info: &mut ContainerI
                 sub.phys_base
             ));
             info.phys_base = Some(right);
+            info.phys_base_corrected = true;
         }
     }
     if f.header.release().is_empty() {

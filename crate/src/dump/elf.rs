@@ -23,7 +23,10 @@ struct Load {
     paddr: u64,
     vaddr: u64,
     offset: u64,
+    /// Bytes of the segment in the file (less than `p_filesz` when the file is truncated).
     filesz: u64,
+    /// `p_filesz`: bytes from `filesz` up to here lie past the end of a truncated file.
+    file_end: u64,
     memsz: u64,
 }
 
@@ -44,20 +47,31 @@ impl PhysMem for ElfMem {
                 return Err(MemError::NoPhysical { paddr: pa });
             };
             let within = pa - l.paddr;
-            let seg_left = (l.memsz - within) as usize;
-            let n = (buf.len() - done).min(seg_left);
+            if within >= l.filesz && within < l.file_end {
+                return Err(MemError::Unreadable {
+                    paddr: pa,
+                    why: format!(
+                        "it lies past the end of the truncated file (its segment has {} of {} bytes)",
+                        l.filesz, l.file_end
+                    ),
+                    past_end: true,
+                });
+            }
+            // Within the file part, or within the zero tail (p_memsz beyond p_filesz).
+            let part_end = if within < l.filesz { l.filesz } else { l.memsz };
+            let n = (buf.len() - done).min((part_end - within) as usize);
             let out = &mut buf[done..done + n];
             if within >= l.filesz {
                 out.fill(0); // p_memsz beyond p_filesz is zero by definition
             } else {
-                let from_file = n.min((l.filesz - within) as usize);
+                let at = l.offset + within;
                 self.src
-                    .read_exact_at(l.offset + within, &mut out[..from_file], "memory segment")
+                    .read_exact_at(at, out, "memory segment")
                     .map_err(|e| MemError::Unreadable {
                         paddr: pa,
                         why: e.to_string(),
+                        past_end: at.saturating_add(n as u64) > self.src.len(),
                     })?;
-                out[from_file..].fill(0);
             }
             done += n;
         }
@@ -181,7 +195,8 @@ pub fn open(src: Source) -> Result<Dump> {
                     vaddr,
                     offset,
                     filesz: avail,
-                    memsz: if avail < filesz { avail } else { memsz },
+                    file_end: filesz,
+                    memsz,
                 });
             }
             _ => {}
@@ -215,7 +230,18 @@ pub fn open(src: Source) -> Result<Dump> {
     // view unique by sorting and dropping exact duplicates.
     loads.sort_by_key(|l| (l.paddr, std::cmp::Reverse(l.memsz)));
     loads.dedup_by(|b, a| a.paddr <= b.paddr && b.paddr + b.memsz <= a.paddr + a.memsz);
-    let pages_present = loads.iter().map(|l| l.memsz.div_ceil(4096)).sum();
+    // A truncated segment holds only what the file still has.
+    let pages_present = loads
+        .iter()
+        .map(|l| {
+            if l.filesz < l.file_end {
+                l.filesz
+            } else {
+                l.memsz
+            }
+            .div_ceil(4096)
+        })
+        .sum();
     let description = if e_phoff != 64 {
         "ELF64 vmcore (QEMU dump-guest-memory layout: section headers first)".to_string()
     } else if notes.qemu_cpus.is_empty() {

@@ -47,6 +47,9 @@ pub struct ContainerInfo {
     /// phys_base as the container records it (kdump sub-header), after any correction.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phys_base: Option<u64>,
+    /// Whether `phys_base` differs from the container header's (corrected from VMCOREINFO).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub phys_base_corrected: bool,
     /// kdump/diskdump header version (1-6).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub header_version: Option<u32>,

@@ -44,7 +44,7 @@ impl Bases {
         if let Some(v) = var("page_offset_base") {
             b.page_offset_base = v;
             b.source = "variable";
-        } else if let Some(r) = k.dump.virt_ranges.iter().find(|r| {
+        } else if let Some(r) = k.virt_ranges().iter().find(|r| {
             r.vaddr >= 0xff00_0000_0000_0000
                 && r.vaddr < super::paging::START_KERNEL_MAP
                 && r.len > 0

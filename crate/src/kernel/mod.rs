@@ -10,6 +10,7 @@
 
 pub mod bases;
 pub mod btf;
+pub mod cpus;
 pub mod kallsyms;
 pub mod kallsyms_scan;
 pub mod modules;
@@ -18,17 +19,22 @@ pub mod printk;
 pub mod symbols;
 pub mod sys;
 pub mod tasks;
+pub mod unreadable;
 pub mod vmcoreinfo;
 
-use crate::dump::Dump;
+use crate::dump::{ContainerInfo, Dump, QemuCpuState, Regs, VirtRange};
 use crate::error::MemError;
 use paging::{Paging, START_KERNEL_MAP};
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell, RefCell};
 pub use symbols::{format_symbol, Module, Symbol, SymbolTable};
+pub use unreadable::{FailedRead, Unreadable};
 pub use vmcoreinfo::VmcoreInfo;
 
 pub struct Kernel {
-    pub dump: Dump,
+    /// The container: private, so that everything above reads memory, notes and metadata
+    /// through the kernel's own questions ([`Kernel::read`], [`Kernel::cpu_regs`],
+    /// [`Kernel::container`], ...).
+    dump: Dump,
     pub vmcoreinfo: VmcoreInfo,
     pub paging: Paging,
     /// What could not be derived, in plain words (shown in the report).
@@ -44,7 +50,14 @@ pub struct Kernel {
     /// vmlinux symbols from a System.map the user gave, used when kallsyms cannot be read.
     system_map: OnceCell<Vec<Symbol>>,
     /// Set by [`Kernel::ignore_orc`].
-    no_orc: std::cell::Cell<bool>,
+    no_orc: Cell<bool>,
+    /// Saved registers by CPU number, and the CPU count ([`Kernel::cpus`]).
+    cpus: OnceCell<cpus::Cpus>,
+    /// Pages asked for that the dump could not deliver ([`Kernel::unreadable`]).
+    failed: RefCell<Unreadable>,
+    /// What is being read, for [`Kernel::unreadable`] ([`Kernel::reading`]), and whether it is
+    /// a search ([`Kernel::probing`]).
+    reading: Cell<(&'static str, bool)>,
 }
 
 impl Kernel {
@@ -125,8 +138,94 @@ impl Kernel {
             bases: OnceCell::new(),
             tasks: OnceCell::new(),
             system_map: OnceCell::new(),
-            no_orc: std::cell::Cell::new(false),
+            no_orc: Cell::new(false),
+            cpus: OnceCell::new(),
+            failed: RefCell::new(Unreadable::default()),
+            reading: Cell::new(("", false)),
         }
+    }
+
+    /// What kind of file the dump is, with what was learned while opening it.
+    pub fn container(&self) -> &ContainerInfo {
+        &self.dump.info
+    }
+
+    /// Whether the dump has a VMCOREINFO note.
+    pub fn has_vmcoreinfo(&self) -> bool {
+        self.dump.notes.vmcoreinfo.is_some()
+    }
+
+    /// Physical ranges `[start, end)` the dump describes (present or excluded).
+    pub fn physical_ranges(&self) -> Vec<(u64, u64)> {
+        self.dump.mem.ranges()
+    }
+
+    /// Kernel-virtual ranges the container maps itself (ELF PT_LOADs with a virtual address).
+    pub fn virt_ranges(&self) -> &[VirtRange] {
+        &self.dump.virt_ranges
+    }
+
+    /// Saved registers by CPU number and the CPU count, worked out once ([`cpus::Cpus`]).
+    pub fn cpus(&self) -> &cpus::Cpus {
+        self.cpus.get_or_init(|| {
+            self.reading("the CPU notes", || cpus::Cpus::read(self, &self.dump.notes))
+        })
+    }
+
+    /// The machine's CPU count: the weight of `__cpu_present_mask`, else one past the highest
+    /// CPU the dump holds registers for. The one count every part of crashlens uses.
+    pub fn nr_cpus(&self) -> u32 {
+        self.cpus().count
+    }
+
+    /// The registers CPU `cpu` saved at the crash (its NT_PRSTATUS note), matched to the CPU by
+    /// number ([`cpus`]).
+    pub fn cpu_regs(&self, cpu: u32) -> Option<Regs> {
+        self.cpus().regs.get(cpu as usize).copied().flatten()
+    }
+
+    /// The CPUs the dump holds registers for, in CPU order.
+    pub fn cpus_with_regs(&self) -> Vec<u32> {
+        let c = self.cpus();
+        (0..c.regs.len() as u32)
+            .filter(|&i| c.regs[i as usize].is_some())
+            .collect()
+    }
+
+    /// QEMU's CPU state note of CPU `cpu` (control registers, GS bases), in QEMU dumps.
+    pub fn qemu_cpu(&self, cpu: u32) -> Option<&QemuCpuState> {
+        self.cpus().qemu.get(cpu as usize)
+    }
+
+    /// Runs `f` with reads labelled `what` in [`Kernel::unreadable`] (e.g. "BTF", "the kernel
+    /// log"); the outer label is restored after.
+    pub fn reading<R>(&self, what: &'static str, f: impl FnOnce() -> R) -> R {
+        let outer = self.reading.replace((what, false));
+        let r = f();
+        self.reading.set(outer);
+        r
+    }
+
+    /// As [`Kernel::reading`], for a search through memory that expects holes (a scan for the
+    /// kallsyms tables): pages makedumpfile filtered out there are not data the analysis
+    /// lacked. Pages past the end of a truncated file still are.
+    pub fn probing<R>(&self, what: &'static str, f: impl FnOnce() -> R) -> R {
+        let outer = self.reading.replace((what, true));
+        let r = f();
+        self.reading.set(outer);
+        r
+    }
+
+    /// Every page the analysis asked for that the dump could not deliver so far: past the end
+    /// of a truncated file, filtered out by makedumpfile, or unreadable, with the first few.
+    pub fn unreadable(&self) -> Unreadable {
+        self.failed.borrow().clone()
+    }
+
+    /// Records a failed read of `vaddr` (0 for a page-table read) if the dump lacks the page.
+    fn note_failure(&self, vaddr: u64, e: &MemError) {
+        let (what, probe) = self.reading.get();
+        self.failed.borrow_mut().record(vaddr, e, what, probe);
     }
 
     /// Symbols (at runtime addresses) from a System.map, for when kallsyms cannot be read from
@@ -138,7 +237,8 @@ impl Kernel {
     /// The symbol table (kallsyms of vmlinux + every module's symbols), built on first use.
     /// Empty, with its `warnings` saying why, when nothing could be read.
     pub fn symbols(&self) -> &SymbolTable {
-        self.symbols.get_or_init(|| self.build_symbols())
+        self.symbols
+            .get_or_init(|| self.reading("the kernel symbols", || self.build_symbols()))
     }
 
     /// Every task (per-CPU idle tasks first, then each thread of each process), read once; the
@@ -146,7 +246,7 @@ impl Kernel {
     pub fn tasks(&self) -> &(Vec<tasks::Task>, Vec<String>) {
         self.tasks.get_or_init(|| {
             let mut w = Vec::new();
-            match tasks::all_tasks(self, &mut w) {
+            match self.reading("the task list", || tasks::all_tasks(self, &mut w)) {
                 Ok(v) => (v, w),
                 Err(e) => {
                     w.push(format!("tasks unavailable: {e}"));
@@ -271,7 +371,7 @@ impl Kernel {
             .checked_sub(start)
             .filter(|&l| l > 24 && l < 256 << 20)?;
         let r = self
-            .read_bytes(start, len as usize)
+            .reading("BTF", || self.read_bytes(start, len as usize))
             .map_err(|e| e.to_string())
             .and_then(|b| btf::Btf::parse(&b));
         match r {
@@ -316,7 +416,9 @@ impl Kernel {
                     }
                     _ => "VMCOREINFO has no kallsyms keys",
                 };
-                match kallsyms_scan::scan(self, &known) {
+                match self.probing("a scan of the kernel image for kallsyms", || {
+                    kallsyms_scan::scan(self, &known)
+                }) {
                     Ok((syms, _, enc)) => (
                         syms,
                         format!("kallsyms (found by scanning the kernel image: {why}), {enc}"),
@@ -346,7 +448,9 @@ impl Kernel {
             .map(|s| s.addr)
         {
             Some(head) => {
-                let scan = modules::read_modules(self, head, btf.as_ref());
+                let scan = self.reading("the module list", || {
+                    modules::read_modules(self, head, btf.as_ref())
+                });
                 warnings.extend(scan.warnings);
                 syms.extend(scan.symbols);
                 mods = scan.modules;
@@ -390,7 +494,9 @@ impl Kernel {
     }
 
     pub fn translate(&self, vaddr: u64) -> Result<u64, MemError> {
-        self.paging.translate(&self.dump, vaddr)
+        self.paging
+            .translate(&self.dump, vaddr)
+            .inspect_err(|e| self.note_failure(vaddr, e))
     }
 
     /// Reads kernel virtual memory, page by page.
@@ -400,7 +506,9 @@ impl Kernel {
             let va = vaddr.wrapping_add(done as u64);
             let n = (buf.len() - done).min((4096 - (va & 4095)) as usize);
             let pa = self.translate(va)?;
-            self.dump.read_phys(pa, &mut buf[done..done + n])?;
+            self.dump
+                .read_phys(pa, &mut buf[done..done + n])
+                .inspect_err(|e| self.note_failure(va, e))?;
             done += n;
         }
         Ok(())

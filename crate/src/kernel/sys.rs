@@ -102,13 +102,6 @@ pub fn panic_message(log: &[printk::LogRecord]) -> Option<String> {
     None
 }
 
-fn popcount_mask(k: &Kernel, sym: &str) -> Option<u32> {
-    let a = k.symbols().addr_of(sym)?;
-    // NR_CPUS bits; 8192 is the largest x86_64 config.
-    let b = k.read_bytes(a, 1024).ok()?;
-    Some(b.iter().map(|x| x.count_ones()).sum())
-}
-
 pub fn sys_info(k: &Kernel) -> SysInfo {
     let mut s = SysInfo::default();
     let t = k.symbols();
@@ -124,22 +117,12 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.release = k.vmcoreinfo.osrelease.clone();
     }
     // CPUs: crash counts present CPUs and reports those not online (stopped by panic's IPI).
-    match (
-        popcount_mask(k, "__cpu_present_mask"),
-        popcount_mask(k, "__cpu_online_mask"),
-    ) {
-        (Some(p), Some(o)) if p > 0 => {
-            s.cpus = Some(p);
-            s.cpus_offline = Some(p.saturating_sub(o));
-        }
-        _ => {
-            let n = k.dump.notes.prstatus.len() as u32;
-            if n > 0 {
-                s.cpus = Some(n);
-            }
-            s.warnings
-                .push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
-        }
+    let c = k.cpus();
+    s.cpus = Some(c.count).filter(|&n| n > 0);
+    s.cpus_offline = c.offline;
+    if c.offline.is_none() {
+        s.warnings
+            .push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
     }
     // Date: timekeeper.xtime_sec (tk_core = { seqcount_raw_spinlock_t seq; struct timekeeper
     // timekeeper; }, kernel/time/timekeeping.c), else CRASHTIME.
@@ -199,7 +182,7 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
     match pages {
         Some(p) if p > 0 => s.memory_bytes = Some(p * page),
         _ => {
-            let total: u64 = k.dump.mem.ranges().iter().map(|(a, b)| b - a).sum();
+            let total: u64 = k.physical_ranges().iter().map(|(a, b)| b - a).sum();
             s.memory_bytes = Some(total);
             s.warnings.push(
                 "totalram_pages unreadable: memory is the size of the dump's physical ranges"

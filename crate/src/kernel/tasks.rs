@@ -235,12 +235,7 @@ pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
     ) else {
         return vec![];
     };
-    let n = t
-        .addr_of("nr_cpu_ids")
-        .and_then(|a| k.read_u32(a).ok())
-        .unwrap_or(1)
-        .min(8192);
-    (0..n)
+    (0..k.nr_cpus())
         .filter_map(|cpu| {
             let off = k.read_u64(pco + 8 * cpu as u64).ok()?;
             let task = k.read_u64(rq.wrapping_add(off) + idle).ok()?;

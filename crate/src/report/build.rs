@@ -227,7 +227,7 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
             version: env!("CARGO_PKG_VERSION").into(),
         },
         dump: DumpInfo {
-            container: k.dump.info.clone(),
+            container: k.container().clone(),
             ..Default::default()
         },
         kernel: KernelInfo {
@@ -238,11 +238,11 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
             ..Default::default()
         },
         crash_time: vi.crash_time,
-        cpus: (!k.dump.notes.prstatus.is_empty()).then_some(k.dump.notes.prstatus.len() as u32),
+        cpus: Some(k.nr_cpus()).filter(|&n| n > 0),
         warnings: k.warnings.clone(),
         ..Default::default()
     };
-    r.warnings.extend(k.dump.info.warnings.iter().cloned());
+    r.warnings.extend(k.container().warnings.iter().cloned());
     r.warnings.extend(dbg.warnings.iter().cloned());
     r.debuginfo = dbg.notes.clone();
     if let Some(t) = r.crash_time {
@@ -269,7 +269,7 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
             taint: m.taint.clone(),
         })
         .collect();
-    let sys = crate::kernel::sys::sys_info(k);
+    let sys = k.reading("the system information", || crate::kernel::sys::sys_info(k));
     r.warnings.extend(sys.warnings.iter().cloned());
     if r.kernel.machine.is_none() {
         r.kernel.machine = sys.machine.clone();
@@ -286,7 +286,7 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
         .map(|s| s.to_string())
         .collect();
     stage(&r);
-    match printk::read_log(k) {
+    match k.reading("the kernel log", || printk::read_log(k)) {
         Ok(log) => r.log = log,
         Err(e) => {
             r.partial = true;
@@ -327,5 +327,45 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
     stage(&r);
     r.pending.clear();
     super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg, stage);
+    note_missing_pages(k, &mut r);
     r
+}
+
+/// A report built from a dump that lacked pages it asked for is partial, and says so first:
+/// what was missing, how many pages, and while reading what; the container's own warnings
+/// about truncation come right after.
+fn note_missing_pages(k: &Kernel, r: &mut Report) {
+    let u = k.unreadable();
+    if !u.any() {
+        return;
+    }
+    r.partial = true;
+    let mut kinds = Vec::new();
+    if u.past_end > 0 {
+        kinds.push(format!("{} past the end of the truncated file", u.past_end));
+    }
+    if u.excluded > 0 {
+        kinds.push(format!("{} filtered out by makedumpfile", u.excluded));
+    }
+    if u.unreadable > 0 {
+        kinds.push(format!("{} damaged or never written", u.unreadable));
+    }
+    let total = u.past_end + u.excluded + u.unreadable;
+    let mut w = format!(
+        "incomplete analysis: {total} page{} it needed {} missing from the dump ({})",
+        if total == 1 { "" } else { "s" },
+        if total == 1 { "was" } else { "were" },
+        kinds.join(", ")
+    );
+    if !u.while_reading.is_empty() {
+        w.push_str(&format!(", while reading {}", u.while_reading.join(", ")));
+    }
+    if let Some(f) = u.first.first() {
+        w.push_str(&format!("; first at {:#x}: {}", f.vaddr, f.why));
+    }
+    let container = &k.container().warnings;
+    let (trunc, rest): (Vec<String>, Vec<String>) = std::mem::take(&mut r.warnings)
+        .into_iter()
+        .partition(|x| container.contains(x));
+    r.warnings = std::iter::once(w).chain(trunc).chain(rest).collect();
 }

@@ -16,15 +16,16 @@ const MAX_FUNCTION: u64 = 16 << 10;
 
 /// Backtraces of every CPU from its saved registers (NT_PRSTATUS), in CPU order.
 pub fn cpu_traces(k: &Kernel, ks: &KernelStack) -> Vec<CpuTrace> {
-    (0..k.dump.notes.prstatus.len() as u32)
+    k.cpus_with_regs()
+        .into_iter()
         .filter_map(|cpu| cpu_trace(k, ks, cpu))
         .collect()
 }
 
-/// The backtrace of one CPU (the index of its NT_PRSTATUS note), with the task running there.
+/// The backtrace of CPU `cpu` from its saved registers, with the task running there.
 pub fn cpu_trace(k: &Kernel, ks: &KernelStack, cpu: u32) -> Option<CpuTrace> {
-    let p = k.dump.notes.prstatus.get(cpu as usize)?;
-    let (frames, error) = ks.trace(&p.regs);
+    let regs = k.cpu_regs(cpu)?;
+    let (frames, error) = k.reading("the CPUs' stacks", || ks.trace(&regs));
     // The task running there: per-CPU `current_task` (`pcpu_hot.current_task` on 6.2+).
     let task = crate::kernel::tasks::current_task(k, cpu);
     let t = task.and_then(|a| {
@@ -53,7 +54,11 @@ pub fn fault_site(k: &Kernel, ip: u64, regs: crate::dump::Regs) -> Option<FaultS
     } else {
         ip + 64
     };
-    let code = k.read_bytes(sym.addr, (end - sym.addr) as usize).ok()?;
+    let code = k
+        .reading("the faulting function's code", || {
+            k.read_bytes(sym.addr, (end - sym.addr) as usize)
+        })
+        .ok()?;
     let name_of = |a: u64| syms.target_name(a);
     let insns = disassemble(&code, sym.addr, &name_of);
     Some(FaultSite {
@@ -114,8 +119,11 @@ pub fn analyze_crash_with(
 ) {
     let ks = KernelStack::new(k);
     r.warnings.extend(ks.warnings.iter().cloned());
-    let ncpu = k.dump.notes.prstatus.len() as u32;
-    let named = r.panic.cpu.filter(|&c| c < ncpu && ncpu > 1);
+    let with_regs = k.cpus_with_regs();
+    let named = r
+        .panic
+        .cpu
+        .filter(|c| with_regs.contains(c) && with_regs.len() > 1);
     let traced = |cpus: &mut dyn Iterator<Item = u32>| -> Vec<CpuTrace> {
         cpus.filter_map(|cpu| cpu_trace(k, &ks, cpu))
             .map(|mut t| {
@@ -126,7 +134,7 @@ pub fn analyze_crash_with(
     };
     r.cpu_traces = match named {
         Some(c) => traced(&mut std::iter::once(c)),
-        None => traced(&mut (0..ncpu)),
+        None => traced(&mut with_regs.iter().copied()),
     };
     diagnose_crashing_cpu(k, r, oops, dbg);
     if let Some(c) = named {
@@ -134,7 +142,7 @@ pub fn analyze_crash_with(
         verdict(r);
         r.pending.clear();
         r.cpu_traces
-            .extend(traced(&mut (0..ncpu).filter(|&i| i != c)));
+            .extend(traced(&mut with_regs.iter().copied().filter(|&i| i != c)));
         r.cpu_traces.sort_by_key(|t| t.cpu);
     }
     name_tasks_without_btf(k, r);
@@ -197,10 +205,9 @@ fn diagnose_crashing_cpu(k: &Kernel, r: &mut Report, oops: Option<&Oops>, dbg: &
         });
     let mut fault_idx = None;
     if let Some(i) = crashing {
-        // `i` is a position in `cpu_traces`, which may hold only the crashing CPU: index the notes
-        // by the CPU number.
-        let cpu = r.cpu_traces[i].cpu as usize;
-        let start_regs = k.dump.notes.prstatus.get(cpu).map(|p| p.regs);
+        // `i` is a position in `cpu_traces`, which may hold only the crashing CPU: the
+        // registers are the CPU's, by its number.
+        let start_regs = k.cpu_regs(r.cpu_traces[i].cpu);
         let log_rip = r.panic.rip.as_deref().and_then(parse_rip);
         let t = &mut r.cpu_traces[i];
         // The log names the crashing task; memory fills in what the log lacks (and the other way).

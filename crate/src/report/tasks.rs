@@ -28,13 +28,7 @@ pub fn crash_state(letter: char) -> &'static str {
 
 /// `(cpu, task)` for each CPU's `current_task` at the crash.
 pub fn active_tasks(k: &Kernel) -> Vec<(u32, u64)> {
-    let n = k
-        .dump
-        .notes
-        .prstatus
-        .len()
-        .max(k.dump.notes.qemu_cpus.len()) as u32;
-    (0..n.min(8192))
+    (0..k.nr_cpus())
         .filter_map(|c| current_task(k, c).map(|t| (c, t)))
         .collect()
 }
