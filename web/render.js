@@ -462,7 +462,7 @@
   // Registers in crash's order, three to a line; others after.
   const REG_ORDER = ['rip', 'rsp', 'eflags', 'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'orig_rax', 'cs', 'ss'];
   function regsText(regs, indent, crashOnly) {
-    const ents = Object.entries(regs).filter(([k, v]) => (typeof v === 'number' || typeof v === 'bigint') && (!crashOnly || REG_ORDER.includes(k.toLowerCase())));
+    const ents = Object.entries(regs).filter(([k, v]) => (typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v))) && (!crashOnly || REG_ORDER.includes(k.toLowerCase())));
     ents.sort((a, b) => {
       const ia = REG_ORDER.indexOf(a[0].toLowerCase()), ib = REG_ORDER.indexOf(b[0].toLowerCase());
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);

@@ -41,3 +41,83 @@ mod tests {
         );
     }
 }
+
+/// Kernel addresses and register values in JSON as hex strings (`"0xffffffff97cf613e"`): as
+/// numbers they exceed 2^53, and jq 1.6 and JavaScript round them. Use with
+/// `#[serde(with = "crate::util::hex")]` (and `hex::opt` for `Option<u64>`); reading accepts a
+/// hex string or a plain number.
+pub mod hex {
+    use serde::{de, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &u64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{v:#x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+        d.deserialize_any(HexVisitor)
+    }
+
+    struct HexVisitor;
+
+    impl de::Visitor<'_> for HexVisitor {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a hex string such as \"0xffffffff81000000\" or a number")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
+            let h = v
+                .strip_prefix("0x")
+                .or_else(|| v.strip_prefix("0X"))
+                .ok_or_else(|| E::custom(format!("{v:?} is not a 0x-prefixed hex number")))?;
+            u64::from_str_radix(h, 16).map_err(E::custom)
+        }
+    }
+
+    /// The same for `Option<u64>` (`null` when absent).
+    pub mod opt {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+            match v {
+                Some(v) => super::serialize(v, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+            #[derive(Deserialize)]
+            struct W(#[serde(with = "super")] u64);
+            Ok(Option::<W>::deserialize(d)?.map(|W(v)| v))
+        }
+    }
+}
+
+#[cfg(test)]
+mod hex_tests {
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct A {
+        #[serde(with = "super::hex")]
+        a: u64,
+        #[serde(with = "super::hex::opt")]
+        b: Option<u64>,
+    }
+
+    #[test]
+    fn addresses_are_exact_hex_strings() {
+        let v = A {
+            a: 0xffff_ffff_97cf_613e,
+            b: None,
+        };
+        let j = serde_json::to_string(&v).unwrap();
+        assert_eq!(j, r#"{"a":"0xffffffff97cf613e","b":null}"#);
+        assert_eq!(serde_json::from_str::<A>(&j).unwrap(), v);
+        // Plain numbers are read too; garbage is an error, not a panic.
+        let n: A = serde_json::from_str(r#"{"a":24,"b":"0x18"}"#).unwrap();
+        assert_eq!((n.a, n.b), (24, Some(0x18)));
+        assert!(serde_json::from_str::<A>(r#"{"a":"ffff","b":null}"#).is_err());
+        assert!(serde_json::from_str::<A>(r#"{"a":"0xzz","b":null}"#).is_err());
+    }
+}

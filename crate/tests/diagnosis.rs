@@ -15,9 +15,9 @@ fn null_deref_61_reasons_like_an_engineer() {
     assert_eq!(s(&r, "fault.instruction"), "mov    0x18(%rbx),%rax");
     assert_eq!(s(&r, "fault.location"), "fixture_null_deref+21");
     assert_eq!(s(&r, "fault.base_register"), "rbx");
-    assert_eq!(s(&r, "fault.base_value"), 0);
+    assert_eq!(s(&r, "fault.base_value"), "0x0");
     assert_eq!(s(&r, "fault.offset"), 0x18);
-    assert_eq!(s(&r, "fault.address"), 0x18);
+    assert_eq!(s(&r, "fault.address"), "0x18");
     // RBX was copied from RDI at +6: the first argument.
     assert_eq!(s(&r, "fault.argument_index"), 1);
     assert_eq!(s(&r, "fault.argument_register"), "rdi");
@@ -63,7 +63,7 @@ fn null_deref_61_reasons_like_an_engineer() {
         .filter(|l| l["faulting"] == true)
         .collect();
     assert_eq!(marked.len(), 1);
-    assert_eq!(marked[0]["address"], 0xffffffffc033d0fbu64);
+    assert_eq!(marked[0]["address"], "0xffffffffc033d0fb");
     assert!(r["bucket"].as_str().unwrap().len() == 16);
 }
 

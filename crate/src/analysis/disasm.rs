@@ -11,6 +11,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Insn {
+    #[serde(with = "crate::util::hex")]
     pub address: u64,
     pub len: usize,
     pub bytes: String,
@@ -36,6 +37,7 @@ pub struct MemOperand {
     pub scale: u32,
     pub displacement: i64,
     /// Effective address with the given registers, when every register is known.
+    #[serde(with = "crate::util::hex::opt")]
     pub address: Option<u64>,
     pub read: bool,
     pub write: bool,

@@ -51,14 +51,17 @@ pub enum How {
 #[derive(Debug, Clone, Serialize)]
 pub struct RawFrame {
     /// Return address (or the exact pc for the start and exception frames).
+    #[serde(with = "crate::util::hex")]
     pub ip: u64,
     /// Stack slot the return address was read from (crash's `[sp]`), or the stack pointer for
     /// start and exception frames.
+    #[serde(with = "crate::util::hex")]
     pub sp: u64,
     pub how: How,
     /// For exception frames: the saved `pt_regs` (full) or iret frame (partial).
     pub regs: Option<Regs>,
     /// Address of the `pt_regs` on the stack.
+    #[serde(with = "crate::util::hex::opt")]
     pub regs_addr: Option<u64>,
     /// True when `ip` is the exact interrupted pc (start/exception), not a return address.
     pub exact: bool,

@@ -8,6 +8,7 @@ use crate::kernel::{format_symbol, symbols::crash_sym_line, Symbol};
 #[derive(serde::Serialize)]
 struct SymOut<'a> {
     query: &'a str,
+    #[serde(with = "crate::util::hex")]
     address: u64,
     symbol: &'a Symbol,
     offset: u64,

@@ -46,6 +46,7 @@ pub struct ContainerInfo {
     pub warnings: Vec<String>,
     /// phys_base as the container records it (kdump sub-header), after any correction.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(with = "crate::util::hex::opt")]
     pub phys_base: Option<u64>,
     /// Whether `phys_base` differs from the container header's (corrected from VMCOREINFO).
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -12,32 +12,59 @@ pub const NT_FILE: u32 = 0x4649_4c45;
 /// x86_64 `struct user_regs_struct` order, as in NT_PRSTATUS `pr_reg`.
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct Regs {
+    #[serde(with = "crate::util::hex")]
     pub r15: u64,
+    #[serde(with = "crate::util::hex")]
     pub r14: u64,
+    #[serde(with = "crate::util::hex")]
     pub r13: u64,
+    #[serde(with = "crate::util::hex")]
     pub r12: u64,
+    #[serde(with = "crate::util::hex")]
     pub rbp: u64,
+    #[serde(with = "crate::util::hex")]
     pub rbx: u64,
+    #[serde(with = "crate::util::hex")]
     pub r11: u64,
+    #[serde(with = "crate::util::hex")]
     pub r10: u64,
+    #[serde(with = "crate::util::hex")]
     pub r9: u64,
+    #[serde(with = "crate::util::hex")]
     pub r8: u64,
+    #[serde(with = "crate::util::hex")]
     pub rax: u64,
+    #[serde(with = "crate::util::hex")]
     pub rcx: u64,
+    #[serde(with = "crate::util::hex")]
     pub rdx: u64,
+    #[serde(with = "crate::util::hex")]
     pub rsi: u64,
+    #[serde(with = "crate::util::hex")]
     pub rdi: u64,
+    #[serde(with = "crate::util::hex")]
     pub orig_rax: u64,
+    #[serde(with = "crate::util::hex")]
     pub rip: u64,
+    #[serde(with = "crate::util::hex")]
     pub cs: u64,
+    #[serde(with = "crate::util::hex")]
     pub eflags: u64,
+    #[serde(with = "crate::util::hex")]
     pub rsp: u64,
+    #[serde(with = "crate::util::hex")]
     pub ss: u64,
+    #[serde(with = "crate::util::hex")]
     pub fs_base: u64,
+    #[serde(with = "crate::util::hex")]
     pub gs_base: u64,
+    #[serde(with = "crate::util::hex")]
     pub ds: u64,
+    #[serde(with = "crate::util::hex")]
     pub es: u64,
+    #[serde(with = "crate::util::hex")]
     pub fs: u64,
+    #[serde(with = "crate::util::hex")]
     pub gs: u64,
 }
 
@@ -120,7 +147,9 @@ pub struct PrStatus {
 pub struct QemuCpuState {
     pub regs: Regs,
     pub cr: [u64; 5],
+    #[serde(with = "crate::util::hex")]
     pub gs_base: u64,
+    #[serde(with = "crate::util::hex::opt")]
     pub kernel_gs_base: Option<u64>,
 }
 

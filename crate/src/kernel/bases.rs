@@ -20,8 +20,11 @@ const VMALLOC_5: u64 = 0xffa0_0000_0000_0000;
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Bases {
+    #[serde(with = "crate::util::hex")]
     pub page_offset_base: u64,
+    #[serde(with = "crate::util::hex")]
     pub vmemmap_base: u64,
+    #[serde(with = "crate::util::hex")]
     pub vmalloc_base: u64,
     /// Where page_offset_base came from: `variable`, `PT_LOAD`, `default`.
     pub source: &'static str,

@@ -14,6 +14,7 @@ const KERNEL_HALF: u64 = 0xffff_0000_0000_0000;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Symbol {
     pub name: String,
+    #[serde(with = "crate::util::hex")]
     pub addr: u64,
     /// Bytes to the next symbol (kallsyms' notion of size); 0 when unknown (the last symbol).
     pub size: u64,
@@ -28,8 +29,10 @@ pub struct Symbol {
 pub struct Module {
     pub name: String,
     /// Address of `struct module`.
+    #[serde(with = "crate::util::hex")]
     pub addr: u64,
     /// Start of its core text (`core_layout.base`, 6.4+: `mem[MOD_TEXT].base`).
+    #[serde(with = "crate::util::hex")]
     pub base: u64,
     /// Bytes of its core layout (6.4+: sum of the core `mem[]` regions).
     pub size: u64,

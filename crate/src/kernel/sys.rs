@@ -42,6 +42,7 @@ pub struct PanicTask {
     pub cpu: u32,
     pub pid: i32,
     pub comm: String,
+    #[serde(with = "crate::util::hex")]
     pub task: u64,
 }
 

@@ -16,6 +16,7 @@ const MAX_THREADS: usize = 1 << 16;
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
     /// Address of `struct task_struct`.
+    #[serde(with = "crate::util::hex")]
     pub addr: u64,
     pub pid: i32,
     pub tgid: i32,
@@ -25,8 +26,10 @@ pub struct Task {
     pub state: char,
     pub cpu: u32,
     /// Saved kernel stack pointer of a switched-out task (`thread.sp`).
+    #[serde(with = "crate::util::hex")]
     pub sp: u64,
     /// Base of its kernel stack (`task_struct.stack`).
+    #[serde(with = "crate::util::hex")]
     pub stack: u64,
     /// A per-CPU idle task (pid 0, not on the task list except CPU 0's `init_task`).
     pub idle: bool,

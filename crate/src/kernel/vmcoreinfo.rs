@@ -14,6 +14,7 @@ pub struct VmcoreInfo {
     pub page_size: Option<u64>,
     pub build_id: Option<String>,
     pub crash_time: Option<u64>,
+    #[serde(with = "crate::util::hex::opt")]
     pub kernel_offset: Option<u64>,
     pub symbols: BTreeMap<String, u64>,
     pub offsets: BTreeMap<String, u64>,

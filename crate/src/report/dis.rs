@@ -13,6 +13,7 @@ const MAX_FUNCTION: u64 = 1 << 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DisLine {
+    #[serde(with = "crate::util::hex")]
     pub address: u64,
     /// `fixture_null_deref+21`
     pub location: Option<String>,
@@ -29,6 +30,7 @@ pub struct DisLine {
 pub struct Dis {
     pub function: String,
     pub module: Option<String>,
+    #[serde(with = "crate::util::hex")]
     pub start: u64,
     pub size: u64,
     pub lines: Vec<DisLine>,

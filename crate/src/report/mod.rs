@@ -86,6 +86,7 @@ pub struct KernelInfo {
     pub machine: Option<String>,
     pub page_size: Option<u64>,
     /// KASLR offset (VMCOREINFO KERNELOFFSET).
+    #[serde(with = "crate::util::hex::opt")]
     pub kaslr_offset: Option<u64>,
 }
 
@@ -117,6 +118,7 @@ pub struct PanicInfo {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
     pub name: String,
+    #[serde(with = "crate::util::hex")]
     pub base: u64,
     pub size: u64,
     pub taint: String,
@@ -128,7 +130,9 @@ pub struct Frame {
     pub offset: Option<u64>,
     pub size: Option<u64>,
     pub module: Option<String>,
+    #[serde(with = "crate::util::hex")]
     pub address: u64,
+    #[serde(with = "crate::util::hex::opt")]
     pub sp: Option<u64>,
     pub reliable: bool,
     /// `frame` (a return address), `exception` (an interrupted pc with its pt_regs), `start`
@@ -158,6 +162,7 @@ pub struct CpuTrace {
     pub cpu: u32,
     pub pid: Option<u32>,
     pub comm: Option<String>,
+    #[serde(with = "crate::util::hex::opt")]
     pub task: Option<u64>,
     pub frames: Vec<Frame>,
     /// Why the trace stopped early, if it did.
@@ -185,6 +190,7 @@ pub struct PsRow {
     pub pid: i32,
     pub ppid: i32,
     pub cpu: u32,
+    #[serde(with = "crate::util::hex")]
     pub task: u64,
     /// ps letter (R S D T t X Z P I).
     pub state: String,
@@ -200,14 +206,17 @@ pub struct PsRow {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Fault {
     /// The faulting address (CR2 for page faults, the computed operand address otherwise).
+    #[serde(with = "crate::util::hex::opt")]
     pub address: Option<u64>,
     /// The faulting instruction, AT&T syntax.
     pub instruction: Option<String>,
     /// `fixture_null_deref+0x15`
     pub location: Option<String>,
+    #[serde(with = "crate::util::hex::opt")]
     pub ip: Option<u64>,
     /// Base register of the memory operand (`rbx`).
     pub base_register: Option<String>,
+    #[serde(with = "crate::util::hex::opt")]
     pub base_value: Option<u64>,
     /// Displacement of the memory operand (the field offset for a NULL base).
     pub offset: Option<i64>,
@@ -263,6 +272,7 @@ pub struct Evidence {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DisasmLine {
+    #[serde(with = "crate::util::hex")]
     pub address: u64,
     pub location: Option<String>,
     pub text: String,

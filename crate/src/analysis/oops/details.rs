@@ -18,6 +18,7 @@ pub struct Frame {
     /// The stack the frame is on, from the last boundary marker: "task", "irq", "nmi",
     /// "softirq", "exception" (e.g. "#DF"), or None before any marker.
     pub stack: Option<String>,
+    #[serde(with = "crate::util::hex::opt")]
     pub address: Option<u64>,
 }
 
