@@ -183,3 +183,93 @@ fn cpu_tasks_named_without_btf() {
     }
     eprintln!("{checked} scenarios: CPU tasks named without BTF");
 }
+
+/// A real kdump that crashed on CPU 1 (`kdump-cpu1`: the nginx reader pinned with `taskset -c 1`).
+/// The crashing CPU's registers must come from CPU 1's NT_PRSTATUS note, which is the second
+/// note, not the first: the exception frame at `__free_pages` holds the register dump the kernel
+/// printed on the console, RDI = 0 among them, and the culprit is the module's read handler.
+/// Every expected value is from facts.json (the console, and lab.py's own read of the notes).
+#[test]
+fn kdump_on_cpu1_takes_cpu1_registers() {
+    let dir = lab_dir().join("kdump-cpu1");
+    let (facts, elf) = (dir.join("facts.json"), dir.join("vmcore.elf"));
+    if !facts.is_file() || !elf.is_file() {
+        common::skip(format!(
+            "{} absent (tests/lab/run.sh kdump-cpu1)",
+            dir.display()
+        ));
+        return;
+    }
+    let f: Value = serde_json::from_str(&std::fs::read_to_string(&facts).unwrap()).unwrap();
+    let hex = |v: &Value| -> u64 {
+        let s = v
+            .as_str()
+            .unwrap_or_else(|| panic!("not a hex string: {v}"));
+        u64::from_str_radix(s.trim_start_matches("0x"), 16).unwrap()
+    };
+    // The scenario's point, from the console's "CPU: 1 PID: ..." line.
+    assert_eq!(f["crashing_cpu"], 1, "the guest did not crash on CPU 1");
+    let cpu = f["crashing_cpu"].as_u64().unwrap() as usize;
+    let notes = f["prstatus"].as_array().unwrap();
+    assert!(notes.len() > cpu, "{notes:?}");
+    assert_ne!(
+        notes[0]["rip"], notes[cpu]["rip"],
+        "CPU 0's note must differ from the crashing CPU's for this test to tell them apart"
+    );
+
+    let s = Session::open(
+        Box::new(FileSource::open(&elf).unwrap()),
+        &Options::default(),
+    )
+    .unwrap();
+    let r = report_of(&s.kernel);
+    assert_eq!(r.panic.cpu, Some(cpu as u32));
+    assert_eq!(r.panic.pid, f["crashing_pid"].as_u64().map(|p| p as u32));
+    assert_eq!(r.panic.comm.as_deref(), f["crashing_comm"].as_str());
+
+    // The crashing CPU's exception frame: the faulting function at the console's offset.
+    let ex = r
+        .backtrace
+        .iter()
+        .find(|fr| fr.regs.is_some())
+        .expect("the crashing CPU's trace has an exception frame");
+    assert_eq!(ex.function.as_deref(), f["rip_function"].as_str());
+    assert_eq!(ex.offset, Some(hex(&f["rip_offset"])));
+    let regs = serde_json::to_value(ex.regs.unwrap()).unwrap();
+    // Taken from CPU 1's note (the crash-path state kdump saved), not CPU 0's.
+    assert_eq!(
+        regs["rip"],
+        hex(&notes[cpu]["rip"]),
+        "rip from CPU {cpu}'s note"
+    );
+    assert_eq!(
+        regs["rsp"],
+        hex(&notes[cpu]["rsp"]),
+        "rsp from CPU {cpu}'s note"
+    );
+    assert_ne!(regs["rip"], hex(&notes[0]["rip"]), "rip is CPU 0's");
+    // Every register the console printed for the fault, RDI = 0 (the NULL page) among them.
+    let printed = f["oops_registers"].as_object().expect("oops_registers");
+    assert!(printed.len() >= 17, "{printed:?}");
+    for (name, want) in printed {
+        assert_eq!(regs[name.as_str()], hex(want), "{name}");
+    }
+    let reg = f["faulting_register"].as_str().unwrap().to_lowercase();
+    assert_eq!(reg, "rdi");
+    assert_eq!(regs[reg.as_str()], hex(&f["faulting_register_value"]));
+    assert_eq!(regs["rdi"], 0);
+
+    // The crashing CPU's own trace carries the crashing task.
+    let t = r
+        .cpu_traces
+        .iter()
+        .find(|t| t.cpu == cpu as u32)
+        .expect("a trace for the crashing CPU");
+    assert_eq!(t.pid, r.panic.pid);
+
+    // The verdict: the read handler of the lab module that passed the NULL page.
+    let c = r.culprit.expect("a culprit");
+    assert_eq!(Some(c.function.as_str()), f["culprit_function"].as_str());
+    assert_eq!(c.module.as_deref(), f["culprit_module"].as_str());
+    assert_eq!(c.function, "lab_read");
+}

@@ -13,6 +13,7 @@ Everything comes from what the kernel printed (nothing is typed in per scenario)
   faulting_register         the register the faulting instruction used as its memory base (or the divisor of a
                             div), decoded with objdump from the "Code:" bytes (the <xx> marked one), with its
                             value from the register dump (faulting_register_value)
+  oops_registers            the register dump after that RIP line (rax..r15, rsp, eflags), hex strings
   fault_address_cr2         the address from the page-fault line / CR2 (page faults only);
                             fault_address for "non-canonical address 0x..." GPFs
   call_chain                RIP function then the non-'?' Call Trace frames of the task stack (IRQ stack
@@ -111,7 +112,15 @@ def parse(lines, scenario=None):
     if ri is not None:
         for l in rep[ri:ri + 12]:
             for name, val in re.findall(r'\b(R[A-Z0-9]{1,2}|CR2): ([0-9a-f]{8,16})\b', l):
-                regs.setdefault(name.lower(), int(val, 16))
+                regs.setdefault(re.sub(r'^r0(\d)$', r'r\1', name.lower()), int(val, 16))  # R08 -> r8
+            m = re.search(r'\bRSP: [0-9a-f]{4}:([0-9a-f]{16})\b', l)
+            if m:
+                regs.setdefault('rsp', int(m.group(1), 16))
+            m = re.search(r'\bEFLAGS: ([0-9a-f]{8})\b', l)
+            if m:
+                regs.setdefault('eflags', int(m.group(1), 16))
+    # the faulting context's register dump as printed (general registers, RSP, EFLAGS; CR2 is not one)
+    f['oops_registers'] = {k: hex(v) for k, v in regs.items() if k != 'cr2'} or None
     code = next((l for l in rep[ri or 0:] if l.startswith('Code: ')), None) if ri is not None else None
     insn = decode_code(code) if code else None
     f['faulting_instruction'] = insn

@@ -49,13 +49,17 @@ SCENARIOS = {
     'kdump':     dict(kernel=K61, kind='kdump', mode='nginx', mem=384, append=IOF + ' crashkernel=128M',
                       doc='real kdump: kexec capture kernel saves /proc/vmcore (crash-path CPU state), '
                           'reference-case crash'),
+    'kdump-cpu1': dict(kernel=K61, kind='kdump', mode='nginx', mem=384, append=IOF + ' crashkernel=128M crashcpu=1',
+                       expect={'crashing_cpu': 1, 'crashing_comm': 'nginx'},
+                       doc='real kdump, reference case crashing on CPU 1 (the nginx reader pinned with taskset -c 1): '
+                           'the crashing CPU is not the first NT_PRSTATUS note'),
     'bullseye-null':  dict(kernel=K510, mode='null', append=IOF, expect={'vmcoreinfo_has_kallsyms': False}, doc='Debian 11 5.10.0-32 cloud kernel: NULL dereference'),
     'bullseye-nginx': dict(kernel=K510, mode='nginx', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: reference case'),
     'nokaslr':   dict(kernel=K61, mode='nginx', append=IOF + ' nokaslr',
                       doc='reference case with KASLR off (as CentOS 7 boots): fixed kernel and direct-map bases'),
 }
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
-           'la57', 'kdump', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
+           'la57', 'kdump', 'kdump-cpu1', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 
 # makedumpfile variants: output name -> arguments (input/output appended)
 MDF = [
@@ -205,10 +209,12 @@ sh -c 'while :; do sleep 1; done' &
 echo "lab data" > /tmp/lab.txt
 mode=$(sed -n 's/.*crashmode=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
 [ -n "$mode" ] || mode=null
+# crashcpu=N: the crashing reader runs pinned to CPU N (taskset), so the crash is on a CPU other than 0
+cpu=$(sed -n 's/.*crashcpu=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
 echo "CRASHLENS-LAB: uptime $(cut -d' ' -f1 /proc/uptime)s, triggering crash mode=$mode"
 case "$mode" in
   sysrq) sh -c 'echo c > /proc/sysrq-trigger' ;;
-  nginx) /usr/sbin/nginx ;;
+  nginx) if [ -n "$cpu" ]; then taskset -c "$cpu" /usr/sbin/nginx; else /usr/sbin/nginx; fi ;;
   none)  exec sh ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
 esac

@@ -3,7 +3,30 @@
 
 use crashlens::report::build::{Options, Session};
 use crashlens::source::FileSource;
+use std::io::Write;
 use std::path::PathBuf;
+
+/// The marker of a skipped test, one line per skip, counted by scripts/test.sh.
+pub const SKIP_MARK: &str = "crashlens-test-skip:";
+
+/// Every test that cannot run here (a fixture, the lab cache or a tool is absent) calls this and
+/// returns: it prints `crashlens-test-skip: <test>: <why>` straight to stderr (libtest captures
+/// only the print macros, so the line shows even in a plain `cargo test`) and appends it to
+/// $CRASHLENS_SKIP_LOG when set, where scripts/test.sh counts the skipped tests.
+pub fn skip(why: impl std::fmt::Display) {
+    let t = std::thread::current();
+    let line = format!("{SKIP_MARK} {}: {why}\n", t.name().unwrap_or("?"));
+    let _ = std::io::stderr().write_all(line.as_bytes());
+    if let Some(p) = std::env::var_os("CRASHLENS_SKIP_LOG") {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(p)
+        {
+            let _ = f.write_all(line.as_bytes()); // one short write: whole lines under O_APPEND
+        }
+    }
+}
 
 /// $CRASHLENS_FIXTURES, else `../shared/fixtures` beside the checkout (or beside a worktree one
 /// level deeper).
