@@ -6,9 +6,9 @@
 //! a dump or on pasted console text. The words are in `narrative.rs`.
 
 use super::disasm::{memory_operand, Insn};
+use super::model::{Culprit, Fault, Frame, ModuleInfo, PanicInfo};
 use super::oops::Oops;
 use crate::dump::Regs;
-use crate::report::{Culprit, Fault, Frame, ModuleInfo, PanicInfo};
 
 /// System V AMD64 integer argument registers, in order.
 pub const ARG_REGS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];

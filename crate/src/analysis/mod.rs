@@ -1,8 +1,10 @@
 //! Analysis of the crashed kernel: oops parsing (from log text), unwinding (ORC, stack scan),
 //! and later disassembly and diagnosis.
 
+pub mod crash;
 pub mod diagnose;
 pub mod disasm;
+pub mod model;
 pub mod narrative;
 pub mod oops;
 pub mod orc;

@@ -2,7 +2,7 @@
 //! Chinese (written as a Chinese kernel engineer writes a crash analysis, not word for word).
 
 use super::diagnose::{Provenance, Verdict};
-use crate::report::{Evidence, Narrative, PanicInfo};
+use super::model::{Evidence, Narrative, PanicInfo};
 
 const ORD_EN: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
 const ORD_ZH: [&str; 6] = ["第一个", "第二个", "第三个", "第四个", "第五个", "第六个"];
@@ -452,7 +452,7 @@ pub fn write(
 }
 
 /// The culprit's reason in Chinese.
-pub fn reason_zh(c: &crate::report::Culprit, faulting: &str, v: &Verdict) -> String {
+pub fn reason_zh(c: &super::model::Culprit, faulting: &str, v: &Verdict) -> String {
     let m = c
         .module
         .as_deref()

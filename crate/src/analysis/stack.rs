@@ -1,11 +1,11 @@
 //! Backtraces of a dumped kernel: the unwinder (unwind.rs) fed with the dump's memory, the ORC
 //! tables of vmlinux and of every module, and symbols; then symbolized into report frames.
 
+use super::model::Frame;
 use super::orc::{OrcEntry, OrcTable, OrcVersion};
 use super::unwind::{self, How, RawFrame, UnwindEnv};
 use crate::dump::Regs;
 use crate::kernel::Kernel;
-use crate::report::Frame;
 use std::cell::RefCell;
 
 /// Largest ORC table we accept (vmlinux has a few hundred thousand entries).
