@@ -5,6 +5,7 @@ mod common;
 use common::*;
 use crashlens::render::bt;
 use crashlens::report::build::report_of;
+use crashlens::report::{FrameKind, How};
 
 fn base(f: &str) -> &str {
     f.split('.').next().unwrap_or(f)
@@ -88,7 +89,11 @@ fn bt_61_matches_crash_from_exception_to_syscall() {
         ]
     );
     // The exception frame's registers are crash's exactly.
-    let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
+    let exc = r
+        .backtrace
+        .iter()
+        .find(|f| f.kind == FrameKind::Exception)
+        .unwrap();
     let regs = exc.regs.unwrap();
     assert_eq!(exc.address, 0xffffffffc033d0fb);
     assert_eq!(
@@ -123,7 +128,11 @@ fn bt_612_matches_drgn() {
         ],
         "\n{ours}"
     );
-    let exc = r.backtrace.iter().find(|f| f.kind == "exception").unwrap();
+    let exc = r
+        .backtrace
+        .iter()
+        .find(|f| f.kind == FrameKind::Exception)
+        .unwrap();
     assert_eq!(exc.address, 0xffffffffc05040a7);
     assert_eq!(exc.regs.unwrap().rsp, 0xffffd16e0042bc98);
     // Above the exception: the panic path through the pvpanic notifier, resolved in the module.
@@ -217,7 +226,7 @@ fn without_orc_exception_frames_are_found_by_shape() {
             |r: &Report| -> Vec<(Option<String>, Option<u64>, Option<crashlens::dump::Regs>)> {
                 r.backtrace
                     .iter()
-                    .filter(|f| f.kind == "exception")
+                    .filter(|f| f.kind == FrameKind::Exception)
                     .map(|f| (f.function.clone(), f.offset, f.regs))
                     .collect()
             };
@@ -229,8 +238,8 @@ fn without_orc_exception_frames_are_found_by_shape() {
         assert!(
             got.backtrace
                 .iter()
-                .filter(|f| f.kind == "exception")
-                .all(|f| f.how == "regs"),
+                .filter(|f| f.kind == FrameKind::Exception)
+                .all(|f| f.how == How::Regs),
             "{name}"
         );
         // ORC's frames (from the fault on) are a subsequence of the scan's.
@@ -238,7 +247,7 @@ fn without_orc_exception_frames_are_found_by_shape() {
         let from = |r: &Report| {
             r.backtrace
                 .iter()
-                .position(|f| f.kind == "exception")
+                .position(|f| f.kind == FrameKind::Exception)
                 .unwrap()
         };
         let mut it = got.backtrace[from(&got)..].iter().map(key);
@@ -249,7 +258,10 @@ fn without_orc_exception_frames_are_found_by_shape() {
                 f.function
             );
         }
-        assert!(got.backtrace.iter().any(|f| f.how == "scan" && !f.reliable));
+        assert!(got
+            .backtrace
+            .iter()
+            .any(|f| f.how == How::Scan && !f.reliable));
         let v = |r: &Report| {
             let c = r.culprit.as_ref().unwrap();
             let f = r.fault.as_ref().unwrap();

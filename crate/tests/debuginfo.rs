@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use crashlens::debuginfo::{DebugInfo, Extra};
+use crashlens::report::FrameKind;
 use crashlens::source::FileSource;
 
 fn ko(name: &str) -> Option<Extra> {
@@ -163,7 +164,9 @@ fn report_with_ko() {
     let exc = r
         .backtrace
         .iter()
-        .find(|f| f.kind == "exception" && f.function.as_deref() == Some("fixture_null_deref"))
+        .find(|f| {
+            f.kind == FrameKind::Exception && f.function.as_deref() == Some("fixture_null_deref")
+        })
         .unwrap();
     assert_eq!(exc.line, Some(46));
     let caller = r
@@ -425,7 +428,7 @@ fn ko_on_612_bug() {
     );
     let r = s.report();
     let f = r.fault.as_ref().unwrap();
-    assert_eq!(f.class, "bug");
+    assert_eq!(f.class.as_str(), "bug");
     assert_eq!(
         f.source.as_deref(),
         Some("/usr/src/vmcore_fixture/vmcore_fixture.c:56")
@@ -478,7 +481,7 @@ fn lab_lockup_inlined() {
     let exc = r
         .backtrace
         .iter()
-        .find(|x| x.kind == "exception" && x.function.as_deref() == Some("lab_spin"))
+        .find(|x| x.kind == FrameKind::Exception && x.function.as_deref() == Some("lab_spin"))
         .unwrap();
     let names: Vec<_> = exc
         .inlined

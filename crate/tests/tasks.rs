@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use crashlens::report::tasks::{ps, TaskTracer};
-use crashlens::report::TaskTrace;
+use crashlens::report::{How, TaskTrace};
 
 fn names(t: &TaskTrace) -> Vec<&str> {
     t.trace
@@ -123,7 +123,7 @@ fn check_sleepers(traces: &[TaskTrace], kthread_end: &str) {
             t.trace
                 .frames
                 .iter()
-                .all(|f| f.how == "orc" || f.how == "start"),
+                .all(|f| f.how == How::Orc || f.how == How::Start),
             "pid {pid}: {n:?}"
         );
         // Switched out inside __schedule, called from schedule() or the idle loop's schedule_idle().

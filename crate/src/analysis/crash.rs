@@ -4,7 +4,7 @@
 
 use super::diagnose::{self, FaultSite, Input, Verdict};
 use super::disasm::disassemble;
-use super::model::{CpuTrace, DisasmLine, Frame, ModuleInfo, PanicInfo};
+use super::model::{CpuTrace, DisasmLine, Frame, FrameKind, ModuleInfo, PanicInfo};
 use super::oops::Oops;
 use super::stack::KernelStack;
 use crate::debuginfo::DebugInfo;
@@ -80,7 +80,7 @@ pub fn annotate_frames(frames: &mut [Frame], dbg: &DebugInfo) {
         return;
     }
     for f in frames {
-        let at = if f.kind == "frame" {
+        let at = if f.kind == FrameKind::Frame {
             f.address.wrapping_sub(1)
         } else {
             f.address
@@ -194,8 +194,8 @@ pub fn analyze(
         // kdump saves the oops registers themselves as the crashing CPU's NT_PRSTATUS: then
         // the starting frame is the exception.
         if let Some(fi) = fault_idx {
-            if t.frames[fi].kind == "start" {
-                t.frames[fi].kind = "exception".into();
+            if t.frames[fi].kind == FrameKind::Start {
+                t.frames[fi].kind = FrameKind::Exception;
                 t.frames[fi].regs = start_regs;
             }
         }
@@ -316,7 +316,7 @@ pub fn recursion(frames: &[Frame]) -> Option<usize> {
 }
 
 fn kernel_exception(f: &Frame) -> bool {
-    f.kind == "exception" && f.regs.is_some_and(|g| g.cs & 3 == 0)
+    f.kind == FrameKind::Exception && f.regs.is_some_and(|g| g.cs & 3 == 0)
 }
 
 /// Functions of the panic / kdump path, above the fault on the crashing CPU's stack.
@@ -351,7 +351,7 @@ pub fn parse_rip(rip: &str) -> Option<(String, u64)> {
 pub fn fault_frame(frames: &[Frame], log_rip: Option<&(String, u64)>) -> Option<usize> {
     if let Some((name, off)) = log_rip {
         let at_rip = |f: &Frame| {
-            (f.kind == "exception" || f.kind == "start")
+            (f.kind == FrameKind::Exception || f.kind == FrameKind::Start)
                 && f.function.as_deref() == Some(name)
                 && f.offset == Some(*off)
         };

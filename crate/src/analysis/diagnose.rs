@@ -6,7 +6,9 @@
 //! a dump or on pasted console text. The words are in `narrative.rs`.
 
 use super::disasm::{memory_operand, Insn};
-use super::model::{Culprit, Fault, Frame, ModuleInfo, PanicInfo};
+use super::model::{
+    Confidence, CrashClass, Culprit, Fault, Frame, FrameKind, ModuleInfo, PanicInfo,
+};
 use super::oops::Oops;
 use crate::dump::Regs;
 
@@ -178,7 +180,7 @@ pub fn classify(
     fault_address: Option<u64>,
     operand_addr: Option<u64>,
     base_value: Option<u64>,
-) -> &'static str {
+) -> CrashClass {
     let m = p.message.as_deref().unwrap_or("");
     let t = format!(
         "{} {} {}",
@@ -189,39 +191,39 @@ pub fn classify(
     .to_lowercase();
     let ps = p.panic_string.as_deref().unwrap_or("").to_lowercase();
     if ps.contains("sysrq triggered crash") || t.contains("sysrq") {
-        return "sysrq";
+        return CrashClass::Sysrq;
     }
     if t.contains("machine check") {
-        return "machine-check";
+        return CrashClass::MachineCheck;
     }
     if t.contains("kernel bug at") || m.starts_with("kernel BUG") {
-        return "bug";
+        return CrashClass::Bug;
     }
     if t.contains("stack-protector") || t.contains("stack is corrupted") {
-        return "stack-corruption";
+        return CrashClass::StackCorruption;
     }
     if t.contains("double fault") || t.contains("stack guard page") || t.contains("stack overflow")
     {
-        return "stack-overflow";
+        return CrashClass::StackOverflow;
     }
     if t.contains("soft lockup")
         || t.contains("hard lockup")
         || t.contains("hardlockup")
         || t.contains("rcu") && t.contains("stall")
     {
-        return "lockup";
+        return CrashClass::Lockup;
     }
     if t.contains("blocked for more than") || t.contains("task hung") {
-        return "hung-task";
+        return CrashClass::HungTask;
     }
     if t.contains("out of memory") || ps.contains("out of memory") || ps.contains("oom") {
-        return "oom";
+        return CrashClass::Oom;
     }
     if t.contains("divide error") || t.contains("divide_error") {
-        return "divide-error";
+        return CrashClass::DivideError;
     }
     if t.starts_with("warning") || m.starts_with("WARNING") || ps.contains("panic_on_warn") {
-        return "warning";
+        return CrashClass::Warning;
     }
     let addr = operand_addr.or(fault_address);
     let poison = |a: u64| {
@@ -242,29 +244,29 @@ pub fn classify(
                 || base_value == Some(0x6b6b6b6b6b6b6b6b)
                 || (a >> 32) == 0x6b6b6b6b
             {
-                return "use-after-free";
+                return CrashClass::UseAfterFree;
             }
             if poison(a) || base_value.is_some_and(poison) {
-                return "poison";
+                return CrashClass::Poison;
             }
             if base_value == Some(0) || a < 4096 * 16 {
-                return "null-deref";
+                return CrashClass::NullDeref;
             }
             let top = (a as i64) >> 47;
             if top != 0 && top != -1 {
-                return "non-canonical";
+                return CrashClass::NonCanonical;
             }
-            return "wild-pointer";
+            return CrashClass::WildPointer;
         }
         if t.contains("null pointer") {
-            return "null-deref";
+            return CrashClass::NullDeref;
         }
-        return "wild-pointer";
+        return CrashClass::WildPointer;
     }
     if t.contains("invalid opcode") {
-        return "invalid-opcode";
+        return CrashClass::InvalidOpcode;
     }
-    "panic"
+    CrashClass::Panic
 }
 
 /// 64-bit name of a 32/16/8-bit general register (`ebx` -> `rbx`, `r9d` -> `r9`).
@@ -374,8 +376,9 @@ pub fn diagnose(inp: &Input) -> Verdict {
     let fault_frame = inp.fault_frame;
     v.fault_frame = fault_frame;
     v.caller_frame = fault_frame.and_then(|i| {
-        (i + 1..inp.frames.len())
-            .find(|&j| inp.frames[j].kind != "exception" && inp.frames[j].function.is_some())
+        (i + 1..inp.frames.len()).find(|&j| {
+            inp.frames[j].kind != FrameKind::Exception && inp.frames[j].function.is_some()
+        })
     });
     let mut fault = Fault {
         address: inp.fault_address,
@@ -428,25 +431,23 @@ pub fn diagnose(inp: &Input) -> Verdict {
         }
     }
     let operand_addr = fault.address;
-    fault.class =
-        classify(inp.panic, inp.fault_address, operand_addr, fault.base_value).to_string();
+    fault.class = classify(inp.panic, inp.fault_address, operand_addr, fault.base_value);
     // When the log's wording is not recognised, the faulting instruction still tells the class.
-    if fault.class == "panic" && inp.fault_frame.is_some() {
+    if fault.class == CrashClass::Panic && inp.fault_frame.is_some() {
         let mnemonic = fault
             .instruction
             .as_deref()
             .and_then(|i| i.split_whitespace().next())
             .unwrap_or("");
         fault.class = match mnemonic {
-            "div" | "idiv" => "divide-error",
-            "ud2" => "invalid-opcode",
-            _ if fault.base_value == Some(0) => "null-deref",
-            _ if fault.base_register.is_some() => "wild-pointer",
-            _ => "panic",
-        }
-        .into();
+            "div" | "idiv" => CrashClass::DivideError,
+            "ud2" => CrashClass::InvalidOpcode,
+            _ if fault.base_value == Some(0) => CrashClass::NullDeref,
+            _ if fault.base_register.is_some() => CrashClass::WildPointer,
+            _ => CrashClass::Panic,
+        };
     }
-    if fault.class == "divide-error" {
+    if fault.class == CrashClass::DivideError {
         // The divisor is the instruction's only operand.
         if let Some(site) = inp.site {
             let ins = fault.instruction.as_deref().unwrap_or("");
@@ -467,7 +468,7 @@ pub fn diagnose(inp: &Input) -> Verdict {
             }
         }
     }
-    v.deliberate = fault.class == "sysrq";
+    v.deliberate = fault.class == CrashClass::Sysrq;
     v.fault = fault;
     v.culprit = culprit(inp, &v);
     v
@@ -487,7 +488,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             function: frame_name(f),
             module: f.module.clone(),
             reason: "a crash deliberately triggered through sysrq-c; not a bug".into(),
-            confidence: "high".into(),
+            confidence: Confidence::High,
             ..Default::default()
         });
     }
@@ -531,7 +532,7 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
             _ => String::new(),
         }
     };
-    if v.fault.class == "panic" && v.fault_frame.is_none() {
+    if v.fault.class == CrashClass::Panic && v.fault_frame.is_none() {
         // panic() called directly: the function that called it made the decision.
         let after = frames.iter().rposition(|f| {
             f.function
@@ -539,7 +540,9 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                 .is_some_and(|n| n.split('.').next() == Some("panic"))
         })?;
         let c = frames[after + 1..].iter().find(|f| {
-            f.function.is_some() && f.kind != "exception" && !is_infrastructure(&frame_name(f))
+            f.function.is_some()
+                && f.kind != FrameKind::Exception
+                && !is_infrastructure(&frame_name(f))
         })?;
         return Some(Culprit {
             function: frame_name(c),
@@ -549,7 +552,11 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                 frame_name(c),
                 taint_note(&c.module)
             ),
-            confidence: if c.module.is_some() { "high" } else { "medium" }.into(),
+            confidence: if c.module.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            },
             ..Default::default()
         });
     }
@@ -589,11 +596,10 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     module: c.module.clone(),
                     reason,
                     confidence: if direct && c.module.is_some() {
-                        "high"
+                        Confidence::High
                     } else {
-                        "medium"
-                    }
-                    .into(),
+                        Confidence::Medium
+                    },
                     ..Default::default()
                 });
             }
@@ -608,13 +614,13 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     c.module.clone().unwrap_or_default(),
                     taint_note(&c.module)
                 ),
-                confidence: "medium".into(),
+                confidence: Confidence::Medium,
                 ..Default::default()
             });
         }
     }
     // 2. The faulting function owns the bug.
-    let reason = match (&v.fault.class[..], arg) {
+    let reason = match (v.fault.class.as_str(), arg) {
         ("null-deref" | "poison" | "use-after-free" | "wild-pointer" | "non-canonical", Some((idx, reg))) => format!(
             "{fname} dereferenced its argument {idx} ({}) without checking it{}",
             reg.to_uppercase(),
@@ -632,17 +638,17 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
         _ => format!("the faulting instruction is in {fname}{}", taint_note(&fmod)),
     };
     let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() {
-        "high"
+        Confidence::High
     } else if fmod.is_some() {
-        "medium"
+        Confidence::Medium
     } else {
-        "low"
+        Confidence::Low
     };
     Some(Culprit {
         function: fname,
         module: fmod,
         reason,
-        confidence: confidence.into(),
+        confidence,
         ..Default::default()
     })
 }
@@ -661,7 +667,7 @@ pub fn bucket(title: &str, frames: &[Frame]) -> String {
     eat(title);
     for f in frames
         .iter()
-        .filter(|f| f.kind != "start")
+        .filter(|f| f.kind != FrameKind::Start)
         .filter_map(|f| f.function.as_deref())
         .take(5)
     {

@@ -2,7 +2,109 @@
 //! fault, the culprit, the disassembly of the faulting function. The report re-exports these
 //! (`crashlens::report::Frame` ...); they know nothing of the report or of words.
 
+pub use super::unwind::How;
 use serde::{Deserialize, Serialize};
+
+/// What a frame of a backtrace is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrameKind {
+    /// A return address.
+    #[default]
+    Frame,
+    /// An interrupted pc with its saved `pt_regs`.
+    Exception,
+    /// The CPU's or task's saved state the unwind started from.
+    Start,
+}
+
+/// The crash class, serialised as `null-deref`, `non-canonical`, ... (the JSON `fault.class`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CrashClass {
+    NullDeref,
+    /// A pointer with list or slab poison in it (`0xdead...`, `0xdead4ead`).
+    Poison,
+    /// Slab poison `0x6b6b...`: the object was freed.
+    UseAfterFree,
+    NonCanonical,
+    WildPointer,
+    Bug,
+    Warning,
+    DivideError,
+    InvalidOpcode,
+    StackOverflow,
+    StackCorruption,
+    Lockup,
+    HungTask,
+    Oom,
+    Sysrq,
+    MachineCheck,
+    /// panic() called by the code itself, or nothing more is known.
+    #[default]
+    Panic,
+}
+
+impl CrashClass {
+    /// The JSON name (`null-deref`).
+    pub fn as_str(self) -> &'static str {
+        use CrashClass::*;
+        match self {
+            NullDeref => "null-deref",
+            Poison => "poison",
+            UseAfterFree => "use-after-free",
+            NonCanonical => "non-canonical",
+            WildPointer => "wild-pointer",
+            Bug => "bug",
+            Warning => "warning",
+            DivideError => "divide-error",
+            InvalidOpcode => "invalid-opcode",
+            StackOverflow => "stack-overflow",
+            StackCorruption => "stack-corruption",
+            Lockup => "lockup",
+            HungTask => "hung-task",
+            Oom => "oom",
+            Sysrq => "sysrq",
+            MachineCheck => "machine-check",
+            Panic => "panic",
+        }
+    }
+
+    /// A fault through a bad pointer.
+    pub fn is_pointer(self) -> bool {
+        use CrashClass::*;
+        matches!(
+            self,
+            NullDeref | Poison | UseAfterFree | NonCanonical | WildPointer
+        )
+    }
+}
+
+impl std::fmt::Display for CrashClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How sure the culprit is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    #[default]
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PanicInfo {
@@ -51,9 +153,9 @@ pub struct Frame {
     pub reliable: bool,
     /// `frame` (a return address), `exception` (an interrupted pc with its pt_regs), `start`
     /// (the CPU's saved state).
-    pub kind: String,
-    /// How it was found: `orc`, `scan`, `start`.
-    pub how: String,
+    pub kind: FrameKind,
+    /// How it was found (`orc`, `fp`, `regs`, `scan`, `start`).
+    pub how: How,
     /// Saved registers of an exception frame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub regs: Option<crate::dump::Regs>,
@@ -118,7 +220,7 @@ pub struct Fault {
     /// The crash class: null-deref, non-canonical, poison, use-after-free, wild-pointer, bug,
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
-    pub class: String,
+    pub class: CrashClass,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -128,8 +230,7 @@ pub struct Culprit {
     pub reason: String,
     /// The reason in Simplified Chinese.
     pub reason_zh: String,
-    /// `high`, `medium`, `low`.
-    pub confidence: String,
+    pub confidence: Confidence,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -392,7 +392,8 @@ pub fn write(
         let cm = with_mod(&c.function, &c.module);
         en.push(format!(
             "Probably caused by {cm}: {} (confidence: {}).",
-            c.reason, c.confidence
+            c.reason,
+            c.confidence.as_str()
         ));
         let conf_zh = match c.confidence.as_str() {
             "high" => "高",
@@ -463,7 +464,7 @@ pub fn reason_zh(c: &super::model::Culprit, faulting: &str, v: &Verdict) -> Stri
             "{faulting} 是内核的基础函数，它在第 {index} 个参数（{}）上出错，而这个参数是由 {m}{} 传入的，所以应该检查 {} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。",
             reg.to_uppercase(), c.function, c.function
         ),
-        (Some(Provenance::Argument { index, reg, .. }), true) if v.fault.class == "divide-error" => format!(
+        (Some(Provenance::Argument { index, reg, .. }), true) if v.fault.class.as_str() == "divide-error" => format!(
             "{m}{faulting} 没有检查第 {index} 个参数（{}）是否为零就拿它做了除数，调用者也传入了 0，两处都需要修复。",
             reg.to_uppercase()
         ),
@@ -472,11 +473,11 @@ pub fn reason_zh(c: &super::model::Culprit, faulting: &str, v: &Verdict) -> Stri
             reg.to_uppercase()
         ),
         _ if v.deliberate => format!("{} 是通过 sysrq-c 人为触发崩溃的函数，这次崩溃不是缺陷。", c.function),
-        _ if v.fault.class == "panic" => format!("{m}{} 主动调用了 panic()，应查看它判定无法继续运行的原因。", c.function),
-        _ if v.fault.class == "bug" => format!("{m}{faulting} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
-        _ if v.fault.class == "warning" => format!("{m}{faulting} 中的 WARN() 被触发，且设置了 panic_on_warn。"),
-        _ if v.fault.class == "lockup" => format!("{m}{faulting} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
-        _ if v.fault.class == "stack-overflow" => format!("{m}{faulting} 把内核栈用光了（递归过深或栈上分配过大）。"),
+        _ if v.fault.class.as_str() == "panic" => format!("{m}{} 主动调用了 panic()，应查看它判定无法继续运行的原因。", c.function),
+        _ if v.fault.class.as_str() == "bug" => format!("{m}{faulting} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
+        _ if v.fault.class.as_str() == "warning" => format!("{m}{faulting} 中的 WARN() 被触发，且设置了 panic_on_warn。"),
+        _ if v.fault.class.as_str() == "lockup" => format!("{m}{faulting} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
+        _ if v.fault.class.as_str() == "stack-overflow" => format!("{m}{faulting} 把内核栈用光了（递归过深或栈上分配过大）。"),
         _ => format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
     }
 }

@@ -1,7 +1,7 @@
 //! Backtraces of a dumped kernel: the unwinder (unwind.rs) fed with the dump's memory, the ORC
 //! tables of vmlinux and of every module, and symbols; then symbolized into report frames.
 
-use super::model::Frame;
+use super::model::{Frame, FrameKind};
 use super::orc::{OrcEntry, OrcTable, OrcVersion};
 use super::unwind::{self, How, RawFrame, UnwindEnv};
 use crate::dump::Regs;
@@ -103,9 +103,9 @@ impl<'k> KernelStack<'k> {
         let look = if r.exact { r.ip } else { r.ip.wrapping_sub(1) };
         let sym = self.k.symbols().lookup(look);
         let kind = match (r.how, r.regs.is_some()) {
-            (How::Start, _) => "start",
-            (_, true) => "exception",
-            _ => "frame",
+            (How::Start, _) => FrameKind::Start,
+            (_, true) => FrameKind::Exception,
+            _ => FrameKind::Frame,
         };
         Frame {
             function: sym.map(|(s, _)| s.name.clone()),
@@ -115,15 +115,8 @@ impl<'k> KernelStack<'k> {
             address: r.ip,
             sp: Some(r.sp),
             reliable: r.how != How::Scan,
-            kind: kind.into(),
-            how: match r.how {
-                How::Start => "start",
-                How::Orc => "orc",
-                How::Fp => "fp",
-                How::Regs => "regs",
-                How::Scan => "scan",
-            }
-            .into(),
+            kind,
+            how: r.how,
             regs: r.regs,
             stack: None,
             ..Default::default()

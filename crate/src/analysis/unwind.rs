@@ -32,10 +32,11 @@ pub trait UnwindEnv {
     fn follows_call(&self, ret: u64) -> bool;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum How {
     /// The starting register state (NT_PRSTATUS, saved switch frame).
+    #[default]
     Start,
     /// From the ORC tables.
     Orc,

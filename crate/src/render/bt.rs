@@ -78,7 +78,7 @@ pub fn render(t: &CpuTrace) -> String {
         if let Some(m) = &f.stack {
             let _ = writeln!(s, "--- <{m}> ---");
         }
-        if f.kind == "exception" {
+        if f.kind == crate::report::FrameKind::Exception {
             if let Some(r) = &f.regs {
                 if r.cs & 3 == 0 {
                     let off = f.offset.map(|o| format!("+{o}")).unwrap_or_default();

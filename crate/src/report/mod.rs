@@ -12,7 +12,8 @@ pub mod dis;
 pub mod tasks;
 
 pub use crate::analysis::model::{
-    CpuTrace, Culprit, DisasmLine, Evidence, Fault, Frame, ModuleInfo, Narrative, PanicInfo,
+    Confidence, CpuTrace, CrashClass, Culprit, DisasmLine, Evidence, Fault, Frame, FrameKind, How,
+    ModuleInfo, Narrative, PanicInfo,
 };
 
 use crate::cache::CacheStats;
