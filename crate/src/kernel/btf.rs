@@ -78,16 +78,21 @@ fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
         .ok_or_else(|| format!("BTF truncated at {o}"))
 }
 
-fn cstr(strs: &[u8], off: u32) -> &str {
+/// The NUL-terminated bytes at `off` (empty past the end).
+fn cbytes(strs: &[u8], off: u32) -> &[u8] {
     let o = off as usize;
     if o >= strs.len() {
-        return "";
+        return &[];
     }
     let end = strs[o..]
         .iter()
         .position(|&c| c == 0)
         .map_or(strs.len(), |p| o + p);
-    std::str::from_utf8(&strs[o..end]).unwrap_or("")
+    &strs[o..end]
+}
+
+fn cstr(strs: &[u8], off: u32) -> &str {
+    std::str::from_utf8(cbytes(strs, off)).unwrap_or("")
 }
 
 impl Btf {
@@ -247,14 +252,14 @@ impl Btf {
             }
             types.push(t);
         }
-        let mut by_name: Vec<u32> = (1..types.len() as u32)
-            .filter(|&i| !cstr(strs, types[i as usize].name_off).is_empty())
+        // Sorted by the names' bytes (a str's order is its bytes' order); the ids break ties, so
+        // an unstable sort gives the one order. Names that are not UTF-8 are left out.
+        let mut by_name: Vec<(&[u8], u32)> = (1..types.len() as u32)
+            .map(|i| (cbytes(strs, types[i as usize].name_off), i))
+            .filter(|(n, _)| !n.is_empty() && std::str::from_utf8(n).is_ok())
             .collect();
-        by_name.sort_by(|&a, &b| {
-            cstr(strs, types[a as usize].name_off)
-                .cmp(cstr(strs, types[b as usize].name_off))
-                .then(a.cmp(&b))
-        });
+        by_name.sort_unstable();
+        let by_name: Vec<u32> = by_name.into_iter().map(|(_, i)| i).collect();
         Ok(Btf {
             types,
             strs: strs.to_vec(),

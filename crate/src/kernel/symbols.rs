@@ -95,7 +95,8 @@ impl SymbolTable {
                 &syms[i as usize]
             }
         };
-        by_name.sort_by(|a, b| {
+        // The index breaks ties: an unstable sort gives the one order.
+        by_name.sort_unstable_by(|a, b| {
             let (x, y) = (pick(a), pick(b));
             x.name
                 .cmp(&y.name)
