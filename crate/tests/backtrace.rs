@@ -179,12 +179,12 @@ fn idle_cpu_crosses_the_irq_stack() {
 /// (used without BTF) finds the same table.
 #[test]
 fn module_orc_through_btf_equals_search_by_shape() {
-    use crashlens::analysis::orc::OrcVersion;
-    use crashlens::analysis::stack::{module_orc_btf, module_orc_by_shape};
+    use crashlens::analysis::stack::{module_orc_btf, module_orc_by_shape, KernelStack};
     for name in [F61, F612] {
         let Some(s) = open(name) else { return };
         let k = &s.kernel;
-        let v = OrcVersion::for_release(k.release().unwrap_or(""));
+        let v = KernelStack::new(k).orc.map(|(f, _)| f);
+        assert!(v.is_some(), "{name}: ORC format read from vmlinux's table");
         let syms = k.symbols();
         let m = syms
             .modules

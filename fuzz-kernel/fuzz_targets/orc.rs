@@ -1,8 +1,8 @@
 #![no_main]
-//! ORC tables and the unwinder: the input holds a version byte, an entry count, the
+//! ORC tables and the unwinder: the input holds a format byte, an entry count, the
 //! `orc_unwind_ip` and `orc_unwind` bytes, a start register state and the stack memory the
 //! unwinder reads (mapped at STACK). Text is [TEXT, TEXT + 64 KiB).
-use crashlens::analysis::orc::{OrcEntry, OrcTable, OrcVersion};
+use crashlens::analysis::orc::{OrcEntry, OrcFormat, OrcRegs, OrcTable, OrcVersion};
 use crashlens::analysis::unwind::{unwind, UnwindEnv};
 use crashlens::dump::Regs;
 use libfuzzer_sys::fuzz_target;
@@ -41,11 +41,17 @@ fuzz_target!(|data: &[u8]| {
     if data.len() < 3 {
         return;
     }
-    let v = match data[0] % 3 {
+    let version = match data[0] % 3 {
         0 => OrcVersion::V1,
         1 => OrcVersion::V2,
         _ => OrcVersion::V3,
     };
+    let regs = if data[0] & 0x80 != 0 {
+        OrcRegs::Renumbered
+    } else {
+        OrcRegs::Classic
+    };
+    let v = OrcFormat { version, regs };
     let n = (u16::from_le_bytes([data[1], data[2]]) as usize).min(4096);
     let rest = &data[3..];
     let ip_len = (n * 4).min(rest.len());
@@ -53,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
     let en_len = (n * 6).min(rest.len());
     let (enb, rest) = rest.split_at(en_len);
     // ip table placed so that relative offsets land in TEXT.
+    let _ = OrcFormat::detect(enb);
     let table = OrcTable::from_raw(TEXT + 0x8000, ipb, enb, v);
     for e in enb.chunks_exact(6) {
         let _ = OrcEntry::decode(e, v);

@@ -11,5 +11,4 @@ fuzz_target!(|data: &[u8]| {
     let _ = vi.size("printk_info");
     let _ = vi.length("mem_section");
     let _ = vi.number("phys_base");
-    let _ = crashlens::analysis::orc::OrcVersion::for_release(vi.osrelease.as_deref().unwrap_or(""));
 });

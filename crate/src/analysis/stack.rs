@@ -2,7 +2,7 @@
 //! tables of vmlinux and of every module, and symbols; then symbolized into report frames.
 
 use super::model::{Frame, FrameKind};
-use super::orc::{OrcEntry, OrcTable, OrcVersion};
+use super::orc::{self, OrcEntry, OrcFit, OrcFormat, OrcTable};
 use super::unwind::{self, How, RawFrame, UnwindEnv};
 use crate::dump::Regs;
 use crate::kernel::Kernel;
@@ -19,6 +19,8 @@ pub struct KernelStack<'k> {
     /// Small cache of 8-byte stack reads.
     cache: RefCell<std::collections::HashMap<u64, Option<u64>>>,
     pub warnings: Vec<String>,
+    /// The ORC entry format read from vmlinux's table, and how well the table fits it.
+    pub orc: Option<(OrcFormat, OrcFit)>,
 }
 
 impl<'k> KernelStack<'k> {
@@ -29,40 +31,26 @@ impl<'k> KernelStack<'k> {
             text: vec![],
             cache: Default::default(),
             warnings: vec![],
+            orc: None,
         };
-        let v = OrcVersion::for_release(k.release().unwrap_or(""));
         let syms = k.symbols();
-        let (ip, un, stop) = (
-            syms.addr_of("__start_orc_unwind_ip"),
-            syms.addr_of("__start_orc_unwind"),
-            syms.addr_of("__stop_orc_unwind_ip"),
-        );
-        match (ip, un, stop) {
-            (Some(ip), Some(un), Some(stop)) if stop > ip && (stop - ip) / 4 <= MAX_ORC => {
-                let n = (stop - ip) / 4;
-                match (
-                    k.read_bytes(ip, (n * 4) as usize),
-                    k.read_bytes(un, (n * 6) as usize),
-                ) {
-                    (Ok(a), Ok(b)) => {
-                        let t = OrcTable::from_raw(ip, &a, &b, v);
-                        let owner = t
-                            .range()
-                            .map(|(a, b)| vec![(a, b.saturating_add(1))])
-                            .unwrap_or_default();
-                        s.tables.push((owner, t))
-                    }
-                    _ => s
-                        .warnings
-                        .push("the kernel's ORC tables are not readable in this dump".into()),
-                }
+        // The entry format is read from vmlinux's own table (see orc::OrcFormat::detect);
+        // modules are built by the same kernel's objtool.
+        let mut fmt = None;
+        match vmlinux_orc(k) {
+            Ok((t, f, fit)) => {
+                fmt = Some(f);
+                s.orc = Some((f, fit));
+                let owner = t
+                    .range()
+                    .map(|(a, b)| vec![(a, b.saturating_add(1))])
+                    .unwrap_or_default();
+                s.tables.push((owner, t))
             }
-            _ => s.warnings.push(
-                "the kernel's ORC tables were not found (no __start_orc_unwind_ip symbol)".into(),
-            ),
+            Err(e) => s.warnings.push(e),
         }
         for m in &syms.modules {
-            match module_orc(k, m, v) {
+            match module_orc(k, m, fmt) {
                 Some(t) => s.tables.push((m.regions.clone(), t)),
                 None => s
                     .warnings
@@ -161,15 +149,62 @@ fn mark_stack_switches(frames: &mut [Frame]) {
 /// Its place inside `struct module` comes from BTF; without BTF (or if what BTF points at does
 /// not hold up) it is found by shape: an aligned count followed by two pointers into the module,
 /// whose ip table decodes to sorted addresses inside the module.
-fn module_orc(k: &Kernel, m: &crate::kernel::symbols::Module, v: OrcVersion) -> Option<OrcTable> {
-    module_orc_btf(k, m, v).or_else(|| module_orc_by_shape(k, m, v))
+fn module_orc(
+    k: &Kernel,
+    m: &crate::kernel::symbols::Module,
+    f: Option<OrcFormat>,
+) -> Option<OrcTable> {
+    module_orc_btf(k, m, f).or_else(|| module_orc_by_shape(k, m, f))
+}
+
+/// vmlinux's ORC table, between `__start_orc_unwind_ip` / `__stop_orc_unwind_ip` and from
+/// `__start_orc_unwind`, and the entry format read from it. Where the kernel also has
+/// `__stop_orc_unwind`, the entry size the two arrays imply must be the 6 bytes we decode.
+fn vmlinux_orc(k: &Kernel) -> Result<(OrcTable, OrcFormat, OrcFit), String> {
+    let syms = k.symbols();
+    let (Some(ip), Some(un), Some(stop)) = (
+        syms.addr_of("__start_orc_unwind_ip"),
+        syms.addr_of("__start_orc_unwind"),
+        syms.addr_of("__stop_orc_unwind_ip"),
+    ) else {
+        return Err(
+            "the kernel's ORC tables were not found (no __start_orc_unwind_ip symbol)".into(),
+        );
+    };
+    if stop <= ip || (stop - ip) / 4 > MAX_ORC {
+        return Err(format!(
+            "the kernel's ORC ip table is not usable ({ip:#x}..{stop:#x})"
+        ));
+    }
+    let n = (stop - ip) / 4;
+    if let Some(end) = syms.addr_of("__stop_orc_unwind") {
+        let size = end.wrapping_sub(un);
+        if size != n * orc::ENTRY_SIZE as u64 {
+            return Err(format!(
+                "the kernel's ORC entries are not {} bytes each ({size} bytes for {n} entries)",
+                orc::ENTRY_SIZE
+            ));
+        }
+    }
+    let (Ok(a), Ok(b)) = (
+        k.read_bytes(ip, (n * 4) as usize),
+        k.read_bytes(un, (n * orc::ENTRY_SIZE as u64) as usize),
+    ) else {
+        return Err("the kernel's ORC tables are not readable in this dump".into());
+    };
+    let Some((f, fit)) = OrcFormat::detect(&b) else {
+        return Err(format!(
+            "the kernel's ORC entries decode to no known format ({n} entries)"
+        ));
+    };
+    Ok((OrcTable::from_raw(ip, &a, &b, f), f, fit))
 }
 
 /// [`module_orc`] without type information: the first place in `struct module` that holds up.
 pub fn module_orc_by_shape(
     k: &Kernel,
     m: &crate::kernel::symbols::Module,
-    v: OrcVersion,
+    v: Option<OrcFormat>,
 ) -> Option<OrcTable> {
     const STRUCT_MODULE_MAX: usize = 2048;
     let raw = k.read_bytes(m.addr, STRUCT_MODULE_MAX).ok()?;
@@ -183,7 +218,7 @@ pub fn module_orc_by_shape(
 pub fn module_orc_btf(
     k: &Kernel,
     m: &crate::kernel::symbols::Module,
-    v: OrcVersion,
+    v: Option<OrcFormat>,
 ) -> Option<OrcTable> {
     let btf = k.btf()?;
     let off = |f: &str| btf.member_offset("module", &format!("arch.{f}"));
@@ -195,11 +230,12 @@ pub fn module_orc_btf(
 
 /// The table of `n` entries at `ip` / `un`, if it holds up as this module's: both arrays inside
 /// the module, every ip in module space (entries for freed .init.text remain), most of them
-/// inside this module.
+/// inside this module. Decoded in vmlinux's format `v`, or, when vmlinux had no usable table,
+/// in the format read from this table.
 fn module_orc_at(
     k: &Kernel,
     m: &crate::kernel::symbols::Module,
-    v: OrcVersion,
+    v: Option<OrcFormat>,
     n: u64,
     ip: u64,
     un: u64,
@@ -209,7 +245,13 @@ fn module_orc_at(
         return None;
     }
     let a = k.read_bytes(ip, (n * 4) as usize).ok()?;
-    let b = k.read_bytes(un, (n * 6) as usize).ok()?;
+    let b = k
+        .read_bytes(un, (n * orc::ENTRY_SIZE as u64) as usize)
+        .ok()?;
+    let v = match v {
+        Some(v) => v,
+        None => OrcFormat::detect(&b)?.0,
+    };
     let t = OrcTable::from_raw(ip, &a, &b, v);
     let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
     let own = t

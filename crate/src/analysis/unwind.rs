@@ -126,6 +126,7 @@ fn read_regs(env: &dyn UnwindEnv, addr: u64) -> Option<Regs> {
 fn reg_of(regs: &Option<Regs>, r: u8) -> Option<u64> {
     let regs = regs.as_ref()?;
     Some(match r {
+        orc::REG_AX => regs.rax,
         orc::REG_DX => regs.rdx,
         orc::REG_DI => regs.rdi,
         orc::REG_R10 => regs.r10,
