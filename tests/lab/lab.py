@@ -21,6 +21,14 @@ import kernels  # noqa: E402
 CACHE = kernels.CACHE
 K61 = '6.1.0-56-cloud-amd64'
 K510 = '5.10.0-32-cloud-amd64'
+# Debian's newer kernels (kernels.py: private apt lists of trixie, trixie-backports, sid, experimental)
+K612T = '6.12.117+deb13-cloud-amd64'     # trixie
+K619 = '6.19.14+deb13-cloud-amd64'       # trixie-backports
+K70 = '7.0.13+deb13-cloud-amd64'         # trixie-backports
+K71 = '7.1.13+deb13-cloud-amd64'         # trixie-backports
+K72 = '7.2.13+deb14-cloud-amd64'         # sid (built with gcc-16)
+K73 = '7.3.4+deb13-cloud-amd64'          # trixie-backports
+K73RT = '7.3.4+deb13-rt-amd64'           # trixie-backports, PREEMPT_RT
 CPU4 = 'max,la57=off'          # TCG, 4-level paging
 IOF = 'init_on_free=1'         # freed memory is zero: small compressed dumps
 
@@ -57,7 +65,19 @@ SCENARIOS = {
     'bullseye-nginx': dict(kernel=K510, mode='nginx', append=IOF, doc='Debian 11 5.10.0-32 cloud kernel: reference case'),
     'nokaslr':   dict(kernel=K61, mode='nginx', append=IOF + ' nokaslr',
                       doc='reference case with KASLR off (as CentOS 7 boots): fixed kernel and direct-map bases'),
+    'trixie-sysrq': dict(kernel=K612T, mode='sysrq', append=IOF, doc='Debian 13 6.12 cloud kernel: sysrq-c'),
+    'k619-sysrq': dict(kernel=K619, mode='sysrq', append=IOF, doc='trixie-backports 6.19 cloud kernel: sysrq-c'),
+    'k70-sysrq': dict(kernel=K70, mode='sysrq', append=IOF, doc='trixie-backports 7.0 cloud kernel: sysrq-c'),
+    'k71-sysrq': dict(kernel=K71, mode='sysrq', append=IOF, doc='trixie-backports 7.1 cloud kernel: sysrq-c'),
+    'k72-sysrq': dict(kernel=K72, mode='sysrq', append=IOF, doc='sid 7.2 cloud kernel: sysrq-c'),
+    'k73-sysrq': dict(kernel=K73, mode='sysrq', append=IOF, doc='trixie-backports 7.3 cloud kernel: sysrq-c'),
+    'k73-nginx': dict(kernel=K73, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
+                      doc='trixie-backports 7.3 cloud kernel: reference case'),
+    'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
+                        doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
 }
+# not in DEFAULT yet (task D builds the tiers): trixie-sysrq k619-sysrq k70-sysrq k71-sysrq k72-sysrq
+# k73-sysrq k73-nginx k73rt-sysrq
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
            'la57', 'kdump', 'kdump-cpu1', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 
@@ -116,14 +136,25 @@ def build_module(krel, hdr):
         return ko
     b = out + '.tmp'
     shutil.rmtree(b, ignore_errors=True)
+    # built with the kernel's own gcc: in a chroot of its suite when the host's differs (kernels.py)
+    chroot, kdir, cc, pre = kernels.build_cmd(krel, hdr)
+    where = b
+    if chroot:
+        where = f'/build/{krel}-{src_hash()}'
+        b = chroot + where
+        shutil.rmtree(b, ignore_errors=True)
     os.makedirs(b)
     for f in ('crashlens_lab.c', 'Makefile'):
         shutil.copy(os.path.join(HERE, 'mod', f), b)
-    r = sh(['make', '-C', b, f'KDIR={hdr}', 'CC=gcc'], capture_output=True, text=True)
+    r = sh(pre + ['make', '-C', where, f'KDIR={kdir}', f'CC={cc}'], capture_output=True, text=True)
     if r.returncode or not os.path.exists(os.path.join(b, 'crashlens_lab.ko')):
         raise SystemExit('module build failed:\n' + r.stdout[-3000:] + r.stderr[-3000:])
     shutil.rmtree(out, ignore_errors=True)
-    os.rename(b, out)
+    if chroot:
+        shutil.copytree(b, out)
+        shutil.rmtree(b)
+    else:
+        os.rename(b, out)
     return ko
 
 
