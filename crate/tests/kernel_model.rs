@@ -177,7 +177,11 @@ fn sys_equals_crash_sys() {
     }
     // crash 8.0.2 sees only 3 tasks on these dumps (README); drgn/crashlens see them all.
     assert!(info.tasks.unwrap() > 50);
-    assert_eq!(info.date_source.as_deref(), Some("timekeeper"));
+    assert_eq!(info.date_source.as_deref(), Some("timekeeper (tk_core)"));
+    assert_eq!(
+        info.uptime_source.as_deref(),
+        Some("jiffies, HZ 250 from tick_nsec")
+    );
     // O, E from the module; D from the oops itself.
     assert_eq!(info.tainted.as_deref(), Some("DOE"));
     let p = info.panic_task.unwrap();

@@ -18,11 +18,13 @@ pub struct SysInfo {
     pub date: Option<u64>,
     /// `date` as crash prints it (`Wed Nov 25 17:39:04 UTC 2026`).
     pub date_text: Option<String>,
-    /// Where `date` came from: `timekeeper` or `vmcoreinfo`.
+    /// Where `date` came from: `vmcoreinfo` (CRASHTIME) or `timekeeper (SYMBOL)`.
     pub date_source: Option<String>,
     pub uptime_secs: Option<u64>,
     /// `HH:MM:SS`, or `N days, HH:MM:SS`.
     pub uptime: Option<String>,
+    /// How the uptime was computed (`jiffies, HZ 250 from tick_nsec`).
+    pub uptime_source: Option<String>,
     pub load_average: Option<String>,
     pub tasks: Option<usize>,
     pub memory_bytes: Option<u64>,
@@ -103,6 +105,78 @@ pub fn panic_message(log: &[printk::LogRecord]) -> Option<String> {
     None
 }
 
+/// `INITIAL_JIFFIES` (include/linux/jiffies.h): five minutes before the 32-bit wrap.
+fn initial_jiffies(hz: u64) -> u64 {
+    (hz.wrapping_mul(300) as u32).wrapping_neg() as u64
+}
+
+/// The HZ (of those x86_64 kernels are configured with) under which `jiffies` since boot
+/// equal the monotonic clock `mono_ns`, to within a second; None when none or several do.
+fn hz_from_monotonic(jiffies: u64, mono_ns: u64) -> Option<u64> {
+    let mono = mono_ns as f64 / 1e9;
+    let fits: Vec<(u64, f64)> = [100u64, 250, 300, 1000]
+        .into_iter()
+        .map(|hz| {
+            let up = jiffies.wrapping_sub(initial_jiffies(hz)) as f64 / hz as f64;
+            (hz, (up - mono).abs())
+        })
+        .filter(|&(_, d)| d < 1.0)
+        .collect();
+    match fits.as_slice() {
+        [(hz, _)] => Some(*hz),
+        // Near 300 s of uptime the candidates meet: the closest, if clearly so.
+        [..] if fits.len() > 1 => {
+            let mut f = fits.clone();
+            f.sort_by(|a, b| a.1.total_cmp(&b.1));
+            (f[1].1 - f[0].1 > 0.05).then_some(f[0].0)
+        }
+        _ => None,
+    }
+}
+
+/// The kernel's timekeeper, as far as the dump tells it.
+struct Timekeeper {
+    /// The variable it was found in.
+    symbol: &'static str,
+    xtime_sec: Option<u64>,
+    /// CLOCK_MONOTONIC at the last tick (`tkr_mono.base`), nanoseconds.
+    mono_ns: Option<u64>,
+}
+
+/// `struct timekeeper` through BTF, in whichever variable this kernel keeps it: `tk_core`
+/// (3.17 - 6.16: `{ seqcount; struct timekeeper timekeeper; ... }`), `timekeeper_data[]`
+/// (6.17+, auxiliary clocks; element 0 is the core timekeeper, a `struct tk_data`), or a
+/// plain `timekeeper` / `shadow_timekeeper`.
+fn timekeeper(k: &Kernel) -> Option<Timekeeper> {
+    let b = k.btf()?;
+    let t = k.symbols();
+    let xs = b.member_offset("timekeeper", "xtime_sec")?;
+    // Offset of the timekeeper inside tk_core / tk_data: BTF's tk_data where it exists, else
+    // the seqcount rounded up to 8 (tk_core was an anonymous struct).
+    let inner = b.member_offset("tk_data", "timekeeper").unwrap_or_else(|| {
+        let seq = b.struct_size("seqcount_raw_spinlock").unwrap_or(4);
+        (seq + 7) & !7
+    });
+    let (symbol, base) = [
+        ("tk_core", inner),
+        ("timekeeper_data", inner),
+        ("timekeeper", 0),
+        ("shadow_timekeeper", 0),
+    ]
+    .into_iter()
+    .find_map(|(n, off)| t.addr_of(n).map(|a| (n, a + off)))?;
+    let xtime_sec = k.read_u64(base + xs).ok().filter(|&v| v > 0);
+    let mono_ns = b
+        .member_offset("timekeeper", "tkr_mono.base")
+        .and_then(|o| k.read_u64(base + o).ok())
+        .filter(|&v| v > 0 && v < 1 << 62);
+    Some(Timekeeper {
+        symbol,
+        xtime_sec,
+        mono_ns,
+    })
+}
+
 pub fn sys_info(k: &Kernel) -> SysInfo {
     let mut s = SysInfo::default();
     let t = k.symbols();
@@ -125,44 +199,54 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.warnings
             .push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
     }
-    // Date: timekeeper.xtime_sec (tk_core = { seqcount_raw_spinlock_t seq; struct timekeeper
-    // timekeeper; }, kernel/time/timekeeping.c), else CRASHTIME.
-    let xtime = k.btf().and_then(|b| {
-        let xs = b.member_offset("timekeeper", "xtime_sec")?;
-        let seq = b.struct_size("seqcount_raw_spinlock").unwrap_or(4);
-        let tk = t
-            .addr_of("tk_core")
-            .map(|a| a + ((seq + 7) & !7))
-            .or_else(|| t.addr_of("shadow_timekeeper"))?;
-        k.read_u64(tk + xs).ok().filter(|&v| v > 0)
-    });
-    if let Some(x) = xtime {
-        s.date = Some(x);
-        s.date_source = Some("timekeeper".into());
-    } else if let Some(c) = k.vmcoreinfo.crash_time {
+    // Date: VMCOREINFO CRASHTIME where kdump wrote it (the moment of the crash), else the
+    // timekeeper's wall clock (xtime_sec), as crash's `sys` reads it.
+    let tk = timekeeper(k);
+    if let Some(c) = k.vmcoreinfo.crash_time {
         s.date = Some(c);
         s.date_source = Some("vmcoreinfo".into());
+    } else if let Some(x) = tk.as_ref().and_then(|t| t.xtime_sec) {
+        s.date = Some(x);
+        s.date_source = Some(format!("timekeeper ({})", tk.as_ref().unwrap().symbol));
     } else {
-        s.warnings
-            .push("crash date unknown (no BTF timekeeper, no CRASHTIME)".into());
+        s.warnings.push(match &tk {
+            Some(t) => format!(
+                "crash date unknown (no CRASHTIME; {}.xtime_sec unreadable)",
+                t.symbol
+            ),
+            None => "crash date unknown (no CRASHTIME, and the timekeeper's layout is not in BTF)"
+                .into(),
+        });
     }
     s.date_text = s.date.map(crate::util::utc_date);
-    // Uptime: (jiffies_64 - INITIAL_JIFFIES) / HZ, HZ from tick_nsec (kernel/time/ntp.c).
-    let hz = t
+    // Uptime: (jiffies_64 - INITIAL_JIFFIES) / HZ. HZ from tick_nsec (kernel/time/ntp.c) where
+    // the kernel has it; kernels whose ntp code no longer keeps it (Debian's 7.x) give it by the
+    // timekeeper's monotonic clock: the HZ under which jiffies count the same time.
+    let jiffies = var_u64("jiffies_64").or_else(|| var_u64("jiffies"));
+    let hz_tick = t
         .addr_of("tick_nsec")
         .and_then(|a| k.read_u64(a).ok())
-        .filter(|&n| n > 0)
+        .filter(|&n| n > 0 && n <= 1_000_000_000)
         .map(|n| (1_000_000_000 + n / 2) / n);
-    match (hz, var_u64("jiffies_64").or_else(|| var_u64("jiffies"))) {
-        (Some(hz), Some(j)) if hz > 0 => {
-            let initial = (hz.wrapping_mul(300) as u32).wrapping_neg() as u64;
-            let up = j.wrapping_sub(initial) / hz;
+    let hz = match (hz_tick, jiffies) {
+        (Some(hz), _) => Some((hz, "tick_nsec")),
+        (None, Some(j)) => tk
+            .as_ref()
+            .and_then(|t| t.mono_ns)
+            .and_then(|ns| hz_from_monotonic(j, ns))
+            .map(|hz| (hz, "the timekeeper's monotonic clock")),
+        _ => None,
+    };
+    match (hz, jiffies) {
+        (Some((hz, from)), Some(j)) if hz > 0 => {
+            let up = j.wrapping_sub(initial_jiffies(hz)) / hz;
             s.uptime_secs = Some(up);
             s.uptime = Some(hms(up));
+            s.uptime_source = Some(format!("jiffies, HZ {hz} from {from}"));
         }
-        _ => s
-            .warnings
-            .push("uptime unknown (jiffies or tick_nsec unreadable)".into()),
+        _ => s.warnings.push(
+            "uptime unknown (jiffies unreadable, or HZ: no tick_nsec and no timekeeper)".into(),
+        ),
     }
     // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
     if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
