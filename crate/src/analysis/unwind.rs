@@ -215,6 +215,8 @@ fn unwind_from(
 ) -> (Vec<RawFrame>, Option<String>) {
     let mut frames = vec![first];
     let mut stop = None;
+    // The stacks (in STACK_SPAN units) the trace has moved away from.
+    let mut left: Vec<u64> = vec![];
     while frames.len() < MAX_FRAMES {
         let lookup = if st.signal {
             st.ip
@@ -372,9 +374,23 @@ fn unwind_from(
             break;
         }
         // A kernel stack only grows down: a frame that does not move up is a loop, unless an
-        // exception frame switched stacks.
+        // exception frame switched stacks, or the frame moved to another stack altogether (5.10's
+        // asm_call_irq_on_stack keeps the task's stack pointer in rbp: its CFA is bp-based and
+        // lies on the task stack, below the IRQ stack), as the kernel's unwinder checks the
+        // direction only within one stack. A stack once left is not returned to.
         let switched = frames.last().is_some_and(|f| f.regs.is_some());
-        if st.sp <= prev_sp && !switched && !indirect {
+        let moved = st.sp.abs_diff(prev_sp) >= STACK_SPAN;
+        if moved {
+            if left.contains(&(st.sp / STACK_SPAN)) {
+                stop = Some(format!(
+                    "unwinding stopped: back on a stack already left at {:#x}",
+                    st.ip
+                ));
+                break;
+            }
+            left.push(prev_sp / STACK_SPAN);
+        }
+        if st.sp <= prev_sp && !switched && !indirect && !moved {
             stop = Some(format!(
                 "unwinding stopped: stack pointer did not advance at {:#x}",
                 st.ip
