@@ -84,6 +84,7 @@ pub struct Verdict {
 pub fn is_infrastructure(name: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "__free_pages",
+        "___free_pages",
         "free_pages",
         "__free_page",
         "free_unref_page",
