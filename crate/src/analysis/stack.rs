@@ -332,16 +332,14 @@ impl SwitchLayout {
                 }
             }
         }
-        let rel = k.release().unwrap_or("");
-        let mut it = rel
-            .split(|c: char| !c.is_ascii_digit())
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<u32>().unwrap_or(0));
-        let (major, minor) = (it.next().unwrap_or(0), it.next().unwrap_or(0));
-        if major != 0 && (major, minor) < (4, 9) {
-            return Err(format!(
-                "kernel {rel} predates struct inactive_task_frame (4.9): backtraces of switched-out tasks are not supported"
-            ));
+        // Without BTF, by what the kernel's text holds: 4.9+ switches in __switch_to_asm;
+        // before it switch_to() was inline asm resuming at the `thread_return` label.
+        let syms = k.symbols();
+        if syms.addr_of("__switch_to_asm").is_none() && syms.addr_of("thread_return").is_some() {
+            return Err(
+                "this kernel switches tasks at thread_return (before 4.9's struct inactive_task_frame): backtraces of switched-out tasks are not supported"
+                    .into(),
+            );
         }
         Ok(SwitchLayout::X86_64)
     }

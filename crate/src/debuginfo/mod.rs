@@ -380,6 +380,7 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
     let Some(module) = syms.modules.iter().find(|m| m.name == name) else {
         return Err(format!("module {name} is not loaded in the dump"));
     };
+    // An identity check (was this .ko built for the running kernel?), not a feature switch.
     if let (Some(vm), Some(rel)) = (info.get("vermagic"), k.release()) {
         let built_for = vm.split_whitespace().next().unwrap_or("");
         if built_for != rel {

@@ -489,6 +489,9 @@ impl Kernel {
         0
     }
 
+    /// VMCOREINFO's OSRELEASE: shown, and compared for identity (a module's vermagic, a split
+    /// dump's parts), never parsed to choose a layout — distributions backport changes, so the
+    /// dump's own tables, BTF and shapes decide (ORC format, struct layouts, timekeeper).
     pub fn release(&self) -> Option<&str> {
         self.vmcoreinfo.osrelease.as_deref()
     }
