@@ -46,6 +46,14 @@ fn open(name: &str) -> Option<Lab> {
     })
 }
 
+/// A number in the JSON report: kernel addresses and registers are hex strings ("0x0").
+fn num(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        let s = v.as_str()?;
+        u64::from_str_radix(s.strip_prefix("0x")?, 16).ok()
+    })
+}
+
 fn base(f: &str) -> &str {
     f.split(['.', ' ']).next().unwrap_or(f)
 }
@@ -88,7 +96,7 @@ fn check_bases(lab: &Lab, r: &Value) -> Vec<String> {
         if cpu == crashing {
             // The last frame is the user-mode register frame (its RIP in user space, no
             // kernel symbol); the last kernel frame is the system-call entry.
-            let user_cs = last["regs"]["cs"].as_u64().is_some_and(|cs| cs & 3 == 3);
+            let user_cs = num(&last["regs"]["cs"]).is_some_and(|cs| cs & 3 == 3);
             let entry = frames
                 .iter()
                 .rev()
@@ -180,7 +188,7 @@ fn newer_kernels_every_cpu_reaches_its_base() {
                 .iter()
                 .find(|f| f["kind"] == "exception" && f["function"] == "___free_pages");
             match f {
-                Some(f) if f["regs"]["rdi"] == 0 => {}
+                Some(f) if num(&f["regs"]["rdi"]) == Some(0) => {}
                 _ => bad.push("no ___free_pages exception frame with RDI 0".into()),
             }
             if !t
