@@ -575,6 +575,14 @@ def vmcoreinfo_text(elf):
     return ''
 
 
+def bt_frames(f):
+    """`bt_frames` (the key ../shared/checks' bt check wants): the console's call chain as an
+    unwinder of the dump finds it, adjacent: without the frames that printed it (dump_stack*,
+    show_stack*, gone from the stack since) and without the module tags."""
+    return [c.split(' ')[0] for c in f.get('call_chain') or []
+            if not c.startswith(('dump_stack', 'show_stack'))]
+
+
 def postprocess(d, out, run, ko):
     elf = os.path.join(out, 'vmcore.elf')
     with open(os.path.join(out, 'readelf-notes.txt'), 'w') as f:
@@ -650,6 +658,7 @@ def postprocess(d, out, run, ko):
         for k in filled:
             f[k] = g[k]
         f['filled_from_dump_dmesg'] = filled
+    f['bt_frames'] = bt_frames(f)
     json.dump(f, open(os.path.join(out, 'facts.json'), 'w'), indent=1)
     # sanity checks of the scenario's purpose (not facts: these only reject a run that missed it)
     if not f['dmesg_has_first_line']:
