@@ -94,7 +94,8 @@ fn sym_of_fault_rip_612() {
 fn modules_equal_crash_mod() {
     let Some(s) = open(F61) else { return };
     let mods = s.kernel.modules();
-    let got = crashlens::render::modules::render(mods);
+    let rows: Vec<crashlens::report::ModuleInfo> = mods.iter().map(Into::into).collect();
+    let got = crashlens::render::modules::render(&rows);
     assert_eq!(got, oracle(F61, "crash-mod.txt").unwrap());
     let fx = mods.iter().find(|m| m.name == "vmcore_fixture").unwrap();
     assert_eq!(fx.taint, "OE");

@@ -134,10 +134,25 @@ pub struct PanicInfo {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ModuleInfo {
     pub name: String,
+    /// Address of its `struct module` (crash's `mod` sorts and lists by it).
+    #[serde(with = "crate::util::hex", default)]
+    pub addr: u64,
     #[serde(with = "crate::util::hex")]
     pub base: u64,
     pub size: u64,
     pub taint: String,
+}
+
+impl From<&crate::kernel::Module> for ModuleInfo {
+    fn from(m: &crate::kernel::Module) -> Self {
+        ModuleInfo {
+            name: m.name.clone(),
+            addr: m.addr,
+            base: m.base,
+            size: m.size,
+            taint: m.taint.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

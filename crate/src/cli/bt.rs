@@ -17,16 +17,10 @@ pub fn run(a: &Args) -> Result<()> {
     }
     let r = s.report();
     let all = a.flags.iter().any(|f| f == "-a" || f == "--all");
-    let crashing: Vec<&CpuTrace> = r
-        .cpu_traces
-        .iter()
-        .filter(|t| t.frames == r.backtrace || r.backtrace.is_empty())
-        .take(1)
-        .collect();
     let shown: Vec<&CpuTrace> = if all {
         r.cpu_traces.iter().collect()
     } else {
-        crashing
+        bt::crashing(&r).into_iter().collect()
     };
     match a.format {
         Format::Json => {
@@ -40,10 +34,8 @@ pub fn run(a: &Args) -> Result<()> {
                 cpu_traces: shown,
             });
         }
-        Format::Text => {
-            let text: Vec<String> = shown.iter().map(|t| bt::render(t)).collect();
-            out(&text.join("\n"));
-        }
+        Format::Text if all => out(&bt::all_text(&r)),
+        Format::Text => out(&bt::crashing_text(&r)),
     }
     Ok(())
 }

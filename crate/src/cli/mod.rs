@@ -18,7 +18,8 @@ use crate::source::FileSource;
 pub const USAGE: &str = "usage: crashlens COMMAND VMCORE [options]
 
 commands:
-  report VMCORE [--format text|json]   crash summary and diagnosis
+  report VMCORE [--format text|json|md|html]   crash summary and diagnosis (md: Markdown,
+                                       html: one self-contained file, nothing runs in it)
   info   VMCORE [--format text|json]   the dump container: format, codecs, pages, corrections
   (VMCORE may be several files: the parts of a split dump, makedumpfile --split)
   bt     VMCORE [-a] [--format text|json]   backtrace of the crashing task (every CPU with -a)
@@ -35,9 +36,9 @@ commands:
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
 
 options:
-  --format text|json    output format (default text)
+  --format text|json    output format (default text; report also md|html)
   --cache-mb N          page-cache budget in MiB (default 32)
-  --lang en|zh          language of the verdict in text output (--zh for short)
+  --lang en|zh          language of the verdict in text, md and html output (--zh for short)
   --debuginfo FILE      a vmlinux or module .ko with DWARF, or System.map (repeatable); checked
                         against the dump, adds source lines and field names
 ";
@@ -48,6 +49,8 @@ pub struct Args {
     pub command: String,
     pub paths: Vec<String>,
     pub format: Format,
+    /// `--format md|html` (`report` only): the whole report as one document.
+    pub document: Option<crate::render::Format>,
     pub flags: Vec<String>,
     pub cache_mb: usize,
     pub lang: String,
@@ -68,6 +71,7 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
         command,
         paths: vec![],
         format: Format::Text,
+        document: None,
         flags: vec![],
         cache_mb: 32,
         lang: "en".into(),
@@ -76,14 +80,17 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
     while let Some(x) = it.next() {
         match x.as_str() {
             "--format" => {
-                a.format = match it.next().as_deref() {
-                    Some("json") => Format::Json,
-                    Some("text") => Format::Text,
+                let f = it.next().unwrap_or_default();
+                a.document = None;
+                a.format = match f.as_str() {
+                    "json" => Format::Json,
+                    "text" => Format::Text,
+                    "md" | "markdown" | "html" => {
+                        a.document = crate::render::Format::parse(&f);
+                        Format::Text
+                    }
                     other => {
-                        return Err(format!(
-                            "unknown format {:?} (text or json)",
-                            other.unwrap_or("")
-                        ))
+                        return Err(format!("unknown format {other:?} (text, json, md or html)"))
                     }
                 }
             }
@@ -202,6 +209,10 @@ pub fn main(argv: Vec<String>) -> i32 {
             return 2;
         }
     };
+    if a.document.is_some() && a.command != "report" {
+        eprintln!("crashlens: --format md|html is for `crashlens report` only");
+        return 2;
+    }
     let r = match a.command.as_str() {
         "report" => report::run(&a),
         "info" => info::run(&a),

@@ -13,7 +13,10 @@ pub fn run(a: &Args) -> Result<()> {
     }
     match a.format {
         Format::Json => print_json(&t.modules),
-        Format::Text => super::out(&crate::render::modules::render(&t.modules)),
+        Format::Text => {
+            let rows: Vec<crate::report::ModuleInfo> = t.modules.iter().map(Into::into).collect();
+            super::out(&crate::render::modules::render(&rows))
+        }
     }
     Ok(())
 }

@@ -10,12 +10,13 @@ pub fn run(a: &Args) -> Result<()> {
     match a.format {
         Format::Json => print_json(&info),
         Format::Text => {
-            let name = a.paths.first().map(|p| p.rsplit('/').next().unwrap_or(p));
-            let mut t = crate::render::sys::render(&info, name);
-            for w in s.kernel.symbols().warnings.iter().chain(&info.warnings) {
-                t.push_str(&format!("     WARNING: {w}\n"));
+            // The symbol tables' warnings go to stderr (as `mod` does): stdout is the `sys`
+            // text the page's System section shows too.
+            for w in &s.kernel.symbols().warnings {
+                eprintln!("crashlens: warning: {w}");
             }
-            super::out(&t);
+            let name = a.paths.join(" ");
+            super::out(&crate::render::sys::text(&info, Some(&name)));
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! crash's `bt` text format for a CPU's trace.
 
 use crate::dump::Regs;
-use crate::report::{CpuTrace, Frame};
+use crate::report::{CpuTrace, Frame, Report};
 use std::fmt::Write;
 
 pub fn regs_block(s: &mut String, r: &Regs) {
@@ -108,6 +108,42 @@ pub fn render(t: &CpuTrace) -> String {
     }
     if let Some(e) = &t.error {
         let _ = writeln!(s, "    (unwinding stopped: {e})");
+    }
+    s
+}
+
+/// The trace `crashlens bt` shows: the crashing CPU's (the one the backtrace was taken from), or
+/// the first CPU's when there is no backtrace.
+pub fn crashing(r: &Report) -> Option<&CpuTrace> {
+    r.cpu_traces
+        .iter()
+        .find(|t| t.frames == r.backtrace || r.backtrace.is_empty())
+}
+
+/// `crashlens bt`: the crashing CPU's trace.
+pub fn crashing_text(r: &Report) -> String {
+    crashing(r).map(render).unwrap_or_default()
+}
+
+/// `crashlens bt -a`: every CPU's trace, one after another.
+pub fn all_text(r: &Report) -> String {
+    r.cpu_traces
+        .iter()
+        .map(render)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The registers of the crashing CPU's first exception frame, as its `bt` block prints them.
+pub fn exception_regs_text(r: &Report) -> String {
+    let mut s = String::new();
+    if let Some(regs) = r
+        .backtrace
+        .iter()
+        .find(|f| f.kind == crate::report::FrameKind::Exception)
+        .and_then(|f| f.regs.as_ref())
+    {
+        regs_block(&mut s, regs);
     }
     s
 }

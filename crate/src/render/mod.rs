@@ -4,10 +4,13 @@
 //! page shows equals what the CLI prints, byte for byte.
 
 pub mod bt;
+pub mod html;
 pub mod log;
+pub mod markdown;
 pub mod modules;
 pub mod report;
 pub mod sys;
+pub mod words;
 
 use crate::report::Report;
 
@@ -60,43 +63,69 @@ impl Format {
 pub fn render(r: &Report, format: Format, lang: Lang) -> String {
     match format {
         Format::Text => report::render(r, lang.code()),
-        // Markdown and HTML are drawn by the page today; until they are rendered here, the text.
-        Format::Markdown | Format::Html => report::render(r, lang.code()),
+        Format::Markdown => markdown::render(r, lang),
+        Format::Html => html::render(r, lang),
     }
+}
+
+/// A named piece of a section's text (the page marks it with `data-field`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Part {
+    pub field: &'static str,
+    pub text: String,
 }
 
 /// One text view of the report, as the page shows it in a section and the CLI prints it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Section {
-    /// `backtrace`, `cpu_traces`, `disassembly`, `sys`, `log`, `modules`, `verdict`.
+    /// `verdict`, `backtrace`, `registers`, `disassembly`, `cpu_traces`, `sys`, `log`, `modules`.
     pub id: &'static str,
     pub text: String,
+    /// The text in named pieces (the verdict's); empty for the others.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
 }
 
-/// The text views of the report the page shows (what is not in the report is left out).
+/// The text views of the report the page shows (what is not in the report is left out), each
+/// equal to what a CLI command prints: `verdict` is how `crashlens report` begins, `backtrace`
+/// is `crashlens bt`, `registers` the exception frame's block in it, `disassembly` how
+/// `crashlens report` ends, `cpu_traces` is `crashlens bt -a`, `sys` `crashlens sys`, `log`
+/// `crashlens log` and `modules` `crashlens mod`.
 pub fn sections(r: &Report, lang: Lang) -> Vec<Section> {
     let mut v = Vec::new();
-    let mut add = |id: &'static str, text: String| {
+    let mut add = |id: &'static str, text: String, parts: Vec<Part>| {
         if !text.is_empty() {
-            v.push(Section { id, text });
+            v.push(Section { id, text, parts });
         }
     };
-    add("verdict", report::verdict(r, lang.code()));
-    if let Some(t) = report::crashing_trace(r) {
-        add("backtrace", bt::render(t));
-    }
+    let parts: Vec<Part> = report::verdict_parts(r, lang.code())
+        .into_iter()
+        .map(|(field, text)| Part { field, text })
+        .collect();
     add(
-        "cpu_traces",
-        r.cpu_traces
-            .iter()
-            .map(bt::render)
-            .collect::<Vec<_>>()
-            .join("\n"),
+        "verdict",
+        parts.iter().map(|p| p.text.as_str()).collect(),
+        parts,
     );
-    add("disassembly", report::disassembly(r));
+    add("backtrace", bt::crashing_text(r), vec![]);
+    add("registers", bt::exception_regs_text(r), vec![]);
+    add("disassembly", report::disassembly(r), vec![]);
+    add("cpu_traces", bt::all_text(r), vec![]);
     if let Some(s) = &r.sys {
-        add("sys", sys::render(s, r.dump.file_name.as_deref()));
+        add("sys", sys::text(s, r.dump.file_name.as_deref()), vec![]);
     }
-    add("log", log::render(&r.log));
+    add("log", log::render(&r.log), vec![]);
+    if !r.modules.is_empty() {
+        add("modules", modules::render(&r.modules), vec![]);
+    }
     v
+}
+
+/// The section `id` of [`sections`], or an empty string.
+pub fn section_text(sections: &[Section], id: &str) -> String {
+    sections
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
 }

@@ -1,10 +1,10 @@
 //! crash's `mod` table.
 
-use crate::kernel::Module;
+use crate::report::ModuleInfo;
 
-/// crash's `mod` table.
-pub fn render(mods: &[Module]) -> String {
-    let mut v: Vec<&Module> = mods.iter().collect();
+/// crash's `mod` table, sorted by the address of `struct module`.
+pub fn render(mods: &[ModuleInfo]) -> String {
+    let mut v: Vec<&ModuleInfo> = mods.iter().collect();
     v.sort_by_key(|m| m.addr);
     let w = v.iter().map(|m| m.name.len()).max().unwrap_or(4).max(4);
     let mut t = format!(

@@ -84,7 +84,14 @@ pub fn disassembly(r: &Report) -> String {
 
 /// The verdict block: culprit, crash class and title, bucket, narrative, evidence, next steps.
 pub fn verdict(r: &Report, lang: &str) -> String {
-    let mut s = String::new();
+    verdict_parts(r, lang).into_iter().map(|(_, t)| t).collect()
+}
+
+/// [`verdict`] in its parts, each named by the page's `data-field` for it (`culprit`,
+/// `verdict.headline`, `bucket`, `narrative`, `evidence`, `next_steps`, `end`); joined they
+/// are the verdict text.
+pub fn verdict_parts(r: &Report, lang: &str) -> Vec<(&'static str, String)> {
+    let mut v = Vec::new();
     let zh = lang == "zh";
     if let Some(c) = &r.culprit {
         let m = c
@@ -98,17 +105,19 @@ pub fn verdict(r: &Report, lang: &str) -> String {
             (true, _) => "低",
             (false, c) => c,
         };
-        let _ = writeln!(
-            s,
-            "{}{}{m}  ({} {conf})",
-            if zh {
-                "可能的元凶: "
-            } else {
-                "PROBABLY CAUSED BY: "
-            },
-            c.function,
-            if zh { "置信度" } else { "confidence" }
-        );
+        v.push((
+            "culprit",
+            format!(
+                "{}{}{m}  ({} {conf})\n",
+                if zh {
+                    "可能的元凶: "
+                } else {
+                    "PROBABLY CAUSED BY: "
+                },
+                c.function,
+                if zh { "置信度" } else { "confidence" }
+            ),
+        ));
     }
     if let Some(f) = &r.fault {
         let title = r
@@ -117,21 +126,25 @@ pub fn verdict(r: &Report, lang: &str) -> String {
             .as_deref()
             .or(r.panic.message.as_deref())
             .unwrap_or("");
-        let _ = writeln!(
-            s,
-            "{}{} — {title}",
-            if zh { "崩溃类型: " } else { "CRASH: " },
-            f.class
-        );
+        v.push((
+            "verdict.headline",
+            format!(
+                "{}{} — {title}\n",
+                if zh { "崩溃类型: " } else { "CRASH: " },
+                f.class
+            ),
+        ));
     }
     if let Some(b) = &r.bucket {
-        let _ = writeln!(s, "BUCKET: {b}");
+        v.push(("bucket", format!("BUCKET: {b}\n")));
     }
     if let Some(n) = &r.narrative {
-        let _ = writeln!(s);
-        s.push_str(&wrap(if zh { &n.zh } else { &n.en }, 96, ""));
+        v.push((
+            "narrative",
+            format!("\n{}", wrap(if zh { &n.zh } else { &n.en }, 96, "")),
+        ));
         if !r.evidence.is_empty() {
-            let _ = writeln!(s, "\n{}", if zh { "证据链:" } else { "EVIDENCE:" });
+            let mut s = format!("\n{}\n", if zh { "证据链:" } else { "EVIDENCE:" });
             for e in &r.evidence {
                 let body = if zh { &e.zh } else { &e.en };
                 s.push_str(
@@ -139,6 +152,7 @@ pub fn verdict(r: &Report, lang: &str) -> String {
                         .replacen("\n  - ", "\n    ", 64),
                 );
             }
+            v.push(("evidence", s));
         }
         let steps = if zh {
             &n.next_steps_zh
@@ -146,14 +160,15 @@ pub fn verdict(r: &Report, lang: &str) -> String {
             &n.next_steps_en
         };
         if !steps.is_empty() {
-            let _ = writeln!(s, "\n{}", if zh { "下一步:" } else { "NEXT STEPS:" });
+            let mut s = format!("\n{}\n", if zh { "下一步:" } else { "NEXT STEPS:" });
             for st in steps {
                 s.push_str(&wrap(st, 92, "  - ").replacen("\n  - ", "\n    ", 64));
             }
+            v.push(("next_steps", s));
         }
-        let _ = writeln!(s);
+        v.push(("end", "\n".to_string()));
     }
-    s
+    v
 }
 
 /// PANIC / TASK / RIP lines and the kernel's identity.

@@ -2,6 +2,27 @@
 
 use crate::kernel::sys::SysInfo;
 
+/// The dump's name as `sys` shows it: each file's base name (the parts of a split dump joined
+/// with ` + `), whether the name came from command-line paths or from the browser's `File`s.
+pub fn dumpfile_name(file_name: &str) -> String {
+    file_name
+        .split(' ')
+        .filter(|p| !p.is_empty() && *p != "+")
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// `crashlens sys`: crash's `sys` text, then what could not be read.
+pub fn text(s: &SysInfo, file_name: Option<&str>) -> String {
+    let name = file_name.map(dumpfile_name);
+    let mut t = render(s, name.as_deref());
+    for w in &s.warnings {
+        t.push_str(&format!("     WARNING: {w}\n"));
+    }
+    t
+}
+
 /// crash's `sys` text.
 pub fn render(s: &SysInfo, dumpfile: Option<&str>) -> String {
     let mut t = String::new();

@@ -259,16 +259,7 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
     }
     let syms = k.symbols();
     r.warnings.extend(syms.warnings.iter().cloned());
-    r.modules = syms
-        .modules
-        .iter()
-        .map(|m| super::ModuleInfo {
-            name: m.name.clone(),
-            base: m.base,
-            size: m.size,
-            taint: m.taint.clone(),
-        })
-        .collect();
+    r.modules = syms.modules.iter().map(super::ModuleInfo::from).collect();
     let sys = k.reading("the system information", || crate::kernel::sys::sys_info(k));
     r.warnings.extend(sys.warnings.iter().cloned());
     if r.kernel.machine.is_none() {
