@@ -1,4 +1,6 @@
 // The crashlens page: file pick/drop, one Web Worker per analysis, progress, report, exports.
+// Every text the report shows and every export comes from the worker (rendered in Rust); the
+// language switch asks it again.
 // State lives on <html data-state="idle|working|done|error"> for people and for tests.
 /* global CrashlensRender */
 'use strict';
@@ -9,9 +11,10 @@
 
   let lang = (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
   let run = null; // the running analysis: { cancel() }
-  let current = null; // the last report: { report, json, name }
+  let current = null; // the last report: { report, json, name, run, texts: {lang: sections} }
   let lastProgress = null;
-  let preview = null; // the report so far while the analysis runs (its `pending` names what is to come)
+  let preview = null; // the report so far while the analysis runs: { report, sections: {en, zh} }
+  const WASM_URL = window.CRASHLENS_INLINE_WORKER ? null : 'crashlens_bg.wasm';
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
   // firstPartMs: drop to the first part of the report on screen; verdictMs: drop to the verdict.
@@ -66,6 +69,7 @@
     const size = files.reduce((a, f) => a + f.size, 0);
     const name = files.length === 1 ? files[0].name : files.map((f) => f.name).join(' + ');
     if (run) run.cancel();
+    if (current && current.run) current.run.cancel(); // the last analysis's worker
     const startedAt = performance.now();
     timing.startedAt = Date.now();
     timing.workerMs = timing.totalMs = timing.firstPartMs = timing.verdictMs = null;
@@ -84,21 +88,21 @@
       if (run !== me) return;
       if (timing.firstPartMs == null) timing.firstPartMs = since();
       if (timing.verdictMs == null && !(p.report.pending || []).includes('narrative')) timing.verdictMs = since();
-      showPartial(p.report);
+      showPartial(p);
     };
-    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang, onPart));
-    me.done.then((res) => {
+    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang, onPart, { wasmUrl: WASM_URL }));
+    me.done.then((res) => me.sections(lang).then((sections) => {
       if (run !== me) return;
       run = null;
       preview = null;
       if (timing.verdictMs == null) timing.verdictMs = since();
-      current = { report: res.report, json: res.json, name };
+      current = { report: res.report, json: res.json, name, run: me, texts: { [lang]: sections } };
       timing.workerMs = Math.round(res.ms);
       timing.wasmMemory = res.memory;
       timing.totalMs = Math.round(performance.now() - startedAt);
       showReport();
       $('result').focus();
-    }, (err) => {
+    })).catch((err) => {
       if (run !== me) return;
       run = null;
       preview = null;
@@ -110,10 +114,10 @@
   const EXPORTS = ['export-json', 'export-md', 'export-html'];
 
   // The parts ready so far, above the progress bar's phase; exports wait for the whole report.
-  function showPartial(report) {
-    preview = report;
+  function showPartial(p) {
+    preview = p;
     const rep = $('report');
-    R.renderInto(rep, report, lang);
+    R.renderInto(rep, p.report, lang, p.sections && p.sections[lang]);
     rep.setAttribute('aria-busy', 'true');
     for (const id of EXPORTS) $(id).disabled = true;
     $('timing').textContent = '';
@@ -122,11 +126,18 @@
 
   function showReport() {
     if (!current) return;
+    const cur = current;
+    if (!cur.texts[lang]) {
+      // The worker renders this language's text; draw when it answers (if still current).
+      const want = lang;
+      cur.run.sections(want).then((s) => { cur.texts[want] = s; if (current === cur && lang === want) showReport(); }, (e) => showError(e.message));
+      return;
+    }
     for (const id of EXPORTS) $(id).disabled = false;
     $('report').removeAttribute('aria-busy');
     $('progress').hidden = true;
     lastProgress = null;
-    R.renderInto($('report'), current.report, lang);
+    R.renderInto($('report'), current.report, lang, current.texts[lang]);
     $('timing').textContent = timing.totalMs != null ? R.t(lang, 'analyzedIn') + ' ' + (timing.totalMs / 1000).toFixed(2) + ' s' : '';
     $('result').hidden = false;
     setState('done');
@@ -174,8 +185,13 @@
     $('lang').addEventListener('change', (e) => { lang = e.target.value; applyLang(); });
     const name = () => R.exportName(current && current.name);
     $('export-json').addEventListener('click', () => current && R.download(current.json, 'application/json', name() + '.json'));
-    $('export-md').addEventListener('click', () => current && R.download(R.toMarkdown(current.report, lang), 'text/markdown', name() + '.md'));
-    $('export-html').addEventListener('click', () => current && R.download(R.toHtml(current.report, lang, current.json), 'text/html', name() + '.html'));
+    // Markdown and HTML: `crashlens report --format md|html --lang <lang>`, from the worker.
+    const exportDoc = (format, type, ext) => {
+      if (!current) return;
+      current.run.render(format, lang).then((text) => R.download(text, type, name() + ext), (e) => showError(e.message));
+    };
+    $('export-md').addEventListener('click', () => exportDoc('md', 'text/markdown', '.md'));
+    $('export-html').addEventListener('click', () => exportDoc('html', 'text/html', '.html'));
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && run) cancel(); });
 
     // Drop anywhere on the page; the drop zone highlights.
@@ -192,6 +208,8 @@
     });
     applyLang();
     setState('idle');
+    // The analyzer compiled and a worker warmed while the reader picks a file.
+    R.prepare(makeWorker, WASM_URL);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

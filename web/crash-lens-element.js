@@ -105,9 +105,7 @@
         if (attr) el.setAttribute(attr, R.t(l, key));
         else el.textContent = R.t(l, key);
       }
-      if (this.report && !this._run) {
-        R.renderInto(this._report, this.report, l);
-      }
+      if (this.report && !this._run) this._draw(l);
     }
 
     connectedCallback() {
@@ -148,9 +146,29 @@
       }
     }
 
+    /** Draws the report in `l`, asking the worker for that language's text when not yet had. */
+    _draw(l) {
+      const done = this._done;
+      if (!done) return;
+      if (done.texts[l]) { R.renderInto(this._report, this.report, l, done.texts[l]); return; }
+      done.run.sections(l).then((s) => { done.texts[l] = s; if (this._done === done && this._lang() === l) this._draw(l); }, (e) => this._fail(e.message));
+    }
+
+    /** The worker script's URL, and one stable function that starts it (so a spare one started
+     *  ahead of time is used by the next analysis). */
+    _workerMaker() {
+      const url = new URL(this.getAttribute('worker') || 'worker.js', SCRIPT_URL);
+      if (!this._maker || this._makerUrl !== url.href) {
+        this._makerUrl = url.href;
+        this._maker = () => makeWorker(url);
+      }
+      return { maker: this._maker, wasmUrl: new URL('crashlens_bg.wasm', url).href };
+    }
+
     /** Analyses a File or Blob; resolves to the report model. */
     analyze(file) {
       this.cancel();
+      if (this._done) { this._done.run.cancel(); this._done = null; }
       const l = this._lang();
       this.report = null;
       this._name = file.name;
@@ -160,21 +178,22 @@
       this._progress.hidden = false;
       this._setState('working');
       this._showProgress({ phase: 'loading', bytes_read: 0, file_size: file.size });
-      const workerUrl = new URL(this.getAttribute('worker') || 'worker.js', SCRIPT_URL);
+      const { maker, wasmUrl } = this._workerMaker();
       // Parts of the report are shown as they become ready; exports wait for the whole one.
       const onPart = (p) => {
         if (this._run !== run) return;
-        R.renderInto(this._report, p.report, l);
+        R.renderInto(this._report, p.report, l, p.sections && p.sections[l]);
         this._exports.forEach((b) => { b.disabled = true; });
         this._result.hidden = false;
       };
-      const run = (this._run = R.startAnalysis(file, () => makeWorker(workerUrl), (p) => { if (this._run === run) this._showProgress(p); }, l, onPart));
-      return run.done.then((res) => {
+      const run = (this._run = R.startAnalysis(file, maker, (p) => { if (this._run === run) this._showProgress(p); }, l, onPart, { wasmUrl }));
+      return run.done.then((res) => run.sections(l).then((sections) => ({ res, sections }))).then(({ res, sections }) => {
         if (this._run !== run) return null;
         this._run = null;
         this.report = res.report;
         this._json = res.json;
-        R.renderInto(this._report, res.report, l);
+        this._done = { run, texts: { [l]: sections } };
+        R.renderInto(this._report, res.report, l, sections);
         this._exports.forEach((b) => { b.disabled = false; });
         this._progress.hidden = true;
         this._result.hidden = false;
@@ -204,9 +223,10 @@
       if (!this.report) return;
       const l = this._lang();
       const name = R.exportName(this._name);
-      if (kind === 'json') R.download(this._json, 'application/json', name + '.json');
-      else if (kind === 'md') R.download(R.toMarkdown(this.report, l), 'text/markdown', name + '.md');
-      else R.download(R.toHtml(this.report, l, this._json), 'text/html', name + '.html');
+      if (kind === 'json') { R.download(this._json, 'application/json', name + '.json'); return; }
+      // Markdown and HTML: `crashlens report --format md|html`, rendered by the worker.
+      const [type, ext] = kind === 'md' ? ['text/markdown', '.md'] : ['text/html', '.html'];
+      this._done.run.render(kind, l).then((text) => R.download(text, type, name + ext), (e) => this._fail(e.message));
     }
   }
   customElements.define('crash-lens', CrashLens);

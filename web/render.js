@@ -334,6 +334,9 @@
   }
 
   // ---------------------------------------------------------------- known sections
+  // Every text view (verdict, backtrace, registers, disassembly, every CPU, sys, log, modules)
+  // is the CLI's text, rendered by the wasm module (`sections(lang)`, see crate/src/render): this
+  // file lays it out and adds interaction only.
   const SUMMARY = ['kernel.release', 'kernel.version', 'kernel.build_id', 'kernel.machine', 'crash_time', 'cpus',
     'panic.message', 'panic.panic_string', 'task', 'panic.taint', 'panic.rip', 'panic.type', 'bucket', 'kernel.kaslr_offset', 'kernel.page_size'];
 
@@ -365,175 +368,68 @@
     return dl;
   }
 
-  function summaryMd(l, r) {
+  /** `[{id, text, parts}]` (the wasm module's sections) by id. */
+  function textMap(sections) {
+    const m = {};
+    for (const s of (Array.isArray(sections) ? sections : [])) if (s && s.id) m[s.id] = s;
+    return m;
+  }
+  // A section's copy button gives its text as a Markdown code block.
+  const fenced = (text) => '```\n' + text + (text.endsWith('\n') ? '' : '\n') + '```';
+  // One span per line, its newline inside, so the <pre>'s text is the CLI's byte for byte.
+  function lineSpans(text, cls) {
     const out = [];
-    for (const f of SUMMARY) {
-      if (f === 'task') {
-        const p = r.panic || {};
-        if (p.cpu == null && p.pid == null && !p.comm) continue;
-        out.push('| ' + fieldLabel(l, 'task') + ' | `CPU ' + (p.cpu ?? '?') + '  PID ' + (p.pid ?? '?') + '  COMMAND "' + (p.comm || '?') + '"` |');
-        continue;
-      }
-      const v = summaryValue(r, f);
-      if (isEmpty(v)) continue;
-      out.push('| ' + fieldLabel(l, f) + ' | ' + mdCell(scalarText(l, f.split('.').pop(), v)) + ' |');
-    }
-    return out.length ? '| | |\n|---|---|\n' + out.join('\n') : '';
-  }
-  function mdCell(s) { return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' '); }
-
-  function narrativeText(l, n) {
-    if (!n) return '';
-    if (typeof n === 'string') return n;
-    return n[lang(l)] || n.en || n.zh || '';
-  }
-
-  function confidenceText(l, c) {
-    if (typeof c === 'number' && c <= 1) return Math.round(c * 100) + '%';
-    if (lang(l) === 'zh') return { high: '高', medium: '中', low: '低' }[c] || c;
-    return c;
-  }
-
-  function verdictParts(l, r) {
-    const p = r.panic || {};
-    const headline = p.title || p.message || null;
-    const narrative = narrativeText(l, r.narrative);
-    const c = r.culprit;
-    let culprit = null;
-    if (c && typeof c === 'object' && (c.function || c.module)) {
-      culprit = (c.function || '?') + (c.module ? ' [' + c.module + ']' : '') +
-        (c.confidence != null ? ' — ' + t(l, 'confidence') + ' ' + confidenceText(l, c.confidence) : '');
-    }
-    const reason = c && (lang(l) === 'zh' && c.reason_zh ? c.reason_zh : c.reason);
-    return { headline, narrative, culprit, reason };
-  }
-
-  function verdictView(l, r) {
-    const v = verdictParts(l, r);
-    if (!v.headline && !v.narrative && !v.culprit) return null;
-    const body = h('div', null,
-      v.headline ? h('p', { class: 'headline mono', 'data-field': 'verdict.headline' }, v.headline) : null,
-      v.culprit ? h('p', { 'data-field': 'culprit' }, h('strong', null, t(l, 'culprit') + ': '), h('span', { class: 'mono' }, v.culprit)) : null,
-      v.reason ? h('p', { 'data-field': 'culprit.reason' }, v.reason) : null,
-      v.narrative ? h('p', { class: 'narrative', 'data-field': 'narrative' }, v.narrative) : null);
-    return section(l, 'verdict', 'verdict', body, verdictMd(l, r), { cls: 'verdict' });
-  }
-  function verdictMd(l, r) {
-    const v = verdictParts(l, r);
-    const out = [];
-    if (v.headline) out.push('**' + v.headline + '**');
-    if (v.culprit) out.push(t(l, 'culprit') + ': `' + v.culprit + '`' + (v.reason ? ' — ' + v.reason : ''));
-    if (v.narrative) out.push(v.narrative);
-    return out.join('\n\n');
-  }
-
-  function evidenceItem(l, e) {
-    if (typeof e === 'string') return e;
-    if (e && typeof e === 'object') {
-      const text = narrativeText(l, e.text || e.claim || e.what || e.message || e.en && e) || '';
-      const src = e.source || e.from;
-      return (text || toJson(e)) + (src ? ' (' + (typeof src === 'string' ? src : toJson(src)) + ')' : '');
-    }
-    return String(e);
-  }
-
-  const hex16 = (v) => hex(v).slice(2).padStart(16, '0');
-  function fnText(f, decimal) {
-    if (!f.function) return '?';
-    const off = f.offset != null ? '+' + (decimal ? String(f.offset) : hex(f.offset)) : '';
-    return f.function + off + (!decimal && f.size != null ? '/' + hex(f.size) : '');
-  }
-  // One frame as crash's bt prints it: ` #N [sp] func at addr [module]`, with the
-  // `[exception RIP: ...]` block and registers for exception frames.
-  function frameText(f, i) {
-    if (typeof f !== 'object' || f === null) return String(f);
-    const regs = f.registers || f.regs;
-    const lines = [];
-    if (f.function || !regs) {
-      lines.push((i < 10 ? ' #' : '#') + i + ' ' + (f.sp != null ? '[' + hex16(f.sp) + '] ' : '') + (f.reliable === false ? '? ' : '') +
-        fnText(f) + (f.address != null ? ' at ' + hex16(f.address) : '') + (f.module ? ' [' + f.module + ']' : ''));
-    }
-    if (regs && typeof regs === 'object') {
-      if (f.kind === 'exception' && f.function) lines.push('    [exception RIP: ' + fnText(f, true) + ']');
-      lines.push(regsText(regs, '    ', true));
-    }
-    return lines.join('\n');
-  }
-  // Registers in crash's order, three to a line; others after.
-  const REG_ORDER = ['rip', 'rsp', 'eflags', 'rax', 'rbx', 'rcx', 'rdx', 'rsi', 'rdi', 'rbp', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'orig_rax', 'cs', 'ss'];
-  function regsText(regs, indent, crashOnly) {
-    const ents = Object.entries(regs).filter(([k, v]) => (typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^0x[0-9a-f]+$/i.test(v))) && (!crashOnly || REG_ORDER.includes(k.toLowerCase())));
-    ents.sort((a, b) => {
-      const ia = REG_ORDER.indexOf(a[0].toLowerCase()), ib = REG_ORDER.indexOf(b[0].toLowerCase());
-      return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
+    const lines = text.split('\n');
+    lines.forEach((s, i) => {
+      if (i === lines.length - 1 && s === '') return;
+      out.push(h('span', { class: 'log-line' + (cls ? cls(s, i) : '') }, s + (i < lines.length - 1 ? '\n' : '')));
     });
-    const fmt = ([k, v]) => {
-      const n = k.toLowerCase();
-      const name = n === 'eflags' ? 'RFLAGS' : k.toUpperCase();
-      const w = n === 'cs' || n === 'ss' || n === 'ds' || n === 'es' || n === 'fs' || n === 'gs' ? 4 : n === 'eflags' ? 8 : 16;
-      return name + ': ' + hex(v).slice(2).padStart(w, '0');
-    };
-    const lines = [];
-    for (let i = 0; i < ents.length; i += 3) lines.push(indent + ents.slice(i, i + 3).map(fmt).map((x) => x.padEnd(24)).join(' ').trimEnd());
-    return lines.join('\n');
-  }
-  function frameList(frames) {
-    let n = 0;
-    return frames.map((f) => frameText(f, (f && (f.function || !(f.registers || f.regs))) ? n++ : n)).join('\n');
-  }
-  function cpuTraceText(c) {
-    if (!c || typeof c !== 'object') return String(c);
-    const head = (c.pid != null ? 'PID: ' + c.pid + '  ' : '') + (c.task != null ? 'TASK: ' + hex16(c.task) + '  ' : '') +
-      'CPU: ' + (c.cpu != null ? c.cpu : '?') + (c.comm ? '  COMMAND: "' + c.comm + '"' : '');
-    const body = Array.isArray(c.frames) && c.frames.length ? frameList(c.frames) : '';
-    return head + (c.error ? '\n    (' + c.error + ')' : '') + (body ? '\n' + body : '');
-  }
-  function disText(rows) {
-    return rows.map((d) => {
-      if (typeof d !== 'object' || d === null) return String(d);
-      return (d.faulting ? '* ' : '  ') + (d.address != null ? hex(d.address) + ' ' : '') + (d.location ? '<' + d.location + '>: ' : '') + (d.text || '');
-    }).join('\n');
-  }
-  /** Registers of the first exception frame, for the Registers section. */
-  function exceptionRegs(r) {
-    if (r.registers && typeof r.registers === 'object') return r.registers;
-    const f = Array.isArray(r.backtrace) && r.backtrace.find((x) => x && x.function && (x.regs || x.registers));
-    return f ? (f.regs || f.registers) : null;
-  }
-  function backtraceText(frames) { return frameList(frames); }
-
-  const OOPS_LINE = /(BUG: |Oops|general protection fault|kernel BUG at|WARNING: |Kernel panic|RIP: |Call Trace|Code: |unable to handle|KASAN|UBSAN|KFENCE|watchdog: BUG|hard LOCKUP|INFO: task|RSP: |CR2: |invalid opcode|divide error|double fault|stack-protector|Modules linked in|Tainted: |Hardware name)/;
-
-  function logLineText(rec) {
-    if (typeof rec === 'string') return rec;
-    const ts = rec.ts_nsec != null ? '[' + (Number(rec.ts_nsec) / 1e9).toFixed(6).padStart(12) + '] ' : '';
-    return ts + (rec.text != null ? rec.text : toJson(rec));
+    return out;
   }
 
-  function logView(l, recs) {
-    const lines = recs.map(logLineText);
+  function verdictView(l, sec) {
+    if (!sec || !sec.text) return null;
+    const parts = Array.isArray(sec.parts) && sec.parts.length ? sec.parts : [{ field: 'verdict.text', text: sec.text }];
+    const pre = h('pre', { class: 'block verdict-text', 'data-field': 'verdict' },
+      parts.map((p) => h('span', { 'data-field': p.field, class: p.field === 'verdict.headline' || p.field === 'culprit' ? 'headline' : undefined }, p.text)));
+    return section(l, 'verdict', 'verdict', pre, fenced(sec.text), { cls: 'verdict' });
+  }
+
+  function textSection(l, id, text, r) {
+    let body;
+    if (id === 'log') body = logView(l, text, r && r.oops);
+    else if (id === 'disassembly') body = h('pre', { class: 'block', 'data-field': id }, lineSpans(text, (s) => (s.startsWith('==>') ? ' oops' : '')));
+    else body = h('pre', { class: 'block', 'data-field': id }, text);
+    return section(l, id, id, body, fenced(text), { collapsible: true, open: id !== 'cpu_traces' });
+  }
+
+  function logView(l, text, oops) {
+    const lines = lineSpans(text);
+    const from = oops && Number.isInteger(oops.start_line) ? oops.start_line : -1;
+    const to = oops && Number.isInteger(oops.end_line) ? oops.end_line : -1;
+    const inOops = (i) => i >= from && i < to;
+    lines.forEach((span, i) => { if (inOops(i)) span.classList.add('oops'); });
     const pre = h('pre', { class: 'block', 'data-field': 'log', tabindex: '0', 'aria-label': t(l, 'log') });
     const count = h('span', { class: 'count', 'aria-live': 'polite' });
     const input = h('input', { type: 'search', placeholder: t(l, 'searchLog'), 'aria-label': t(l, 'searchLog'), 'data-testid': 'log-search' });
     const only = h('input', { type: 'checkbox', id: 'log-only-oops' });
-    const firstOops = lines.findIndex((s) => OOPS_LINE.test(s));
     function draw() {
       const q = input.value.trim().toLowerCase();
       pre.textContent = '';
       let shown = 0, hits = 0;
       const frag = document.createDocumentFragment();
-      lines.forEach((s, i) => {
-        const oops = OOPS_LINE.test(s);
-        if (only.checked && (firstOops < 0 || i < firstOops)) return;
+      lines.forEach((span, i) => {
+        const s = span.textContent;
+        if (only.checked && !inOops(i)) return;
         if (q && !s.toLowerCase().includes(q)) return;
-        const span = h('span', { class: 'log-line' + (oops ? ' oops' : '') });
         if (q) {
+          const hit = h('span', { class: span.className });
           const low = s.toLowerCase();
           let at = 0, j;
-          while ((j = low.indexOf(q, at)) >= 0) { span.append(s.slice(at, j), h('mark', null, s.slice(j, j + q.length))); at = j + q.length; hits++; }
-          span.append(s.slice(at));
-        } else span.textContent = s;
-        frag.append(span);
+          while ((j = low.indexOf(q, at)) >= 0) { hit.append(s.slice(at, j), h('mark', null, s.slice(j, j + q.length))); at = j + q.length; hits++; }
+          hit.append(s.slice(at));
+          frag.append(hit);
+        } else frag.append(span);
         shown++;
       });
       pre.append(frag);
@@ -543,94 +439,60 @@
     only.addEventListener('change', draw);
     draw();
     // Start the view at the crash report (a little context above it), not at the boot banner.
-    if (firstOops > 0) {
+    if (from > 0) {
       requestAnimationFrame(() => {
-        const el = pre.children[Math.max(0, firstOops - 3)];
+        const el = pre.children[Math.max(0, from - 3)];
         if (el) pre.scrollTop = el.offsetTop - pre.offsetTop;
       });
     }
     return h('div', null, h('div', { class: 'log-tools' }, input, h('label', null, only, ' ' + t(l, 'onlyOops')), count), pre);
   }
 
-  // Keys with a dedicated view, in display order after the verdict and summary.
-  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump', 'warnings', 'bucket', 'pending']);
+  // Model keys drawn elsewhere: in the summary, the verdict text (culprit, narrative, evidence,
+  // next steps), the log (the oops's lines are marked there), or the text views.
+  const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump',
+    'warnings', 'bucket', 'pending', 'evidence', 'oops', 'cpus']);
+  // The text views, in display order; `fault` (a model view) comes first.
+  const TEXT_VIEWS = ['backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
+  const PLACEHOLDER = new Set(['backtrace', 'registers', 'disassembly', 'cpu_traces', 'log']);
 
-  function sectionFor(l, key, v) {
+  function genericSection(l, key, v) {
     if (isEmpty(v)) return null;
-    switch (key) {
-      case 'evidence': {
-        const items = Array.isArray(v) ? v : [v];
-        return section(l, key, 'evidence', h('ul', { class: 'plain' }, items.map((e) => h('li', null, evidenceItem(l, e)))),
-          items.map((e) => '- ' + evidenceItem(l, e)).join('\n'));
-      }
-      case 'fault':
-        return section(l, key, 'fault', genericView(l, key, v), mdOf(l, key, v));
-      case 'backtrace': {
-        if (!Array.isArray(v)) break;
-        const txt = backtraceText(v);
-        return section(l, key, 'backtrace', h('pre', { class: 'block', 'data-field': 'backtrace' }, txt), '```\n' + txt + '\n```', { collapsible: true });
-      }
-      case 'registers': {
-        if (typeof v !== 'object' || Array.isArray(v)) break;
-        const txt = regsText(v, '');
-        return section(l, key, 'registers', h('pre', { class: 'block', 'data-field': 'registers' }, txt), '```\n' + txt + '\n```', { collapsible: true });
-      }
-      case 'cpu_traces': {
-        if (!Array.isArray(v)) break;
-        const txt = v.map(cpuTraceText).join('\n\n');
-        return section(l, key, 'cpu_traces', h('pre', { class: 'block', 'data-field': 'cpu_traces' }, txt), '```\n' + txt + '\n```', { collapsible: true, open: false });
-      }
-      case 'disassembly': {
-        if (!Array.isArray(v)) break;
-        const pre = h('pre', { class: 'block', 'data-field': 'disassembly' }, v.map((d) => h('span', { class: 'log-line' + (d && d.faulting ? ' oops' : '') }, disText([d]))));
-        return section(l, key, 'disassembly', pre, '```\n' + disText(v) + '\n```', { collapsible: true });
-      }
-      case 'log':
-        if (!Array.isArray(v)) break;
-        return section(l, key, 'log', logView(l, v), '```\n' + v.map(logLineText).join('\n') + '\n```', { collapsible: true, open: true });
-      case 'modules':
-        if (!Array.isArray(v)) break;
-        return section(l, key, 'modules', tableView(l, v), mdOf(l, key, v), { collapsible: true });
-      default:
-        break;
-    }
-    // Anything else, including future keys: generic, collapsible.
     const titleKey = STR.en[key] !== undefined ? key : fieldLabel(l, key);
     return section(l, key, titleKey, genericView(l, key, v), mdOf(l, key, v), { collapsible: true });
-  }
-
-  function orderedKeys(r) {
-    const pref = ['evidence', 'fault', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
-    const keys = Object.keys(r).filter((k) => !SHOWN_ELSEWHERE.has(k) && !(k === 'cpus' && typeof r.cpus === 'number'));
-    // Registers of the exception frame get their own section when the model has no top-level one.
-    if (!keys.includes('registers') && (exceptionRegs(r) || pendingSet(r).has('backtrace'))) keys.push('registers');
-    return pref.filter((k) => keys.includes(k)).concat(keys.filter((k) => !pref.includes(k)));
   }
 
   // While the analysis runs the page shows the report so far: `pending` names the model's keys
   // still being worked out. Those with a section of their own get a placeholder.
   function pendingSet(r) { return new Set(Array.isArray(r.pending) ? r.pending : []); }
-  const PLACEHOLDER = new Set(['backtrace', 'registers', 'disassembly', 'cpu_traces', 'log']);
   function placeholder(l, id, text) {
     return h('section', { 'data-section': id, 'data-pending': 'true', 'aria-busy': 'true', class: id === 'verdict' ? 'verdict pending' : 'pending' },
       h('div', { class: 'sec-head' }, h('h2', { class: 'title' }, t(l, id))),
       h('p', { class: 'notice' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', text));
   }
 
-  /** The whole report as a DOM tree (or the part of it ready so far, see `pending`). */
-  function renderReport(r, l) {
+  /** The whole report as a DOM tree (or the part of it ready so far, see `pending`): `r` the
+   *  model, `sections` its text views in language `l` (from the worker). */
+  function renderReport(r, l, sections) {
     l = lang(l);
+    const tx = textMap(sections);
     const root = h('div', { class: 'report', lang: l === 'zh' ? 'zh-CN' : 'en' });
     const pending = pendingSet(r);
     if (r.partial && !pending.size) root.append(h('p', { class: 'error', role: 'note' }, t(l, 'partial')));
-    const v = pending.has('narrative') ? placeholder(l, 'verdict', t(l, 'pendingVerdict')) : verdictView(l, r);
+    const v = pending.has('narrative') ? placeholder(l, 'verdict', t(l, 'pendingVerdict')) : verdictView(l, tx.verdict);
     if (v) root.append(v);
     else root.append(h('p', { class: 'notice', 'data-field': 'no-panic' }, t(l, 'noPanic')));
-    root.append(section(l, 'summary', 'summary', summaryView(l, r), summaryMd(l, r)));
-    for (const k of orderedKeys(r)) {
+    root.append(section(l, 'summary', 'summary', summaryView(l, r), null));
+    const fault = genericSection(l, 'fault', r.fault);
+    if (fault) root.append(fault);
+    for (const k of TEXT_VIEWS) {
       const waiting = pending.has(k) || (k === 'registers' && pending.has('backtrace'));
-      if (waiting && !PLACEHOLDER.has(k)) continue;
-      const s = waiting ? placeholder(l, k, t(l, 'pending')) : sectionFor(l, k, k === 'registers' ? exceptionRegs(r) : r[k]);
+      if (waiting) { if (PLACEHOLDER.has(k)) root.append(placeholder(l, k, t(l, 'pending'))); continue; }
+      if (tx[k] && tx[k].text) root.append(textSection(l, k, tx[k].text, r));
+    }
+    for (const k of Object.keys(r)) {
+      if (SHOWN_ELSEWHERE.has(k) || TEXT_VIEWS.includes(k) || k === 'fault' || pending.has(k)) continue;
+      const s = genericSection(l, k, r[k]);
       if (s) root.append(s);
     }
     if (!isEmpty(r.warnings)) {
@@ -644,7 +506,7 @@
   /** Draws `r` into `container` in place of what was there, keeping what the reader set: which
    *  sections are open, the log search and its filter (and their focus). The page draws the
    *  report again as parts arrive and when the language changes. */
-  function renderInto(container, r, l) {
+  function renderInto(container, r, l, sections) {
     const q = (sel) => container.querySelector(sel);
     const open = new Map(Array.from(container.querySelectorAll('details[data-section]'), (d) => [d.dataset.section, d.open]));
     const search = q('[data-testid="log-search"]');
@@ -652,7 +514,7 @@
     const active = container.getRootNode().activeElement;
     const kept = { search: search ? search.value : '', only: !!(only && only.checked), focus: !!search && active === search };
     container.textContent = '';
-    container.append(renderReport(r, l));
+    container.append(renderReport(r, l, sections));
     for (const d of container.querySelectorAll('details[data-section]')) {
       if (open.has(d.dataset.section)) d.open = open.get(d.dataset.section);
     }
@@ -663,7 +525,9 @@
     if (search2 && kept.focus) search2.focus();
   }
 
-  // ---------------------------------------------------------------- Markdown
+  // ---------------------------------------------------------------- Markdown of a model value
+  // (the copy button of a generic section; the Markdown export is rendered in Rust)
+  function mdCell(s) { return String(s).replace(/\|/g, '\\|').replace(/\n/g, ' '); }
   function mdOf(l, key, v, depth) {
     depth = depth || 0;
     if (isEmpty(v)) return '';
@@ -690,108 +554,100 @@
     return scalarText(l, key, v);
   }
 
-  /** The report as Markdown, for a support ticket. */
-  function toMarkdown(r, l) {
-    l = lang(l);
-    const parts = ['# crashlens: ' + ((r.dump && r.dump.file_name) || 'vmcore')];
-    const v = verdictMd(l, r);
-    if (v) parts.push('## ' + t(l, 'verdict') + '\n\n' + v);
-    parts.push('## ' + t(l, 'summary') + '\n\n' + summaryMd(l, r));
-    for (const k of orderedKeys(r)) {
-      const x = k === 'registers' ? exceptionRegs(r) : r[k];
-      if (isEmpty(x)) continue;
-      const title = STR.en[k] !== undefined ? t(l, k) : fieldLabel(l, k);
-      let body;
-      if (k === 'backtrace' && Array.isArray(x)) body = '```\n' + backtraceText(x) + '\n```';
-      else if (k === 'registers' && typeof x === 'object' && !Array.isArray(x)) body = '```\n' + regsText(x, '') + '\n```';
-      else if (k === 'cpu_traces' && Array.isArray(x)) body = '```\n' + x.map(cpuTraceText).join('\n\n') + '\n```';
-      else if (k === 'disassembly' && Array.isArray(x)) body = '```\n' + disText(x) + '\n```';
-      else if (k === 'evidence') body = (Array.isArray(x) ? x : [x]).map((e) => '- ' + evidenceItem(l, e)).join('\n');
-      else if (k === 'log' && Array.isArray(x)) {
-        // The crash report part of the log (from the first oops line), not the whole boot.
-        const lines = x.map(logLineText);
-        const first = lines.findIndex((s) => OOPS_LINE.test(s));
-        const from = first < 0 ? Math.max(0, lines.length - 60) : Math.max(0, first - 5);
-        body = '```\n' + lines.slice(from, from + 400).join('\n') + '\n```';
-      } else body = mdOf(l, k, x);
-      parts.push('## ' + title + '\n\n' + body);
-    }
-    if (!isEmpty(r.warnings)) parts.push('## ' + t(l, 'warnings') + '\n\n' + r.warnings.map((w) => '- ' + w).join('\n'));
-    if (r.dump) parts.push('## ' + t(l, 'dump') + '\n\n' + mdOf(l, 'dump', r.dump));
-    parts.push('_' + ((r.tool && r.tool.name) || 'crashlens') + ' ' + ((r.tool && r.tool.version) || '') + '_');
-    return parts.join('\n\n') + '\n';
-  }
-
-  // ---------------------------------------------------------------- HTML export
-  const EXPORT_CSS = `
-body{font:14px/1.45 system-ui,sans-serif;margin:0;padding:20px;background:#fff;color:#1d1f21}
-@media (prefers-color-scheme:dark){body{background:#16181b;color:#e4e6e8}section,details{background:#1e2125!important;border-color:#363a40!important}pre{background:#25292e!important}.log-line.oops{background:#4a2220!important}}
-main{max-width:1100px;margin:0 auto}
-pre,code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
-section,details{border:1px solid #d9dbde;border-radius:8px;margin:10px 0;padding:10px 14px;background:#fff}
-summary{cursor:pointer;font-weight:600}
-h2{font-size:16px;margin:0 0 8px} .sec-head{display:flex;gap:8px} button{display:none}
-dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px;margin:0} dt{opacity:.7} dd{margin:0;word-break:break-word}
-pre{background:#f0f1f3;padding:8px 10px;border-radius:6px;overflow-x:auto}
-.log-line{display:block;white-space:pre} .log-line.oops{background:#fde2e0}
-table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #d9dbde}
-.verdict{border-left:5px solid #b3261e} .headline{font-weight:600;font-size:16px} .log-tools{display:none}
-.warnings li{list-style:none} .error{color:#b3261e}`;
-
-  function escHtml(s) { return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c])); }
-
-  /** One self-contained HTML file (no scripts run, nothing loaded) with the report JSON embedded. */
-  function toHtml(r, l, jsonText) {
-    l = lang(l);
-    const view = renderReport(r, l);
-    view.querySelectorAll('details').forEach((d) => d.setAttribute('open', ''));
-    const json = (jsonText || toJson(r)).replace(/</g, '\\u003c');
-    const name = (r.dump && r.dump.file_name) || 'vmcore';
-    return '<!doctype html>\n<html lang="' + (l === 'zh' ? 'zh-CN' : 'en') + '"><head><meta charset="utf-8">' +
-      '<meta name="viewport" content="width=device-width, initial-scale=1">' +
-      '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">' +
-      '<title>crashlens: ' + escHtml(name) + '</title><style>' + EXPORT_CSS + '</style></head><body><main>' +
-      '<h1>crashlens: ' + escHtml(name) + '</h1>' + view.outerHTML +
-      '</main><script type="application/json" id="crashlens-report">' + json + '</script></body></html>\n';
-  }
-
   // ---------------------------------------------------------------- running an analysis
+  // The wasm module is compiled once per page (from `wasmUrl`, when the page can fetch it) and
+  // handed to every worker; one spare worker is started ahead with it, so the next analysis
+  // finds the analyzer instantiated. Without a URL (the single-file build) each worker loads
+  // the module it carries.
+  let compiled = null;
+  function wasmModule(url) {
+    if (!url || typeof WebAssembly === 'undefined' || typeof WebAssembly.compileStreaming !== 'function') return Promise.resolve(null);
+    if (!compiled) {
+      compiled = WebAssembly.compileStreaming(fetch(url)).catch(() => null);
+    }
+    return compiled;
+  }
+  let spare = null; // { worker, key }
+  function takeWorker(makeWorker, key) {
+    if (spare && spare.key === key) { const w = spare.worker; spare = null; return w; }
+    return makeWorker();
+  }
+  /** Starts a worker ahead of the next analysis (the analyzer loaded in it). */
+  function prepare(makeWorker, wasmUrl) {
+    wasmModule(wasmUrl).then((module) => {
+      if (spare && spare.key === makeWorker) return;
+      if (spare) spare.worker.terminate();
+      try {
+        const worker = makeWorker();
+        worker.postMessage({ type: 'warm', module });
+        spare = { worker, key: makeWorker };
+      } catch (_) { spare = null; }
+    });
+  }
+
   /**
-   * Runs one analysis of a File (or an array of Files: the parts of a split dump) in a fresh
-   * worker. Returns { done: Promise<{report, json, ms}>, cancel() }.
-   * `onProgress({phase, bytes_read, file_size})`; errors reject with an Error whose message is
-   * the analyzer's plain sentence. cancel() terminates the worker (the promise then never settles).
+   * Runs one analysis of a File (or an array of Files: the parts of a split dump) in a worker.
+   * `onProgress(p)` gets `{phase, bytes_read, file_size}`; `onPartial({report, json, ms,
+   * sections})`, if given, each part of the report as it becomes ready (`sections`: its text
+   * views, `{en, zh}`). Returns `{ done, cancel(), sections(lang), render(format, lang) }`:
+   * `done` resolves to `{report, json, ms, memory}` or rejects with the analyzer's sentence;
+   * after it the worker stays, holding the report, and answers `sections(lang)` (the text
+   * views, as `crate::render::sections`) and `render(format, lang)` (`md`, `html`, `text`),
+   * each a Promise. cancel() terminates the worker (pending promises never settle).
    */
-  /** Runs one analysis in a worker. `onProgress(p)` gets `{phase, bytes_read, file_size}`;
-   *  `onPartial({report, json, ms})`, if given, each part of the report as it becomes ready. */
-  function startAnalysis(file, makeWorker, onProgress, l, onPartial) {
-    let w;
+  function startAnalysis(file, makeWorker, onProgress, l, onPartial, opts) {
+    opts = opts || {};
+    let w = null;
     let settled = false;
-    const done = new Promise((resolve, reject) => {
+    let stopped = false;
+    let nextId = 1;
+    const asked = new Map();
+    const done = wasmModule(opts.wasmUrl).then((module) => new Promise((resolve, reject) => {
+      if (stopped) return;
       const fail = (msg) => { if (!settled) { settled = true; stop(); reject(new Error(msg)); } };
-      try { w = makeWorker(); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
+      try { w = takeWorker(makeWorker, makeWorker); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
       w.onmessage = (ev) => {
         const m = ev.data;
+        if (m.type === 'answer') {
+          const a = asked.get(m.id);
+          asked.delete(m.id);
+          if (a) { if (m.error) a.reject(new Error(m.error)); else a.resolve(m.text); }
+          return;
+        }
         if (settled) return;
         if (m.type === 'progress') { if (onProgress) onProgress(m); }
         else if (m.type === 'partial') {
           // A part that cannot be read is only a missed preview: the finished report follows.
-          if (onPartial) { try { onPartial({ report: parseReport(m.json), json: m.json, ms: m.ms }); } catch (_) { /* ignore */ } }
+          if (onPartial) { try { onPartial({ report: parseReport(m.json), json: m.json, ms: m.ms, sections: JSON.parse(m.sections) }); } catch (_) { /* ignore */ } }
         }
         else if (m.type === 'error') fail(m.message || t(l, 'errUnknown'));
         else if (m.type === 'done') {
           let report;
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
           settled = true;
-          stop();
           resolve({ report, json: m.json, ms: m.ms, memory: m.memory });
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
-      w.postMessage(Array.isArray(file) ? { files: file } : { file });
-    });
-    function stop() { if (w) { w.terminate(); w = null; } }
-    return { done, cancel() { settled = true; stop(); } };
+      w.postMessage(Object.assign({ type: 'analyze', module }, Array.isArray(file) ? { files: file } : { file }));
+      // The next analysis gets a warm worker.
+      prepare(makeWorker, opts.wasmUrl);
+    }));
+    function stop() { stopped = true; if (w) { w.terminate(); w = null; } }
+    function ask(msg) {
+      return done.then(() => new Promise((resolve, reject) => {
+        if (!w) { reject(new Error(t(l, 'errWorker'))); return; }
+        const id = nextId++;
+        asked.set(id, { resolve, reject });
+        w.postMessage(Object.assign({ id }, msg));
+      }));
+    }
+    return {
+      done,
+      cancel() { settled = true; stop(); },
+      sections: (lg) => ask({ type: 'sections', lang: lang(lg) }).then((text) => JSON.parse(text)),
+      render: (format, lg) => ask({ type: 'render', format, lang: lang(lg) }),
+    };
   }
 
   /** Starts a download of `text` as a file (Blob URL; nothing leaves the machine). */
@@ -808,5 +664,5 @@ table{border-collapse:collapse;width:100%;font-size:12.5px} th,td{text-align:lef
   }
   function exportName(fileName) { return 'crashlens-' + (fileName || 'vmcore').replace(/[^A-Za-z0-9._-]+/g, '_'); }
 
-  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, renderInto, toMarkdown, toHtml, hex, bytes, h, startAnalysis, download, exportName };
+  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, renderInto, hex, bytes, h, startAnalysis, prepare, download, exportName };
 })(typeof self !== 'undefined' ? self : this);

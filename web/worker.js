@@ -1,6 +1,15 @@
-// The analysis worker: loads the wasm analyzer and runs one analysis per message.
+// The analysis worker: loads the wasm analyzer, runs one analysis, then keeps its report and
+// answers the page's requests for text (sections, Markdown, HTML), all rendered in Rust.
 // FileReaderSync (used by the wasm side) exists only in dedicated workers, and the analysis
-// blocks while it runs, so it never touches the page's thread.
+// blocks while it runs, so it never touches the page's thread. The page starts one worker per
+// analysis (a spare one ahead of time, `warm`) and terminates it on cancel or the next analysis.
+//
+// Messages in:  {type: 'warm', module?}              load the analyzer now
+//               {type: 'analyze', file|files, module?}  -> progress*, partial*, done | error
+//               {type: 'sections', id, lang}          -> {type: 'answer', id, text | error}
+//               {type: 'render', id, format, lang}    -> {type: 'answer', id, text | error}
+// `module` is the WebAssembly.Module the page compiled once; without it the worker loads the
+// module itself.
 /* global wasm_bindgen */
 'use strict';
 
@@ -13,40 +22,62 @@ if (typeof wasm_bindgen === 'undefined') importScripts(BASE + 'crashlens.js');
 let panicMessage = null;
 self.crashlensPanic = (m) => { panicMessage = m; };
 
-const ready = wasm_bindgen({ module_or_path: self.CRASHLENS_WASM || BASE + 'crashlens_bg.wasm' });
+let ready = null;
+function load(module) {
+  if (!ready) ready = wasm_bindgen({ module_or_path: module || self.CRASHLENS_WASM || BASE + 'crashlens_bg.wasm' });
+  return ready;
+}
 
-self.onmessage = async (ev) => {
+function errorText(e) {
+  if (typeof e === 'string') return e;
+  if (panicMessage) return 'The analyzer hit an internal error: ' + panicMessage;
+  return 'The analyzer hit an internal error: ' + (e && e.message || e);
+}
+
+async function analyze(data) {
   // One file, or the parts of a split dump (makedumpfile --split), in order; debug files picked
   // with them (vmlinux, module .ko, System.map) only sharpen the analysis.
-  const all = ev.data.files || [ev.data.file];
+  const all = data.files || [data.file];
   const isExtra = (f) => /\.ko(\.debug)?$/.test(f.name) || /^vmlinux/.test(f.name) || /System\.map/.test(f.name);
   const extras = all.filter(isExtra);
   const files = all.filter((f) => !isExtra(f));
   try {
-    await ready;
+    await load(data.module);
   } catch (e) {
     self.postMessage({ type: 'error', message: 'The analyzer could not be loaded: ' + (e && e.message || e) });
     return;
   }
   const t0 = performance.now();
   try {
-    // A part of the report that is ready (`partial`, JSON text) goes to the page at once.
+    // A part of the report that is ready (`partial`, JSON text, with its text views in both
+    // languages) goes to the page at once.
     const progress = (p) => {
-      if (p.partial) self.postMessage({ type: 'partial', json: p.partial, ms: performance.now() - t0 });
+      if (p.partial) self.postMessage({ type: 'partial', json: p.partial, sections: p.sections, ms: performance.now() - t0 });
       self.postMessage({ type: 'progress', phase: p.phase, bytes_read: p.bytes_read, file_size: p.file_size });
     };
     let json;
     if (!files.length) throw 'Only debug files were given; add the vmcore too.';
-    if (extras.length && wasm_bindgen.analyzeWithDebuginfo) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);
+    if (extras.length) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);
     else if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
-    else if (wasm_bindgen.analyzeFiles) json = wasm_bindgen.analyzeFiles(files, progress);
-    else throw 'This build reads one dump file at a time; choose a single file.';
+    else json = wasm_bindgen.analyzeFiles(files, progress);
     self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes() });
   } catch (e) {
-    let message;
-    if (typeof e === 'string') message = e;
-    else if (panicMessage) message = 'The analyzer hit an internal error: ' + panicMessage;
-    else message = 'The analyzer hit an internal error: ' + (e && e.message || e);
-    self.postMessage({ type: 'error', message });
+    self.postMessage({ type: 'error', message: errorText(e) });
+  }
+}
+
+self.onmessage = (ev) => {
+  const m = ev.data || {};
+  if (m.type === 'warm') {
+    load(m.module).catch(() => { ready = null; });
+  } else if (m.type === 'sections' || m.type === 'render') {
+    try {
+      const text = m.type === 'sections' ? wasm_bindgen.sections(m.lang) : wasm_bindgen.render(m.format, m.lang);
+      self.postMessage({ type: 'answer', id: m.id, text });
+    } catch (e) {
+      self.postMessage({ type: 'answer', id: m.id, error: errorText(e) });
+    }
+  } else {
+    analyze(m);
   }
 };

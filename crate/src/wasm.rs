@@ -1,8 +1,11 @@
-//! The browser front: a [`ReadAt`] over a browser `File` and one exported entry point.
+//! The browser front: a [`ReadAt`] over a browser `File`, the analysis entry points, and the
+//! renderer over the analysed report.
 //!
 //! Only valid inside a dedicated Web Worker: `FileReaderSync` does not exist on the main thread,
-//! and the analysis blocks while it runs. The worker (`web/worker.js`) calls [`analyze_file`];
-//! everything else (messages, UI) lives in JavaScript, so this boundary stays one function wide.
+//! and the analysis blocks while it runs. The worker (`web/worker.js`) calls [`analyze_file`],
+//! keeps the report here, and answers the page's requests for text with [`render_report`] and
+//! [`sections`]: every text the page shows is the CLI's, from `crate::render`. Layout and
+//! interaction live in JavaScript.
 //!
 //! The report crosses the boundary as its JSON text (the same bytes as `crashlens report
 //! --format json`). serde-wasm-bindgen cannot carry kernel addresses: a `u64` above 2^53 is an
@@ -11,7 +14,9 @@
 
 use crate::cache::PageCache;
 use crate::error::{Error, Result};
+use crate::render::{self, Lang};
 use crate::report::build::{analyze_many, Options, Progress};
+use crate::report::Report;
 use crate::source::ReadAt;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -40,8 +45,9 @@ impl Meter {
         self.post_with(None);
     }
 
-    /// Posts the progress; `partial` is the report so far as JSON text, when a part is ready.
-    fn post_with(&self, partial: Option<String>) {
+    /// Posts the progress; `partial` is the report so far as JSON text, when a part is ready,
+    /// with its text sections in both languages (`{"en": [...], "zh": [...]}`, JSON text).
+    fn post_with(&self, partial: Option<(String, String)>) {
         let Some(cb) = &self.callback else { return };
         self.last_report.set(self.bytes_read.get());
         let o = js_sys::Object::new();
@@ -54,8 +60,9 @@ impl Meter {
             JsValue::from_f64(self.bytes_read.get() as f64),
         );
         set("file_size", JsValue::from_f64(self.file_size as f64));
-        if let Some(json) = partial {
+        if let Some((json, sections)) = partial {
             set("partial", JsValue::from_str(&json));
+            set("sections", JsValue::from_str(&sections));
         }
         // A throwing progress callback must not abort the analysis.
         let _ = cb.call1(&JsValue::NULL, &o);
@@ -236,15 +243,67 @@ fn run(
         meter.phase.set(p.phase);
         if let Some(r) = p.partial {
             *last_phase.borrow_mut() = p.phase;
-            meter.post_with(serde_json::to_string(r).ok());
+            meter.post_with(serde_json::to_string(r).ok().map(|j| (j, both_sections(r))));
         } else if *last_phase.borrow() != p.phase {
             *last_phase.borrow_mut() = p.phase;
             meter.post();
         }
     };
     let report = analyze_many(srcs, &opts, &mut on_progress).map_err(|e| sentence(&e))?;
-    serde_json::to_string(&report)
-        .map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))
+    let json = serde_json::to_string(&report)
+        .map_err(|e| JsValue::from_str(&format!("The report could not be encoded: {e}.")))?;
+    LAST.with(|l| *l.borrow_mut() = Some(report));
+    Ok(json)
+}
+
+thread_local! {
+    /// The report of this worker's analysis, for [`render_report`] and [`sections`].
+    static LAST: RefCell<Option<Report>> = const { RefCell::new(None) };
+}
+
+fn with_report<T>(
+    f: impl FnOnce(&Report) -> std::result::Result<T, JsValue>,
+) -> std::result::Result<T, JsValue> {
+    LAST.with(|l| match &*l.borrow() {
+        Some(r) => f(r),
+        None => Err(JsValue::from_str(
+            "No report has been analysed in this worker.",
+        )),
+    })
+}
+
+fn sections_text(r: &Report, lang: Lang) -> String {
+    serde_json::to_string(&render::sections(r, lang)).unwrap_or_else(|_| "[]".into())
+}
+
+/// The text sections of a report in both languages, as JSON text `{"en": [...], "zh": [...]}`.
+fn both_sections(r: &Report) -> String {
+    format!(
+        "{{\"en\":{},\"zh\":{}}}",
+        sections_text(r, Lang::En),
+        sections_text(r, Lang::Zh)
+    )
+}
+
+/// The analysed report as a whole document: `format` is `text`, `md` or `html` (as
+/// `crashlens report --format`), `lang` `en` or `zh`; `json` gives the report's JSON text.
+#[wasm_bindgen(js_name = render)]
+pub fn render_report(format: &str, lang: &str) -> std::result::Result<String, JsValue> {
+    with_report(|r| {
+        if format == "json" {
+            return serde_json::to_string(r).map_err(|e| JsValue::from_str(&e.to_string()));
+        }
+        let f = render::Format::parse(format)
+            .ok_or_else(|| JsValue::from_str(&format!("Unknown format {format:?}.")))?;
+        Ok(render::render(r, f, Lang::parse(lang)))
+    })
+}
+
+/// The text views of the analysed report in `lang` (JSON text of `[{id, text, parts?}]`), each
+/// equal to its CLI command's output (see `render::sections`).
+#[wasm_bindgen]
+pub fn sections(lang: &str) -> std::result::Result<String, JsValue> {
+    with_report(|r| Ok(sections_text(r, Lang::parse(lang))))
 }
 
 /// A panic aborts the wasm instance (panic = abort); before that, hand its message to the

@@ -104,7 +104,6 @@ const FIELDS: &[(&str, &str, &str)] = &[
     ("pages_excluded", "Pages excluded", "被过滤的页"),
     ("pages_zero", "Zero pages", "零页"),
     ("corrections", "Corrections", "已修正的问题"),
-    ("bytes_read", "Bytes read", "读取字节数"),
 ];
 
 /// The label of `key` in `lang`.
@@ -217,7 +216,8 @@ pub fn fault(r: &Report, lang: Lang) -> Vec<Row> {
     v
 }
 
-/// The dump file's rows.
+/// The dump file's rows (what the file is; not how this run read it, so that the documents of
+/// one dump are the same whichever front made them).
 pub fn dump(r: &Report, lang: Lang) -> Vec<Row> {
     let mut v = Vec::new();
     let c = &r.dump.container;
@@ -240,12 +240,6 @@ pub fn dump(r: &Report, lang: Lang) -> Vec<Row> {
     );
     push(&mut v, lang, "pages_zero", Some(c.pages_zero.to_string()));
     push(&mut v, lang, "corrections", Some(c.corrections.join("; ")));
-    push(
-        &mut v,
-        lang,
-        "bytes_read",
-        Some(r.dump.cache.bytes_read.to_string()),
-    );
     v
 }
 
