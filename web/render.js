@@ -602,8 +602,7 @@
     let stopped = false;
     let nextId = 1;
     const asked = new Map();
-    const done = wasmModule(opts.wasmUrl).then((module) => new Promise((resolve, reject) => {
-      if (stopped) return;
+    const done = new Promise((resolve, reject) => {
       const fail = (msg) => { if (!settled) { settled = true; stop(); reject(new Error(msg)); } };
       try { w = takeWorker(makeWorker, makeWorker); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
       w.onmessage = (ev) => {
@@ -629,10 +628,15 @@
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };
-      w.postMessage(Object.assign({ type: 'analyze', module }, Array.isArray(file) ? { files: file } : { file }));
-      // The next analysis gets a warm worker.
-      prepare(makeWorker, opts.wasmUrl);
-    }));
+      // The worker starts at once; the analysis when the module compiled once for the page is
+      // there (a worker given none loads its own).
+      wasmModule(opts.wasmUrl).then((module) => {
+        if (stopped || !w) return;
+        w.postMessage(Object.assign({ type: 'analyze', module }, Array.isArray(file) ? { files: file } : { file }));
+        // The next analysis gets a warm worker.
+        prepare(makeWorker, opts.wasmUrl);
+      });
+    });
     function stop() { stopped = true; if (w) { w.terminate(); w = null; } }
     function ask(msg) {
       return done.then(() => new Promise((resolve, reject) => {
