@@ -216,10 +216,10 @@ fn module_orc_through_btf_equals_search_by_shape() {
 #[test]
 fn without_orc_exception_frames_are_found_by_shape() {
     use crashlens::report::Report;
-    for name in [F61, F612] {
-        let Some(with) = open(name) else { return };
+    for (name, p) in dumps(&[F61, F612]) {
+        let with = open_path(&p);
         let want = report_of(&with.kernel);
-        let s = open(name).unwrap();
+        let s = open_path(&p);
         s.kernel.ignore_orc();
         let got = report_of(&s.kernel);
         let exc =

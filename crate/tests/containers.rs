@@ -21,7 +21,7 @@ use std::rc::Rc;
 use std::sync::OnceLock;
 
 mod common;
-use common::{cache_dir, elf, fixtures, F61};
+use common::{cache_dir, elf, fixtures, skip, F61};
 
 const PAGE: usize = 4096;
 
@@ -35,7 +35,7 @@ fn variants() -> Option<&'static Variants> {
     V.get_or_init(|| {
         let elf = elf(F61)?;
         if Command::new("makedumpfile").arg("-v").output().is_err() {
-            eprintln!("note: makedumpfile not installed; skipping its variants");
+            skip("makedumpfile not installed: its variants");
             return None;
         }
         let fx = fixtures()?;
@@ -203,7 +203,7 @@ macro_rules! need {
         match $e {
             Some(v) => v,
             None => {
-                eprintln!("note: fixtures (../shared/fixtures) or tools missing; test skipped");
+                skip("fixtures (../shared/fixtures) or tools missing");
                 return;
             }
         }

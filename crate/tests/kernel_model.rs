@@ -9,8 +9,8 @@ use crashlens::source::FileSource;
 
 #[test]
 fn kallsyms_known_symbols() {
-    for name in [F61, F612] {
-        let Some(s) = open(name) else { return };
+    for (name, p) in dumps(&[F61, F612]) {
+        let s = open_path(&p);
         let k: &Kernel = &s.kernel;
         let t = k.symbols();
         assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
@@ -123,9 +123,12 @@ fn modules_equal_drgn_mod() {
 
 #[test]
 fn btf_from_memory() {
-    for name in [F61, F612] {
-        let Some(s) = open(name) else { return };
-        let b = s.kernel.btf().expect("Debian kernels have BTF");
+    for (name, p) in dumps(&[F61, F612]) {
+        let s = open_path(&p);
+        let b = s
+            .kernel
+            .btf()
+            .unwrap_or_else(|| panic!("{name}: Debian kernels have BTF"));
         // VMCOREINFO gives some offsets too: BTF must agree.
         let vi = &s.kernel.vmcoreinfo;
         assert_eq!(
@@ -258,8 +261,8 @@ fn tasks_equal_drgn_ps() {
 
 #[test]
 fn direct_map_both_ways() {
-    for name in [F61, F612] {
-        let Some(s) = open(name) else { return };
+    for (name, p) in dumps(&[F61, F612]) {
+        let s = open_path(&p);
         let k = &s.kernel;
         let b = *k.bases();
         assert_eq!(b.source, "variable", "{name}");
@@ -277,8 +280,7 @@ fn direct_map_both_ways() {
 }
 
 /// A Kernel over the fixture whose VMCOREINFO has lost its kallsyms lines (as on 3.10-5.x).
-fn kernel_without_kallsyms_keys(name: &str) -> Option<Kernel> {
-    let p = elf(name)?;
+fn kernel_without_kallsyms_keys(p: &std::path::Path) -> Option<Kernel> {
     let src: std::rc::Rc<dyn crashlens::source::ReadAt> =
         std::rc::Rc::new(FileSource::open(&p).ok()?);
     let mut d = crashlens::dump::open(src).ok()?;
@@ -295,17 +297,14 @@ fn kernel_without_kallsyms_keys(name: &str) -> Option<Kernel> {
 
 #[test]
 fn kallsyms_found_without_vmcoreinfo_keys() {
-    for name in [F61, F612] {
-        let Some(k) = kernel_without_kallsyms_keys(name) else {
-            eprintln!("note: fixture {name} absent; test skipped");
-            return;
-        };
+    for (name, p) in dumps(&[F61, F612]) {
+        let k = kernel_without_kallsyms_keys(&p).expect("a dump with VMCOREINFO");
         assert!(k.vmcoreinfo.symbol("kallsyms_names").is_none());
         let t = k.symbols();
         assert!(t.warnings.is_empty(), "{name}: {:?}", t.warnings);
         assert!(t.source.contains("scanning"), "{}", t.source);
         // Same table as through the VMCOREINFO keys.
-        let s = open(name).unwrap();
+        let s = open_path(&p);
         let full = s.kernel.symbols();
         assert_eq!(t.kernel_count, full.kernel_count, "{name}");
         assert_eq!(t.len(), full.len(), "{name}");

@@ -31,10 +31,10 @@ fn report(dump: &PathBuf) -> serde_json::Value {
 fn lab_elf_dumps_match_console_facts() {
     let dirs = lab_scenarios();
     if dirs.is_empty() {
-        eprintln!(
-            "note: no lab scenarios in {} (run tests/lab/run.sh); skipping",
+        common::skip(format!(
+            "no lab scenarios in {} (run tests/lab/run.sh)",
             lab_dir().display()
-        );
+        ));
         return;
     }
     let mut underived = Vec::new();
@@ -97,10 +97,10 @@ fn lab_elf_dumps_match_console_facts() {
 fn lab_ref_nginx_is_the_reference_case() {
     let dir = lab_dir().join("ref-nginx");
     if !dir.join("facts.json").is_file() {
-        eprintln!(
-            "note: {} absent (run tests/lab/run.sh ref-nginx); skipping",
+        common::skip(format!(
+            "{} absent (run tests/lab/run.sh ref-nginx)",
             dir.display()
-        );
+        ));
         return;
     }
     let facts: serde_json::Value =
@@ -130,7 +130,10 @@ fn lab_ref_nginx_is_the_reference_case() {
 fn lab_kdump_cpu1_registers_are_cpu1s() {
     let dir = lab_dir().join("kdump-cpu1");
     let Ok(facts) = std::fs::read_to_string(dir.join("facts.json")) else {
-        eprintln!("note: {} absent; skipping", dir.display());
+        common::skip(format!(
+            "{} absent (tests/lab/run.sh kdump-cpu1)",
+            dir.display()
+        ));
         return;
     };
     let facts: serde_json::Value = serde_json::from_str(&facts).unwrap();

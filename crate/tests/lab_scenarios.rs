@@ -15,7 +15,7 @@ fn base(f: &str) -> &str {
 #[test]
 fn every_lab_scenario_gives_its_facts() {
     if !lab_dir().exists() {
-        eprintln!("note: no lab cache (run tests/lab/run.sh); skipped");
+        common::skip("no lab cache (run tests/lab/run.sh)");
         return;
     }
     let mut checked = 0;
@@ -126,7 +126,7 @@ fn direct_map_base_by_page_tables() {
         })
     };
     let (Some(fixed), Some(random)) = (open("nokaslr"), open("null")) else {
-        eprintln!("note: lab scenarios nokaslr/null absent; skipped");
+        common::skip("lab scenarios nokaslr/null absent (tests/lab/run.sh nokaslr null)");
         return;
     };
     let k = &fixed.kernel;

@@ -6,6 +6,7 @@ use crashlens::analysis::oops;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
+mod common;
 
 fn corpus_dir() -> PathBuf {
     if let Ok(d) = std::env::var("CRASHLENS_CORPUS") {
@@ -62,7 +63,7 @@ fn kind_of(t: &str) -> String {
 fn corpus_titles() {
     let dir = corpus_dir();
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        eprintln!("note: corpus {} absent, skipping", dir.display());
+        common::skip(format!("corpus {} absent", dir.display()));
         return;
     };
     let mut files: Vec<PathBuf> = rd

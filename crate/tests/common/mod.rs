@@ -28,17 +28,20 @@ pub fn skip(why: impl std::fmt::Display) {
     }
 }
 
-/// $CRASHLENS_FIXTURES, else `../shared/fixtures` beside the checkout (or beside a worktree one
+/// $CRASHLENS_FIXTURES (only it, when set: `CRASHLENS_FIXTURES=/nonexistent` is a machine
+/// without fixtures), else `../shared/fixtures` beside the checkout (or beside a worktree one
 /// level deeper).
 pub fn fixtures() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("CRASHLENS_FIXTURES") {
+        return Some(PathBuf::from(d)).filter(|d| d.exists());
+    }
     let m = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let env = std::env::var_os("CRASHLENS_FIXTURES").map(PathBuf::from);
-    env.into_iter()
-        .chain([
-            m.join("../../shared/fixtures"),
-            m.join("../../../shared/fixtures"),
-        ])
-        .find(|d| d.exists())
+    [
+        m.join("../../shared/fixtures"),
+        m.join("../../../shared/fixtures"),
+    ]
+    .into_iter()
+    .find(|d| d.exists())
 }
 
 /// Where tests keep what they derive: $CRASHLENS_CACHE, else ~/.cache/crashlens.
@@ -53,8 +56,27 @@ pub fn cache_dir() -> PathBuf {
     base
 }
 
-/// The decompressed ELF of a fixture (decompressing it into the cache when needed).
+/// The decompressed ELF of a fixture (decompressing it into the cache when needed); a skip line
+/// when the fixture is absent.
 pub fn elf(name: &str) -> Option<PathBuf> {
+    let p = fixture_elf(name);
+    if p.is_none() {
+        skip(format!("fixture {name} absent ({})", fixtures_hint()));
+    }
+    p
+}
+
+fn fixtures_hint() -> String {
+    match std::env::var_os("CRASHLENS_FIXTURES") {
+        Some(d) => format!("CRASHLENS_FIXTURES={}", PathBuf::from(d).display()),
+        None => "no ../shared/fixtures".into(),
+    }
+}
+
+fn fixture_elf(name: &str) -> Option<PathBuf> {
+    if std::env::var_os("CRASHLENS_FIXTURES").is_some() && fixtures().is_none() {
+        return None; // a fixtures directory named and absent: not even the cached copies
+    }
     let cached = cache_dir().join(format!("{name}.elf"));
     if cached.exists() {
         return Some(cached);
@@ -75,16 +97,60 @@ pub fn elf(name: &str) -> Option<PathBuf> {
 }
 
 pub fn oracle(name: &str, file: &str) -> Option<String> {
-    std::fs::read_to_string(fixtures()?.join(name).join("oracle").join(file)).ok()
+    let t = fixtures()
+        .and_then(|d| std::fs::read_to_string(d.join(name).join("oracle").join(file)).ok());
+    if t.is_none() {
+        skip(format!(
+            "oracle {name}/oracle/{file} absent ({})",
+            fixtures_hint()
+        ));
+    }
+    t
 }
 
 pub fn open(name: &str) -> Option<Session> {
-    let Some(p) = elf(name) else {
-        eprintln!("note: fixture {name} absent; test skipped");
-        return None;
-    };
-    let src = FileSource::open(&p).expect("fixture opens");
-    Some(Session::open(Box::new(src), &Options::default()).expect("fixture is a dump"))
+    elf(name).map(|p| open_path(&p))
+}
+
+/// A session over any dump file.
+pub fn open_path(p: &std::path::Path) -> Session {
+    let src = FileSource::open(p).expect("dump opens");
+    Session::open(Box::new(src), &Options::default()).expect("file is a dump")
+}
+
+/// The lab scenario (tests/lab) that stands in for a fixture in the tests that check what holds
+/// for any dump of its kernel (symbols, BTF, the direct map, staging, the no-BTF/no-ORC paths),
+/// not the fixture's own values: the fixture `linux-6.1-cloud-null` and the lab's `null` are the
+/// same Debian 6.1.0-56-cloud-amd64 kernel, 2 CPUs, a NULL dereference in a module. The 6.12
+/// fixture has no lab equivalent yet.
+pub fn lab_equivalent(fixture: &str) -> Option<&'static str> {
+    (fixture == F61).then_some("null")
+}
+
+/// The dumps a kernel-generic test runs on: each fixture's ELF, or where it is absent its lab
+/// equivalent's `vmcore.elf` (labelled `lab:<scenario>`); a skip line for each that has neither.
+pub fn dumps(names: &[&str]) -> Vec<(String, PathBuf)> {
+    let mut v = Vec::new();
+    for &name in names {
+        if let Some(p) = fixture_elf(name) {
+            v.push((name.to_string(), p));
+            continue;
+        }
+        let lab = lab_equivalent(name).map(|sc| (sc, lab_dir().join(sc).join("vmcore.elf")));
+        match lab {
+            Some((sc, p)) if p.is_file() => v.push((format!("lab:{sc}"), p)),
+            Some((sc, p)) => skip(format!(
+                "fixture {name} absent ({}) and its lab equivalent {} too (tests/lab/run.sh {sc})",
+                fixtures_hint(),
+                p.display()
+            )),
+            None => skip(format!(
+                "fixture {name} absent ({}), no lab equivalent",
+                fixtures_hint()
+            )),
+        }
+    }
+    v
 }
 
 pub const F61: &str = "linux-6.1-cloud-null";
