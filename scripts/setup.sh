@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing crashlens needs, and only what is missing:
 # the wasm32 toolchain (rustup target, else Debian's rustc-web route), wasm-bindgen-cli 0.2.100,
-# trunk 0.21, Chromium, binaryen, zstd, Node.js + npm, and playwright-core for the browser tests.
+# trunk 0.21, Chromium, binaryen, zstd, Node.js + npm, playwright-core for the browser tests, and
+# cargo-fuzz where a nightly toolchain is installed (the fuzz smoke).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 export DEBIAN_FRONTEND=noninteractive
@@ -43,6 +44,13 @@ case "$(trunk --version 2>/dev/null | cut -d' ' -f2)" in
   0.21.*) ;;
   *) say "cargo install trunk 0.21 (a few minutes)"; cargo install trunk --version '~0.21' --locked ;;
 esac
+
+# The fuzz smoke (scripts/fuzz-smoke.sh) needs cargo-fuzz; it is only useful with a nightly toolchain.
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1 &&
+  [ "${CRASHLENS_SKIP_FUZZ:-0}" != 1 ]; then
+  say "cargo install cargo-fuzz (for the fuzz smoke, ~3 min)"
+  cargo install cargo-fuzz --locked || say "cargo-fuzz could not be installed: the fuzz smoke will skip"
+fi
 
 if [ ! -d "$ROOT/tests/browser/node_modules/playwright-core" ]; then
   say "npm install (tests/browser: playwright-core)"

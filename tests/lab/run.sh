@@ -1,6 +1,8 @@
 #!/bin/sh
 # crashlens dump lab: real vmcores from Debian kernels crashed under QEMU/TCG.
-#   tests/lab/run.sh [--list] [--force] [SCENARIO ...]
+#   tests/lab/run.sh [--list] [--force] [--fast | --all] [SCENARIO ...]
+#   tests/lab/run.sh --matrix [--force]   every scenario, then crashlens checked on each: rewrites
+#                                         tests/lab/MATRIX.md (tests/lab/matrix.py)
 # Installs what is missing (Debian/apt), then runs lab.py (see README.md).  Output:
 #   ${CRASHLENS_LAB_CACHE:-~/.cache/crashlens/lab}/<scenario>/
 set -eu
@@ -23,4 +25,16 @@ if [ -n "$need" ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >&2 || {
     $SUDO apt-get update -q >&2; $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >&2; }
 fi
-exec python3 "$HERE/lab.py" "$@"
+matrix=0
+for a in "$@"; do [ "$a" = --matrix ] && matrix=1; done
+if [ $matrix = 0 ]; then
+  exec python3 "$HERE/lab.py" "$@"
+fi
+args=""
+for a in "$@"; do [ "$a" = --matrix ] || args="$args $a"; done
+rc=0
+# shellcheck disable=SC2086 # args are flags without spaces
+python3 "$HERE/lab.py" --all $args || rc=1   # a failed scenario has no row; the others still do
+(cd "$HERE/../.." && cargo build --bin crashlens >&2)
+python3 "$HERE/matrix.py" "$HERE/../../target/debug/crashlens" -o "$HERE/MATRIX.md" || rc=1
+exit $rc
