@@ -249,6 +249,14 @@ fn debian_file(name: &str) -> Option<Extra> {
             .join(".cache/crashlens")
             .join(format!("{name}-6.1.0-56-cloud-amd64")),
     };
+    // The dump lab extracts the same Debian build's image package (System.map in boot/) and, with
+    // LAB_DBG=1 or oracle.py, its -dbg package (vmlinux with DWARF).
+    let k = lab_dir().join("_kernels/6.1.0-56-cloud-amd64");
+    let lab = match name {
+        "vmlinux" => k.join("usr/lib/debug/boot/vmlinux-6.1.0-56-cloud-amd64"),
+        _ => k.join(format!("boot/{name}-6.1.0-56-cloud-amd64")),
+    };
+    let p = if !p.exists() && lab.exists() { lab } else { p };
     let Ok(src) = FileSource::open(&p) else {
         skip(format!(
             "{} absent (apt-get download linux-image-6.1.0-56-cloud-amd64-dbg)",
