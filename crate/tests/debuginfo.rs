@@ -249,13 +249,11 @@ fn debian_file(name: &str) -> Option<Extra> {
             .join(".cache/crashlens")
             .join(format!("{name}-6.1.0-56-cloud-amd64")),
     };
-    // The dump lab extracts the same Debian build's image package (System.map in boot/) and, with
-    // LAB_DBG=1 or oracle.py, its -dbg package (vmlinux with DWARF).
-    let k = lab_dir().join("_kernels/6.1.0-56-cloud-amd64");
-    let lab = match name {
-        "vmlinux" => k.join("usr/lib/debug/boot/vmlinux-6.1.0-56-cloud-amd64"),
-        _ => k.join(format!("boot/{name}-6.1.0-56-cloud-amd64")),
-    };
+    // The dump lab extracts the same Debian build's -dbg package (LAB_DBG=1, or oracle.py):
+    // vmlinux and the real System.map (the image package's boot/System.map is a placeholder).
+    let lab = lab_dir()
+        .join("_kernels/6.1.0-56-cloud-amd64/usr/lib/debug/boot")
+        .join(format!("{name}-6.1.0-56-cloud-amd64"));
     let p = if !p.exists() && lab.exists() { lab } else { p };
     let Ok(src) = FileSource::open(&p) else {
         skip(format!(
