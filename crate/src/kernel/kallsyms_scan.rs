@@ -88,8 +88,11 @@ fn check_tokens(w: &[u8], ts: usize, idx: &[usize], q: usize) -> Option<Vec<Vec<
     Some(toks)
 }
 
+/// `kind` is nm's type letter; `?` is what nm gives a symbol it cannot classify, and kernels
+/// built with binutils 2.3x+ have some (4.9 and 4.19's `__nosave_begin`, a linker-script symbol
+/// in an empty section), so it is a type like the others.
 fn plausible_name(kind: u8, name: &[u8]) -> bool {
-    b"AaBbCDdGgiNnpRrSsTtUuVvWw".contains(&kind)
+    b"AaBbCDdGgiNnpRrSsTtUuVvWw?".contains(&kind)
         && !name.is_empty()
         && name
             .iter()
