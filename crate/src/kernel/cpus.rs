@@ -47,12 +47,25 @@ fn mask_weight(k: &Kernel, sym: &str) -> Option<u32> {
     mask_cpus(k, sym).map(|v| v.len() as u32)
 }
 
-/// The CPU numbers set in a `struct cpumask` variable (NR_CPUS bits at most).
+/// The CPU numbers set in a `struct cpumask` variable: `__cpu_present_mask` and the like
+/// (4.5+), else the `cpu_present_bits`-style array that 3.x's `cpu_present_mask` pointer points
+/// at. Only the first `nr_cpu_ids` bits count (the mask is NR_CPUS bits long, often 64, and
+/// what follows it is other data).
 fn mask_cpus(k: &Kernel, sym: &str) -> Option<Vec<u32>> {
-    let a = k.symbols().addr_of(sym)?;
-    let b = k.read_bytes(a, (MAX_CPUS / 8) as usize).ok()?;
+    let t = k.symbols();
+    let old = sym
+        .strip_prefix("__cpu_")
+        .and_then(|r| r.strip_suffix("_mask"))
+        .map(|r| format!("cpu_{r}_bits"));
+    let a = t.addr_of(sym).or_else(|| t.addr_of(old.as_deref()?))?;
+    let n = t
+        .addr_of("nr_cpu_ids")
+        .and_then(|a| k.read_u32(a).ok())
+        .filter(|&n| (1..=MAX_CPUS).contains(&n))
+        .unwrap_or(MAX_CPUS);
+    let b = k.read_bytes(a, n.div_ceil(64) as usize * 8).ok()?;
     Some(
-        (0..MAX_CPUS)
+        (0..n)
             .filter(|&i| b[(i / 8) as usize] & (1 << (i % 8)) != 0)
             .collect(),
     )

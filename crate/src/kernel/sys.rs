@@ -325,8 +325,8 @@ pub fn panic_task(k: &Kernel) -> Option<PanicTask> {
         return None;
     }
     let task = tasks::current_task(k, cpu)?;
-    let l = tasks::TaskLayout::from_btf(k).ok()?;
-    let tk = tasks::read_task(k, &l, task).ok()?;
+    let l = k.task_layout().ok()?;
+    let tk = tasks::read_task(k, l, task).ok()?;
     Some(PanicTask {
         cpu,
         pid: tk.pid,
@@ -335,23 +335,32 @@ pub fn panic_task(k: &Kernel) -> Option<PanicTask> {
     })
 }
 
-/// `init_uts_ns.name`: sysname, nodename, release, version, machine, domainname.
+/// `init_uts_ns.name`: sysname, nodename, release, version, machine, domainname. The offset of
+/// `name` comes from VMCOREINFO when it says (`OFFSET(uts_namespace.name)`), else from the
+/// shape: `struct uts_namespace` starts with a `struct kref` (4 bytes) before 5.11 and with the
+/// name itself after, so `name` is where "Linux" stands with the dump's release 130 bytes on.
 pub fn read_utsname(k: &Kernel) -> Option<Vec<String>> {
-    let base = k
+    let ns = k
         .vmcoreinfo
         .symbol("init_uts_ns")
-        .or_else(|| k.symbols().addr_of("init_uts_ns"))?
-        + k.vmcoreinfo.offset("uts_namespace.name").unwrap_or(0);
-    let b = k.read_bytes(base, 65 * 6).ok()?;
-    Some(
-        (0..6)
-            .map(|i| {
-                let f = &b[i * 65..(i + 1) * 65];
-                let end = f.iter().position(|&c| c == 0).unwrap_or(65);
-                String::from_utf8_lossy(&f[..end]).into_owned()
-            })
-            .collect(),
-    )
+        .or_else(|| k.symbols().addr_of("init_uts_ns"))?;
+    let b = k.read_bytes(ns, 16 + 65 * 6).ok()?;
+    let field = |off: usize, i: usize| {
+        let f = &b[off + i * 65..off + (i + 1) * 65];
+        let end = f.iter().position(|&c| c == 0).unwrap_or(65);
+        String::from_utf8_lossy(&f[..end]).into_owned()
+    };
+    let off = match k.vmcoreinfo.offset("uts_namespace.name") {
+        Some(o) if o <= 16 => o as usize,
+        _ => (0..=16).step_by(4).find(|&o| {
+            field(o, 0) == "Linux"
+                && k.vmcoreinfo
+                    .osrelease
+                    .as_deref()
+                    .is_none_or(|r| field(o, 2) == r)
+        })?,
+    };
+    Some((0..6).map(|i| field(off, i)).collect())
 }
 
 #[cfg(test)]
