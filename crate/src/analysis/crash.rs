@@ -31,8 +31,8 @@ pub fn cpu_trace(k: &Kernel, ks: &KernelStack, cpu: u32) -> Option<CpuTrace> {
     // The task running there: per-CPU `current_task` (`pcpu_hot.current_task` on 6.2+).
     let task = crate::kernel::tasks::current_task(k, cpu);
     let t = task.and_then(|a| {
-        let l = crate::kernel::tasks::TaskLayout::from_btf(k).ok()?;
-        crate::kernel::tasks::read_task(k, &l, a).ok()
+        let l = k.task_layout().ok()?;
+        crate::kernel::tasks::read_task(k, l, a).ok()
     });
     Some(CpuTrace {
         cpu,

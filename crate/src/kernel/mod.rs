@@ -47,6 +47,8 @@ pub struct Kernel {
     bases: OnceCell<(bases::Bases, Vec<String>)>,
     /// Every task, with what could not be read ([`Kernel::tasks`]).
     tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
+    /// task_struct offsets ([`Kernel::task_layout`]).
+    task_layout: OnceCell<Result<tasks::TaskLayout, String>>,
     /// vmlinux symbols from a System.map the user gave, used when kallsyms cannot be read.
     system_map: OnceCell<Vec<Symbol>>,
     /// Set by [`Kernel::ignore_orc`].
@@ -137,6 +139,7 @@ impl Kernel {
             btf: OnceCell::new(),
             bases: OnceCell::new(),
             tasks: OnceCell::new(),
+            task_layout: OnceCell::new(),
             system_map: OnceCell::new(),
             no_orc: Cell::new(false),
             cpus: OnceCell::new(),
@@ -254,6 +257,19 @@ impl Kernel {
                 }
             }
         })
+    }
+
+    /// task_struct offsets: from BTF, else learned from memory ([`tasks::TaskLayout::learn`]).
+    pub fn task_layout(&self) -> Result<&tasks::TaskLayout, String> {
+        self.task_layout
+            .get_or_init(|| {
+                tasks::TaskLayout::from_btf(self).or_else(|e| {
+                    tasks::TaskLayout::learn(self)
+                        .map_err(|l| format!("{e}; learning it from memory failed: {l}"))
+                })
+            })
+            .as_ref()
+            .map_err(|e| e.clone())
     }
 
     /// A symbol's address: VMCOREINFO `SYMBOL(name)`, else kallsyms.

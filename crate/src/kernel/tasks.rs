@@ -3,7 +3,8 @@
 //! `signal->thread_head` (`task_struct.thread_node`, 3.14+); the idle task of each CPU is
 //! `runqueues.idle` in that CPU's per-CPU area (`__per_cpu_offset[cpu]`).
 //!
-//! Offsets come from BTF in the dump (task_struct changes with every release and config).
+//! Offsets come from BTF in the dump (task_struct changes with every release and config), and
+//! without BTF (3.10, 4.x) from the shapes in memory ([`TaskLayout::learn`]).
 
 use super::Kernel;
 use serde::Serialize;
@@ -47,9 +48,14 @@ pub struct TaskLayout {
     pub state_size: u64,
     pub exit_state: Option<u64>,
     pub cpu: Option<u64>,
+    /// `thread_info.cpu` in the `struct thread_info` at the base of the task's stack (kernels
+    /// before THREAD_INFO_IN_TASK, 4.9 on x86), where `cpu` is not in task_struct.
+    pub thread_info_cpu: Option<u64>,
     pub thread_sp: Option<u64>,
     pub stack: Option<u64>,
     pub real_parent: Option<u64>,
+    /// `mm` (NULL in kernel threads).
+    pub mm: Option<u64>,
     pub signal: Option<u64>,
     pub thread_node: Option<u64>,
     /// `signal_struct.thread_head`.
@@ -79,9 +85,11 @@ impl TaskLayout {
             state_size,
             exit_state: o("exit_state"),
             cpu: o("cpu").or_else(|| o("thread_info.cpu")),
+            thread_info_cpu: None,
             thread_sp: o("thread.sp"),
             stack: o("stack"),
             real_parent: o("real_parent"),
+            mm: o("mm"),
             signal: o("signal"),
             thread_node: o("thread_node"),
             thread_head: b.member_offset("signal_struct", "thread_head"),
@@ -119,12 +127,6 @@ pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> 
         .transpose()
         .map_err(e)?
         .unwrap_or(0) as u64;
-    let cpu = l
-        .cpu
-        .map(|o| k.read_u32(addr + o))
-        .transpose()
-        .map_err(e)?
-        .unwrap_or(0);
     let sp = l
         .thread_sp
         .map(|o| k.read_u64(addr + o))
@@ -137,6 +139,11 @@ pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> 
         .transpose()
         .map_err(e)?
         .unwrap_or(0);
+    let cpu = match (l.cpu, l.thread_info_cpu) {
+        (Some(o), _) => k.read_u32(addr + o).map_err(e)?,
+        (None, Some(o)) if stack != 0 => k.read_u32(stack + o).map_err(e)?,
+        _ => 0,
+    };
     let ppid = match l.real_parent.map(|o| k.read_u64(addr + o)) {
         Some(Ok(p)) if p != 0 && p != addr => {
             k.read_u32(p + l.tgid).map(|v| v as i32).unwrap_or(-1)
@@ -226,19 +233,26 @@ pub fn current_task(k: &Kernel, cpu: u32) -> Option<u64> {
         .filter(|&t| t != 0)
 }
 
-/// Addresses of the per-CPU idle tasks (`runqueues.idle` of each CPU).
-pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
-    let (Some(b), t) = (k.btf(), k.symbols()) else {
+fn nr_cpu_ids(k: &Kernel) -> u32 {
+    k.nr_cpus().clamp(1, super::cpus::MAX_CPUS)
+}
+
+/// Addresses of the per-CPU idle tasks (`runqueues.idle` of each CPU; without BTF the offset
+/// of `rq.idle` is learned, see [`rq_idle_by_shape`]).
+pub fn idle_tasks(k: &Kernel, l: &TaskLayout) -> Vec<(u32, u64)> {
+    let t = k.symbols();
+    let (Some(rq), Some(pco)) = (t.addr_of("runqueues"), t.addr_of("__per_cpu_offset")) else {
         return vec![];
     };
-    let (Some(rq), Some(pco), Some(idle)) = (
-        t.addr_of("runqueues"),
-        t.addr_of("__per_cpu_offset"),
-        b.member_offset("rq", "idle"),
-    ) else {
+    let idle = match k.btf() {
+        Some(b) => b.member_offset("rq", "idle"),
+        None => rq_idle_by_shape(k, l, rq),
+    };
+    let Some(idle) = idle else {
         return vec![];
     };
-    (0..k.nr_cpus())
+    let n = nr_cpu_ids(k);
+    (0..n)
         .filter_map(|cpu| {
             let off = k.read_u64(pco + 8 * cpu as u64).ok()?;
             let task = k.read_u64(rq.wrapping_add(off) + idle).ok()?;
@@ -250,14 +264,20 @@ pub fn idle_tasks(k: &Kernel) -> Vec<(u32, u64)> {
 /// Every task: the per-CPU idle tasks first, then every thread of every process on
 /// `init_task.tasks`. Unreadable tasks end a list walk with a warning instead of failing it.
 pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, String> {
-    let l = TaskLayout::from_btf(k)?;
+    let l = *k.task_layout()?;
+    if k.btf().is_none() {
+        warnings.push(format!(
+            "no BTF: task_struct offsets learned from init_task and the task list (tasks {:#x}, pid {:#x}, comm {:#x}, state {:#x}, stack {:#x}); threads other than each process's leader are not listed",
+            l.tasks, l.pid, l.comm, l.state, l.stack.unwrap_or(0)
+        ));
+    }
     let init = k
         .symbols()
         .addr_of("init_task")
         .ok_or("no init_task symbol")?;
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for (cpu, t) in idle_tasks(k) {
+    for (cpu, t) in idle_tasks(k, &l) {
         if seen.insert(t) {
             match read_task(k, &l, t) {
                 Ok(mut task) => {
@@ -322,6 +342,308 @@ pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, St
         }
     }
     Ok(out)
+}
+
+/// How much of each task_struct the learner reads (task_struct is below 12 KiB on x86_64
+/// kernels without heavy debug options).
+const LEARN_SPAN: usize = 12 << 10;
+
+fn le64(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+}
+fn le32(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+}
+/// A kernel pointer to 8-byte aligned data (direct map, vmalloc, image; 4- or 5-level).
+fn kptr(v: u64) -> bool {
+    v >= 0xff00_0000_0000_0000 && v & 7 == 0
+}
+/// A `comm`: printable ASCII, NUL-terminated within 16 bytes, not empty.
+fn comm_ok(b: &[u8]) -> bool {
+    match b.iter().take(16).position(|&c| c == 0) {
+        Some(n) if n > 0 => b[..n].iter().all(|&c| (0x20..0x7f).contains(&c)),
+        _ => false,
+    }
+}
+
+/// `count` bytes of `addr`, or as many whole pages of them as are readable (at least 1 KiB).
+fn read_upto(k: &Kernel, addr: u64, count: usize) -> Option<Vec<u8>> {
+    let mut b = vec![0u8; count];
+    let mut pos = 0;
+    while pos < count {
+        let a = addr + pos as u64;
+        let n = (count - pos).min((4096 - (a & 4095)) as usize);
+        if k.read(a, &mut b[pos..pos + n]).is_err() {
+            break;
+        }
+        pos += n;
+    }
+    (pos >= 1024).then(|| {
+        b.truncate(pos);
+        b
+    })
+}
+
+impl TaskLayout {
+    /// task_struct offsets without BTF, learned from what the kernel keeps in memory (3.10,
+    /// 4.x and any kernel built without BTF):
+    /// - `comm`: where init_task holds "swapper";
+    /// - `tasks`: the list_head in init_task whose ring (every node's `prev` pointing back, every
+    ///   entry with a printable comm at that offset) is the longest: the process list;
+    /// - `pid`/`tgid`: the adjacent pair that is 0/0 in init_task and equal, positive and
+    ///   distinct in every process on that list (only group leaders are on it), 1 in the first;
+    /// - `stack`: the first word (within 64 bytes) that is init_task's stack
+    ///   (`init_thread_union`/`init_stack`) and THREAD_SIZE-aligned in every process; `state`
+    ///   is the word before it (`volatile long state; void *stack;` in 3.10-5.13, `__state` at
+    ///   the same place after);
+    /// - `real_parent`/`parent`: the adjacent pair that is init_task itself in init_task and a
+    ///   listed task in every process;
+    /// - `cpu` (task_struct or, before THREAD_INFO_IN_TASK, the thread_info at the stack base,
+    ///   recognised by its `task` back pointer): the u32 that is each CPU's number in the task
+    ///   running there and in its idle task, and below nr_cpu_ids in every task;
+    /// - `thread.sp`: the word that lies inside its own stack in nearly every switched-out task
+    ///   and is not one fixed distance from the stack base (that is `thread.sp0`).
+    ///
+    /// Each step needs one unambiguous answer; otherwise the layout is unknown and says why.
+    pub fn learn(k: &Kernel) -> Result<TaskLayout, String> {
+        let t = k.symbols();
+        let init = t.addr_of("init_task").ok_or("no init_task symbol")?;
+        let ib = read_upto(k, init, LEARN_SPAN).ok_or("init_task unreadable")?;
+        let span = ib.len();
+        let comms: Vec<usize> = (0..span - 16)
+            .step_by(8)
+            .filter(|&o| ib[o..].starts_with(b"swapper") && comm_ok(&ib[o..o + 16]))
+            .collect();
+        let [comm] = comms[..] else {
+            return Err(format!(
+                "{} places in init_task hold \"swapper\": comm not found",
+                comms.len()
+            ));
+        };
+        // The process list.
+        let ring = |o: usize| -> Option<Vec<u64>> {
+            let head = init + o as u64;
+            let (mut prev, mut node) = (head, le64(&ib, o));
+            let mut v = Vec::new();
+            while node != head {
+                if !kptr(node) || v.len() >= MAX_TASKS || k.read_u64(node + 8).ok()? != prev {
+                    return None;
+                }
+                let task = node.wrapping_sub(o as u64);
+                if !comm_ok(&k.read_bytes(task + comm as u64, 16).ok()?) {
+                    return None;
+                }
+                v.push(task);
+                prev = node;
+                node = k.read_u64(node).ok()?;
+            }
+            Some(v)
+        };
+        let mut lists: Vec<(usize, Vec<u64>)> = (0..span - 16)
+            .step_by(8)
+            .filter(|&o| kptr(le64(&ib, o)) && le64(&ib, o) != init + o as u64)
+            .filter_map(|o| ring(o).map(|v| (o, v)))
+            .filter(|(_, v)| v.len() >= 2)
+            .collect();
+        lists.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        let (tasks_off, procs) = match &lists[..] {
+            [] => return Err("no list in init_task links tasks: tasks list not found".into()),
+            [a, b, ..] if a.1.len() == b.1.len() => {
+                return Err(format!(
+                    "two lists in init_task ({:#x}, {:#x}) link {} tasks: tasks list ambiguous",
+                    a.0,
+                    b.0,
+                    a.1.len()
+                ))
+            }
+            [a, ..] => a.clone(),
+        };
+        let bufs: Vec<(u64, Vec<u8>)> = procs
+            .iter()
+            .filter_map(|&a| {
+                read_upto(k, a, span)
+                    .filter(|b| b.len() == span)
+                    .map(|b| (a, b))
+            })
+            .collect();
+        if bufs.len() < procs.len() {
+            return Err(format!(
+                "{} of {} tasks unreadable",
+                procs.len() - bufs.len(),
+                procs.len()
+            ));
+        }
+        // pid, tgid
+        let pids: Vec<usize> = (0..comm)
+            .step_by(4)
+            .filter(|&o| le32(&ib, o) == 0 && le32(&ib, o + 4) == 0)
+            .filter(|&o| {
+                let mut seen = HashSet::new();
+                le32(&bufs[0].1, o) == 1
+                    && bufs.iter().all(|(_, b)| {
+                        let p = le32(b, o);
+                        p > 0 && p < 1 << 22 && le32(b, o + 4) == p && seen.insert(p)
+                    })
+            })
+            .collect();
+        let [pid] = pids[..] else {
+            return Err(format!("pid: {} candidate offsets", pids.len()));
+        };
+        // stack and state
+        let init_stack = t
+            .addr_of("init_stack")
+            .or_else(|| t.addr_of("init_thread_union"));
+        let stack = (8..=64)
+            .step_by(8)
+            .find(|&o| {
+                init_stack.is_none_or(|s| le64(&ib, o) == s)
+                    && bufs.iter().all(|(_, b)| {
+                        let v = le64(b, o);
+                        kptr(v) && v & 0x1fff == 0
+                    })
+            })
+            .ok_or("no stack pointer in the first 64 bytes of task_struct")?;
+        let state = stack - 8;
+        if let Some((a, _)) = bufs.iter().find(|(_, b)| le32(b, state) >= 0x1000) {
+            return Err(format!(
+                "task {a:#x}: state {:#x} is not a task state",
+                le32(&bufs.iter().find(|x| x.0 == *a).unwrap().1, state)
+            ));
+        }
+        let listed: HashSet<u64> = procs.iter().copied().chain([init]).collect();
+        let real_parent = ((pid + 15) & !7..comm).step_by(8).find(|&o| {
+            le64(&ib, o) == init
+                && le64(&ib, o + 8) == init
+                && bufs
+                    .iter()
+                    .all(|(_, b)| listed.contains(&le64(b, o)) && listed.contains(&le64(b, o + 8)))
+        });
+        // mm, active_mm (between `tasks` and `pid` in 3.x-5.x): NULL, and NULL or a borrowed mm,
+        // in init_task (a kernel thread's active_mm is cleared when it is switched out); init (pid 1, the first process) has its own mm; in every process mm is
+        // NULL (a kernel thread) or its active_mm.
+        let mm = (tasks_off + 16..pid).step_by(8).find(|&o| {
+            le64(&ib, o) == 0
+                && (le64(&ib, o + 8) == 0 || kptr(le64(&ib, o + 8)))
+                && kptr(le64(&bufs[0].1, o))
+                && bufs.iter().all(|(_, b)| {
+                    let (m, am) = (le64(b, o), le64(b, o + 8));
+                    m == 0 || (kptr(m) && m == am)
+                })
+        });
+        let mut l = TaskLayout {
+            tasks: tasks_off as u64,
+            pid: pid as u64,
+            tgid: pid as u64 + 4,
+            comm: comm as u64,
+            state: state as u64,
+            state_size: 4,
+            exit_state: None,
+            cpu: None,
+            thread_info_cpu: None,
+            thread_sp: None,
+            stack: Some(stack as u64),
+            real_parent: real_parent.map(|o| o as u64),
+            mm: mm.map(|o| o as u64),
+            signal: None,
+            thread_node: None,
+            thread_head: None,
+        };
+        // cpu: samples (task, cpu) from the running and the idle tasks.
+        let ncpu = nr_cpu_ids(k);
+        let mut samples: Vec<(u64, u32)> = vec![(init, 0)];
+        if let Some(rq) = t.addr_of("runqueues") {
+            if let Some(idle) = rq_idle_by_shape(k, &l, rq) {
+                for c in 0..ncpu {
+                    if let Some(a) = per_cpu_offset(k, c)
+                        .and_then(|off| k.read_u64(rq.wrapping_add(off) + idle).ok())
+                    {
+                        samples.push((a, c));
+                    }
+                }
+            }
+        }
+        samples.extend((0..ncpu).filter_map(|c| current_task(k, c).map(|a| (a, c))));
+        if ncpu > 1 && samples.iter().any(|s| s.1 > 0) {
+            let sbufs: Vec<(Vec<u8>, u32)> = samples
+                .iter()
+                .filter_map(|&(a, c)| Some((read_upto(k, a, span).filter(|b| b.len() == span)?, c)))
+                .collect();
+            let fits = |o: usize, all: &[(u64, Vec<u8>)], s: &[(Vec<u8>, u32)]| {
+                s.iter().all(|(b, c)| le32(b, o) == *c)
+                    && all.iter().all(|(_, b)| le32(b, o) < ncpu)
+            };
+            l.cpu = (stack + 8..span - 4)
+                .step_by(4)
+                .find(|&o| fits(o, &bufs, &sbufs))
+                .map(|o| o as u64);
+            if l.cpu.is_none() {
+                // struct thread_info at the stack base, its first member the task.
+                let ti = |a: u64, b: &[u8]| -> Option<Vec<u8>> {
+                    let st = le64(b, stack);
+                    let v = k.read_bytes(st, 64).ok()?;
+                    (le64(&v, 0) == a).then_some(v)
+                };
+                let tis: Option<Vec<(u64, Vec<u8>)>> =
+                    bufs.iter().map(|(a, b)| Some((*a, ti(*a, b)?))).collect();
+                let stis: Option<Vec<(Vec<u8>, u32)>> = samples
+                    .iter()
+                    .zip(&sbufs)
+                    .map(|(&(a, c), (b, _))| Some((ti(a, b)?, c)))
+                    .collect();
+                if let (Some(tis), Some(stis)) = (tis, stis) {
+                    l.thread_info_cpu = (8..60)
+                        .step_by(4)
+                        .find(|&o| fits(o, &tis, &stis))
+                        .map(|o| o as u64);
+                }
+            }
+        }
+        // thread.sp of the switched-out tasks.
+        let running: HashSet<u64> = samples.iter().map(|s| s.0).collect();
+        let asleep: Vec<&(u64, Vec<u8>)> =
+            bufs.iter().filter(|(a, _)| !running.contains(a)).collect();
+        if asleep.len() >= 3 {
+            l.thread_sp = (comm + 16..span - 8)
+                .step_by(8)
+                .find(|&o| {
+                    let inside: Vec<u64> = asleep
+                        .iter()
+                        .filter_map(|(_, b)| {
+                            let (st, sp) = (le64(b, stack), le64(b, o));
+                            (sp & 7 == 0 && sp > st && sp - st < 16 << 10).then(|| sp - st)
+                        })
+                        .collect();
+                    inside.len() * 10 >= asleep.len() * 9
+                        && inside.iter().collect::<HashSet<_>>().len() > 1
+                })
+                .map(|o| o as u64);
+        }
+        Ok(l)
+    }
+}
+
+/// `rq.idle` without BTF: the offset in `struct rq` that holds, in every CPU's runqueue, a task
+/// with pid 0 named "swapper...", init_task in CPU 0's. (`curr` sits just before it and is
+/// the idle task too on an idle CPU; the crashing CPU's `curr` is not, so the later one wins.)
+pub fn rq_idle_by_shape(k: &Kernel, l: &TaskLayout, rq: u64) -> Option<u64> {
+    const RQ_SPAN: usize = 4 << 10;
+    let init = k.symbols().addr_of("init_task")?;
+    let n = nr_cpu_ids(k);
+    let rqs: Vec<Vec<u8>> = (0..n)
+        .map(|c| read_upto(k, rq.wrapping_add(per_cpu_offset(k, c)?), RQ_SPAN))
+        .collect::<Option<_>>()?;
+    let len = rqs.iter().map(|b| b.len()).min()?;
+    let idle_like = |a: u64| {
+        kptr(a)
+            && k.read_u32(a + l.pid).ok() == Some(0)
+            && k.read_bytes(a + l.comm, 16)
+                .is_ok_and(|c| c.starts_with(b"swapper") && comm_ok(&c))
+    };
+    (0..len - 8)
+        .step_by(8)
+        .rev()
+        .find(|&o| le64(&rqs[0], o) == init && rqs.iter().all(|b| idle_like(le64(b, o))))
+        .map(|o| o as u64)
 }
 
 #[cfg(test)]

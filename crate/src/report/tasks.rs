@@ -38,7 +38,7 @@ pub fn active_tasks(k: &Kernel) -> Vec<(u32, u64)> {
 pub fn ps(k: &Kernel) -> (Vec<PsRow>, Vec<String>) {
     let (tasks, warnings) = k.tasks();
     let active = active_tasks(k);
-    let mm = k.btf().and_then(|b| b.member_offset("task_struct", "mm"));
+    let mm = k.task_layout().ok().and_then(|l| l.mm);
     let mut rows: Vec<PsRow> = tasks
         .iter()
         .map(|t| PsRow {
