@@ -292,6 +292,11 @@ impl UnwindEnv for KernelStack<'_> {
             || (b[1] == 0xff && b[2] == 0x15) // call *disp32(%rip)
             || (b[5] == 0xff && (b[6] & 0xf8) == 0xd0) // call *%reg (and *%r8-15 after a REX.B 0x41)
     }
+    fn call_target(&self, ret: u64) -> Option<u64> {
+        let b = self.k.read_bytes(ret.wrapping_sub(5), 5).ok()?;
+        let rel = i32::from_le_bytes(b[1..5].try_into().unwrap());
+        (b[0] == 0xe8).then(|| ret.wrapping_add(rel as i64 as u64))
+    }
 }
 
 /// Layout of `struct inactive_task_frame` (arch/x86/include/asm/switch_to.h), the frame

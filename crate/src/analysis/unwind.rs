@@ -30,6 +30,10 @@ pub trait UnwindEnv {
     fn is_text(&self, addr: u64) -> bool;
     /// Does the instruction ending at `ret` look like a call (for the stack scan)?
     fn follows_call(&self, ret: u64) -> bool;
+    /// The target of the direct call (`call rel32`) that ends at `ret`, if it is one.
+    fn call_target(&self, _ret: u64) -> Option<u64> {
+        None
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -227,6 +231,34 @@ fn unwind_from(
         let Some(e) = entry else {
             // No unwind data: the frame-pointer chain, then a scan up the stack for the next
             // plausible return address.
+            //
+            // Interrupted before its frame was set up (frame-pointer kernels: a fault in the
+            // prologue, or before a shrink-wrapped `push %rbp`), a function's return address is
+            // still at the stack pointer and rbp is its caller's: take it when the call before
+            // it went to this very function (a start at most 4 KiB below the pc).
+            if st.signal {
+                if let Some(ret) = env.read_u64(st.sp).filter(|&r| env.is_text(r)) {
+                    let own = env
+                        .call_target(ret)
+                        .is_some_and(|t| t <= st.ip && st.ip - t < 4096);
+                    if own && st.bp.wrapping_add(8) != st.sp {
+                        frames.push(RawFrame::returning(ret, st.sp, How::Fp));
+                        st = State::returned(ret, st.sp, st.bp);
+                        continue;
+                    }
+                }
+            }
+            // The end of a frame-pointer chain: the first frame of a stack is entered with rbp
+            // 0 and a zero return address (secondary_startup_64 pushes `$0`, as do the kernel
+            // thread and idle entry paths), so a frame record of two zeros is the base.
+            if st.bp & 7 == 0
+                && st.bp >= st.sp
+                && st.bp - st.sp < STACK_SPAN
+                && env.read_u64(st.bp) == Some(0)
+                && env.read_u64(st.bp.wrapping_add(8)) == Some(0)
+            {
+                break;
+            }
             if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
                 frames.push(RawFrame::returning(ret, slot, How::Fp));
                 st = State::returned(ret, slot, next_bp);
@@ -417,6 +449,17 @@ enum Found {
 /// whichever comes first. The registers an exception saved come before its return address, so
 /// a saved register that happens to be a text address is not taken for a frame.
 fn scan(env: &dyn UnwindEnv, sp: u64) -> Option<Found> {
+    // A system call's user-mode frame whose callee-saved part (r15..rbx, six words) was never
+    // pushed: 3.10's `system_call` saves only the argument registers and the iret frame
+    // (SAVE_ARGS), so the `pt_regs` starts below the stack pointer of the handler's caller.
+    if let Some(f) = (1..=6u64).rev().find_map(|i| {
+        let at = sp.wrapping_sub(8 * i);
+        pt_regs_at(env, at)
+            .filter(|r| r.cs & 3 == 3)
+            .map(|r| Found::Regs(at, Box::new(r)))
+    }) {
+        return Some(f);
+    }
     (0..SCAN_WORDS).find_map(|i| {
         let slot = sp.wrapping_add(i * 8);
         if let Some(r) = pt_regs_at(env, slot) {
