@@ -119,10 +119,13 @@ impl Layout {
         while o + 40 <= b.len() {
             let v = q(o);
             let size = d(o + 8);
+            // Sizes are page multiples with STRICT_MODULE_RWX (4.11+); 4.5-4.10 without
+            // DEBUG_SET_MODULE_RONX leave them unaligned, but struct module itself lies in
+            // the core region.
             if v & 0xfff == 0
                 && in_area(v)
                 && size > 0
-                && size % 4096 == 0
+                && (size % 4096 == 0 || (m >= v && m - v < size))
                 && size <= 64 << 20
                 && pairs.last().is_none_or(|&(_, s)| s as usize + 8 <= o)
             {
@@ -209,10 +212,14 @@ fn plausible_symtab(k: &Kernel, symtab: u64, n: u64, strtab: u64) -> bool {
     {
         return false;
     }
-    // Elf64_Sym[0] is all zeros; [1] has a name inside strtab.
+    // Elf64_Sym[0] is all zeros (but st_info: before typetab, 5.2, the kernel keeps each
+    // symbol's nm letter in st_info, 'U' for the null symbol); [1] has a name inside strtab.
     match k.read_bytes(symtab, 48) {
         Ok(s) => {
-            s[..24].iter().all(|&c| c == 0)
+            s[..24]
+                .iter()
+                .enumerate()
+                .all(|(i, &c)| c == 0 || (i == 4 && c.is_ascii_alphabetic()))
                 && u32::from_le_bytes(s[24..28].try_into().unwrap()) < 1 << 20
         }
         Err(_) => false,
@@ -418,7 +425,10 @@ fn read_syms(
         return Err(format!("num_symtab {n} is implausible"));
     }
     let raw = k.read_bytes(symtab, n as usize * 24).map_err(e)?;
-    let types = if typetab != 0 {
+    // Letters in st_info (add_kallsyms() before 5.2 stored elf_type() there; the null symbol
+    // then reads 'U'): no typetab, whatever follows the table in struct mod_kallsyms.
+    let letters_in_info = raw.get(4).is_some_and(|c| c.is_ascii_alphabetic());
+    let types = if typetab != 0 && !letters_in_info {
         k.read_bytes(typetab, n as usize).ok()
     } else {
         None
@@ -449,6 +459,7 @@ fn read_syms(
         }
         let kind = match &types {
             Some(t) => t[i] as char,
+            None if letters_in_info => st_info as char,
             None => elf_type_letter(st_info),
         };
         out.push(Symbol {
