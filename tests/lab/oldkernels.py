@@ -165,6 +165,36 @@ def mk_initramfs(out, version, ko, nginx):
     return mods
 
 
+def caller_of_prologue_fault(f, console):
+    """Frame-pointer kernels (3.10, 4.9) print the caller of a function that faulted before
+    pushing its frame as `? caller+off/size [module]` first in the Call Trace (the return address
+    is at the stack pointer, which rbp does not reach). facts.py leaves '?' frames out, so its
+    culprit would be the kernel function the module called; when that first entry lies in an
+    out-of-tree (O/E) module, it is the caller: put it in the chain and make it the culprit."""
+    lines = lab.factsmod.lines_of(console)
+    ct = next((i for i, l in enumerate(lines) if l.strip() == 'Call Trace:'), None)
+    if ct is None or not f.get('rip_function') or f.get('rip_module'):
+        return f
+    m = re.match(r'^\? ([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]$', lines[ct + 1].strip())
+    tainted = dict(re.findall(r'(\w+)(?:\(([A-Z]+)\))?', f.get('modules_linked_in') or ''))
+    fr = m and f'{m.group(1)} [{m.group(2)}]'
+    if m and any(c in (tainted.get(m.group(2)) or '') for c in 'OE') and fr not in f['call_chain']:
+        f['call_chain'] = f['call_chain'][:1] + [fr] + f['call_chain'][1:]
+        f['culprit_function'], f['culprit_module'] = m.group(1), m.group(2)
+        f['culprit_rule'] = ("first frame in a module tainted O/E: the Call Trace's first entry, printed "
+                             "'?' by the frame-pointer unwinder because the RIP function faulted before "
+                             "pushing its frame")
+    return f
+
+
+def refacts(out):
+    """Applies the old-kernel fix-ups to a scenario's facts.json."""
+    fp = os.path.join(out, 'facts.json')
+    f = caller_of_prologue_fault(json.load(open(fp)), os.path.join(out, 'console.log'))
+    json.dump(f, open(fp, 'w'), indent=1)
+    return f
+
+
 def files_hash():
     h = lab.hashlib.sha256()
     for f in FILES:
@@ -199,7 +229,8 @@ def run_scenario(name, force=False):
     lab.run_kdump(d, out, bz, initrd, run)
     T['guest_and_dump'] = round(time.time() - t, 1)
     t = time.time()
-    f = lab.postprocess(d, out, run, ko)
+    lab.postprocess(d, out, run, ko)
+    f = refacts(out)
     T['makedumpfile_and_facts'] = round(time.time() - t, 1)
     T['total'] = round(time.time() - t0, 1)
     run['kernel_dir'] = os.path.join(KDIR, d['kernel'])
