@@ -7,6 +7,7 @@
 
 pub mod analysis;
 pub mod cache;
+pub mod console;
 pub mod debuginfo;
 pub mod dump;
 pub mod error;

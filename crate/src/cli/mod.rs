@@ -1,6 +1,7 @@
 //! The `crashlens` command line: argument parsing and dispatch; each command in its own file.
 
 mod bt;
+mod console;
 mod dis;
 mod info;
 mod log;
@@ -34,6 +35,14 @@ commands:
                                        address or sym+off, -r: from the function start to it,
                                        -l: source lines (from the debuginfo given)
   oops   FILE [--format text|json] [--all]  crash reports in a console log or a dump's log
+  struct VMCORE TYPE [ADDR|SYMBOL]     a structure's members and values at ADDR (from BTF, or
+                                       DWARF of --debuginfo); without ADDR its layout, offsets
+  rd     VMCORE [-s] ADDR|SYMBOL [COUNT]   COUNT 8-byte words (default 1) in hex and ASCII;
+                                       -s: kernel addresses as symbols (like crash's rd -s)
+  p      VMCORE SYMBOL                 a variable's value (typed where BTF/DWARF has it)
+  task   VMCORE [PID]                  struct task_struct of a task (default: the crashing one)
+  shell  VMCORE [--debuginfo FILE]     crash-style commands from stdin (`help` lists them):
+                                       printf 'bt\nps\n' | crashlens shell VMCORE
 
 options:
   --format text|json    output format (default text; report also md|html)
@@ -224,6 +233,11 @@ pub fn main(argv: Vec<String>) -> i32 {
         "ps" => ps::run(&a),
         "oops" => oops::run(&a),
         "sys" => sys::run(&a),
+        "struct" => console::run_one(&a, 1, "struct VMCORE [-o] TYPE [ADDR|SYMBOL]"),
+        "rd" => console::run_one(&a, 1, "rd VMCORE [-s] ADDR|SYMBOL [COUNT]"),
+        "p" => console::run_one(&a, 1, "p VMCORE SYMBOL"),
+        "task" => console::run_one(&a, 0, "task VMCORE [PID]"),
+        "shell" => console::shell(&a),
         other => {
             eprintln!("crashlens: unknown command {other:?}\n{USAGE}");
             return 2;

@@ -33,7 +33,12 @@ pub fn run(a: &Args) -> Result<()> {
         .paths
         .get(1)
         .ok_or_else(|| Error::Missing("usage: crashlens sym VMCORE ADDR|NAME".into()))?;
-    let s = open_session(a)?;
+    // The dump is the first path; the second is the query, not a part of a split dump.
+    let dump = Args {
+        paths: a.paths[..1].to_vec(),
+        ..a.clone()
+    };
+    let s = open_session(&dump)?;
     let t = s.kernel.symbols();
     for w in &t.warnings {
         eprintln!("crashlens: warning: {w}");

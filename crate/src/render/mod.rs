@@ -8,6 +8,7 @@ pub mod html;
 pub mod log;
 pub mod markdown;
 pub mod modules;
+pub mod ps;
 pub mod report;
 pub mod sys;
 pub mod words;
