@@ -185,7 +185,11 @@ impl Console {
             "help" | "h" | "?" => self.help(args),
             "sys" => self.sys(),
             "log" => Output::ok(crate::render::log::render(&self.report().log)),
-            "mod" => Output::ok(crate::render::modules::render(&self.k().symbols().modules)),
+            "mod" => {
+                let rows: Vec<crate::report::ModuleInfo> =
+                    self.k().symbols().modules.iter().map(Into::into).collect();
+                Output::ok(crate::render::modules::render(&rows))
+            }
             "ps" => {
                 let (rows, w) = ps(self.k());
                 Output::ok(crate::render::ps::render(&rows, &w))
