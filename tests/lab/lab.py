@@ -67,14 +67,21 @@ SCENARIOS = {
     'nokaslr':   dict(kernel=K61, mode='nginx', append=IOF + ' nokaslr',
                       doc='reference case with KASLR off (as CentOS 7 boots): fixed kernel and direct-map bases'),
     'trixie-sysrq': dict(kernel=K612T, mode='sysrq', append=IOF, doc='Debian 13 6.12 cloud kernel: sysrq-c'),
+    'trixie-nginx': dict(kernel=K612T, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
+                         doc='Debian 13 6.12 cloud kernel: reference case'),
     'k72-sysrq': dict(kernel=K72, mode='sysrq', append=IOF, doc='sid 7.2 cloud kernel: sysrq-c'),
+    'k72-nginx': dict(kernel=K72, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
+                      doc='sid 7.2 cloud kernel: reference case'),
     'k73-sysrq': dict(kernel=K73, mode='sysrq', append=IOF, doc='trixie-backports 7.3 cloud kernel: sysrq-c'),
     'k73-nginx': dict(kernel=K73, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='trixie-backports 7.3 cloud kernel: reference case'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
+    'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
+                        doc='trixie-backports 7.3 PREEMPT_RT kernel: reference case'),
 }
-# not in DEFAULT yet (the test tiers decide): trixie-sysrq k72-sysrq k73-sysrq k73-nginx k73rt-sysrq
+# not in DEFAULT yet (the test tiers decide): trixie-sysrq trixie-nginx k72-sysrq k72-nginx k73-sysrq
+# k73-nginx k73rt-sysrq k73rt-nginx
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
            'la57', 'kdump', 'kdump-cpu1', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 # The fast tier (scripts/test.sh, CI): one scenario per capability the tests hold the lab to --
