@@ -12,8 +12,9 @@ any cell failed (the table is written either way).
 import argparse, datetime, glob, json, os, re, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BASES = ('entry_SYSCALL_64', 'secondary_startup_64', 'ret_from_fork', 'start_kernel', 'x86_64_start_kernel',
-         'x86_64_start_reservations', 'start_secondary', 'system_call_fastpath', 'cpu_startup_entry',
+# common_startup_64: the idle CPUs' base since 6.9 (secondary_startup_64's successor; 6.12, 7.x)
+BASES = ('entry_SYSCALL_64', 'secondary_startup_64', 'common_startup_64', 'ret_from_fork', 'start_kernel',
+         'x86_64_start_kernel', 'x86_64_start_reservations', 'start_secondary', 'system_call_fastpath', 'cpu_startup_entry',
          'rest_init', 'kernel_thread_starter')
 COLUMNS = [('containers', 'containers read'), ('log', 'log = makedumpfile'), ('modules', 'symbols / modules'),
            ('tasks', 'tasks'), ('cpus', 'every CPU to its base'), ('date', 'date / uptime'),
@@ -69,6 +70,11 @@ def log(binp, sc, f, rep):
 
 def modules(binp, sc, f, rep):
     want = re.findall(r'(\w+)(?:\([A-Z]+\))?', f.get('modules_linked_in') or '')
+    if not f.get('modules_linked_in'):
+        # No oops, no "Modules linked in:" line (a sysrq-c or panic() crash): the guest's own
+        # "CRASHLENS-LAB: loaded NAME" lines (the initramfs's insmod) say what was loaded.
+        con = open(os.path.join(sc, 'console.log'), 'rb').read().decode('utf-8', 'replace')
+        want = [m.replace('-', '_') for m in re.findall(r'CRASHLENS-LAB: loaded (\S+)', con)]
     got = [m.get('name') for m in rep.get('modules') or []]
     ok = sorted(got) == sorted(want)
     rip = (rep.get('panic') or {}).get('rip') or ''
