@@ -378,3 +378,71 @@ fn cli_shell_piped_and_one_shot_commands() {
     let o = run(&["sym", v, "fixture_items"], "");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+/// With the module's `.ko` (--debuginfo), its types come from DWARF: `struct fixture_item`
+/// (vmcore_fixture.c: u64 magic; int index; char name[16]; struct list_head node) and the
+/// variable `fixture_items[3]`, whose values are the source's initialisers and whose list
+/// pointers are the list_add_tail order (checked word for word against `rd`).
+#[test]
+fn module_types_from_dwarf() {
+    let Some(p) = elf(F61) else { return };
+    let Some(ko) = fixtures().map(|d| d.join(F61).join("vmcore_fixture.ko")) else {
+        return skip("vmcore_fixture.ko absent");
+    };
+    let src = FileSource::open(&p).unwrap();
+    let opts = Options {
+        debuginfo: vec![crashlens::debuginfo::Extra {
+            name: "vmcore_fixture.ko".into(),
+            src: std::rc::Rc::new(FileSource::open(&ko).unwrap()),
+        }],
+        ..Options::default()
+    };
+    let mut s = Session::open(Box::new(src), &opts).unwrap();
+    s.load_debuginfo(&opts);
+    assert!(
+        s.debuginfo.warnings.is_empty(),
+        "{:?}",
+        s.debuginfo.warnings
+    );
+    let mut c = Console::new(s, None);
+    assert_eq!(
+        ok(&mut c, "struct fixture_item"),
+        "struct fixture_item {\n     [0] u64 magic;\n     [8] int index;\n    [12] char name[16];\n    [32] struct list_head node;\n}\nSIZE: 48\n"
+    );
+    let names = ["alpha", "beta", "gamma"];
+    let words = ok(&mut c, "rd fixture_items 18");
+    let w: Vec<&str> = words
+        .lines()
+        .flat_map(|l| l.split_whitespace().skip(1).take(2))
+        .collect();
+    for i in 0..3u64 {
+        let at = 0xffffffffc033f040 + 48 * i;
+        let t = ok(&mut c, &format!("struct fixture_item {at:x}"));
+        let next = u64::from_str_radix(w[i as usize * 6 + 4], 16).unwrap();
+        let prev = u64::from_str_radix(w[i as usize * 6 + 5], 16).unwrap();
+        let name = |a: u64| {
+            if a == 0xffffffffc033f030 {
+                "fixture_list".to_string()
+            } else {
+                format!("fixture_items+{}", a - 0xffffffffc033f040)
+            }
+        };
+        assert_eq!(
+            t,
+            format!(
+                "struct fixture_item {{\n  magic = {},\n  index = {},\n  name = \"{}\",\n  node = {{\n    next = {next:#x} <{}>,\n    prev = {prev:#x} <{}>\n  }}\n}}\n",
+                0xfeedfacecafe0001u64 + i,
+                i + 1,
+                names[i as usize],
+                name(next),
+                name(prev)
+            )
+        );
+    }
+    let p = ok(&mut c, "p fixture_items");
+    assert!(p.starts_with("struct fixture_item fixture_items[3];  /* ffffffffc033f040 */\nfixture_items = {{\n    magic = 18369614221189971969,\n"), "{p}");
+    assert_eq!(p.matches("magic = ").count(), 3);
+    // BTF still answers for the kernel's own types.
+    assert!(ok(&mut c, "struct list_head")
+        .starts_with("struct list_head {\n     [0] struct list_head *next;\n"));
+}

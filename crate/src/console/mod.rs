@@ -6,6 +6,7 @@
 //! `rd [-s] ADDR|SYMBOL [COUNT]`, `p SYMBOL`, `task [PID]`, `foreach bt`, `help [CMD]`.
 //! Bad input gives one line saying what is wrong (and `error` set), never a panic.
 
+pub mod dwarf;
 pub mod types;
 
 use crate::kernel::symbols::crash_sym_line;
@@ -407,6 +408,9 @@ impl Console {
                 return Ok((title_of(bare, &ty), ty));
             }
         }
+        if let Some(ty) = dwarf::named_type(&self.session.debuginfo, bare) {
+            return Ok((title_of(bare, &ty), ty));
+        }
         Err(match self.k().btf() {
             Some(_) if self.session.debuginfo.files.is_empty() => format!(
                 "no type {bare:?} in the kernel's BTF (a module's types need its .ko: --debuginfo FILE)"
@@ -526,6 +530,14 @@ impl Console {
         };
         let t = self.k().symbols();
         let sym = t.get(name);
+        // Typed from the debuginfo's DWARF (a module's variables).
+        if let (Some(s), Some((ty, decl))) = (sym, dwarf::variable(&self.session.debuginfo, name)) {
+            let mut o = self.value_at("p", name, &ty, s.addr);
+            if !o.error {
+                o.text = format!("{decl};  /* {:x} */\n{}", s.addr, o.text);
+            }
+            return o;
+        }
         // BTF describes the per-CPU variables (as crash: their type and per-CPU addresses).
         if let Some(b) = self.k().btf() {
             if let Some((ty, decl)) = FromBtf::new(b).var(name) {

@@ -428,8 +428,11 @@ pub fn value(title: &str, ty: &Ty, bytes: &[u8], names: &dyn Namer) -> String {
         names,
         lines: 0,
     };
+    // `struct task_struct {` for a struct printed by its type (crash's struct), `name = ` for
+    // a variable (crash's p).
+    let by_type = title.starts_with("struct ") || title.starts_with("union ");
     match ty {
-        Ty::Struct(_) | Ty::Array { .. } => {
+        Ty::Struct(_) if by_type => {
             let _ = write!(p.out, "{title} ");
             p.val(ty, bytes, 0, 0, 0);
             p.out.push('\n');
@@ -798,6 +801,6 @@ mod tests {
             count: 16,
         };
         let s = value("x", &a, &[0u8; 64], &|_| None);
-        assert_eq!(s, "x {0 <repeats 16 times>}\n");
+        assert_eq!(s, "x = {0 <repeats 16 times>}\n");
     }
 }
