@@ -1,6 +1,7 @@
 //! Debian's newer kernels from the dump lab (tests/lab/run.sh trixie-sysrq trixie-nginx k72-sysrq
-//! k72-nginx k73-sysrq k73-nginx k73rt-sysrq k73rt-nginx: trixie's 6.12, sid's 7.2,
-//! trixie-backports' 7.3 cloud and PREEMPT_RT; sysrq-c and the reference case on each)
+//! k72-nginx k73-sysrq k73-nginx k73-lockup k73rt-sysrq k73rt-nginx: trixie's 6.12, sid's 7.2,
+//! trixie-backports' 7.3 cloud and PREEMPT_RT; sysrq-c and the reference case on each, a soft
+//! lockup on 7.3)
 //! and Debian 11's 5.10: every CPU's backtrace reaches its base with its exception frames, the
 //! ORC entry format is the one the table holds, date and uptime are known. Values are checked
 //! against what the guest's console printed (facts.json, console.log). A scenario the lab cache
@@ -23,6 +24,7 @@ const NEWER: &[(&str, OrcRegs)] = &[
     ("k72-nginx", OrcRegs::Renumbered),
     ("k73-sysrq", OrcRegs::Renumbered),
     ("k73-nginx", OrcRegs::Renumbered),
+    ("k73-lockup", OrcRegs::Renumbered),
     ("k73rt-sysrq", OrcRegs::Renumbered),
     ("k73rt-nginx", OrcRegs::Renumbered),
 ];
@@ -169,6 +171,20 @@ fn newer_kernels_every_cpu_reaches_its_base() {
                 "proc_reg_read",
                 "vfs_read",
                 "ksys_read",
+                "do_syscall_64",
+            ]
+        } else if name.ends_with("lockup") {
+            // The watchdog's hrtimer interrupt on the IRQ stack, over the spinning module code.
+            &[
+                "panic",
+                "watchdog_timer_fn",
+                "hrtimer_interrupt",
+                "sysvec_apic_timer_interrupt",
+                "asm_sysvec_apic_timer_interrupt",
+                "lab_spin",
+                "provoke_write",
+                "vfs_write",
+                "ksys_write",
                 "do_syscall_64",
             ]
         } else {

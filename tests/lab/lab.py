@@ -75,13 +75,15 @@ SCENARIOS = {
     'k73-sysrq': dict(kernel=K73, mode='sysrq', append=IOF, doc='trixie-backports 7.3 cloud kernel: sysrq-c'),
     'k73-nginx': dict(kernel=K73, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='trixie-backports 7.3 cloud kernel: reference case'),
+    'k73-lockup': dict(kernel=K73, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
+                       doc='trixie-backports 7.3 cloud kernel: soft lockup, softlockup_panic=1'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: reference case'),
 }
 # not in DEFAULT yet (the test tiers decide): trixie-sysrq trixie-nginx k72-sysrq k72-nginx k73-sysrq
-# k73-nginx k73rt-sysrq k73rt-nginx
+# k73-nginx k73-lockup k73rt-sysrq k73rt-nginx
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',
            'la57', 'kdump', 'kdump-cpu1', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 # The fast tier (scripts/test.sh, CI): one scenario per capability the tests hold the lab to --
