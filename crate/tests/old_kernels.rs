@@ -179,13 +179,17 @@ fn old_kernel_ps_equals_guest_ps() {
             .collect();
         let mut ps_pid = 0;
         let mut checked = 0;
-        for l in guest.iter().skip(1) {
+        // Rows are "PID PPID STAT COMMAND"; the header and kernel lines printed into the same
+        // serial stream ("[   13.15] random: ...") are not.
+        for l in &guest {
             let w: Vec<&str> = l.split_whitespace().collect();
-            let (pid, ppid, comm) = (
-                w[0].parse::<i32>().unwrap(),
-                w[1].parse::<i32>().unwrap(),
-                w[3],
-            );
+            let (Some(Ok(pid)), Some(Ok(ppid)), Some(&comm)) = (
+                w.first().map(|v| v.parse::<i32>()),
+                w.get(1).map(|v| v.parse::<i32>()),
+                w.get(3),
+            ) else {
+                continue;
+            };
             if comm == "ps" {
                 ps_pid = pid;
                 continue;
@@ -259,5 +263,77 @@ fn old_kernel_report_names_the_crash() {
                 "{n}: {bt:?} lacks {rip}"
             );
         }
+    }
+}
+
+/// Where a CPU's backtrace may end on these kernels: the user-mode register frame of a system
+/// call (after `system_call_fastpath` on 3.10, `entry_SYSCALL_64*` on 4.x), or the idle base
+/// (`start_secondary`, `secondary_startup_64` via `start_kernel` on CPU 0).
+fn reaches_base(t: &Value) -> Result<(), String> {
+    let frames = t["frames"].as_array().ok_or("no frames")?;
+    if !t["error"].is_null() {
+        return Err(format!("stopped: {}", t["error"]));
+    }
+    let last = frames.last().ok_or("empty")?;
+    let names: Vec<&str> = frames
+        .iter()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    let user = last["kind"] == "exception" && last["regs"]["cs"] == "0x33";
+    let before = names.last().copied().unwrap_or("");
+    let syscall =
+        user && (before == "system_call_fastpath" || before.starts_with("entry_SYSCALL_64"));
+    let idle = ["start_secondary", "secondary_startup_64"].contains(&before)
+        && names.contains(&"cpu_startup_entry");
+    if syscall || idle {
+        Ok(())
+    } else {
+        Err(format!("ends at {before} (user frame: {user}): {names:?}"))
+    }
+}
+
+/// Every CPU's backtrace reaches its base, with no "unwinding stopped".
+#[test]
+fn old_kernel_every_cpu_reaches_its_base() {
+    for (dir, _, _) in old_scenarios() {
+        let n = name(&dir);
+        let s = open(&dir);
+        let r = serde_json::to_value(report_of(&s.kernel)).unwrap();
+        let cpus = r["cpu_traces"].as_array().unwrap();
+        assert_eq!(cpus.len(), 2, "{n}");
+        for t in cpus {
+            reaches_base(t).unwrap_or_else(|e| panic!("{n} CPU {}: {e}", t["cpu"]));
+        }
+    }
+}
+
+/// The shared fixture (a real kdump of the same 3.10 kernel from the kernels' own lab init):
+/// crash lists 48 tasks on it (issue 16), every CPU reaches its base, and the crashing task is
+/// the log's (init, pid 1, LKDTM write from `direct_entry`).
+#[test]
+fn el7_fixture_tasks_and_bases() {
+    let Some(f) = common::fixtures().map(|d| d.join("linux-3.10-el7-lkdtm/vmcore.d31-lzo.kdump"))
+    else {
+        return;
+    };
+    if !f.exists() {
+        return;
+    }
+    let src = FileSource::open(&f).unwrap();
+    let s = Session::open(Box::new(src), &Options::default()).unwrap();
+    let i = sys_info(&s.kernel);
+    assert_eq!(i.tasks, Some(48));
+    assert_eq!(i.machine.as_deref(), Some("x86_64"));
+    assert_eq!(i.cpus, Some(2));
+    let (rows, _) = ps(&s.kernel);
+    let init = rows.iter().find(|r| r.pid == 1).unwrap();
+    assert!(init.active && init.comm == "init" && init.st == "RU" && !init.kthread);
+    assert!(rows
+        .iter()
+        .filter(|r| r.pid > 2)
+        .any(|r| r.ppid == 2 && r.kthread));
+    let r = serde_json::to_value(report_of(&s.kernel)).unwrap();
+    for t in r["cpu_traces"].as_array().unwrap() {
+        reaches_base(t).unwrap_or_else(|e| panic!("CPU {}: {e}", t["cpu"]));
     }
 }
