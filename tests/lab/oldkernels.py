@@ -178,8 +178,12 @@ def caller_of_prologue_fault(f, console):
     m = re.match(r'^\? ([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+ \[(\w+)\]$', lines[ct + 1].strip())
     tainted = dict(re.findall(r'(\w+)(?:\(([A-Z]+)\))?', f.get('modules_linked_in') or ''))
     fr = m and f'{m.group(1)} [{m.group(2)}]'
-    if m and any(c in (tainted.get(m.group(2)) or '') for c in 'OE') and fr not in f['call_chain']:
-        f['call_chain'] = f['call_chain'][:1] + [fr] + f['call_chain'][1:]
+    if m and any(c in (tainted.get(m.group(2)) or '') for c in 'OE'):
+        if fr not in f['call_chain']:
+            f['call_chain'] = f['call_chain'][:1] + [fr] + f['call_chain'][1:]
+        bt = f.get('bt_frames')
+        if bt and bt[0] == f['rip_function'] and m.group(1) not in bt:
+            f['bt_frames'] = bt[:1] + [m.group(1)] + bt[1:]
         f['culprit_function'], f['culprit_module'] = m.group(1), m.group(2)
         f['culprit_rule'] = ("first frame in a module tainted O/E: the Call Trace's first entry, printed "
                              "'?' by the frame-pointer unwinder because the RIP function faulted before "
@@ -193,6 +197,15 @@ def refacts(out):
     f = caller_of_prologue_fault(json.load(open(fp)), os.path.join(out, 'console.log'))
     json.dump(f, open(fp, 'w'), indent=1)
     return f
+
+
+def restamp(name):
+    """After refacts() of a built scenario: its .key for the current scripts (the dump itself
+    does not depend on the fix-ups)."""
+    d = scn_def(name)
+    bz = os.path.join(KDIR, d['kernel'], 'bzImage')
+    key = lab.sha((json.dumps(d, sort_keys=True) + files_hash() + lab.sha(open(bz, 'rb').read())).encode())
+    open(os.path.join(CACHE, name, '.key'), 'w').write(key + '\n')
 
 
 def files_hash():
@@ -256,6 +269,7 @@ def main():
     ap.add_argument('scenarios', nargs='*')
     ap.add_argument('--list', action='store_true')
     ap.add_argument('--force', action='store_true')
+    ap.add_argument('--refacts', action='store_true', help='re-derive facts.json of built scenarios, no guest run')
     a = ap.parse_args()
     if a.list:
         for n in OLD:
@@ -265,6 +279,12 @@ def main():
     bad = [n for n in names if n not in OLD]
     if bad:
         raise SystemExit(f'unknown scenario(s): {bad}; known: {", ".join(OLD)}')
+    if a.refacts:
+        for n in names:
+            if os.path.exists(os.path.join(CACHE, n, 'facts.json')):
+                refacts(os.path.join(CACHE, n))
+                restamp(n)
+        return
     failed = []
     for n in names:
         try:
