@@ -12,6 +12,8 @@
 //! error unless every `u64` becomes a BigInt. The page parses the text with a reviver that
 //! keeps such numbers exact.
 
+mod console;
+
 use crate::cache::PageCache;
 use crate::error::{Error, Result};
 use crate::render::{self, Lang};
