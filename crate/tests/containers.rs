@@ -874,7 +874,7 @@ fn truncated_copies_give_partial_reports() {
     let whole = must_not_panic(k.clone(), "whole sample").unwrap();
     assert!(!whole.partial, "{:?}", whole.warnings);
     assert_eq!(
-        whole.culprit.as_ref().map(|c| c.function.as_str()),
+        whole.culprit().map(|c| c.function.as_str()),
         Some("lab_read")
     );
     let check = |bytes: &[u8], pct: usize, what: &str| {

@@ -155,7 +155,7 @@ fn report_with_ko() {
         f.source.as_deref(),
         Some("/usr/src/vmcore_fixture/vmcore_fixture.c:46")
     );
-    let n = r.narrative.as_ref().unwrap();
+    let n = crashlens::render::verdict::words(&r).unwrap().narrative;
     assert!(
         n.en.contains("line 46 of /usr/src/vmcore_fixture/vmcore_fixture.c"),
         "{}",
@@ -479,7 +479,7 @@ fn lab_lockup_inlined() {
         ..Default::default()
     };
     let r = crashlens::report::build::analyze(Box::new(dump), &opts, &mut |_| {}).unwrap();
-    let f = r.fault.unwrap();
+    let f = r.fault.clone().unwrap();
     assert_eq!(f.source_function.as_deref(), Some("rep_nop"));
     assert!(f.source.unwrap().ends_with("asm/vdso/processor.h:13"));
     assert!(f
@@ -498,9 +498,9 @@ fn lab_lockup_inlined() {
         .filter_map(|i| i.function.as_deref())
         .collect();
     assert_eq!(names, ["rep_nop", "cpu_relax"]);
-    assert!(r
-        .narrative
+    assert!(crashlens::render::verdict::words(&r)
         .unwrap()
+        .narrative
         .en
         .contains("in rep_nop, inlined into lab_spin"));
 }

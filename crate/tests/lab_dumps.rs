@@ -176,7 +176,7 @@ fn lab_kdump_cpu1_registers_are_cpu1s() {
             .expect("exception frame");
         assert_eq!(exc.regs.unwrap().rsp, want_rsp, "{f}");
         assert_eq!(
-            r.culprit.as_ref().map(|c| c.function.as_str()),
+            r.culprit().map(|c| c.function.as_str()),
             Some("lab_read"),
             "{f}"
         );

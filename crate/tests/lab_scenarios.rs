@@ -141,7 +141,10 @@ fn direct_map_base_by_page_tables() {
     assert_eq!(direct_map_by_page_tables(k, false), None);
     // Either way the report is whole.
     let r = report_of(&fixed.kernel);
-    assert_eq!(r.culprit.map(|c| c.function), Some("lab_read".to_string()));
+    assert_eq!(
+        r.culprit().map(|c| c.function.clone()),
+        Some("lab_read".to_string())
+    );
 }
 
 /// Without BTF the tasks on the CPUs are still named: the pid and comm offsets are learned from
@@ -273,7 +276,7 @@ fn kdump_on_cpu1_takes_cpu1_registers() {
     assert_eq!(t.pid, r.panic.pid);
 
     // The verdict: the read handler of the lab module that passed the NULL page.
-    let c = r.culprit.expect("a culprit");
+    let c = r.culprit().expect("a culprit");
     assert_eq!(Some(c.function.as_str()), f["culprit_function"].as_str());
     assert_eq!(c.module.as_deref(), f["culprit_module"].as_str());
     assert_eq!(c.function, "lab_read");

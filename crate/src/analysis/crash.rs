@@ -2,11 +2,12 @@
 //! the interrupted frame, the faulting function read and disassembled, and the reasoning of
 //! [`diagnose`] run on it. The report only stores what this finds.
 
-use super::diagnose::{self, FaultSite, Input, Verdict};
+use super::diagnose::{self, FaultSite, Input};
 use super::disasm::disassemble;
-use super::model::{CpuTrace, DisasmLine, Frame, FrameKind, ModuleInfo, PanicInfo};
+use super::model::{CpuTrace, DisasmLine, Fault, Frame, FrameKind, ModuleInfo, PanicInfo};
 use super::oops::Oops;
 use super::stack::KernelStack;
+use super::verdict::{self, Func, Parts, Unread, Verdict};
 use crate::debuginfo::DebugInfo;
 use crate::kernel::tasks::learn_pid_comm;
 use crate::kernel::Kernel;
@@ -127,19 +128,14 @@ pub fn name_tasks_without_btf(
     ))
 }
 
-/// What the crashing CPU shows: its backtrace, the faulting function's disassembly, the
-/// reasoning's verdict and the facts the words are made of.
+/// What the crashing CPU shows: its backtrace, the faulting function's disassembly, the fault
+/// and the verdict.
 #[derive(Debug, Clone, Default)]
 pub struct Crash {
     pub backtrace: Vec<Frame>,
     pub disassembly: Vec<DisasmLine>,
+    pub fault: Fault,
     pub verdict: Verdict,
-    /// The function the fault is in, with its module.
-    pub faulting: Option<(String, Option<String>)>,
-    /// The function that called it (the next frame).
-    pub caller: Option<String>,
-    /// The longest run of one function on the stack, when it is recursion.
-    pub recursion: Option<usize>,
     pub bucket: String,
 }
 
@@ -170,9 +166,10 @@ pub fn analyze(
     traces: &mut [CpuTrace],
     panic: &mut PanicInfo,
     modules: &[ModuleInfo],
-    oops: Option<&Oops>,
+    log: (usize, Option<&Oops>),
     dbg: &DebugInfo,
 ) -> Crash {
+    let (log_records, oops) = log;
     let mut c = Crash::default();
     let mut fault_idx = None;
     if let Some(i) = crashing_cpu(traces, panic) {
@@ -220,29 +217,73 @@ pub fn analyze(
         fault_address: fault_address_of(oops),
         arg_field: &arg_field,
     };
-    c.verdict = diagnose::diagnose(&inp);
-    source_of_fault(&mut c.verdict, dbg);
-    c.faulting = site
+    let mut d = diagnose::diagnose(&inp);
+    source_of_fault(&mut d.fault, dbg);
+    let function = site
         .as_ref()
-        .map(|s| (s.function.clone(), s.module.clone()))
+        .map(|s| Func {
+            name: s.function.clone(),
+            module: s.module.clone(),
+        })
         .or_else(|| {
-            exc.as_ref()
-                .and_then(|f| f.function.clone().map(|n| (n, f.module.clone())))
+            exc.as_ref().and_then(|f| {
+                f.function.clone().map(|name| Func {
+                    name,
+                    module: f.module.clone(),
+                })
+            })
         });
-    c.caller = c
-        .verdict
+    let caller = d
         .caller_frame
         .and_then(|i| c.backtrace.get(i))
         .and_then(|f| f.function.clone());
-    c.recursion = recursion(&c.backtrace);
+    c.verdict = verdict::build(Parts {
+        panic,
+        fault: &d.fault,
+        culprit: d.culprit.clone(),
+        provenance: d.provenance.as_ref(),
+        function,
+        caller,
+        recursion: recursion(&c.backtrace),
+        fault_frame: fault_idx.is_some(),
+        unknown: unread(k, log_records, panic, &c.backtrace),
+    });
+    c.fault = d.fault;
+    c.fault.class = c.verdict.class;
     let title = panic
         .title
         .clone()
         .or_else(|| panic.message.clone())
         .unwrap_or_default();
-    let from = c.verdict.fault_frame.unwrap_or(0);
+    let from = d.fault_frame.unwrap_or(0);
     c.bucket = diagnose::bucket(&title, c.backtrace.get(from..).unwrap_or(&[]));
     c
+}
+
+/// What the verdict could not use: what the dump lacked pages for while it was read, a log
+/// that could not be read or holds no crash report, no crashing CPU.
+fn unread(k: &Kernel, log_records: usize, panic: &PanicInfo, backtrace: &[Frame]) -> Vec<Unread> {
+    let mut u: Vec<Unread> = k
+        .unreadable()
+        .while_reading
+        .iter()
+        .filter_map(|w| Unread::of_reading(w))
+        .collect();
+    if log_records == 0 {
+        u.push(Unread::Log);
+    } else if panic.message.is_none() {
+        u.push(Unread::NoCrashReport);
+    }
+    if backtrace.is_empty() {
+        u.push(Unread::CrashingCpu);
+    }
+    let mut seen = Vec::new();
+    u.retain(|x| {
+        let new = !seen.contains(x);
+        seen.push(*x);
+        new
+    });
+    u
 }
 
 /// The faulting function's instructions, the faulting one marked.
@@ -286,15 +327,15 @@ fn arg_field(
 }
 
 /// The faulting instruction's source line, and the inlined function it is in, from debuginfo.
-fn source_of_fault(v: &mut Verdict, dbg: &DebugInfo) {
-    let Some(ip) = v.fault.ip else { return };
+fn source_of_fault(fault: &mut Fault, dbg: &DebugInfo) {
+    let Some(ip) = fault.ip else { return };
     let Some(l) = dbg.line(ip) else { return };
-    v.fault.source = Some(format!("{}:{}", l.file, l.line));
+    fault.source = Some(format!("{}:{}", l.file, l.line));
     let chain = dbg.frames(ip);
     if let (true, Some(inner), Some(outer)) = (chain.len() > 1, chain.first(), chain.last()) {
-        v.fault.source_function = inner.function.clone();
+        fault.source_function = inner.function.clone();
         if let (Some(f), Some(file), Some(line)) = (&outer.function, &outer.file, outer.line) {
-            v.fault.inlined_into = Some(format!("{f} ({file}:{line})"));
+            fault.inlined_into = Some(format!("{f} ({file}:{line})"));
         }
     }
 }

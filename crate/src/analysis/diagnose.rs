@@ -3,13 +3,12 @@
 //! register provenance (System V arguments) -> the caller that passed it -> the culprit.
 //!
 //! Inputs are plain data (symbolized frames, disassembly, log facts), so the same engine runs on
-//! a dump or on pasted console text. The words are in `narrative.rs`.
+//! a dump or on pasted console text. The result is data; the words are in `render/verdict.rs`.
 
 use super::disasm::{memory_operand, Insn};
-use super::model::{
-    Confidence, CrashClass, Culprit, Fault, Frame, FrameKind, ModuleInfo, PanicInfo,
-};
+use super::model::{Confidence, CrashClass, Fault, Frame, FrameKind, ModuleInfo, PanicInfo};
 use super::oops::Oops;
+use super::verdict::{Culprit, CulpritRule, Hop, Provenance, Taint, Trigger};
 use crate::dump::Regs;
 
 /// System V AMD64 integer argument registers, in order.
@@ -47,36 +46,16 @@ pub struct Input<'a> {
     pub arg_field: &'a dyn Fn(&str, u32, u64) -> Option<String>,
 }
 
-/// Where the bad pointer came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Provenance {
-    /// Argument N (1-based) in register `reg`, possibly copied through other registers.
-    Argument {
-        index: u32,
-        reg: &'static str,
-        via: Vec<(String, String)>,
-    },
-    /// Loaded or computed inside the function by this instruction.
-    Computed {
-        insn: String,
-        location: String,
-    },
-    /// The return value of a call.
-    Returned {
-        callee: String,
-    },
-    Unknown,
-}
-
 #[derive(Debug, Clone, Default)]
-pub struct Verdict {
+pub struct Diagnosis {
     pub fault: Fault,
     pub culprit: Option<Culprit>,
     pub provenance: Option<Provenance>,
     /// Index in `frames` of the interrupted (faulting) function and of the caller.
     pub fault_frame: Option<usize>,
     pub caller_frame: Option<usize>,
-    pub deliberate: bool,
+    /// What made the crash on purpose, when it was.
+    pub deliberate: Option<Trigger>,
 }
 
 /// Functions that are victims rather than culprits when they fault on a bad argument: core
@@ -329,12 +308,13 @@ pub fn provenance(site: &FaultSite, reg: &str) -> Provenance {
             if parts.len() == 2 && parts[0].starts_with('%') && parts[1].starts_with('%') {
                 let src = parts[0].trim_start_matches('%');
                 let src64 = widen(src);
-                via.push((
-                    want.clone(),
-                    ins.location
+                via.push(Hop {
+                    to: want.clone(),
+                    at: ins
+                        .location
                         .clone()
                         .unwrap_or_else(|| format!("{:#x}", ins.address)),
-                ));
+                });
                 want = src64.to_string();
                 continue;
             }
@@ -371,8 +351,8 @@ fn frame_name(f: &Frame) -> String {
 }
 
 /// Runs the reasoning chain.
-pub fn diagnose(inp: &Input) -> Verdict {
-    let mut v = Verdict::default();
+pub fn diagnose(inp: &Input) -> Diagnosis {
+    let mut v = Diagnosis::default();
     // The interrupted function: the first exception frame in kernel mode, else the oops RIP.
     let fault_frame = inp.fault_frame;
     v.fault_frame = fault_frame;
@@ -469,14 +449,27 @@ pub fn diagnose(inp: &Input) -> Verdict {
             }
         }
     }
-    v.deliberate = fault.class == CrashClass::Sysrq;
+    v.deliberate = (fault.class == CrashClass::Sysrq).then_some(Trigger::Sysrq);
     v.fault = fault;
     v.culprit = culprit(inp, &v);
     v
 }
 
-fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
-    if v.deliberate {
+fn culprit(inp: &Input, v: &Diagnosis) -> Option<Culprit> {
+    let taint = |m: &Option<String>| -> Vec<Taint> {
+        m.as_deref()
+            .and_then(|m| module_taint(inp.modules, m))
+            .map(Taint::of)
+            .unwrap_or_default()
+    };
+    let blame = |f: &Frame, rule: CulpritRule, confidence: Confidence| Culprit {
+        function: frame_name(f),
+        module: f.module.clone(),
+        confidence,
+        rule,
+        taint: taint(&f.module),
+    };
+    if let Some(trigger) = v.deliberate {
         // Not a bug: name the function that crashed on purpose (sysrq_handle_crash).
         let f = v.fault_frame.and_then(|i| inp.frames.get(i)).or_else(|| {
             inp.frames.iter().find(|f| {
@@ -485,13 +478,11 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                     .is_some_and(|n| n.starts_with("sysrq"))
             })
         })?;
-        return Some(Culprit {
-            function: frame_name(f),
-            module: f.module.clone(),
-            reason: "a crash deliberately triggered through sysrq-c; not a bug".into(),
-            confidence: Confidence::High,
-            ..Default::default()
-        });
+        return Some(blame(
+            f,
+            CulpritRule::Deliberate { trigger },
+            Confidence::High,
+        ));
     }
     let frames = inp.frames;
     // Candidates from the faulting function downwards (never the panic path above it).
@@ -500,39 +491,6 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
         .iter()
         .filter(|f| f.function.is_some() && f.regs.is_none_or(|r| r.cs & 3 == 0))
         .collect();
-    let faulting: Option<(String, Option<String>)> = inp
-        .site
-        .map(|s| (s.function.clone(), s.module.clone()))
-        .or_else(|| chain.first().map(|f| (frame_name(f), f.module.clone())))
-        .or_else(|| {
-            let o = inp.oops?;
-            let rip = o.rip.as_deref()?;
-            let name = rip.split('+').next()?.trim().to_string();
-            let module = rip
-                .split('[')
-                .nth(1)
-                .map(|m| m.trim_end_matches(']').trim().to_string());
-            Some((name, module))
-        });
-    let (fname, fmod) = faulting?;
-    let taint_note = |m: &Option<String>| -> String {
-        match m.as_deref().and_then(|m| module_taint(inp.modules, m)) {
-            Some(t) if t.contains('O') || t.contains('E') || t.contains('P') => {
-                let mut w = vec![];
-                if t.contains('P') {
-                    w.push("proprietary");
-                }
-                if t.contains('O') {
-                    w.push("out-of-tree");
-                }
-                if t.contains('E') {
-                    w.push("unsigned");
-                }
-                format!(" ({} module)", w.join(", "))
-            }
-            _ => String::new(),
-        }
-    };
     if v.fault.class == CrashClass::Panic && v.fault_frame.is_none() {
         // panic() called directly: the function that called it made the decision.
         let after = frames.iter().rposition(|f| {
@@ -545,113 +503,116 @@ fn culprit(inp: &Input, v: &Verdict) -> Option<Culprit> {
                 && f.kind != FrameKind::Exception
                 && !is_infrastructure(&frame_name(f))
         })?;
-        return Some(Culprit {
-            function: frame_name(c),
-            module: c.module.clone(),
-            reason: format!(
-                "{} called panic() directly{}",
-                frame_name(c),
-                taint_note(&c.module)
-            ),
-            confidence: if c.module.is_some() {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            },
-            ..Default::default()
-        });
+        let conf = if c.module.is_some() {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        };
+        return Some(blame(c, CulpritRule::DirectPanic, conf));
     }
+    let (fname, fmod) = faulting(inp, &chain)?;
     let arg = match &v.provenance {
-        Some(Provenance::Argument { index, reg, .. }) => Some((*index, *reg)),
+        Some(Provenance::Argument { index, reg, .. }) => Some((*index, reg.to_string())),
         _ => None,
     };
     // 1. Core infrastructure that faulted on a bad argument: the caller passed it.
     if is_infrastructure(&fname) && fmod.is_none() {
-        if let Some((idx, reg)) = arg {
-            // The first caller that is not itself infrastructure (a module frame preferred).
-            let callers: Vec<&&Frame> = chain.iter().skip(1).collect();
-            let pick = callers
-                .iter()
-                .find(|f| f.module.is_some())
-                .or_else(|| callers.iter().find(|f| !is_infrastructure(&frame_name(f))));
-            if let Some(c) = pick {
-                let direct = callers.first().is_some_and(|d| std::ptr::eq(**d, **c));
-                let reason = if direct {
-                    format!(
-                        "{fname} faulted on its argument {idx} ({}) = {:#x}; {} is the caller that passed it{}",
-                        reg.to_uppercase(),
-                        v.fault.base_value.unwrap_or(0),
-                        frame_name(c),
-                        taint_note(&c.module)
-                    )
-                } else {
-                    format!(
-                        "{fname} faulted on its argument {idx} ({}); the bad value came down the call chain from {}{}",
-                        reg.to_uppercase(),
-                        frame_name(c),
-                        taint_note(&c.module)
-                    )
-                };
-                return Some(Culprit {
-                    function: frame_name(c),
-                    module: c.module.clone(),
-                    reason,
-                    confidence: if direct && c.module.is_some() {
-                        Confidence::High
-                    } else {
-                        Confidence::Medium
-                    },
-                    ..Default::default()
-                });
-            }
-        }
-        // No argument chain: the first module frame, if any, owns it.
-        if let Some(c) = chain.iter().skip(1).find(|f| f.module.is_some()) {
-            return Some(Culprit {
-                function: frame_name(c),
-                module: c.module.clone(),
-                reason: format!(
-                    "the fault is in core kernel code ({fname}) called from module {}{}; core helpers rarely fail on their own",
-                    c.module.clone().unwrap_or_default(),
-                    taint_note(&c.module)
-                ),
-                confidence: Confidence::Medium,
-                ..Default::default()
-            });
+        if let Some(c) = core_caller(&chain, &fname, arg.clone(), v, &blame) {
+            return Some(c);
         }
     }
     // 2. The faulting function owns the bug.
-    let reason = match (v.fault.class.as_str(), arg) {
-        ("null-deref" | "poison" | "use-after-free" | "wild-pointer" | "non-canonical", Some((idx, reg))) => format!(
-            "{fname} dereferenced its argument {idx} ({}) without checking it{}",
-            reg.to_uppercase(),
-            taint_note(&fmod)
-        ),
-        ("divide-error", Some((idx, reg))) => format!(
-            "{fname} divided by its argument {idx} ({}) without checking it for zero{}",
-            reg.to_uppercase(),
-            taint_note(&fmod)
-        ),
-        ("bug", _) => format!("{fname} hit its own BUG() assertion{}", taint_note(&fmod)),
-        ("warning", _) => format!("{fname} raised a WARNING with panic_on_warn set{}", taint_note(&fmod)),
-        ("lockup", _) => format!("{fname} kept the CPU without scheduling (e.g. spinning with preemption off) until the lockup detector fired{}", taint_note(&fmod)),
-        ("stack-overflow", _) => format!("{fname} exhausted the kernel stack (recursion or large stack frames){}", taint_note(&fmod)),
-        _ => format!("the faulting instruction is in {fname}{}", taint_note(&fmod)),
+    let rule = match (v.fault.class, arg) {
+        (c, Some((arg_index, arg_register))) if c.is_pointer() => {
+            CulpritRule::DereferencedUncheckedArgument {
+                arg_index,
+                arg_register,
+            }
+        }
+        (CrashClass::DivideError, Some((arg_index, arg_register))) => {
+            CulpritRule::DividedByUncheckedArgument {
+                arg_index,
+                arg_register,
+            }
+        }
+        (CrashClass::Bug, _) => CulpritRule::OwnBug,
+        (CrashClass::Warning, _) => CulpritRule::Warning,
+        (CrashClass::Lockup, _) => CulpritRule::Lockup,
+        (CrashClass::StackOverflow, _) => CulpritRule::StackOverflow,
+        _ => CulpritRule::FaultingInstruction,
     };
-    let confidence = if fmod.is_some() && !taint_note(&fmod).is_empty() {
-        Confidence::High
-    } else if fmod.is_some() {
-        Confidence::Medium
-    } else {
-        Confidence::Low
+    let taint = taint(&fmod);
+    let confidence = match (&fmod, taint.is_empty()) {
+        (Some(_), false) => Confidence::High,
+        (Some(_), true) => Confidence::Medium,
+        (None, _) => Confidence::Low,
     };
     Some(Culprit {
         function: fname,
         module: fmod,
-        reason,
         confidence,
-        ..Default::default()
+        rule,
+        taint,
     })
+}
+
+/// The faulting function: the one disassembled, else the first kernel frame from the fault
+/// down, else the log's RIP.
+fn faulting(inp: &Input, chain: &[&Frame]) -> Option<(String, Option<String>)> {
+    inp.site
+        .map(|s| (s.function.clone(), s.module.clone()))
+        .or_else(|| chain.first().map(|f| (frame_name(f), f.module.clone())))
+        .or_else(|| {
+            let o = inp.oops?;
+            let rip = o.rip.as_deref()?;
+            let name = rip.split('+').next()?.trim().to_string();
+            let module = rip
+                .split('[')
+                .nth(1)
+                .map(|m| m.trim_end_matches(']').trim().to_string());
+            Some((name, module))
+        })
+}
+
+/// Core code `callee` faulted: the caller that passed the bad argument (a module frame
+/// preferred, else the first caller that is not itself infrastructure), else the first module
+/// frame below it.
+fn core_caller(
+    chain: &[&Frame],
+    callee: &str,
+    arg: Option<(u32, String)>,
+    v: &Diagnosis,
+    blame: &dyn Fn(&Frame, CulpritRule, Confidence) -> Culprit,
+) -> Option<Culprit> {
+    let callers: Vec<&Frame> = chain.iter().skip(1).copied().collect();
+    if let Some((arg_index, arg_register)) = arg {
+        let pick = callers
+            .iter()
+            .find(|f| f.module.is_some())
+            .or_else(|| callers.iter().find(|f| !is_infrastructure(&frame_name(f))));
+        if let Some(c) = pick {
+            let direct = callers.first().is_some_and(|d| std::ptr::eq(*d, *c));
+            let conf = if direct && c.module.is_some() {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            let rule = CulpritRule::CallerPassedBadArgument {
+                callee: callee.to_string(),
+                arg_index,
+                arg_register,
+                value: v.fault.base_value,
+                direct,
+            };
+            return Some(blame(c, rule, conf));
+        }
+    }
+    // No argument chain: the first module frame, if any, owns it.
+    let c = callers.iter().find(|f| f.module.is_some())?;
+    let rule = CulpritRule::CoreCalledFromModule {
+        callee: callee.to_string(),
+    };
+    Some(blame(c, rule, Confidence::Medium))
 }
 
 /// Stable bucket id: FNV-1a of the title and the first frames' function names.

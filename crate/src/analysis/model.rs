@@ -40,9 +40,11 @@ pub enum CrashClass {
     Oom,
     Sysrq,
     MachineCheck,
-    /// panic() called by the code itself, or nothing more is known.
+    /// panic() called by the code itself.
     #[default]
     Panic,
+    /// Nothing read says what happened (no crash report, no faulting frame).
+    Unknown,
 }
 
 impl CrashClass {
@@ -67,6 +69,7 @@ impl CrashClass {
             Sysrq => "sysrq",
             MachineCheck => "machine-check",
             Panic => "panic",
+            Unknown => "unknown",
         }
     }
 
@@ -236,33 +239,6 @@ pub struct Fault {
     /// warning, divide-error, invalid-opcode, stack-overflow, lockup, hung-task, oom, sysrq,
     /// machine-check, panic.
     pub class: CrashClass,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Culprit {
-    pub function: String,
-    pub module: Option<String>,
-    pub reason: String,
-    /// The reason in Simplified Chinese.
-    pub reason_zh: String,
-    pub confidence: Confidence,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Narrative {
-    pub en: String,
-    pub zh: String,
-    /// Summary line first, then these: what to do next.
-    pub next_steps_en: Vec<String>,
-    pub next_steps_zh: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Evidence {
-    /// `log`, `register`, `instruction`, `backtrace`, `module`, `memory`.
-    pub source: String,
-    pub en: String,
-    pub zh: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -5,12 +5,14 @@
 
 pub mod bt;
 pub mod html;
+pub mod json;
 pub mod log;
 pub mod markdown;
 pub mod modules;
 pub mod ps;
 pub mod report;
 pub mod sys;
+pub mod verdict;
 pub mod words;
 
 use crate::report::Report;

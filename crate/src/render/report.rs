@@ -1,6 +1,7 @@
 //! `crashlens report` text: the verdict block, the summary, the crashing backtrace and the
 //! faulting function.
 
+use super::Lang;
 use crate::report::{CpuTrace, Report};
 use std::fmt::Write;
 
@@ -87,23 +88,26 @@ pub fn verdict(r: &Report, lang: &str) -> String {
     verdict_parts(r, lang).into_iter().map(|(_, t)| t).collect()
 }
 
-/// [`verdict`] in its parts, each named by the page's `data-field` for it (`culprit`,
+/// [`verdict`] in its parts, each named by the page's `data-field` for it (`partial`, `culprit`,
 /// `verdict.headline`, `bucket`, `narrative`, `evidence`, `next_steps`, `end`); joined they
-/// are the verdict text.
+/// are the verdict text. A partial report says so first.
 pub fn verdict_parts(r: &Report, lang: &str) -> Vec<(&'static str, String)> {
     let mut v = Vec::new();
-    let zh = lang == "zh";
-    if let Some(c) = &r.culprit {
+    let l = Lang::parse(lang);
+    let zh = l == Lang::Zh;
+    if let Some(p) = super::verdict::partial_line(r, l) {
+        v.push(("partial", format!("{}\n", wrap(&p, 96, ""))));
+    }
+    if let Some(c) = r.culprit() {
         let m = c
             .module
             .as_ref()
             .map(|m| format!(" [{m}]"))
             .unwrap_or_default();
-        let conf = match (zh, c.confidence.as_str()) {
-            (true, "high") => "高",
-            (true, "medium") => "中",
-            (true, _) => "低",
-            (false, c) => c,
+        let conf = if zh {
+            super::verdict::confidence_zh(c.confidence)
+        } else {
+            c.confidence.as_str()
         };
         v.push((
             "culprit",
@@ -120,12 +124,11 @@ pub fn verdict_parts(r: &Report, lang: &str) -> Vec<(&'static str, String)> {
         ));
     }
     if let Some(f) = &r.fault {
-        let title = r
-            .panic
-            .title
-            .as_deref()
-            .or(r.panic.message.as_deref())
-            .unwrap_or("");
+        let title = match (r.panic.title.as_deref().or(r.panic.message.as_deref()), zh) {
+            (Some(t), _) => t,
+            (None, false) => "(no crash report read)",
+            (None, true) => "（没有读到崩溃报告）",
+        };
         v.push((
             "verdict.headline",
             format!(
@@ -138,36 +141,31 @@ pub fn verdict_parts(r: &Report, lang: &str) -> Vec<(&'static str, String)> {
     if let Some(b) = &r.bucket {
         v.push(("bucket", format!("BUCKET: {b}\n")));
     }
-    if let Some(n) = &r.narrative {
-        v.push((
-            "narrative",
-            format!("\n{}", wrap(if zh { &n.zh } else { &n.en }, 96, "")),
-        ));
-        if !r.evidence.is_empty() {
-            let mut s = format!("\n{}\n", if zh { "证据链:" } else { "EVIDENCE:" });
-            for e in &r.evidence {
-                let body = if zh { &e.zh } else { &e.en };
-                s.push_str(
-                    &wrap(&format!("[{}] {body}", e.source), 92, "  - ")
-                        .replacen("\n  - ", "\n    ", 64),
-                );
-            }
-            v.push(("evidence", s));
+    let Some(w) = super::verdict::words(r) else {
+        return v;
+    };
+    v.push((
+        "narrative",
+        format!("\n{}", wrap(w.narrative.get(l), 96, "")),
+    ));
+    if !w.evidence.is_empty() {
+        let mut s = format!("\n{}\n", if zh { "证据链:" } else { "EVIDENCE:" });
+        for (source, e) in &w.evidence {
+            s.push_str(
+                &wrap(&format!("[{source}] {}", e.get(l)), 92, "  - ")
+                    .replacen("\n  - ", "\n    ", 64),
+            );
         }
-        let steps = if zh {
-            &n.next_steps_zh
-        } else {
-            &n.next_steps_en
-        };
-        if !steps.is_empty() {
-            let mut s = format!("\n{}\n", if zh { "下一步:" } else { "NEXT STEPS:" });
-            for st in steps {
-                s.push_str(&wrap(st, 92, "  - ").replacen("\n  - ", "\n    ", 64));
-            }
-            v.push(("next_steps", s));
-        }
-        v.push(("end", "\n".to_string()));
+        v.push(("evidence", s));
     }
+    if !w.next_steps.is_empty() {
+        let mut s = format!("\n{}\n", if zh { "下一步:" } else { "NEXT STEPS:" });
+        for st in &w.next_steps {
+            s.push_str(&wrap(st.get(l), 92, "  - ").replacen("\n  - ", "\n    ", 64));
+        }
+        v.push(("next_steps", s));
+    }
+    v.push(("end", "\n".to_string()));
     v
 }
 

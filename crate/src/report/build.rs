@@ -212,6 +212,7 @@ const FROM_CRASH: &[&str] = &[
     "culprit",
     "narrative",
     "evidence",
+    "verdict",
     "disassembly",
     "bucket",
 ];

@@ -3,7 +3,6 @@
 
 use super::{CpuTrace, Report};
 use crate::analysis::crash::{self, annotate_frames, cpu_trace};
-use crate::analysis::narrative;
 use crate::analysis::oops::Oops;
 use crate::analysis::stack::KernelStack;
 use crate::debuginfo::DebugInfo;
@@ -47,7 +46,8 @@ pub fn analyze_crash_with(
         Some(c) => traced(&mut std::iter::once(c)),
         None => traced(&mut with_regs.iter().copied()),
     };
-    let c = crash::analyze(k, &mut r.cpu_traces, &mut r.panic, &r.modules, oops, dbg);
+    let log = (r.log.len(), oops);
+    let c = crash::analyze(k, &mut r.cpu_traces, &mut r.panic, &r.modules, log, dbg);
     store(r, c);
     if let Some(c) = named {
         r.pending = vec!["cpu_traces".into()];
@@ -64,20 +64,9 @@ pub fn analyze_crash_with(
 
 /// Stores the crashing CPU's analysis in the report.
 fn store(r: &mut Report, c: crash::Crash) {
-    let v = &c.verdict;
-    let faulting = c.faulting.as_ref().map(|(n, m)| (n.as_str(), m));
-    let words = narrative::write(v, &r.panic, faulting, c.caller.as_deref(), c.recursion);
-    r.fault = Some(v.fault.clone());
-    r.culprit = v.culprit.clone().map(|mut cu| {
-        let f = faulting
-            .map(|(n, _)| n.to_string())
-            .unwrap_or_else(|| cu.function.clone());
-        cu.reason_zh = narrative::reason_zh(&cu, &f, v);
-        cu
-    });
-    r.narrative = Some(words.narrative);
-    r.evidence = words.evidence;
-    r.bucket = Some(c.bucket.clone());
+    r.fault = Some(c.fault);
+    r.verdict = Some(c.verdict);
+    r.bucket = Some(c.bucket);
     r.backtrace = c.backtrace;
     r.disassembly = c.disassembly;
 }

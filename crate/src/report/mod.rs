@@ -12,8 +12,8 @@ pub mod dis;
 pub mod tasks;
 
 pub use crate::analysis::model::{
-    Confidence, CpuTrace, CrashClass, Culprit, DisasmLine, Evidence, Fault, Frame, FrameKind, How,
-    ModuleInfo, Narrative, PanicInfo,
+    Confidence, CpuTrace, CrashClass, DisasmLine, Fault, Frame, FrameKind, How, ModuleInfo,
+    PanicInfo,
 };
 
 use crate::cache::CacheStats;
@@ -21,7 +21,8 @@ use crate::dump::ContainerInfo;
 use crate::kernel::printk::LogRecord;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// Serialised by hand in `render/json.rs` (the verdict's words come from the renderer).
+#[derive(Debug, Clone, Default)]
 pub struct Report {
     pub tool: ToolInfo,
     pub dump: DumpInfo,
@@ -43,12 +44,10 @@ pub struct Report {
     pub cpu_traces: Vec<CpuTrace>,
     /// The fault decoded from the faulting instruction and registers.
     pub fault: Option<Fault>,
-    /// Who most plausibly owns the bug ("probably caused by").
-    pub culprit: Option<Culprit>,
-    /// The verdict in words.
-    pub narrative: Option<Narrative>,
-    /// The chain of facts behind the verdict, each with its source.
-    pub evidence: Vec<Evidence>,
+    /// The verdict as data: class, culprit and its rule, the facts, what could not be read.
+    /// In JSON it is `verdict`, and its words are `culprit`, `narrative` and `evidence`,
+    /// written by `render::verdict` when the report is serialised (`render/json.rs`).
+    pub verdict: Option<crate::analysis::verdict::Verdict>,
     /// Disassembly of the faulting function, the faulting instruction marked.
     pub disassembly: Vec<DisasmLine>,
     /// Stable id of this crash signature (hash of title and guilty frames), for grouping.
@@ -61,11 +60,9 @@ pub struct Report {
     pub partial: bool,
     /// The extra files used (vmlinux / .ko with DWARF, System.map) and what they cover;
     /// rejected ones are in `warnings`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub debuginfo: Vec<String>,
     /// Only in the reports shown while the analysis runs: the keys of this model that are still
     /// being worked out (e.g. `["backtrace", "culprit", ...]`). Absent from a finished report.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<String>,
 }
 
@@ -132,5 +129,10 @@ pub struct PsRow {
 impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("report serialises")
+    }
+
+    /// The culprit, when the verdict names one.
+    pub fn culprit(&self) -> Option<&crate::analysis::verdict::Culprit> {
+        self.verdict.as_ref()?.culprit.as_ref()
     }
 }

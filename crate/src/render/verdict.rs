@@ -1,0 +1,771 @@
+//! The verdict in words, English and Simplified Chinese side by side, from the typed verdict
+//! (`analysis::verdict`): the narrative, the culprit's reason, the evidence and the next steps.
+//! The Chinese is written as a Chinese kernel engineer writes a crash analysis, not word for
+//! word; both languages say the same things.
+
+use super::Lang;
+use crate::analysis::model::{Confidence, CrashClass, Fault};
+use crate::analysis::verdict::{
+    Culprit, CulpritRule, Fact, Func, Provenance, Taint, Trigger, Unread, Verdict,
+};
+use crate::report::Report;
+
+/// One text in both languages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Both {
+    pub en: String,
+    pub zh: String,
+}
+
+impl Both {
+    fn new(en: impl Into<String>, zh: impl Into<String>) -> Both {
+        Both {
+            en: en.into(),
+            zh: zh.into(),
+        }
+    }
+    pub fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::En => &self.en,
+            Lang::Zh => &self.zh,
+        }
+    }
+}
+
+/// The words of a verdict.
+#[derive(Debug, Clone, Default)]
+pub struct Words {
+    pub narrative: Both,
+    pub next_steps: Vec<Both>,
+    /// The culprit's one-line reason, with the advice.
+    pub reason: Option<Both>,
+    /// Each fact with its source.
+    pub evidence: Vec<(&'static str, Both)>,
+}
+
+const ORD_EN: [&str; 6] = ["first", "second", "third", "fourth", "fifth", "sixth"];
+const ORD_ZH: [&str; 6] = ["第一个", "第二个", "第三个", "第四个", "第五个", "第六个"];
+
+/// Each crash class in both languages.
+static CLASS: &[(CrashClass, &str, &str)] = &[
+    (
+        CrashClass::NullDeref,
+        "a NULL pointer dereference",
+        "空指针解引用",
+    ),
+    (
+        CrashClass::Poison,
+        "an access through a poisoned pointer (a list entry or object used after it was deleted)",
+        "访问了带有 poison 标记的指针（通常是链表节点或对象删除后仍被使用）",
+    ),
+    (
+        CrashClass::UseAfterFree,
+        "a use-after-free (the pointer holds slab poison 0x6b6b...)",
+        "释放后使用（use-after-free，指针内容是 slab 的 0x6b6b... 毒化值）",
+    ),
+    (
+        CrashClass::NonCanonical,
+        "a general protection fault on a non-canonical (garbage) pointer",
+        "访问非规范地址引发的一般保护错误（GPF，指针已被踩坏）",
+    ),
+    (
+        CrashClass::WildPointer,
+        "an access through an invalid pointer",
+        "野指针访问",
+    ),
+    (
+        CrashClass::Bug,
+        "a BUG() assertion that failed",
+        "BUG() 断言失败",
+    ),
+    (
+        CrashClass::Warning,
+        "a WARNING turned into a panic (panic_on_warn)",
+        "WARNING 告警（设置了 panic_on_warn，告警直接转为 panic）",
+    ),
+    (
+        CrashClass::DivideError,
+        "a divide error (division by zero)",
+        "除法错误（除数为零）",
+    ),
+    (CrashClass::InvalidOpcode, "an invalid opcode", "非法指令"),
+    (
+        CrashClass::StackOverflow,
+        "a kernel stack overflow (double fault)",
+        "内核栈溢出（double fault）",
+    ),
+    (
+        CrashClass::StackCorruption,
+        "stack corruption detected by the stack protector",
+        "栈保护（stack protector）检测到栈被破坏",
+    ),
+    (CrashClass::Lockup, "a CPU lockup", "CPU 死锁（lockup）"),
+    (
+        CrashClass::HungTask,
+        "a hung task",
+        "任务长时间挂起（hung task）",
+    ),
+    (
+        CrashClass::Oom,
+        "an out-of-memory panic",
+        "内存耗尽（OOM）导致的 panic",
+    ),
+    (
+        CrashClass::Sysrq,
+        "a crash deliberately triggered through sysrq",
+        "通过 sysrq 人为触发的崩溃",
+    ),
+    (
+        CrashClass::MachineCheck,
+        "a hardware machine check",
+        "硬件机器检查异常（MCE）",
+    ),
+    (CrashClass::Panic, "a kernel panic", "内核 panic"),
+    (
+        CrashClass::Unknown,
+        "a crash of unknown kind",
+        "类型未知的崩溃",
+    ),
+];
+
+/// What could not be read, in both languages.
+static UNREAD: &[(Unread, &str, &str)] = &[
+    (Unread::Log, "the kernel log", "内核日志"),
+    (
+        Unread::NoCrashReport,
+        "a crash report in the kernel log",
+        "内核日志中的崩溃报告",
+    ),
+    (Unread::Symbols, "the kernel symbols", "内核符号表"),
+    (Unread::Modules, "the module list", "模块列表"),
+    (Unread::Btf, "the BTF type information", "BTF 类型信息"),
+    (Unread::Stacks, "the CPUs' stacks", "CPU 的内核栈"),
+    (
+        Unread::FaultingCode,
+        "the faulting function's code",
+        "出错函数的代码",
+    ),
+    (Unread::Tasks, "the task list", "进程列表"),
+    (
+        Unread::CrashingCpu,
+        "a CPU stopped in the crash",
+        "停在崩溃现场的 CPU",
+    ),
+];
+
+fn class_words(c: CrashClass) -> Both {
+    CLASS
+        .iter()
+        .find(|(k, _, _)| *k == c)
+        .map(|(_, en, zh)| Both::new(*en, *zh))
+        .unwrap_or_default()
+}
+
+/// `the kernel log and the module list` / `内核日志、模块列表`.
+pub fn unread_list(u: &[Unread]) -> Both {
+    let pick = |i: usize| -> Vec<&str> {
+        u.iter()
+            .filter_map(|x| UNREAD.iter().find(|(k, _, _)| k == x))
+            .map(|t| if i == 0 { t.1 } else { t.2 })
+            .collect()
+    };
+    let en = pick(0);
+    let en = match en.len() {
+        0 => String::new(),
+        1 => en[0].to_string(),
+        n => format!("{} and {}", en[..n - 1].join(", "), en[n - 1]),
+    };
+    Both::new(en, pick(1).join("、"))
+}
+
+fn with_mod(name: &str, m: &Option<String>) -> String {
+    match m {
+        Some(m) => format!("{name} [{m}]"),
+        None => name.to_string(),
+    }
+}
+
+fn taint_words(t: &[Taint]) -> Both {
+    if t.is_empty() {
+        return Both::default();
+    }
+    let en: Vec<&str> = t
+        .iter()
+        .map(|t| match t {
+            Taint::Proprietary => "proprietary",
+            Taint::OutOfTree => "out-of-tree",
+            Taint::Unsigned => "unsigned",
+        })
+        .collect();
+    let zh: Vec<&str> = t
+        .iter()
+        .map(|t| match t {
+            Taint::Proprietary => "专有",
+            Taint::OutOfTree => "树外",
+            Taint::Unsigned => "未签名",
+        })
+        .collect();
+    Both::new(
+        format!(" ({} module)", en.join(", ")),
+        format!("（{}）", zh.join("、")),
+    )
+}
+
+pub fn confidence_zh(c: Confidence) -> &'static str {
+    match c {
+        Confidence::High => "高",
+        Confidence::Medium => "中",
+        Confidence::Low => "低",
+    }
+}
+
+/// The culprit's reason, with what to look at.
+pub fn reason(c: &Culprit, faulting: &str) -> Both {
+    let t = taint_words(&c.taint);
+    let (tn, tz) = (&t.en, &t.zh);
+    let f = &c.function;
+    let m = c
+        .module
+        .as_deref()
+        .map(|m| format!("{m} 模块{tz}中的 "))
+        .unwrap_or_default();
+    match &c.rule {
+        CulpritRule::Deliberate { trigger: Trigger::Sysrq } => Both::new(
+            "a crash deliberately triggered through sysrq-c; not a bug",
+            format!("{f} 是通过 sysrq-c 人为触发崩溃的函数，这次崩溃不是缺陷。"),
+        ),
+        CulpritRule::DirectPanic => Both::new(
+            format!("{f} called panic() directly{tn}; look at why it decided it could not go on"),
+            format!("{m}{f} 主动调用了 panic()，应查看它判定无法继续运行的原因。"),
+        ),
+        CulpritRule::CallerPassedBadArgument { callee, arg_index: i, arg_register, value, direct: true } => {
+            let r = arg_register.to_uppercase();
+            let val = format!("{:#x}", value.unwrap_or(0));
+            Both::new(
+                format!("{callee} faulted on its argument {i} ({r}) = {val}; {f} is the caller that passed it{tn}; check the error paths of {f} (e.g. a branch that works on an object never allocated or already freed)"),
+                format!("{callee} 是内核的基础函数，它在第 {i} 个参数（{r}，值为 {val}）上出错，而这个参数是由 {m}{f} 直接传入的，所以应该检查 {f} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。"),
+            )
+        }
+        CulpritRule::CallerPassedBadArgument { callee, arg_index: i, arg_register, .. } => {
+            let r = arg_register.to_uppercase();
+            Both::new(
+                format!("{callee} faulted on its argument {i} ({r}); the bad value came down the call chain from {f}{tn}; check the error paths of {f} (e.g. a branch that works on an object never allocated or already freed)"),
+                format!("{callee} 是内核的基础函数，它在第 {i} 个参数（{r}）上出错，这个坏值是沿调用链从 {m}{f} 传下来的，所以应该检查 {f} 的出错路径（例如某个错误分支里对未分配或已释放的对象做了操作）。"),
+            )
+        }
+        CulpritRule::CoreCalledFromModule { callee } => {
+            let module = c.module.clone().unwrap_or_default();
+            Both::new(
+                format!("the fault is in core kernel code ({callee}) called from module {module}{tn}; core helpers rarely fail on their own, so check what {f} passed to it"),
+                format!("出错位置在内核核心代码 {callee} 中，但它是由 {module} 模块{tz}的 {f} 调用的；内核基础函数很少自己出错，应重点检查 {f} 传给它的参数。"),
+            )
+        }
+        CulpritRule::DereferencedUncheckedArgument { arg_index: i, arg_register } => {
+            let r = arg_register.to_uppercase();
+            Both::new(
+                format!("{f} dereferenced its argument {i} ({r}) without checking it{tn}, and its caller passed a bad value: both need fixing"),
+                format!("{m}{f} 没有检查第 {i} 个参数（{r}）就直接解引用了它，同时它的调用者传入了非法值，两处都需要修复。"),
+            )
+        }
+        CulpritRule::DividedByUncheckedArgument { arg_index: i, arg_register } => {
+            let r = arg_register.to_uppercase();
+            Both::new(
+                format!("{f} divided by its argument {i} ({r}) without checking it for zero{tn}, and its caller passed 0: both need fixing"),
+                format!("{m}{f} 没有检查第 {i} 个参数（{r}）是否为零就拿它做了除数，调用者也传入了 0，两处都需要修复。"),
+            )
+        }
+        CulpritRule::OwnBug => Both::new(
+            format!("{f} hit its own BUG() assertion{tn}: the code met a state its author declared impossible"),
+            format!("{m}{f} 中的 BUG() 断言被触发，说明代码遇到了作者认为不可能出现的状态。"),
+        ),
+        CulpritRule::Warning => Both::new(
+            format!("{f} raised a WARNING with panic_on_warn set{tn}"),
+            format!("{m}{f} 中的 WARN() 被触发，且设置了 panic_on_warn。"),
+        ),
+        CulpritRule::Lockup => Both::new(
+            format!("{f} kept the CPU without scheduling (e.g. spinning with preemption off) until the lockup detector fired{tn}"),
+            format!("{m}{f} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
+        ),
+        CulpritRule::StackOverflow => Both::new(
+            format!("{f} exhausted the kernel stack (recursion or large stack frames){tn}"),
+            format!("{m}{f} 把内核栈用光了（递归过深或栈上分配过大）。"),
+        ),
+        CulpritRule::FaultingInstruction => Both::new(
+            format!("the faulting instruction is in {faulting}{tn}; start from the logic of this function"),
+            format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
+        ),
+    }
+}
+
+/// The task part of the opening sentence.
+fn task_words(v: &Verdict) -> Both {
+    match &v.task {
+        Some(t) => match t.cpu {
+            Some(cpu) => Both::new(
+                format!(
+                    " while running task \"{}\" (PID {}) on CPU {cpu}",
+                    t.comm, t.pid
+                ),
+                format!(
+                    "（出问题的进程是 {}，PID {}，运行在 CPU {cpu} 上）",
+                    t.comm, t.pid
+                ),
+            ),
+            None => Both::new(
+                format!(" while running task \"{}\" (PID {})", t.comm, t.pid),
+                format!("（出问题的进程是 {}，PID {}）", t.comm, t.pid),
+            ),
+        },
+        None => Both::default(),
+    }
+}
+
+/// What happened, in one sentence.
+fn opening(v: &Verdict) -> Both {
+    let task = task_words(v);
+    if let Some(CulpritRule::Deliberate {
+        trigger: Trigger::Sysrq,
+    }) = v.culprit.as_ref().map(|c| &c.rule)
+    {
+        return Both::new(
+            format!("This is not a bug: the crash was triggered on purpose through sysrq-c (\"echo c > /proc/sysrq-trigger\"){}, typically to test kdump.", task.en),
+            format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{}，这类崩溃一般用于验证内核转储功能是否配置正确。", task.zh),
+        );
+    }
+    if v.is_unknown() {
+        let u = unread_list(&v.unknown);
+        if u.en.is_empty() {
+            return Both::new(
+                "The cause is unknown: nothing in this dump says what happened.",
+                "无法确定崩溃原因：这个 dump 中没有能说明发生了什么的信息。",
+            );
+        }
+        return Both::new(
+            format!("The cause is unknown: this dump does not give {}.", u.en),
+            format!("无法确定崩溃原因：这个 dump 中读不到{}。", u.zh),
+        );
+    }
+    let c = class_words(v.class);
+    match &v.function {
+        Some(Func { name, module }) => {
+            let f = with_mod(name, module);
+            let sp = if c.zh.starts_with(|ch: char| ch.is_ascii()) {
+                " "
+            } else {
+                ""
+            };
+            Both::new(
+                format!("The kernel crashed on {} in {f}{}.", c.en, task.en),
+                format!("内核在 {f} 中发生了{sp}{}{}。", c.zh, task.zh),
+            )
+        }
+        None => Both::new(
+            format!("The kernel crashed on {}{}.", c.en, task.en),
+            format!("内核发生了{}{}。", c.zh, task.zh),
+        ),
+    }
+}
+
+/// What the class means here: the assertion, the division, the stack, the lockup...
+fn class_detail(v: &Verdict, f: &Fault, fname: &str) -> Option<Both> {
+    let loc = f.location.clone().unwrap_or_else(|| fname.to_string());
+    Some(match v.class {
+        CrashClass::Bug => match &v.place {
+            Some(p) => Both::new(
+                format!("A BUG() at {p} fired: the CPU executed `ud2` at {loc}, which is how BUG()/BUG_ON() stops the kernel when a condition its author declared impossible is true."),
+                format!("{p} 处的 BUG() 被触发：CPU 在 {loc} 执行了 `ud2` 指令，这是 BUG()/BUG_ON() 在代码作者认为“不可能发生”的条件成立时主动让内核停下来的方式。"),
+            ),
+            None => Both::new(
+                format!("A BUG() fired: the CPU executed `ud2` at {loc}, which is how BUG()/BUG_ON() stops the kernel when a condition its author declared impossible is true."),
+                format!("BUG() 被触发：CPU 在 {loc} 执行了 `ud2` 指令，这是 BUG()/BUG_ON() 在代码作者认为“不可能发生”的条件成立时主动让内核停下来的方式。"),
+            ),
+        },
+        CrashClass::DivideError => {
+            let (insn, b) = (f.instruction.as_ref()?, f.base_register.as_ref()?.to_uppercase());
+            let val = f.base_value.unwrap_or(0);
+            Both::new(
+                format!("The instruction `{insn}` at {loc} divides by {b}, and {b} was {val:#x}: a division by zero, which the CPU reports as a divide error (#DE)."),
+                format!("出错指令 `{insn}`（{loc}）以 {b} 作为除数，而 {b} 的值为 {val:#x}，即发生了除以零，CPU 因此产生除法错误异常（#DE）。"),
+            )
+        }
+        CrashClass::StackOverflow => {
+            let insn = f.instruction.clone().unwrap_or_default();
+            let reg = f.base_register.as_deref().unwrap_or("rsp").to_uppercase();
+            let addr = f.address.map(|a| format!("{a:#x}")).unwrap_or_else(|| "?".into());
+            let mut s = Both::new(
+                format!("The kernel stack ran out: `{insn}` at {loc} wrote through {reg} = {addr}, into the guard page below the task's stack, and the CPU took a double fault."),
+                format!("内核栈被用光了：{loc} 处的 `{insn}` 通过 {reg} = {addr} 写入了任务栈下方的保护页，CPU 因此触发了 double fault。"),
+            );
+            if let Some(n) = v.recursion {
+                s.en.push_str(&format!(" {fname} appears {n} times in a row on the stack: unbounded or too deep recursion exhausted the kernel stack."));
+                s.zh.push_str(&format!("调用栈里 {fname} 连续出现了 {n} 次，说明是无限递归或递归过深把内核栈耗尽了。"));
+            }
+            s
+        }
+        CrashClass::Lockup => Both::new(
+            format!("The lockup detector fired: the CPU was still running {fname} (interrupted at {loc}) without scheduling for longer than the watchdog threshold, e.g. a loop spinning with preemption or interrupts off."),
+            format!("内核的死锁检测器被触发：CPU 一直在执行 {fname}（被打断时位于 {loc}），长时间没有发生调度，超过了看门狗设定的阈值，常见原因是关抢占或关中断后的循环自旋。"),
+        ),
+        CrashClass::InvalidOpcode => Both::new(
+            format!("The CPU raised an invalid-opcode exception (#UD) at {loc}: either a `ud2` that marks unreachable code, or execution that jumped into data."),
+            format!("CPU 在 {loc} 处触发了非法指令异常（#UD）：要么是执行到了标记为不可达代码的 `ud2`，要么是程序跳转到了并非指令的数据区域。"),
+        ),
+        CrashClass::Panic => match &v.panic_reason {
+            Some(why) => Both::new(
+                format!("No CPU exception caused it: the code called panic() itself (\"{why}\"), because it detected an error it could not recover from."),
+                format!("这次崩溃不是由 CPU 异常引起的，而是代码在检测到无法继续运行的严重错误后主动调用了 panic()（\"{why}\"）。"),
+            ),
+            None => Both::new(
+                "No CPU exception caused it: the code called panic() itself; what it gave panic() could not be read.",
+                "这次崩溃不是由 CPU 异常引起的，而是代码主动调用了 panic()；传给 panic() 的信息没有读到。",
+            ),
+        },
+        CrashClass::Warning => match &v.place {
+            Some(p) => Both::new(
+                format!("A WARN() at {p} fired and panic_on_warn turned it into a panic."),
+                format!("{p} 处的 WARN() 被触发，这说明代码运行到了开发者认为不应该出现的异常状态；由于设置了 panic_on_warn，告警直接变成了 panic。"),
+            ),
+            None => Both::new(
+                "A WARN() fired and panic_on_warn turned it into a panic.",
+                "WARN() 被触发，这说明代码运行到了开发者认为不应该出现的异常状态；由于设置了 panic_on_warn，告警直接变成了 panic。",
+            ),
+        },
+        _ => return None,
+    })
+}
+
+/// The faulting instruction's source line.
+fn source_line(f: &Fault) -> Option<Both> {
+    f.instruction.as_ref()?;
+    f.location.as_ref()?;
+    let (file, line) = f.source.as_deref()?.rsplit_once(':')?;
+    Some(match (&f.source_function, &f.inlined_into) {
+        (Some(func), Some(into)) => Both::new(
+            format!("By the debuginfo given, that instruction is line {line} of {file}, in {func}, inlined into {into}."),
+            format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行，属于被内联的函数 {func}（内联位置：{into}）。"),
+        ),
+        _ => Both::new(
+            format!("By the debuginfo given, that instruction is line {line} of {file}."),
+            format!("结合提供的调试信息，这条指令对应源码 {file} 第 {line} 行。"),
+        ),
+    })
+}
+
+/// The memory operand of a pointer fault.
+fn operand(f: &Fault) -> Option<Both> {
+    let (insn, loc) = (f.instruction.as_ref()?, f.location.as_ref()?);
+    let (base, off) = (f.base_register.as_ref()?, f.offset?);
+    if !f.class.is_pointer() {
+        return None;
+    }
+    let b = base.to_uppercase();
+    let val = f.base_value.unwrap_or(0);
+    let (acc_en, acc_zh) = match f.access.as_deref() {
+        Some("write") => ("writes", "写"),
+        Some("read-write") => ("reads and writes", "读写"),
+        _ => ("reads", "读取"),
+    };
+    let addr = f
+        .address
+        .map(|a| format!("{a:#x}"))
+        .unwrap_or_else(|| "?".into());
+    Some(if val == 0 {
+        let (fe, fz) = match &f.field {
+            Some(x) => (format!(" (the field {x})"), format!("（即字段 {x}）")),
+            None => (String::new(), String::new()),
+        };
+        Both::new(
+            format!("The instruction `{insn}` at {loc} {acc_en} memory at {b} + {off:#x}; {b} was 0, so the code accessed offset {off:#x} of a NULL pointer{fe}: that is the fault address {addr}."),
+            format!("出错指令 `{insn}`（{loc}）{acc_zh}的是 {b} + {off:#x} 处的内存，而 {b} 的值为 0，也就是说代码通过一个空指针访问了偏移 {off:#x} 处的成员{fz}，这正是报错的地址 {addr}。"),
+        )
+    } else {
+        Both::new(
+            format!("The instruction `{insn}` at {loc} {acc_en} memory at {b} + {off:#x} = {addr}, with {b} = {val:#x}, which is not a valid kernel pointer."),
+            format!("出错指令 `{insn}`（{loc}）{acc_zh}的是 {b} + {off:#x} = {addr} 处的内存，而 {b} 的值是 {val:#x}，并不是一个合法的内核指针。"),
+        )
+    })
+}
+
+/// `RDI is not written between ...` / `RBX was copied from RDI (...)`.
+fn copy_chain(base: &str, fname: &str, reg: &str, via: &[crate::analysis::verdict::Hop]) -> Both {
+    let (b, r) = (base.to_uppercase(), reg.to_uppercase());
+    if via.is_empty() {
+        return Both::new(
+            format!("{r} is not written between the entry of {fname} and the fault"),
+            format!("从 {fname} 入口到出错指令之间，{r} 没有被改写过"),
+        );
+    }
+    let hops: Vec<String> = via
+        .iter()
+        .map(|h| format!("{} at {}", h.to.to_uppercase(), h.at))
+        .collect();
+    let at: Vec<&str> = via.iter().map(|h| h.at.as_str()).collect();
+    Both::new(
+        format!(
+            "{b} was copied from {r} ({}), and {r} was not changed before that",
+            hops.join(", ")
+        ),
+        format!(
+            "{b} 是在 {} 处从 {r} 复制过来的，而在此之前 {r} 没有被改写过",
+            at.join("、")
+        ),
+    )
+}
+
+/// Where the bad value came from.
+fn provenance(v: &Verdict, f: &Fault, fname: &str) -> Option<Both> {
+    let b = f.base_register.clone().unwrap_or_default().to_uppercase();
+    Some(match v.provenance.as_ref()? {
+        Provenance::Argument { index, reg, via } => {
+            let i = (*index as usize).clamp(1, 6) - 1;
+            let r = reg.to_uppercase();
+            let copy = copy_chain(&b, fname, reg, via);
+            let (ce, cz) = match &v.caller {
+                Some(c) => (c.as_str(), c.as_str()),
+                None => ("its caller", "它的调用者"),
+            };
+            let (what_en, what_zh) = match (f.class, f.base_value) {
+                (CrashClass::DivideError, _) => ("a zero divisor", "为 0 的除数"),
+                (_, Some(0)) => ("a NULL pointer", "空指针"),
+                _ => ("this bad pointer", "这个非法指针"),
+            };
+            Both::new(
+                format!("Under the System V x86_64 calling convention {r} carries the {} argument; {}. So the value came from the caller: {ce} passed {what_en} as the {} argument of {fname}.", ORD_EN[i], copy.en, ORD_EN[i]),
+                format!("按照 x86_64 的 System V 调用约定，{r} 用来传递函数的{}参数；{}。因此这个值来自调用者：是 {cz} 把{what_zh}作为{}参数传给了 {fname}。", ORD_ZH[i], copy.zh, ORD_ZH[i]),
+            )
+        }
+        Provenance::Computed { insn, location } => Both::new(
+            format!("{b} was loaded inside {fname} by `{insn}` at {location}, so the bad pointer was read from memory that {fname} trusted."),
+            format!("{b} 是在 {fname} 内部由 `{insn}`（{location}）加载的，说明这个坏指针来自 {fname} 所信任的一块内存（可能已被释放或踩坏）。"),
+        ),
+        Provenance::Returned { callee } => Both::new(
+            format!("{b} is the return value of {callee}, used without a check."),
+            format!("{b} 是 {callee} 的返回值，调用方没有检查就直接使用了。"),
+        ),
+        Provenance::Unknown => return None,
+    })
+}
+
+/// What the verdict could not use, when it still names a cause.
+fn degraded(v: &Verdict) -> Option<Both> {
+    if v.is_unknown() || v.unknown.is_empty() {
+        return None;
+    }
+    let u = unread_list(&v.unknown);
+    Some(Both::new(
+        format!("This dump does not give {}: the verdict rests on what could be read and may change with a complete dump.", u.en),
+        format!("这个 dump 中读不到{}：以上结论只基于能读到的部分，拿到完整的 dump 后可能会改变。", u.zh),
+    ))
+}
+
+/// The conclusion: the culprit, the reason and how sure.
+fn conclusion(c: &Culprit, reason: &Both) -> Both {
+    let cm = with_mod(&c.function, &c.module);
+    Both::new(
+        format!(
+            "Probably caused by {cm}: {} (confidence: {}).",
+            reason.en,
+            c.confidence.as_str()
+        ),
+        format!(
+            "结论：问题很可能出在 {cm}（置信度：{}）。{}",
+            confidence_zh(c.confidence),
+            reason.zh
+        ),
+    )
+}
+
+/// One fact of the evidence.
+pub fn fact(x: &Fact) -> Both {
+    match x {
+        Fact::LogReport { message } => Both::new(
+            format!("The kernel log reports: \"{message}\"."),
+            format!("内核日志中的报错：\"{message}\"。"),
+        ),
+        Fact::PanicLine { text } => Both::new(
+            format!("Then: \"{text}\"."),
+            format!("随后内核 panic：\"{text}\"。"),
+        ),
+        Fact::LogRip { rip } => Both::new(format!("RIP: {rip}."), format!("RIP 指向 {rip}。")),
+        Fact::FaultingInstruction {
+            location,
+            instruction,
+        } => Both::new(
+            format!("The faulting instruction at {location} is `{instruction}`."),
+            format!("出错指令位于 {location}：`{instruction}`。"),
+        ),
+        Fact::DebuginfoLine {
+            location,
+            file,
+            line,
+        } => Both::new(
+            format!("DWARF line table: {location} is {file}:{line}."),
+            format!("DWARF 行号表：{location} 对应 {file}:{line}。"),
+        ),
+        Fact::Register {
+            register,
+            value,
+            offset,
+            address,
+        } => {
+            let b = register.to_uppercase();
+            let addr = address
+                .map(|a| format!("{a:#x}"))
+                .unwrap_or_else(|| "?".into());
+            Both::new(
+                format!("{b} = {value:#018x} in the exception frame; operand offset {offset:#x}; fault address {addr}."),
+                format!("异常现场寄存器 {b} = {value:#018x}，操作数偏移 {offset:#x}，出错地址 {addr}。"),
+            )
+        }
+        Fact::ArgumentCopy {
+            register,
+            function,
+            arg_index,
+            arg_register,
+            via,
+        } => {
+            let copy = copy_chain(register, function, arg_register, via);
+            let (b, r) = (register.to_uppercase(), arg_register.to_uppercase());
+            Both::new(
+                format!(
+                    "{b} holds argument {arg_index} ({r}) of {function}: {}.",
+                    copy.en
+                ),
+                format!(
+                    "{b} 保存的是 {function} 的第 {arg_index} 个参数（{r}）：{}。",
+                    copy.zh
+                ),
+            )
+        }
+        Fact::Caller { function: Some(c) } => Both::new(
+            format!("The caller in the next frame is {c}."),
+            format!("调用栈中的上一层调用者是 {c}。"),
+        ),
+        Fact::Caller { function: None } => Both::new(
+            "The trace ends at the faulting function: its caller is not known.",
+            "调用栈在出错函数处就结束了，调用者未知。",
+        ),
+        Fact::SetBy {
+            register,
+            instruction,
+            location,
+        } => {
+            let b = register.to_uppercase();
+            Both::new(
+                format!("{b} was set by `{instruction}` at {location}."),
+                format!("{b} 由 {location} 处的 `{instruction}` 赋值。"),
+            )
+        }
+    }
+}
+
+/// What to do next.
+fn next_steps(v: &Verdict) -> Vec<Both> {
+    let mut s = Vec::new();
+    if !v.unknown.is_empty() {
+        let u = unread_list(&v.unknown);
+        s.push(Both::new(
+            format!("Analyse a complete copy of the dump (this one does not give {}): copy it again, or take it again with makedumpfile at a lower dump level.", u.en),
+            format!("请分析完整的 dump（当前文件中读不到{}）：重新拷贝一次，或用 makedumpfile 以更低的过滤级别重新转储。", u.zh),
+        ));
+    }
+    match &v.culprit {
+        Some(Culprit {
+            rule: CulpritRule::Deliberate { .. },
+            ..
+        }) => s.push(Both::new(
+            "Nothing to fix: the dump shows kdump works. Look at older dumps for a real crash.",
+            "无需修复：这个 dump 说明 kdump 工作正常。如需分析真实故障，请查看其他 dump。",
+        )),
+        Some(Culprit {
+            module: Some(m), ..
+        }) => {
+            s.push(Both::new(
+                format!("Check whether a fixed version of the {m} module (or the kernel that ships it) exists, and update it."),
+                format!("确认 {m} 模块（或包含它的内核版本）是否有已修复的版本，并升级。"),
+            ));
+            s.push(Both::new(
+                format!("Report the crash with this analysis to the vendor or maintainers of {m}; if it is an in-tree module, scripts/get_maintainer.pl names the subsystem list."),
+                format!("把本分析结果提交给 {m} 模块的厂商或维护者；如果是内核自带模块，可用 scripts/get_maintainer.pl 找到对应子系统的邮件列表。"),
+            ));
+        }
+        Some(c) => {
+            s.push(Both::new(
+                "Search syzbot and the LKML archives for the crash title below; the fix may already exist in a newer stable kernel.",
+                "用下面的崩溃标题在 syzbot 和 LKML 邮件列表归档中搜索，较新的 stable 内核可能已经修复。",
+            ));
+            s.push(Both::new(
+                format!("Report it to the maintainers of the subsystem that owns {} (scripts/get_maintainer.pl).", c.function),
+                format!("向 {} 所属子系统的维护者报告（可用 scripts/get_maintainer.pl 查询）。", c.function),
+            ));
+        }
+        None => {}
+    }
+    if let Some(t) = &v.title {
+        s.push(Both::new(
+            format!("Crash signature for searching: \"{t}\"."),
+            format!("可用于搜索的崩溃特征：\"{t}\"。"),
+        ));
+    }
+    s
+}
+
+/// All the words of the report's verdict; None while it is still being worked out.
+pub fn words(r: &Report) -> Option<Words> {
+    let v = r.verdict.as_ref()?;
+    let f = r.fault.clone().unwrap_or_default();
+    let fname = v
+        .function
+        .as_ref()
+        .map(|f| f.name.clone())
+        .unwrap_or_else(|| "?".into());
+    let reason = v.culprit.as_ref().map(|c| reason(c, &fname));
+    let mut parts = vec![Some(opening(v))];
+    if !v.is_unknown() {
+        parts.push(class_detail(v, &f, &fname));
+        parts.push(source_line(&f));
+        parts.push(operand(&f));
+        parts.push(provenance(v, &f, &fname));
+    }
+    parts.push(
+        v.culprit
+            .as_ref()
+            .zip(reason.as_ref())
+            .map(|(c, r)| conclusion(c, r)),
+    );
+    parts.push(degraded(v));
+    let parts: Vec<Both> = parts.into_iter().flatten().collect();
+    let narrative = Both::new(
+        parts
+            .iter()
+            .map(|p| p.en.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
+        parts.iter().map(|p| p.zh.as_str()).collect::<String>(),
+    );
+    Some(Words {
+        narrative,
+        next_steps: next_steps(v),
+        reason,
+        evidence: v.evidence.iter().map(|x| (x.source(), fact(x))).collect(),
+    })
+}
+
+/// The first line of a partial report: it is incomplete, and what it lacks.
+pub fn partial_line(r: &Report, lang: Lang) -> Option<String> {
+    if !r.partial {
+        return None;
+    }
+    let u = unread_list(
+        r.verdict
+            .as_ref()
+            .map(|v| v.unknown.as_slice())
+            .unwrap_or(&[]),
+    );
+    Some(match (lang, u.en.is_empty()) {
+        (Lang::En, false) => format!("PARTIAL: this dump lacks data the analysis needed ({}); what follows is incomplete.", u.en),
+        (Lang::En, true) => "PARTIAL: this dump lacks data the analysis needed (see the warnings); what follows is incomplete.".into(),
+        (Lang::Zh, false) => format!("不完整：这个 dump 缺少分析所需的数据（{}），以下内容并不完整。", u.zh),
+        (Lang::Zh, true) => "不完整：这个 dump 缺少分析所需的数据（见下面的警告），以下内容并不完整。".into(),
+    })
+}

@@ -1,0 +1,161 @@
+//! The verdict as data and its words: typed culprit rules on real dumps, the same things said
+//! in English and Chinese, and honest words where the dump could not be read (truncated copies
+//! of the bundled sample).
+
+mod common;
+use common::*;
+use crashlens::render::{self, verdict::words, Format, Lang};
+use crashlens::report::build::{analyze, Options};
+use crashlens::report::Report;
+use crashlens::source::BytesSource;
+use std::path::PathBuf;
+
+fn sample() -> Vec<u8> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web/sample/ref-nginx.kdump");
+    std::fs::read(p).expect("the bundled sample")
+}
+
+fn report_of_bytes(v: Vec<u8>) -> Report {
+    analyze(Box::new(BytesSource(v)), &Options::default(), &mut |_| {}).expect("a report")
+}
+
+/// The whole sample: the typed rule says the caller passed the bad argument, directly.
+#[test]
+fn sample_verdict_is_typed_caller_passed_bad_argument() {
+    let r = report_of_bytes(sample());
+    let j = serde_json::to_value(&r).unwrap();
+    let rule = &j["verdict"]["culprit"]["rule"];
+    assert_eq!(rule["kind"], "caller_passed_bad_argument", "{rule}");
+    assert_eq!(rule["callee"], "__free_pages");
+    assert_eq!(rule["arg_index"], 1);
+    assert_eq!(rule["arg_register"], "rdi");
+    assert_eq!(rule["value"], 0);
+    assert_eq!(rule["direct"], true);
+    assert_eq!(j["verdict"]["culprit"]["function"], "lab_read");
+    assert_eq!(
+        j["verdict"]["culprit"]["taint"],
+        serde_json::json!(["out_of_tree", "unsigned"])
+    );
+    assert_eq!(j["verdict"]["class"], "null-deref");
+    // The JSON words keep their keys, from the renderer.
+    assert_eq!(j["culprit"]["function"], "lab_read");
+    assert_eq!(j["culprit"]["confidence"], "high");
+    let reason = j["culprit"]["reason"].as_str().unwrap();
+    let reason_zh = j["culprit"]["reason_zh"].as_str().unwrap();
+    // Both languages give the advice: look at the caller's error paths.
+    assert!(
+        reason.contains("check the error paths of lab_read"),
+        "{reason}"
+    );
+    assert!(
+        reason_zh.contains("应该检查 lab_read 的出错路径"),
+        "{reason_zh}"
+    );
+    // The same value in both.
+    assert!(reason.contains("= 0x0") && reason_zh.contains("值为 0x0"));
+    let text = render::render(&r, Format::Text, Lang::En);
+    assert!(
+        text.starts_with("PROBABLY CAUSED BY: lab_read [crashlens_lab]"),
+        "{text}"
+    );
+}
+
+/// The narrative says the culprit once; the evidence is facts (no verdict item repeating it).
+#[test]
+fn narrative_says_the_culprit_once() {
+    let Some(j) = report(F61) else { return };
+    let en = j["narrative"]["en"].as_str().unwrap();
+    let zh = j["narrative"]["zh"].as_str().unwrap();
+    assert_eq!(en.matches("Probably caused by").count(), 1, "{en}");
+    assert_eq!(zh.matches("结论").count(), 1, "{zh}");
+    assert_eq!(
+        j["verdict"]["culprit"]["rule"]["kind"],
+        "dereferenced_unchecked_argument"
+    );
+    assert!(en.contains("both need fixing") && zh.contains("两处都需要修复"));
+    let ev = j["evidence"].as_array().unwrap();
+    assert!(ev.iter().all(|e| e["source"] != "verdict"), "{ev:?}");
+    // Each fact in both languages, the register value the same.
+    let reg = ev.iter().find(|e| e["source"] == "register").unwrap();
+    for l in ["en", "zh"] {
+        assert!(reg[l]
+            .as_str()
+            .unwrap()
+            .contains("RBX = 0x0000000000000000"));
+    }
+    assert_eq!(j["verdict"]["evidence"][3]["fact"], "register");
+    assert_eq!(j["verdict"]["evidence"][3]["value"], "0x0");
+}
+
+/// The first 4 MB of the sample hold no readable log: the cause is unknown, and the text says
+/// the report is partial first, in both languages; nothing is invented.
+#[test]
+fn truncated_sample_verdict_is_unknown_not_invented() {
+    let mut k = sample();
+    k.truncate(4 << 20);
+    let r = report_of_bytes(k);
+    assert!(r.partial);
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["fault"]["class"], "unknown");
+    assert!(j["culprit"].is_null());
+    let unknown = j["verdict"]["unknown"].as_array().unwrap();
+    assert!(unknown.contains(&serde_json::json!("log")), "{unknown:?}");
+    let en = j["narrative"]["en"].as_str().unwrap();
+    let zh = j["narrative"]["zh"].as_str().unwrap();
+    assert!(
+        en.starts_with("The cause is unknown: this dump does not give ")
+            && en.contains("the kernel log"),
+        "{en}"
+    );
+    assert!(
+        zh.starts_with("无法确定崩溃原因：这个 dump 中读不到") && zh.contains("内核日志"),
+        "{zh}"
+    );
+    assert!(!en.contains("panic() itself"), "{en}");
+    let text = render::render(&r, Format::Text, Lang::En);
+    assert!(
+        text.starts_with("PARTIAL: this dump lacks data the analysis needed ("),
+        "{text}"
+    );
+    assert!(
+        text.contains("CRASH: unknown — (no crash report read)"),
+        "{text}"
+    );
+    assert!(!text.contains("CRASH: panic — \n"));
+    let zh_text = render::render(&r, Format::Text, Lang::Zh);
+    assert!(
+        zh_text.starts_with("不完整：这个 dump 缺少分析所需的数据（"),
+        "{zh_text}"
+    );
+    let steps = j["narrative"]["next_steps_en"].as_array().unwrap();
+    assert!(steps[0]
+        .as_str()
+        .unwrap()
+        .starts_with("Analyse a complete copy of the dump"));
+}
+
+/// 90% of the sample: the module list is missing, so the verdict still names a cause but says
+/// what it could not read, with low confidence, in both languages.
+#[test]
+fn degraded_verdict_says_what_it_could_not_read() {
+    let mut k = sample();
+    k.truncate(k.len() * 9 / 10);
+    let r = report_of_bytes(k);
+    assert!(r.partial);
+    let v = r.verdict.as_ref().unwrap();
+    assert!(
+        v.unknown
+            .contains(&crashlens::analysis::verdict::Unread::Modules),
+        "{:?}",
+        v.unknown
+    );
+    let w = words(&r).unwrap();
+    assert!(
+        w.narrative.en.contains("This dump does not give")
+            && w.narrative.en.contains("the module list")
+    );
+    assert!(w.narrative.zh.contains("读不到") && w.narrative.zh.contains("模块列表"));
+    assert_eq!(r.culprit().unwrap().confidence.as_str(), "low");
+    let text = render::render(&r, Format::Text, Lang::En);
+    assert!(text.starts_with("PARTIAL: "), "{text}");
+}
