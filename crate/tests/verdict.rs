@@ -159,3 +159,44 @@ fn degraded_verdict_says_what_it_could_not_read() {
     let text = render::render(&r, Format::Text, Lang::En);
     assert!(text.starts_with("PARTIAL: "), "{text}");
 }
+
+/// The CentOS 7 kdump is `echo EXCEPTION > /sys/kernel/debug/provoke-crash/DIRECT`: a test
+/// crash LKDTM made on purpose, not a bug to report.
+#[test]
+fn lkdtm_crash_is_deliberate() {
+    let Some(dir) = fixtures() else { return };
+    let p = dir.join("linux-3.10-el7-lkdtm/vmcore.d31-lzo.kdump");
+    let r = report_of_bytes(std::fs::read(p).expect("the 3.10 fixture"));
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["culprit"]["function"], "lkdtm_do_action");
+    assert_eq!(
+        j["verdict"]["culprit"]["rule"],
+        serde_json::json!({"kind": "deliberate", "trigger": "lkdtm"})
+    );
+    assert_eq!(j["culprit"]["confidence"], "high");
+    assert_eq!(j["fault"]["class"], "null-deref");
+    assert_eq!(j["fault"]["instruction"], "movl   $0x0,0x0");
+    let reason = j["culprit"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("deliberately provoked through LKDTM"),
+        "{reason}"
+    );
+    assert!(j["culprit"]["reason_zh"]
+        .as_str()
+        .unwrap()
+        .contains("不是缺陷"));
+    for lang in ["en", "zh"] {
+        let t = j["narrative"][lang].as_str().unwrap();
+        assert!(t.contains("LKDTM"), "{t}");
+    }
+    let steps: Vec<&str> = j["narrative"]["next_steps_en"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(steps[0].starts_with("Nothing to fix"), "{steps:?}");
+    let text = render::render(&r, Format::Text, Lang::En);
+    assert!(!text.contains("maintainers"), "{text}");
+    assert!(!render::render(&r, Format::Text, Lang::Zh).contains("维护者"));
+}

@@ -449,10 +449,25 @@ pub fn diagnose(inp: &Input) -> Diagnosis {
             }
         }
     }
-    v.deliberate = (fault.class == CrashClass::Sysrq).then_some(Trigger::Sysrq);
+    v.deliberate = if fault.class == CrashClass::Sysrq {
+        Some(Trigger::Sysrq)
+    } else if in_lkdtm(inp.frames, v.fault_frame) {
+        Some(Trigger::Lkdtm)
+    } else {
+        None
+    };
     v.fault = fault;
     v.culprit = culprit(inp, &v);
     v
+}
+
+/// The fault is in LKDTM's code (`lkdtm_do_action` on 3.10, `lkdtm_EXCEPTION`... later): the
+/// module exists only to crash the kernel on request.
+fn in_lkdtm(frames: &[Frame], fault_frame: Option<usize>) -> bool {
+    fault_frame
+        .and_then(|i| frames.get(i))
+        .and_then(|f| f.function.as_deref())
+        .is_some_and(|n| n.starts_with("lkdtm_"))
 }
 
 fn culprit(inp: &Input, v: &Diagnosis) -> Option<Culprit> {

@@ -56,6 +56,9 @@ pub enum Provenance {
 pub enum Trigger {
     /// `echo c > /proc/sysrq-trigger`.
     Sysrq,
+    /// LKDTM, the kernel's crash test module (drivers/misc/lkdtm): a write to
+    /// `/sys/kernel/debug/provoke-crash/DIRECT` or a crash point.
+    Lkdtm,
 }
 
 /// A module taint that matters for blame (`P`, `O`, `E` of the module list).

@@ -234,6 +234,10 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
             "a crash deliberately triggered through sysrq-c; not a bug",
             format!("{f} 是通过 sysrq-c 人为触发崩溃的函数，这次崩溃不是缺陷。"),
         ),
+        CulpritRule::Deliberate { trigger: Trigger::Lkdtm } => Both::new(
+            "a test crash deliberately provoked through LKDTM (/sys/kernel/debug/provoke-crash); not a bug",
+            format!("{f} 是 LKDTM 用来人为制造崩溃的函数（通过 /sys/kernel/debug/provoke-crash 触发），这是一次测试，不是缺陷。"),
+        ),
         CulpritRule::DirectPanic => Both::new(
             format!("{f} called panic() directly{tn}; look at why it decided it could not go on"),
             format!("{m}{f} 主动调用了 panic()，应查看它判定无法继续运行的原因。"),
@@ -330,6 +334,15 @@ fn opening(v: &Verdict) -> Both {
         return Both::new(
             format!("This is not a bug: the crash was triggered on purpose through sysrq-c (\"echo c > /proc/sysrq-trigger\"){}, typically to test kdump.", task.en),
             format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{}，这类崩溃一般用于验证内核转储功能是否配置正确。", task.zh),
+        );
+    }
+    if let Some(CulpritRule::Deliberate {
+        trigger: Trigger::Lkdtm,
+    }) = v.culprit.as_ref().map(|c| &c.rule)
+    {
+        return Both::new(
+            format!("This is not a bug: the crash was provoked on purpose through LKDTM, the kernel's crash test module (a write to /sys/kernel/debug/provoke-crash/DIRECT or a crash point){}, typically to test kdump or the kernel's self-protection.", task.en),
+            format!("这不是内核缺陷：崩溃是通过内核的崩溃测试模块 LKDTM 人为制造的（向 /sys/kernel/debug/provoke-crash/DIRECT 写入或触发预设的崩溃点）{}，一般用于验证 kdump 或内核的自我保护机制。", task.zh),
         );
     }
     if v.is_unknown() {
