@@ -242,6 +242,7 @@ pub fn analyze(
         fault: &d.fault,
         culprit: d.culprit.clone(),
         provenance: d.provenance.as_ref(),
+        deliberate: d.deliberate,
         function,
         caller,
         recursion: recursion(&c.backtrace),

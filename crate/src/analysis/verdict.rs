@@ -258,6 +258,9 @@ pub struct Verdict {
     /// The longest run of one function on the stack, when it is recursion.
     pub recursion: Option<usize>,
     pub culprit: Option<Culprit>,
+    /// What made the crash on purpose, when it was (also without a culprit frame).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliberate: Option<Trigger>,
     pub evidence: Vec<Fact>,
     /// What the dump could not give, so what the verdict could not use.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -279,6 +282,7 @@ pub struct Parts<'a> {
     pub fault: &'a super::model::Fault,
     pub culprit: Option<Culprit>,
     pub provenance: Option<&'a Provenance>,
+    pub deliberate: Option<Trigger>,
     /// The function the fault is in.
     pub function: Option<Func>,
     pub caller: Option<String>,
@@ -336,6 +340,7 @@ pub fn build(p: Parts) -> Verdict {
         panic_reason: panic.panic_string.clone().or_else(|| panic.message.clone()),
         recursion: p.recursion,
         culprit,
+        deliberate: p.deliberate,
         unknown: p.unknown,
         title: panic.title.clone(),
         ..Default::default()

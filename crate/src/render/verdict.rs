@@ -327,19 +327,13 @@ fn task_words(v: &Verdict) -> Both {
 /// What happened, in one sentence.
 fn opening(v: &Verdict) -> Both {
     let task = task_words(v);
-    if let Some(CulpritRule::Deliberate {
-        trigger: Trigger::Sysrq,
-    }) = v.culprit.as_ref().map(|c| &c.rule)
-    {
+    if v.deliberate == Some(Trigger::Sysrq) {
         return Both::new(
             format!("This is not a bug: the crash was triggered on purpose through sysrq-c (\"echo c > /proc/sysrq-trigger\"){}, typically to test kdump.", task.en),
             format!("这不是内核缺陷：崩溃是通过 sysrq-c（echo c > /proc/sysrq-trigger）人为触发的{}，这类崩溃一般用于验证内核转储功能是否配置正确。", task.zh),
         );
     }
-    if let Some(CulpritRule::Deliberate {
-        trigger: Trigger::Lkdtm,
-    }) = v.culprit.as_ref().map(|c| &c.rule)
-    {
+    if v.deliberate == Some(Trigger::Lkdtm) {
         return Both::new(
             format!("This is not a bug: the crash was provoked on purpose through LKDTM, the kernel's crash test module (a write to /sys/kernel/debug/provoke-crash/DIRECT or a crash point){}, typically to test kdump or the kernel's self-protection.", task.en),
             format!("这不是内核缺陷：崩溃是通过内核的崩溃测试模块 LKDTM 人为制造的（向 /sys/kernel/debug/provoke-crash/DIRECT 写入或触发预设的崩溃点）{}，一般用于验证 kdump 或内核的自我保护机制。", task.zh),
@@ -683,10 +677,7 @@ fn next_steps(v: &Verdict) -> Vec<Both> {
         ));
     }
     match &v.culprit {
-        Some(Culprit {
-            rule: CulpritRule::Deliberate { .. },
-            ..
-        }) => s.push(Both::new(
+        _ if v.deliberate.is_some() => s.push(Both::new(
             "Nothing to fix: the dump shows kdump works. Look at older dumps for a real crash.",
             "无需修复：这个 dump 说明 kdump 工作正常。如需分析真实故障，请查看其他 dump。",
         )),
