@@ -194,104 +194,28 @@ fn marker_stack(m: &str) -> Option<Option<String>> {
     Some(s)
 }
 
+/// Where [`parse`] is in the Call Trace.
+#[derive(Default)]
+struct Trace {
+    in_trace: bool,
+    done: bool,
+    /// The stack the next frames are on (`IRQ`, ...), from the last marker.
+    stack: Option<String>,
+    /// The registers are complete (the Call Trace began after them).
+    regs_done: bool,
+}
+
 /// Reads the details from the report's lines (console prefixes already removed).
 pub fn parse(lines: &[&str]) -> Details {
     let re = r();
     let mut d = Details::default();
-    let mut in_trace = false;
-    let mut trace_done = false;
-    let mut stack: Option<String> = None;
-    let mut regs_done = false;
+    let mut tr = Trace::default();
     for raw in lines {
-        let l = raw.trim_end();
-        let t = l.trim_start();
-        if d.pid.is_none() {
-            if let Some(rest) = t.strip_prefix("CPU: ") {
-                if rest.contains("PID:") {
-                    parse_cpu_line(rest, &mut d);
-                    continue;
-                }
-            }
-        }
-        // Kernels before 3.10: "CPU 0 " then "Pid: 1, comm: swapper/0 Not tainted 3.2.0-4-amd64 #1 ...".
-        if d.pid.is_none() {
-            if let Some(rest) = t.strip_prefix("Pid: ") {
-                if let Some((pid, after)) = rest.split_once(", comm: ") {
-                    let cpu = d.cpu;
-                    let comm = after.split_whitespace().next().map(str::to_string);
-                    let tail = after.split_once(' ').map_or("", |(_, b)| b);
-                    parse_cpu_line(
-                        &format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail),
-                        &mut d,
-                    );
-                    d.cpu = cpu;
-                    d.comm = comm;
-                    continue;
-                }
-            }
-            if let Some(n) = t
-                .strip_prefix("CPU ")
-                .and_then(|r| r.trim().parse::<u32>().ok())
-            {
-                d.cpu = Some(n);
-                continue;
-            }
-        }
-        if let Some(rest) = t.strip_prefix("Tainted: ") {
-            // 6.10+: a separate line "Tainted: [W]=WARN, [O]=OOT_MODULE".
-            if rest.contains("]=") && d.taint.as_deref().is_none_or(|x| !x.contains("]=")) {
-                d.taint = Some(rest.trim().to_string());
-            }
+        let t = raw.trim_end().trim_start();
+        if header_line(t, &mut d) || rip_line(t, &mut d, re, tr.regs_done) {
             continue;
         }
-        if d.hardware.is_none() {
-            if let Some(h) = t.strip_prefix("Hardware name: ") {
-                d.hardware = Some(h.trim().to_string());
-                continue;
-            }
-        }
-        if d.modules.is_none() {
-            if let Some(m) = t.strip_prefix("Modules linked in:") {
-                d.modules = Some(m.split_whitespace().map(str::to_string).collect());
-                continue;
-            }
-        }
-        if d.code.is_none() {
-            if let Some(c) = t.strip_prefix("Code: ") {
-                // The first Code: line belongs to the faulting kernel RIP (user RIP lines come later).
-                d.code = parse_code(c);
-                continue;
-            }
-        }
-        // Old kernels print `IP: [<..>] f+..` first, then `RIP: 0010:[<..>]  [<..>] f+..` with CS.
-        if d.rip.is_none()
-            || (t.starts_with("RIP: ") && !d.registers.contains_key("CS") && !regs_done)
-        {
-            if let Some(rest) = t
-                .strip_prefix("RIP: ")
-                .or_else(|| t.strip_prefix("EIP: "))
-                .or_else(|| t.strip_prefix("IP: "))
-            {
-                if !rest.starts_with("0033:") && !rest.starts_with("0023:") {
-                    if let Some(c) = re.sym.captures(rest) {
-                        let f = frame_from_caps(&c, 1, &None);
-                        d.rip = Some(c.get(0).map_or("", |m| m.as_str()).to_string());
-                        d.rip_frame = Some(f);
-                    } else {
-                        let s = rest.split_once(':').map_or(rest, |(_, a)| a).trim();
-                        d.rip = Some(s.to_string());
-                    }
-                    let mut segs = rest.splitn(2, ':');
-                    if let (Some(cs), Some(_)) = (segs.next(), segs.next()) {
-                        if cs.len() == 4 && cs.chars().all(|c| c.is_ascii_hexdigit()) {
-                            d.registers.entry("CS".into()).or_insert(cs.to_string());
-                        }
-                    }
-                    continue;
-                }
-            }
-        }
-        if !regs_done && d.rip.is_some() && is_reg_line(t) && !t.starts_with("RIP:") {
+        if !tr.regs_done && d.rip.is_some() && is_reg_line(t) && !t.starts_with("RIP:") {
             for c in re.reg.captures_iter(t) {
                 let name = c[1].to_string();
                 d.registers.entry(name).or_insert_with(|| c[3].to_string());
@@ -300,56 +224,154 @@ pub fn parse(lines: &[&str]) -> Details {
         }
         if t.starts_with("Call Trace:") || t == "Call trace:" {
             if !d.registers.is_empty() {
-                regs_done = true;
+                tr.regs_done = true;
             }
             if d.call_trace.is_empty() {
-                in_trace = !trace_done;
+                tr.in_trace = !tr.done;
             }
             continue;
         }
-        if !in_trace {
-            continue;
+        if tr.in_trace {
+            trace_line(t, &mut d, re, &mut tr);
         }
-        // Boundary markers, alone on the line or in front of a frame (old kernels).
-        let mut rest = t;
-        while let Some(m) = rest
-            .split_whitespace()
-            .next()
-            .filter(|w| w.starts_with('<') && w.ends_with('>') && !w.starts_with("<0"))
-        {
-            if let Some(s) = marker_stack(m) {
-                d.markers.push(Marker {
-                    marker: m.to_string(),
-                    frame_index: d.call_trace.len(),
-                });
-                stack = s;
-                rest = rest.trim_start()[m.len()..].trim_start();
-            } else {
-                break;
-            }
-        }
-        if rest.is_empty() {
-            continue;
-        }
-        if let Some(c) = re.frame.captures(rest) {
-            let mut f = frame_from_caps(&c, 3, &stack);
-            f.reliable = c.get(2).is_none();
-            f.address = c.get(1).and_then(|m| hex(m.as_str()));
-            d.call_trace.push(f);
-            continue;
-        }
-        if is_reg_line(rest)
-            || rest.starts_with("Code: ")
-            || rest.contains("Exception stack")
-            || rest.starts_with("---") && rest.contains("interrupt")
-        {
-            continue;
-        }
-        // Anything else ends the trace.
-        in_trace = false;
-        trace_done = !d.call_trace.is_empty();
     }
     d
+}
+
+/// The task line (`CPU: 0 PID: 1 Comm: ...`, or `CPU 0` + `Pid: 1, comm: ...` before 3.10),
+/// taint, hardware, modules and the first `Code:` line. True when the line was one of them.
+fn header_line(t: &str, d: &mut Details) -> bool {
+    if d.pid.is_none() {
+        if let Some(rest) = t.strip_prefix("CPU: ") {
+            if rest.contains("PID:") {
+                parse_cpu_line(rest, d);
+                return true;
+            }
+        }
+        // Kernels before 3.10: "CPU 0 " then "Pid: 1, comm: swapper/0 Not tainted 3.2.0-4-amd64 #1 ...".
+        if let Some(rest) = t.strip_prefix("Pid: ") {
+            if let Some((pid, after)) = rest.split_once(", comm: ") {
+                let cpu = d.cpu;
+                let comm = after.split_whitespace().next().map(str::to_string);
+                let tail = after.split_once(' ').map_or("", |(_, b)| b);
+                parse_cpu_line(
+                    &format!("{} PID: {} Comm: x {}", cpu.map_or(0, |c| c), pid, tail),
+                    d,
+                );
+                d.cpu = cpu;
+                d.comm = comm;
+                return true;
+            }
+        }
+        if let Some(n) = t
+            .strip_prefix("CPU ")
+            .and_then(|r| r.trim().parse::<u32>().ok())
+        {
+            d.cpu = Some(n);
+            return true;
+        }
+    }
+    if let Some(rest) = t.strip_prefix("Tainted: ") {
+        // 6.10+: a separate line "Tainted: [W]=WARN, [O]=OOT_MODULE".
+        if rest.contains("]=") && d.taint.as_deref().is_none_or(|x| !x.contains("]=")) {
+            d.taint = Some(rest.trim().to_string());
+        }
+        return true;
+    }
+    if d.hardware.is_none() {
+        if let Some(h) = t.strip_prefix("Hardware name: ") {
+            d.hardware = Some(h.trim().to_string());
+            return true;
+        }
+    }
+    if d.modules.is_none() {
+        if let Some(m) = t.strip_prefix("Modules linked in:") {
+            d.modules = Some(m.split_whitespace().map(str::to_string).collect());
+            return true;
+        }
+    }
+    if d.code.is_none() {
+        if let Some(c) = t.strip_prefix("Code: ") {
+            // The first Code: line belongs to the faulting kernel RIP (user RIP lines come later).
+            d.code = parse_code(c);
+            return true;
+        }
+    }
+    false
+}
+
+/// The kernel RIP line. Old kernels print `IP: [<..>] f+..` first, then
+/// `RIP: 0010:[<..>]  [<..>] f+..` with CS. True when the line was taken.
+fn rip_line(t: &str, d: &mut Details, re: &R, regs_done: bool) -> bool {
+    if !(d.rip.is_none()
+        || (t.starts_with("RIP: ") && !d.registers.contains_key("CS") && !regs_done))
+    {
+        return false;
+    }
+    let Some(rest) = t
+        .strip_prefix("RIP: ")
+        .or_else(|| t.strip_prefix("EIP: "))
+        .or_else(|| t.strip_prefix("IP: "))
+    else {
+        return false;
+    };
+    if rest.starts_with("0033:") || rest.starts_with("0023:") {
+        return false;
+    }
+    if let Some(c) = re.sym.captures(rest) {
+        let f = frame_from_caps(&c, 1, &None);
+        d.rip = Some(c.get(0).map_or("", |m| m.as_str()).to_string());
+        d.rip_frame = Some(f);
+    } else {
+        let s = rest.split_once(':').map_or(rest, |(_, a)| a).trim();
+        d.rip = Some(s.to_string());
+    }
+    let mut segs = rest.splitn(2, ':');
+    if let (Some(cs), Some(_)) = (segs.next(), segs.next()) {
+        if cs.len() == 4 && cs.chars().all(|c| c.is_ascii_hexdigit()) {
+            d.registers.entry("CS".into()).or_insert(cs.to_string());
+        }
+    }
+    true
+}
+
+/// One line inside the Call Trace: stack markers, a frame, or the end of the trace.
+fn trace_line(t: &str, d: &mut Details, re: &R, tr: &mut Trace) {
+    // Boundary markers, alone on the line or in front of a frame (old kernels).
+    let mut rest = t;
+    while let Some(m) = rest
+        .split_whitespace()
+        .next()
+        .filter(|w| w.starts_with('<') && w.ends_with('>') && !w.starts_with("<0"))
+    {
+        let Some(s) = marker_stack(m) else { break };
+        d.markers.push(Marker {
+            marker: m.to_string(),
+            frame_index: d.call_trace.len(),
+        });
+        tr.stack = s;
+        rest = rest.trim_start()[m.len()..].trim_start();
+    }
+    if rest.is_empty() {
+        return;
+    }
+    if let Some(c) = re.frame.captures(rest) {
+        let mut f = frame_from_caps(&c, 3, &tr.stack);
+        f.reliable = c.get(2).is_none();
+        f.address = c.get(1).and_then(|m| hex(m.as_str()));
+        d.call_trace.push(f);
+        return;
+    }
+    if is_reg_line(rest)
+        || rest.starts_with("Code: ")
+        || rest.contains("Exception stack")
+        || rest.starts_with("---") && rest.contains("interrupt")
+    {
+        return;
+    }
+    // Anything else ends the trace.
+    tr.in_trace = false;
+    tr.done = !d.call_trace.is_empty();
 }
 
 #[cfg(test)]
