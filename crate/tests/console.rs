@@ -446,3 +446,15 @@ fn module_types_from_dwarf() {
     assert!(ok(&mut c, "struct list_head")
         .starts_with("struct list_head {\n     [0] struct list_head *next;\n"));
 }
+
+#[test]
+fn completion_of_commands_symbols_and_types() {
+    let Some(c) = console(F61) else { return };
+    assert_eq!(c.complete("st", 10), vec!["struct"]);
+    assert_eq!(c.complete("s", 10), vec!["struct", "sym", "sys"]);
+    assert!(c.complete("rd vmcore_fixture_m", 10) == vec!["vmcore_fixture_magic"]);
+    let t = c.complete("struct task_s", 10);
+    assert!(t.iter().any(|n| n == "task_struct"), "{t:?}");
+    assert!(c.complete("rd ", 10).is_empty());
+    assert!(c.complete("p fixture_", 100).len() >= 3);
+}

@@ -176,6 +176,64 @@ impl Console {
         })
     }
 
+    /// Completions of the last word of `line`: command names for the first word, type names
+    /// for `struct`'s first argument, symbol names otherwise; sorted, at most `max`.
+    pub fn complete(&self, line: &str, max: usize) -> Vec<String> {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let fresh = line.is_empty() || line.ends_with(char::is_whitespace);
+        let prefix = if fresh {
+            ""
+        } else {
+            words.last().copied().unwrap_or("")
+        };
+        let mut v: Vec<String> = if words.len() <= 1 && !fresh {
+            COMMANDS
+                .iter()
+                .map(|c| c.name)
+                .filter(|n| n.starts_with(prefix))
+                .map(str::to_string)
+                .collect()
+        } else if prefix.is_empty() {
+            Vec::new()
+        } else {
+            let index = if fresh { words.len() } else { words.len() - 1 };
+            let types_here = words.first() == Some(&"struct") && index == 1;
+            let mut v: Vec<String> = self
+                .k()
+                .symbols()
+                .iter()
+                .filter(|s| !types_here && s.name.starts_with(prefix))
+                .map(|s| s.name.clone())
+                .take(max.saturating_mul(4).max(64))
+                .collect();
+            if types_here {
+                if let Some(b) = self.k().btf() {
+                    v.extend(
+                        (1..b.len() as u32)
+                            .filter(|&i| {
+                                b.get(i).is_some_and(|t| {
+                                    matches!(
+                                        t.kind,
+                                        crate::kernel::btf::Kind::Struct
+                                            | crate::kernel::btf::Kind::Union
+                                    )
+                                })
+                            })
+                            .map(|i| b.name(i))
+                            .filter(|n| n.starts_with(prefix))
+                            .take(max.saturating_mul(4).max(64))
+                            .map(str::to_string),
+                    );
+                }
+            }
+            v
+        };
+        v.sort();
+        v.dedup();
+        v.truncate(max);
+        v
+    }
+
     /// Runs one command line.
     pub fn run(&mut self, line: &str) -> Output {
         let words: Vec<&str> = line.split_whitespace().collect();

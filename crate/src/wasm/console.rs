@@ -81,3 +81,14 @@ pub fn console_run(line: &str) -> std::result::Result<String, JsValue> {
 pub fn console_commands() -> Vec<String> {
     COMMANDS.iter().map(|c| c.name.to_string()).collect()
 }
+
+/// Completions of the line's last word (command names, then symbol and type names), at most 50.
+#[wasm_bindgen(js_name = consoleComplete)]
+pub fn console_complete(line: &str) -> Vec<String> {
+    CONSOLE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|con| con.complete(line, 50))
+            .unwrap_or_default()
+    })
+}
