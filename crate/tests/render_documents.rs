@@ -142,6 +142,7 @@ fn sections_and_documents_equal_the_cli() {
                 "verdict",
                 "backtrace",
                 "registers",
+                "disassembly",
                 "cpu_traces",
                 "sys",
                 "log",
@@ -154,6 +155,12 @@ fn sections_and_documents_equal_the_cli() {
                         "{name} {code}: HTML {id}"
                     );
                 }
+            }
+            if r.disassembly.iter().any(|l| l.faulting) {
+                assert!(
+                    html.contains("<span class=\"log-line oops\">==&gt; "),
+                    "{name}: the faulting instruction is marked in the HTML"
+                );
             }
             let json = &html[html.find("id=\"crashlens-report\">").unwrap() + 22..];
             let json = &json[..json.find("</script>").unwrap()];

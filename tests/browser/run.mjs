@@ -676,7 +676,11 @@ test('page == CLI: every text view and export equals the CLI text byte for byte 
   await withServer((url) => withBrowser(async (ctx) => {
     const page = await ctx.newPage();
     await page.goto(url);
-    for (const [label, file] of dumps) {
+    // A dump the lab rewrites while it is compared (tests/lab/run.sh running) is compared again.
+    const queue = dumps.map(([label, file]) => [label, file, 0]);
+    while (queue.length) {
+      const [label, file, tries] = queue.shift();
+      const mtime = fs.statSync(file).mtimeMs;
       await page.reload();
       await page.waitForSelector('html[data-state="idle"]');
       await page.setInputFiles('[data-testid="dump-input"]', file);
@@ -690,7 +694,10 @@ test('page == CLI: every text view and export equals the CLI text byte for byte 
       }
       try {
         rows.push({ dump: label, views: await comparePageWithCli(page, file, label) });
-      } catch (e) { failures.push(e.message); }
+      } catch (e) {
+        if (fs.statSync(file).mtimeMs !== mtime && tries < 2) { queue.push([label, file, tries + 1]); continue; }
+        failures.push(e.message);
+      }
       if (label === NULL) {
         await shot(page, 'page-eq-cli-en');
         await page.selectOption('[data-testid="lang"]', 'zh');

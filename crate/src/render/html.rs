@@ -68,15 +68,12 @@ fn block(s: &mut String, id: &str, title: &str, body: &str) {
     );
 }
 
-/// The log text, one `span.log-line` per line (its newline inside), the oops's lines marked.
-fn log_lines(r: &Report, text: &str) -> String {
-    let (from, to) = match &r.oops {
-        Some(o) => (o.start_line, o.end_line),
-        None => (0, 0),
-    };
+/// `text` as one `span.log-line` per line (its newline inside), the lines `marked` says with
+/// `.oops`.
+fn lines(text: &str, marked: impl Fn(usize, &str) -> bool) -> String {
     let mut o = String::new();
     for (i, l) in text.split_inclusive('\n').enumerate() {
-        let cls = if (from..to).contains(&i) {
+        let cls = if marked(i, l) {
             "log-line oops"
         } else {
             "log-line"
@@ -84,6 +81,15 @@ fn log_lines(r: &Report, text: &str) -> String {
         let _ = write!(o, "<span class=\"{cls}\">{}</span>", escape(l));
     }
     o
+}
+
+/// The log text, the oops's lines (`oops.start_line..oops.end_line`) marked.
+fn log_lines(r: &Report, text: &str) -> String {
+    let (from, to) = match &r.oops {
+        Some(o) => (o.start_line, o.end_line),
+        None => (0, 0),
+    };
+    lines(text, |i, _| (from..to).contains(&i))
 }
 
 /// The report as one HTML document in `lang`.
@@ -131,15 +137,28 @@ pub fn render(r: &Report, lang: Lang) -> String {
     }
     kv(&mut s, "summary", w.summary, &words::summary(r, lang));
     kv(&mut s, "fault", w.fault, &words::fault(r, lang));
-    for (id, title) in [
-        ("backtrace", w.backtrace),
-        ("registers", w.registers),
-        ("disassembly", w.disassembly),
-        ("cpu_traces", w.cpu_traces),
-        ("sys", w.sys),
-    ] {
-        block(&mut s, id, title, &escape(&text(id)));
-    }
+    block(
+        &mut s,
+        "backtrace",
+        w.backtrace,
+        &escape(&text("backtrace")),
+    );
+    block(
+        &mut s,
+        "registers",
+        w.registers,
+        &escape(&text("registers")),
+    );
+    // The faulting instruction (`==>`) marked.
+    let dis = lines(&text("disassembly"), |_, l| l.starts_with("==>"));
+    block(&mut s, "disassembly", w.disassembly, &dis);
+    block(
+        &mut s,
+        "cpu_traces",
+        w.cpu_traces,
+        &escape(&text("cpu_traces")),
+    );
+    block(&mut s, "sys", w.sys, &escape(&text("sys")));
     block(&mut s, "log", w.log, &log_lines(r, &text("log")));
     block(&mut s, "modules", w.modules, &escape(&text("modules")));
     if !r.warnings.is_empty() {
