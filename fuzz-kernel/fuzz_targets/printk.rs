@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     let k = Kernel::new(dump);
     if let Ok(recs) = crashlens::kernel::printk::read_log(&k) {
         // (The log text's oops parsing has its own target.)
-        let _ = crashlens::kernel::printk::render_dmesg(&recs);
+        let _ = crashlens::render::log::render(&recs);
         assert!(recs.len() <= 1 << 20);
     }
 });
