@@ -94,7 +94,10 @@ fn sections_and_documents_equal_the_cli() {
             let secs = render::sections(&r, lang);
             let text = |id: &str| render::section_text(&secs, id);
             let report = cli(&["report", p, "--lang", code]);
-            assert!(!text("verdict").is_empty() || r.culprit().is_none(), "{name}");
+            assert!(
+                !text("verdict").is_empty() || r.culprit().is_none(),
+                "{name}"
+            );
             assert!(
                 report.starts_with(&text("verdict")),
                 "{name} {code}: verdict"

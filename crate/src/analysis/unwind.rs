@@ -212,6 +212,131 @@ fn fp_step(env: &dyn UnwindEnv, sp: u64, bp: u64) -> Option<(u64, u64, u64)> {
     Some((bp + 8, ret, next_bp))
 }
 
+/// What one step of the unwind did.
+enum Step {
+    /// A frame was added; go on from the new state.
+    Next,
+    /// The stack ends here.
+    End,
+    /// The trace stops early, for this reason.
+    Stop(String),
+}
+
+/// One step where no ORC entry covers the pc.
+fn step_without_orc(env: &dyn UnwindEnv, st: &mut State, frames: &mut Vec<RawFrame>) -> Step {
+    // No unwind data: the frame-pointer chain, then a scan up the stack for the next
+    // plausible return address.
+    //
+    // Interrupted before its frame was set up (frame-pointer kernels: a fault in the
+    // prologue, or before a shrink-wrapped `push %rbp`), a function's return address is
+    // still at the stack pointer and rbp is its caller's: take it when the call before
+    // it went to this very function (a start at most 4 KiB below the pc).
+    if st.signal {
+        if let Some(ret) = env.read_u64(st.sp).filter(|&r| env.is_text(r)) {
+            let own = env
+                .call_target(ret)
+                .is_some_and(|t| t <= st.ip && st.ip - t < 4096);
+            if own && st.bp.wrapping_add(8) != st.sp {
+                frames.push(RawFrame::returning(ret, st.sp, How::Fp));
+                *st = State::returned(ret, st.sp, st.bp);
+                return Step::Next;
+            }
+        }
+    }
+    // The end of a frame-pointer chain: the first frame of a stack is entered with rbp
+    // 0 and a zero return address (secondary_startup_64 pushes `$0`, as do the kernel
+    // thread and idle entry paths), so a frame record of two zeros is the base.
+    if st.bp & 7 == 0
+        && st.bp >= st.sp
+        && st.bp - st.sp < STACK_SPAN
+        && env.read_u64(st.bp) == Some(0)
+        && env.read_u64(st.bp.wrapping_add(8)) == Some(0)
+    {
+        return Step::End;
+    }
+    if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
+        frames.push(RawFrame::returning(ret, slot, How::Fp));
+        *st = State::returned(ret, slot, next_bp);
+        return Step::Next;
+    }
+    match scan(env, st.sp) {
+        Some(Found::Return(slot, ret)) => {
+            frames.push(RawFrame::returning(ret, slot, How::Scan));
+            *st = State::returned(ret, slot, st.bp);
+            Step::Next
+        }
+        Some(Found::Regs(addr, r)) => {
+            let r = *r;
+            frames.push(RawFrame::exception(r, addr, How::Regs));
+            if r.cs & 3 == 3 {
+                return Step::End; // user mode: the kernel stack ends here
+            }
+            *st = State {
+                ip: r.rip,
+                sp: r.rsp,
+                bp: r.rbp,
+                regs: Some(r),
+                signal: true,
+            };
+            Step::Next
+        }
+        None => Step::Stop(format!(
+            "no unwind information for {:#x} and no return address found on the stack",
+            st.ip
+        )),
+    }
+}
+
+/// The frame's CFA (the caller's stack pointer) by the ORC entry's rule; an indirect rule reads
+/// it from the stack.
+fn orc_cfa(env: &dyn UnwindEnv, e: &OrcEntry, st: &State) -> Result<u64, String> {
+    let cfa = match e.sp_reg {
+        orc::REG_SP => Some(st.sp.wrapping_add(e.sp_offset as i64 as u64)),
+        orc::REG_BP => Some(st.bp.wrapping_add(e.sp_offset as i64 as u64)),
+        orc::REG_SP_INDIRECT => Some(st.sp),
+        orc::REG_BP_INDIRECT => Some(st.bp.wrapping_add(e.sp_offset as i64 as u64)),
+        r => reg_of(&st.regs, r),
+    };
+    let Some(cfa) = cfa else {
+        return Err(format!(
+            "cannot compute the frame at {:#x} (register not saved)",
+            st.ip
+        ));
+    };
+    if !matches!(e.sp_reg, orc::REG_SP_INDIRECT | orc::REG_BP_INDIRECT) {
+        return Ok(cfa);
+    }
+    let Some(v) = env.read_u64(cfa) else {
+        return Err(format!("stack unreadable at {cfa:#x}"));
+    };
+    Ok(if e.sp_reg == orc::REG_SP_INDIRECT {
+        v.wrapping_add(e.sp_offset as i64 as u64)
+    } else {
+        v
+    })
+}
+
+/// The caller's frame pointer after an ORC step, from where the entry says it was saved.
+fn caller_bp(env: &dyn UnwindEnv, e: &OrcEntry, cfa: u64, st: &mut State) {
+    match e.bp_reg {
+        orc::REG_PREV_SP => {
+            if let Some(v) = env.read_u64(cfa.wrapping_add(e.bp_offset as i64 as u64)) {
+                st.bp = v
+            }
+        }
+        orc::REG_BP => {
+            if let Some(v) = env.read_u64(st.bp.wrapping_add(e.bp_offset as i64 as u64)) {
+                st.bp = v
+            }
+        }
+        _ => {
+            if let Some(r) = st.regs {
+                st.bp = r.rbp
+            }
+        }
+    }
+}
+
 fn unwind_from(
     env: &dyn UnwindEnv,
     first: RawFrame,
@@ -229,67 +354,11 @@ fn unwind_from(
         };
         let entry = env.orc(lookup).filter(|e| e.kind != OrcType::Undefined);
         let Some(e) = entry else {
-            // No unwind data: the frame-pointer chain, then a scan up the stack for the next
-            // plausible return address.
-            //
-            // Interrupted before its frame was set up (frame-pointer kernels: a fault in the
-            // prologue, or before a shrink-wrapped `push %rbp`), a function's return address is
-            // still at the stack pointer and rbp is its caller's: take it when the call before
-            // it went to this very function (a start at most 4 KiB below the pc).
-            if st.signal {
-                if let Some(ret) = env.read_u64(st.sp).filter(|&r| env.is_text(r)) {
-                    let own = env
-                        .call_target(ret)
-                        .is_some_and(|t| t <= st.ip && st.ip - t < 4096);
-                    if own && st.bp.wrapping_add(8) != st.sp {
-                        frames.push(RawFrame::returning(ret, st.sp, How::Fp));
-                        st = State::returned(ret, st.sp, st.bp);
-                        continue;
-                    }
-                }
-            }
-            // The end of a frame-pointer chain: the first frame of a stack is entered with rbp
-            // 0 and a zero return address (secondary_startup_64 pushes `$0`, as do the kernel
-            // thread and idle entry paths), so a frame record of two zeros is the base.
-            if st.bp & 7 == 0
-                && st.bp >= st.sp
-                && st.bp - st.sp < STACK_SPAN
-                && env.read_u64(st.bp) == Some(0)
-                && env.read_u64(st.bp.wrapping_add(8)) == Some(0)
-            {
-                break;
-            }
-            if let Some((slot, ret, next_bp)) = fp_step(env, st.sp, st.bp) {
-                frames.push(RawFrame::returning(ret, slot, How::Fp));
-                st = State::returned(ret, slot, next_bp);
-                continue;
-            }
-            match scan(env, st.sp) {
-                Some(Found::Return(slot, ret)) => {
-                    frames.push(RawFrame::returning(ret, slot, How::Scan));
-                    st = State::returned(ret, slot, st.bp);
-                    continue;
-                }
-                Some(Found::Regs(addr, r)) => {
-                    let r = *r;
-                    frames.push(RawFrame::exception(r, addr, How::Regs));
-                    if r.cs & 3 == 3 {
-                        break; // user mode: the kernel stack ends here
-                    }
-                    st = State {
-                        ip: r.rip,
-                        sp: r.rsp,
-                        bp: r.rbp,
-                        regs: Some(r),
-                        signal: true,
-                    };
-                    continue;
-                }
-                None => {
-                    stop = Some(format!(
-                        "no unwind information for {:#x} and no return address found on the stack",
-                        st.ip
-                    ));
+            match step_without_orc(env, &mut st, &mut frames) {
+                Step::Next => continue,
+                Step::End => break,
+                Step::Stop(why) => {
+                    stop = Some(why);
                     break;
                 }
             }
@@ -297,37 +366,14 @@ fn unwind_from(
         if e.kind == OrcType::EndOfStack {
             break;
         }
-        let mut indirect = false;
-        let cfa = match e.sp_reg {
-            orc::REG_SP => Some(st.sp.wrapping_add(e.sp_offset as i64 as u64)),
-            orc::REG_BP => Some(st.bp.wrapping_add(e.sp_offset as i64 as u64)),
-            orc::REG_SP_INDIRECT => {
-                indirect = true;
-                Some(st.sp)
-            }
-            orc::REG_BP_INDIRECT => {
-                indirect = true;
-                Some(st.bp.wrapping_add(e.sp_offset as i64 as u64))
-            }
-            r => reg_of(&st.regs, r),
-        };
-        let Some(mut cfa) = cfa else {
-            stop = Some(format!(
-                "cannot compute the frame at {:#x} (register not saved)",
-                st.ip
-            ));
-            break;
-        };
-        if indirect {
-            let Some(v) = env.read_u64(cfa) else {
-                stop = Some(format!("stack unreadable at {cfa:#x}"));
+        let indirect = matches!(e.sp_reg, orc::REG_SP_INDIRECT | orc::REG_BP_INDIRECT);
+        let cfa = match orc_cfa(env, &e, &st) {
+            Ok(c) => c,
+            Err(why) => {
+                stop = Some(why);
                 break;
-            };
-            cfa = v;
-            if e.sp_reg == orc::REG_SP_INDIRECT {
-                cfa = cfa.wrapping_add(e.sp_offset as i64 as u64);
             }
-        }
+        };
         let prev_sp = st.sp;
         match e.kind {
             OrcType::Call => {
@@ -383,24 +429,7 @@ fn unwind_from(
             }
             OrcType::EndOfStack | OrcType::Undefined => break,
         }
-        // The caller's frame pointer.
-        match e.bp_reg {
-            orc::REG_PREV_SP => {
-                if let Some(v) = env.read_u64(cfa.wrapping_add(e.bp_offset as i64 as u64)) {
-                    st.bp = v
-                }
-            }
-            orc::REG_BP => {
-                if let Some(v) = env.read_u64(st.bp.wrapping_add(e.bp_offset as i64 as u64)) {
-                    st.bp = v
-                }
-            }
-            _ => {
-                if let Some(r) = st.regs {
-                    st.bp = r.rbp
-                }
-            }
-        }
+        caller_bp(env, &e, cfa, &mut st);
         if st.ip == 0 {
             frames.pop();
             break;
