@@ -16,6 +16,13 @@ pub enum Error {
     Memory(MemError),
     /// Something the analysis needs is missing (VMCOREINFO key, symbol, ...).
     Missing(String),
+    /// Something read from the dump's memory or from a file given (a kernel table, a BTF or
+    /// DWARF section, a System.map) does not make sense, or a layout could not be worked out.
+    /// The message says what and is shown as is.
+    Invalid(String),
+    /// A command line, or a question asked of the dump (`dis` of a symbol it lacks), that
+    /// cannot be answered as put. Shown as is.
+    Usage(String),
     /// The user cancelled the analysis.
     Cancelled,
 }
@@ -52,6 +59,7 @@ impl fmt::Display for Error {
             Error::Unsupported(s) => write!(f, "unsupported dump: {s}"),
             Error::Memory(m) => write!(f, "{m}"),
             Error::Missing(s) => write!(f, "missing information: {s}"),
+            Error::Invalid(s) | Error::Usage(s) => f.write_str(s),
             Error::Cancelled => write!(f, "cancelled"),
         }
     }
@@ -89,6 +97,19 @@ impl std::error::Error for Error {}
 impl From<MemError> for Error {
     fn from(m: MemError) -> Self {
         Error::Memory(m)
+    }
+}
+
+/// A plain sentence saying what does not make sense ([`Error::Invalid`]).
+impl From<String> for Error {
+    fn from(s: String) -> Self {
+        Error::Invalid(s)
+    }
+}
+
+impl From<&str> for Error {
+    fn from(s: &str) -> Self {
+        Error::Invalid(s.to_string())
     }
 }
 

@@ -6,6 +6,7 @@
 //! its renderers) -> fronts ([`cli`] natively, `wasm` in the browser).
 
 pub mod analysis;
+pub mod bytes;
 pub mod cache;
 pub mod console;
 pub mod debuginfo;

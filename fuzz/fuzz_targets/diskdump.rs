@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 mod common;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(d) = crashlens::dump::diskdump::open(common::source(data)) {
+    if let Ok(d) = crashlens::dump::split::open(common::source(data)) {
         common::exercise(&d);
     }
 });

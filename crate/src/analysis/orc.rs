@@ -26,6 +26,8 @@
 //! Each table is `orc_unwind_ip[]` (s32 offsets relative to the entry's own address, sorted) and
 //! `orc_unwind[]` (6-byte entries) of the same length.
 
+use crate::bytes::Le;
+
 use serde::Serialize;
 
 pub const REG_UNDEFINED: u8 = 0;
@@ -173,9 +175,10 @@ impl OrcFormat {
 impl OrcEntry {
     pub fn decode(b: &[u8], fmt: OrcFormat) -> OrcEntry {
         let v = fmt.version;
-        let sp_offset = i16::from_le_bytes([b[0], b[1]]);
-        let bp_offset = i16::from_le_bytes([b[2], b[3]]);
-        let f = u16::from_le_bytes([b[4], b[5]]);
+        // A short entry (damaged table) decodes as zeros: an undefined entry.
+        let sp_offset = b.i16_at(0).unwrap_or(0);
+        let bp_offset = b.i16_at(2).unwrap_or(0);
+        let f = b.u16_at(4).unwrap_or(0);
         let sp_reg = fmt.regs.canonical((f & 0xf) as u8);
         let bp_reg = fmt.regs.canonical(((f >> 4) & 0xf) as u8);
         let (kind, signal) = match v {
@@ -249,7 +252,7 @@ impl OrcTable {
         let mut ips = Vec::with_capacity(n);
         let mut entries = Vec::with_capacity(n);
         for i in 0..n {
-            let rel = i32::from_le_bytes(ip_bytes[i * 4..i * 4 + 4].try_into().unwrap());
+            let rel = ip_bytes.i32_at(i * 4).unwrap_or(0);
             ips.push((ip_table + 4 * i as u64).wrapping_add(rel as i64 as u64));
             entries.push(OrcEntry::decode(
                 &entry_bytes[i * ENTRY_SIZE..(i + 1) * ENTRY_SIZE],

@@ -4,6 +4,7 @@
 use super::model::{Frame, FrameKind};
 use super::orc::{self, OrcEntry, OrcFit, OrcFormat, OrcTable};
 use super::unwind::{self, How, RawFrame, UnwindEnv};
+use crate::bytes::Le;
 use crate::dump::Regs;
 use crate::kernel::Kernel;
 use std::cell::RefCell;
@@ -208,7 +209,7 @@ pub fn module_orc_by_shape(
 ) -> Option<OrcTable> {
     const STRUCT_MODULE_MAX: usize = 2048;
     let raw = k.read_bytes(m.addr, STRUCT_MODULE_MAX).ok()?;
-    let q = |o: usize| u64::from_le_bytes(raw[o..o + 8].try_into().unwrap());
+    let q = |o: usize| raw.u64_at(o).unwrap_or(0);
     (0..STRUCT_MODULE_MAX - 24)
         .step_by(8)
         .find_map(|off| module_orc_at(k, m, v, q(off) & 0xffff_ffff, q(off + 8), q(off + 16)))
@@ -321,7 +322,7 @@ impl SwitchLayout {
         from_btf: false,
     };
 
-    pub fn of(k: &Kernel) -> Result<SwitchLayout, String> {
+    pub fn of(k: &Kernel) -> crate::error::Result<SwitchLayout> {
         if let Some(b) = k.btf() {
             let o = |m: &str| b.member_offset("inactive_task_frame", m);
             if let (Some(bp), Some(ret_addr), Some(size)) =
@@ -355,9 +356,9 @@ pub fn switch_frame(
     k: &Kernel,
     l: &SwitchLayout,
     thread_sp: u64,
-) -> Result<unwind::SwitchFrame, String> {
+) -> crate::error::Result<unwind::SwitchFrame> {
     if thread_sp == 0 || thread_sp & 7 != 0 {
-        return Err(format!("saved stack pointer {thread_sp:#x} is not usable"));
+        return Err(format!("saved stack pointer {thread_sp:#x} is not usable").into());
     }
     let rd = |o: u64| {
         let a = thread_sp

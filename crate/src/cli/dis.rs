@@ -32,8 +32,7 @@ pub fn run(a: &Args) -> Result<()> {
         count,
         reverse: a.flags.iter().any(|f| f == "-r"),
     };
-    let d =
-        crate::report::dis::dis(&s.kernel, &s.debuginfo, &target, range).map_err(Error::Missing)?;
+    let d = crate::report::dis::dis(&s.kernel, &s.debuginfo, &target, range)?;
     match a.format {
         Format::Json => print_json(&d),
         Format::Text => super::out(&crate::report::dis::render(&d, with_lines)),

@@ -73,9 +73,11 @@ pub enum Format {
     Json,
 }
 
-fn parse(argv: Vec<String>) -> Result<Args, String> {
+fn parse(argv: Vec<String>) -> crate::error::Result<Args> {
     let mut it = argv.into_iter();
-    let command = it.next().ok_or("no command given")?;
+    let command = it
+        .next()
+        .ok_or_else(|| Error::Usage("no command given".into()))?;
     let mut a = Args {
         command,
         paths: vec![],
@@ -99,7 +101,9 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                         Format::Text
                     }
                     other => {
-                        return Err(format!("unknown format {other:?} (text, json, md or html)"))
+                        return Err(Error::Usage(format!(
+                            "unknown format {other:?} (text, json, md or html)"
+                        )))
                     }
                 }
             }
@@ -109,10 +113,10 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 a.lang = match it.next().as_deref() {
                     Some(l @ ("en" | "zh")) => l.to_string(),
                     other => {
-                        return Err(format!(
+                        return Err(Error::Usage(format!(
                             "unknown language {:?} (en or zh)",
                             other.unwrap_or("")
-                        ))
+                        )))
                     }
                 }
             }
@@ -120,19 +124,18 @@ fn parse(argv: Vec<String>) -> Result<Args, String> {
                 let v = it
                     .next()
                     .filter(|v| v.parse::<i64>().is_ok())
-                    .ok_or("-p needs a PID")?;
+                    .ok_or_else(|| Error::Usage("-p needs a PID".into()))?;
                 a.flags.push(format!("--pid={v}"));
             }
-            "--debuginfo" => a.debuginfo.push(
-                it.next()
-                    .ok_or("--debuginfo needs a file (vmlinux, .ko or System.map)")?,
-            ),
+            "--debuginfo" => a.debuginfo.push(it.next().ok_or_else(|| {
+                Error::Usage("--debuginfo needs a file (vmlinux, .ko or System.map)".into())
+            })?),
             "--cache-mb" => {
                 a.cache_mb = it
                     .next()
                     .and_then(|v| v.parse().ok())
                     .filter(|&v| v > 0)
-                    .ok_or("--cache-mb needs a positive number")?
+                    .ok_or_else(|| Error::Usage("--cache-mb needs a positive number".into()))?
             }
             f if f.starts_with('-') && f.len() > 1 => a.flags.push(f.to_string()),
             _ => a.paths.push(x),

@@ -1,6 +1,8 @@
 //! DWARF of one file: source lines and inlined frames (addr2line), and the types a fault
 //! needs (the struct a parameter points to, the member at an offset).
 
+use crate::bytes::Le;
+
 use gimli::{AttributeValue, EndianRcSlice, LittleEndian, Reader};
 use std::rc::Rc;
 
@@ -67,7 +69,7 @@ const MAX_ROWS: usize = 4_000_000;
 
 impl Dwarf {
     /// `section(name)` gives a section's (relocated) bytes or None.
-    pub fn new(mut section: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Dwarf, String> {
+    pub fn new(mut section: impl FnMut(&str) -> Option<Vec<u8>>) -> crate::error::Result<Dwarf> {
         let mut bytes: Vec<(&'static str, Rc<[u8]>)> = Vec::new();
         for &n in SECTIONS {
             if let Some(b) = section(n) {
@@ -79,7 +81,7 @@ impl Dwarf {
 
     /// From sections already in memory (shared, not copied: each gimli view and every
     /// per-unit `Dwarf` of a vmlinux point at the same bytes).
-    pub fn from_shared(bytes: &[(&'static str, Rc<[u8]>)]) -> Result<Dwarf, String> {
+    pub fn from_shared(bytes: &[(&'static str, Rc<[u8]>)]) -> crate::error::Result<Dwarf> {
         let load = |id: gimli::SectionId| -> Result<R, gimli::Error> {
             let b = bytes
                 .iter()
@@ -580,7 +582,7 @@ impl PerUnit {
         src: Rc<dyn crate::source::ReadAt>,
         info: (u64, u64),
         shared: Vec<(&'static str, Rc<[u8]>)>,
-    ) -> Result<PerUnit, String> {
+    ) -> crate::error::Result<PerUnit> {
         let ar = shared
             .iter()
             .find(|(n, _)| *n == ".debug_aranges")
@@ -637,7 +639,7 @@ impl PerUnit {
         Some(d)
     }
 
-    fn load(&self, cu: u64) -> Result<Dwarf, String> {
+    fn load(&self, cu: u64) -> crate::error::Result<Dwarf> {
         let (off, size) = self.info;
         let e = |x: crate::error::Error| x.to_string();
         let mut h = [0u8; 12];
@@ -647,14 +649,14 @@ impl PerUnit {
         self.src
             .read_exact_at(off + cu, &mut h, "unit header")
             .map_err(e)?;
-        let l32 = u32::from_le_bytes(h[..4].try_into().expect("4"));
+        let l32 = h.u32_at(0).unwrap_or(0);
         let len = if l32 == 0xffff_ffff {
-            12 + u64::from_le_bytes(h[4..12].try_into().expect("8"))
+            12 + h.u64_at(4).unwrap_or(0)
         } else {
             4 + l32 as u64
         };
         if len > MAX_UNIT || cu + len > size {
-            return Err(format!("unit at {cu:#x} of {len} bytes does not fit"));
+            return Err(format!("unit at {cu:#x} of {len} bytes does not fit").into());
         }
         // The unit alone, as a .debug_info of one unit: its DIE references are unit-relative
         // and its other offsets (lines, strings, ranges) point into the shared sections. The

@@ -4,7 +4,11 @@
 //! the browser too). `SHF_COMPRESSED` sections (zlib, zstd) are inflated.
 
 use crate::source::ReadAt;
-use object::elf;
+use object::elf::{self, CompressionHeader64, FileHeader64, Rela64, SectionHeader64, Sym64};
+use object::read::elf::{
+    CompressionHeader as _, FileHeader as _, NoteIterator, Rela as _, SectionHeader as _, Sym as _,
+};
+use object::{pod, LittleEndian as LE};
 
 /// At most this many section headers (a vmlinux has ~80, a .ko ~60; -ffunction-sections builds
 /// have a few thousand).
@@ -32,16 +36,6 @@ pub struct ElfFile<'a> {
     pub sections: Vec<Section>,
 }
 
-fn u16_at(b: &[u8], o: usize) -> u16 {
-    u16::from_le_bytes([b[o], b[o + 1]])
-}
-fn u32_at(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"))
-}
-fn u64_at(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"))
-}
-
 /// An ELF symbol (`Elf64_Sym`).
 #[derive(Debug, Clone)]
 pub struct Sym {
@@ -59,61 +53,70 @@ impl Sym {
 }
 
 impl<'a> ElfFile<'a> {
-    pub fn parse(src: &'a dyn ReadAt) -> Result<ElfFile<'a>, String> {
+    pub fn parse(src: &'a dyn ReadAt) -> crate::error::Result<ElfFile<'a>> {
         let e = |x: crate::error::Error| x.to_string();
+        // Only the file header and the section header table are read here (object's on-disk
+        // types over those bytes); sections are read when asked for.
         let mut h = [0u8; 64];
         src.read_exact_at(0, &mut h, "ELF header").map_err(e)?;
-        if h[..4] != elf::ELFMAG {
+        let (fh, _) = pod::from_bytes::<FileHeader64<LE>>(&h).map_err(|_| "not an ELF file")?;
+        let id = &fh.e_ident;
+        if id.magic != elf::ELFMAG {
             return Err("not an ELF file".into());
         }
-        if h[4] != elf::ELFCLASS64 || h[5] != elf::ELFDATA2LSB {
+        if id.class != elf::ELFCLASS64 || id.data != elf::ELFDATA2LSB {
             return Err("not a 64-bit little-endian ELF file".into());
         }
-        let machine = u16_at(&h, 18);
+        let machine = fh.e_machine(LE);
         if machine != elf::EM_X86_64 {
-            return Err(format!("ELF machine {machine} is not x86_64"));
+            return Err(format!("ELF machine {machine} is not x86_64").into());
         }
-        let e_type = u16_at(&h, 16);
-        let shoff = u64_at(&h, 40);
-        let shentsize = u16_at(&h, 58) as u64;
-        let mut shnum = u16_at(&h, 60) as u64;
-        let mut shstrndx = u16_at(&h, 62) as u32;
+        let e_type = fh.e_type(LE);
+        let shoff = fh.e_shoff(LE);
+        let shentsize = fh.e_shentsize(LE) as u64;
+        let mut shnum = fh.e_shnum(LE) as u64;
+        let mut shstrndx = fh.e_shstrndx(LE) as u32;
         if shoff == 0 {
             return Err("the ELF file has no section headers".into());
         }
         if shentsize != 64 {
-            return Err(format!("unexpected ELF section header size {shentsize}"));
+            return Err(format!("unexpected ELF section header size {shentsize}").into());
         }
+        // Section 0 holds the real count and string-table index when they do not fit
+        // (e_shnum == 0, e_shstrndx == SHN_XINDEX).
         let mut raw0 = [0u8; 64];
         src.read_exact_at(shoff, &mut raw0, "first section header")
             .map_err(e)?;
+        let (s0, _) = pod::from_bytes::<SectionHeader64<LE>>(&raw0)
+            .map_err(|_| "first section header unreadable")?;
         if shnum == 0 {
-            shnum = u64_at(&raw0, 32);
+            shnum = s0.sh_size(LE);
         }
         if shstrndx == elf::SHN_XINDEX as u32 {
-            shstrndx = u32_at(&raw0, 40);
+            shstrndx = s0.sh_link(LE);
         }
         if shnum as usize > MAX_SECTIONS {
-            return Err(format!("{shnum} ELF sections: too many"));
+            return Err(format!("{shnum} ELF sections: too many").into());
         }
         let raw = src
             .read_vec(shoff, (shnum * 64) as usize, "section headers")
             .map_err(e)?;
-        let mut sections: Vec<Section> = raw
-            .chunks_exact(64)
+        let headers = pod::slice_from_all_bytes::<SectionHeader64<LE>>(&raw)
+            .map_err(|_| "section headers unreadable")?;
+        let mut sections: Vec<Section> = headers
+            .iter()
             .map(|s| Section {
                 name: String::new(),
-                kind: u32_at(s, 4),
-                flags: u64_at(s, 8),
-                addr: u64_at(s, 16),
-                offset: u64_at(s, 24),
-                size: u64_at(s, 32),
-                link: u32_at(s, 40),
-                info: u32_at(s, 44),
-                entsize: u64_at(s, 56),
+                kind: s.sh_type(LE),
+                flags: s.sh_flags(LE),
+                addr: s.sh_addr(LE),
+                offset: s.sh_offset(LE),
+                size: s.sh_size(LE),
+                link: s.sh_link(LE),
+                info: s.sh_info(LE),
+                entsize: s.sh_entsize(LE),
             })
             .collect();
-        let names_off: Vec<u32> = raw.chunks_exact(64).map(|s| u32_at(s, 0)).collect();
         let mut f = ElfFile {
             src,
             e_type,
@@ -121,8 +124,8 @@ impl<'a> ElfFile<'a> {
         };
         if let Some(st) = sections.get(shstrndx as usize).cloned() {
             let names = f.read_raw(&st)?;
-            for (s, &n) in sections.iter_mut().zip(&names_off) {
-                s.name = cstr(&names, n as usize);
+            for (s, h) in sections.iter_mut().zip(headers) {
+                s.name = cstr(&names, h.sh_name(LE) as usize);
             }
         }
         f.sections = sections;
@@ -136,7 +139,7 @@ impl<'a> ElfFile<'a> {
             .find(|(_, s)| s.name == name)
     }
 
-    fn read_raw(&self, s: &Section) -> Result<Vec<u8>, String> {
+    fn read_raw(&self, s: &Section) -> crate::error::Result<Vec<u8>> {
         if s.kind == elf::SHT_NOBITS {
             return Ok(Vec::new());
         }
@@ -148,25 +151,24 @@ impl<'a> ElfFile<'a> {
             return Err(format!(
                 "section {} ({} bytes at {:#x}) lies outside the file",
                 s.name, s.size, s.offset
-            ));
+            )
+            .into());
         }
-        self.src
-            .read_vec(s.offset, s.size as usize, &s.name)
-            .map_err(|e| e.to_string())
+        self.src.read_vec(s.offset, s.size as usize, &s.name)
     }
 
     /// The section's bytes, inflated when `SHF_COMPRESSED`.
-    pub fn read(&self, s: &Section) -> Result<Vec<u8>, String> {
+    pub fn read(&self, s: &Section) -> crate::error::Result<Vec<u8>> {
         let raw = self.read_raw(s)?;
         if s.flags & elf::SHF_COMPRESSED as u64 == 0 {
             return Ok(raw);
         }
-        if raw.len() < 24 {
-            return Err(format!("compressed section {} is truncated", s.name));
-        }
-        let (kind, size) = (u32_at(&raw, 0), u64_at(&raw, 8));
+        let Ok((ch, _)) = pod::from_bytes::<CompressionHeader64<LE>>(&raw) else {
+            return Err(format!("compressed section {} is truncated", s.name).into());
+        };
+        let (kind, size) = (ch.ch_type(LE), ch.ch_size(LE));
         if size > MAX_SECTION {
-            return Err(format!("compressed section {} claims {size} bytes", s.name));
+            return Err(format!("compressed section {} claims {size} bytes", s.name).into());
         }
         let mut out = Vec::with_capacity(size as usize);
         use std::io::Read;
@@ -185,20 +187,21 @@ impl<'a> ElfFile<'a> {
                     .map_err(|e| format!("section {}: zstd: {e}", s.name))?;
                 out.truncate(n);
             }
-            k => return Err(format!("section {}: unknown compression {k}", s.name)),
+            k => return Err(format!("section {}: unknown compression {k}", s.name).into()),
         }
         if out.len() as u64 != size {
             return Err(format!(
                 "section {}: inflated to {} bytes, header says {size}",
                 s.name,
                 out.len()
-            ));
+            )
+            .into());
         }
         Ok(out)
     }
 
     /// The symbol table (`.symtab`), names resolved.
-    pub fn symbols(&self) -> Result<Vec<Sym>, String> {
+    pub fn symbols(&self) -> crate::error::Result<Vec<Sym>> {
         let Some((_, st)) = self
             .sections
             .iter()
@@ -212,14 +215,17 @@ impl<'a> ElfFile<'a> {
             Some(s) => self.read(s)?,
             None => Vec::new(),
         };
-        Ok(data
-            .chunks_exact(24)
-            .map(|b| Sym {
-                name: cstr(&strs, u32_at(b, 0) as usize),
-                info: b[4],
-                shndx: u16_at(b, 6),
-                value: u64_at(b, 8),
-                size: u64_at(b, 16),
+        let whole = data.len() / 24 * 24;
+        let syms = pod::slice_from_all_bytes::<Sym64<LE>>(&data[..whole])
+            .map_err(|_| format!("symbol table {} unreadable", st.name))?;
+        Ok(syms
+            .iter()
+            .map(|y| Sym {
+                name: cstr(&strs, y.st_name(LE) as usize),
+                info: y.st_info(),
+                shndx: y.st_shndx(LE),
+                value: y.st_value(LE),
+                size: y.st_size(LE),
             })
             .collect())
     }
@@ -232,21 +238,13 @@ impl<'a> ElfFile<'a> {
             .filter(|s| s.kind == elf::SHT_NOTE && s.size < 1 << 20)
         {
             let Ok(b) = self.read(s) else { continue };
-            let mut o = 0usize;
-            while o + 12 <= b.len() {
-                let (nsz, dsz, ty) = (
-                    u32_at(&b, o) as usize,
-                    u32_at(&b, o + 4) as usize,
-                    u32_at(&b, o + 8),
-                );
-                let name_end = o + 12 + nsz;
-                let desc = name_end.div_ceil(4) * 4;
-                let end = desc.checked_add(dsz).filter(|&e| e <= b.len());
-                let Some(end) = end else { break };
-                if ty == elf::NT_GNU_BUILD_ID && b.get(o + 12..name_end) == Some(b"GNU\0") {
-                    return Some(b[desc..end].iter().map(|x| format!("{x:02x}")).collect());
+            let Ok(mut notes) = NoteIterator::<FileHeader64<LE>>::new(LE, 4, &b) else {
+                continue;
+            };
+            while let Ok(Some(n)) = notes.next() {
+                if n.n_type(LE) == elf::NT_GNU_BUILD_ID && n.name() == elf::ELF_NOTE_GNU {
+                    return Some(n.desc().iter().map(|x| format!("{x:02x}")).collect());
                 }
-                o = end.div_ceil(4) * 4;
             }
         }
         None
@@ -266,11 +264,12 @@ pub fn cstr(b: &[u8], at: usize) -> String {
 /// (unknown types, out of range).
 pub fn apply_rela(data: &mut [u8], rela: &[u8], sym_value: &dyn Fn(usize) -> Option<u64>) -> usize {
     let mut skipped = 0;
-    for r in rela.chunks_exact(24) {
-        let off = u64_at(r, 0) as usize;
-        let info = u64_at(r, 8);
-        let addend = u64_at(r, 16);
-        let (sym, ty) = ((info >> 32) as usize, (info & 0xffff_ffff) as u32);
+    let whole = rela.len() / 24 * 24;
+    let relas = pod::slice_from_all_bytes::<Rela64<LE>>(&rela[..whole]).unwrap_or(&[]);
+    for r in relas {
+        let off = r.r_offset(LE) as usize;
+        let addend = r.r_addend(LE) as u64;
+        let (sym, ty) = (r.r_sym(LE, false) as usize, r.r_type(LE, false));
         let Some(s) = sym_value(sym) else {
             skipped += 1;
             continue;

@@ -218,7 +218,7 @@ impl DebugInfo {
     }
 }
 
-fn load_elf(k: &Kernel, name: &str, src: Rc<Counting>) -> Result<DebugFile, String> {
+fn load_elf(k: &Kernel, name: &str, src: Rc<Counting>) -> crate::error::Result<DebugFile> {
     let e = elf::ElfFile::parse(&*src)?;
     if e.section(".debug_info").is_none() {
         return Err(
@@ -229,13 +229,15 @@ fn load_elf(k: &Kernel, name: &str, src: Rc<Counting>) -> Result<DebugFile, Stri
     match e.e_type {
         object::elf::ET_REL => load_module(k, name, &e),
         object::elf::ET_EXEC | object::elf::ET_DYN => load_vmlinux(k, &e, src.clone()),
-        t => Err(format!(
-            "ELF type {t} is neither a vmlinux nor a kernel module"
-        )),
+        t => Err(format!("ELF type {t} is neither a vmlinux nor a kernel module").into()),
     }
 }
 
-fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<DebugFile, String> {
+fn load_vmlinux(
+    k: &Kernel,
+    e: &elf::ElfFile,
+    src: Rc<Counting>,
+) -> crate::error::Result<DebugFile> {
     let syms = k.symbols();
     let dump_id = k
         .vmcoreinfo
@@ -249,7 +251,8 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
         if a != b {
             return Err(format!(
                 "build id {b} differs from the dump's {a}: a vmlinux of another build"
-            ));
+            )
+            .into());
         }
         verified = true;
     }
@@ -269,7 +272,7 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
     if let (Some(f), Some(m)) = (elf_stext, mem_stext) {
         if let Some(ko) = k.vmcoreinfo.kernel_offset {
             if m.wrapping_sub(f) != ko {
-                return Err(format!("_stext at {f:#x} + KASLR offset {ko:#x} is not the dump's _stext {m:#x}: another build"));
+                return Err(format!("_stext at {f:#x} + KASLR offset {ko:#x} is not the dump's _stext {m:#x}: another build").into());
             }
         }
         // Without a build id, a few more symbols must agree.
@@ -288,7 +291,8 @@ fn load_vmlinux(k: &Kernel, e: &elf::ElfFile, src: Rc<Counting>) -> Result<Debug
                             s.name,
                             a,
                             s.value.wrapping_add(bias)
-                        ));
+                        )
+                        .into());
                     }
                     checked += 1;
                 }
@@ -362,7 +366,7 @@ fn modinfo(e: &elf::ElfFile) -> BTreeMap<String, String> {
     m
 }
 
-fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, String> {
+fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result<DebugFile> {
     let info = modinfo(e);
     let name = match info.get("name") {
         Some(n) => n.clone(),
@@ -378,13 +382,13 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
     };
     let syms = k.symbols();
     let Some(module) = syms.modules.iter().find(|m| m.name == name) else {
-        return Err(format!("module {name} is not loaded in the dump"));
+        return Err(format!("module {name} is not loaded in the dump").into());
     };
     // An identity check (was this .ko built for the running kernel?), not a feature switch.
     if let (Some(vm), Some(rel)) = (info.get("vermagic"), k.release()) {
         let built_for = vm.split_whitespace().next().unwrap_or("");
         if built_for != rel {
-            return Err(format!("{file} was built for {built_for} (vermagic), the dump runs {rel}: not this module's build"));
+            return Err(format!("{file} was built for {built_for} (vermagic), the dump runs {rel}: not this module's build").into());
         }
     }
     // Each allocated section's load address, from the module's symbols in kallsyms.
@@ -416,7 +420,7 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
                 return Err(format!(
                     "its symbols do not line up with module {name}'s in the dump ({} at {a:#x} implies section base {b:#x}, others {prev:#x}): another build",
                     s.name
-                ))
+                ).into())
             }
             Some(_) => agree += 1,
             None => {
@@ -439,7 +443,8 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> Result<DebugFile, St
     {
         return Err(format!(
             "none of its functions were found among module {name}'s symbols in the dump"
-        ));
+        )
+        .into());
     }
     // Relocate: symbol value = its section's load address + st_value (non-allocated sections
     // such as .debug_str sit at 0).

@@ -21,17 +21,15 @@ impl SystemMap {
         self.entries.is_empty()
     }
 
-    pub fn parse(src: &dyn ReadAt) -> Result<SystemMap, String> {
+    pub fn parse(src: &dyn ReadAt) -> crate::error::Result<SystemMap> {
         if src.len() > MAX_SIZE {
             return Err("not an ELF file, and too large for a System.map".into());
         }
-        let b = src
-            .read_vec(0, src.len() as usize, "System.map")
-            .map_err(|e| e.to_string())?;
+        let b = src.read_vec(0, src.len() as usize, "System.map")?;
         Self::parse_text(&String::from_utf8_lossy(&b))
     }
 
-    pub fn parse_text(t: &str) -> Result<SystemMap, String> {
+    pub fn parse_text(t: &str) -> crate::error::Result<SystemMap> {
         let mut entries = Vec::new();
         for (n, line) in t.lines().enumerate() {
             if line.trim().is_empty() {
@@ -43,7 +41,8 @@ impl SystemMap {
                     "not a System.map (line {}: {:?})",
                     n + 1,
                     line.chars().take(60).collect::<String>()
-                ));
+                )
+                .into());
             };
             let addr = u64::from_str_radix(a, 16).ok().filter(|_| a.len() >= 8);
             let kind = k
@@ -57,7 +56,8 @@ impl SystemMap {
                         "not a System.map (line {}: {:?})",
                         n + 1,
                         line.chars().take(60).collect::<String>()
-                    ))
+                    )
+                    .into())
                 }
             }
         }
@@ -69,7 +69,7 @@ impl SystemMap {
 
     /// Checks it against the dump: VMCOREINFO's SYMBOL() lines (runtime addresses) must equal
     /// the map's addresses plus the KASLR offset; sets the bias.
-    pub fn check(&mut self, k: &Kernel) -> Result<(), String> {
+    pub fn check(&mut self, k: &Kernel) -> crate::error::Result<()> {
         let bias = k.vmcoreinfo.kernel_offset.unwrap_or(0);
         let mut same = 0;
         for (name, want) in [
@@ -87,7 +87,7 @@ impl SystemMap {
                 continue;
             };
             if a.wrapping_add(bias) != want {
-                return Err(format!("{name} is at {:#x} here but {want:#x} in the dump: a System.map of another build", a.wrapping_add(bias)));
+                return Err(format!("{name} is at {:#x} here but {want:#x} in the dump: a System.map of another build", a.wrapping_add(bias)).into());
             }
             same += 1;
         }

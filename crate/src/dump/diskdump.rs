@@ -13,7 +13,8 @@
 //! Excluded pages are `MemError::NotInDump`, never zeros.
 
 use super::notes::{parse_notes, Notes};
-use super::{le_u32, le_u64, ContainerInfo, Dump, Source};
+use super::{ContainerInfo, Source};
+use crate::bytes::Le;
 use crate::error::{Error, MemError, Result};
 use std::cell::RefCell;
 
@@ -88,15 +89,15 @@ impl Header {
         };
         Ok(Header {
             signature,
-            version: le_u32(b, H_VERSION) as i32,
+            version: b.u32_at(H_VERSION).unwrap_or(0) as i32,
             utsname: [uts(0), uts(1), uts(2), uts(3), uts(4), uts(5)],
-            timestamp: le_u64(b, H_TIMESTAMP),
-            status: le_u32(b, H_STATUS),
-            block_size: le_u32(b, H_BLOCK_SIZE),
-            sub_hdr_size: le_u32(b, H_SUB_HDR_SIZE),
-            bitmap_blocks: le_u32(b, H_BITMAP_BLOCKS),
-            max_mapnr: le_u32(b, H_MAX_MAPNR),
-            nr_cpus: le_u32(b, H_NR_CPUS) as i32,
+            timestamp: b.u64_at(H_TIMESTAMP).unwrap_or(0),
+            status: b.u32_at(H_STATUS).unwrap_or(0),
+            block_size: b.u32_at(H_BLOCK_SIZE).unwrap_or(0),
+            sub_hdr_size: b.u32_at(H_SUB_HDR_SIZE).unwrap_or(0),
+            bitmap_blocks: b.u32_at(H_BITMAP_BLOCKS).unwrap_or(0),
+            max_mapnr: b.u32_at(H_MAX_MAPNR).unwrap_or(0),
+            nr_cpus: b.u32_at(H_NR_CPUS).unwrap_or(0) as i32,
         })
     }
     pub fn is_kdump(&self) -> bool {
@@ -126,8 +127,9 @@ pub struct SubHeader {
 
 impl SubHeader {
     pub fn parse(b: &[u8], version: i32) -> SubHeader {
-        let q = |o: usize| if b.len() >= o + 8 { le_u64(b, o) } else { 0 };
-        let d = |o: usize| if b.len() >= o + 4 { le_u32(b, o) } else { 0 };
+        // Older header versions are shorter: their missing fields read as 0.
+        let q = |o: usize| b.u64_at(o).unwrap_or(0);
+        let d = |o: usize| b.u32_at(o).unwrap_or(0);
         let mut s = SubHeader {
             phys_base: q(0),
             dump_level: d(8) as i32,
@@ -171,11 +173,12 @@ impl RankedBitmap {
         let nwords = nbits.div_ceil(64) as usize;
         let mut words = vec![0u64; nwords];
         for (i, w) in words.iter_mut().enumerate() {
+            // The last word may be cut short: its missing bytes are 0.
             let mut b = [0u8; 8];
             let s = (i * 8).min(bytes.len());
             let e = (i * 8 + 8).min(bytes.len());
             b[..e - s].copy_from_slice(&bytes[s..e]);
-            *w = u64::from_le_bytes(b);
+            *w = b.u64_at(0).unwrap_or(0);
         }
         // Clear bits past nbits so they never count.
         if !nbits.is_multiple_of(64) {
@@ -259,7 +262,7 @@ pub struct Scan {
 }
 
 /// Decompresses one page. `out` is exactly one page; the page must decode to exactly that size.
-pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Result<(), String> {
+pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> crate::error::Result<()> {
     let page = out.len();
     let n = match flags & CODEC_MASK {
         0 => {
@@ -267,7 +270,8 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
                 return Err(format!(
                     "uncompressed page of {} bytes (page size {page})",
                     data.len()
-                ));
+                )
+                .into());
             }
             out.copy_from_slice(data);
             page
@@ -277,7 +281,7 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
             match d.decompress(data, out, flate2::FlushDecompress::Finish) {
                 Ok(flate2::Status::StreamEnd) => d.total_out() as usize,
                 Ok(_) => return Err("zlib stream does not end within one page".into()),
-                Err(e) => return Err(format!("zlib: {e}")),
+                Err(e) => return Err(format!("zlib: {e}").into()),
             }
         }
         // The `lzo` crate, not lzokay-native: fuzzing found lzokay-native 0.1.0 indexing out of
@@ -288,7 +292,7 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
         DUMP_DH_COMPRESSED_SNAPPY => {
             let len = snap::raw::decompress_len(data).map_err(|e| format!("snappy: {e}"))?;
             if len != page {
-                return Err(format!("snappy page decodes to {len} bytes"));
+                return Err(format!("snappy page decodes to {len} bytes").into());
             }
             snap::raw::Decoder::new()
                 .decompress(data, out)
@@ -298,10 +302,10 @@ pub fn decode_page(flags: u32, data: &[u8], out: &mut [u8]) -> std::result::Resu
             let mut d = ruzstd::FrameDecoder::new();
             d.decode_all(data, out).map_err(|e| format!("zstd: {e}"))?
         }
-        f => return Err(format!("unknown compression flags {f:#x}")),
+        f => return Err(format!("unknown compression flags {f:#x}").into()),
     };
     if n != page {
-        return Err(format!("page decodes to {n} bytes, not {page}"));
+        return Err(format!("page decodes to {n} bytes, not {page}").into());
     }
     Ok(())
 }
@@ -509,7 +513,11 @@ impl DiskDumpFile {
                 break;
             }
             for d in buf[..n].chunks_exact(PAGE_DESC_SIZE as usize) {
-                let (offset, size, flags) = (le_u64(d, 0), le_u32(d, 8) as u64, le_u32(d, 12));
+                let (offset, size, flags) = (
+                    d.u64_at(0).unwrap_or(0),
+                    d.u32_at(8).unwrap_or(0) as u64,
+                    d.u32_at(12).unwrap_or(0),
+                );
                 let codec = flags & CODEC_MASK;
                 seen |= codec.max(if codec == 0 { 0x1000 } else { 0 });
                 if offset == 0 {
@@ -586,7 +594,11 @@ impl DiskDumpFile {
                     format!("its page descriptor (#{pos}) lies past the end of the truncated file"),
                 )
             })?;
-        Ok((le_u64(&d, 0), le_u32(&d, 8), le_u32(&d, 12)))
+        Ok((
+            d.u64_at(0).unwrap_or(0),
+            d.u32_at(8).unwrap_or(0),
+            d.u32_at(12).unwrap_or(0),
+        ))
     }
 
     /// Reads the whole page `pfn` into `out` (one page long).
@@ -643,7 +655,7 @@ impl DiskDumpFile {
         self.src
             .read_exact_at(offset, &mut data, "page data")
             .map_err(|e| unreadable(paddr, e.to_string()))?;
-        decode_page(flags, &data, out).map_err(|e| unreadable(paddr, e))
+        decode_page(flags, &data, out).map_err(|e| unreadable(paddr, e.to_string()))
     }
 
     /// Reads through a small cache of decoded pages (page-table walks read 8 bytes at a time).
@@ -852,11 +864,6 @@ pub(super) fn describe(f: &DiskDumpFile) -> (String, String) {
             format!("diskdump (DISKDUMP), header version {}", f.header.version),
         )
     }
-}
-
-/// Opens one kdump-compressed or diskdump file (a set of one part: see [`super::split`]).
-pub fn open(src: Source) -> Result<Dump> {
-    super::split::open_parts(vec![src])
 }
 
 #[cfg(test)]

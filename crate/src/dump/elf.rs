@@ -1,19 +1,19 @@
 //! ELF64 vmcores: QEMU `dump-guest-memory`, kdump's `/proc/vmcore` copies, `makedumpfile -E`.
 //!
-//! Parsed by hand because the header is tiny and the checks matter more than the code: PN_XNUM
-//! (more than 65535 program headers, real count in section 0's `sh_info`), QEMU >= 7.1 putting
-//! section headers before program headers (`e_phoff` is not always 64), `p_filesz < p_memsz`
-//! (the rest reads as zeros, as the ELF spec says), and files cut short.
+//! The header, section 0 and the program headers are read through [`ReadAt`](crate::source::ReadAt)
+//! and seen through `object`'s on-disk types; the checks are ours: PN_XNUM (more than 65535
+//! program headers, real count in section 0's `sh_info`), QEMU >= 7.1 putting section headers
+//! before program headers (`e_phoff` is not always 64), `p_filesz < p_memsz` (the rest reads as
+//! zeros, as the ELF spec says), and files cut short (what is missing reads as past the end).
 
 use super::notes::{parse_notes, Notes};
-use super::{le_u16, le_u32, le_u64, ContainerInfo, Dump, PhysMem, Source, VirtRange};
+use super::{ContainerInfo, Dump, PhysMem, Source, VirtRange};
 use crate::error::{Error, MemError, Result};
+use object::elf::{FileHeader64, ProgramHeader64, SectionHeader64};
+use object::read::elf::{FileHeader as _, ProgramHeader as _, SectionHeader as _};
+use object::{pod, LittleEndian as LE};
 
-const ET_CORE: u16 = 4;
-const EM_X86_64: u16 = 62;
-const PT_LOAD: u32 = 1;
-const PT_NOTE: u32 = 4;
-const PN_XNUM: u16 = 0xffff;
+use object::elf::{EM_X86_64, ET_CORE, PN_XNUM, PT_LOAD, PT_NOTE};
 /// Upper bounds that no real vmcore reaches; past them the file is treated as corrupt.
 const MAX_PHNUM: u64 = 1 << 22;
 const MAX_NOTES: u64 = 64 << 20;
@@ -90,18 +90,21 @@ pub fn open(src: Source) -> Result<Dump> {
     let file_size = src.len();
     let mut eh = [0u8; 64];
     src.read_exact_at(0, &mut eh, "ELF header")?;
-    if eh[4] != 2 {
+    // object's on-disk types over the bytes read: the header, section 0, the program headers.
+    let (fh, _) = pod::from_bytes::<FileHeader64<LE>>(&eh)
+        .map_err(|_| Error::NotADump("the ELF header is cut short".into()))?;
+    if fh.e_ident.class != object::elf::ELFCLASS64 {
         return Err(Error::Unsupported(
             "32-bit ELF file: crashlens reads x86_64 (64-bit) kernel dumps only".into(),
         ));
     }
-    if eh[5] != 1 {
+    if fh.e_ident.data != object::elf::ELFDATA2LSB {
         return Err(Error::Unsupported(
             "big-endian ELF file: not an x86_64 kernel dump".into(),
         ));
     }
-    let e_type = le_u16(&eh, 16);
-    let e_machine = le_u16(&eh, 18);
+    let e_type = fh.e_type(LE);
+    let e_machine = fh.e_machine(LE);
     if e_type != ET_CORE {
         return Err(Error::NotADump(format!(
             "ELF file of type {} (not a core dump: an executable, library or object file?)",
@@ -118,10 +121,10 @@ pub fn open(src: Source) -> Result<Dump> {
             "core dump of another architecture (ELF machine {e_machine}); crashlens reads x86_64 dumps"
         )));
     }
-    let e_phoff = le_u64(&eh, 32);
-    let e_shoff = le_u64(&eh, 40);
-    let e_phentsize = le_u16(&eh, 54) as u64;
-    let mut phnum = le_u16(&eh, 56) as u64;
+    let e_phoff = fh.e_phoff(LE);
+    let e_shoff = fh.e_shoff(LE);
+    let e_phentsize = fh.e_phentsize(LE) as u64;
+    let mut phnum = fh.e_phnum(LE) as u64;
     if e_phentsize != 56 {
         return Err(Error::Corrupt(format!(
             "program header size is {e_phentsize}, not 56"
@@ -131,7 +134,9 @@ pub fn open(src: Source) -> Result<Dump> {
         // The real count lives in sh_info of section header 0.
         let mut sh = [0u8; 64];
         src.read_exact_at(e_shoff, &mut sh, "section header 0 (PN_XNUM count)")?;
-        phnum = le_u32(&sh, 44) as u64;
+        let (s0, _) = pod::from_bytes::<SectionHeader64<LE>>(&sh)
+            .map_err(|_| Error::Corrupt("section header 0 unreadable".into()))?;
+        phnum = s0.sh_info(LE) as u64;
     }
     if phnum == 0 || phnum > MAX_PHNUM {
         return Err(Error::Corrupt(format!(
@@ -152,14 +157,15 @@ pub fn open(src: Source) -> Result<Dump> {
     let mut notes = Notes::default();
     let mut loads = Vec::new();
     let mut warnings = Vec::new();
-    for i in 0..phnum as usize {
-        let p = &ph[i * 56..(i + 1) * 56];
-        let p_type = le_u32(p, 0);
-        let offset = le_u64(p, 8);
-        let vaddr = le_u64(p, 16);
-        let paddr = le_u64(p, 24);
-        let filesz = le_u64(p, 32);
-        let memsz = le_u64(p, 40);
+    let phs = pod::slice_from_all_bytes::<ProgramHeader64<LE>>(&ph)
+        .map_err(|_| Error::Corrupt("program headers unreadable".into()))?;
+    for (i, p) in phs.iter().enumerate() {
+        let p_type = p.p_type(LE);
+        let offset = p.p_offset(LE);
+        let vaddr = p.p_vaddr(LE);
+        let paddr = p.p_paddr(LE);
+        let filesz = p.p_filesz(LE);
+        let memsz = p.p_memsz(LE);
         match p_type {
             PT_NOTE => {
                 if filesz > MAX_NOTES {

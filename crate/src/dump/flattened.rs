@@ -10,6 +10,7 @@
 //! are checked for overflow, later records overwrite earlier ones as `makedumpfile -R` does.
 
 use super::Source;
+use crate::bytes::Le;
 use crate::error::{Error, Result};
 use crate::source::ReadAt;
 use std::collections::BTreeMap;
@@ -55,8 +56,8 @@ impl FlatSource {
                 "no makedumpfile flattened-format signature".into(),
             ));
         }
-        let ty = i64::from_be_bytes(head[16..24].try_into().unwrap());
-        let ver = i64::from_be_bytes(head[24..32].try_into().unwrap());
+        let ty = head.i64_be_at(16).unwrap_or(0);
+        let ver = head.i64_be_at(24).unwrap_or(0);
         if ty != 1 {
             return Err(Error::Unsupported(format!(
                 "makedumpfile flattened file of type {ty} (only type 1 exists)"
@@ -84,8 +85,8 @@ impl FlatSource {
                 break;
             }
             src.read_exact_at(at, &mut rh, "flattened record header")?;
-            let off = i64::from_be_bytes(rh[..8].try_into().unwrap());
-            let len = i64::from_be_bytes(rh[8..].try_into().unwrap());
+            let off = rh.i64_be_at(0).unwrap_or(0);
+            let len = rh.i64_be_at(8).unwrap_or(0);
             if off == -1 {
                 ended = true;
                 break;

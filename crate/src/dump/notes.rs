@@ -1,7 +1,7 @@
 //! ELF note parsing shared by every container: NT_PRSTATUS (one per CPU), the VMCOREINFO note,
 //! and QEMU's per-CPU state note.
 
-use super::{le_u32, le_u64};
+use crate::bytes::Le;
 use serde::Serialize;
 
 pub const NT_PRSTATUS: u32 = 1;
@@ -72,13 +72,7 @@ impl Regs {
     /// From 27 little-endian u64s in `user_regs_struct` order (also `struct pt_regs` order for
     /// the first 21).
     pub fn from_user_regs(b: &[u8]) -> Regs {
-        let g = |i: usize| {
-            if b.len() >= (i + 1) * 8 {
-                le_u64(b, i * 8)
-            } else {
-                0
-            }
-        };
+        let g = |i: usize| b.u64_at(i * 8).unwrap_or(0);
         Regs {
             r15: g(0),
             r14: g(1),
@@ -169,8 +163,8 @@ fn parse_qemu_cpu(d: &[u8]) -> Option<QemuCpuState> {
     if d.len() < 8 + 18 * 8 + 10 * SEGMENT + 5 * 8 {
         return None;
     }
-    let size = le_u32(d, 4) as usize;
-    let q = |i: usize| le_u64(d, 8 + i * 8);
+    let size = d.u32_at(4).unwrap_or(0) as usize;
+    let q = |i: usize| d.u64_at(8 + i * 8).unwrap_or(0);
     let regs = Regs {
         rax: q(0),
         rbx: q(1),
@@ -193,8 +187,8 @@ fn parse_qemu_cpu(d: &[u8]) -> Option<QemuCpuState> {
         ..Default::default()
     };
     let seg = 8 + 18 * 8;
-    let seg_sel = |i: usize| le_u32(d, seg + i * SEGMENT) as u64;
-    let seg_base = |i: usize| le_u64(d, seg + i * SEGMENT + 16);
+    let seg_sel = |i: usize| d.u32_at(seg + i * SEGMENT).unwrap_or(0) as u64;
+    let seg_base = |i: usize| d.u64_at(seg + i * SEGMENT + 16).unwrap_or(0);
     // cs, ds, es, fs, gs, ss, ldt, tr, gdt, idt
     let mut regs = regs;
     regs.cs = seg_sel(0);
@@ -208,10 +202,10 @@ fn parse_qemu_cpu(d: &[u8]) -> Option<QemuCpuState> {
     let cro = seg + 10 * SEGMENT;
     let mut cr = [0u64; 5];
     for (i, c) in cr.iter_mut().enumerate() {
-        *c = le_u64(d, cro + i * 8);
+        *c = d.u64_at(cro + i * 8).unwrap_or(0);
     }
     let kgs = cro + 40;
-    let kernel_gs_base = (size >= kgs + 8 && d.len() >= kgs + 8).then(|| le_u64(d, kgs));
+    let kernel_gs_base = d.u64_at(kgs).filter(|_| size >= kgs + 8);
     Some(QemuCpuState {
         regs,
         cr,
@@ -226,9 +220,9 @@ pub fn parse_notes(data: &[u8], out: &mut Notes) {
     let mut off = 0usize;
     let align4 = |x: usize| (x + 3) & !3;
     while off + 12 <= data.len() {
-        let namesz = le_u32(data, off) as usize;
-        let descsz = le_u32(data, off + 4) as usize;
-        let ntype = le_u32(data, off + 8);
+        let namesz = data.u32_at(off).unwrap_or(0) as usize;
+        let descsz = data.u32_at(off + 4).unwrap_or(0) as usize;
+        let ntype = data.u32_at(off + 8).unwrap_or(0);
         let name_start = off + 12;
         let Some(desc_start) = name_start.checked_add(align4(namesz)) else {
             break;
@@ -245,7 +239,7 @@ pub fn parse_notes(data: &[u8], out: &mut Notes) {
         match (name, ntype) {
             (b"CORE", NT_PRSTATUS) if desc.len() >= 112 + 27 * 8 => {
                 out.prstatus.push(PrStatus {
-                    pid: le_u32(desc, 32),
+                    pid: desc.u32_at(32).unwrap_or(0),
                     regs: Regs::from_user_regs(&desc[112..112 + 27 * 8]),
                 });
             }

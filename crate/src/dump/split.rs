@@ -64,6 +64,11 @@ impl PhysMem for DiskDumpMem {
     }
 }
 
+/// Opens one kdump-compressed or diskdump file: a set of one part.
+pub fn open(src: Source) -> Result<Dump> {
+    open_parts(vec![src])
+}
+
 /// Opens one file, or all parts of a split dump (any order).
 pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
     if srcs.is_empty() {

@@ -5,6 +5,9 @@
 //!
 //! Only what crashlens needs: types, struct/union members with bit offsets, enums, names.
 
+use crate::bytes::Le;
+use crate::error::Error;
+
 const MAGIC: u16 = 0xeb9f;
 
 /// BTF kinds (include/uapi/linux/btf.h).
@@ -72,10 +75,9 @@ pub struct Btf {
     by_name: Vec<u32>,
 }
 
-fn u32_at(b: &[u8], o: usize) -> Result<u32, String> {
-    b.get(o..o + 4)
-        .map(|x| u32::from_le_bytes(x.try_into().unwrap()))
-        .ok_or_else(|| format!("BTF truncated at {o}"))
+fn u32_at(b: &[u8], o: usize) -> crate::error::Result<u32> {
+    b.u32_at(o)
+        .ok_or_else(|| Error::Invalid(format!("BTF truncated at {o}")))
 }
 
 /// The NUL-terminated bytes at `off` (empty past the end).
@@ -97,8 +99,8 @@ fn cstr(strs: &[u8], off: u32) -> &str {
 
 impl Btf {
     /// Parses a little-endian BTF blob (header, type section, string section).
-    pub fn parse(b: &[u8]) -> Result<Btf, String> {
-        if b.len() < 24 || u16::from_le_bytes([b[0], b[1]]) != MAGIC {
+    pub fn parse(b: &[u8]) -> crate::error::Result<Btf> {
+        if b.len() < 24 || b.u16_at(0) != Some(MAGIC) {
             return Err("no BTF magic".into());
         }
         let hdr_len = u32_at(b, 4)? as usize;
@@ -152,7 +154,7 @@ impl Btf {
                 17 => Kind::DeclTag,
                 18 => Kind::TypeTag,
                 19 => Kind::Enum64,
-                k => return Err(format!("unknown BTF kind {k} at type {}", types.len())),
+                k => return Err(format!("unknown BTF kind {k} at type {}", types.len()).into()),
             };
             let mut t = Type {
                 kind,

@@ -17,6 +17,8 @@
 
 use super::symbols::Symbol;
 use super::Kernel;
+use crate::bytes::Le;
+use crate::error::Error;
 use std::collections::BTreeMap;
 
 /// Where the tables are (virtual addresses).
@@ -70,15 +72,12 @@ impl<'k> Stream<'k> {
         }
     }
     /// Makes sure `buf` holds at least `end` bytes.
-    pub fn ensure(&mut self, end: usize) -> Result<(), String> {
+    pub fn ensure(&mut self, end: usize) -> crate::error::Result<()> {
         if end <= self.buf.len() {
             return Ok(());
         }
         if end > self.limit {
-            return Err(format!(
-                "table at {:#x} runs past {} bytes",
-                self.base, self.limit
-            ));
+            return Err(format!("table at {:#x} runs past {} bytes", self.base, self.limit).into());
         }
         let want = (end.max(self.buf.len() + (256 << 10))).min(self.limit);
         let old = self.buf.len();
@@ -93,7 +92,7 @@ impl<'k> Stream<'k> {
                 if pos >= end {
                     return Ok(());
                 }
-                return Err(format!("reading {va:#x}: {e}"));
+                return Err(format!("reading {va:#x}: {e}").into());
             }
             pos += n;
         }
@@ -102,13 +101,13 @@ impl<'k> Stream<'k> {
 }
 
 /// The 256 tokens.
-pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> Result<Vec<Vec<u8>>, String> {
+pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> crate::error::Result<Vec<Vec<u8>>> {
     let idx = k
         .read_bytes(t.token_index, 512)
         .map_err(|e| format!("kallsyms_token_index: {e}"))?;
     let offs: Vec<usize> = idx
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize)
+        .map(|c| c.u16_at(0).unwrap_or(0) as usize)
         .collect();
     let max = offs.iter().copied().max().unwrap_or(0);
     let mut s = Stream::new(k, t.token_table, max + 4096);
@@ -135,7 +134,7 @@ pub(crate) fn decode_names(
     s: &mut Stream,
     n: u32,
     toks: &[Vec<u8>],
-) -> Result<(Vec<(char, String)>, usize), String> {
+) -> crate::error::Result<(Vec<(char, String)>, usize)> {
     let mut out = Vec::with_capacity(n as usize);
     let mut pos = 0usize;
     let mut name = Vec::with_capacity(256);
@@ -148,7 +147,7 @@ pub(crate) fn decode_names(
             pos += 1;
         }
         if len == 0 {
-            return Err(format!("kallsyms_names: empty entry {i}"));
+            return Err(format!("kallsyms_names: empty entry {i}").into());
         }
         s.ensure(pos + len)?;
         name.clear();
@@ -157,7 +156,7 @@ pub(crate) fn decode_names(
         }
         pos += len;
         let Some((&kind, rest)) = name.split_first() else {
-            return Err(format!("kallsyms_names: entry {i} expands to nothing"));
+            return Err(format!("kallsyms_names: entry {i} expands to nothing").into());
         };
         out.push((kind as char, String::from_utf8_lossy(rest).into_owned()));
     }
@@ -165,7 +164,11 @@ pub(crate) fn decode_names(
 }
 
 /// The candidate address decodings, by name.
-fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u64>)>, String> {
+fn candidates(
+    k: &Kernel,
+    t: &Tables,
+    n: u32,
+) -> crate::error::Result<Vec<(&'static str, Vec<u64>)>> {
     let n = n as usize;
     let mut c = Vec::new();
     if let Some(a) = t.addresses {
@@ -175,7 +178,7 @@ fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u
         c.push((
             "absolute",
             b.chunks_exact(8)
-                .map(|x| u64::from_le_bytes(x.try_into().unwrap()))
+                .map(|x| x.u64_at(0).unwrap_or(0))
                 .collect(),
         ));
     }
@@ -185,7 +188,7 @@ fn candidates(k: &Kernel, t: &Tables, n: u32) -> Result<Vec<(&'static str, Vec<u
             .map_err(|e| format!("kallsyms_offsets: {e}"))?;
         let offs: Vec<i32> = b
             .chunks_exact(4)
-            .map(|x| i32::from_le_bytes(x.try_into().unwrap()))
+            .map(|x| x.i32_at(0).unwrap_or(0))
             .collect();
         let base = t.relative_base.and_then(|rb| k.read_u64(rb).ok());
         c.extend(decode_offsets(&offs, o, base));
@@ -241,14 +244,12 @@ pub fn read(
     k: &Kernel,
     t: &Tables,
     known: &BTreeMap<String, u64>,
-) -> Result<(Vec<Symbol>, &'static str), String> {
+) -> crate::error::Result<(Vec<Symbol>, &'static str)> {
     let n = k
         .read_u32(t.num_syms)
         .map_err(|e| format!("kallsyms_num_syms: {e}"))?;
     if n == 0 || n > MAX_SYMS {
-        return Err(format!(
-            "kallsyms_num_syms is {n}, not a plausible symbol count"
-        ));
+        return Err(format!("kallsyms_num_syms is {n}, not a plausible symbol count").into());
     }
     let toks = read_tokens(k, t)?;
     let mut s = Stream::new(k, t.names, n as usize * 260);
@@ -264,7 +265,7 @@ pub(crate) fn choose(
     t: &Tables,
     names: &[(char, String)],
     known: &BTreeMap<String, u64>,
-) -> Result<(&'static str, Vec<u64>), String> {
+) -> crate::error::Result<(&'static str, Vec<u64>)> {
     let mut best: Option<(usize, &'static str, Vec<u64>)> = None;
     for (label, addrs) in candidates(k, t, names.len() as u32)? {
         let score = names
@@ -278,7 +279,9 @@ pub(crate) fn choose(
     }
     best.map(|(_, l, a)| (l, a)).ok_or_else(|| {
         let want: Vec<&String> = known.keys().take(3).collect();
-        format!("no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})")
+        Error::Invalid(format!(
+            "no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})"
+        ))
     })
 }
 

@@ -9,6 +9,8 @@
 //! sits either just below `kallsyms_num_syms` (up to 6.1) or after the token index (6.2+ order),
 //! and the encoding that reproduces the VMCOREINFO SYMBOLs (`_stext`, `init_top_pgt`...) wins.
 
+use crate::bytes::Le;
+
 use super::kallsyms::{self, Stream, Tables, MAX_SYMS};
 use super::symbols::Symbol;
 use super::Kernel;
@@ -37,14 +39,6 @@ fn read_lenient(k: &Kernel, va: u64, len: usize) -> (Vec<u8>, usize) {
     (b, ok)
 }
 
-fn u16_at(b: &[u8], o: usize) -> Option<u16> {
-    b.get(o..o + 2).map(|x| u16::from_le_bytes([x[0], x[1]]))
-}
-fn u32_at(b: &[u8], o: usize) -> Option<u32> {
-    b.get(o..o + 4)
-        .map(|x| u32::from_le_bytes(x.try_into().unwrap()))
-}
-
 /// Given the anchor at `p` (virtual), finds (token_table, token_index, tokens).
 fn tokens_at(k: &Kernel, p: u64) -> Option<(u64, u64, Vec<Vec<u8>>)> {
     let lo = p.saturating_sub(16 << 10);
@@ -56,7 +50,7 @@ fn tokens_at(k: &Kernel, p: u64) -> Option<(u64, u64, Vec<Vec<u8>>)> {
     q += ((lo + q as u64) & 1) as usize;
     while q + 512 <= w.len() && q < pi + (8 << 10) {
         let idx: Vec<usize> = (0..256)
-            .map(|i| u16_at(&w, q + 2 * i).unwrap() as usize)
+            .map(|i| w.u16_at(q + 2 * i).unwrap_or(0) as usize)
             .collect();
         if idx[0] == 0 && idx[0x31] == idx[0x30] + 2 && idx[0x30] <= pi {
             let ts = pi - idx[0x30];
@@ -130,7 +124,7 @@ fn name_offsets(b: &[u8], start: usize, count: usize, toks: &[Vec<u8>]) -> Optio
 pub fn scan(
     k: &Kernel,
     known: &BTreeMap<String, u64>,
-) -> Result<(Vec<Symbol>, Tables, &'static str), String> {
+) -> crate::error::Result<(Vec<Symbol>, Tables, &'static str)> {
     // The image starts at _text: from VMCOREINFO, else the first 2 MiB the page tables map in
     // __START_KERNEL_map (cleanup_highmap() unmaps what lies below _text), else somewhat below
     // the lowest VMCOREINFO symbol (old kernels name only data such as init_level4_pgt).
@@ -207,9 +201,9 @@ fn names_and_addresses(
     let (b, _) = read_lenient(k, lo, (tt - lo) as usize);
     let mut x = (b.len() - 8) & !7;
     while x >= 8 {
-        let n = u32_at(&b, x)? as usize;
+        let n = b.u32_at(x)? as usize;
         if (256..=MAX_SYMS as usize).contains(&n)
-            && u32_at(&b, x + 4) == Some(0)
+            && b.u32_at(x + 4) == Some(0)
             && name_offsets(&b, x + 8, 8, toks).is_some()
         {
             if let Some(r) = try_names(k, &b, lo, x, n, tt, ti, toks, known) {
@@ -244,10 +238,9 @@ fn try_names(
         let m = end + (((va + al as u64 - 1) & !(al as u64 - 1)) - va) as usize;
         let rd = |o: usize| {
             if sz == 4 {
-                u32_at(b, o).map(u64::from)
+                b.u32_at(o).map(u64::from)
             } else {
-                b.get(o..o + 8)
-                    .map(|v| u64::from_le_bytes(v.try_into().unwrap()))
+                b.u64_at(o)
             }
         };
         rd(m) == Some(0) && rd(m + sz) == Some(m1)

@@ -388,7 +388,7 @@ impl Kernel {
             .filter(|&l| l > 24 && l < 256 << 20)?;
         let r = self
             .reading("BTF", || self.read_bytes(start, len as usize))
-            .map_err(|e| e.to_string())
+            .map_err(crate::error::Error::from)
             .and_then(|b| btf::Btf::parse(&b));
         match r {
             Ok(b) => Some(b),

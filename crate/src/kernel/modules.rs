@@ -11,6 +11,9 @@
 //! Without BTF the offsets are found by the structure's shape (see [`Layout::guess`]) and a
 //! warning says so.
 
+use crate::bytes::Le;
+use crate::error::Error;
+
 use super::btf::Btf;
 use super::kallsyms::Stream;
 use super::symbols::{Module, Symbol};
@@ -108,8 +111,8 @@ impl Layout {
     /// `mod_kallsyms` (a symtab starting with the null symbol, a count, a strtab).
     fn guess(k: &Kernel, m: u64) -> Option<Layout> {
         let b = k.read_bytes(m, 0x800).ok()?;
-        let q = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-        let d = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap()) as u64;
+        let q = |o: usize| b.u64_at(o).unwrap_or(0);
+        let d = |o: usize| b.u32_at(o).unwrap_or(0) as u64;
         let in_area = |v: u64| MODULE_AREA.contains(&v);
         let mut pairs = Vec::new();
         let mut kallsyms = None;
@@ -197,8 +200,8 @@ fn looks_like_mod_kallsyms(k: &Kernel, p: u64) -> bool {
     let Ok(b) = k.read_bytes(p, 32) else {
         return false;
     };
-    let q = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-    let n = u32::from_le_bytes(b[8..12].try_into().unwrap());
+    let q = |o: usize| b.u64_at(o).unwrap_or(0);
+    let n = b.u32_at(8).unwrap_or(0);
     plausible_symtab(k, q(0), n as u64, q(16))
 }
 
@@ -220,7 +223,7 @@ fn plausible_symtab(k: &Kernel, symtab: u64, n: u64, strtab: u64) -> bool {
                 .iter()
                 .enumerate()
                 .all(|(i, &c)| c == 0 || (i == 4 && c.is_ascii_alphabetic()))
-                && u32::from_le_bytes(s[24..28].try_into().unwrap()) < 1 << 20
+                && s.u32_at(24).is_some_and(|n| n < 1 << 20)
         }
         Err(_) => false,
     }
@@ -298,12 +301,14 @@ pub fn read_modules(k: &Kernel, head: u64, btf: Option<&Btf>) -> ModuleScan {
     out
 }
 
-fn read_one(k: &Kernel, m: u64, l: &Layout) -> Result<(Module, Vec<Symbol>, Vec<String>), String> {
-    let rd = |o: u64| k.read_u64(m + o).map_err(|e| e.to_string());
-    let rd32 = |o: u64| k.read_u32(m + o).map(u64::from).map_err(|e| e.to_string());
-    let name = k
-        .read_cstr(m + l.name, l.name_len as usize)
-        .map_err(|e| e.to_string())?;
+fn read_one(
+    k: &Kernel,
+    m: u64,
+    l: &Layout,
+) -> crate::error::Result<(Module, Vec<Symbol>, Vec<String>)> {
+    let rd = |o: u64| k.read_u64(m + o).map_err(Error::from);
+    let rd32 = |o: u64| k.read_u32(m + o).map(u64::from).map_err(Error::from);
+    let name = k.read_cstr(m + l.name, l.name_len as usize)?;
     let mut warnings = Vec::new();
     // (start, end) of each region, text first.
     let (base, size, regions) = match &l.regions {
@@ -412,7 +417,7 @@ fn read_syms(
     l: &Layout,
     module: &str,
     regions: &[(u64, u64)],
-) -> Result<Vec<Symbol>, String> {
+) -> crate::error::Result<Vec<Symbol>> {
     let e = |e: crate::error::MemError| e.to_string();
     let symtab = k.read_u64(ks + l.ks_symtab).map_err(e)?;
     let n = k.read_u32(ks + l.ks_num).map_err(e)?;
@@ -422,7 +427,7 @@ fn read_syms(
         None => 0,
     };
     if n > MAX_MODULE_SYMS {
-        return Err(format!("num_symtab {n} is implausible"));
+        return Err(format!("num_symtab {n} is implausible").into());
     }
     let raw = k.read_bytes(symtab, n as usize * 24).map_err(e)?;
     // Letters in st_info (add_kallsyms() before 5.2 stored elf_type() there; the null symbol
@@ -435,7 +440,7 @@ fn read_syms(
     };
     let max_name = raw
         .chunks_exact(24)
-        .map(|s| u32::from_le_bytes(s[..4].try_into().unwrap()))
+        .map(|s| s.u32_at(0).unwrap_or(0))
         .max()
         .unwrap_or(0);
     let mut strs = Stream::new(k, strtab, max_name as usize + 512);
@@ -443,10 +448,10 @@ fn read_syms(
     let _ = strs.ensure(max_name as usize + 512);
     let mut out = Vec::new();
     for (i, s) in raw.chunks_exact(24).enumerate().skip(1) {
-        let st_name = u32::from_le_bytes(s[..4].try_into().unwrap()) as usize;
-        let st_info = s[4];
-        let st_shndx = u16::from_le_bytes([s[6], s[7]]);
-        let value = u64::from_le_bytes(s[8..16].try_into().unwrap());
+        let st_name = s.u32_at(0).unwrap_or(0) as usize;
+        let st_info = s.u8_at(4).unwrap_or(0);
+        let st_shndx = s.u16_at(6).unwrap_or(0);
+        let value = s.u64_at(8).unwrap_or(0);
         if st_shndx == 0 {
             continue;
         }

@@ -5,6 +5,8 @@
 //! - 3.5-5.9: the structured `log_buf` of `struct printk_log` records (kernel/printk/printk.c
 //!   before commit 896fbe20b4e2), wrapped by a zero-length record.
 
+use crate::bytes::Le;
+
 use super::Kernel;
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -165,21 +167,12 @@ fn read_lockless(k: &Kernel) -> Result<Vec<LogRecord>> {
             let next = k.read_u64(lpos.wrapping_add(next_off))?;
             let info = infos.wrapping_add(idx * info_size);
             let ib = k.read_bytes(info, info_size as usize)?;
-            let g64 =
-                |o: u64| u64::from_le_bytes(ib[o as usize..o as usize + 8].try_into().unwrap());
-            let text_len = u16::from_le_bytes(
-                ib[len_off as usize..len_off as usize + 2]
-                    .try_into()
-                    .unwrap(),
-            );
+            let g64 = |o: u64| ib.u64_at(o as usize).unwrap_or(0);
+            let text_len = ib.u16_at(len_off as usize).unwrap_or(0);
             // struct printk_info: u16 text_len; u8 facility; u8 flags:5, level:3.
-            let facility = ib[len_off as usize + 2];
-            let fl = ib[len_off as usize + 3];
-            let caller_id = u32::from_le_bytes(
-                ib[caller_off as usize..caller_off as usize + 4]
-                    .try_into()
-                    .unwrap(),
-            );
+            let facility = ib.u8_at(len_off as usize + 2).unwrap_or(0);
+            let fl = ib.u8_at(len_off as usize + 3).unwrap_or(0);
+            let caller_id = ib.u32_at(caller_off as usize).unwrap_or(0);
             let body = block_text(&text, size_bits, begin, next, text_len as u64);
             out.push(LogRecord {
                 seq: g64(seq_off),
@@ -266,8 +259,7 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
         fits(o, 4, hdr, "printk_log.caller_id")?;
     }
     let ring = k.read_bytes(buf, buf_len as usize)?;
-    let rd16 =
-        |o: u64| u16::from_le_bytes(ring[o as usize..o as usize + 2].try_into().unwrap()) as u64;
+    let rd16 = |o: u64| ring.u16_at(o as usize).unwrap_or(0) as u64;
     let mut out = Vec::new();
     let mut idx = first_idx;
     let mut seq = 0u64;
@@ -292,23 +284,13 @@ fn read_structured(k: &Kernel) -> Result<Vec<LogRecord>> {
         if idx + len > buf_len || len < hdr {
             break;
         }
-        let ts = u64::from_le_bytes(
-            ring[(idx + ts_off) as usize..(idx + ts_off + 8) as usize]
-                .try_into()
-                .unwrap(),
-        );
+        let ts = ring.u64_at((idx + ts_off) as usize).unwrap_or(0);
         let tlen = rd16(idx + tlen_off).min(len - hdr);
         // facility and flags/level follow dict_len (text_len + 4).
-        let fac = ring[(idx + tlen_off + 4) as usize];
-        let fl = ring[(idx + tlen_off + 5) as usize];
+        let fac = ring.u8_at((idx + tlen_off + 4) as usize).unwrap_or(0);
+        let fl = ring.u8_at((idx + tlen_off + 5) as usize).unwrap_or(0);
         let caller_id = caller_off
-            .map(|o| {
-                u32::from_le_bytes(
-                    ring[(idx + o) as usize..(idx + o + 4) as usize]
-                        .try_into()
-                        .unwrap(),
-                )
-            })
+            .and_then(|o| ring.u32_at((idx + o) as usize))
             .unwrap_or(0);
         let t = &ring[(idx + hdr) as usize..(idx + hdr + tlen) as usize];
         out.push(LogRecord {

@@ -3,6 +3,8 @@
 //! load average (`avenrun`), tasks, memory (`totalram_pages`), CPU clock (`cpu_khz`), the
 //! panic message (crash's `get_panicmsg` order) and the panicking task (`panic_cpu`).
 
+use crate::bytes::Le;
+
 use super::{printk, tasks, Kernel};
 use serde::Serialize;
 
@@ -251,7 +253,7 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
     // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
     if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
         let f = |i: usize| {
-            let x = u64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap()) + (1 << 11) / 200; // FIXED_1/200 rounding
+            let x = b.u64_at(i * 8).unwrap_or(0) + (1 << 11) / 200; // FIXED_1/200 rounding
             format!("{}.{:02}", x >> 11, ((x & 2047) * 100) >> 11)
         };
         s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));

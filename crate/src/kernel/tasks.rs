@@ -6,6 +6,8 @@
 //! Offsets come from BTF in the dump (task_struct changes with every release and config), and
 //! without BTF (3.10, 4.x) from the shapes in memory ([`TaskLayout::learn`]).
 
+use crate::bytes::Le;
+
 use super::Kernel;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -63,7 +65,7 @@ pub struct TaskLayout {
 }
 
 impl TaskLayout {
-    pub fn from_btf(k: &Kernel) -> Result<TaskLayout, String> {
+    pub fn from_btf(k: &Kernel) -> crate::error::Result<TaskLayout> {
         let b = k
             .btf()
             .ok_or("no BTF in the dump: task_struct layout unknown")?;
@@ -110,7 +112,7 @@ pub fn state_letter(state: u64, exit_state: u64) -> char {
 }
 
 /// Reads one task.
-pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> Result<Task, String> {
+pub fn read_task(k: &Kernel, l: &TaskLayout, addr: u64) -> crate::error::Result<Task> {
     let e = |e: crate::error::MemError| e.to_string();
     let pid = k.read_u32(addr + l.pid).map_err(e)? as i32;
     let tgid = k.read_u32(addr + l.tgid).map_err(e)? as i32;
@@ -180,7 +182,6 @@ pub fn learn_pid_comm(k: &Kernel, task: u64, pid: u32, comm: &str) -> Option<(u6
     if name.is_empty() || name.len() >= 16 || pid == 0 {
         return None;
     }
-    let u32_at = |b: &[u8], o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
     let comms: Vec<usize> = (0..SPAN - 16)
         .step_by(8)
         .filter(|&o| {
@@ -193,7 +194,9 @@ pub fn learn_pid_comm(k: &Kernel, task: u64, pid: u32, comm: &str) -> Option<(u6
     // pid and tgid are adjacent `pid_t`s; init_task has 0 in both.
     let pids: Vec<usize> = (0..c)
         .step_by(4)
-        .filter(|&o| u32_at(&t, o) == pid && u32_at(&i, o) == 0 && u32_at(&i, o + 4) == 0)
+        .filter(|&o| {
+            t.u32_at(o) == Some(pid) && i.u32_at(o) == Some(0) && i.u32_at(o + 4) == Some(0)
+        })
         .collect();
     let [p] = pids[..] else { return None };
     Some((p as u64, c as u64))
@@ -263,7 +266,7 @@ pub fn idle_tasks(k: &Kernel, l: &TaskLayout) -> Vec<(u32, u64)> {
 
 /// Every task: the per-CPU idle tasks first, then every thread of every process on
 /// `init_task.tasks`. Unreadable tasks end a list walk with a warning instead of failing it.
-pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> Result<Vec<Task>, String> {
+pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> crate::error::Result<Vec<Task>> {
     let l = *k.task_layout()?;
     if k.btf().is_none() {
         warnings.push(format!(

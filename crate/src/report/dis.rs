@@ -4,6 +4,7 @@
 
 use crate::analysis::disasm::disassemble;
 use crate::debuginfo::DebugInfo;
+use crate::error::Error;
 use crate::kernel::Kernel;
 use serde::Serialize;
 use std::fmt::Write;
@@ -74,18 +75,21 @@ fn resolve(k: &Kernel, target: &str) -> Option<(u64, bool)> {
 /// Disassembles as crash's `dis` does: a function name alone -> the whole function; an
 /// address or `sym+off` -> `count` instructions from there (default 1), or with `reverse`
 /// the function from its start through that instruction.
-pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Dis, String> {
+pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> crate::error::Result<Dis> {
     let syms = k.symbols();
-    let (addr, whole) = resolve(k, target)
-        .ok_or_else(|| format!("no symbol {target:?} in the dump (and not an address)"))?;
+    let (addr, whole) = resolve(k, target).ok_or_else(|| {
+        Error::Missing(format!(
+            "no symbol {target:?} in the dump (and not an address)"
+        ))
+    })?;
     let (sym, _) = syms
         .lookup(addr)
-        .ok_or_else(|| format!("no function at {addr:#x}"))?;
+        .ok_or_else(|| Error::Missing(format!("no function at {addr:#x}")))?;
     if sym.size == 0 || sym.size > MAX_FUNCTION {
-        return Err(format!(
+        return Err(Error::Missing(format!(
             "{}: size unknown or too large ({:#x})",
             sym.name, sym.size
-        ));
+        )));
     }
     let (from, len) = match (
         whole && range.count.is_none() && !range.reverse,
@@ -100,7 +104,7 @@ pub fn dis(k: &Kernel, dbg: &DebugInfo, target: &str, range: Range) -> Result<Di
     };
     let code = k
         .read_bytes(from, len as usize)
-        .map_err(|e| format!("{} at {from:#x}: {e}", sym.name))?;
+        .map_err(|e| Error::Missing(format!("{} at {from:#x}: {e}", sym.name)))?;
     let name_of = |a: u64| syms.target_name(a);
     // ftrace is built in when the kernel has __fentry__; then a function's first instruction,
     // when a 5-byte nop, is its patched-out `call __fentry__`.

@@ -64,7 +64,7 @@ pub struct TaskTracer<'k> {
     ks: KernelStack<'k>,
     cpus: Vec<CpuTrace>,
     active: Vec<(u32, u64)>,
-    layout: Result<SwitchLayout, String>,
+    layout: crate::error::Result<SwitchLayout>,
 }
 
 impl<'k> TaskTracer<'k> {
@@ -88,7 +88,7 @@ impl<'k> TaskTracer<'k> {
                 "struct inactive_task_frame not in BTF: the x86_64 layout (r15 r14 r13 r12 bx bp ret_addr) is assumed".into(),
             ),
             Ok(_) => {}
-            Err(e) => w.push(e.clone()),
+            Err(e) => w.push(e.to_string()),
         }
         w
     }
@@ -112,7 +112,7 @@ impl<'k> TaskTracer<'k> {
                         let (frames, error) = self.ks.trace_switched(&f);
                         (frames, error, "switch_frame")
                     }
-                    Err(e) => (vec![], Some(e), "switch_frame"),
+                    Err(e) => (vec![], Some(e.to_string()), "switch_frame"),
                 }
             }
         };

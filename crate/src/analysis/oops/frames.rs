@@ -2,9 +2,31 @@
 //! allocators, string and list helpers, ...) and are skipped, and how frames are collected from
 //! the report's stack traces.
 
-use super::rules::{re, CStack, Extractor};
+use super::rules::{re, Extractor};
 use regex::Regex;
 use std::sync::OnceLock;
+
+/// A format's stack parts, compiled (see [`super::compiled`]).
+pub struct CStack {
+    pub parts: Vec<Option<Regex>>,
+    pub parts2: Vec<Option<Regex>>,
+    /// The format's own skip patterns (the common infrastructure list is [`common_skip`]).
+    pub skip: Option<Regex>,
+    pub extractor: Extractor,
+}
+
+impl CStack {
+    /// Is this frame infrastructure (never guilty)?
+    pub fn skips(&self, frame: &str) -> bool {
+        common_skip().is_match(frame) || self.skip.as_ref().is_some_and(|r| r.is_match(frame))
+    }
+}
+
+/// The common infrastructure frames, one pattern.
+pub fn common_skip() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| re(&COMMON_SKIP.join("|")))
+}
 
 /// Frames matching any of these are never guilty.
 pub const COMMON_SKIP: &[&str] = &[

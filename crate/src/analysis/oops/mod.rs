@@ -11,6 +11,7 @@
 //! - [`details`]: task line, registers, `Code:`, Call Trace frames and stack boundaries;
 //! - [`taint`]: the kernel's taint table.
 
+pub mod compiled;
 pub mod demangle;
 pub mod details;
 pub mod frames;
@@ -305,9 +306,9 @@ mod tests {
 
     #[test]
     fn every_rule_compiles() {
-        let g = rules::groups();
+        let g = compiled::groups();
         assert!(g.len() > 20 && g.iter().all(|g| !g.formats().is_empty()));
-        assert!(rules::common_skip().is_match("kmem_cache_alloc"));
+        assert!(frames::common_skip().is_match("kmem_cache_alloc"));
         assert!(!frames::params().starts.is_empty());
     }
 

@@ -1,4 +1,5 @@
-//! The shape of the report-recognition rules and their compiled form.
+//! The shape of the report-recognition rules (the tables in `table*.rs` are data of these types)
+//! and the pattern templates. Their compiled form is in `compiled.rs`.
 //!
 //! A [`Group`] is one kind of report, recognised by a literal header somewhere in a console line
 //! (`BUG:`, `WARNING:`, `general protection fault`, ...). Its [`Format`]s are tried against the
@@ -8,7 +9,6 @@
 //! frames found by the stack parts, numbered on from there.
 
 use regex::Regex;
-use std::sync::OnceLock;
 
 /// One step of a stack walk over the report lines.
 #[derive(Clone, Copy)]
@@ -167,88 +167,4 @@ fn ascii_case_insensitive(p: &str) -> String {
 /// the unit tests catch (every pattern is compiled there).
 pub fn re(p: &str) -> Regex {
     Regex::new(&expand(p)).unwrap_or_else(|e| panic!("bad oops pattern {p:?}: {e}"))
-}
-
-pub struct CStack {
-    pub parts: Vec<Option<Regex>>,
-    pub parts2: Vec<Option<Regex>>,
-    /// The format's own skip patterns (the common infrastructure list is [`common_skip`]).
-    pub skip: Option<Regex>,
-    pub extractor: Extractor,
-}
-
-impl CStack {
-    /// Is this frame infrastructure (never guilty)?
-    pub fn skips(&self, frame: &str) -> bool {
-        common_skip().is_match(frame) || self.skip.as_ref().is_some_and(|r| r.is_match(frame))
-    }
-}
-
-pub struct CFormat {
-    pub title: Regex,
-    pub report: Option<Regex>,
-    pub src: &'static Format,
-    pub stack: Option<CStack>,
-}
-
-/// A group with its line filters compiled; its formats are compiled on first use (a log
-/// usually holds one or two kinds of report, and compiling all rules costs more than parsing).
-pub struct CGroup {
-    pub header: &'static str,
-    pub suppress: Vec<Regex>,
-    src: &'static Group,
-    formats: OnceLock<Vec<CFormat>>,
-}
-
-impl CGroup {
-    pub fn formats(&self) -> &[CFormat] {
-        self.formats.get_or_init(|| {
-            self.src
-                .formats
-                .iter()
-                .map(|f| CFormat {
-                    title: re(f.title),
-                    report: f.report.map(re),
-                    src: f,
-                    stack: f.stack.map(|s| CStack {
-                        parts: compile_parts(s.parts),
-                        parts2: compile_parts(s.parts2),
-                        skip: (!s.skip.is_empty()).then(|| re(&s.skip.join("|"))),
-                        extractor: s.extractor,
-                    }),
-                })
-                .collect()
-        })
-    }
-}
-
-fn compile_parts(p: &[Part]) -> Vec<Option<Regex>> {
-    p.iter()
-        .map(|p| match p {
-            Part::Re(s) => Some(re(s)),
-            Part::Trace => None,
-        })
-        .collect()
-}
-
-/// The common infrastructure frames, one pattern.
-pub fn common_skip() -> &'static Regex {
-    static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| re(&super::frames::COMMON_SKIP.join("|")))
-}
-
-/// All groups (line filters compiled once).
-pub fn groups() -> &'static [CGroup] {
-    static G: OnceLock<Vec<CGroup>> = OnceLock::new();
-    G.get_or_init(|| {
-        super::table::GROUPS
-            .iter()
-            .map(|g| CGroup {
-                header: g.header,
-                suppress: g.suppress.iter().map(|s| re(s)).collect(),
-                src: g,
-                formats: OnceLock::new(),
-            })
-            .collect()
-    })
 }

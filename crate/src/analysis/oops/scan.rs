@@ -2,8 +2,8 @@
 //! contexts (`[  T123]`, `[ C1]`) keep interleaved output of other tasks/CPUs out of the report;
 //! the earliest-matching format gives the title; stack parts give the guilty frame.
 
+use super::compiled::{groups, CFormat, CGroup};
 use super::frames;
-use super::rules::{groups, CFormat, CGroup};
 use super::title;
 use regex::Regex;
 use std::sync::OnceLock;
