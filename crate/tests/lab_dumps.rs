@@ -181,4 +181,41 @@ fn lab_kdump_cpu1_registers_are_cpu1s() {
             "{f}"
         );
     }
+    // The same dump without CPU 0's NT_PRSTATUS note (as when a CPU does not answer the crash
+    // NMI): the one note left is CPU 1's, not CPU 0's, though it is the first.
+    let mut e = std::fs::read(dir.join("vmcore.elf")).unwrap();
+    let header: Vec<u8> = [5u32, 336, 1]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .chain(*b"CORE\0")
+        .collect();
+    let at = e
+        .windows(header.len())
+        .position(|w| w == header)
+        .expect("a CORE NT_PRSTATUS note");
+    e[at + 8..at + 12].copy_from_slice(&0u32.to_le_bytes()); // no longer NT_PRSTATUS
+    let s = crashlens::report::build::Session::open(
+        Box::new(crashlens::source::BytesSource(e)),
+        &Default::default(),
+    )
+    .unwrap();
+    let k = &s.kernel;
+    assert_eq!(k.cpus_with_regs(), vec![1]);
+    assert_eq!(
+        k.cpus().mapping,
+        crashlens::kernel::cpus::CpuMapping::CrashNotes
+    );
+    assert_eq!(
+        k.cpu_regs(1).map(|r| (r.rsp, r.r9)),
+        Some((want_rsp, want_r9))
+    );
+    let r = crashlens::report::build::report_of(k);
+    assert_eq!(
+        r.cpu_traces.iter().map(|t| t.cpu).collect::<Vec<_>>(),
+        vec![1]
+    );
+    assert_eq!(
+        r.culprit.as_ref().map(|c| c.function.as_str()),
+        Some("lab_read")
+    );
 }
