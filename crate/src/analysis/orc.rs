@@ -143,7 +143,7 @@ impl OrcFormat {
         }
         let bit11 = words
             .iter()
-            .any(|b| u16::from_le_bytes([b[4], b[5]]) & (1 << 11) != 0);
+            .any(|b| b.u16_at(4).unwrap_or(0) & (1 << 11) != 0);
         let old = if bit11 {
             OrcVersion::V2
         } else {

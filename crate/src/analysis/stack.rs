@@ -48,7 +48,7 @@ impl<'k> KernelStack<'k> {
                     .unwrap_or_default();
                 s.tables.push((owner, t))
             }
-            Err(e) => s.warnings.push(e),
+            Err(e) => s.warnings.push(e.to_string()),
         }
         for m in &syms.modules {
             match module_orc(k, m, fmt) {
@@ -161,7 +161,7 @@ fn module_orc(
 /// vmlinux's ORC table, between `__start_orc_unwind_ip` / `__stop_orc_unwind_ip` and from
 /// `__start_orc_unwind`, and the entry format read from it. Where the kernel also has
 /// `__stop_orc_unwind`, the entry size the two arrays imply must be the 6 bytes we decode.
-fn vmlinux_orc(k: &Kernel) -> Result<(OrcTable, OrcFormat, OrcFit), String> {
+fn vmlinux_orc(k: &Kernel) -> crate::error::Result<(OrcTable, OrcFormat, OrcFit)> {
     let syms = k.symbols();
     let (Some(ip), Some(un), Some(stop)) = (
         syms.addr_of("__start_orc_unwind_ip"),
@@ -173,9 +173,7 @@ fn vmlinux_orc(k: &Kernel) -> Result<(OrcTable, OrcFormat, OrcFit), String> {
         );
     };
     if stop <= ip || (stop - ip) / 4 > MAX_ORC {
-        return Err(format!(
-            "the kernel's ORC ip table is not usable ({ip:#x}..{stop:#x})"
-        ));
+        return Err(format!("the kernel's ORC ip table is not usable ({ip:#x}..{stop:#x})").into());
     }
     let n = (stop - ip) / 4;
     if let Some(end) = syms.addr_of("__stop_orc_unwind") {
@@ -184,7 +182,8 @@ fn vmlinux_orc(k: &Kernel) -> Result<(OrcTable, OrcFormat, OrcFit), String> {
             return Err(format!(
                 "the kernel's ORC entries are not {} bytes each ({size} bytes for {n} entries)",
                 orc::ENTRY_SIZE
-            ));
+            )
+            .into());
         }
     }
     let (Ok(a), Ok(b)) = (
@@ -194,9 +193,9 @@ fn vmlinux_orc(k: &Kernel) -> Result<(OrcTable, OrcFormat, OrcFit), String> {
         return Err("the kernel's ORC tables are not readable in this dump".into());
     };
     let Some((f, fit)) = OrcFormat::detect(&b) else {
-        return Err(format!(
-            "the kernel's ORC entries decode to no known format ({n} entries)"
-        ));
+        return Err(
+            format!("the kernel's ORC entries decode to no known format ({n} entries)").into(),
+        );
     };
     Ok((OrcTable::from_raw(ip, &a, &b, f), f, fit))
 }
@@ -295,7 +294,7 @@ impl UnwindEnv for KernelStack<'_> {
     }
     fn call_target(&self, ret: u64) -> Option<u64> {
         let b = self.k.read_bytes(ret.wrapping_sub(5), 5).ok()?;
-        let rel = i32::from_le_bytes(b[1..5].try_into().unwrap());
+        let rel = b.i32_at(1)?;
         (b[0] == 0xe8).then(|| ret.wrapping_add(rel as i64 as u64))
     }
 }

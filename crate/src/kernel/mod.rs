@@ -48,7 +48,7 @@ pub struct Kernel {
     /// Every task, with what could not be read ([`Kernel::tasks`]).
     tasks: OnceCell<(Vec<tasks::Task>, Vec<String>)>,
     /// task_struct offsets ([`Kernel::task_layout`]).
-    task_layout: OnceCell<Result<tasks::TaskLayout, String>>,
+    task_layout: OnceCell<crate::error::Result<tasks::TaskLayout>>,
     /// vmlinux symbols from a System.map the user gave, used when kallsyms cannot be read.
     system_map: OnceCell<Vec<Symbol>>,
     /// Set by [`Kernel::ignore_orc`].
@@ -260,12 +260,15 @@ impl Kernel {
     }
 
     /// task_struct offsets: from BTF, else learned from memory ([`tasks::TaskLayout::learn`]).
-    pub fn task_layout(&self) -> Result<&tasks::TaskLayout, String> {
+    pub fn task_layout(&self) -> crate::error::Result<&tasks::TaskLayout> {
         self.task_layout
             .get_or_init(|| {
                 tasks::TaskLayout::from_btf(self).or_else(|e| {
-                    tasks::TaskLayout::learn(self)
-                        .map_err(|l| format!("{e}; learning it from memory failed: {l}"))
+                    tasks::TaskLayout::learn(self).map_err(|l| {
+                        crate::error::Error::Invalid(format!(
+                            "{e}; learning it from memory failed: {l}"
+                        ))
+                    })
                 })
             })
             .as_ref()

@@ -352,10 +352,10 @@ pub fn all_tasks(k: &Kernel, warnings: &mut Vec<String>) -> crate::error::Result
 const LEARN_SPAN: usize = 12 << 10;
 
 fn le64(b: &[u8], o: usize) -> u64 {
-    u64::from_le_bytes(b[o..o + 8].try_into().unwrap())
+    b.u64_at(o).unwrap_or(0)
 }
 fn le32(b: &[u8], o: usize) -> u32 {
-    u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
+    b.u32_at(o).unwrap_or(0)
 }
 /// A kernel pointer to 8-byte aligned data (direct map, vmalloc, image; 4- or 5-level).
 fn kptr(v: u64) -> bool {
@@ -408,7 +408,7 @@ impl TaskLayout {
     ///   and is not one fixed distance from the stack base (that is `thread.sp0`).
     ///
     /// Each step needs one unambiguous answer; otherwise the layout is unknown and says why.
-    pub fn learn(k: &Kernel) -> Result<TaskLayout, String> {
+    pub fn learn(k: &Kernel) -> crate::error::Result<TaskLayout> {
         let t = k.symbols();
         let init = t.addr_of("init_task").ok_or("no init_task symbol")?;
         let ib = read_upto(k, init, LEARN_SPAN).ok_or("init_task unreadable")?;
@@ -421,7 +421,8 @@ impl TaskLayout {
             return Err(format!(
                 "{} places in init_task hold \"swapper\": comm not found",
                 comms.len()
-            ));
+            )
+            .into());
         };
         // The process list.
         let ring = |o: usize| -> Option<Vec<u64>> {
@@ -457,7 +458,8 @@ impl TaskLayout {
                     a.0,
                     b.0,
                     a.1.len()
-                ))
+                )
+                .into())
             }
             [a, ..] => a.clone(),
         };
@@ -474,7 +476,8 @@ impl TaskLayout {
                 "{} of {} tasks unreadable",
                 procs.len() - bufs.len(),
                 procs.len()
-            ));
+            )
+            .into());
         }
         // pid, tgid
         let pids: Vec<usize> = (0..comm)
@@ -490,7 +493,7 @@ impl TaskLayout {
             })
             .collect();
         let [pid] = pids[..] else {
-            return Err(format!("pid: {} candidate offsets", pids.len()));
+            return Err(format!("pid: {} candidate offsets", pids.len()).into());
         };
         // stack and state
         let init_stack = t
@@ -511,7 +514,8 @@ impl TaskLayout {
             return Err(format!(
                 "task {a:#x}: state {:#x} is not a task state",
                 le32(&bufs.iter().find(|x| x.0 == *a).unwrap().1, state)
-            ));
+            )
+            .into());
         }
         let listed: HashSet<u64> = procs.iter().copied().chain([init]).collect();
         let real_parent = ((pid + 15) & !7..comm).step_by(8).find(|&o| {
