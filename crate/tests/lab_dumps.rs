@@ -214,8 +214,5 @@ fn lab_kdump_cpu1_registers_are_cpu1s() {
         r.cpu_traces.iter().map(|t| t.cpu).collect::<Vec<_>>(),
         vec![1]
     );
-    assert_eq!(
-        r.culprit.as_ref().map(|c| c.function.as_str()),
-        Some("lab_read")
-    );
+    assert_eq!(r.culprit().map(|c| c.function.as_str()), Some("lab_read"));
 }
