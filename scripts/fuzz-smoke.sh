@@ -11,6 +11,10 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 secs="${1:-${CRASHLENS_FUZZ_SECONDS:-20}}"
+# One target dir for both fuzz crates (their dependencies are built once, with the same flags),
+# outside the clone so that a later run on the same machine only rebuilds the crate.
+tdir="${CRASHLENS_FUZZ_TARGET:-$HOME/.cache/crashlens/fuzz-target}"
+mkdir -p "$tdir"
 
 skip() { say "fuzz smoke: SKIPPED ($*)"; echo "fuzz smoke: SKIPPED ($*)" >"${CRASHLENS_FUZZ_SUMMARY:-/dev/null}"; exit 0; }
 cargo +nightly --version >/dev/null 2>&1 || skip "no nightly toolchain: rustup toolchain install nightly"
@@ -36,7 +40,7 @@ for dir in fuzz fuzz-kernel; do
     continue
   }
   say "fuzz smoke: building $dir (release, debug assertions, ASan)"
-  if ! nice -n 10 cargo +nightly fuzz build --fuzz-dir "$dir" -O --debug-assertions >"$dir/fuzz-build.log" 2>&1; then
+  if ! nice -n 10 cargo +nightly fuzz build --fuzz-dir "$dir" --target-dir "$tdir" -O --debug-assertions >"$dir/fuzz-build.log" 2>&1; then
     tail -20 "$dir/fuzz-build.log" >&2
     failed+=("$dir:build")
     continue
@@ -49,7 +53,7 @@ for dir in fuzz fuzz-kernel; do
     # the container fuzzers' recorded finding (crate/tests/data/fuzz-*.bin) seeds them too
     [ "$dir" = fuzz ] && seeds+=(crate/tests/data)
     log="$dir/fuzz-$t.log"
-    nice -n 10 cargo +nightly fuzz run --fuzz-dir "$dir" -O --debug-assertions "$t" "$corpus" "${seeds[@]}" -- \
+    nice -n 10 cargo +nightly fuzz run --fuzz-dir "$dir" --target-dir "$tdir" -O --debug-assertions "$t" "$corpus" "${seeds[@]}" -- \
       -max_total_time="$secs" -max_len="$(maxlen "$t")" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$dir/artifacts/$t/" -print_final_stats=1 >"$log" 2>&1
     rc=$?
