@@ -86,8 +86,9 @@ impl PhysMem for ElfMem {
     }
 }
 
-pub fn open(src: Source) -> Result<Dump> {
-    let file_size = src.len();
+/// Checks the ELF file header (64-bit, little-endian, x86_64 core) and reads the program header
+/// table (count from section 0 under PN_XNUM). Returns `e_phoff` and the table's bytes.
+fn read_program_headers(src: &Source, file_size: u64) -> Result<(u64, Vec<u8>)> {
     let mut eh = [0u8; 64];
     src.read_exact_at(0, &mut eh, "ELF header")?;
     // object's on-disk types over the bytes read: the header, section 0, the program headers.
@@ -153,11 +154,19 @@ pub fn open(src: Source) -> Result<Dump> {
         )));
     }
     let ph = src.read_vec(e_phoff, table_len as usize, "program headers")?;
+    Ok((e_phoff, ph))
+}
 
+/// The notes, the memory segments and the truncation warnings of the program headers.
+fn read_segments(
+    src: &Source,
+    file_size: u64,
+    ph: &[u8],
+) -> Result<(Notes, Vec<Load>, Vec<String>)> {
     let mut notes = Notes::default();
     let mut loads = Vec::new();
     let mut warnings = Vec::new();
-    let phs = pod::slice_from_all_bytes::<ProgramHeader64<LE>>(&ph)
+    let phs = pod::slice_from_all_bytes::<ProgramHeader64<LE>>(ph)
         .map_err(|_| Error::Corrupt("program headers unreadable".into()))?;
     for (i, p) in phs.iter().enumerate() {
         let p_type = p.p_type(LE);
@@ -208,6 +217,13 @@ pub fn open(src: Source) -> Result<Dump> {
             _ => {}
         }
     }
+    Ok((notes, loads, warnings))
+}
+
+pub fn open(src: Source) -> Result<Dump> {
+    let file_size = src.len();
+    let (e_phoff, ph) = read_program_headers(&src, file_size)?;
+    let (notes, mut loads, warnings) = read_segments(&src, file_size, &ph)?;
     let kernel_vaddr = |v: u64| v >= 0xffff_8000_0000_0000;
     if notes.vmcoreinfo.is_none()
         && notes.user_core_notes > 0
