@@ -69,11 +69,8 @@ pub fn open(src: Source) -> Result<Dump> {
     open_parts(vec![src])
 }
 
-/// Opens one file, or all parts of a split dump (any order).
-pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
-    if srcs.is_empty() {
-        return Err(Error::Io("no dump file given".into()));
-    }
+/// Parses every file; an error in a part after the first names the part.
+fn parse_parts(srcs: Vec<Source>) -> Result<(Vec<DiskDumpFile>, u64, Vec<String>)> {
     let mut warnings = Vec::new();
     let mut parts = Vec::new();
     let mut file_size = 0u64;
@@ -90,34 +87,42 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
         warnings.extend(w);
         parts.push(f);
     }
-    let many = parts.len() > 1;
-    if many {
-        let ps = parts[0].page_size;
-        let mm = parts[0].max_mapnr;
-        for (i, p) in parts.iter().enumerate() {
-            if p.sub.as_ref().is_none_or(|s| !s.split) {
-                return Err(Error::Corrupt(format!(
-                    "several files were given but file {} is not part of a split dump (makedumpfile --split)",
-                    i + 1
-                )));
-            }
-            if p.page_size != ps || p.max_mapnr != mm {
-                return Err(Error::Corrupt(format!(
-                    "file {} of the split dump does not belong with the first (page size or memory size differ)",
-                    i + 1
-                )));
-            }
+    Ok((parts, file_size, warnings))
+}
+
+/// Several files must all be parts of one split dump: all marked split, same page and memory
+/// size, no overlap. Sorts them by start pfn.
+fn check_split(parts: &mut [DiskDumpFile]) -> Result<()> {
+    let ps = parts[0].page_size;
+    let mm = parts[0].max_mapnr;
+    for (i, p) in parts.iter().enumerate() {
+        if p.sub.as_ref().is_none_or(|s| !s.split) {
+            return Err(Error::Corrupt(format!(
+                "several files were given but file {} is not part of a split dump (makedumpfile --split)",
+                i + 1
+            )));
         }
-        parts.sort_by_key(|p| p.start_pfn);
-        for w in parts.windows(2) {
-            if w[1].start_pfn < w[0].end_pfn {
-                return Err(Error::Corrupt(format!(
-                    "two parts of the split dump overlap (pfns {:#x}-{:#x} and {:#x}-{:#x}); was a file given twice?",
-                    w[0].start_pfn, w[0].end_pfn, w[1].start_pfn, w[1].end_pfn
-                )));
-            }
+        if p.page_size != ps || p.max_mapnr != mm {
+            return Err(Error::Corrupt(format!(
+                "file {} of the split dump does not belong with the first (page size or memory size differ)",
+                i + 1
+            )));
         }
     }
+    parts.sort_by_key(|p| p.start_pfn);
+    for w in parts.windows(2) {
+        if w[1].start_pfn < w[0].end_pfn {
+            return Err(Error::Corrupt(format!(
+                "two parts of the split dump overlap (pfns {:#x}-{:#x} and {:#x}-{:#x}); was a file given twice?",
+                w[0].start_pfn, w[0].end_pfn, w[1].start_pfn, w[1].end_pfn
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Warns of the pfn ranges that no given part holds.
+fn gap_warnings(parts: &[DiskDumpFile], warnings: &mut Vec<String>) {
     // Missing parts of a split dump: name the pfn ranges nobody holds.
     if parts
         .iter()
@@ -125,7 +130,7 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
     {
         let mut at = 0u64;
         let mut gaps = Vec::new();
-        for p in &parts {
+        for p in parts {
             if p.start_pfn > at {
                 gaps.push((at, p.start_pfn));
             }
@@ -144,39 +149,28 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
             ));
         }
     }
+}
+
+/// The notes of the first part that has VMCOREINFO (else of the first part).
+fn pick_notes(parts: &[DiskDumpFile], warnings: &mut Vec<String>) -> Notes {
     let mut notes = Notes::default();
-    for p in &parts {
+    for p in parts {
         let mut n = Notes::default();
-        read_notes(p, &mut n, &mut warnings);
+        read_notes(p, &mut n, warnings);
         if notes.vmcoreinfo.is_none() && n.vmcoreinfo.is_some() {
             notes = n;
         }
     }
     if notes.vmcoreinfo.is_none() && notes.prstatus.is_empty() {
         if let Some(p) = parts.first() {
-            read_notes(p, &mut notes, &mut warnings);
+            read_notes(p, &mut notes, warnings);
         }
     }
-    let (format, description) = describe(&parts[0]);
-    let mut info = ContainerInfo {
-        format,
-        description,
-        file_size,
-        warnings: Vec::new(),
-        header_version: Some(parts[0].header.version as u32),
-        dump_level: parts[0].sub.as_ref().map(|s| s.dump_level),
-        phys_base: parts[0].sub.as_ref().map(|s| s.phys_base),
-        ..Default::default()
-    };
-    let rel = parts[0].header.release();
-    if !rel.is_empty() {
-        info.utsname_release = Some(rel.to_string());
-    }
-    if many {
-        info.format = "split".into();
-        info.description = format!("{} files of a split {}", parts.len(), info.description);
-    }
-    qemu_quirks(&parts[0], &notes, &mut info);
+    notes
+}
+
+/// Counts pages and codecs over all parts (one scan of each descriptor table) into `info`.
+fn count_pages(parts: &mut [DiskDumpFile], info: &mut ContainerInfo, warnings: &mut Vec<String>) {
     let mut codecs: Vec<String> = Vec::new();
     let mut scanned = true;
     for p in parts.iter_mut() {
@@ -221,6 +215,41 @@ pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
         warnings.push("the page descriptor table is too large to scan at open: codecs and zero pages not counted".into());
     }
     info.codecs = codecs;
+}
+
+/// Opens one file, or all parts of a split dump (any order).
+pub fn open_parts(srcs: Vec<Source>) -> Result<Dump> {
+    if srcs.is_empty() {
+        return Err(Error::Io("no dump file given".into()));
+    }
+    let (mut parts, file_size, mut warnings) = parse_parts(srcs)?;
+    let many = parts.len() > 1;
+    if many {
+        check_split(&mut parts)?;
+    }
+    gap_warnings(&parts, &mut warnings);
+    let notes = pick_notes(&parts, &mut warnings);
+    let (format, description) = describe(&parts[0]);
+    let mut info = ContainerInfo {
+        format,
+        description,
+        file_size,
+        warnings: Vec::new(),
+        header_version: Some(parts[0].header.version as u32),
+        dump_level: parts[0].sub.as_ref().map(|s| s.dump_level),
+        phys_base: parts[0].sub.as_ref().map(|s| s.phys_base),
+        ..Default::default()
+    };
+    let rel = parts[0].header.release();
+    if !rel.is_empty() {
+        info.utsname_release = Some(rel.to_string());
+    }
+    if many {
+        info.format = "split".into();
+        info.description = format!("{} files of a split {}", parts.len(), info.description);
+    }
+    qemu_quirks(&parts[0], &notes, &mut info);
+    count_pages(&mut parts, &mut info, &mut warnings);
     info.warnings.extend(warnings);
     let page_size = parts[0].page_size;
     Ok(Dump {
