@@ -318,6 +318,123 @@ pub(super) fn unreadable(paddr: u64, why: impl Into<String>) -> MemError {
     }
 }
 
+/// Reads and checks the kdump/diskdump header and, for kdump, the sub-header. Returns them with
+/// the block (page) size and the sub-header's size in blocks.
+fn read_headers(
+    src: &Source,
+    warnings: &mut Vec<String>,
+) -> Result<(Header, Option<SubHeader>, u64, u64)> {
+    let mut hb = [0u8; HEADER_SIZE];
+    src.read_exact_at(0, &mut hb, "kdump header")?;
+    let header = Header::parse(&hb)?;
+    if &header.signature != KDUMP_SIGNATURE && &header.signature != DISKDUMP_SIGNATURE {
+        return Err(Error::NotADump("no KDUMP/DISKDUMP signature".into()));
+    }
+    let bs = header.block_size as u64;
+    if !(4096..=65536).contains(&bs) || !bs.is_power_of_two() {
+        return Err(Error::Corrupt(format!(
+            "block (page) size {} in the kdump header is not a power of two between 4 KiB and 64 KiB",
+            header.block_size as i32
+        )));
+    }
+    if header.version < 0 || header.version > 64 {
+        return Err(Error::Corrupt(format!(
+            "kdump header version {} is implausible",
+            header.version
+        )));
+    }
+    if header.version > 6 {
+        warnings.push(format!(
+            "kdump header version {} is newer than 6; reading it as version 6",
+            header.version
+        ));
+    }
+    let sub_blocks = header.sub_hdr_size as u64;
+    if sub_blocks > MAX_SUB_HDR_BLOCKS {
+        return Err(Error::Corrupt(format!(
+            "sub-header size of {sub_blocks} blocks is implausible"
+        )));
+    }
+    let sub = if header.is_kdump() {
+        if sub_blocks == 0 {
+            return Err(Error::Corrupt(
+                "the kdump header says there is no sub-header".into(),
+            ));
+        }
+        let mut sb = [0u8; SUB_HEADER_SIZE];
+        src.read_exact_at(bs, &mut sb, "kdump sub-header")?;
+        Some(SubHeader::parse(&sb, header.version))
+    } else {
+        None
+    };
+    Ok((header, sub, bs, sub_blocks))
+}
+
+/// The page bitmaps (present, dumped) and the page count they cover. Returns `max_mapnr`, the
+/// offset just past the bitmaps (where the descriptor table starts) and the two bitmaps.
+fn read_bitmaps(
+    src: &Source,
+    header: &Header,
+    sub: Option<&SubHeader>,
+    bs: u64,
+    sub_blocks: u64,
+    file_size: u64,
+    warnings: &mut Vec<String>,
+) -> Result<(u64, u64, RankedBitmap, RankedBitmap)> {
+    let mut max_mapnr = header.max_mapnr as u64;
+    if let Some(s) = sub {
+        if header.version >= 6 && s.max_mapnr_64 != 0 {
+            max_mapnr = s.max_mapnr_64;
+        }
+    }
+    let bitmap_off = bs * (1 + sub_blocks);
+    let bitmap_len = (header.bitmap_blocks as u64)
+        .checked_mul(bs)
+        .filter(|&l| l > 0 && l <= MAX_BITMAP_BYTES)
+        .ok_or_else(|| {
+            Error::Corrupt(format!(
+                "bitmap of {} blocks is empty or implausibly large",
+                header.bitmap_blocks
+            ))
+        })?;
+    if bitmap_off
+        .checked_add(bitmap_len)
+        .is_none_or(|e| e > file_size)
+    {
+        return Err(Error::Corrupt(format!(
+            "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
+            bitmap_off.saturating_add(bitmap_len)
+        )));
+    }
+    // Two bitmaps when there is room for two (crash's dump_is_partial), else one.
+    let one_len = max_mapnr.div_ceil(8).div_ceil(bs) * bs;
+    let two = bitmap_len >= one_len.saturating_mul(2) || header.is_kdump();
+    let half = if two { bitmap_len / 2 } else { bitmap_len };
+    if max_mapnr > half * 8 {
+        warnings.push(format!(
+            "the header claims {max_mapnr} pages but the bitmap holds {}; pages beyond are treated as absent",
+            half * 8
+        ));
+        max_mapnr = half * 8;
+    }
+    if max_mapnr == 0 {
+        return Err(Error::Corrupt(
+            "the dump describes no pages (max_mapnr is 0)".into(),
+        ));
+    }
+    let nbytes = max_mapnr.div_ceil(8) as usize;
+    let b1 = src.read_vec(bitmap_off, nbytes, "1st page bitmap")?;
+    let present = RankedBitmap::new(&b1, max_mapnr);
+    drop(b1);
+    let dumped = if two {
+        let b2 = src.read_vec(bitmap_off + half, nbytes, "2nd page bitmap")?;
+        RankedBitmap::new(&b2, max_mapnr)
+    } else {
+        RankedBitmap::new(&src.read_vec(bitmap_off, nbytes, "page bitmap")?, max_mapnr)
+    };
+    Ok((max_mapnr, bitmap_off + bitmap_len, present, dumped))
+}
+
 /// A page whose descriptor or data lies past the end of a truncated file.
 pub(super) fn past_end(paddr: u64, why: impl Into<String>) -> MemError {
     MemError::Unreadable {
@@ -332,100 +449,16 @@ impl DiskDumpFile {
     /// but survivable.
     pub fn parse(src: Source, warnings: &mut Vec<String>) -> Result<DiskDumpFile> {
         let file_size = src.len();
-        let mut hb = [0u8; HEADER_SIZE];
-        src.read_exact_at(0, &mut hb, "kdump header")?;
-        let header = Header::parse(&hb)?;
-        if &header.signature != KDUMP_SIGNATURE && &header.signature != DISKDUMP_SIGNATURE {
-            return Err(Error::NotADump("no KDUMP/DISKDUMP signature".into()));
-        }
-        let bs = header.block_size as u64;
-        if !(4096..=65536).contains(&bs) || !bs.is_power_of_two() {
-            return Err(Error::Corrupt(format!(
-                "block (page) size {} in the kdump header is not a power of two between 4 KiB and 64 KiB",
-                header.block_size as i32
-            )));
-        }
-        if header.version < 0 || header.version > 64 {
-            return Err(Error::Corrupt(format!(
-                "kdump header version {} is implausible",
-                header.version
-            )));
-        }
-        if header.version > 6 {
-            warnings.push(format!(
-                "kdump header version {} is newer than 6; reading it as version 6",
-                header.version
-            ));
-        }
-        let sub_blocks = header.sub_hdr_size as u64;
-        if sub_blocks > MAX_SUB_HDR_BLOCKS {
-            return Err(Error::Corrupt(format!(
-                "sub-header size of {sub_blocks} blocks is implausible"
-            )));
-        }
-        let sub = if header.is_kdump() {
-            if sub_blocks == 0 {
-                return Err(Error::Corrupt(
-                    "the kdump header says there is no sub-header".into(),
-                ));
-            }
-            let mut sb = [0u8; SUB_HEADER_SIZE];
-            src.read_exact_at(bs, &mut sb, "kdump sub-header")?;
-            Some(SubHeader::parse(&sb, header.version))
-        } else {
-            None
-        };
-        let mut max_mapnr = header.max_mapnr as u64;
-        if let Some(s) = &sub {
-            if header.version >= 6 && s.max_mapnr_64 != 0 {
-                max_mapnr = s.max_mapnr_64;
-            }
-        }
-        let bitmap_off = bs * (1 + sub_blocks);
-        let bitmap_len = (header.bitmap_blocks as u64)
-            .checked_mul(bs)
-            .filter(|&l| l > 0 && l <= MAX_BITMAP_BYTES)
-            .ok_or_else(|| {
-                Error::Corrupt(format!(
-                    "bitmap of {} blocks is empty or implausibly large",
-                    header.bitmap_blocks
-                ))
-            })?;
-        if bitmap_off
-            .checked_add(bitmap_len)
-            .is_none_or(|e| e > file_size)
-        {
-            return Err(Error::Corrupt(format!(
-                "file ends inside the page bitmaps (they need {} bytes, the file has {file_size})",
-                bitmap_off.saturating_add(bitmap_len)
-            )));
-        }
-        // Two bitmaps when there is room for two (crash's dump_is_partial), else one.
-        let one_len = max_mapnr.div_ceil(8).div_ceil(bs) * bs;
-        let two = bitmap_len >= one_len.saturating_mul(2) || header.is_kdump();
-        let half = if two { bitmap_len / 2 } else { bitmap_len };
-        if max_mapnr > half * 8 {
-            warnings.push(format!(
-                "the header claims {max_mapnr} pages but the bitmap holds {}; pages beyond are treated as absent",
-                half * 8
-            ));
-            max_mapnr = half * 8;
-        }
-        if max_mapnr == 0 {
-            return Err(Error::Corrupt(
-                "the dump describes no pages (max_mapnr is 0)".into(),
-            ));
-        }
-        let nbytes = max_mapnr.div_ceil(8) as usize;
-        let b1 = src.read_vec(bitmap_off, nbytes, "1st page bitmap")?;
-        let present = RankedBitmap::new(&b1, max_mapnr);
-        drop(b1);
-        let dumped = if two {
-            let b2 = src.read_vec(bitmap_off + half, nbytes, "2nd page bitmap")?;
-            RankedBitmap::new(&b2, max_mapnr)
-        } else {
-            RankedBitmap::new(&src.read_vec(bitmap_off, nbytes, "page bitmap")?, max_mapnr)
-        };
+        let (header, sub, bs, sub_blocks) = read_headers(&src, warnings)?;
+        let (max_mapnr, desc_offset, present, dumped) = read_bitmaps(
+            &src,
+            &header,
+            sub.as_ref(),
+            bs,
+            sub_blocks,
+            file_size,
+            warnings,
+        )?;
         let (mut start_pfn, mut end_pfn) = (0, max_mapnr);
         if let Some(s) = sub.as_ref().filter(|s| s.split) {
             if s.start_pfn > s.end_pfn || s.start_pfn > max_mapnr {
@@ -439,7 +472,6 @@ impl DiskDumpFile {
         }
         let base_rank = dumped.rank(start_pfn);
         let n_descs = dumped.count(start_pfn, end_pfn);
-        let desc_offset = bitmap_off + bitmap_len;
         let desc_end = desc_offset.saturating_add(n_descs.saturating_mul(PAGE_DESC_SIZE));
         if desc_end > file_size {
             warnings.push(format!(
