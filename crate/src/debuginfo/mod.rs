@@ -366,9 +366,14 @@ fn modinfo(e: &elf::ElfFile) -> BTreeMap<String, String> {
     m
 }
 
-fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result<DebugFile> {
-    let info = modinfo(e);
-    let name = match info.get("name") {
+/// The module's name: `.modinfo` `name=`, else (older modules) `struct module`'s name in
+/// `.gnu.linkonce.this_module`.
+fn module_name(
+    k: &Kernel,
+    info: &BTreeMap<String, String>,
+    e: &elf::ElfFile,
+) -> crate::error::Result<String> {
+    Ok(match info.get("name") {
         Some(n) => n.clone(),
         None => {
             // Older modules: struct module's name in .gnu.linkonce.this_module.
@@ -379,30 +384,25 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result
             let off = k.offset("module.name").unwrap_or(24) as usize;
             elf::cstr(&b, off)
         }
-    };
-    let syms = k.symbols();
-    let Some(module) = syms.modules.iter().find(|m| m.name == name) else {
-        return Err(format!("module {name} is not loaded in the dump").into());
-    };
-    // An identity check (was this .ko built for the running kernel?), not a feature switch.
-    if let (Some(vm), Some(rel)) = (info.get("vermagic"), k.release()) {
-        let built_for = vm.split_whitespace().next().unwrap_or("");
-        if built_for != rel {
-            return Err(format!("{file} was built for {built_for} (vermagic), the dump runs {rel}: not this module's build").into());
-        }
-    }
-    // Each allocated section's load address, from the module's symbols in kallsyms.
-    let elf_syms = e.symbols()?;
+    })
+}
+
+/// Each allocated section's load address, from the module's symbols in kallsyms: every ELF
+/// function or object symbol found in the dump gives its section's base; they must agree.
+fn section_bases(
+    syms: &crate::kernel::symbols::SymbolTable,
+    name: &str,
+    module: &crate::kernel::symbols::Module,
+    e: &elf::ElfFile,
+    elf_syms: &[elf::Sym],
+) -> crate::error::Result<BTreeMap<u16, u64>> {
     let mut mem: BTreeMap<&str, u64> = BTreeMap::new();
-    for s in syms
-        .iter()
-        .filter(|s| s.module.as_deref() == Some(name.as_str()))
-    {
+    for s in syms.iter().filter(|s| s.module.as_deref() == Some(name)) {
         mem.insert(s.name.as_str(), s.addr);
     }
     let mut base: BTreeMap<u16, u64> = BTreeMap::new();
     let mut agree = 0usize;
-    for s in &elf_syms {
+    for s in elf_syms {
         let kind = s.kind();
         if s.name.is_empty()
             || s.shndx == 0
@@ -446,6 +446,16 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result
         )
         .into());
     }
+    let _ = agree;
+    Ok(base)
+}
+
+/// The module's DWARF with its relocations applied against the sections' load addresses.
+fn relocated_dwarf(
+    e: &elf::ElfFile,
+    elf_syms: &[elf::Sym],
+    base: &BTreeMap<u16, u64>,
+) -> crate::error::Result<Dwarfs> {
     // Relocate: symbol value = its section's load address + st_value (non-allocated sections
     // such as .debug_str sit at 0).
     let sym_value = |i: usize| -> Option<u64> {
@@ -479,6 +489,28 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result
         }
         Some(data)
     })?);
+    let _ = skipped;
+    Ok(dwarf)
+}
+
+fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result<DebugFile> {
+    let info = modinfo(e);
+    let name = module_name(k, &info, e)?;
+    let syms = k.symbols();
+    let Some(module) = syms.modules.iter().find(|m| m.name == name) else {
+        return Err(format!("module {name} is not loaded in the dump").into());
+    };
+    // An identity check (was this .ko built for the running kernel?), not a feature switch.
+    if let (Some(vm), Some(rel)) = (info.get("vermagic"), k.release()) {
+        let built_for = vm.split_whitespace().next().unwrap_or("");
+        if built_for != rel {
+            return Err(format!("{file} was built for {built_for} (vermagic), the dump runs {rel}: not this module's build").into());
+        }
+    }
+    // Each allocated section's load address, from the module's symbols in kallsyms.
+    let elf_syms = e.symbols()?;
+    let base = section_bases(syms, &name, module, e, &elf_syms)?;
+    let dwarf = relocated_dwarf(e, &elf_syms, &base)?;
     let ranges = base
         .iter()
         .filter_map(|(&i, &b)| {
@@ -486,7 +518,6 @@ fn load_module(k: &Kernel, file: &str, e: &elf::ElfFile) -> crate::error::Result
             (s.flags & object::elf::SHF_EXECINSTR as u64 != 0).then(|| (b, b.wrapping_add(s.size)))
         })
         .collect();
-    let _ = (agree, skipped);
     Ok(DebugFile {
         name: file.to_string(),
         scope: Scope::Module(name),
