@@ -413,130 +413,16 @@ impl TaskLayout {
         let init = t.addr_of("init_task").ok_or("no init_task symbol")?;
         let ib = read_upto(k, init, LEARN_SPAN).ok_or("init_task unreadable")?;
         let span = ib.len();
-        let comms: Vec<usize> = (0..span - 16)
-            .step_by(8)
-            .filter(|&o| ib[o..].starts_with(b"swapper") && comm_ok(&ib[o..o + 16]))
-            .collect();
-        let [comm] = comms[..] else {
-            return Err(format!(
-                "{} places in init_task hold \"swapper\": comm not found",
-                comms.len()
-            )
-            .into());
-        };
-        // The process list.
-        let ring = |o: usize| -> Option<Vec<u64>> {
-            let head = init + o as u64;
-            let (mut prev, mut node) = (head, le64(&ib, o));
-            let mut v = Vec::new();
-            while node != head {
-                if !kptr(node) || v.len() >= MAX_TASKS || k.read_u64(node + 8).ok()? != prev {
-                    return None;
-                }
-                let task = node.wrapping_sub(o as u64);
-                if !comm_ok(&k.read_bytes(task + comm as u64, 16).ok()?) {
-                    return None;
-                }
-                v.push(task);
-                prev = node;
-                node = k.read_u64(node).ok()?;
-            }
-            Some(v)
-        };
-        let mut lists: Vec<(usize, Vec<u64>)> = (0..span - 16)
-            .step_by(8)
-            .filter(|&o| kptr(le64(&ib, o)) && le64(&ib, o) != init + o as u64)
-            .filter_map(|o| ring(o).map(|v| (o, v)))
-            .filter(|(_, v)| v.len() >= 2)
-            .collect();
-        lists.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
-        let (tasks_off, procs) = match &lists[..] {
-            [] => return Err("no list in init_task links tasks: tasks list not found".into()),
-            [a, b, ..] if a.1.len() == b.1.len() => {
-                return Err(format!(
-                    "two lists in init_task ({:#x}, {:#x}) link {} tasks: tasks list ambiguous",
-                    a.0,
-                    b.0,
-                    a.1.len()
-                )
-                .into())
-            }
-            [a, ..] => a.clone(),
-        };
-        let bufs: Vec<(u64, Vec<u8>)> = procs
-            .iter()
-            .filter_map(|&a| {
-                read_upto(k, a, span)
-                    .filter(|b| b.len() == span)
-                    .map(|b| (a, b))
-            })
-            .collect();
-        if bufs.len() < procs.len() {
-            return Err(format!(
-                "{} of {} tasks unreadable",
-                procs.len() - bufs.len(),
-                procs.len()
-            )
-            .into());
-        }
-        // pid, tgid
-        let pids: Vec<usize> = (0..comm)
-            .step_by(4)
-            .filter(|&o| le32(&ib, o) == 0 && le32(&ib, o + 4) == 0)
-            .filter(|&o| {
-                let mut seen = HashSet::new();
-                le32(&bufs[0].1, o) == 1
-                    && bufs.iter().all(|(_, b)| {
-                        let p = le32(b, o);
-                        p > 0 && p < 1 << 22 && le32(b, o + 4) == p && seen.insert(p)
-                    })
-            })
-            .collect();
-        let [pid] = pids[..] else {
-            return Err(format!("pid: {} candidate offsets", pids.len()).into());
-        };
-        // stack and state
-        let init_stack = t
-            .addr_of("init_stack")
-            .or_else(|| t.addr_of("init_thread_union"));
-        let stack = (8..=64)
-            .step_by(8)
-            .find(|&o| {
-                init_stack.is_none_or(|s| le64(&ib, o) == s)
-                    && bufs.iter().all(|(_, b)| {
-                        let v = le64(b, o);
-                        kptr(v) && v & 0x1fff == 0
-                    })
-            })
-            .ok_or("no stack pointer in the first 64 bytes of task_struct")?;
+        let comm = learn_comm(&ib)?;
+        let (tasks_off, procs) = learn_tasks_list(k, init, &ib, comm)?;
+        let bufs = read_tasks(k, &procs, span)?;
+        let pid = learn_pid(&ib, &bufs, comm)?;
+        let stack = learn_stack(k, &ib, &bufs)?;
         let state = stack - 8;
-        if let Some((a, _)) = bufs.iter().find(|(_, b)| le32(b, state) >= 0x1000) {
-            return Err(format!(
-                "task {a:#x}: state {:#x} is not a task state",
-                le32(&bufs.iter().find(|x| x.0 == *a).unwrap().1, state)
-            )
-            .into());
-        }
+        check_state(&bufs, state)?;
         let listed: HashSet<u64> = procs.iter().copied().chain([init]).collect();
-        let real_parent = ((pid + 15) & !7..comm).step_by(8).find(|&o| {
-            le64(&ib, o) == init
-                && le64(&ib, o + 8) == init
-                && bufs
-                    .iter()
-                    .all(|(_, b)| listed.contains(&le64(b, o)) && listed.contains(&le64(b, o + 8)))
-        });
-        // mm, active_mm (between `tasks` and `pid` in 3.x-5.x): NULL, and NULL or a borrowed mm,
-        // in init_task (a kernel thread's active_mm is cleared when it is switched out); init (pid 1, the first process) has its own mm; in every process mm is
-        // NULL (a kernel thread) or its active_mm.
-        let mm = (tasks_off + 16..pid).step_by(8).find(|&o| {
-            le64(&ib, o) == 0
-                && (le64(&ib, o + 8) == 0 || kptr(le64(&ib, o + 8)))
-                && kptr(le64(&bufs[0].1, o))
-                && bufs.iter().all(|(_, b)| {
-                    let (m, am) = (le64(b, o), le64(b, o + 8));
-                    m == 0 || (kptr(m) && m == am)
-                })
-        });
+        let real_parent = learn_real_parent(init, &ib, &bufs, &listed, pid, comm);
+        let mm = learn_mm(&ib, &bufs, tasks_off, pid);
         let mut l = TaskLayout {
             tasks: tasks_off as u64,
             pid: pid as u64,
@@ -555,78 +441,280 @@ impl TaskLayout {
             thread_node: None,
             thread_head: None,
         };
-        // cpu: samples (task, cpu) from the running and the idle tasks.
         let ncpu = nr_cpu_ids(k);
-        let mut samples: Vec<(u64, u32)> = vec![(init, 0)];
-        if let Some(rq) = t.addr_of("runqueues") {
-            if let Some(idle) = rq_idle_by_shape(k, &l, rq) {
-                for c in 0..ncpu {
-                    if let Some(a) = per_cpu_offset(k, c)
-                        .and_then(|off| k.read_u64(rq.wrapping_add(off) + idle).ok())
-                    {
-                        samples.push((a, c));
-                    }
-                }
-            }
-        }
-        samples.extend((0..ncpu).filter_map(|c| current_task(k, c).map(|a| (a, c))));
-        if ncpu > 1 && samples.iter().any(|s| s.1 > 0) {
-            let sbufs: Vec<(Vec<u8>, u32)> = samples
-                .iter()
-                .filter_map(|&(a, c)| Some((read_upto(k, a, span).filter(|b| b.len() == span)?, c)))
-                .collect();
-            let fits = |o: usize, all: &[(u64, Vec<u8>)], s: &[(Vec<u8>, u32)]| {
-                s.iter().all(|(b, c)| le32(b, o) == *c)
-                    && all.iter().all(|(_, b)| le32(b, o) < ncpu)
-            };
-            l.cpu = (stack + 8..span - 4)
-                .step_by(4)
-                .find(|&o| fits(o, &bufs, &sbufs))
-                .map(|o| o as u64);
-            if l.cpu.is_none() {
-                // struct thread_info at the stack base, its first member the task.
-                let ti = |a: u64, b: &[u8]| -> Option<Vec<u8>> {
-                    let st = le64(b, stack);
-                    let v = k.read_bytes(st, 64).ok()?;
-                    (le64(&v, 0) == a).then_some(v)
-                };
-                let tis: Option<Vec<(u64, Vec<u8>)>> =
-                    bufs.iter().map(|(a, b)| Some((*a, ti(*a, b)?))).collect();
-                let stis: Option<Vec<(Vec<u8>, u32)>> = samples
-                    .iter()
-                    .zip(&sbufs)
-                    .map(|(&(a, c), (b, _))| Some((ti(a, b)?, c)))
-                    .collect();
-                if let (Some(tis), Some(stis)) = (tis, stis) {
-                    l.thread_info_cpu = (8..60)
-                        .step_by(4)
-                        .find(|&o| fits(o, &tis, &stis))
-                        .map(|o| o as u64);
-                }
-            }
-        }
-        // thread.sp of the switched-out tasks.
-        let running: HashSet<u64> = samples.iter().map(|s| s.0).collect();
-        let asleep: Vec<&(u64, Vec<u8>)> =
-            bufs.iter().filter(|(a, _)| !running.contains(a)).collect();
-        if asleep.len() >= 3 {
-            l.thread_sp = (comm + 16..span - 8)
-                .step_by(8)
-                .find(|&o| {
-                    let inside: Vec<u64> = asleep
-                        .iter()
-                        .filter_map(|(_, b)| {
-                            let (st, sp) = (le64(b, stack), le64(b, o));
-                            (sp & 7 == 0 && sp > st && sp - st < 16 << 10).then(|| sp - st)
-                        })
-                        .collect();
-                    inside.len() * 10 >= asleep.len() * 9
-                        && inside.iter().collect::<HashSet<_>>().len() > 1
-                })
-                .map(|o| o as u64);
-        }
+        let samples = cpu_samples(k, &l, init, ncpu);
+        learn_cpu(k, &mut l, &bufs, &samples, ncpu, stack, span);
+        l.thread_sp = learn_thread_sp(&bufs, &samples, comm, stack, span);
         Ok(l)
     }
+}
+
+/// A task buffer read at `LEARN_SPAN` bytes: its address and bytes.
+type TaskBuf = (u64, Vec<u8>);
+
+/// `comm`: the one 16-byte slot in init_task that holds a printable "swapper..." name.
+fn learn_comm(ib: &[u8]) -> crate::error::Result<usize> {
+    let comms: Vec<usize> = (0..ib.len() - 16)
+        .step_by(8)
+        .filter(|&o| ib[o..].starts_with(b"swapper") && comm_ok(&ib[o..o + 16]))
+        .collect();
+    let [comm] = comms[..] else {
+        return Err(format!(
+            "{} places in init_task hold \"swapper\": comm not found",
+            comms.len()
+        )
+        .into());
+    };
+    Ok(comm)
+}
+
+/// The tasks ring through init_task's list head at offset `o`, each node's task named by a
+/// plausible `comm`; `None` if the ring breaks anywhere.
+fn task_ring(k: &Kernel, init: u64, ib: &[u8], comm: usize, o: usize) -> Option<Vec<u64>> {
+    let head = init + o as u64;
+    let (mut prev, mut node) = (head, le64(ib, o));
+    let mut v = Vec::new();
+    while node != head {
+        if !kptr(node) || v.len() >= MAX_TASKS || k.read_u64(node + 8).ok()? != prev {
+            return None;
+        }
+        let task = node.wrapping_sub(o as u64);
+        if !comm_ok(&k.read_bytes(task + comm as u64, 16).ok()?) {
+            return None;
+        }
+        v.push(task);
+        prev = node;
+        node = k.read_u64(node).ok()?;
+    }
+    Some(v)
+}
+
+/// The process list: the offset of `tasks` and the tasks it links (the longest ring, which
+/// must be unique).
+fn learn_tasks_list(
+    k: &Kernel,
+    init: u64,
+    ib: &[u8],
+    comm: usize,
+) -> crate::error::Result<(usize, Vec<u64>)> {
+    let mut lists: Vec<(usize, Vec<u64>)> = (0..ib.len() - 16)
+        .step_by(8)
+        .filter(|&o| kptr(le64(ib, o)) && le64(ib, o) != init + o as u64)
+        .filter_map(|o| task_ring(k, init, ib, comm, o).map(|v| (o, v)))
+        .filter(|(_, v)| v.len() >= 2)
+        .collect();
+    lists.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    match &lists[..] {
+        [] => Err("no list in init_task links tasks: tasks list not found".into()),
+        [a, b, ..] if a.1.len() == b.1.len() => Err(format!(
+            "two lists in init_task ({:#x}, {:#x}) link {} tasks: tasks list ambiguous",
+            a.0,
+            b.0,
+            a.1.len()
+        )
+        .into()),
+        [a, ..] => Ok(a.clone()),
+    }
+}
+
+/// Every listed task's first `span` bytes; an error if any is unreadable.
+fn read_tasks(k: &Kernel, procs: &[u64], span: usize) -> crate::error::Result<Vec<TaskBuf>> {
+    let bufs: Vec<TaskBuf> = procs
+        .iter()
+        .filter_map(|&a| {
+            read_upto(k, a, span)
+                .filter(|b| b.len() == span)
+                .map(|b| (a, b))
+        })
+        .collect();
+    if bufs.len() < procs.len() {
+        return Err(format!(
+            "{} of {} tasks unreadable",
+            procs.len() - bufs.len(),
+            procs.len()
+        )
+        .into());
+    }
+    Ok(bufs)
+}
+
+/// `pid`, with `tgid` after it: zero in init_task, 1 in the first process, distinct and equal
+/// to each other in every process.
+fn learn_pid(ib: &[u8], bufs: &[TaskBuf], comm: usize) -> crate::error::Result<usize> {
+    let pids: Vec<usize> = (0..comm)
+        .step_by(4)
+        .filter(|&o| le32(ib, o) == 0 && le32(ib, o + 4) == 0)
+        .filter(|&o| {
+            let mut seen = HashSet::new();
+            le32(&bufs[0].1, o) == 1
+                && bufs.iter().all(|(_, b)| {
+                    let p = le32(b, o);
+                    p > 0 && p < 1 << 22 && le32(b, o + 4) == p && seen.insert(p)
+                })
+        })
+        .collect();
+    let [pid] = pids[..] else {
+        return Err(format!("pid: {} candidate offsets", pids.len()).into());
+    };
+    Ok(pid)
+}
+
+/// `stack`: the aligned kernel pointer in the first 64 bytes, init_stack in init_task.
+fn learn_stack(k: &Kernel, ib: &[u8], bufs: &[TaskBuf]) -> crate::error::Result<usize> {
+    let t = k.symbols();
+    let init_stack = t
+        .addr_of("init_stack")
+        .or_else(|| t.addr_of("init_thread_union"));
+    Ok((8..=64)
+        .step_by(8)
+        .find(|&o| {
+            init_stack.is_none_or(|s| le64(ib, o) == s)
+                && bufs.iter().all(|(_, b)| {
+                    let v = le64(b, o);
+                    kptr(v) && v & 0x1fff == 0
+                })
+        })
+        .ok_or("no stack pointer in the first 64 bytes of task_struct")?)
+}
+
+/// Every task's `state` (the word before `stack`) must look like a task state.
+fn check_state(bufs: &[TaskBuf], state: usize) -> crate::error::Result<()> {
+    if let Some((a, _)) = bufs.iter().find(|(_, b)| le32(b, state) >= 0x1000) {
+        return Err(format!(
+            "task {a:#x}: state {:#x} is not a task state",
+            le32(&bufs.iter().find(|x| x.0 == *a).unwrap().1, state)
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `real_parent`/`parent`: the adjacent pair that is init_task in init_task and a listed task
+/// in every process.
+fn learn_real_parent(
+    init: u64,
+    ib: &[u8],
+    bufs: &[TaskBuf],
+    listed: &HashSet<u64>,
+    pid: usize,
+    comm: usize,
+) -> Option<usize> {
+    ((pid + 15) & !7..comm).step_by(8).find(|&o| {
+        le64(ib, o) == init
+            && le64(ib, o + 8) == init
+            && bufs
+                .iter()
+                .all(|(_, b)| listed.contains(&le64(b, o)) && listed.contains(&le64(b, o + 8)))
+    })
+}
+
+/// mm, active_mm (between `tasks` and `pid` in 3.x-5.x): NULL, and NULL or a borrowed mm,
+/// in init_task (a kernel thread's active_mm is cleared when it is switched out); init (pid 1, the first process) has its own mm; in every process mm is
+/// NULL (a kernel thread) or its active_mm.
+fn learn_mm(ib: &[u8], bufs: &[TaskBuf], tasks_off: usize, pid: usize) -> Option<usize> {
+    (tasks_off + 16..pid).step_by(8).find(|&o| {
+        le64(ib, o) == 0
+            && (le64(ib, o + 8) == 0 || kptr(le64(ib, o + 8)))
+            && kptr(le64(&bufs[0].1, o))
+            && bufs.iter().all(|(_, b)| {
+                let (m, am) = (le64(b, o), le64(b, o + 8));
+                m == 0 || (kptr(m) && m == am)
+            })
+    })
+}
+
+/// cpu: samples (task, cpu) from the running and the idle tasks.
+fn cpu_samples(k: &Kernel, l: &TaskLayout, init: u64, ncpu: u32) -> Vec<(u64, u32)> {
+    let mut samples: Vec<(u64, u32)> = vec![(init, 0)];
+    if let Some(rq) = k.symbols().addr_of("runqueues") {
+        if let Some(idle) = rq_idle_by_shape(k, l, rq) {
+            for c in 0..ncpu {
+                if let Some(a) = per_cpu_offset(k, c)
+                    .and_then(|off| k.read_u64(rq.wrapping_add(off) + idle).ok())
+                {
+                    samples.push((a, c));
+                }
+            }
+        }
+    }
+    samples.extend((0..ncpu).filter_map(|c| current_task(k, c).map(|a| (a, c))));
+    samples
+}
+
+/// `cpu` in task_struct or, failing that, in the thread_info at the stack base: the u32 that
+/// is each sample's CPU and below `ncpu` in every task.
+fn learn_cpu(
+    k: &Kernel,
+    l: &mut TaskLayout,
+    bufs: &[TaskBuf],
+    samples: &[(u64, u32)],
+    ncpu: u32,
+    stack: usize,
+    span: usize,
+) {
+    if !(ncpu > 1 && samples.iter().any(|s| s.1 > 0)) {
+        return;
+    }
+    let sbufs: Vec<(Vec<u8>, u32)> = samples
+        .iter()
+        .filter_map(|&(a, c)| Some((read_upto(k, a, span).filter(|b| b.len() == span)?, c)))
+        .collect();
+    let fits = |o: usize, all: &[TaskBuf], s: &[(Vec<u8>, u32)]| {
+        s.iter().all(|(b, c)| le32(b, o) == *c) && all.iter().all(|(_, b)| le32(b, o) < ncpu)
+    };
+    l.cpu = (stack + 8..span - 4)
+        .step_by(4)
+        .find(|&o| fits(o, bufs, &sbufs))
+        .map(|o| o as u64);
+    if l.cpu.is_none() {
+        // struct thread_info at the stack base, its first member the task.
+        let ti = |a: u64, b: &[u8]| -> Option<Vec<u8>> {
+            let st = le64(b, stack);
+            let v = k.read_bytes(st, 64).ok()?;
+            (le64(&v, 0) == a).then_some(v)
+        };
+        let tis: Option<Vec<TaskBuf>> = bufs.iter().map(|(a, b)| Some((*a, ti(*a, b)?))).collect();
+        let stis: Option<Vec<(Vec<u8>, u32)>> = samples
+            .iter()
+            .zip(&sbufs)
+            .map(|(&(a, c), (b, _))| Some((ti(a, b)?, c)))
+            .collect();
+        if let (Some(tis), Some(stis)) = (tis, stis) {
+            l.thread_info_cpu = (8..60)
+                .step_by(4)
+                .find(|&o| fits(o, &tis, &stis))
+                .map(|o| o as u64);
+        }
+    }
+}
+
+/// thread.sp of the switched-out tasks: the word inside its own stack in nearly every one,
+/// at more than one distance from the stack base.
+fn learn_thread_sp(
+    bufs: &[TaskBuf],
+    samples: &[(u64, u32)],
+    comm: usize,
+    stack: usize,
+    span: usize,
+) -> Option<u64> {
+    let running: HashSet<u64> = samples.iter().map(|s| s.0).collect();
+    let asleep: Vec<&TaskBuf> = bufs.iter().filter(|(a, _)| !running.contains(a)).collect();
+    if asleep.len() < 3 {
+        return None;
+    }
+    (comm + 16..span - 8)
+        .step_by(8)
+        .find(|&o| {
+            let inside: Vec<u64> = asleep
+                .iter()
+                .filter_map(|(_, b)| {
+                    let (st, sp) = (le64(b, stack), le64(b, o));
+                    (sp & 7 == 0 && sp > st && sp - st < 16 << 10).then(|| sp - st)
+                })
+                .collect();
+            inside.len() * 10 >= asleep.len() * 9 && inside.iter().collect::<HashSet<_>>().len() > 1
+        })
+        .map(|o| o as u64)
 }
 
 /// `rq.idle` without BTF: the offset in `struct rq` that holds, in every CPU's runqueue, a task
