@@ -97,6 +97,168 @@ fn cstr(strs: &[u8], off: u32) -> &str {
     std::str::from_utf8(cbytes(strs, off)).unwrap_or("")
 }
 
+/// BTF_KIND_* 1..=19 in their numeric order (0 is void, which no record in the section has).
+const KINDS: [Kind; 19] = [
+    Kind::Int,
+    Kind::Ptr,
+    Kind::Array,
+    Kind::Struct,
+    Kind::Union,
+    Kind::Enum,
+    Kind::Fwd,
+    Kind::Typedef,
+    Kind::Volatile,
+    Kind::Const,
+    Kind::Restrict,
+    Kind::Func,
+    Kind::FuncProto,
+    Kind::Var,
+    Kind::Datasec,
+    Kind::Float,
+    Kind::DeclTag,
+    Kind::TypeTag,
+    Kind::Enum64,
+];
+
+impl Type {
+    fn new(kind: Kind, name_off: u32) -> Type {
+        Type {
+            kind,
+            name_off,
+            size: 0,
+            ref_type: 0,
+            members: vec![],
+            array: None,
+            enumerators: vec![],
+        }
+    }
+}
+
+/// One type record at `*p` in the type section (the `id`th type), `*p` moved past it.
+fn read_type(tb: &[u8], p: &mut usize, id: usize) -> crate::error::Result<Type> {
+    let name_off = u32_at(tb, *p)?;
+    let info = u32_at(tb, *p + 4)?;
+    let size_or_type = u32_at(tb, *p + 8)?;
+    *p += 12;
+    let vlen = (info & 0xffff) as usize;
+    let kflag = info >> 31 != 0;
+    let k = (info >> 24) & 0x1f;
+    let kind = (k as usize)
+        .checked_sub(1)
+        .and_then(|i| KINDS.get(i).copied())
+        .ok_or_else(|| format!("unknown BTF kind {k} at type {id}"))?;
+    let mut t = Type::new(kind, name_off);
+    read_body(tb, p, &mut t, vlen, kflag, size_or_type)?;
+    Ok(t)
+}
+
+/// The kind-specific part of a type record (after the 12-byte `struct btf_type`).
+fn read_body(
+    tb: &[u8],
+    p: &mut usize,
+    t: &mut Type,
+    vlen: usize,
+    kflag: bool,
+    size_or_type: u32,
+) -> crate::error::Result<()> {
+    match t.kind {
+        Kind::Int => {
+            t.size = size_or_type as u64;
+            *p += 4;
+        }
+        Kind::Float | Kind::Datasec => {
+            t.size = size_or_type as u64;
+            if t.kind == Kind::Datasec {
+                *p += 12 * vlen;
+            }
+        }
+        Kind::Array => {
+            t.array = Some((u32_at(tb, *p)?, u32_at(tb, *p + 8)? as u64));
+            *p += 12;
+        }
+        Kind::Struct | Kind::Union => {
+            t.size = size_or_type as u64;
+            t.members = struct_members(tb, *p, vlen, kflag)?;
+            *p += 12 * vlen;
+        }
+        Kind::Enum => {
+            t.size = size_or_type as u64;
+            for i in 0..vlen {
+                let q = *p + 8 * i;
+                let v = u32_at(tb, q + 4)?;
+                let v = if kflag { v as i32 as i64 } else { v as i64 };
+                t.enumerators.push((u32_at(tb, q)?, v));
+            }
+            *p += 8 * vlen;
+        }
+        Kind::Enum64 => {
+            t.size = size_or_type as u64;
+            for i in 0..vlen {
+                let q = *p + 12 * i;
+                let v = (u32_at(tb, q + 4)? as u64) | ((u32_at(tb, q + 8)? as u64) << 32);
+                t.enumerators.push((u32_at(tb, q)?, v as i64));
+            }
+            *p += 12 * vlen;
+        }
+        Kind::FuncProto => {
+            // Parameters (struct btf_param { name_off, type }) kept as members.
+            t.ref_type = size_or_type;
+            for i in 0..vlen {
+                let q = *p + 8 * i;
+                t.members.push(Member {
+                    name_off: u32_at(tb, q)?,
+                    type_id: u32_at(tb, q + 4)?,
+                    bit_offset: 0,
+                    bitfield_size: 0,
+                });
+            }
+            *p += 8 * vlen;
+        }
+        Kind::Var | Kind::DeclTag => {
+            t.ref_type = size_or_type;
+            *p += 4;
+        }
+        Kind::Ptr
+        | Kind::Typedef
+        | Kind::Volatile
+        | Kind::Const
+        | Kind::Restrict
+        | Kind::Func
+        | Kind::TypeTag => {
+            t.ref_type = size_or_type;
+        }
+        Kind::Fwd | Kind::Void => {}
+    }
+    Ok(())
+}
+
+/// A struct's or union's `vlen` members (struct btf_member) at `p`; with `kflag` the offset
+/// word holds the bitfield size in its top byte.
+fn struct_members(
+    tb: &[u8],
+    p: usize,
+    vlen: usize,
+    kflag: bool,
+) -> crate::error::Result<Vec<Member>> {
+    let mut members = Vec::with_capacity(vlen);
+    for i in 0..vlen {
+        let q = p + 12 * i;
+        let off = u32_at(tb, q + 8)?;
+        let (bit_offset, bitfield_size) = if kflag {
+            ((off & 0xff_ffff) as u64, (off >> 24) as u8)
+        } else {
+            (off as u64, 0)
+        };
+        members.push(Member {
+            name_off: u32_at(tb, q)?,
+            type_id: u32_at(tb, q + 4)?,
+            bit_offset,
+            bitfield_size,
+        });
+    }
+    Ok(members)
+}
+
 impl Btf {
     /// Parses a little-endian BTF blob (header, type section, string section).
     pub fn parse(b: &[u8]) -> crate::error::Result<Btf> {
@@ -117,141 +279,10 @@ impl Btf {
         let (ss, se) = span(str_off, str_len)?;
         let tb = &b[ts..te];
         let strs = &b[ss..se];
-        let mut types = vec![Type {
-            kind: Kind::Void,
-            name_off: 0,
-            size: 0,
-            ref_type: 0,
-            members: vec![],
-            array: None,
-            enumerators: vec![],
-        }];
+        let mut types = vec![Type::new(Kind::Void, 0)];
         let mut p = 0usize;
         while p + 12 <= tb.len() {
-            let name_off = u32_at(tb, p)?;
-            let info = u32_at(tb, p + 4)?;
-            let size_or_type = u32_at(tb, p + 8)?;
-            p += 12;
-            let vlen = (info & 0xffff) as usize;
-            let kflag = info >> 31 != 0;
-            let kind = match (info >> 24) & 0x1f {
-                1 => Kind::Int,
-                2 => Kind::Ptr,
-                3 => Kind::Array,
-                4 => Kind::Struct,
-                5 => Kind::Union,
-                6 => Kind::Enum,
-                7 => Kind::Fwd,
-                8 => Kind::Typedef,
-                9 => Kind::Volatile,
-                10 => Kind::Const,
-                11 => Kind::Restrict,
-                12 => Kind::Func,
-                13 => Kind::FuncProto,
-                14 => Kind::Var,
-                15 => Kind::Datasec,
-                16 => Kind::Float,
-                17 => Kind::DeclTag,
-                18 => Kind::TypeTag,
-                19 => Kind::Enum64,
-                k => return Err(format!("unknown BTF kind {k} at type {}", types.len()).into()),
-            };
-            let mut t = Type {
-                kind,
-                name_off,
-                size: 0,
-                ref_type: 0,
-                members: vec![],
-                array: None,
-                enumerators: vec![],
-            };
-            match kind {
-                Kind::Int => {
-                    t.size = size_or_type as u64;
-                    p += 4;
-                }
-                Kind::Float | Kind::Datasec => {
-                    t.size = size_or_type as u64;
-                    if kind == Kind::Datasec {
-                        p += 12 * vlen;
-                    }
-                }
-                Kind::Array => {
-                    t.array = Some((u32_at(tb, p)?, u32_at(tb, p + 8)? as u64));
-                    p += 12;
-                }
-                Kind::Struct | Kind::Union => {
-                    t.size = size_or_type as u64;
-                    t.members.reserve(vlen);
-                    for i in 0..vlen {
-                        let q = p + 12 * i;
-                        let off = u32_at(tb, q + 8)?;
-                        let (bit_offset, bitfield_size) = if kflag {
-                            ((off & 0xff_ffff) as u64, (off >> 24) as u8)
-                        } else {
-                            (off as u64, 0)
-                        };
-                        t.members.push(Member {
-                            name_off: u32_at(tb, q)?,
-                            type_id: u32_at(tb, q + 4)?,
-                            bit_offset,
-                            bitfield_size,
-                        });
-                    }
-                    p += 12 * vlen;
-                }
-                Kind::Enum => {
-                    t.size = size_or_type as u64;
-                    for i in 0..vlen {
-                        let q = p + 8 * i;
-                        let v = u32_at(tb, q + 4)?;
-                        let v = if kflag { v as i32 as i64 } else { v as i64 };
-                        t.enumerators.push((u32_at(tb, q)?, v));
-                    }
-                    p += 8 * vlen;
-                }
-                Kind::Enum64 => {
-                    t.size = size_or_type as u64;
-                    for i in 0..vlen {
-                        let q = p + 12 * i;
-                        let v = (u32_at(tb, q + 4)? as u64) | ((u32_at(tb, q + 8)? as u64) << 32);
-                        t.enumerators.push((u32_at(tb, q)?, v as i64));
-                    }
-                    p += 12 * vlen;
-                }
-                Kind::FuncProto => {
-                    // Parameters (struct btf_param { name_off, type }) kept as members.
-                    t.ref_type = size_or_type;
-                    for i in 0..vlen {
-                        let q = p + 8 * i;
-                        t.members.push(Member {
-                            name_off: u32_at(tb, q)?,
-                            type_id: u32_at(tb, q + 4)?,
-                            bit_offset: 0,
-                            bitfield_size: 0,
-                        });
-                    }
-                    p += 8 * vlen;
-                }
-                Kind::Var => {
-                    t.ref_type = size_or_type;
-                    p += 4;
-                }
-                Kind::DeclTag => {
-                    t.ref_type = size_or_type;
-                    p += 4;
-                }
-                Kind::Ptr
-                | Kind::Typedef
-                | Kind::Volatile
-                | Kind::Const
-                | Kind::Restrict
-                | Kind::Func
-                | Kind::TypeTag => {
-                    t.ref_type = size_or_type;
-                }
-                Kind::Fwd | Kind::Void => {}
-            }
+            let t = read_type(tb, &mut p, types.len())?;
             types.push(t);
         }
         // Sorted by the names' bytes (a str's order is its bytes' order); the ids break ties, so
