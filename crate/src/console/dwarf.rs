@@ -252,47 +252,8 @@ impl Conv<'_> {
             .and_then(|e| e.attr(gimli::DW_AT_declaration).ok().flatten())
             .is_some();
         match tag {
-            gimli::DW_TAG_base_type => {
-                let name = self.name(o).unwrap_or_default();
-                let enc = self
-                    .unit
-                    .entry(o)
-                    .ok()
-                    .and_then(|e| e.attr_value(gimli::DW_AT_encoding).ok().flatten());
-                let enc = match enc {
-                    Some(AttributeValue::Encoding(e)) => e,
-                    _ => gimli::DW_ATE_signed,
-                };
-                if enc == gimli::DW_ATE_float {
-                    return Ty::Float { name, size };
-                }
-                Ty::Int {
-                    signed: matches!(enc, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char),
-                    bool_: enc == gimli::DW_ATE_boolean,
-                    char_: matches!(enc, gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char),
-                    name,
-                    size,
-                }
-            }
-            gimli::DW_TAG_typedef => {
-                let name = self.name(o).unwrap_or_default();
-                match self.ty(self.type_of(o), depth + 1) {
-                    Ty::Int {
-                        size,
-                        signed,
-                        bool_,
-                        char_,
-                        ..
-                    } => Ty::Int {
-                        bool_: bool_ || name == "bool",
-                        name,
-                        size,
-                        signed,
-                        char_,
-                    },
-                    other => other,
-                }
-            }
+            gimli::DW_TAG_base_type => self.base_ty(o, size),
+            gimli::DW_TAG_typedef => self.typedef_ty(o, depth),
             gimli::DW_TAG_const_type
             | gimli::DW_TAG_volatile_type
             | gimli::DW_TAG_restrict_type
@@ -311,74 +272,9 @@ impl Conv<'_> {
                 t
             }
             gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type if !declared => {
-                let mut members = Vec::new();
-                for m in self.children(o) {
-                    if self.tag(m) != Some(gimli::DW_TAG_member) {
-                        continue;
-                    }
-                    let name = self.name(m).unwrap_or_default();
-                    let t = self.type_of(m);
-                    let loc = self
-                        .udata(m, gimli::DW_AT_data_member_location)
-                        .unwrap_or(0);
-                    let bits = self.udata(m, gimli::DW_AT_bit_size).unwrap_or(0);
-                    let bit_offset = match (
-                        self.udata(m, gimli::DW_AT_data_bit_offset),
-                        self.udata(m, gimli::DW_AT_bit_offset),
-                    ) {
-                        (Some(b), _) => b,
-                        // DWARF 2/3: counted from the most significant bit of the storage unit.
-                        (None, Some(b)) if bits > 0 => {
-                            let unit = self.udata(m, gimli::DW_AT_byte_size).unwrap_or_else(|| {
-                                self.strip(t)
-                                    .and_then(|x| self.udata(x, gimli::DW_AT_byte_size))
-                                    .unwrap_or(4)
-                            });
-                            (loc * 8 + unit * 8).saturating_sub(b + bits)
-                        }
-                        _ => loc * 8,
-                    };
-                    members.push(Field {
-                        decl: fill(&self.decl(t, "%s".into(), 0), &name),
-                        ty: self.ty(t, depth + 1),
-                        name,
-                        bit_offset,
-                        bits: bits.min(64) as u8,
-                    });
-                }
-                Ty::Struct(Box::new(Composite {
-                    kw: if tag == gimli::DW_TAG_structure_type {
-                        "struct"
-                    } else {
-                        "union"
-                    },
-                    name: self.name(o).unwrap_or_default(),
-                    size,
-                    members,
-                }))
+                self.composite_ty(o, tag, size, depth)
             }
-            gimli::DW_TAG_enumeration_type => {
-                let mut values = Vec::new();
-                for c in self.children(o) {
-                    if self.tag(c) != Some(gimli::DW_TAG_enumerator) {
-                        continue;
-                    }
-                    let v = self.unit.entry(c).ok().and_then(|e| {
-                        let v = e.attr_value(gimli::DW_AT_const_value).ok()??;
-                        v.sdata_value()
-                            .or_else(|| v.udata_value().map(|u| u as i64))
-                    });
-                    if let (Some(n), Some(v)) = (self.name(c), v) {
-                        values.push((n, v));
-                    }
-                }
-                Ty::Enum {
-                    name: self.name(o).unwrap_or_default(),
-                    size,
-                    signed: values.iter().any(|&(_, v)| v < 0),
-                    values,
-                }
-            }
+            gimli::DW_TAG_enumeration_type => self.enum_ty(o, size),
             gimli::DW_TAG_subroutine_type => Ty::Func {
                 decl: self.decl(Some(o), "%s".into(), 0),
             },
@@ -386,6 +282,136 @@ impl Conv<'_> {
                 name: fill(&self.decl(Some(o), "%s".into(), 0), ""),
                 size,
             },
+        }
+    }
+
+    /// A DW_TAG_base_type: an integer (signed, bool, char by its encoding) or a float.
+    fn base_ty(&mut self, o: UnitOffset, size: u64) -> Ty {
+        let name = self.name(o).unwrap_or_default();
+        let enc = self
+            .unit
+            .entry(o)
+            .ok()
+            .and_then(|e| e.attr_value(gimli::DW_AT_encoding).ok().flatten());
+        let enc = match enc {
+            Some(AttributeValue::Encoding(e)) => e,
+            _ => gimli::DW_ATE_signed,
+        };
+        if enc == gimli::DW_ATE_float {
+            return Ty::Float { name, size };
+        }
+        Ty::Int {
+            signed: matches!(enc, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char),
+            bool_: enc == gimli::DW_ATE_boolean,
+            char_: matches!(enc, gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char),
+            name,
+            size,
+        }
+    }
+
+    /// A typedef: its target, an integer keeping the typedef's name (and `bool` its meaning).
+    fn typedef_ty(&mut self, o: UnitOffset, depth: u32) -> Ty {
+        let name = self.name(o).unwrap_or_default();
+        match self.ty(self.type_of(o), depth + 1) {
+            Ty::Int {
+                size,
+                signed,
+                bool_,
+                char_,
+                ..
+            } => Ty::Int {
+                bool_: bool_ || name == "bool",
+                name,
+                size,
+                signed,
+                char_,
+            },
+            other => other,
+        }
+    }
+
+    /// A defined struct or union with its members' types and bit offsets.
+    fn composite_ty(&mut self, o: UnitOffset, tag: gimli::DwTag, size: u64, depth: u32) -> Ty {
+        let mut members = Vec::new();
+        for m in self.children(o) {
+            if self.tag(m) != Some(gimli::DW_TAG_member) {
+                continue;
+            }
+            let name = self.name(m).unwrap_or_default();
+            let t = self.type_of(m);
+            let loc = self
+                .udata(m, gimli::DW_AT_data_member_location)
+                .unwrap_or(0);
+            let bits = self.udata(m, gimli::DW_AT_bit_size).unwrap_or(0);
+            let bit_offset = self.member_bit_offset(m, t, loc, bits);
+            members.push(Field {
+                decl: fill(&self.decl(t, "%s".into(), 0), &name),
+                ty: self.ty(t, depth + 1),
+                name,
+                bit_offset,
+                bits: bits.min(64) as u8,
+            });
+        }
+        Ty::Struct(Box::new(Composite {
+            kw: if tag == gimli::DW_TAG_structure_type {
+                "struct"
+            } else {
+                "union"
+            },
+            name: self.name(o).unwrap_or_default(),
+            size,
+            members,
+        }))
+    }
+
+    /// A member's offset in bits: DW_AT_data_bit_offset, or DWARF 2/3's DW_AT_bit_offset, or
+    /// its byte location.
+    fn member_bit_offset(
+        &mut self,
+        m: UnitOffset,
+        t: Option<UnitOffset>,
+        loc: u64,
+        bits: u64,
+    ) -> u64 {
+        match (
+            self.udata(m, gimli::DW_AT_data_bit_offset),
+            self.udata(m, gimli::DW_AT_bit_offset),
+        ) {
+            (Some(b), _) => b,
+            // DWARF 2/3: counted from the most significant bit of the storage unit.
+            (None, Some(b)) if bits > 0 => {
+                let unit = self.udata(m, gimli::DW_AT_byte_size).unwrap_or_else(|| {
+                    self.strip(t)
+                        .and_then(|x| self.udata(x, gimli::DW_AT_byte_size))
+                        .unwrap_or(4)
+                });
+                (loc * 8 + unit * 8).saturating_sub(b + bits)
+            }
+            _ => loc * 8,
+        }
+    }
+
+    /// An enumeration with its enumerators' values.
+    fn enum_ty(&mut self, o: UnitOffset, size: u64) -> Ty {
+        let mut values = Vec::new();
+        for c in self.children(o) {
+            if self.tag(c) != Some(gimli::DW_TAG_enumerator) {
+                continue;
+            }
+            let v = self.unit.entry(c).ok().and_then(|e| {
+                let v = e.attr_value(gimli::DW_AT_const_value).ok()??;
+                v.sdata_value()
+                    .or_else(|| v.udata_value().map(|u| u as i64))
+            });
+            if let (Some(n), Some(v)) = (self.name(c), v) {
+                values.push((n, v));
+            }
+        }
+        Ty::Enum {
+            name: self.name(o).unwrap_or_default(),
+            size,
+            signed: values.iter().any(|&(_, v)| v < 0),
+            values,
         }
     }
 }
