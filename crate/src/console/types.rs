@@ -4,6 +4,7 @@
 //!
 //! Every walk is bounded: nesting depth, nodes per type, elements per array, lines of output.
 
+use crate::bytes::Le;
 use crate::kernel::btf::{Btf, Kind};
 use std::fmt::Write;
 
@@ -455,10 +456,24 @@ struct Printer<'a> {
 fn uint_at(bytes: &[u8], byte: u64, size: u64) -> Option<u64> {
     let start = usize::try_from(byte).ok()?;
     let n = usize::try_from(size.min(8)).ok()?;
-    let b = bytes.get(start..start.checked_add(n)?)?;
-    let mut v = [0u8; 8];
-    v[..n].copy_from_slice(b);
-    Some(u64::from_le_bytes(v))
+    bytes.uint_n_at(start, n)
+}
+
+/// The scalar at bit `bit` of `bytes`: a `bits`-wide bit-field, or (`bits` 0) `size` bytes.
+fn scalar_at(bytes: &[u8], bit: u64, bits: u8, size: u64) -> Option<u64> {
+    if bits > 0 {
+        let first = bit / 8;
+        let span = (bit % 8 + bits as u64).div_ceil(8);
+        let raw = uint_at(bytes, first, span)?;
+        let v = raw >> (bit % 8);
+        Some(if bits >= 64 {
+            v
+        } else {
+            v & ((1u64 << bits) - 1)
+        })
+    } else {
+        uint_at(bytes, bit / 8, size)
+    }
 }
 
 fn sign_extend(v: u64, bits: u32) -> i64 {
@@ -528,21 +543,7 @@ impl Printer<'_> {
             self.out.push_str("<unreadable>");
             return;
         }
-        let scalar = |bytes: &[u8]| -> Option<u64> {
-            if bits > 0 {
-                let first = bit / 8;
-                let span = (bit % 8 + bits as u64).div_ceil(8);
-                let raw = uint_at(bytes, first, span)?;
-                let v = raw >> (bit % 8);
-                Some(if bits >= 64 {
-                    v
-                } else {
-                    v & ((1u64 << bits) - 1)
-                })
-            } else {
-                uint_at(bytes, byte, size)
-            }
-        };
+        let scalar = |bytes: &[u8]| scalar_at(bytes, bit, bits, size);
         let width = if bits > 0 {
             bits as u32
         } else {
@@ -569,20 +570,8 @@ impl Printer<'_> {
                     self.out.push_str("<unreadable>");
                     return;
                 };
-                if *bool_ {
-                    self.out.push_str(if v == 0 { "false" } else { "true" });
-                } else if *char_ && *size == 1 && bits == 0 {
-                    let v = if *signed {
-                        v as u8 as i8 as i64
-                    } else {
-                        v as i64
-                    };
-                    self.out.push_str(&char_lit(v));
-                } else if *signed {
-                    let _ = write!(self.out, "{}", sign_extend(v, width));
-                } else {
-                    let _ = write!(self.out, "{v}");
-                }
+                let char_ = *char_ && *size == 1 && bits == 0;
+                self.int_val(v, *signed, *bool_, char_, width);
             }
             Ty::Float { size, .. } => match (size, scalar(bytes)) {
                 (4, Some(v)) => {
@@ -598,29 +587,14 @@ impl Printer<'_> {
                     self.out.push_str("<unreadable>");
                     return;
                 };
-                let v = if *signed {
-                    sign_extend(v, width)
-                } else {
-                    v as i64
-                };
-                match values.iter().find(|(_, x)| *x == v) {
-                    Some((n, _)) => self.out.push_str(n),
-                    None => {
-                        let _ = write!(self.out, "{v}");
-                    }
-                }
+                self.enum_val(values, *signed, v, width);
             }
             Ty::Ptr { .. } => {
                 let Some(v) = scalar(bytes) else {
                     self.out.push_str("<unreadable>");
                     return;
                 };
-                let _ = write!(self.out, "0x{v:x}");
-                if v != 0 {
-                    if let Some(n) = self.names.name(v) {
-                        let _ = write!(self.out, " <{n}>");
-                    }
-                }
+                self.ptr_val(v);
             }
             Ty::Func { decl } => {
                 let _ = write!(self.out, "{{{}}}", fill(decl, ""));
@@ -629,28 +603,74 @@ impl Printer<'_> {
                 let _ = write!(self.out, "<{name}, {size} bytes>");
             }
             Ty::Array { elem, count } => self.array(elem, *count, bytes, bit, level),
-            Ty::Struct(c) => {
-                self.out.push('{');
-                let n = c.members.len();
-                for (i, f) in c.members.iter().enumerate() {
-                    if self.lines > MAX_LINES {
-                        break;
-                    }
-                    self.newline(level + 1);
-                    if !f.name.is_empty() {
-                        let _ = write!(self.out, "{} = ", f.name);
-                    }
-                    self.val(&f.ty, bytes, bit + f.bit_offset, f.bits, level + 1);
-                    if i + 1 < n {
-                        self.out.push(',');
-                    }
-                }
-                if n > 0 {
-                    self.newline(level);
-                }
-                self.out.push('}');
+            Ty::Struct(c) => self.struct_val(c, bytes, bit, level),
+        }
+    }
+
+    /// An integer's value: `true`/`false`, a character literal, or a (sign-extended) number.
+    fn int_val(&mut self, v: u64, signed: bool, bool_: bool, char_: bool, width: u32) {
+        if bool_ {
+            self.out.push_str(if v == 0 { "false" } else { "true" });
+        } else if char_ {
+            let v = if signed {
+                v as u8 as i8 as i64
+            } else {
+                v as i64
+            };
+            self.out.push_str(&char_lit(v));
+        } else if signed {
+            let _ = write!(self.out, "{}", sign_extend(v, width));
+        } else {
+            let _ = write!(self.out, "{v}");
+        }
+    }
+
+    /// An enum's value: the enumerator's name, else the number.
+    fn enum_val(&mut self, values: &[(String, i64)], signed: bool, v: u64, width: u32) {
+        let v = if signed {
+            sign_extend(v, width)
+        } else {
+            v as i64
+        };
+        match values.iter().find(|(_, x)| *x == v) {
+            Some((n, _)) => self.out.push_str(n),
+            None => {
+                let _ = write!(self.out, "{v}");
             }
         }
+    }
+
+    /// A pointer: hex, and the symbol it points at when it has one.
+    fn ptr_val(&mut self, v: u64) {
+        let _ = write!(self.out, "0x{v:x}");
+        if v != 0 {
+            if let Some(n) = self.names.name(v) {
+                let _ = write!(self.out, " <{n}>");
+            }
+        }
+    }
+
+    /// A struct or union: `{`, one `name = value` line per member, `}`.
+    fn struct_val(&mut self, c: &Composite, bytes: &[u8], bit: u64, level: usize) {
+        self.out.push('{');
+        let n = c.members.len();
+        for (i, f) in c.members.iter().enumerate() {
+            if self.lines > MAX_LINES {
+                break;
+            }
+            self.newline(level + 1);
+            if !f.name.is_empty() {
+                let _ = write!(self.out, "{} = ", f.name);
+            }
+            self.val(&f.ty, bytes, bit + f.bit_offset, f.bits, level + 1);
+            if i + 1 < n {
+                self.out.push(',');
+            }
+        }
+        if n > 0 {
+            self.newline(level);
+        }
+        self.out.push('}');
     }
 
     fn array(&mut self, elem: &Ty, count: u64, bytes: &[u8], bit: u64, level: usize) {
