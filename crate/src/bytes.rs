@@ -17,6 +17,9 @@ pub trait Le {
     }
     /// Big-endian i64 (the flattened format's record headers).
     fn i64_be_at(&self, off: usize) -> Option<i64>;
+    /// An unsigned `n`-byte (`n` <= 8) field, zero-extended (a bit-field's storage, a C
+    /// integer of any size); `None` for `n` > 8.
+    fn uint_n_at(&self, off: usize, n: usize) -> Option<u64>;
 }
 
 fn array<const N: usize>(b: &[u8], off: usize) -> Option<[u8; N]> {
@@ -39,6 +42,15 @@ impl Le for [u8] {
     fn i64_be_at(&self, off: usize) -> Option<i64> {
         array(self, off).map(i64::from_be_bytes)
     }
+    fn uint_n_at(&self, off: usize, n: usize) -> Option<u64> {
+        if n > 8 {
+            return None;
+        }
+        let b = self.get(off..off.checked_add(n)?)?;
+        let mut v = [0u8; 8];
+        v[..n].copy_from_slice(b);
+        Some(u64::from_le_bytes(v))
+    }
 }
 
 #[cfg(test)]
@@ -56,5 +68,9 @@ mod tests {
         assert_eq!(b[..0].u16_at(0), None);
         assert_eq!([0xffu8, 0xff].i16_at(0), Some(-1));
         assert_eq!(b.i64_be_at(0), Some(0x0102_0304_0506_0708));
+        assert_eq!(b.uint_n_at(1, 3), Some(0x04_0302));
+        assert_eq!(b.uint_n_at(0, 0), Some(0));
+        assert_eq!(b.uint_n_at(7, 3), None);
+        assert_eq!(b.uint_n_at(0, 9), None);
     }
 }

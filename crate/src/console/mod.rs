@@ -9,6 +9,7 @@
 pub mod dwarf;
 pub mod types;
 
+use crate::bytes::Le;
 use crate::kernel::symbols::crash_sym_line;
 use crate::kernel::Kernel;
 use crate::report::build::Session;
@@ -456,7 +457,7 @@ impl Console {
     }
 
     /// A named type: BTF first, then the debuginfo's DWARF (module types).
-    fn named_type(&self, name: &str) -> Result<(String, Ty), String> {
+    fn named_type(&self, name: &str) -> crate::error::Result<(String, Ty)> {
         let bare = name
             .strip_prefix("struct ")
             .or_else(|| name.strip_prefix("union "))
@@ -478,7 +479,8 @@ impl Console {
                 "no type {bare:?}: the kernel has no BTF and no debuginfo was given (--debuginfo FILE)"
             ),
             None => format!("no type {bare:?} in the debuginfo given (the kernel has no BTF)"),
-        })
+        }
+        .into())
     }
 
     fn struct_(&self, args: &[&str]) -> Output {
@@ -711,7 +713,8 @@ pub fn rd_text(
         }
         let _ = write!(s, "{a:x}:  ");
         for w in 0..words as usize {
-            let v = u64::from_le_bytes(buf[w * 8..w * 8 + 8].try_into().expect("8 bytes"));
+            // `buf` holds two words: never short.
+            let v = buf.u64_at(w * 8).unwrap_or(0);
             let named = if symbolic { names(v) } else { None };
             match named {
                 Some(n) => {
