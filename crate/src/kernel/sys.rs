@@ -182,7 +182,7 @@ fn timekeeper(k: &Kernel) -> Option<Timekeeper> {
 pub fn sys_info(k: &Kernel) -> SysInfo {
     let mut s = SysInfo::default();
     let t = k.symbols();
-    let var_u64 = |name: &str| t.addr_of(name).and_then(|a| k.read_u64(a).ok());
+    let var_u64 = |name: &str| var_u64(k, name);
     if let Some(u) = read_utsname(k) {
         s.release = Some(u[2].clone());
         s.version = Some(u[3].clone());
@@ -201,9 +201,53 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.warnings
             .push("CPU masks unreadable: CPU count from the dump's NT_PRSTATUS notes".into());
     }
+    let tk = timekeeper(k);
+    set_date(k, &mut s, &tk);
+    s.date_text = s.date.map(crate::util::utc_date);
+    set_uptime(k, &mut s, &tk);
+    // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
+    if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
+        let f = |i: usize| {
+            let x = b.u64_at(i * 8).unwrap_or(0) + (1 << 11) / 200; // FIXED_1/200 rounding
+            format!("{}.{:02}", x >> 11, ((x & 2047) * 100) >> 11)
+        };
+        s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));
+    }
+    let (tv, tw) = k.tasks();
+    if !tv.is_empty() {
+        s.tasks = Some(tv.len());
+    }
+    s.warnings.extend(tw.iter().cloned());
+    set_memory(k, &mut s);
+    s.memory = s.memory_bytes.map(size_text);
+    s.tainted = var_u64("tainted_mask").map(|m| {
+        b"PFSRMBUDAWCIOELKXTNJ"
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| m >> i & 1 != 0)
+            .map(|(_, &c)| c as char)
+            .collect()
+    });
+    s.cpu_mhz = t
+        .addr_of("cpu_khz")
+        .and_then(|a| k.read_u32(a).ok())
+        .filter(|&v| v > 0)
+        .map(|v| v as u64 / 1000);
+    if let Ok(log) = printk::read_log(k) {
+        s.panic = panic_message(&log);
+    }
+    s.panic_task = panic_task(k);
+    s
+}
+
+/// A kernel variable's u64 value.
+fn var_u64(k: &Kernel, name: &str) -> Option<u64> {
+    k.symbols().addr_of(name).and_then(|a| k.read_u64(a).ok())
+}
+
+fn set_date(k: &Kernel, s: &mut SysInfo, tk: &Option<Timekeeper>) {
     // Date: VMCOREINFO CRASHTIME where kdump wrote it (the moment of the crash), else the
     // timekeeper's wall clock (xtime_sec), as crash's `sys` reads it.
-    let tk = timekeeper(k);
     if let Some(c) = k.vmcoreinfo.crash_time {
         s.date = Some(c);
         s.date_source = Some("vmcoreinfo".into());
@@ -220,12 +264,15 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
                 .into(),
         });
     }
-    s.date_text = s.date.map(crate::util::utc_date);
+}
+
+fn set_uptime(k: &Kernel, s: &mut SysInfo, tk: &Option<Timekeeper>) {
     // Uptime: (jiffies_64 - INITIAL_JIFFIES) / HZ. HZ from tick_nsec (kernel/time/ntp.c) where
     // the kernel has it; kernels whose ntp code no longer keeps it (Debian's 7.x) give it by the
     // timekeeper's monotonic clock: the HZ under which jiffies count the same time.
-    let jiffies = var_u64("jiffies_64").or_else(|| var_u64("jiffies"));
-    let hz_tick = t
+    let jiffies = var_u64(k, "jiffies_64").or_else(|| var_u64(k, "jiffies"));
+    let hz_tick = k
+        .symbols()
         .addr_of("tick_nsec")
         .and_then(|a| k.read_u64(a).ok())
         .filter(|&n| n > 0 && n <= 1_000_000_000)
@@ -250,21 +297,11 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
             "uptime unknown (jiffies unreadable, or HZ: no tick_nsec and no timekeeper)".into(),
         ),
     }
-    // avenrun[3]: fixed point, FSHIFT 11 (include/linux/sched/loadavg.h).
-    if let Some(b) = t.addr_of("avenrun").and_then(|a| k.read_bytes(a, 24).ok()) {
-        let f = |i: usize| {
-            let x = b.u64_at(i * 8).unwrap_or(0) + (1 << 11) / 200; // FIXED_1/200 rounding
-            format!("{}.{:02}", x >> 11, ((x & 2047) * 100) >> 11)
-        };
-        s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));
-    }
-    let (tv, tw) = k.tasks();
-    if !tv.is_empty() {
-        s.tasks = Some(tv.len());
-    }
-    s.warnings.extend(tw.iter().cloned());
+}
+
+fn set_memory(k: &Kernel, s: &mut SysInfo) {
     // totalram_pages: atomic_long_t _totalram_pages (5.0+), unsigned long totalram_pages before.
-    let pages = var_u64("_totalram_pages").or_else(|| var_u64("totalram_pages"));
+    let pages = var_u64(k, "_totalram_pages").or_else(|| var_u64(k, "totalram_pages"));
     let page = k.vmcoreinfo.page_size.unwrap_or(4096);
     match pages {
         Some(p) if p > 0 => s.memory_bytes = Some(p * page),
@@ -281,25 +318,6 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
     if let Some(present) = memory_present(k) {
         s.memory_bytes = Some(present * page);
     }
-    s.memory = s.memory_bytes.map(size_text);
-    s.tainted = var_u64("tainted_mask").map(|m| {
-        b"PFSRMBUDAWCIOELKXTNJ"
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| m >> i & 1 != 0)
-            .map(|(_, &c)| c as char)
-            .collect()
-    });
-    s.cpu_mhz = t
-        .addr_of("cpu_khz")
-        .and_then(|a| k.read_u32(a).ok())
-        .filter(|&v| v > 0)
-        .map(|v| v as u64 / 1000);
-    if let Ok(log) = printk::read_log(k) {
-        s.panic = panic_message(&log);
-    }
-    s.panic_task = panic_task(k);
-    s
 }
 
 /// Sum of `node_present_pages` over online nodes (what crash's `sys` calls MEMORY).
