@@ -5,41 +5,31 @@ use crate::report::{CpuTrace, Frame, Report};
 use std::fmt::Write;
 
 pub fn regs_block(s: &mut String, r: &Regs) {
-    let _ = writeln!(
-        s,
-        "    RIP: {:016x}  RSP: {:016x}  RFLAGS: {:08x}",
-        r.rip, r.rsp, r.eflags
-    );
-    let _ = writeln!(
-        s,
-        "    RAX: {:016x}  RBX: {:016x}  RCX: {:016x}",
-        r.rax, r.rbx, r.rcx
-    );
-    let _ = writeln!(
-        s,
-        "    RDX: {:016x}  RSI: {:016x}  RDI: {:016x}",
-        r.rdx, r.rsi, r.rdi
-    );
-    let _ = writeln!(
-        s,
-        "    RBP: {:016x}   R8: {:016x}   R9: {:016x}",
-        r.rbp, r.r8, r.r9
-    );
-    let _ = writeln!(
-        s,
-        "    R10: {:016x}  R11: {:016x}  R12: {:016x}",
-        r.r10, r.r11, r.r12
-    );
-    let _ = writeln!(
-        s,
-        "    R13: {:016x}  R14: {:016x}  R15: {:016x}",
-        r.r13, r.r14, r.r15
-    );
-    let _ = writeln!(
-        s,
-        "    ORIG_RAX: {:016x}  CS: {:04x}  SS: {:04x}",
-        r.orig_rax, r.cs, r.ss
-    );
+    // crash's rows: (name, value, hex digits); names carry crash's own padding (` R8`).
+    let rows: [[(&str, u64, usize); 3]; 7] = [
+        [
+            ("RIP", r.rip, 16),
+            ("RSP", r.rsp, 16),
+            ("RFLAGS", r.eflags, 8),
+        ],
+        [("RAX", r.rax, 16), ("RBX", r.rbx, 16), ("RCX", r.rcx, 16)],
+        [("RDX", r.rdx, 16), ("RSI", r.rsi, 16), ("RDI", r.rdi, 16)],
+        [("RBP", r.rbp, 16), (" R8", r.r8, 16), (" R9", r.r9, 16)],
+        [("R10", r.r10, 16), ("R11", r.r11, 16), ("R12", r.r12, 16)],
+        [("R13", r.r13, 16), ("R14", r.r14, 16), ("R15", r.r15, 16)],
+        [
+            ("ORIG_RAX", r.orig_rax, 16),
+            ("CS", r.cs, 4),
+            ("SS", r.ss, 4),
+        ],
+    ];
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|(name, v, w)| format!("{name}: {v:0w$x}"))
+            .collect();
+        let _ = writeln!(s, "    {}", cells.join("  "));
+    }
 }
 
 /// crash's `bt -l`: `    /path/file.c: 46` under a frame, when debuginfo gave its line; the
