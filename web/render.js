@@ -451,7 +451,9 @@
   // Model keys drawn elsewhere: in the summary, the verdict text (culprit, narrative, evidence,
   // next steps), the log (the oops's lines are marked there), or the text views.
   const SHOWN_ELSEWHERE = new Set(['tool', 'kernel', 'crash_time', 'crash_time_utc', 'panic', 'narrative', 'culprit', 'partial', 'dump',
-    'warnings', 'bucket', 'pending', 'evidence', 'oops', 'cpus']);
+    'warnings', 'bucket', 'pending', 'evidence', 'oops', 'cpus',
+    // the typed verdict: its words are the verdict section's (Rust's text), not a table of its data
+    'verdict']);
   // The text views, in display order; `fault` (a model view) comes first.
   const TEXT_VIEWS = ['backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
   const PLACEHOLDER = new Set(['backtrace', 'registers', 'disassembly', 'cpu_traces', 'log']);
