@@ -132,6 +132,26 @@ def src_hash():
     return h.hexdigest()[:16]
 
 
+def is_cached(out, key, d):
+    """A built scenario is kept when its .key matches (its definition and the lab's scripts and module
+    source are unchanged). With CRASHLENS_LAB_REUSE=1 (a developer's choice while the lab grows; CI
+    never sets it) one whose definition is unchanged is kept too when only the scripts changed:
+    adding a crash mode to the module then rebuilds only the scenarios that use it."""
+    name = os.path.basename(out)
+    kf, ff, rf = (os.path.join(out, x) for x in ('.key', 'facts.json', 'run.json'))
+    if not (os.path.exists(kf) and os.path.exists(ff)):
+        return False
+    if open(kf).read().strip() == key:
+        log(f'{name}: cached in {out}')
+        return True
+    if os.environ.get('CRASHLENS_LAB_REUSE') == '1' and os.path.exists(rf):
+        was = json.load(open(rf)).get('definition')
+        if was is not None and json.dumps(was, sort_keys=True) == json.dumps(d, sort_keys=True):
+            log(f'{name}: reused from {out} (CRASHLENS_LAB_REUSE=1: definition unchanged, lab scripts changed)')
+            return True
+    return False
+
+
 def scn_def(name):
     d = dict(kind='pvpanic', mem=128, smp=2, cpu=CPU4, append='', timeout=400)
     d.update(SCENARIOS[name])
@@ -690,10 +710,7 @@ def run_scenario(name, force=False):
     d['name'] = name
     out = os.path.join(CACHE, name)
     key = sha((json.dumps(d, sort_keys=True) + scripts_hash()).encode())
-    kf = os.path.join(out, '.key')
-    if not force and os.path.exists(kf) and open(kf).read().strip() == key and \
-            os.path.exists(os.path.join(out, 'facts.json')):
-        log(f'{name}: cached in {out}')
+    if not force and is_cached(out, key, d):
         return json.load(open(os.path.join(out, 'run.json')))
     final, out = out, os.path.join(CACHE, f'.{name}.building')   # built aside, swapped in at the end
     shutil.rmtree(out, ignore_errors=True)

@@ -220,10 +220,7 @@ def run_scenario(name, force=False):
     final = os.path.join(CACHE, name)
     bz = os.path.join(KDIR, d['kernel'], 'bzImage')
     key = lab.sha((json.dumps(d, sort_keys=True) + files_hash() + lab.sha(open(bz, 'rb').read())).encode())
-    kf = os.path.join(final, '.key')
-    if not force and os.path.exists(kf) and open(kf).read().strip() == key and \
-            os.path.exists(os.path.join(final, 'facts.json')):
-        log(f'{name}: cached in {final}')
+    if not force and lab.is_cached(final, key, d):
         return
     out = os.path.join(CACHE, f'.{name}.building')
     shutil.rmtree(out, ignore_errors=True)
