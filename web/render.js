@@ -48,6 +48,7 @@
       evidence: 'Evidence',
       fault: 'Faulting access',
       culprit: 'Probable culprit',
+      finding: 'What the dump shows',
       backtrace: 'Backtrace',
       registers: 'Registers',
       disassembly: 'Disassembly',
@@ -123,6 +124,7 @@
       evidence: '证据链',
       fault: '出错的访存',
       culprit: '可能的肇事者',
+      finding: '专项分析',
       backtrace: '调用栈',
       registers: '寄存器',
       disassembly: '反汇编',
@@ -455,7 +457,7 @@
     // the typed verdict: its words are the verdict section's (Rust's text), not a table of its data
     'verdict']);
   // The text views, in display order; `fault` (a model view) comes first.
-  const TEXT_VIEWS = ['backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
+  const TEXT_VIEWS = ['finding', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules'];
   const PLACEHOLDER = new Set(['backtrace', 'registers', 'disassembly', 'cpu_traces', 'log']);
 
   function genericSection(l, key, v) {

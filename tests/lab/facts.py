@@ -190,7 +190,45 @@ def parse(lines, scenario=None):
                 break
     f['culprit_function'], f['culprit_module'] = cul if cul else (None, None)
     f['culprit_rule'] = rule
+    for rx, rule_of in CLASSES:
+        if any(re.search(rx, l) for l in rep):
+            rule_of(f, rep)
+            break
     return f
+
+
+# ------------------------------------------------------------------ crash classes
+# A crash that is not a bad pointer has its own rule for what the console says about the cause
+# (and so what a verdict must say, and must not blame): each sets crash_class, the culprit the
+# console supports (None when the cause is not a kernel function) and the keys of
+# ../shared/checks' verdict check (must_match_en/_zh regexes of the narrative, not_culprit).
+
+def _init_death(f, rep):
+    """'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300': user space's PID 1
+    exited; the exit status is decoded the way do_exit() encodes it."""
+    line = next(l for l in rep if 'Attempted to kill init!' in l)
+    m = re.search(r'exitcode=(0x[0-9a-f]+)', line)
+    code = int(m.group(1), 16) if m else None
+    f['crash_class'] = 'init-death'
+    f['init_exitcode'] = m.group(1) if m else None
+    blamed = [c.split(' ')[0] for c in f['call_chain']] + ([f['culprit_function']] if f['culprit_function'] else [])
+    f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'init (user space) exited: no kernel culprit'
+    f['not_culprit'] = sorted({b for b in blamed if b})
+    f['must_match_en'] = [r'not a kernel bug', r'\binit\b']
+    f['must_match_zh'] = [r'不是内核缺陷', r'init']
+    if code is not None and code & 0x7f == 0:
+        f['init_exit_status'] = (code >> 8) & 0xff
+        f['must_match_en'].append(rf'exited with status {(code >> 8) & 0xff}\b')
+        f['must_match_zh'].append(rf'退出码 {(code >> 8) & 0xff}')
+    elif code is not None:
+        f['init_signal'] = code & 0x7f
+        f['must_match_en'].append(rf'signal .*number {code & 0x7f}\b')
+        f['must_match_zh'].append(rf'编号 {code & 0x7f}')
+
+
+CLASSES = [
+    (r'Kernel panic - not syncing: Attempted to kill init!', _init_death),
+]
 
 
 def main():

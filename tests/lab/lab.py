@@ -48,6 +48,9 @@ SCENARIOS = {
     'stack':     dict(kernel=K61, mode='stack', append=IOF, doc='unbounded recursion: kernel stack guard page hit'),
     'lockup':    dict(kernel=K61, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
                       doc='soft lockup (spin with preemption off), softlockup_panic=1'),
+    'init-exit': dict(kernel=K61, mode='initexit', append=IOF,
+                      doc='init (PID 1, the lab\'s shell script) exits with status 3: "Attempted to kill init! '
+                          'exitcode=0x00000300"'),
     'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='reference case: read() handler frees a never-allocated page, __free_pages(NULL, 0), '
                           'read by a process named nginx'),
@@ -77,6 +80,8 @@ SCENARIOS = {
                       doc='trixie-backports 7.3 cloud kernel: reference case'),
     'k73-lockup': dict(kernel=K73, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
                        doc='trixie-backports 7.3 cloud kernel: soft lockup, softlockup_panic=1'),
+    'k73-init-exit': dict(kernel=K73, mode='initexit', append=IOF,
+                          doc='trixie-backports 7.3 cloud kernel: init exits with status 3'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
@@ -277,6 +282,7 @@ case "$mode" in
   sysrq) sh -c 'echo c > /proc/sysrq-trigger' ;;
   nginx) if [ -n "$cpu" ]; then taskset -c "$cpu" /usr/sbin/nginx; else /usr/sbin/nginx; fi ;;
   none)  exec sh ;;
+  initexit) echo "CRASHLENS-LAB: init exits with status 3"; exit 3 ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
 esac
 echo "CRASHLENS-LAB: still alive?!"

@@ -1,6 +1,7 @@
 //! Analysis of the crashed kernel: oops parsing (from log text), unwinding (ORC, stack scan),
 //! and later disassembly and diagnosis.
 
+pub mod classes;
 pub mod crash;
 pub mod diagnose;
 pub mod disasm;

@@ -40,6 +40,8 @@ pub enum CrashClass {
     Oom,
     Sysrq,
     MachineCheck,
+    /// "Attempted to kill init!": PID 1 exited.
+    InitDeath,
     /// panic() called by the code itself.
     #[default]
     Panic,
@@ -68,6 +70,7 @@ impl CrashClass {
             Oom => "oom",
             Sysrq => "sysrq",
             MachineCheck => "machine-check",
+            InitDeath => "init-death",
             Panic => "panic",
             Unknown => "unknown",
         }

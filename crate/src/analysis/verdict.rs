@@ -267,9 +267,28 @@ pub struct Verdict {
     pub unknown: Vec<Unread>,
     /// The crash signature to search for.
     pub title: Option<String>,
+    /// A crash class that is not a bad pointer: its own typed finding (`analysis/classes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finding: Option<super::classes::Finding>,
 }
 
 impl Verdict {
+    /// Takes a class examiner's conclusion: its class, its finding and its culprit (or none:
+    /// the finding says why), in place of the faulting-instruction reasoning's.
+    pub fn take_class(&mut self, e: super::classes::Examined) {
+        self.class = e.class;
+        self.function = e.culprit.as_ref().map(|c| Func {
+            name: c.function.clone(),
+            module: c.module.clone(),
+        });
+        self.culprit = e.culprit;
+        self.finding = Some(e.finding);
+        // The faulting-instruction reasoning's facts do not explain this class: keep the log's.
+        self.evidence
+            .retain(|f| matches!(f, Fact::LogReport { .. } | Fact::PanicLine { .. }));
+        self.provenance = None;
+    }
+
     /// No crash report and no faulting frame: nothing to say what happened.
     pub fn is_unknown(&self) -> bool {
         self.class == CrashClass::Unknown

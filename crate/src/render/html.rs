@@ -135,6 +135,17 @@ pub fn render(r: &Report, lang: Lang) -> String {
             let _ = writeln!(s, "<p data-field=\"no-panic\">{}</p>", escape(w.no_panic));
         }
     }
+    if let Some(f) = r.verdict.as_ref().and_then(|v| v.finding.as_ref()) {
+        let t = text("finding");
+        if !t.is_empty() {
+            block(
+                &mut s,
+                "finding",
+                super::classes::title(f, lang),
+                &escape(&t),
+            );
+        }
+    }
     kv(&mut s, "summary", w.summary, &words::summary(r, lang));
     kv(&mut s, "fault", w.fault, &words::fault(r, lang));
     block(

@@ -49,6 +49,12 @@ pub fn render(r: &Report, lang: Lang) -> String {
     } else {
         fence(&mut s, w.verdict, &verdict);
     }
+    if let Some(f) = r.verdict.as_ref().and_then(|v| v.finding.as_ref()) {
+        let t = text("finding");
+        if !t.is_empty() {
+            fence(&mut s, super::classes::title(f, lang), &t);
+        }
+    }
     table(&mut s, w.summary, &words::summary(r, lang));
     table(&mut s, w.fault, &words::fault(r, lang));
     fence(&mut s, w.backtrace, &text("backtrace"));

@@ -4,6 +4,7 @@
 //! page shows equals what the CLI prints, byte for byte.
 
 pub mod bt;
+pub mod classes;
 pub mod html;
 pub mod json;
 pub mod log;
@@ -81,7 +82,7 @@ pub struct Part {
 /// One text view of the report, as the page shows it in a section and the CLI prints it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Section {
-    /// `verdict`, `backtrace`, `registers`, `disassembly`, `cpu_traces`, `sys`, `log`, `modules`.
+    /// `verdict`, `finding` (a crash class's own section), `backtrace`, `registers`, `disassembly`, `cpu_traces`, `sys`, `log`, `modules`.
     pub id: &'static str,
     pub text: String,
     /// The text in named pieces (the verdict's); empty for the others.
@@ -110,6 +111,9 @@ pub fn sections(r: &Report, lang: Lang) -> Vec<Section> {
         parts.iter().map(|p| p.text.as_str()).collect(),
         parts,
     );
+    if let Some(f) = r.verdict.as_ref().and_then(|v| v.finding.as_ref()) {
+        add("finding", classes::section(f, lang), vec![]);
+    }
     add("backtrace", bt::crashing_text(r), vec![]);
     add("registers", bt::exception_regs_text(r), vec![]);
     add("disassembly", report::disassembly(r), vec![]);

@@ -57,12 +57,29 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
 /// backtrace and the faulting function. `lang` is `en` or `zh`.
 pub fn render(r: &Report, lang: &str) -> String {
     let mut s = verdict(r, lang);
+    finding(&mut s, r, Lang::parse(lang));
     summary(&mut s, r);
     if let Some(t) = crashing_trace(r) {
         let _ = writeln!(s, "\n{}", super::bt::render(t));
     }
     s.push_str(&disassembly(r));
     s
+}
+
+/// The crash class's own section (the hung tasks, the lockup, the memory...), titled.
+fn finding(s: &mut String, r: &Report, lang: Lang) {
+    if let Some(f) = r.verdict.as_ref().and_then(|v| v.finding.as_ref()) {
+        let t = super::classes::section(f, lang);
+        if !t.is_empty() {
+            let title = super::classes::title(f, lang);
+            let title = if lang == Lang::En {
+                title.to_uppercase()
+            } else {
+                title.to_string()
+            };
+            let _ = write!(s, "\n{title}\n{t}");
+        }
+    }
 }
 
 /// The trace of the crashing CPU (the one the backtrace was taken from).

@@ -18,7 +18,7 @@ pub struct Both {
 }
 
 impl Both {
-    fn new(en: impl Into<String>, zh: impl Into<String>) -> Both {
+    pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Both {
         Both {
             en: en.into(),
             zh: zh.into(),
@@ -114,6 +114,11 @@ static CLASS: &[(CrashClass, &str, &str)] = &[
         CrashClass::Sysrq,
         "a crash deliberately triggered through sysrq",
         "通过 sysrq 人为触发的崩溃",
+    ),
+    (
+        CrashClass::InitDeath,
+        "the death of init (PID 1)",
+        "init 进程（PID 1）退出",
     ),
     (
         CrashClass::MachineCheck,
@@ -724,8 +729,12 @@ pub fn words(r: &Report) -> Option<Words> {
         .map(|f| f.name.clone())
         .unwrap_or_else(|| "?".into());
     let reason = v.culprit.as_ref().map(|c| reason(c, &fname));
-    let mut parts = vec![Some(opening(v))];
-    if !v.is_unknown() {
+    let class = v.finding.as_ref().map(|fd| super::classes::words(v, fd));
+    let mut parts = match &class {
+        Some(cw) => cw.narrative.iter().cloned().map(Some).collect(),
+        None => vec![Some(opening(v))],
+    };
+    if !v.is_unknown() && class.is_none() {
         parts.push(class_detail(v, &f, &fname));
         parts.push(source_line(&f));
         parts.push(operand(&f));
@@ -747,11 +756,22 @@ pub fn words(r: &Report) -> Option<Words> {
             .join(" "),
         parts.iter().map(|p| p.zh.as_str()).collect::<String>(),
     );
+    let mut evidence: Vec<(&'static str, Both)> =
+        v.evidence.iter().map(|x| (x.source(), fact(x))).collect();
+    let mut steps = next_steps(v);
+    if let Some(cw) = class {
+        evidence.extend(cw.evidence);
+        // The class's own steps first; the generic ones (a complete dump, the culprit's module,
+        // the search signature) after.
+        let mut s = cw.next_steps;
+        s.append(&mut steps);
+        steps = s;
+    }
     Some(Words {
         narrative,
-        next_steps: next_steps(v),
+        next_steps: steps,
         reason,
-        evidence: v.evidence.iter().map(|x| (x.source(), fact(x))).collect(),
+        evidence,
     })
 }
 

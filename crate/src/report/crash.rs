@@ -2,6 +2,7 @@
 //! the verdict, stored from what [`crate::analysis::crash`] finds.
 
 use super::{CpuTrace, Report};
+use crate::analysis::classes;
 use crate::analysis::crash::{self, annotate_frames, cpu_trace};
 use crate::analysis::oops::Oops;
 use crate::analysis::stack::KernelStack;
@@ -30,10 +31,14 @@ pub fn analyze_crash_with(
     let ks = KernelStack::new(k);
     r.warnings.extend(ks.warnings.iter().cloned());
     let with_regs = k.cpus_with_regs();
+    let text = crate::kernel::printk::plain_text(&r.log);
+    // A crash class examined below needs every CPU (the lock holder, the stalled CPU): then the
+    // verdict is not shown before they are all unwound.
+    let by_class = classes::recognised(&r.panic, oops, &text);
     let named = r
         .panic
         .cpu
-        .filter(|c| with_regs.contains(c) && with_regs.len() > 1);
+        .filter(|c| with_regs.contains(c) && with_regs.len() > 1 && !by_class);
     let traced = |cpus: &mut dyn Iterator<Item = u32>| -> Vec<CpuTrace> {
         cpus.filter_map(|cpu| cpu_trace(k, &ks, cpu))
             .map(|mut t| {
@@ -59,6 +64,24 @@ pub fn analyze_crash_with(
     }
     if let Some(w) = crash::name_tasks_without_btf(k, &mut r.cpu_traces, &r.panic) {
         r.warnings.push(w);
+    }
+    if by_class {
+        let inp = classes::Input {
+            kernel: k,
+            log: &text,
+            panic: &r.panic,
+            oops,
+            traces: &r.cpu_traces,
+            modules: &r.modules,
+        };
+        if let Some(e) = classes::examine(&inp) {
+            if let Some(v) = r.verdict.as_mut() {
+                v.take_class(e);
+                if let Some(f) = r.fault.as_mut() {
+                    f.class = v.class;
+                }
+            }
+        }
     }
 }
 

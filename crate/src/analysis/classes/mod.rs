@@ -1,0 +1,83 @@
+//! The crash classes that are not a bad pointer: init dying, hung tasks and deadlocks, lockups,
+//! OOM, RCU stalls, machine checks, the kernel's own corruption reports. Each class has a file
+//! here: it recognises its crash from the log, reads what it needs from the kernel, and gives a
+//! typed [`Finding`] and, only when the evidence names one, a [`Culprit`]. When the cause is not
+//! kernel code (hardware, user space, memory pressure) the finding says so and there is no
+//! culprit function. `render/classes/` writes the words, in English and in Chinese.
+//!
+//! Adding a class: a `Finding` variant (its data in the class's own file), an examiner in
+//! [`EXAMINERS`], a render arm in `render/classes/`.
+
+pub mod init;
+
+use super::model::{CpuTrace, CrashClass, ModuleInfo, PanicInfo};
+use super::oops::Oops;
+use super::verdict::Culprit;
+use crate::kernel::Kernel;
+use serde::Serialize;
+
+/// What the class examiners read.
+pub struct Input<'a> {
+    pub kernel: &'a Kernel,
+    /// The kernel log as plain text, one record per line.
+    pub log: &'a str,
+    pub panic: &'a PanicInfo,
+    pub oops: Option<&'a Oops>,
+    /// Every CPU's backtrace.
+    pub traces: &'a [CpuTrace],
+    pub modules: &'a [ModuleInfo],
+}
+
+/// One class's typed finding (JSON: `verdict.finding`, tagged by `kind`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// "Attempted to kill init!": PID 1 exited.
+    InitDeath(init::InitDeath),
+}
+
+/// What an examiner concluded.
+#[derive(Debug, Clone)]
+pub struct Examined {
+    pub class: CrashClass,
+    pub finding: Finding,
+    /// The culprit the evidence names; `None` when the finding says the cause is not a kernel
+    /// function (or that it cannot be told).
+    pub culprit: Option<Culprit>,
+}
+
+/// A class examiner: `recognise` reads only the log (cheap, decides whether the early verdict may
+/// be shown before every CPU is unwound); `examine` does the work.
+pub struct Examiner {
+    pub recognise: fn(&PanicInfo, Option<&Oops>, &str) -> bool,
+    pub examine: fn(&Input) -> Option<Examined>,
+}
+
+/// Every class, in order: the first whose examiner gives a finding wins.
+pub const EXAMINERS: &[Examiner] = &[Examiner {
+    recognise: init::recognise,
+    examine: init::examine,
+}];
+
+/// Whether a class of this module will examine this crash (from the log alone).
+pub fn recognised(panic: &PanicInfo, oops: Option<&Oops>, log: &str) -> bool {
+    EXAMINERS.iter().any(|e| (e.recognise)(panic, oops, log))
+}
+
+/// The finding of the first class that recognises the crash and examines it.
+pub fn examine(inp: &Input) -> Option<Examined> {
+    EXAMINERS
+        .iter()
+        .filter(|e| (e.recognise)(inp.panic, inp.oops, inp.log))
+        .find_map(|e| (e.examine)(inp))
+}
+
+/// The log's lines, newest last, at most `max` of them before the line that contains `needle`
+/// (its last occurrence), the line itself included. Bounded: never more than `max` + 1 lines.
+pub fn lines_before<'a>(log: &'a str, needle: &str, max: usize) -> Vec<&'a str> {
+    let lines: Vec<&str> = log.lines().collect();
+    let Some(end) = lines.iter().rposition(|l| l.contains(needle)) else {
+        return Vec::new();
+    };
+    lines[end.saturating_sub(max)..=end].to_vec()
+}

@@ -1,0 +1,47 @@
+//! The words of the crash classes that are not a bad pointer (`analysis/classes`): each class's
+//! narrative, evidence and next steps in English and Chinese, and its own report section
+//! (`finding`: the hung tasks and their locks, the lockup, the memory summary...), written like
+//! crash's output so a support engineer reads it as they would read crash.
+
+mod init;
+
+use super::verdict::Both;
+use super::Lang;
+use crate::analysis::classes::Finding;
+use crate::analysis::verdict::Verdict;
+
+/// What a class says in the verdict.
+#[derive(Debug, Clone, Default)]
+pub struct ClassWords {
+    /// What happened and why, sentence by sentence (the verdict's narrative before its
+    /// conclusion).
+    pub narrative: Vec<Both>,
+    /// The finding's own facts, each with where it was read (`log`, `memory`, `backtrace`).
+    pub evidence: Vec<(&'static str, Both)>,
+    pub next_steps: Vec<Both>,
+}
+
+/// The verdict's words for a class finding.
+pub fn words(v: &Verdict, f: &Finding) -> ClassWords {
+    match f {
+        Finding::InitDeath(d) => init::words(v, d),
+    }
+}
+
+/// The class's own section of the report (id `finding`), in `lang`; empty when it has none.
+pub fn section(f: &Finding, lang: Lang) -> String {
+    match f {
+        Finding::InitDeath(d) => init::section(d, lang),
+    }
+}
+
+/// The section's title.
+pub fn title(f: &Finding, lang: Lang) -> &'static str {
+    let (en, zh) = match f {
+        Finding::InitDeath(_) => ("Init exit", "init 进程退出"),
+    };
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
+    }
+}
