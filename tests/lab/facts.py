@@ -213,7 +213,7 @@ def _init_death(f, rep):
     f['init_exitcode'] = m.group(1) if m else None
     blamed = [c.split(' ')[0] for c in f['call_chain']] + ([f['culprit_function']] if f['culprit_function'] else [])
     f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'init (user space) exited: no kernel culprit'
-    f['not_culprit'] = sorted({b for b in blamed if b})
+    f['not_culprit'] = sorted({b.split('.')[0] for b in blamed if b})
     f['must_match_en'] = [r'not a kernel bug', r'\binit\b']
     f['must_match_zh'] = [r'不是内核缺陷', r'init']
     if code is not None and code & 0x7f == 0:

@@ -383,7 +383,12 @@ fn evidence(
     if let Some(m) = &panic.message {
         ev.push(Fact::LogReport { message: m.clone() });
     }
-    if let Some(t) = &panic.panic_string {
+    // The panic line, unless it is the report itself (a panic() without an oops before it).
+    if let Some(t) = panic
+        .panic_string
+        .as_ref()
+        .filter(|t| panic.message.as_ref() != Some(*t))
+    {
         ev.push(Fact::PanicLine { text: t.clone() });
     }
     if let (Some(insn), Some(loc)) = (&f.instruction, &f.location) {

@@ -27,20 +27,38 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
             .chars()
             .map(|c| if (c as u32) > 0x2e80 { 2 } else { 1 })
             .sum::<usize>();
-        if cols + w > width && cols > 0 {
+        let wide = word.chars().any(|c| (c as u32) > 0x2e80);
+        if cols + w > width && cols > 0 && !wide {
             push_line(&mut out, &mut line);
             cols = 0;
         }
-        if w > width {
-            // A long run without spaces (Chinese): break it by characters.
-            for c in word.chars() {
-                let cw = if (c as u32) > 0x2e80 { 2 } else { 1 };
-                if cols + cw > width {
+        if wide || w > width {
+            // Chinese (or a long run without spaces): fill the line and break between Chinese
+            // characters, so a Latin word in a Chinese sentence neither ends its line early nor
+            // is cut in two (unless it is longer than a line).
+            for tok in wrap_tokens(word) {
+                let tw: usize = tok
+                    .chars()
+                    .map(|c| if (c as u32) > 0x2e80 { 2 } else { 1 })
+                    .sum();
+                if cols + tw > width && cols > 0 {
                     push_line(&mut out, &mut line);
                     cols = 0;
                 }
-                line.push(c);
-                cols += cw;
+                if tw > width {
+                    for c in tok.chars() {
+                        let cw = if (c as u32) > 0x2e80 { 2 } else { 1 };
+                        if cols + cw > width {
+                            push_line(&mut out, &mut line);
+                            cols = 0;
+                        }
+                        line.push(c);
+                        cols += cw;
+                    }
+                    continue;
+                }
+                line.push_str(tok);
+                cols += tw;
             }
             continue;
         }
@@ -49,6 +67,26 @@ fn wrap(text: &str, width: usize, indent: &str) -> String {
     }
     if !line.trim().is_empty() {
         push_line(&mut out, &mut line);
+    }
+    out
+}
+
+/// A word cut where a line may break: before and after each Chinese character; a run of other
+/// characters stays whole.
+fn wrap_tokens(word: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in word.char_indices() {
+        if (c as u32) > 0x2e80 {
+            if start < i {
+                out.push(&word[start..i]);
+            }
+            out.push(&word[i..i + c.len_utf8()]);
+            start = i + c.len_utf8();
+        }
+    }
+    if start < word.len() {
+        out.push(&word[start..]);
     }
     out
 }

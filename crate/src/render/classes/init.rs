@@ -36,7 +36,7 @@ fn status_words(s: &ExitStatus) -> Both {
 
 fn who(d: &InitDeath) -> String {
     match (&d.comm, d.pid) {
-        (Some(c), Some(p)) => format!("\"{c}\" (PID {p})"),
+        (Some(c), Some(p)) => format!("\"{c}\", PID {p}"),
         (Some(c), None) => format!("\"{c}\""),
         _ => "PID 1".into(),
     }
@@ -47,8 +47,8 @@ pub fn words(_v: &Verdict, d: &InitDeath) -> ClassWords {
     let w = who(d);
     let code = format!("{:#010x}", d.exit_code);
     let mut narrative = vec![Both::new(
-        format!("This is not a kernel bug: init, the first user-space process {w}, ended — {} (exitcode={code}) — and the kernel panics when PID 1 exits, because nothing can take its place.", st.en),
-        format!("这不是内核缺陷：第一个用户态进程 init {w} 结束了——{}（exitcode={code}）；PID 1 退出后没有进程能接替它，所以内核只能 panic。", st.zh),
+        format!("This is not a kernel bug: init, the first user-space process ({w}), ended — {} (exitcode={code}) — and the kernel panics when PID 1 exits, because nothing can take its place.", st.en),
+        format!("这不是内核缺陷：第一个用户态进程 init（{w}）结束了——{}（exitcode={code}）；PID 1 退出后没有进程能接替它，所以内核只能 panic。", st.zh),
     )];
     narrative.push(match d.status {
         ExitStatus::Exited { .. } => Both::new(
