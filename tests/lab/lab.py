@@ -87,6 +87,21 @@ SCENARIOS = {
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: reference case'),
 }
+# The kernel matrix (issue 16): every kernel line gets a NULL dereference, sysrq-c, the reference
+# case and a lockup; the lines above that lack one get it here, named <line>-<mode>.
+LOCKUP = IOF + ' softlockup_panic=1 watchdog_thresh=2'
+for _line, _k in (('bullseye', K510), ('trixie', K612T), ('k72', K72), ('k73', K73), ('k73rt', K73RT)):
+    for _mode, _doc, _app in (('null', 'NULL pointer dereference in a module function', IOF),
+                              ('sysrq', 'echo c > /proc/sysrq-trigger', IOF),
+                              ('nginx', 'reference case', IOF),
+                              ('lockup', 'soft lockup, softlockup_panic=1', LOCKUP)):
+        _n = f'{_line}-{_mode}'
+        if _n not in SCENARIOS:
+            SCENARIOS[_n] = dict(kernel=_k, mode=_mode, append=_app, doc=f'{_k}: {_doc}')
+SCENARIOS['k73-kdump'] = dict(kernel=K73, kind='kdump', mode='nginx', mem=384, append=IOF + ' crashkernel=128M',
+                              expect={'crashing_comm': 'nginx'},
+                              doc='trixie-backports 7.3 cloud kernel: real kdump (kexec capture kernel) of the '
+                                  'reference case')
 # not in DEFAULT yet (the test tiers decide): trixie-sysrq trixie-nginx k72-sysrq k72-nginx k73-sysrq
 # k73-nginx k73-lockup k73rt-sysrq k73rt-nginx
 DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'stack', 'lockup', 'ref-nginx',

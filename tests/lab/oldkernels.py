@@ -41,6 +41,11 @@ OLD = {
     'old419-nginx': dict(kernel='4.19.222', mode='nginx', expect={'crashing_comm': 'nginx'},
                          doc='4.19.222: reference case'),
 }
+# the kernel matrix: a NULL dereference and a lockup on every old line too
+for _p, _k in (('old310', '3.10.0-514.el7'), ('old49', '4.9.337'), ('old419', '4.19.222')):
+    OLD[f'{_p}-null'] = dict(kernel=_k, mode='null', doc=f'{_k}: NULL pointer dereference in a module function')
+    OLD[f'{_p}-lockup'] = dict(kernel=_k, mode='lockup', append=KD + ' softlockup_panic=1 watchdog_thresh=2',
+                               doc=f'{_k}: soft lockup (spin with preemption off), softlockup_panic=1')
 DEFAULT = ['old310-sysrq', 'old419-sysrq', 'old49-sysrq', 'old310-nginx', 'old419-nginx', 'old49-nginx']
 FILES = ['oldkernels.py', 'lab.py', 'facts.py', 'kernels.py', 'mod/crashlens_lab.c', 'mod/nginx.c']
 log = lab.log
