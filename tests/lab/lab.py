@@ -725,6 +725,29 @@ def postprocess(d, out, run, ko):
     return f
 
 
+def reparse(out, name):
+    """facts.json of a built scenario derived again from its console.log (and the dump's own log
+    for what the console lacks), after facts.py changed; the keys that come from the dump and the
+    run (prstatus, VMCOREINFO, guest) are kept. No guest run."""
+    fp = os.path.join(out, 'facts.json')
+    old = json.load(open(fp))
+    f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), name)
+    dm = os.path.join(out, 'vmcore.dmesg.txt')
+    if os.path.exists(dm):
+        g = factsmod.parse(factsmod.lines_of(dm), name)
+        filled = [k for k, v in g.items() if f.get(k) in (None, []) and v not in (None, [])]
+        for k in filled:
+            f[k] = g[k]
+        f['filled_from_dump_dmesg'] = filled
+    for k in ('vmcoreinfo_osrelease', 'pgtable_l5_enabled', 'vmcoreinfo_has_kallsyms', 'prstatus',
+              'dump_method', 'guest', 'dmesg_has_first_line'):
+        if k in old:
+            f[k] = old[k]
+    f['bt_frames'] = bt_frames(f)
+    json.dump(f, open(fp, 'w'), indent=1)
+    return f
+
+
 # ------------------------------------------------------------------ driver
 def run_scenario(name, force=False):
     d = scn_def(name)
@@ -791,6 +814,8 @@ def main():
     ap.add_argument('--force', action='store_true', help='rebuild even if cached')
     ap.add_argument('--fast', action='store_true', help='the fast tier: ' + ' '.join(FAST))
     ap.add_argument('--all', action='store_true', help='every scenario')
+    ap.add_argument('--refacts', action='store_true',
+                    help='derive facts.json of built scenarios again from their console (facts.py changed); no guest run')
     a = ap.parse_args()
     if a.list:
         for n in SCENARIOS:
@@ -801,6 +826,12 @@ def main():
     bad = [n for n in names if n not in SCENARIOS]
     if bad:
         raise SystemExit(f'unknown scenario(s): {bad}; known: {", ".join(SCENARIOS)}')
+    if a.refacts:
+        for n in names:
+            if os.path.exists(os.path.join(CACHE, n, 'facts.json')):
+                reparse(os.path.join(CACHE, n), n)
+                log(f'{n}: facts.json derived again')
+        return
     failed = []
     for n in names:
         for attempt in (1, 2):

@@ -284,6 +284,7 @@ def main():
     if a.refacts:
         for n in names:
             if os.path.exists(os.path.join(CACHE, n, 'facts.json')):
+                lab.reparse(os.path.join(CACHE, n), n)   # facts.py may have changed
                 refacts(os.path.join(CACHE, n))
                 restamp(n)
         return

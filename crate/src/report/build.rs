@@ -301,6 +301,20 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
             frame: o.frame.clone(),
             source: Some("log".into()),
         };
+        // Kernels whose sysrq_handle_crash oopses instead of calling panic() (before 5.x's
+        // panic("sysrq triggered crash")): the report is the trigger line and the oops after
+        // it, and its first line is the trigger, as crash's PANIC says it.
+        if o.panic_string.is_none() {
+            let lines: Vec<&str> = text.lines().collect();
+            let from = o.start_line.saturating_sub(3);
+            if let Some(l) = lines
+                .get(from..o.start_line.min(lines.len()))
+                .and_then(|w| w.iter().rev().find(|l| l.contains("Trigger a crash")))
+            {
+                let at = l.find("SysRq").or_else(|| l.find("sysrq")).unwrap_or(0);
+                r.panic.message = Some(l[at..].trim().to_string());
+            }
+        }
         r.oops = Some(o.clone());
     } else if let Some(p) = r.log.iter().rev().find_map(|l| {
         l.text
