@@ -137,10 +137,19 @@ fn old_kernel_sys() {
             i.warnings
         );
         let console = std::fs::read_to_string(dir.join("console.log")).unwrap();
-        let up: f64 = console
-            .lines()
-            .find_map(|l| l.split("CRASHLENS-LAB: uptime ").nth(1))
-            .and_then(|r| r.split('s').next()?.parse().ok())
+        // The kernel's own time of the panic line (a lockup panics seconds after the trigger),
+        // else the guest's uptime when it triggered the crash.
+        let panic_ts = console.lines().find_map(|l| {
+            l.contains("Kernel panic - not syncing")
+                .then(|| l.strip_prefix('[')?.split(']').next()?.trim().parse().ok())?
+        });
+        let up: f64 = panic_ts
+            .or_else(|| {
+                console
+                    .lines()
+                    .find_map(|l| l.split("CRASHLENS-LAB: uptime ").nth(1))
+                    .and_then(|r| r.split('s').next()?.parse().ok())
+            })
             .unwrap();
         let ours = i
             .uptime_secs

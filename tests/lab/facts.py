@@ -26,7 +26,7 @@ import json, os, re, subprocess, sys, tempfile
 
 TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide error|invalid opcode|'
-                   r'WARNING: |sysrq: Trigger a crash|SysRq : Trigger a crash|Oops: |watchdog: BUG: soft lockup|'
+                   r'WARNING: |sysrq: Trigger a crash|SysRq : Trigger a crash|Oops: |(?:NMI )?watchdog: BUG: soft lockup|'
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
                    r'INFO: task .* blocked|rcu: INFO:|Out of memory)')
 INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',

@@ -108,8 +108,10 @@ DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'sta
            'la57', 'kdump', 'kdump-cpu1', 'bullseye-null', 'bullseye-nginx', 'nokaslr', 'big-4g']
 # The fast tier (scripts/test.sh, CI): one scenario per capability the tests hold the lab to --
 # a NULL dereference (the fixture-like dump the tests fall back on), the reference case, BUG(), a
-# lockup, 5-level paging, KASLR off, 5.10 without kallsyms keys, and a real kdump on CPU 1.
-FAST = ['null', 'ref-nginx', 'bug', 'lockup', 'la57', 'nokaslr', 'bullseye-null', 'kdump-cpu1']
+# lockup, 5-level paging, KASLR off, 5.10 without kallsyms keys, a real kdump on CPU 1, and the
+# newest line (7.3: its renumbered ORC registers). tests/lab/run.sh --fast adds CentOS 7's 3.10
+# (oldkernels.py FAST) when the prebuilt old kernels are there.
+FAST = ['null', 'ref-nginx', 'bug', 'lockup', 'la57', 'nokaslr', 'bullseye-null', 'kdump-cpu1', 'k73-nginx']
 
 # makedumpfile variants: output name -> arguments (input/output appended)
 MDF = [

@@ -22,7 +22,7 @@ import kernels  # noqa: E402
 import lab  # noqa: E402
 
 CACHE = kernels.CACHE
-KDIR = os.environ.get('CRASHLENS_OLD_KERNELS') or '/work/shared/kernels'
+KDIR = os.environ.get('CRASHLENS_OLD_KERNELS') or os.path.normpath(os.path.join(HERE, '..', '..', '..', 'shared', 'kernels'))
 # version folder -> the compiler it was built with (RECIPE.md) and the CC string for its build kit
 KERNELS = {
     '3.10.0-514.el7': dict(gcc='9', cc='gcc-9 -fno-pie -std=gnu89'),
@@ -47,6 +47,9 @@ for _p, _k in (('old310', '3.10.0-514.el7'), ('old49', '4.9.337'), ('old419', '4
     OLD[f'{_p}-lockup'] = dict(kernel=_k, mode='lockup', append=KD + ' softlockup_panic=1 watchdog_thresh=2',
                                doc=f'{_k}: soft lockup (spin with preemption off), softlockup_panic=1')
 DEFAULT = ['old310-sysrq', 'old419-sysrq', 'old49-sysrq', 'old310-nginx', 'old419-nginx', 'old49-nginx']
+# the fast tier (scripts/test.sh): CentOS 7's kernel, kdumped — no BTF, no ORC, frame pointers, the
+# old log format and RHEL's struct module, in one ~1 min scenario
+FAST = ['old310-nginx']
 FILES = ['oldkernels.py', 'lab.py', 'facts.py', 'kernels.py', 'mod/crashlens_lab.c', 'mod/nginx.c']
 log = lab.log
 
@@ -270,6 +273,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('scenarios', nargs='*')
     ap.add_argument('--list', action='store_true')
+    ap.add_argument('--all', action='store_true', help='every old-kernel scenario')
+    ap.add_argument('--fast', action='store_true', help='the fast tier: ' + ' '.join(FAST))
     ap.add_argument('--force', action='store_true')
     ap.add_argument('--refacts', action='store_true', help='re-derive facts.json of built scenarios, no guest run')
     a = ap.parse_args()
@@ -277,7 +282,7 @@ def main():
         for n in OLD:
             print(f'{n:14s} {OLD[n]["kernel"]:16s} {OLD[n]["doc"]}')
         return
-    names = a.scenarios or DEFAULT
+    names = a.scenarios or (FAST if a.fast else list(OLD) if a.all else DEFAULT)
     bad = [n for n in names if n not in OLD]
     if bad:
         raise SystemExit(f'unknown scenario(s): {bad}; known: {", ".join(OLD)}')

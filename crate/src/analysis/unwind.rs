@@ -259,6 +259,32 @@ fn step_without_orc(env: &dyn UnwindEnv, st: &mut State, frames: &mut Vec<RawFra
         *st = State::returned(ret, slot, next_bp);
         return Step::Next;
     }
+    // An interrupt entry of a kernel without ORC (3.10's SAVE_ARGS_IRQ, 4.x's `interrupt`
+    // macro) moves to the IRQ stack and pushes the task stack's pointer there, in the word
+    // above the handler's return address. It points at the interrupted context's pt_regs
+    // (4.x) or at their rbp slot, 32 bytes in (3.10). Taken only when a pt_regs is found there
+    // by its shape and the pointer leads off the current stack.
+    if let Some(prev) = env.read_u64(st.sp).filter(|&p| {
+        p & 7 == 0 && p >= 0xffff_8000_0000_0000 && p.abs_diff(st.sp) >= STACK_SPAN / 4
+    }) {
+        if let Some((addr, r)) = [prev, prev.wrapping_sub(32)]
+            .into_iter()
+            .find_map(|a| pt_regs_at(env, a).map(|r| (a, r)))
+        {
+            frames.push(RawFrame::exception(r, addr, How::Regs));
+            if r.cs & 3 == 3 {
+                return Step::End;
+            }
+            *st = State {
+                ip: r.rip,
+                sp: r.rsp,
+                bp: r.rbp,
+                regs: Some(r),
+                signal: true,
+            };
+            return Step::Next;
+        }
+    }
     match scan(env, st.sp) {
         Some(Found::Return(slot, ret)) => {
             frames.push(RawFrame::returning(ret, slot, How::Scan));
