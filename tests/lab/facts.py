@@ -28,7 +28,7 @@ TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide error|invalid opcode|'
                    r'WARNING: |sysrq: Trigger a crash|SysRq : Trigger a crash|Oops: |(?:NMI )?watchdog: BUG: soft lockup|'
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
-                   r'INFO: task .* blocked|rcu: INFO:|Out of memory)')
+                   r'INFO: task .* blocked|rcu: INFO:|INFO: rcu_\w+ (?:self-)?detected stall|Out of memory)')
 INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',
          'show_stack', 'oops_end', 'die', 'do_trap', 'do_error_trap'}
 REG_ALIASES = {}
