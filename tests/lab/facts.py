@@ -192,7 +192,7 @@ def parse(lines, scenario=None):
     f['culprit_rule'] = rule
     for rx, rule_of in CLASSES:
         if any(re.search(rx, l) for l in rep):
-            rule_of(f, rep)
+            rule_of(f, rep, lines)
             break
     return f
 
@@ -203,7 +203,7 @@ def parse(lines, scenario=None):
 # console supports (None when the cause is not a kernel function) and the keys of
 # ../shared/checks' verdict check (must_match_en/_zh regexes of the narrative, not_culprit).
 
-def _init_death(f, rep):
+def _init_death(f, rep, lines=None):
     """'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300': user space's PID 1
     exited; the exit status is decoded the way do_exit() encodes it."""
     line = next(l for l in rep if 'Attempted to kill init!' in l)
@@ -226,8 +226,103 @@ def _init_death(f, rep):
         f['must_match_zh'].append(rf'编号 {code & 0x7f}')
 
 
+def _chain_of(rep, start):
+    """The non-'?' frames of the first Call Trace after line `start`, as (function, module)."""
+    out, on = [], False
+    for l in rep[start + 1:]:
+        s = l.strip()
+        if s == 'Call Trace:':
+            on = True
+            continue
+        if not on:
+            continue
+        if s == '</TASK>' or s.startswith(('INFO: task', 'Kernel panic')):
+            break
+        m = re.match(r'^([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])?$', s)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def _hung_task(f, rep, lines):
+    """'INFO: task X:PID blocked for more than N seconds' + 'Kernel panic - not syncing: hung_task: blocked
+    tasks': the reported tasks and their traces; who holds which lock from what the kernel printed (the
+    hung-task detector's 'blocked on a mutex likely owned by task Y:PID' where it has one, the lab module's
+    own 'X[PID] took L1 at A, takes L2 at B next' / 'X[PID] holds L at A for ever (in F)' lines); a cycle
+    of waits is a deadlock. khungtaskd, panic and the pvpanic notifier are never the cause."""
+    f['crash_class'] = 'hung-task'
+    numbered = list(enumerate(rep))
+    reported = []
+    for i, l in numbered:
+        m = re.search(r'INFO: task (\S+):(\d+) blocked (?:in I/O wait )?for more than (\d+) seconds', l)
+        if m and all(p != int(m.group(2)) for _, p in reported):
+            reported.append((m.group(1), int(m.group(2))))
+            f.setdefault('hung_timeout_secs', int(m.group(3)))
+            f.setdefault('hung_traces', {})[m.group(2)] = [fn for fn, _ in _chain_of(rep, i)]
+    f['hung_reported'] = [f'{c}:{p}' for c, p in reported]
+    comm = {p: c for c, p in reported}
+    holds, waits = {}, {}            # lock name -> owner pid, pid -> lock name
+    owner_func = None
+    allcon = lines
+    for l in allcon:
+        m = re.search(r'crashlens_lab: (\S+)\[(\d+)\] took (\w+)(?: \[\w+\])? at ([0-9a-f]+), takes (\w+)', l)
+        if m:
+            holds[m.group(3)] = int(m.group(2)); waits[int(m.group(2))] = m.group(5); comm.setdefault(int(m.group(2)), m.group(1))
+        m = re.search(r'crashlens_lab: (\S+)\[(\d+)\] holds (\w+)(?: \[\w+\])? at ([0-9a-f]+) for ever(?: \(in (\w+)\))?', l)
+        if m:
+            holds[m.group(3)] = int(m.group(2)); comm.setdefault(int(m.group(2)), m.group(1))
+            owner_func = m.group(5)
+        m = re.search(r'INFO: task (\S+):(\d+) is blocked on a mutex likely owned by task (\S+):(\d+)', l)
+        if m:
+            comm.setdefault(int(m.group(4)), m.group(3))
+    for c, p in reported:
+        if p not in waits and holds:
+            # a reported task waits in mutex_lock: for the one lock the console says is held by another task
+            others = [n for n, o in holds.items() if o != p]
+            if len(others) == 1 and any('mutex_lock' in fn for fn in f.get('hung_traces', {}).get(str(p), [])):
+                waits[p] = others[0]
+    f['hung_locks'] = {n: f'{comm.get(o, "?")}:{o}' for n, o in holds.items()}
+    # the wait-for graph: pid -> lock -> owner pid
+    cycle = None
+    for start in waits:
+        path, cur = [start], start
+        while cur in waits and waits[cur] in holds:
+            nxt = holds[waits[cur]]
+            if nxt in path:
+                cycle = path[path.index(nxt):]
+                break
+            path.append(nxt)
+            cur = nxt
+        if cycle:
+            break
+    blamed = {'watchdog', 'pvpanic_panic_notify', 'panic', 'ret_from_fork', 'ret_from_fork_asm', 'kthread',
+              '__schedule', 'schedule', '__mutex_lock', 'mutex_lock', 'dump_stack_lvl', 'check_hung_task'}
+    f['not_culprit'] = sorted(blamed)
+    f['rip_function'] = None
+    if cycle:
+        f['hung_deadlock'] = [f'{comm.get(p, "?")}:{p}' for p in cycle]
+        en, zh = [r'\bdeadlock\b'], [r'死锁']
+        for p in cycle:
+            held = next(n for n, o in holds.items() if o == p)
+            en.append(rf'{re.escape(comm.get(p, "?"))}:{p} holds [^;]*\b{held}\b[^;]* waits for [^;]*\b{waits[p]}\b')
+            zh.append(rf'{re.escape(comm.get(p, "?"))}:{p} 持有[^；]*{held}[^；]*等待[^；]*{waits[p]}')
+        f['must_match_en'], f['must_match_zh'] = en, zh
+        f['culprit_rule'] = 'deadlock: the module function that took the locks, on the blocked tasks\' stacks'
+    elif holds:
+        (lock, owner), = [(n, o) for n, o in holds.items() if any(w == n for w in waits.values())][:1] or [next(iter(holds.items()))]
+        f['hung_root_owner'] = f'{comm.get(owner, "?")}:{owner}'
+        f['must_match_en'] = [r'not a deadlock', rf'{re.escape(comm.get(owner, "?"))}:{owner}', rf'\b{lock}\b']
+        f['must_match_zh'] = [r'不是死锁', rf'{re.escape(comm.get(owner, "?"))}:{owner}', lock]
+        if owner_func:
+            f['culprit_function'], f['culprit_module'] = owner_func, 'crashlens_lab'
+            f['culprit_rule'] = 'no cycle: the function of the owner that never released the lock'
+        else:
+            f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'no cycle, owner function not printed'
+
+
 CLASSES = [
     (r'Kernel panic - not syncing: Attempted to kill init!', _init_death),
+    (r'Kernel panic - not syncing: hung_task: blocked tasks', _hung_task),
 ]
 
 

@@ -32,6 +32,9 @@ K73 = '7.3.4+deb13-cloud-amd64'          # trixie-backports
 K73RT = '7.3.4+deb13-rt-amd64'           # trixie-backports, PREEMPT_RT
 CPU4 = 'max,la57=off'          # TCG, 4-level paging
 IOF = 'init_on_free=1'         # freed memory is zero: small compressed dumps
+# hung_task_panic= is a boot parameter (kernel/hung_task.c __setup); the timeout is a sysctl only,
+# set from the command line through the generic sysctl.* boot parameters (5.8+)
+HUNG = ' hung_task_panic=1 sysctl.kernel.hung_task_timeout_secs=5'
 
 # name -> definition.  kind: pvpanic (QEMU pauses on pvpanic, QMP dump) | kdump (kexec capture kernel)
 SCENARIOS = {
@@ -51,6 +54,12 @@ SCENARIOS = {
     'init-exit': dict(kernel=K61, mode='initexit', append=IOF,
                       doc='init (PID 1, the lab\'s shell script) exits with status 3: "Attempted to kill init! '
                           'exitcode=0x00000300"'),
+    'deadlock':  dict(kernel=K61, mode='deadlock', append=IOF + HUNG,
+                      doc='ABBA deadlock: kernel threads lab_abba_1/lab_abba_2 take the module\'s mutexes lab_lock_a '
+                          'and lab_lock_b in opposite order; hung_task_panic=1 after 5 s in D state'),
+    'hung':      dict(kernel=K61, mode='hung', append=IOF + HUNG,
+                      doc='hung task without a cycle: lab_holder takes lab_lock_hung and sleeps for ever, '
+                          'lab_waiter blocks on it; hung_task_panic=1 after 5 s'),
     'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='reference case: read() handler frees a never-allocated page, __free_pages(NULL, 0), '
                           'read by a process named nginx'),
@@ -82,6 +91,9 @@ SCENARIOS = {
                        doc='trixie-backports 7.3 cloud kernel: soft lockup, softlockup_panic=1'),
     'k73-init-exit': dict(kernel=K73, mode='initexit', append=IOF,
                           doc='trixie-backports 7.3 cloud kernel: init exits with status 3'),
+    'k73-deadlock': dict(kernel=K73, mode='deadlock', append=IOF + HUNG,
+                         doc='trixie-backports 7.3 cloud kernel: ABBA deadlock on two module mutexes, '
+                             'hung_task_panic=1'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},

@@ -161,7 +161,7 @@ impl From<&crate::kernel::Module> for ModuleInfo {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct Frame {
     pub function: Option<String>,
     pub offset: Option<u64>,
@@ -194,7 +194,7 @@ pub struct Frame {
     pub inlined: Vec<crate::debuginfo::InlineFrame>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct CpuTrace {
     pub cpu: u32,
     pub pid: Option<u32>,

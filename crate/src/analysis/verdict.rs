@@ -122,6 +122,16 @@ pub enum CulpritRule {
     Lockup,
     /// The function exhausted the kernel stack.
     StackOverflow,
+    /// Tasks deadlocked on these locks (each waits for the next, held by the next task): the
+    /// function took them in an order that closes the cycle.
+    LockOrderDeadlock { locks: Vec<String> },
+    /// The owner of `lock` never released it while others waited (hung tasks, no cycle): the
+    /// function is what the owner is doing.
+    NeverReleased {
+        lock: String,
+        owner: String,
+        owner_pid: i32,
+    },
     /// The faulting instruction is in the function; nothing more specific is known.
     FaultingInstruction,
 }

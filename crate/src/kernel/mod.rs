@@ -13,6 +13,7 @@ pub mod btf;
 pub mod cpus;
 pub mod kallsyms;
 pub mod kallsyms_scan;
+pub mod locks;
 pub mod modules;
 pub mod paging;
 pub mod printk;

@@ -299,6 +299,17 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
             format!("{f} exhausted the kernel stack (recursion or large stack frames){tn}"),
             format!("{m}{f} 把内核栈用光了（递归过深或栈上分配过大）。"),
         ),
+        CulpritRule::LockOrderDeadlock { locks } => {
+            let l = locks.join(", ");
+            Both::new(
+                format!("{f} took the locks {l} in an order that closes a cycle: each task holds one and waits for the next{tn}; take them in one fixed order everywhere"),
+                format!("{m}{f} 获取锁 {l} 的顺序形成了环：每个任务都持有其中一把锁，又在等待下一把。应在所有路径上按同一固定顺序加锁。"),
+            )
+        }
+        CulpritRule::NeverReleased { lock, owner, owner_pid } => Both::new(
+            format!("{f} holds {lock} (task {owner}:{owner_pid}) and does not release it while other tasks wait for it{tn}; look at why it keeps the lock across this wait"),
+            format!("{m}{f}（任务 {owner}:{owner_pid}）持有 {lock} 后一直不释放，其他任务都在等这把锁。应查看它为什么在持锁期间进入这段等待。"),
+        ),
         CulpritRule::FaultingInstruction => Both::new(
             format!("the faulting instruction is in {faulting}{tn}; start from the logic of this function"),
             format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),

@@ -13,6 +13,10 @@
  *   panic   panic() with a message
  *   stack   unbounded recursion -> kernel stack guard page (double fault)
  *   lockup  spin with preemption disabled (boot with softlockup_panic=1)
+ *   deadlock  two kernel threads take lab_lock_a and lab_lock_b in opposite order (ABBA): both
+ *           block in mutex_lock() for ever (boot with hung_task_panic=1, a short timeout)
+ *   hung    one kernel thread takes lab_lock_hung and sleeps for ever holding it; a second one
+ *           blocks on it (no cycle)
  * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
  * frees a page it never allocated, __free_pages(NULL, 0), when simulate_enomem=1 (the default).
  */
@@ -27,6 +31,11 @@
 #include <linux/mm.h>
 #include <linux/string.h>
 #include <linux/preempt.h>
+#include <linux/kthread.h>
+#include <linux/mutex.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/sched.h>
 
 struct lab_item {
 	u64 magic;
@@ -112,6 +121,78 @@ static noinline void lab_spin(void)
 		cpu_relax();
 }
 
+/* ---- deadlock / hung: kernel threads stuck in mutex_lock() (TASK_UNINTERRUPTIBLE) ---- */
+static DEFINE_MUTEX(lab_lock_a);
+static DEFINE_MUTEX(lab_lock_b);
+static DEFINE_MUTEX(lab_lock_hung);
+
+/* Takes first, waits so the other thread takes its first too, then takes second. */
+static noinline void lab_lock_pair(struct mutex *first, struct mutex *second)
+{
+	mutex_lock(first);
+	pr_emerg("crashlens_lab: %s[%d] took %ps at %px, takes %ps at %px next\n", current->comm,
+		 task_pid_nr(current), first, first, second, second);
+	msleep(500);
+	mutex_lock(second);	/* the other thread holds it and waits for first: never returns */
+	mutex_unlock(second);
+	mutex_unlock(first);
+}
+
+static int lab_deadlock_ab(void *unused)
+{
+	lab_lock_pair(&lab_lock_a, &lab_lock_b);
+	return 0;
+}
+
+static int lab_deadlock_ba(void *unused)
+{
+	lab_lock_pair(&lab_lock_b, &lab_lock_a);
+	return 0;
+}
+
+/* Takes lab_lock_hung and never gives it back: sleeps (D state, msleep) for ever. */
+static noinline void lab_hold_forever(void)
+{
+	mutex_lock(&lab_lock_hung);
+	pr_emerg("crashlens_lab: %s[%d] holds %ps at %px for ever (in %s)\n", current->comm,
+		 task_pid_nr(current), &lab_lock_hung, &lab_lock_hung, __func__);
+	for (;;)
+		msleep(1000);
+}
+
+static int lab_hung_holder(void *unused)
+{
+	lab_hold_forever();
+	return 0;
+}
+
+static noinline void lab_wait_hung(void)
+{
+	msleep(500);		/* the holder takes it first */
+	mutex_lock(&lab_lock_hung);
+	mutex_unlock(&lab_lock_hung);
+}
+
+static int lab_hung_waiter(void *unused)
+{
+	lab_wait_hung();
+	return 0;
+}
+
+static void lab_start_threads(int (*one)(void *), const char *n1, int (*two)(void *), const char *n2)
+{
+	struct task_struct *t;
+
+	t = kthread_run(one, NULL, "%s", n1);
+	if (IS_ERR(t))
+		pr_err("crashlens_lab: cannot start %s\n", n1);
+	t = kthread_run(two, NULL, "%s", n2);
+	if (IS_ERR(t))
+		pr_err("crashlens_lab: cannot start %s\n", n2);
+	pr_emerg("crashlens_lab: started %s and %s\n", n1, n2);
+}
+/* ---- end deadlock / hung ---- */
+
 static noinline void lab_provoke(const char *what)
 {
 	struct victim *volatile v = NULL;
@@ -135,6 +216,10 @@ static noinline void lab_provoke(const char *what)
 		pr_emerg("crashlens_lab: got %d\n", lab_recurse(0));
 	else if (!strncmp(what, "lockup", 6))
 		lab_spin();
+	else if (!strncmp(what, "deadlock", 8))
+		lab_start_threads(lab_deadlock_ab, "lab_abba_1", lab_deadlock_ba, "lab_abba_2");
+	else if (!strncmp(what, "hung", 4))
+		lab_start_threads(lab_hung_holder, "lab_holder", lab_hung_waiter, "lab_waiter");
 	else
 		pr_warn("crashlens_lab: unknown request '%s'\n", what);
 }

@@ -8,6 +8,7 @@
 //! Adding a class: a `Finding` variant (its data in the class's own file), an examiner in
 //! [`EXAMINERS`], a render arm in `render/classes/`.
 
+pub mod hung;
 pub mod init;
 
 use super::model::{CpuTrace, CrashClass, ModuleInfo, PanicInfo};
@@ -34,6 +35,9 @@ pub struct Input<'a> {
 pub enum Finding {
     /// "Attempted to kill init!": PID 1 exited.
     InitDeath(init::InitDeath),
+    /// "INFO: task X:PID blocked for more than N seconds" and hung_task_panic: the tasks in D
+    /// state, the locks they wait for, their owners, and a deadlock when the waits form a cycle.
+    HungTask(hung::HungTasks),
 }
 
 /// What an examiner concluded.
@@ -54,10 +58,16 @@ pub struct Examiner {
 }
 
 /// Every class, in order: the first whose examiner gives a finding wins.
-pub const EXAMINERS: &[Examiner] = &[Examiner {
-    recognise: init::recognise,
-    examine: init::examine,
-}];
+pub const EXAMINERS: &[Examiner] = &[
+    Examiner {
+        recognise: init::recognise,
+        examine: init::examine,
+    },
+    Examiner {
+        recognise: hung::recognise,
+        examine: hung::examine,
+    },
+];
 
 /// Whether a class of this module will examine this crash (from the log alone).
 pub fn recognised(panic: &PanicInfo, oops: Option<&Oops>, log: &str) -> bool {

@@ -485,10 +485,22 @@ fn choose(raw: &[String], x: Extractor, p: &StackParams) -> Option<String> {
                 "cancel_delayed_work",
                 "rcu_barrier",
             ];
-            stripped
+            // A kernel thread's trace ends in kthread + ret_from_fork: the thread's entry is never
+            // where it hangs. When every frame above it is a waiting one, the thread function
+            // (the frame before kthread) names what hung.
+            let entry = |f: &str| f.starts_with("ret_from_fork") || f == "kthread";
+            match stripped
                 .iter()
                 .find(|f| !WAITING.iter().any(|w| f.contains(w)))
-                .map(|f| f.to_string())
+            {
+                Some(f) if entry(f) => stripped
+                    .iter()
+                    .take_while(|f| !entry(f))
+                    .last()
+                    .filter(|f| !f.contains("sched"))
+                    .map(|f| f.to_string()),
+                found => found.map(|f| f.to_string()),
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! (`finding`: the hung tasks and their locks, the lockup, the memory summary...), written like
 //! crash's output so a support engineer reads it as they would read crash.
 
+mod hung;
 mod init;
 
 use super::verdict::Both;
@@ -25,6 +26,7 @@ pub struct ClassWords {
 pub fn words(v: &Verdict, f: &Finding) -> ClassWords {
     match f {
         Finding::InitDeath(d) => init::words(v, d),
+        Finding::HungTask(d) => hung::words(v, d),
     }
 }
 
@@ -32,6 +34,7 @@ pub fn words(v: &Verdict, f: &Finding) -> ClassWords {
 pub fn section(f: &Finding, lang: Lang) -> String {
     match f {
         Finding::InitDeath(d) => init::section(d, lang),
+        Finding::HungTask(d) => hung::section(d, lang),
     }
 }
 
@@ -39,6 +42,7 @@ pub fn section(f: &Finding, lang: Lang) -> String {
 pub fn title(f: &Finding, lang: Lang) -> &'static str {
     let (en, zh) = match f {
         Finding::InitDeath(_) => ("Init exit", "init 进程退出"),
+        Finding::HungTask(_) => ("Hung tasks and locks", "D 状态任务与锁"),
     };
     match lang {
         Lang::En => en,

@@ -1,0 +1,315 @@
+//! Sleeping locks as memory holds them: a `struct mutex` or `struct rw_semaphore`, its owner
+//! (the `owner` word with its flag bits masked), and which lock a blocked task waits for.
+//!
+//! Where the lock a task waits for is read from, best first:
+//! - `task_struct.blocker` (CONFIG_DETECT_HUNG_TASK_BLOCKER, 6.16+): the lock address with its
+//!   type in the low 2 bits (include/linux/hung_task.h: 0 mutex, 1 semaphore, 2 rwsem reader,
+//!   3 rwsem writer);
+//! - `task_struct.blocked_on` (the `struct mutex *` of proxy execution, 6.16+);
+//! - else the task's own kernel stack: `__mutex_lock()` and the rwsem slow paths put a waiter
+//!   (`struct mutex_waiter` / `struct rwsem_waiter`: `list`, then `task`) on the stack of the
+//!   task that sleeps and link it into the lock's `wait_list`. A stack word equal to the task's
+//!   own address, preceded by a `list_head` whose neighbours point back at it, is that waiter;
+//!   its ring holds every waiter (each on its own task's stack) and one node that is not a
+//!   waiter: the lock's `wait_list`, so the lock is that node minus `wait_list`'s offset.
+//!
+//! Every walk is bounded (stack words, ring nodes); an owner word that is not a task's address
+//! is reported as such, never followed.
+
+use super::tasks::Task;
+use super::Kernel;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Kernel stack size of x86_64 (16 KiB; 32 KiB with KASAN: a saved stack pointer beyond the
+/// first 16 KiB says so).
+pub const THREAD_SIZE: u64 = 16 << 10;
+/// Nodes followed around a lock's wait list.
+const MAX_RING: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockKind {
+    Mutex,
+    RwSemaphore,
+    Semaphore,
+}
+
+impl LockKind {
+    pub fn type_name(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "mutex",
+            LockKind::RwSemaphore => "rw_semaphore",
+            LockKind::Semaphore => "semaphore",
+        }
+    }
+}
+
+/// How the lock a task waits for was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// `task_struct.blocker`.
+    Blocker,
+    /// `task_struct.blocked_on`.
+    BlockedOn,
+    /// The waiter on the task's stack, linked into the lock's `wait_list`.
+    StackWaiter,
+}
+
+/// The owner word of a lock, decoded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "is", rename_all = "snake_case")]
+pub enum Owner {
+    /// No owner recorded (free, or owned by readers that left no trace).
+    None,
+    /// A task of the task list (flag bits masked).
+    Task {
+        #[serde(with = "crate::util::hex")]
+        task: u64,
+        /// The owner word's low bits (mutex: WAITERS 1, HANDOFF 2, PICKUP 4; rwsem: READER_OWNED
+        /// 1, NONSPINNABLE 2).
+        flags: u64,
+        /// An rwsem whose owner word says readers own it: the task is the last reader to take
+        /// it (the kernel does not keep every reader).
+        readers: bool,
+    },
+    /// A value that is not the address of any task: a corrupted or freed lock.
+    NotATask {
+        #[serde(with = "crate::util::hex")]
+        value: u64,
+    },
+    /// The owner word could not be read.
+    Unreadable,
+}
+
+/// Addresses of every task and its stack, to tell a task pointer from garbage.
+pub struct TaskIndex<'a> {
+    by_addr: HashMap<u64, &'a Task>,
+}
+
+impl<'a> TaskIndex<'a> {
+    pub fn new(tasks: &'a [Task]) -> TaskIndex<'a> {
+        TaskIndex {
+            by_addr: tasks.iter().map(|t| (t.addr, t)).collect(),
+        }
+    }
+    pub fn get(&self, addr: u64) -> Option<&'a Task> {
+        self.by_addr.get(&addr).copied()
+    }
+    /// Whether `addr` lies on task `t`'s kernel stack.
+    fn on_stack_of(&self, t: &Task, addr: u64) -> bool {
+        let size = stack_size(t);
+        t.stack != 0 && addr >= t.stack && addr < t.stack.saturating_add(size)
+    }
+}
+
+/// The kernel stack size of a task (see [`THREAD_SIZE`]).
+pub fn stack_size(t: &Task) -> u64 {
+    if t.sp >= t.stack.saturating_add(THREAD_SIZE) && t.sp < t.stack.saturating_add(2 * THREAD_SIZE)
+    {
+        2 * THREAD_SIZE
+    } else {
+        THREAD_SIZE
+    }
+}
+
+/// The words of a switched-out task's stack from its saved `thread.sp` to the top:
+/// (address of the first word, words). Bounded by the stack size.
+pub fn stack_words(k: &Kernel, t: &Task) -> Option<(u64, Vec<u64>)> {
+    let top = t.stack.checked_add(stack_size(t))?;
+    if t.stack == 0 || t.sp < t.stack || t.sp >= top || t.sp & 7 != 0 {
+        return None;
+    }
+    let b = k.read_bytes(t.sp, (top - t.sp) as usize).ok()?;
+    let w = b
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    Some((t.sp, w))
+}
+
+/// Offsets the lock code needs (BTF, else the x86_64 layout of 4.x..7.x without lock debugging).
+#[derive(Debug, Clone, Copy)]
+pub struct LockLayout {
+    pub mutex_owner: u64,
+    pub mutex_wait_list: u64,
+    pub rwsem_owner: u64,
+    pub rwsem_wait_list: u64,
+    pub sem_wait_list: u64,
+    /// `list` and `task` in `struct mutex_waiter` / `struct rwsem_waiter`.
+    pub waiter_list: u64,
+    pub waiter_task: u64,
+    /// `task_struct.blocker` / `task_struct.blocked_on`.
+    pub blocker: Option<u64>,
+    pub blocked_on: Option<u64>,
+    /// Whether the offsets came from BTF.
+    pub from_btf: bool,
+}
+
+impl LockLayout {
+    pub fn of(k: &Kernel) -> LockLayout {
+        let b = k.btf();
+        let o = |s: &str, m: &str| b.and_then(|b| b.member_offset(s, m));
+        LockLayout {
+            mutex_owner: o("mutex", "owner").unwrap_or(0),
+            mutex_wait_list: o("mutex", "wait_list").unwrap_or(16),
+            rwsem_owner: o("rw_semaphore", "owner").unwrap_or(8),
+            rwsem_wait_list: o("rw_semaphore", "wait_list").unwrap_or(24),
+            sem_wait_list: o("semaphore", "wait_list").unwrap_or(8),
+            waiter_list: o("mutex_waiter", "list").unwrap_or(0),
+            waiter_task: o("mutex_waiter", "task").unwrap_or(16),
+            blocker: o("task_struct", "blocker"),
+            blocked_on: o("task_struct", "blocked_on"),
+            from_btf: b.is_some(),
+        }
+    }
+
+    fn wait_list(&self, kind: LockKind) -> u64 {
+        match kind {
+            LockKind::Mutex => self.mutex_wait_list,
+            LockKind::RwSemaphore => self.rwsem_wait_list,
+            LockKind::Semaphore => self.sem_wait_list,
+        }
+    }
+}
+
+/// The lock a blocked task waits for, with the kind its frames say (`hint`; `blocker` knows
+/// its own kind). None when nothing names one.
+pub fn waited_lock(
+    k: &Kernel,
+    l: &LockLayout,
+    idx: &TaskIndex,
+    t: &Task,
+    hint: Option<LockKind>,
+) -> Option<(u64, LockKind, FoundBy)> {
+    if let Some(off) = l.blocker {
+        if let Ok(v) = k.read_u64(t.addr + off) {
+            if v != 0 {
+                let kind = match v & 3 {
+                    0 => LockKind::Mutex,
+                    1 => LockKind::Semaphore,
+                    _ => LockKind::RwSemaphore,
+                };
+                return Some((v & !3, kind, FoundBy::Blocker));
+            }
+        }
+    }
+    if let (Some(off), Some(LockKind::Mutex) | None) = (l.blocked_on, hint) {
+        if let Ok(v) = k.read_u64(t.addr + off) {
+            if v != 0 && v & 7 == 0 {
+                return Some((v, LockKind::Mutex, FoundBy::BlockedOn));
+            }
+        }
+    }
+    let kind = hint?;
+    stack_waiter_lock(k, l, idx, t, kind).map(|a| (a, kind, FoundBy::StackWaiter))
+}
+
+/// The lock whose wait list holds the waiter on `t`'s stack (see the module comment).
+fn stack_waiter_lock(
+    k: &Kernel,
+    l: &LockLayout,
+    idx: &TaskIndex,
+    t: &Task,
+    kind: LockKind,
+) -> Option<u64> {
+    let (base, words) = stack_words(k, t)?;
+    let task_slot = l.waiter_task.checked_sub(l.waiter_list)?;
+    for (i, &w) in words.iter().enumerate() {
+        if w != t.addr {
+            continue;
+        }
+        let Some(node) = (base + 8 * i as u64).checked_sub(task_slot) else {
+            continue;
+        };
+        if let Some(head) = ring_head(k, l, idx, node) {
+            return head.checked_sub(l.wait_list(kind));
+        }
+    }
+    None
+}
+
+/// Walks the ring of `node` (a candidate waiter's `list`) and returns the one node that is not
+/// a waiter on its task's stack: the lock's `wait_list`. None when the ring is not a proper
+/// doubly linked ring, is too long, or has no such node.
+fn ring_head(k: &Kernel, l: &LockLayout, idx: &TaskIndex, node: u64) -> Option<u64> {
+    let task_slot = l.waiter_task - l.waiter_list;
+    let mut n = node;
+    let mut head = None;
+    for _ in 0..MAX_RING {
+        let next = k.read_u64(n).ok()?;
+        if k.read_u64(next + 8).ok()? != n {
+            return None;
+        }
+        let is_waiter = k
+            .read_u64(n + task_slot)
+            .ok()
+            .and_then(|a| idx.get(a))
+            .is_some_and(|w| idx.on_stack_of(w, n));
+        if !is_waiter {
+            if head.is_some() {
+                return None;
+            }
+            head = Some(n);
+        }
+        n = next;
+        if n == node {
+            return head;
+        }
+    }
+    None
+}
+
+/// The owner of a lock, flag bits masked: 3 bits for a mutex (MUTEX_FLAGS), the reader/
+/// nonspinnable bits for an rwsem. A semaphore has no owner.
+pub fn lock_owner(k: &Kernel, l: &LockLayout, idx: &TaskIndex, lock: u64, kind: LockKind) -> Owner {
+    let off = match kind {
+        LockKind::Mutex => l.mutex_owner,
+        LockKind::RwSemaphore => l.rwsem_owner,
+        LockKind::Semaphore => return Owner::None,
+    };
+    let Ok(v) = k.read_u64(lock.wrapping_add(off)) else {
+        return Owner::Unreadable;
+    };
+    let flags = v & 7;
+    let task = v & !7;
+    if task == 0 {
+        return Owner::None;
+    }
+    match idx.get(task) {
+        Some(_) => Owner::Task {
+            task,
+            flags,
+            readers: kind == LockKind::RwSemaphore && flags & 1 != 0,
+        },
+        None => Owner::NotATask { value: v },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(addr: u64, stack: u64, sp: u64) -> Task {
+        Task {
+            addr,
+            pid: 1,
+            tgid: 1,
+            ppid: 0,
+            comm: "t".into(),
+            state: 'D',
+            cpu: 0,
+            sp,
+            stack,
+            idle: false,
+        }
+    }
+
+    #[test]
+    fn stack_size_follows_the_saved_sp() {
+        let s = 0xffffc90000000000;
+        assert_eq!(stack_size(&task(1, s, s + 0x3f00)), THREAD_SIZE);
+        assert_eq!(stack_size(&task(1, s, s + 0x7f00)), 2 * THREAD_SIZE);
+    }
+}
