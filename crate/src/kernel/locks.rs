@@ -12,6 +12,10 @@
 //!   own address, preceded by a `list_head` whose neighbours point back at it, is that waiter;
 //!   its ring holds every waiter (each on its own task's stack) and one node that is not a
 //!   waiter: the lock's `wait_list`, so the lock is that node minus `wait_list`'s offset.
+//!   Newer mutexes keep no list head, only `first_waiter` (a pointer to one waiter of the
+//!   ring): then the lock is the stack word of the blocked task (`__mutex_lock()` keeps its
+//!   argument there) that points to a mutex whose `first_waiter` is a node of the ring.
+//!   A candidate whose owner word is not a task is no lock (a wait queue entry looks alike).
 //!
 //! Every walk is bounded (stack words, ring nodes); an owner word that is not a task's address
 //! is reported as such, never followed.
@@ -134,6 +138,8 @@ pub fn stack_words(k: &Kernel, t: &Task) -> Option<(u64, Vec<u64>)> {
 pub struct LockLayout {
     pub mutex_owner: u64,
     pub mutex_wait_list: u64,
+    /// `mutex.first_waiter` of the mutexes without a `wait_list` head.
+    pub mutex_first_waiter: Option<u64>,
     pub rwsem_owner: u64,
     pub rwsem_wait_list: u64,
     pub sem_wait_list: u64,
@@ -154,6 +160,10 @@ impl LockLayout {
         LockLayout {
             mutex_owner: o("mutex", "owner").unwrap_or(0),
             mutex_wait_list: o("mutex", "wait_list").unwrap_or(16),
+            mutex_first_waiter: o("mutex", "wait_list")
+                .is_none()
+                .then(|| o("mutex", "first_waiter"))
+                .flatten(),
             rwsem_owner: o("rw_semaphore", "owner").unwrap_or(8),
             rwsem_wait_list: o("rw_semaphore", "wait_list").unwrap_or(24),
             sem_wait_list: o("semaphore", "wait_list").unwrap_or(8),
@@ -223,21 +233,50 @@ fn stack_waiter_lock(
         let Some(node) = (base + 8 * i as u64).checked_sub(task_slot) else {
             continue;
         };
-        if let Some(head) = ring_head(k, l, idx, node) {
-            return head.checked_sub(l.wait_list(kind));
+        let Some((ring, head)) = ring_of(k, l, idx, node) else {
+            continue;
+        };
+        let lock = match (head, l.mutex_first_waiter) {
+            (Some(h), None) => h.checked_sub(l.wait_list(kind)),
+            (None, Some(fw)) if kind == LockKind::Mutex => words.iter().copied().find(|&w| {
+                w >= KERNEL_HALF
+                    && k.read_u64(w.wrapping_add(fw))
+                        .is_ok_and(|f| ring.contains(&f))
+            }),
+            _ => None,
+        };
+        if let Some(lock) = lock {
+            let owner = lock_owner(k, l, idx, lock, kind);
+            let plausible = match kind {
+                LockKind::Mutex => matches!(owner, Owner::Task { .. }),
+                _ => matches!(owner, Owner::Task { .. } | Owner::None),
+            };
+            if plausible {
+                return Some(lock);
+            }
         }
     }
     None
 }
 
-/// Walks the ring of `node` (a candidate waiter's `list`) and returns the one node that is not
-/// a waiter on its task's stack: the lock's `wait_list`. None when the ring is not a proper
-/// doubly linked ring, is too long, or has no such node.
-fn ring_head(k: &Kernel, l: &LockLayout, idx: &TaskIndex, node: u64) -> Option<u64> {
+/// Addresses at or above this are kernel addresses.
+const KERNEL_HALF: u64 = 0xffff_8000_0000_0000;
+
+/// Walks the ring of `node` (a candidate waiter's `list`): its nodes, and the one node that is
+/// not a waiter on its task's stack (the lock's `wait_list`; none in a ring of waiters only).
+/// None when the ring is not a proper doubly linked ring, is too long, or has two non-waiters.
+fn ring_of(
+    k: &Kernel,
+    l: &LockLayout,
+    idx: &TaskIndex,
+    node: u64,
+) -> Option<(Vec<u64>, Option<u64>)> {
     let task_slot = l.waiter_task - l.waiter_list;
     let mut n = node;
     let mut head = None;
+    let mut ring = Vec::new();
     for _ in 0..MAX_RING {
+        ring.push(n);
         let next = k.read_u64(n).ok()?;
         if k.read_u64(next + 8).ok()? != n {
             return None;
@@ -255,7 +294,7 @@ fn ring_head(k: &Kernel, l: &LockLayout, idx: &TaskIndex, node: u64) -> Option<u
         }
         n = next;
         if n == node {
-            return head;
+            return Some((ring, head));
         }
     }
     None

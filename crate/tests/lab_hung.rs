@@ -1,0 +1,310 @@
+//! Hung tasks and deadlocks from the dump lab (tests/lab: `deadlock` and `hung` on 6.1,
+//! `k73-deadlock` on 7.3; hung_task_panic=1 after 5 s): the tasks in D state, the locks they
+//! wait for, their owners and the cycle are checked against what the guest's console printed
+//! (facts.json from facts.py: the "INFO: task X:PID blocked" lines and the lab module's own
+//! "X[PID] took L1 at A, takes L2 at B next" / "X[PID] holds L at A for ever (in F)" lines).
+//! A scenario the lab cache lacks is skipped (and said so).
+
+use crashlens::kernel::locks::{self, FoundBy, LockKind, LockLayout, Owner, TaskIndex};
+use crashlens::report::build::{report_of, Options, Session};
+use crashlens::source::FileSource;
+use serde_json::Value;
+use std::collections::BTreeMap;
+mod common;
+use common::{lab_dir, skip};
+
+struct Lab {
+    session: Session,
+    facts: Value,
+    console: String,
+}
+
+fn open(name: &str) -> Option<Lab> {
+    let dir = lab_dir().join(name);
+    let (elf, facts) = (dir.join("vmcore.elf"), dir.join("facts.json"));
+    if !elf.is_file() || !facts.is_file() {
+        skip(format!(
+            "lab scenario {name} absent (CRASHLENS_LAB_REUSE=1 tests/lab/lab.py {name})"
+        ));
+        return None;
+    }
+    let src = FileSource::open(&elf).expect("lab dump opens");
+    Some(Lab {
+        session: Session::open(Box::new(src), &Options::default()).expect("a dump"),
+        facts: serde_json::from_str(&std::fs::read_to_string(facts).unwrap()).unwrap(),
+        console: String::from_utf8_lossy(&std::fs::read(dir.join("console.log")).unwrap())
+            .into_owned(),
+    })
+}
+
+/// `lab_lock_a` -> its address, from the module's "took NAME [crashlens_lab] at ADDR" and
+/// "holds NAME [crashlens_lab] at ADDR" console lines.
+fn console_lock_addrs(console: &str) -> BTreeMap<String, u64> {
+    let re = regex::Regex::new(r"(?:took|takes|holds) (\w+) \[crashlens_lab\] at ([0-9a-f]{16})")
+        .unwrap();
+    re.captures_iter(console)
+        .map(|c| (c[1].to_string(), u64::from_str_radix(&c[2], 16).unwrap()))
+        .collect()
+}
+
+fn hex(v: &Value) -> u64 {
+    u64::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
+}
+
+/// "comm:pid" -> pid.
+fn pid_of(s: &str) -> i64 {
+    s.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// The checks every hung-task scenario shares; returns the report's JSON.
+fn common_checks(name: &str, lab: &Lab) -> (Value, crashlens::report::Report) {
+    let rep = report_of(&lab.session.kernel);
+    let r = serde_json::to_value(&rep).unwrap();
+    let f = &lab.facts;
+    let v = &r["verdict"];
+    assert_eq!(v["class"], "hung-task", "{name}");
+    let fd = &v["finding"];
+    assert_eq!(fd["kind"], "hung_task", "{name}");
+    assert_eq!(
+        fd["timeout_secs"].as_u64(),
+        f["hung_timeout_secs"].as_u64(),
+        "{name}"
+    );
+    // The reported tasks are the log's, and every one is in D state in memory.
+    let reported: Vec<i64> = f["hung_reported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| pid_of(x.as_str().unwrap()))
+        .collect();
+    let tasks = fd["tasks"].as_array().unwrap();
+    for p in &reported {
+        let t = tasks
+            .iter()
+            .find(|t| t["pid"].as_i64() == Some(*p))
+            .unwrap_or_else(|| panic!("{name}: reported pid {p} not in the finding"));
+        assert_eq!(t["state"], "D", "{name}: {p}");
+        assert_eq!(t["reported"], true, "{name}: {p}");
+        assert_eq!(t["waits_in"], "mutex", "{name}: {p}");
+        // Its backtrace is the one the console printed (the non-'?' frames, in order).
+        let want: Vec<String> = f["hung_traces"][p.to_string()]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_str().unwrap().split('.').next().unwrap().to_string())
+            .collect();
+        let got: Vec<String> = t["trace"]["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                x["function"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .split('.')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(got, want, "{name}: backtrace of {p}");
+    }
+    // The locks: named by their static symbol, at the address the module printed, owned by the
+    // task the console says took it.
+    let addrs = console_lock_addrs(&lab.console);
+    let owners = f["hung_locks"].as_object().unwrap();
+    assert!(!owners.is_empty(), "{name}: facts name no lock owner");
+    let locks = fd["locks"].as_array().unwrap();
+    assert_eq!(locks.len(), owners.len(), "{name}");
+    for l in locks {
+        let sym = l["symbol"]["function"].as_str().unwrap();
+        assert_eq!(l["symbol"]["module"], "crashlens_lab", "{name}");
+        assert_eq!(l["kind"], "mutex", "{name}");
+        assert_eq!(Some(&hex(&l["addr"])), addrs.get(sym), "{name}: {sym}");
+        let owner = owners[sym].as_str().unwrap();
+        assert_eq!(l["owner"]["is"], "task", "{name}: {sym}");
+        assert_eq!(
+            l["owner_pid"].as_i64(),
+            Some(pid_of(owner)),
+            "{name}: {sym}"
+        );
+        // The owner word's WAITERS bit is set: someone waits.
+        assert_eq!(
+            l["owner"]["flags"].as_u64().unwrap() & 1,
+            1,
+            "{name}: {sym}"
+        );
+    }
+    // The culprit is the console's, never the messenger.
+    let cf = r["culprit"]["function"].as_str().unwrap_or("");
+    assert_eq!(Some(cf), f["culprit_function"].as_str(), "{name}");
+    assert_eq!(r["culprit"]["module"], "crashlens_lab", "{name}");
+    for bad in f["not_culprit"].as_array().unwrap() {
+        assert_ne!(cf.split('.').next(), bad.as_str(), "{name}");
+    }
+    let title = r["panic"]["title"].as_str().unwrap_or("");
+    assert!(title.starts_with("INFO: task hung in "), "{name}: {title}");
+    assert!(!title.contains("ret_from_fork"), "{name}: {title}");
+    for (key, lang) in [("must_match_en", "en"), ("must_match_zh", "zh")] {
+        // The English regexes are matched case-insensitively by the outside check.
+        let text = r["narrative"][lang].as_str().unwrap();
+        let text = if lang == "en" {
+            text.to_lowercase()
+        } else {
+            text.to_string()
+        };
+        for rx in f[key].as_array().unwrap() {
+            let rx = regex::Regex::new(&rx.as_str().unwrap().to_lowercase()).unwrap();
+            assert!(rx.is_match(&text), "{name}: {lang} /{rx}/ in {text}");
+        }
+    }
+    (r, rep)
+}
+
+#[test]
+fn deadlocks_are_cycles_of_the_consoles_lock_owners() {
+    for name in ["deadlock", "k73-deadlock"] {
+        let Some(lab) = open(name) else { continue };
+        let (r, rep) = common_checks(name, &lab);
+        let fd = &r["verdict"]["finding"];
+        let want: Vec<i64> = lab.facts["hung_deadlock"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| pid_of(x.as_str().unwrap()))
+            .collect();
+        let got: Vec<i64> = fd["deadlock"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no cycle"))
+            .iter()
+            .map(|s| s["pid"].as_i64().unwrap())
+            .collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(
+            r["verdict"]["culprit"]["rule"]["kind"],
+            "lock_order_deadlock"
+        );
+        assert_eq!(r["culprit"]["confidence"], "high", "{name}");
+        // 7.3 says which lock in task_struct.blocker; 6.1 has only the waiter on the stack.
+        let by = if name.starts_with("k73") {
+            "blocker"
+        } else {
+            "stack_waiter"
+        };
+        for l in fd["locks"].as_array().unwrap() {
+            assert_eq!(l["found_by"], by, "{name}");
+        }
+        // The section shows the crash-like views.
+        let text = crashlens::render::render(
+            &rep,
+            crashlens::render::Format::Text,
+            crashlens::render::Lang::En,
+        );
+        for s in [
+            "TASKS IN D STATE",
+            "LOCKS:",
+            "WAIT-FOR GRAPH:",
+            "DEADLOCK (cycle)",
+        ] {
+            assert!(text.contains(s), "{name}: {s}");
+        }
+    }
+}
+
+#[test]
+fn a_hung_task_without_cycle_blames_the_owner_that_never_released() {
+    let Some(lab) = open("hung") else { return };
+    let (r, _) = common_checks("hung", &lab);
+    let fd = &r["verdict"]["finding"];
+    assert!(fd["deadlock"].is_null());
+    let owner = pid_of(lab.facts["hung_root_owner"].as_str().unwrap());
+    assert_eq!(fd["root_owner"].as_i64(), Some(owner));
+    let t = fd["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["pid"].as_i64() == Some(owner))
+        .unwrap();
+    // The owner is not reported (it switches every second in msleep) but in D state, sleeping.
+    assert_eq!(t["state"], "D");
+    assert_eq!(t["reported"], false);
+    assert_eq!(t["waits_in"], "sleep");
+    assert_eq!(t["wait_function"], "msleep");
+    assert_eq!(t["caller"]["function"], lab.facts["culprit_function"]);
+    assert_eq!(r["verdict"]["culprit"]["rule"]["kind"], "never_released");
+}
+
+/// 7.3's `task_struct.blocker` and the waiter found on the blocked task's own stack name the
+/// same lock: the stack method (all 6.1 has) is checked against the kernel's own record.
+#[test]
+fn the_stack_waiter_finds_the_lock_the_blocker_names() {
+    let Some(lab) = open("k73-deadlock") else {
+        return;
+    };
+    let k = &lab.session.kernel;
+    let (tasks, _) = k.tasks();
+    let idx = TaskIndex::new(tasks);
+    let l = LockLayout::of(k);
+    assert!(l.blocker.is_some());
+    let stack_only = LockLayout {
+        blocker: None,
+        blocked_on: None,
+        ..l
+    };
+    let mut n = 0;
+    for t in tasks
+        .iter()
+        .filter(|t| t.state == 'D' && t.comm.starts_with("lab_abba"))
+    {
+        let a = locks::waited_lock(k, &l, &idx, t, Some(LockKind::Mutex)).unwrap();
+        let b = locks::waited_lock(k, &stack_only, &idx, t, Some(LockKind::Mutex)).unwrap();
+        assert_eq!(a.2, FoundBy::Blocker);
+        assert_eq!(b.2, FoundBy::StackWaiter);
+        assert_eq!(a.0, b.0, "{}", t.comm);
+        // blocked_on (proxy execution's struct mutex *) agrees too.
+        let c = locks::waited_lock(
+            k,
+            &LockLayout { blocker: None, ..l },
+            &idx,
+            t,
+            Some(LockKind::Mutex),
+        )
+        .unwrap();
+        assert_eq!((c.0, c.2), (a.0, FoundBy::BlockedOn));
+        n += 1;
+    }
+    assert_eq!(n, 2);
+}
+
+/// Bad input: an "owner" word that is not a task, a task not waiting for any lock, a lock
+/// address that is not mapped: each a marked answer, never a panic or a walk off into memory.
+#[test]
+fn garbage_owners_and_non_waiting_tasks_are_marked_not_followed() {
+    let Some(lab) = open("deadlock") else { return };
+    let k = &lab.session.kernel;
+    let (tasks, _) = k.tasks();
+    let idx = TaskIndex::new(tasks);
+    let l = LockLayout::of(k);
+    // lab_items[0] begins with its magic 0xc7a5e1e05ab00001: as a mutex, a garbage owner.
+    let items = k.symbols().addr_of("lab_items").expect("lab_items");
+    assert_eq!(k.read_u64(items).unwrap(), 0xc7a5e1e05ab00001);
+    assert_eq!(
+        locks::lock_owner(k, &l, &idx, items, LockKind::Mutex),
+        Owner::NotATask {
+            value: 0xc7a5e1e05ab00001
+        }
+    );
+    assert_eq!(
+        locks::lock_owner(k, &l, &idx, 0xdead_0000_0000_0000, LockKind::Mutex),
+        Owner::Unreadable
+    );
+    // A sleeping task that waits for no lock (khungtaskd, init's sleep) has no waiter ring.
+    for t in tasks.iter().filter(|t| t.state == 'S').take(20) {
+        assert_eq!(
+            locks::waited_lock(k, &l, &idx, t, Some(LockKind::Mutex)),
+            None,
+            "{}",
+            t.comm
+        );
+    }
+}
