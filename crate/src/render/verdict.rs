@@ -300,10 +300,10 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
             format!("{m}{f} 把内核栈用光了（递归过深或栈上分配过大）。"),
         ),
         CulpritRule::LockOrderDeadlock { locks } => {
-            let l = locks.join(", ");
+            let (l, lz) = (locks.join(" and "), locks.join("、"));
             Both::new(
                 format!("{f} took the locks {l} in an order that closes a cycle: each task holds one and waits for the next{tn}; take them in one fixed order everywhere"),
-                format!("{m}{f} 获取锁 {l} 的顺序形成了环：每个任务都持有其中一把锁，又在等待下一把。应在所有路径上按同一固定顺序加锁。"),
+                format!("{m}{f} 获取锁 {lz} 的顺序形成了环：每个任务都持有其中一把锁，又在等待下一把。应在所有路径上按同一固定顺序加锁。"),
             )
         }
         CulpritRule::NeverReleased { lock, owner, owner_pid } => Both::new(

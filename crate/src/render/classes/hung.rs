@@ -29,12 +29,12 @@ fn lock_name(l: &HungLock) -> Both {
             };
             Both::new(
                 format!("the {} {n}", kind_en(l.kind)),
-                format!("{} {n}", kind_zh(l.kind)),
+                format!("{}{n}", kind_zh(l.kind)),
             )
         }
         None => Both::new(
             format!("the {} at {:#x}", kind_en(l.kind), l.addr),
-            format!("地址 {:#x} 处的 {}", l.addr, kind_zh(l.kind)),
+            format!("地址 {:#x} 处的{}", l.addr, kind_zh(l.kind).trim_end()),
         ),
     }
 }
@@ -57,9 +57,9 @@ fn kind_en(k: LockKind) -> &'static str {
 
 fn kind_zh(k: LockKind) -> &'static str {
     match k {
-        LockKind::Mutex => "互斥锁（mutex）",
-        LockKind::RwSemaphore => "读写信号量（rw_semaphore）",
-        LockKind::Semaphore => "信号量（semaphore）",
+        LockKind::Mutex => "互斥锁 ",
+        LockKind::RwSemaphore => "读写信号量 ",
+        LockKind::Semaphore => "信号量 ",
     }
 }
 
@@ -77,20 +77,20 @@ fn doing(t: &HungTask) -> Both {
         None => (String::new(), String::new()),
     };
     let (en, zh) = match t.waits_in {
-        WaitKind::Mutex => ("waits for a mutex in", "在等待互斥锁："),
+        WaitKind::Mutex => ("waits for a mutex in", "等待互斥锁"),
         WaitKind::RwsemRead => (
             "waits to take an rw_semaphore for reading in",
-            "在等待以读方式获取读写信号量：",
+            "等待以读方式获取读写信号量",
         ),
         WaitKind::RwsemWrite => (
             "waits to take an rw_semaphore for writing in",
-            "在等待以写方式获取读写信号量：",
+            "等待以写方式获取读写信号量",
         ),
-        WaitKind::Semaphore => ("waits for a semaphore in", "在等待信号量："),
-        WaitKind::Completion => ("waits for a completion in", "在等待 completion："),
-        WaitKind::PageLock => ("waits for a page lock in", "在等待页锁："),
-        WaitKind::Io => ("waits for I/O in", "在等待 I/O："),
-        WaitKind::Sleep => ("sleeps in", "在睡眠："),
+        WaitKind::Semaphore => ("waits for a semaphore in", "等待信号量"),
+        WaitKind::Completion => ("waits for a completion in", "等待 completion"),
+        WaitKind::PageLock => ("waits for a page lock in", "等待页锁"),
+        WaitKind::Io => ("waits for I/O in", "等待 I/O"),
+        WaitKind::Sleep => ("sleeps in", "睡眠"),
         WaitKind::Other => {
             let f = t
                 .trace
@@ -104,7 +104,10 @@ fn doing(t: &HungTask) -> Both {
             );
         }
     };
-    Both::new(format!("{en} {w}{}", by.0), format!("{zh}{w}{}", by.1))
+    Both::new(
+        format!("{en} {w}{}", by.0),
+        format!("在 {w} 中{zh}{}", by.1),
+    )
 }
 
 fn state_words(s: &str) -> Both {
@@ -135,7 +138,7 @@ fn owner_words(f: &HungTasks, l: &HungLock) -> Both {
                 .and_then(|p| task_by_pid(f, p))
                 .map(task_name)
                 .unwrap_or_else(|| "?".into());
-            Both::new(format!("owned by {n}"), format!("持有者是 {n}"))
+            Both::new(format!("owned by {n}"), format!("的持有者是 {n}"))
         }
         Owner::None => Both::new("with no owner recorded", "没有记录持有者"),
         Owner::NotATask { value } => Both::new(
@@ -197,7 +200,7 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
             let sep = if i == 0 { " " } else { "; " };
             let _ = write!(en, "{sep}task {t} holds {} and waits for {}", h.en, w.en);
             let sep = if i == 0 { "" } else { "；" };
-            let _ = write!(zh, "{sep}任务 {t} 持有 {}，同时在等待 {}", h.zh, w.zh);
+            let _ = write!(zh, "{sep}任务 {t} 持有{}，同时在等待{}", h.zh, w.zh);
         }
         en.push_str(". None of them can ever run again.");
         zh.push_str("。它们都不可能再继续运行。");
@@ -216,8 +219,8 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         let held_zh: Vec<String> = r.holds.iter().map(|&l| lock_name(&f.locks[l]).zh).collect();
         let (st, d) = (state_words(&r.state), doing(r));
         narrative.push(Both::new(
-            format!("There is no cycle, so this is not a deadlock: {} wait(s) for {}, and its owner {} is {} and {} — it never released the lock.", waiting.join(", "), held.join(", "), task_name(r), st.en, d.en),
-            format!("等待关系中没有环，所以不是死锁：{} 在等待 {}，而持有者 {} {}，{}——它一直没有释放这把锁。", waiting.join("、"), held_zh.join("、"), task_name(r), st.zh, d.zh),
+            format!("There is no cycle, so this is not a deadlock: {} {} for {}, and its owner {} is {} and {} — it never released the lock.", waiting.join(", "), if waiting.len() == 1 { "waits" } else { "wait" }, held.join(", "), task_name(r), st.en, d.en),
+            format!("等待关系中没有环，所以不是死锁：{} 在等待{}，而持有者 {} {}，{}——它一直没有释放这把锁。", waiting.join("、"), held_zh.join("、"), task_name(r), st.zh, d.zh),
         ));
     } else {
         for t in blocked.iter().take(4) {
@@ -261,12 +264,22 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         let st = state_words(&t.state);
         let lock = t.waits_for.map(|l| lock_name(&f.locks[l]));
         let (le, lz) = lock
-            .map(|l| (format!(" for {}", l.en), format!("，等待的是{}", l.zh)))
+            .map(|l| {
+                (
+                    format!("; the lock is {}", l.en),
+                    format!("，等待的是{}", l.zh),
+                )
+            })
             .unwrap_or_default();
         evidence.push((
             "backtrace",
             Both::new(
-                format!("{} is {}: its backtrace {}{le}.", task_name(t), st.en, d.en),
+                format!(
+                    "{} is {}: its backtrace shows it {}{le}.",
+                    task_name(t),
+                    st.en,
+                    d.en
+                ),
                 format!("{} {}：调用栈显示它{}{lz}。", task_name(t), st.zh, d.zh),
             ),
         ));
@@ -316,6 +329,11 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         evidence,
         next_steps,
     }
+}
+
+/// Terminal columns of a cell: a CJK character takes two.
+fn cols(s: &str) -> usize {
+    s.chars().map(|c| if c >= '\u{2e80}' { 2 } else { 1 }).sum()
 }
 
 pub fn section(f: &HungTasks, lang: Lang) -> String {
@@ -415,8 +433,8 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
         };
         let width = |i: usize| {
             rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain(std::iter::once(head[i].chars().count()))
+                .map(|r| cols(&r[i]))
+                .chain(std::iter::once(cols(head[i])))
                 .max()
                 .unwrap_or(0)
         };
@@ -424,7 +442,7 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
         let line = |cells: [&str; 5]| {
             let mut l = String::from("  ");
             for (i, c) in cells.iter().enumerate() {
-                let pad = w[i].saturating_sub(c.chars().count());
+                let pad = w[i].saturating_sub(cols(c));
                 l.push_str(c);
                 if i < 4 {
                     l.push_str(&" ".repeat(pad + 2));
@@ -499,14 +517,12 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
     }
     for t in &f.tasks {
         let st = state_words(&t.state);
-        let _ = writeln!(
-            s,
-            "{} {} ({}) — {}",
-            if zh { "任务" } else { "TASK" },
-            task_name(t),
-            st.get(lang),
-            doing(t).get(lang)
-        );
+        let (n, d) = (task_name(t), doing(t));
+        let _ = if zh {
+            writeln!(s, "任务 {n}（{}）：{}", st.zh, d.zh)
+        } else {
+            writeln!(s, "TASK {n} ({}) — {}", st.en, d.en)
+        };
         s.push_str(&crate::render::bt::render(&t.trace));
         let _ = writeln!(s);
     }
