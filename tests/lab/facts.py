@@ -290,6 +290,8 @@ def _hung_task(f, rep, lines):
             nxt = holds[waits[cur]]
             if nxt in path:
                 cycle = path[path.index(nxt):]
+                lo = cycle.index(min(cycle))          # read from its lowest PID, as crashlens does
+                cycle = cycle[lo:] + cycle[:lo]
                 break
             path.append(nxt)
             cur = nxt
