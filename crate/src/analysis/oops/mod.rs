@@ -376,6 +376,31 @@ mod tests {
         assert_eq!(o.start_line, 0);
     }
 
+    /// A kernel thread blocked with only waiting frames above kthread (the lab's `hung` waiter,
+    /// 6.1's console): the title names the thread function, never ret_from_fork.
+    #[test]
+    fn a_hung_kthread_is_titled_by_its_thread_function() {
+        let text = "INFO: task lab_waiter:105 blocked for more than 5 seconds.
+      Tainted: G           OE      6.1.0-56-cloud-amd64 #1 Debian 6.1.192-2
+task:lab_waiter      state:D stack:0     pid:105   ppid:2      flags:0x00004000
+Call Trace:
+ <TASK>
+ __schedule+0x34d/0xa00
+ schedule+0x5a/0xd0
+ schedule_preempt_disabled+0x11/0x20
+ __mutex_lock.constprop.0+0x39d/0x720
+ ? lab_wait_hung+0x30/0x30 [crashlens_lab]
+ lab_wait_hung+0x1b/0x30 [crashlens_lab]
+ lab_hung_waiter+0xa/0x20 [crashlens_lab]
+ kthread+0xda/0x100
+ ? kthread_complete_and_exit+0x20/0x20
+ ret_from_fork+0x22/0x30
+ </TASK>
+";
+        let all = parse_all(text);
+        assert_eq!(all[0].title, "INFO: task hung in lab_hung_waiter");
+    }
+
     #[test]
     fn odd_input_does_not_panic() {
         let cases = [
