@@ -73,6 +73,7 @@ pub fn analyze_crash_with(
             oops,
             traces: &r.cpu_traces,
             modules: &r.modules,
+            stack: &ks,
         };
         if let Some(e) = classes::examine(&inp) {
             if let Some(v) = r.verdict.as_mut() {

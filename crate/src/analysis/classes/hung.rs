@@ -320,7 +320,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
     let (all, warnings) = k.tasks();
     partial.extend(warnings.iter().cloned());
     let idx = TaskIndex::new(all);
-    let ks = KernelStack::new(k);
+    let ks = inp.stack;
     let sl = SwitchLayout::of(k).map_err(|e| e.to_string());
     let ll = LockLayout::of(k);
     let mut blocked: Vec<&Task> = all.iter().filter(|t| t.state == 'D').collect();
@@ -337,7 +337,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
     let mut locks: Vec<HungLock> = Vec::new();
     let mut by_task: HashMap<u64, usize> = HashMap::new();
     let describe = |t: &Task| -> HungTask {
-        let trace = trace_of(k, &ks, &sl, inp.traces, t);
+        let trace = trace_of(k, ks, &sl, inp.traces, t);
         let (waits_in, wait_function, caller) = classify(&trace.frames);
         HungTask {
             pid: t.pid,

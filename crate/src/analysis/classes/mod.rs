@@ -27,6 +27,8 @@ pub struct Input<'a> {
     /// Every CPU's backtrace.
     pub traces: &'a [CpuTrace],
     pub modules: &'a [ModuleInfo],
+    /// The unwinder the CPU traces were made with (ORC tables read once), for other tasks.
+    pub stack: &'a crate::analysis::stack::KernelStack<'a>,
 }
 
 /// One class's typed finding (JSON: `verdict.finding`, tagged by `kind`).
