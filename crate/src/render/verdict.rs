@@ -581,21 +581,78 @@ fn degraded(v: &Verdict) -> Option<Both> {
     ))
 }
 
-/// The conclusion: the culprit, the reason and how sure.
-fn conclusion(c: &Culprit, reason: &Both) -> Both {
+/// The narrative's last sentence: what to fix, and where. The culprit and the confidence are
+/// the verdict's first line, and the mechanism (the bad value, who passed it, the assertion)
+/// the sentences before; this one says only what they did not (the culprit's `reason`, kept
+/// whole in the JSON, would repeat them).
+fn conclusion(c: &Culprit, v: &Verdict) -> Both {
+    let t = taint_words(&c.taint);
+    let (tn, tz) = (&t.en, &t.zh);
     let cm = with_mod(&c.function, &c.module);
-    Both::new(
-        format!(
-            "Probably caused by {cm}: {} (confidence: {}).",
-            reason.en,
-            c.confidence.as_str()
+    let f = &c.function;
+    let m = c
+        .module
+        .as_deref()
+        .map(|m| format!("{m} 模块{tz}中的 "))
+        .unwrap_or_default();
+    let caller = v.caller.as_deref();
+    match &c.rule {
+        CulpritRule::Deliberate { .. } => Both::new(
+            format!("The function that carried it out is {cm}."),
+            format!("执行这次崩溃的函数是 {cm}。"),
         ),
-        format!(
-            "结论：问题很可能出在 {cm}（置信度：{}）。{}",
-            confidence_zh(c.confidence),
-            reason.zh
+        CulpritRule::DirectPanic => Both::new(
+            format!("Look at why {cm}{tn} decided it could not go on."),
+            format!("应查看 {m}{f} 判定无法继续运行的原因。"),
         ),
-    )
+        CulpritRule::CallerPassedBadArgument { direct: true, .. } => Both::new(
+            format!("Check the error paths of {cm}{tn}, e.g. a branch that works on an object never allocated or already freed."),
+            format!("应检查 {m}{f} 的出错路径，例如某个错误分支里对未分配或已释放的对象做了操作。"),
+        ),
+        CulpritRule::CallerPassedBadArgument { .. } => Both::new(
+            format!("The bad value came down the call chain from {cm}{tn}: check its error paths, e.g. a branch that works on an object never allocated or already freed."),
+            format!("这个坏值是沿调用链从 {m}{f} 传下来的，应检查它的出错路径，例如某个错误分支里对未分配或已释放的对象做了操作。"),
+        ),
+        CulpritRule::CoreCalledFromModule { callee } => Both::new(
+            format!("Core helpers such as {callee} rarely fail on their own: check what {cm}{tn} passed to it."),
+            format!("{callee} 这样的内核基础函数很少自己出错，应重点检查 {m}{f} 传给它的参数。"),
+        ),
+        CulpritRule::DereferencedUncheckedArgument { arg_index: i, arg_register } => {
+            let r = arg_register.to_uppercase();
+            let (ce, cz) = caller.map_or(("the caller".to_string(), "调用者".to_string()), |x| (x.to_string(), x.to_string()));
+            Both::new(
+                format!("Both need fixing: {cm}{tn} uses its argument {i} ({r}) without checking it, and {ce} must not pass a bad value."),
+                format!("两处都需要修复：{m}{f} 没有检查第 {i} 个参数（{r}）就使用了它，{cz} 也不应传入非法值。"),
+            )
+        }
+        CulpritRule::DividedByUncheckedArgument { arg_index: i, arg_register } => {
+            let r = arg_register.to_uppercase();
+            Both::new(
+                format!("Both need fixing: {cm}{tn} divides by its argument {i} ({r}) without checking it for zero, and the caller must not pass 0."),
+                format!("两处都需要修复：{m}{f} 没有检查第 {i} 个参数（{r}）是否为零就拿它做除数，调用者也不应传入 0。"),
+            )
+        }
+        CulpritRule::OwnBug => Both::new(
+            format!("Start from the condition of that BUG() in {cm}{tn} and how the state it rejects came about."),
+            format!("应从 {m}{f} 里这个 BUG() 的判断条件入手，查明它所拒绝的状态是怎样出现的。"),
+        ),
+        CulpritRule::Warning => Both::new(
+            format!("Start from the condition of that WARN() in {cm}{tn}."),
+            format!("应从 {m}{f} 里这个 WARN() 的判断条件入手排查。"),
+        ),
+        CulpritRule::Lockup => Both::new(
+            format!("Look for the loop in {cm}{tn} that does not let the CPU go (preemption or interrupts off, or a lock that is never released)."),
+            format!("应查找 {m}{f} 中不让出 CPU 的循环（关抢占或关中断后自旋，或一直拿不到的锁）。"),
+        ),
+        CulpritRule::StackOverflow => Both::new(
+            format!("Look at the recursion or the large stack frames of {cm}{tn}."),
+            format!("应检查 {m}{f} 的递归深度或栈上的大块分配。"),
+        ),
+        CulpritRule::FaultingInstruction => Both::new(
+            format!("Start from the logic of {cm}{tn}, where the faulting instruction is."),
+            format!("出错指令就在 {m}{f} 中，应从这个函数的代码逻辑入手排查。"),
+        ),
+    }
 }
 
 /// One fact of the evidence.
@@ -751,12 +808,7 @@ pub fn words(r: &Report) -> Option<Words> {
         parts.push(operand(&f));
         parts.push(provenance(v, &f, &fname));
     }
-    parts.push(
-        v.culprit
-            .as_ref()
-            .zip(reason.as_ref())
-            .map(|(c, r)| conclusion(c, r)),
-    );
+    parts.push(v.culprit.as_ref().map(|c| conclusion(c, v)));
     parts.push(degraded(v));
     let parts: Vec<Both> = parts.into_iter().flatten().collect();
     let narrative = Both::new(
