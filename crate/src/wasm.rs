@@ -15,6 +15,7 @@
 mod console;
 
 use crate::cache::PageCache;
+use crate::dump::archive;
 use crate::error::{Error, Result};
 use crate::render::{self, Lang};
 use crate::report::build::{analyze_many, Options, Progress};
@@ -231,7 +232,12 @@ fn run(
     });
     let mut srcs: Vec<Box<dyn ReadAt>> = Vec::with_capacity(files.len());
     for file in files {
+        let fname = file.name();
         let src = BrowserFile::new(file, meter.clone()).map_err(|e| sentence(&e))?;
+        // A vmcore.tar.gz / .xz / .zst: the CLI's error, with the command that unpacks it.
+        if let Some(e) = archive::error(&archive::head_of(&src), &fname) {
+            return Err(sentence(&e));
+        }
         // The core's cache (64 KiB blocks) sits on this one, which turns its misses into 1 MiB reads.
         srcs.push(Box::new(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK)));
     }
@@ -345,4 +351,79 @@ pub fn version() -> String {
 #[wasm_bindgen(js_name = memoryBytes)]
 pub fn memory_bytes() -> f64 {
     core::arch::wasm32::memory_size(0) as f64 * 65536.0
+}
+
+/// A source over `file` for a quick look (no progress).
+fn plain_source(file: File) -> std::result::Result<BrowserFile, JsValue> {
+    let meter = Rc::new(Meter {
+        bytes_read: Cell::new(0),
+        last_report: Cell::new(0),
+        phase: Cell::new("reading"),
+        file_size: file.size().max(0.0) as u64,
+        callback: None,
+    });
+    BrowserFile::new(file, meter).map_err(|e| sentence(&e))
+}
+
+/// What a file given to the page is, by its first bytes, as JSON text: `{"kind": "dump"}`,
+/// `{"kind": "archive", "en": ..., "zh": ...}` (a compressed file or archive, with the sentence
+/// that names the command unpacking it, the CLI's in English), `{"kind": "text"}` (a console
+/// log such as vmcore-dmesg.txt) or `{"kind": "other"}`.
+#[wasm_bindgen(js_name = fileKind)]
+pub fn file_kind(file: File) -> std::result::Result<String, JsValue> {
+    let name = file.name();
+    let src = plain_source(file)?;
+    let head = archive::head_of(&src);
+    let magics: [&[u8]; 4] = [b"\x7fELF", b"KDUMP   ", b"DISKDUMP", b"makedumpfile"];
+    let dump = magics.iter().any(|m| head.starts_with(m));
+    let v = if dump {
+        serde_json::json!({"kind": "dump"})
+    } else if let Some(a) = archive::detect(&head, Some(&name)) {
+        let en = sentence(&Error::NotADump(a.message(&name, Lang::En)))
+            .as_string()
+            .unwrap_or_default();
+        serde_json::json!({"kind": "archive", "en": en, "zh": a.message(&name, Lang::Zh)})
+    } else if archive::looks_like_text(&head) {
+        serde_json::json!({"kind": "text"})
+    } else {
+        serde_json::json!({"kind": "other"})
+    };
+    Ok(v.to_string())
+}
+
+/// Console logs are far smaller; this only bounds memory on a wrong file.
+const MAX_TEXT: u64 = 512 << 20;
+
+/// The verdict from a console log alone (a `vmcore-dmesg.txt` dropped without its vmcore), as
+/// JSON text `{"en": {title, frame, note, text}, "zh": {...}}`: the primary crash report's
+/// title and guilty function as `crashlens oops FILE` gives them, and its text; `null` when the
+/// text holds no crash report.
+#[wasm_bindgen(js_name = textVerdict)]
+pub fn text_verdict(file: File) -> std::result::Result<String, JsValue> {
+    std::panic::set_hook(Box::new(report_panic));
+    let name = file.name();
+    let src = plain_source(file)?;
+    let n = src.len().min(MAX_TEXT) as usize;
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match src
+            .read_at(got as u64, &mut buf[got..])
+            .map_err(|e| sentence(&e))?
+        {
+            0 => break,
+            k => got += k,
+        }
+    }
+    buf.truncate(got);
+    let text = String::from_utf8_lossy(&buf);
+    let all = crate::analysis::oops::parse_all(crate::analysis::oops::console_text(&text));
+    let Some(o) = crate::analysis::oops::primary(&all) else {
+        return Ok("null".into());
+    };
+    let v = serde_json::json!({
+        "en": render::oops::text_verdict(o, &name, Lang::En),
+        "zh": render::oops::text_verdict(o, &name, Lang::Zh),
+    });
+    Ok(v.to_string())
 }

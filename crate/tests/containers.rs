@@ -911,3 +911,52 @@ fn truncated_copies_give_partial_reports() {
         check(&e, pct, "lab ELF");
     }
 }
+
+/// A vmcore in an archive (vmcore.tar.gz, .zst): every command, `oops` too, says the one
+/// command that unpacks it instead of "neither an ELF vmcore nor ...", the archive made by the
+/// real tar and zstd tools around a real dump's first MiB; the library says so too.
+#[test]
+fn archives_name_the_command_that_unpacks_them() {
+    let Some(elf) = common::elf(common::F61) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("crashlens-archive-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = std::fs::read(&elf).unwrap()[..1 << 20].to_vec();
+    std::fs::write(dir.join("vmcore"), &head).unwrap();
+    let tool = |cmd: &str, args: &[&str]| {
+        Command::new(cmd)
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut cases = vec![];
+    if tool("tar", &["czf", "vmcore.tar.gz", "vmcore"]) {
+        cases.push(("vmcore.tar.gz", "tar xzf vmcore.tar.gz"));
+    }
+    if tool("zstd", &["-q", "-k", "vmcore", "-o", "vmcore.zst"]) {
+        cases.push(("vmcore.zst", "zstd -d vmcore.zst"));
+    }
+    assert!(!cases.is_empty(), "tar or zstd is needed");
+    for (name, cmd) in cases {
+        for sub in ["report", "bt", "oops"] {
+            let out = Command::new(env!("CARGO_BIN_EXE_crashlens"))
+                .args([sub, name])
+                .current_dir(&dir)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{sub} {name}: {err}");
+            assert!(
+                err.starts_with(&format!("crashlens: not a crash dump: {name} is a "))
+                    && err.contains(&format!("`{cmd}`")),
+                "{sub} {name}: {err}"
+            );
+        }
+        let src = FileSource::open(&dir.join(name)).unwrap();
+        let e = dump::open(Rc::new(src)).err().unwrap().to_string();
+        assert!(e.contains("cannot be read in place"), "{e}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,7 +171,12 @@ pub fn open_files(a: &Args) -> Result<(Vec<Box<dyn crate::source::ReadAt>>, Opti
         .ok_or_else(|| Error::Io("no dump file given".into()))?;
     let mut srcs: Vec<Box<dyn crate::source::ReadAt>> = Vec::new();
     for p in &a.paths {
-        srcs.push(Box::new(FileSource::open(std::path::Path::new(p))?));
+        let src = FileSource::open(std::path::Path::new(p))?;
+        // A vmcore.tar.gz / .xz / .zst: say the command that unpacks it.
+        if let Some(e) = crate::dump::archive::error(&crate::dump::archive::head_of(&src), p) {
+            return Err(e);
+        }
+        srcs.push(Box::new(src));
     }
     let name = if a.paths.len() > 1 {
         a.paths.join(" ")

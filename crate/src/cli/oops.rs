@@ -30,8 +30,11 @@ fn log_text(a: &Args) -> Result<String> {
     let n = f
         .read(&mut head)
         .map_err(|e| Error::Io(format!("{path}: {e}")))?;
+    let src = FileSource::open(std::path::Path::new(path))?;
+    if let Some(e) = crate::dump::archive::error(&crate::dump::archive::head_of(&src), path) {
+        return Err(e);
+    }
     if is_dump(&head[..n]) {
-        let src = FileSource::open(std::path::Path::new(path))?;
         let opts = Options {
             cache_budget: a.cache_mb << 20,
             file_name: Some(path.clone()),
@@ -66,87 +69,10 @@ pub fn run(a: &Args) -> Result<()> {
             }
             let mut s = String::new();
             for o in list {
-                s.push_str(&render(o));
+                s.push_str(&crate::render::oops::text(o));
             }
             super::out(&s);
         }
     }
     Ok(())
-}
-
-fn render(o: &Oops) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", o.title);
-    let _ = writeln!(
-        s,
-        "  type:      {}{}",
-        o.kind,
-        if o.corrupted {
-            "  (corrupted report)"
-        } else {
-            ""
-        }
-    );
-    if let Some(f) = &o.frame {
-        let _ = writeln!(s, "  frame:     {f}");
-    }
-    let _ = writeln!(s, "  message:   {}", o.message);
-    if let Some(r) = &o.rip {
-        let _ = writeln!(s, "  RIP:       {r}");
-    }
-    if o.cpu.is_some() || o.pid.is_some() {
-        let _ = writeln!(
-            s,
-            "  task:      CPU {} PID {} comm {}",
-            o.cpu.map_or("?".into(), |c| c.to_string()),
-            o.pid.map_or("?".into(), |c| c.to_string()),
-            o.comm.as_deref().unwrap_or("?")
-        );
-    }
-    if let Some(v) = &o.kernel_version {
-        let _ = writeln!(
-            s,
-            "  kernel:    {v} {}",
-            o.kernel_build.as_deref().unwrap_or("")
-        );
-    }
-    if let Some(t) = &o.taint {
-        let names: Vec<&str> = o.taint_flags.iter().map(|f| f.meaning).collect();
-        let t = if t.is_empty() {
-            "not tainted".to_string()
-        } else {
-            t.split_whitespace().collect::<Vec<_>>().join(" ")
-        };
-        let _ = writeln!(
-            s,
-            "  taint:     {t}{}{}",
-            if names.is_empty() { "" } else { ": " },
-            names.join("; ")
-        );
-    }
-    if let Some(h) = &o.hardware {
-        let _ = writeln!(s, "  hardware:  {h}");
-    }
-    if let Some(p) = &o.panic_string {
-        let _ = writeln!(s, "  panic:     {p}");
-    }
-    if !o.call_trace.is_empty() {
-        let _ = writeln!(s, "  call trace:");
-        for f in &o.call_trace {
-            let _ = writeln!(
-                s,
-                "    {}{}+{:#x}/{:#x}{}",
-                if f.reliable { "" } else { "? " },
-                f.function,
-                f.offset.unwrap_or(0),
-                f.size.unwrap_or(0),
-                f.module
-                    .as_ref()
-                    .map_or(String::new(), |m| format!(" [{m}]"))
-            );
-        }
-    }
-    s.push('\n');
-    s
 }

@@ -2,6 +2,7 @@
 //! notes (NT_PRSTATUS per CPU, VMCOREINFO, QEMU CPU state) and a description of itself.
 //! Nothing above this module knows which container the bytes came from.
 
+pub mod archive;
 pub mod diskdump;
 pub mod elf;
 pub mod flattened;
@@ -129,6 +130,13 @@ fn kind(src: &Source) -> Result<Kind> {
     }
     if flattened::is_flattened(&magic[..n]) {
         return Ok(Kind::Flattened);
+    }
+    if let Some(a) = archive::detect(&archive::head_of(&**src), None) {
+        return Err(Error::NotADump(format!(
+            "the file is {}, which cannot be read in place: unpack it first ({})",
+            a.what(crate::render::Lang::En),
+            a.command("FILE")
+        )));
     }
     Err(Error::NotADump(
         "the file is neither an ELF vmcore nor a kdump-compressed or flattened makedumpfile dump"

@@ -10,6 +10,7 @@ pub mod json;
 pub mod log;
 pub mod markdown;
 pub mod modules;
+pub mod oops;
 pub mod ps;
 pub mod report;
 pub mod sys;
