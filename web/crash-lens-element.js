@@ -187,9 +187,19 @@
         this._result.hidden = false;
       };
       const run = (this._run = R.startAnalysis(file, maker, (p) => { if (this._run === run) this._showProgress(p); }, l, onPart, { wasmUrl }));
-      return run.done.then((res) => run.sections(l).then((sections) => ({ res, sections }))).then(({ res, sections }) => {
+      return run.done.then((res) => (res.textVerdict ? { res, sections: null } : run.sections(l).then((sections) => ({ res, sections })))).then(({ res, sections }) => {
         if (this._run !== run) return null;
         this._run = null;
+        if (res.textVerdict) {
+          // A console log (vmcore-dmesg.txt): the verdict from its text alone; no exports.
+          this._report.textContent = '';
+          this._report.append(R.renderTextVerdict(res.textVerdict[l] || res.textVerdict.en, l));
+          this._progress.hidden = true;
+          this._result.hidden = false;
+          this._setState('done');
+          this.dispatchEvent(new CustomEvent('crashlens-done', { detail: { textVerdict: res.textVerdict }, bubbles: true }));
+          return null;
+        }
         this.report = res.report;
         this._json = res.json;
         this._done = { run, texts: { [l]: sections } };
@@ -204,7 +214,7 @@
         if (this._run !== run) return null;
         this._run = null;
         this._result.hidden = true;
-        this._fail(err.message);
+        this._fail((err.messages && err.messages[l]) || err.message);
         return null;
       });
     }

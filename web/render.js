@@ -74,6 +74,50 @@
       yes: 'yes', no: 'no',
       more: 'more rows not shown',
       footer: 'crashlens runs locally: no uploads, no analytics, no external resources.',
+
+      // The section index, deep links, copy as text, the console tab.
+      sections: 'Sections',
+      keysHint: 'Keys: j / k next / previous section, 1–9 a section, / search the log, c console, r report',
+      copyText: 'Copy as text',
+      copyTextLabel: 'Copy the whole report as text (the CLI’s crashlens report)',
+      copiedText: 'Copied the report as text',
+      tabReport: 'Report',
+      tabConsole: 'Console',
+      consoleIntro: 'crash-style commands on this dump (help lists them). Enter runs, ↑ / ↓ history, Tab completes commands and symbols. The output is the CLI’s: crashlens shell.',
+      consoleOpening: 'Opening the dump for the console…',
+      consoleLabel: 'Console command',
+      consoleBusy: 'Running…',
+      frameLink: 'Link to this frame',
+      textVerdict: 'Verdict from the console log',
+      guilty: 'Function at fault',
+      oopsTitle: 'Crash title',
+      // The landing help (a customer who has only been told "send the vmcore").
+      helpTitle: 'Finding the dump',
+      help: [
+        { h: 'Where kdump writes the vmcore', items: [
+          ['RHEL, CentOS, AlmaLinux, Rocky Linux: ', '/var/crash/<host>-<date>/vmcore', ' (the kernel log beside it: vmcore-dmesg.txt)'],
+          ['Ubuntu, Debian (kdump-tools): ', '/var/crash/<timestamp>/dump.<timestamp>', ' (the log: dmesg.<timestamp>)'],
+          ['SUSE (SLES, openSUSE): ', '/var/crash/<date>-<time>/vmcore'],
+          ['Alibaba Cloud Linux, Amazon Linux (the kdump service, as RHEL): ', '/var/crash/<host>-<date>/vmcore'],
+          ['Another place? The path is set in ', '/etc/kdump.conf', ' (path), ', '/etc/default/kdump-tools', ' (KDUMP_COREDIR) or ', '/etc/sysconfig/kdump', ' (KDUMP_SAVEDIR).'],
+        ] },
+        { h: 'Is kdump on?', items: [
+          ['RHEL family, Alibaba Cloud Linux, Amazon Linux: ', 'kdumpctl status', ' (or systemctl status kdump)'],
+          ['Ubuntu, Debian: ', 'kdump-config show', ' says “ready to kdump”'],
+          ['SUSE: ', 'systemctl status kdump'],
+          ['Any distribution: ', 'cat /sys/kernel/kexec_crash_loaded', ' prints 1 when a crash kernel is loaded; ', 'grep crashkernel= /proc/cmdline', ' shows the memory reserved for it.'],
+        ] },
+        { h: 'A smaller file', items: [
+          ['', 'makedumpfile -d 31 -c vmcore vmcore.small', ' leaves out free, cache, user-space and zero pages and compresses the rest; the analysis needs none of what it drops.'],
+          ['For the next crashes: ', '-d 31', ' in the core_collector line of /etc/kdump.conf (MAKEDUMP_ARGS in /etc/default/kdump-tools).'],
+        ] },
+        { h: 'vmcore.tar.gz, .xz, .zst', items: [
+          ['A compressed archive cannot be read in place: unpack it first, e.g. ', 'tar xzf vmcore.tar.gz', ', ', 'xz -dk vmcore.xz', ', ', 'zstd -d vmcore.zst', '. Dropped here, the page names the command for the file.'],
+        ] },
+        { h: 'Only vmcore-dmesg.txt?', items: [
+          ['kdump saves the kernel log beside the vmcore. Drop it here: the crash report in it gives a verdict from the text alone (the title and the function at fault); the vmcore gives the full analysis.'],
+        ] },
+      ],
       f: {
         'kernel.release': 'Kernel release', 'kernel.version': 'Kernel version', 'kernel.build_id': 'Build ID',
         'kernel.machine': 'Machine', 'kernel.page_size': 'Page size', 'kernel.kaslr_offset': 'KASLR offset',
@@ -150,6 +194,48 @@
       yes: '是', no: '否',
       more: '行未显示',
       footer: 'crashlens 在本地运行：不上传、不统计、不加载任何外部资源。',
+
+      sections: '目录',
+      keysHint: '快捷键：j / k 下一节 / 上一节，1–9 跳到第几节，/ 搜索日志，c 控制台，r 报告',
+      copyText: '复制为文本',
+      copyTextLabel: '把整份报告复制为文本（与命令行 crashlens report 相同）',
+      copiedText: '已把报告复制为文本',
+      tabReport: '报告',
+      tabConsole: '控制台',
+      consoleIntro: '对这个 dump 执行 crash 风格的命令（help 列出全部命令）。回车执行，↑ / ↓ 翻历史，Tab 补全命令和符号。输出与命令行 crashlens shell 相同。',
+      consoleOpening: '正在为控制台打开 dump…',
+      consoleLabel: '控制台命令',
+      consoleBusy: '正在执行…',
+      frameLink: '链接到这一帧',
+      textVerdict: '根据控制台日志得出的结论',
+      guilty: '出问题的函数',
+      oopsTitle: '崩溃标题',
+      helpTitle: '找到 dump 文件',
+      help: [
+        { h: 'kdump 把 vmcore 写在哪里', items: [
+          ['RHEL、CentOS、AlmaLinux、Rocky Linux：', '/var/crash/<host>-<date>/vmcore', '（旁边的 vmcore-dmesg.txt 是内核日志）'],
+          ['Ubuntu、Debian（kdump-tools）：', '/var/crash/<timestamp>/dump.<timestamp>', '（日志：dmesg.<timestamp>）'],
+          ['SUSE（SLES、openSUSE）：', '/var/crash/<date>-<time>/vmcore'],
+          ['Alibaba Cloud Linux（阿里云）、Amazon Linux（kdump 服务，与 RHEL 相同）：', '/var/crash/<host>-<date>/vmcore'],
+          ['在别的位置？路径由 ', '/etc/kdump.conf', '（path）、', '/etc/default/kdump-tools', '（KDUMP_COREDIR）或 ', '/etc/sysconfig/kdump', '（KDUMP_SAVEDIR）设置。'],
+        ] },
+        { h: 'kdump 开启了吗？', items: [
+          ['RHEL 系、Alibaba Cloud Linux、Amazon Linux：', 'kdumpctl status', '（或 systemctl status kdump）'],
+          ['Ubuntu、Debian：', 'kdump-config show', ' 显示 “ready to kdump”'],
+          ['SUSE：', 'systemctl status kdump'],
+          ['任何发行版：', 'cat /sys/kernel/kexec_crash_loaded', ' 输出 1 表示已加载崩溃内核；', 'grep crashkernel= /proc/cmdline', ' 显示为它预留的内存。'],
+        ] },
+        { h: '让文件更小', items: [
+          ['', 'makedumpfile -d 31 -c vmcore vmcore.small', ' 去掉空闲页、页缓存、用户态页和零页并压缩其余部分；分析用不到被去掉的内容。'],
+          ['以后的崩溃：在 /etc/kdump.conf 的 core_collector 行（或 /etc/default/kdump-tools 的 MAKEDUMP_ARGS）中使用 ', '-d 31', '。'],
+        ] },
+        { h: 'vmcore.tar.gz、.xz、.zst', items: [
+          ['压缩包无法直接读取，需要先解压，例如 ', 'tar xzf vmcore.tar.gz', '、', 'xz -dk vmcore.xz', '、', 'zstd -d vmcore.zst', '。拖到这里时，页面会给出该文件对应的解压命令。'],
+        ] },
+        { h: '只有 vmcore-dmesg.txt？', items: [
+          ['kdump 会把内核日志保存在 vmcore 旁边。把它拖到这里：根据其中的崩溃报告，仅凭文本给出结论（崩溃标题和出问题的函数）；完整的分析需要 vmcore。'],
+        ] },
+      ],
       f: {
         'kernel.release': '内核版本号', 'kernel.version': '内核构建信息', 'kernel.build_id': 'Build ID',
         'kernel.machine': '架构', 'kernel.page_size': '页大小', 'kernel.kaslr_offset': 'KASLR 偏移',
@@ -281,16 +367,22 @@
   }
 
   // A section with a heading and a copy button that copies its Markdown.
+  // A section's element id, for deep links (#backtrace): the section id itself unless the page
+  // already uses that id for something else.
+  const RESERVED_IDS = new Set(['drop', 'progress', 'error', 'notice', 'result', 'report', 'lang', 'sample', 'cancel', 'bar',
+    'phase', 'bytes', 'timing', 'console', 'help', 'index', 'title', 'in']);
+  function sectionElementId(id) { return RESERVED_IDS.has(id) ? 'sec-' + id : id; }
+
   function section(l, id, titleKey, body, mdText, opts) {
     opts = opts || {};
     const title = t(l, titleKey);
     const head = h('div', { class: 'sec-head' }, h(opts.collapsible ? 'span' : 'h2', { class: 'title', id: 'h-' + id }, title),
       mdText ? copyButton(l, () => mdText, title) : null);
     if (opts.collapsible) {
-      const d = h('details', { 'data-section': id, open: opts.open !== false }, h('summary', null, head), body);
+      const d = h('details', { 'data-section': id, id: sectionElementId(id), open: opts.open !== false }, h('summary', null, head), body);
       return d;
     }
-    return h('section', { 'data-section': id, 'aria-labelledby': 'h-' + id, class: opts.cls }, head, body);
+    return h('section', { 'data-section': id, id: sectionElementId(id), 'aria-labelledby': 'h-' + id, class: opts.cls }, head, body);
   }
 
   // Generic view of any value.
@@ -397,9 +489,31 @@
     return section(l, 'verdict', 'verdict', pre, fenced(sec.text), { cls: 'verdict' });
   }
 
+  // crash's bt text, one span per line; each frame line (` #3 [ffff...] name at ...`) gets an
+  // id for deep links: `backtrace-f3`, and in every CPU's traces `cpu_traces-cpu1-f3` (the CPU
+  // from the task's `PID: ... CPU: n` header). The text itself is unchanged.
+  function frameSpans(l, id, text) {
+    let cpu = null;
+    return lineSpans(text).map((span) => {
+      const s = span.textContent;
+      const head = /^PID:\s+\d+\s+TASK:\s+\S+\s+CPU:\s+(\d+)/.exec(s);
+      if (head) cpu = head[1];
+      const f = /^\s*#(\d+) /.exec(s);
+      if (f) {
+        const fid = id === 'backtrace' ? 'backtrace-f' + f[1] : id + (cpu != null ? '-cpu' + cpu : '') + '-f' + f[1];
+        span.id = fid;
+        span.dataset.frame = f[1];
+        span.classList.add('frame');
+        span.title = t(l, 'frameLink');
+      }
+      return span;
+    });
+  }
+
   function textSection(l, id, text, r) {
     let body;
     if (id === 'log') body = logView(l, text, r && r.oops);
+    else if (id === 'backtrace' || id === 'cpu_traces') body = h('pre', { class: 'block', 'data-field': id }, frameSpans(l, id, text));
     else if (id === 'disassembly') body = h('pre', { class: 'block', 'data-field': id }, lineSpans(text, (s) => (s.startsWith('==>') ? ' oops' : '')));
     else body = h('pre', { class: 'block', 'data-field': id }, text);
     return section(l, id, id, body, fenced(text), { collapsible: true, open: id !== 'cpu_traces' });
@@ -473,6 +587,20 @@
     return h('section', { 'data-section': id, 'data-pending': 'true', 'aria-busy': 'true', class: id === 'verdict' ? 'verdict pending' : 'pending' },
       h('div', { class: 'sec-head' }, h('h2', { class: 'title' }, t(l, id))),
       h('p', { class: 'notice' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', text));
+  }
+
+  /** The verdict from a console log alone (`tv`: render::oops::TextVerdict in language `l`):
+   *  the note saying so, the title and the function at fault, and the `crashlens oops` text. */
+  function renderTextVerdict(tv, l) {
+    l = lang(l);
+    const root = h('div', { class: 'report', lang: l === 'zh' ? 'zh-CN' : 'en', 'data-kind': 'text-verdict' });
+    const dl = h('dl', { class: 'kv' },
+      h('dt', null, t(l, 'oopsTitle')), h('dd', { 'data-field': 'oops.title', class: 'mono headline' }, tv.title),
+      tv.frame ? [h('dt', null, t(l, 'guilty')), h('dd', { 'data-field': 'oops.frame', class: 'mono' }, tv.frame)] : null);
+    const body = h('div', null, h('p', { class: 'text-only', 'data-field': 'text-verdict-note', role: 'note' }, tv.note), dl,
+      h('pre', { class: 'block', 'data-field': 'oops' }, tv.text));
+    root.append(section(l, 'verdict', 'textVerdict', body, fenced(tv.text), { cls: 'verdict text-verdict' }));
+    return root;
   }
 
   /** The whole report as a DOM tree (or the part of it ready so far, see `pending`): `r` the
@@ -623,7 +751,17 @@
           // A part that cannot be read is only a missed preview: the finished report follows.
           if (onPartial) { try { onPartial({ report: parseReport(m.json), json: m.json, ms: m.ms, sections: JSON.parse(m.sections) }); } catch (_) { /* ignore */ } }
         }
-        else if (m.type === 'error') fail(m.message || t(l, 'errUnknown'));
+        else if (m.type === 'error') {
+          // An archive's error comes in both languages (the page shows the one it speaks).
+          if (m.messages && !settled) { settled = true; const e = new Error(m.message); e.messages = m.messages; stop(); reject(e); return; }
+          fail(m.message || t(l, 'errUnknown'));
+        }
+        else if (m.type === 'text') {
+          let tv;
+          try { tv = JSON.parse(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
+          settled = true;
+          resolve({ textVerdict: tv, ms: m.ms });
+        }
         else if (m.type === 'done') {
           let report;
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
@@ -655,7 +793,22 @@
       cancel() { settled = true; stop(); },
       sections: (lg) => ask({ type: 'sections', lang: lang(lg) }).then((text) => JSON.parse(text)),
       render: (format, lg) => ask({ type: 'render', format, lang: lang(lg) }),
+      // The console over the analysed files: op 'open' (once), 'run' -> {text, error},
+      // 'complete' -> [names].
+      console: (op, line) => ask({ type: 'console', op, line }).then((text) => (op === 'open' ? null : JSON.parse(text))),
     };
+  }
+
+  /** The section index of a rendered report (`container` holds it): one link per section, in
+   *  page order, to its deep link (#id). */
+  function buildIndex(container, l) {
+    const ol = h('ol', { class: 'index-list' });
+    for (const sec of container.querySelectorAll('[data-section]')) {
+      const title = sec.querySelector('.title');
+      if (!title || !sec.id) continue;
+      ol.append(h('li', null, h('a', { href: '#' + sec.id, 'data-target': sec.id }, title.textContent)));
+    }
+    return ol;
   }
 
   /** Starts a download of `text` as a file (Blob URL; nothing leaves the machine). */
@@ -672,5 +825,5 @@
   }
   function exportName(fileName) { return 'crashlens-' + (fileName || 'vmcore').replace(/[^A-Za-z0-9._-]+/g, '_'); }
 
-  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, renderInto, hex, bytes, h, startAnalysis, prepare, download, exportName };
+  global.CrashlensRender = { STR, t, lang, parseReport, toJson, renderReport, renderInto, renderTextVerdict, buildIndex, hex, bytes, h, startAnalysis, prepare, download, exportName, copyButton };
 })(typeof self !== 'undefined' ? self : this);

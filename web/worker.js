@@ -8,6 +8,14 @@
 //               {type: 'analyze', file|files, module?}  -> progress*, partial*, done | error
 //               {type: 'sections', id, lang}          -> {type: 'answer', id, text | error}
 //               {type: 'render', id, format, lang}    -> {type: 'answer', id, text | error}
+//               {type: 'console', id, op: 'open'}     -> {type: 'answer', id, text: ''} (opens the
+//                                                        analysed files for the console's commands)
+//               {type: 'console', id, op: 'run', line}      -> answer text: {"text", "error"} (JSON)
+//               {type: 'console', id, op: 'complete', line} -> answer text: completions (JSON array)
+// Before an analysis the worker looks at the file's first bytes (wasm fileKind): an archive
+// (vmcore.tar.gz, .xz, .zst) is an error naming the command that unpacks it, in both languages
+// ({type: 'error', message, messages: {en, zh}}); a console log (vmcore-dmesg.txt) gets a
+// verdict from its text alone -> {type: 'text', json} (JSON {en, zh} of render::oops::TextVerdict).
 // `module` is the WebAssembly.Module the page compiled once; without it the worker loads the
 // module itself.
 /* global wasm_bindgen */
@@ -23,6 +31,7 @@ let panicMessage = null;
 self.crashlensPanic = (m) => { panicMessage = m; };
 
 let ready = null;
+let opened = null; // the files of this worker's analysis, for the console: {files, extras, console}
 function load(module) {
   if (!ready) ready = wasm_bindgen({ module_or_path: module || self.CRASHLENS_WASM || BASE + 'crashlens_bg.wasm' });
   return ready;
@@ -47,6 +56,28 @@ async function analyze(data) {
     self.postMessage({ type: 'error', message: 'The analyzer could not be loaded: ' + (e && e.message || e) });
     return;
   }
+  opened = { files, extras, console: false };
+  if (files.length === 1 && !extras.length) {
+    try {
+      const kind = JSON.parse(wasm_bindgen.fileKind(files[0]));
+      if (kind.kind === 'archive') {
+        self.postMessage({ type: 'error', message: kind.en, messages: { en: kind.en, zh: kind.zh } });
+        return;
+      }
+      if (kind.kind === 'text') {
+        const t0 = performance.now();
+        const json = wasm_bindgen.textVerdict(files[0]);
+        // A text without a crash report goes on to the analysis, which says it is not a dump.
+        if (json !== 'null') {
+          self.postMessage({ type: 'text', json, ms: performance.now() - t0 });
+          return;
+        }
+      }
+    } catch (e) {
+      self.postMessage({ type: 'error', message: errorText(e) });
+      return;
+    }
+  }
   const t0 = performance.now();
   try {
     // A part of the report that is ready (`partial`, JSON text, with its text views in both
@@ -70,6 +101,21 @@ self.onmessage = (ev) => {
   const m = ev.data || {};
   if (m.type === 'warm') {
     load(m.module).catch(() => { ready = null; });
+  } else if (m.type === 'console') {
+    try {
+      let text = '';
+      if (!opened) throw 'No dump has been analysed in this worker.';
+      if (m.op === 'open') {
+        if (!opened.console) { wasm_bindgen.consoleOpen(opened.files, opened.extras); opened.console = true; }
+      } else if (m.op === 'run') {
+        text = wasm_bindgen.consoleRun(m.line);
+      } else if (m.op === 'complete') {
+        text = JSON.stringify(opened.console ? wasm_bindgen.consoleComplete(m.line) : []);
+      }
+      self.postMessage({ type: 'answer', id: m.id, text });
+    } catch (e) {
+      self.postMessage({ type: 'answer', id: m.id, error: errorText(e) });
+    }
   } else if (m.type === 'sections' || m.type === 'render') {
     try {
       const text = m.type === 'sections' ? wasm_bindgen.sections(m.lang) : wasm_bindgen.render(m.format, m.lang);

@@ -759,6 +759,326 @@ test('lab big-4g: a dump of at least 4 GB in the page (time to summary, peak was
   });
 });
 
+// ------------------------------------------------------------------ navigation, console, help (issue 13)
+const SCREENS = process.env.CRASHLENS_SCREENS || path.join(ROOT, '..', 'notes', 'screens');
+/** A screenshot into tests/artifacts and, where the notes directory exists, /work/notes/screens. */
+async function screen(page, name, full = false) {
+  const file = path.join(ART, name + '.png');
+  await page.screenshot({ path: file, fullPage: full });
+  if (fs.existsSync(path.dirname(SCREENS))) {
+    fs.mkdirSync(SCREENS, { recursive: true });
+    fs.copyFileSync(file, path.join(SCREENS, name + '.png'));
+  }
+  return file;
+}
+/** `crashlens shell` on one command, in the dump's directory (the page's File name). */
+function cliShell(file, line) {
+  return execFileSync(CLI, ['shell', path.basename(file)], { cwd: path.dirname(file), input: line + '\n', maxBuffer: 1 << 28, stdio: ['pipe', 'pipe', 'pipe'] }).toString('utf8');
+}
+/** Runs one console command on the page; returns its output's text. */
+async function consoleRun(page, line) {
+  const input = page.locator('[data-testid="console-input"]');
+  await input.fill(line);
+  await input.press('Enter');
+  const sel = `[data-testid="console-output"][data-command="${line.replace(/"/g, '\\"')}"]`;
+  await page.waitForSelector(sel, { timeout: 120000 });
+  return page.$eval(sel, (e) => e.textContent);
+}
+/** Drops files on the page as a user does (a real drop event with a DataTransfer). */
+async function dropFiles(page, files) {
+  const list = files.map((f) => ({ name: path.basename(f), b64: fs.readFileSync(f).toString('base64') }));
+  await page.evaluate((list) => {
+    const dt = new DataTransfer();
+    for (const f of list) {
+      const bin = Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0));
+      dt.items.add(new File([bin], f.name));
+    }
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }
+  }, list);
+}
+/** crash-bt.txt's header: `PID: 103      TASK: ffff897482934180  CPU: 0    COMMAND: "sh"`. */
+function crashBtHeader() {
+  const p = path.join(FIXTURES, NULL, 'oracle', 'crash-bt.txt');
+  if (!fs.existsSync(p)) return null;
+  const text = fs.readFileSync(p, 'utf8');
+  const w = text.split('\n')[0].split(/\s+/);
+  const sps = [...text.matchAll(/^\s*#\d+ \[([0-9a-f]+)\]/gm)].map((m) => BigInt('0x' + m[1]));
+  return { line: text.split('\n')[0], pid: w[1], task: w[3], cpu: w[5], comm: w[7].replace(/"/g, ''), sps };
+}
+const topField = (text, name) => { const m = new RegExp('^  ' + name + ' = (.*?),?$', 'm').exec(text); return m ? m[1] : null; };
+
+test('hosted: the section index lists every section; keys and deep links (#section, #backtrace-fN) jump; phone menu', async () => {
+  const { elf } = nullFixture();
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // A deep link to a frame, opened before the dump is given: followed once the report is drawn.
+    await page.goto(url + '#backtrace-f3');
+    await analyze(page, elf);
+    const ids = await page.$$eval('#report [data-section][id]', (e) => e.map((x) => x.id));
+    const links = await page.$$eval('[data-testid="section-index"] a', (e) => e.map((a) => [a.getAttribute('href'), a.textContent]));
+    eq(links.map((l) => l[0]).join(' '), ids.map((i) => '#' + i).join(' '), 'one index link per section, in page order');
+    for (const want of ['verdict', 'summary', 'backtrace', 'registers', 'disassembly', 'cpu_traces', 'sys', 'log', 'modules']) assert(ids.includes(want), 'section ' + want + ' in ' + ids);
+    assert(await page.isVisible('[data-testid="section-index"] a[href="#backtrace"]'), 'the index is visible on a wide screen');
+    const frame3 = await page.$eval('#backtrace-f3', (e) => ({ text: e.textContent, target: e.classList.contains('target'), top: e.getBoundingClientRect().top, h: innerHeight }));
+    assert(/^ ?#3 \[/.test(frame3.text), 'frame 3 is the line " #3 [...": ' + frame3.text);
+    assert(frame3.target && frame3.top >= 0 && frame3.top < frame3.h, 'the deep-linked frame is marked and in view: ' + JSON.stringify(frame3));
+    // The sidebar stays in view while the page scrolls.
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const idxTop = await page.$eval('[data-testid="section-index"]', (e) => e.getBoundingClientRect().top);
+    assert(idxTop >= 0 && idxTop < 40, 'the index is sticky: top ' + idxTop);
+    // Keys: 1 = the first section, j = the next, k = back, 5 = the fifth.
+    await page.locator('body').click({ position: { x: 2, y: 2 } });
+    await page.keyboard.press('1');
+    eq(await page.evaluate(() => location.hash), '#' + ids[0], 'key 1');
+    await page.keyboard.press('j');
+    eq(await page.evaluate(() => location.hash), '#' + ids[1], 'key j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('k');
+    eq(await page.evaluate(() => location.hash), '#' + ids[1], 'key k');
+    await page.keyboard.press('5');
+    eq(await page.evaluate(() => location.hash), '#' + ids[4], 'key 5');
+    eq(await page.$eval('[data-testid="section-index"] a[aria-current="true"]', (a) => a.getAttribute('href')), '#' + ids[4], 'the index marks the current section');
+    // A closed section opens when linked to: the dump section is closed by default.
+    if (ids.includes('dump')) {
+      eq(await page.$eval('#dump', (d) => d.open), false, 'dump section starts closed');
+      await page.evaluate(() => { location.hash = '#dump'; });
+      await page.waitForFunction(() => document.getElementById('dump').open);
+    }
+    // A click on a frame line makes it the deep link; the hash then changes with back/forward.
+    await page.click('#backtrace-f1');
+    eq(await page.evaluate(() => location.hash), '#backtrace-f1', 'click on a frame');
+    assert(await page.$eval('#backtrace-f1', (e) => e.classList.contains('target')), 'the clicked frame is marked');
+    // Every CPU's frames have links of their own.
+    assert(await page.$('[id^="cpu_traces-cpu0-f"]') && await page.$('[id^="cpu_traces-cpu1-f"]'), 'frames of both CPUs have ids');
+    // The deep links do not change the text: still the CLI's bt.
+    eq(await page.$eval('pre[data-field="backtrace"]', (p) => p.textContent), cliText(elf, 'bt'), 'backtrace text unchanged');
+    // Phone: a menu instead of the sidebar.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    assert(await page.isVisible('#index-toggle'), 'the menu button shows on a phone');
+    assert(!(await page.isVisible('[data-testid="section-index"] a[href="#log"]')), 'the list is folded on a phone');
+    await page.click('#index-toggle');
+    assert(await page.isVisible('[data-testid="section-index"] a[href="#log"]'), 'the menu opens');
+    await page.click('[data-testid="section-index"] a[href="#log"]');
+    eq(await page.evaluate(() => location.hash), '#log', 'menu link');
+    assert(!(await page.isVisible('[data-testid="section-index"] a[href="#log"]')), 'the menu closes after a jump');
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+test('hosted: "copy as text" gives the CLI\'s crashlens report text (en and zh)', async () => {
+  const { elf } = nullFixture();
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  await withServer((url) => withBrowser(async (ctx) => {
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: url.replace(/\/$/, '') });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await analyze(page, elf);
+    for (const l of ['en', 'zh']) {
+      await page.selectOption('[data-testid="lang"]', l);
+      await page.waitForSelector(`#report .report[lang="${l === 'zh' ? 'zh-CN' : 'en'}"]`);
+      await page.evaluate(() => navigator.clipboard.writeText(''));
+      await page.click('[data-testid="copy-text"]');
+      await page.waitForFunction(() => navigator.clipboard.readText().then((t) => t.length > 0));
+      const got = await page.evaluate(() => navigator.clipboard.readText());
+      const want = cliText(elf, 'report', '--format', 'text', '--lang', l);
+      eq(got, want, `${l}: copied text vs crashlens report --format text`);
+    }
+  }));
+});
+
+test('hosted: the console runs crash commands as the CLI does (bt -a, struct task_struct of the crashing task against crash, rd, p, task, foreach bt, help); history and completion', async () => {
+  const { elf } = nullFixture();
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const crash = crashBtHeader();
+  if (!crash) skip('crash-bt.txt oracle absent');
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(url);
+    await analyze(page, elf);
+    await page.click('[data-testid="tab-console"]');
+    eq(await page.evaluate(() => location.hash), '#console', 'the console has a deep link');
+    assert(await page.isVisible('[data-testid="console-input"]'), 'console input shown');
+    const same = async (line) => { const got = await consoleRun(page, line); eq(got, cliShell(elf, line), `console "${line}" vs crashlens shell`); return got; };
+    // bt -a: crash's every-CPU backtrace, the same text as the report's section and the CLI.
+    const bta = await same('bt -a');
+    eq(bta, cliText(elf, 'bt', '-a'), 'bt -a == crashlens bt -a');
+    assert(bta.includes(crash.line), 'bt -a holds crash\'s header of the crashing task: ' + crash.line);
+    // struct task_struct of the crashing task (crash's TASK address): checked against crash.
+    const st = await same(`struct task_struct ${crash.task}`);
+    eq(st, cliText(elf, 'struct', 'task_struct', crash.task), 'struct == crashlens struct VMCORE task_struct ADDR');
+    assert(st.startsWith('struct task_struct {\n  thread_info = {\n'), 'struct print starts like crash\'s');
+    eq(topField(st, 'pid'), crash.pid, 'pid (crash bt)');
+    eq(topField(st, 'tgid'), crash.pid, 'tgid');
+    eq(topField(st, 'comm'), `"${crash.comm}"`, 'comm (crash bt)');
+    const ps = fs.readFileSync(path.join(FIXTURES, NULL, 'oracle', 'crash-ps.txt'), 'utf8').split('\n').find((r) => r.includes(crash.task));
+    assert(ps && / RU /.test(ps), 'crash ps: the task is running: ' + ps);
+    eq(topField(st, '__state'), '0', '__state (RU in crash ps)');
+    eq(topField(st, 'on_cpu'), '1', 'on_cpu');
+    assert(st.includes(`\n    cpu = ${crash.cpu}\n`), 'thread_info.cpu = crash CPU');
+    const stack = BigInt(topField(st, 'stack').split(' ')[0]);
+    assert(crash.sps.length >= 5 && crash.sps.every((sp) => sp >= stack && sp < stack + 16384n), 'crash\'s frames lie on task_struct.stack');
+    // rd: the fixture's magic where the kernel log says the module put it.
+    const log = fs.readFileSync(path.join(FIXTURES, NULL, 'oracle', 'console.log'), 'utf8');
+    const m = /loaded, magic ([0-9a-f]+) at ([0-9a-f]+)/.exec(log);
+    assert(m, 'console.log names the magic');
+    eq(await same('rd vmcore_fixture_magic'), `${m[2]}:  ${m[1]}                    IFEROCMV\n`, 'rd of the magic');
+    const rd = await same('rd -s fixture_items 18');
+    assert(rd.split('\n').length === 10 && rd.includes('fixture_list'), 'rd -s names the list head');
+    await same('p vmcore_fixture_magic');
+    const task = await same('task');
+    assert(task.startsWith(crash.line + '\n' + 'struct task_struct {'), 'task: crash\'s header, then the struct');
+    const fe = await same('foreach bt');
+    assert(fe.includes(crash.line), 'foreach bt holds the crashing task');
+    const help = await same('help');
+    for (const c of ['bt', 'struct', 'rd', 'p', 'task', 'foreach', 'help', 'sym', 'dis', 'ps', 'log', 'mod', 'sys']) assert(new RegExp('^' + c + ' ', 'm').test(help), 'help lists ' + c);
+    // A wrong command: one line, marked as an error.
+    const bad = await consoleRun(page, 'struct no_such_type_here');
+    assert(bad.split('\n').length === 2 && bad.startsWith('struct: '), 'one line: ' + bad);
+    eq(await page.$eval('[data-testid="console-output"]', (e) => e.dataset.error), 'true', 'marked as an error');
+    // History: up gives the commands back, newest first; down returns to the draft.
+    const input = page.locator('[data-testid="console-input"]');
+    await input.fill('draft');
+    await input.press('ArrowUp');
+    eq(await input.inputValue(), 'struct no_such_type_here', 'up once');
+    await input.press('ArrowUp');
+    eq(await input.inputValue(), 'help', 'up twice');
+    await input.press('ArrowDown');
+    await input.press('ArrowDown');
+    eq(await input.inputValue(), 'draft', 'down back to the draft');
+    // Completion (wasm consoleComplete): a command, a type, a symbol.
+    const tab = async (line, want) => {
+      await input.fill(line);
+      await input.press('Tab');
+      await page.waitForFunction((w) => document.querySelector('[data-testid="console-input"]').value === w, want, { timeout: 30000 });
+    };
+    await tab('stru', 'struct ');
+    await tab('struct task_stru', 'struct task_struct ');
+    await tab('sym fixture_null_de', 'sym fixture_null_deref ');
+    await input.fill('sym fixture_');
+    await input.press('Tab');
+    await page.waitForSelector('[data-testid="console-complete"]:not([hidden]) button');
+    const names = await page.$$eval('[data-testid="console-complete"] button', (b) => b.map((x) => x.textContent));
+    assert(names.includes('fixture_items') && names.includes('fixture_null_deref'), 'candidates listed: ' + names);
+    eq(errors.length, 0, 'page errors ' + errors.join('; '));
+  }));
+});
+
+test('hosted: vmcore.tar.gz / .xz / .zst give the one command that unpacks them (the CLI\'s error; en and zh)', async () => {
+  const { elf } = nullFixture();
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlens-archives-'));
+  // A real archive of a real dump's head (the first MiB is enough to be recognised).
+  const head = path.join(dir, 'vmcore');
+  fs.writeFileSync(head, fs.readFileSync(elf).subarray(0, 1 << 20));
+  const made = [];
+  execFileSync('tar', ['czf', 'vmcore.tar.gz', 'vmcore'], { cwd: dir }); made.push(['vmcore.tar.gz', 'tar xzf vmcore.tar.gz']);
+  execFileSync('zstd', ['-q', '-k', 'vmcore', '-o', 'vmcore.zst'], { cwd: dir }); made.push(['vmcore.zst', 'zstd -d vmcore.zst']);
+  try { execFileSync('xz', ['-k', '-T1', 'vmcore'], { cwd: dir }); made.push(['vmcore.xz', 'xz -dk vmcore.xz']); } catch (_) { /* no xz here */ }
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    for (const [name, cmd] of made) {
+      const file = path.join(dir, name);
+      let cli = '';
+      try { execFileSync(CLI, ['report', name], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }); } catch (e) { cli = String(e.stderr).trim(); }
+      assert(cli.includes('`' + cmd + '`'), `CLI error names ${cmd}: ${cli}`);
+      await page.selectOption('[data-testid="lang"]', 'en');
+      await page.reload();
+      await analyze(page, file, 'error');
+      const en = (await page.textContent('[data-testid="error"]')).trim();
+      eq(en.toLowerCase(), cli.replace(/^crashlens: /, '').toLowerCase() + '.', `${name}: page error == CLI error`);
+      assert(await page.isVisible('[data-testid="landing-help"]'), 'the help stays in view after the error');
+      await page.selectOption('[data-testid="lang"]', 'zh');
+      const zh = (await page.textContent('[data-testid="error"]')).trim();
+      assert(zh.includes('`' + cmd + '`') && /解包/.test(zh), `${name}: Chinese error names the command: ${zh}`);
+      if (name === 'vmcore.tar.gz') { await screen(page, 'archive-error-zh-light-wide'); }
+    }
+  }));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('hosted: a vmcore-dmesg.txt dropped on the page gives a verdict from the text alone (crashlens oops\'s title and guilty function)', async () => {
+  const src = path.join(FIXTURES, NULL, 'oracle', 'makedumpfile-dmesg.txt');
+  if (!fs.existsSync(src)) skip('the 6.1 fixture\'s dmesg oracle is absent');
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} missing: cargo build --bin crashlens`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlens-dmesg-'));
+  const file = path.join(dir, 'vmcore-dmesg.txt');
+  fs.copyFileSync(src, file);
+  const oops = JSON.parse(execFileSync(CLI, ['oops', file, '--format', 'json']).toString());
+  const oopsText = execFileSync(CLI, ['oops', file]).toString();
+  await withServer((url) => withBrowser(async (ctx) => {
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForSelector('html[data-state="idle"]');
+    await dropFiles(page, [file]);
+    await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 60000 });
+    eq(await page.getAttribute('html', 'data-state'), 'done', 'the log is read (error: ' + await page.textContent('[data-testid="error"]') + ')');
+    eq((await page.textContent('[data-field="oops.title"]')).trim(), oops.title, 'title == crashlens oops');
+    eq((await page.textContent('[data-field="oops.frame"]')).trim(), oops.frame, 'guilty function == crashlens oops');
+    eq(oops.frame, 'fixture_null_deref', 'the function at fault');
+    eq(await page.textContent('[data-field="oops"]'), oopsText, 'the text == crashlens oops FILE');
+    const note = await page.textContent('[data-field="text-verdict-note"]');
+    assert(/console text alone/.test(note) && note.includes('vmcore-dmesg.txt'), 'marked as a verdict from the text alone: ' + note);
+    await screen(page, 'dmesg-verdict-en-light-wide', true);
+    await page.selectOption('[data-testid="lang"]', 'zh');
+    assert(/仅根据控制台日志文本/.test(await page.textContent('[data-field="text-verdict-note"]')), 'Chinese note');
+    eq((await page.textContent('[data-field="oops.frame"]')).trim(), oops.frame, 'same function in Chinese');
+    await screen(page, 'dmesg-verdict-zh-light-wide', true);
+  }));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('screens: landing help, section index and console (bt -a, struct task_struct, rd) in EN and 中文, light and dark, wide and phone', async () => {
+  const { elf } = nullFixture();
+  const crash = crashBtHeader();
+  for (const scheme of ['light', 'dark']) {
+    for (const l of ['en', 'zh']) {
+      await withServer((url) => withBrowser(async (ctx) => {
+        const page = await ctx.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(e.message));
+        await page.goto(url);
+        await page.selectOption('[data-testid="lang"]', l);
+        const tag = `${l}-${scheme}`;
+        assert(await page.isVisible('[data-testid="landing-help"]'), 'landing help shown');
+        const help = await page.textContent('[data-testid="landing-help"]');
+        for (const s of ['/var/crash/<host>-<date>/vmcore', '/var/crash/<timestamp>/dump.<timestamp>', 'makedumpfile -d 31 -c', 'kdumpctl status', 'vmcore-dmesg.txt', 'Amazon Linux', 'Alibaba Cloud Linux', 'SUSE', 'tar xzf vmcore.tar.gz']) assert(help.includes(s), `${tag}: help has ${s}`);
+        await screen(page, `landing-${tag}-wide`, true);
+        await page.setViewportSize({ width: 390, height: 844 });
+        await screen(page, `landing-${tag}-phone`, true);
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await analyze(page, elf);
+        await page.evaluate(() => { location.hash = '#backtrace'; });
+        await page.waitForTimeout(200);
+        await screen(page, `index-${tag}-wide`);
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.click('#index-toggle');
+        await screen(page, `index-${tag}-phone-menu`);
+        await page.click('#index-toggle');
+        await page.setViewportSize({ width: 1280, height: 900 });
+        await page.click('[data-testid="tab-console"]');
+        await consoleRun(page, 'bt -a');
+        await screen(page, `console-bt-a-${tag}-wide`);
+        if (crash) await consoleRun(page, `struct task_struct ${crash.task}`);
+        await screen(page, `console-struct-${tag}-wide`);
+        await consoleRun(page, 'rd -s fixture_items 18');
+        await screen(page, `console-rd-${tag}-wide`);
+        await page.setViewportSize({ width: 390, height: 844 });
+        await consoleRun(page, 'rd vmcore_fixture_magic');
+        await screen(page, `console-rd-${tag}-phone`);
+        eq(errors.length, 0, 'page errors ' + errors.join('; '));
+      }, { colorScheme: scheme, locale: l === 'zh' ? 'zh-CN' : 'en-US' }));
+    }
+  }
+});
+
 // ------------------------------------------------------------------ run
 const only = process.env.ONLY;
 let failed = 0;
