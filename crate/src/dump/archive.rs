@@ -176,10 +176,17 @@ impl Archive {
                 "{name} is {what}, which cannot be read in place: unpack it first with `{cmd}`, {}",
                 inside.0
             ),
-            Lang::Zh => format!(
-                "{name} 是{what}，无法直接读取：请先用 `{cmd}` 解包，{}。",
-                inside.1
-            ),
+            Lang::Zh => {
+                let sp = if what.starts_with(|c: char| c.is_ascii()) {
+                    " "
+                } else {
+                    ""
+                };
+                format!(
+                    "{name} 是{sp}{what}，无法直接读取：请先用 `{cmd}` 解包，{}。",
+                    inside.1
+                )
+            }
         }
     }
 }
