@@ -648,6 +648,17 @@ fn conclusion(c: &Culprit, v: &Verdict) -> Both {
             format!("Look at the recursion or the large stack frames of {cm}{tn}."),
             format!("应检查 {m}{f} 的递归深度或栈上的大块分配。"),
         ),
+        CulpritRule::LockOrderDeadlock { locks } => {
+            let (l, lz) = (locks.join(" and "), locks.join("、"));
+            Both::new(
+                format!("Fix the lock order in {cm}{tn}: take {l} in one fixed order everywhere."),
+                format!("应修正 {m}{f} 的加锁顺序：在所有路径上按同一固定顺序获取 {lz}。"),
+            )
+        }
+        CulpritRule::NeverReleased { lock, .. } => Both::new(
+            format!("Look at why {cm}{tn} keeps {lock} across this wait."),
+            format!("应查看 {m}{f} 为什么在持有 {lock} 期间进入这段等待。"),
+        ),
         CulpritRule::FaultingInstruction => Both::new(
             format!("Start from the logic of {cm}{tn}, where the faulting instruction is."),
             format!("出错指令就在 {m}{f} 中，应从这个函数的代码逻辑入手排查。"),
