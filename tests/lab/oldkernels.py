@@ -46,11 +46,24 @@ for _p, _k in (('old310', '3.10.0-514.el7'), ('old49', '4.9.337'), ('old419', '4
     OLD[f'{_p}-null'] = dict(kernel=_k, mode='null', doc=f'{_k}: NULL pointer dereference in a module function')
     OLD[f'{_p}-lockup'] = dict(kernel=_k, mode='lockup', append=KD + ' softlockup_panic=1 watchdog_thresh=2',
                                doc=f'{_k}: soft lockup (spin with preemption off), softlockup_panic=1')
-# 4.9's build (x86_64 defconfig) has no lockup detector: its CPU stuck with preemption off is
-# caught by RCU's stall detector instead, made fatal with kernel.panic_on_rcu_stall
-OLD['old49-lockup'] = dict(kernel='4.9.337', mode='lockup', append=KD + ' labsysctl=kernel.panic_on_rcu_stall=1',
-                           doc='4.9.337 (no lockup detector in its config): a CPU spinning with preemption off, '
-                               'caught as an RCU stall, kernel.panic_on_rcu_stall=1')
+
+
+def _has_lockup_detector(krel):
+    try:
+        cfg = open(os.path.join(KDIR, krel, 'config')).read()
+    except OSError:
+        return True
+    return bool(re.search(r'^CONFIG_(SOFTLOCKUP_DETECTOR|LOCKUP_DETECTOR)=y', cfg, re.M))
+
+
+# 4.9's and 4.19's builds (x86_64 defconfig) have no lockup detector (their config says so): a CPU
+# stuck with preemption off is caught by RCU's stall detector instead, made fatal with
+# kernel.panic_on_rcu_stall
+for _n, _d in list(OLD.items()):
+    if _n.endswith('-lockup') and not _has_lockup_detector(_d['kernel']):
+        OLD[_n] = dict(kernel=_d['kernel'], mode='lockup', append=KD + ' labsysctl=kernel.panic_on_rcu_stall=1',
+                       doc=f'{_d["kernel"]} (no lockup detector in its config): a CPU spinning with preemption '
+                           'off, caught as an RCU stall, kernel.panic_on_rcu_stall=1')
 DEFAULT = ['old310-sysrq', 'old419-sysrq', 'old49-sysrq', 'old310-nginx', 'old419-nginx', 'old49-nginx']
 # the fast tier (scripts/test.sh): CentOS 7's kernel, kdumped — no BTF, no ORC, frame pointers, the
 # old log format and RHEL's struct module, in one ~1 min scenario
