@@ -308,3 +308,43 @@ fn garbage_owners_and_non_waiting_tasks_are_marked_not_followed() {
         );
     }
 }
+
+/// A lock that is not a static variable is named by the slab object holding it: checked on a
+/// real mutex every process has, `signal_struct.cred_guard_mutex` (slab cache `signal_cache`),
+/// and on the task_struct objects themselves, on 6.1 and 7.3.
+#[test]
+fn a_lock_in_a_slab_object_is_named_by_its_cache_and_member() {
+    for name in ["deadlock", "k73-deadlock"] {
+        let Some(lab) = open(name) else { continue };
+        let k = &lab.session.kernel;
+        let b = k.btf().expect("BTF");
+        let sig = b.member_offset("task_struct", "signal").unwrap();
+        let cgm = b
+            .member_offset("signal_struct", "cred_guard_mutex")
+            .unwrap();
+        let (tasks, _) = k.tasks();
+        let mut n = 0;
+        for t in tasks.iter().filter(|t| !t.idle && t.pid > 1).take(10) {
+            let c = locks::slab_container(k, t.addr, LockKind::Mutex).expect("task in a slab");
+            assert_eq!(
+                (c.cache.as_str(), c.object, c.offset),
+                ("task_struct", t.addr, 0)
+            );
+            let s = k.read_u64(t.addr + sig).unwrap();
+            let c = locks::slab_container(k, s + cgm, LockKind::Mutex)
+                .unwrap_or_else(|| panic!("{name}: signal of {}", t.pid));
+            assert_eq!(c.cache, "signal_cache", "{name}");
+            assert_eq!((c.object, c.offset), (s, cgm), "{name}");
+            assert_eq!(
+                c.member.as_deref(),
+                Some("signal_struct.cred_guard_mutex"),
+                "{name}"
+            );
+            n += 1;
+        }
+        assert!(n >= 5, "{name}: {n}");
+        // A static lock is not in a slab.
+        let a = k.symbols().addr_of("lab_lock_a").unwrap();
+        assert_eq!(locks::slab_container(k, a, LockKind::Mutex), None);
+    }
+}

@@ -326,6 +326,99 @@ pub fn lock_owner(k: &Kernel, l: &LockLayout, idx: &TaskIndex, lock: u64, kind: 
     }
 }
 
+/// A lock inside a slab object: the cache, the object, the offset in it, and the member of the
+/// structure the cache is named after where BTF has it (`signal_cache` -> `struct signal_struct`,
+/// member `cred_guard_mutex`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Container {
+    pub cache: String,
+    #[serde(with = "crate::util::hex")]
+    pub object: u64,
+    pub offset: u64,
+    /// `signal_struct.cred_guard_mutex`.
+    pub member: Option<String>,
+}
+
+/// The member of a structure named like `cache` at `offset` whose type is `kind`'s struct.
+fn member_of_kind(k: &Kernel, cache: &str, offset: u64, kind: LockKind) -> Option<String> {
+    let b = k.btf()?;
+    let stem = cache.strip_suffix("_cache").unwrap_or(cache);
+    let structs = [
+        cache.to_string(),
+        stem.to_string(),
+        format!("{stem}_struct"),
+    ];
+    structs.iter().find_map(|st| {
+        b.find_struct(st)?;
+        let path = b.field_at(st, offset)?;
+        let parts: Vec<&str> = path.split('.').collect();
+        (1..=parts.len()).find_map(|i| {
+            let prefix = parts[..i].join(".");
+            let (bits, ty, _) = b.member(st, &prefix)?;
+            (bits == offset * 8 && b.name(b.resolve(ty)) == kind.type_name())
+                .then(|| format!("{st}.{prefix}"))
+        })
+    })
+}
+
+/// The slab object holding `addr` (a direct-map address): its page's head (`compound_head`),
+/// that slab's `slab_cache` (struct slab overlays struct page, 5.17+) and the cache's object
+/// `size` and `name`. BTF only; None when any of it does not read as a slab.
+pub fn slab_container(k: &Kernel, addr: u64, kind: LockKind) -> Option<Container> {
+    let b = k.btf()?;
+    let po = k.bases().page_offset_base;
+    let phys = addr.checked_sub(po)?;
+    if phys >= 1 << 46 {
+        return None;
+    }
+    // A tail page's `compound_head` (7.x: `compound_info`) has bit 0 set: the head page's
+    // address + 1, or (7.x with a power-of-2 struct page) a mask that gives the head from the
+    // tail's own address.
+    let head_off = b
+        .member_offset("page", "compound_head")
+        .or_else(|| b.member_offset("page", "compound_info"))?;
+    let mut page = k.pfn_to_page(phys >> 12);
+    let ch = k.read_u64(page + head_off).ok()?;
+    if ch & 1 != 0 {
+        let (ptr, mask) = (ch - 1, page & (ch - 1));
+        page = if ptr <= page && k.page_to_pfn(ptr).is_some() {
+            ptr
+        } else if k.page_to_pfn(mask).is_some() {
+            mask
+        } else {
+            return None;
+        };
+    }
+    let pfn = k.page_to_pfn(page)?;
+    let cache = k
+        .read_u64(page + b.member_offset("slab", "slab_cache")?)
+        .ok()?;
+    let name = k
+        .read_u64(cache + b.member_offset("kmem_cache", "name")?)
+        .ok()?;
+    let name = k.read_cstr(name, 64).ok()?;
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
+    let size = u64::from(
+        k.read_u32(cache + b.member_offset("kmem_cache", "size")?)
+            .ok()?,
+    );
+    if size == 0 || size > 1 << 22 {
+        return None;
+    }
+    let base = po + (pfn << 12);
+    let rel = addr - base;
+    let (object, offset) = (base + rel / size * size, rel % size);
+    let member = member_of_kind(k, &name, offset, kind);
+    Some(Container {
+        cache: name,
+        object,
+        offset,
+        member,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

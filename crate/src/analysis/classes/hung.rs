@@ -89,6 +89,8 @@ pub struct HungLock {
     pub kind: LockKind,
     /// `lab_lock_a` when the lock is a static variable, with its module.
     pub symbol: Option<FuncRef>,
+    /// Not static: the slab object that holds it (and the member, where BTF names one).
+    pub container: Option<locks::Container>,
     pub found_by: FoundBy,
     pub owner: Owner,
     /// PID of the owner when it is a task (also in `tasks`).
@@ -394,10 +396,15 @@ pub fn examine(inp: &Input) -> Option<Examined> {
                             )),
                             _ => {}
                         }
+                        let container = match symbol {
+                            None => locks::slab_container(k, addr, kind),
+                            Some(_) => None,
+                        };
                         locks.push(HungLock {
                             addr,
                             kind,
                             symbol,
+                            container,
                             found_by,
                             owner,
                             owner_pid: None,
@@ -642,6 +649,7 @@ mod tests {
             addr: 0x1000,
             kind: LockKind::Mutex,
             symbol: None,
+            container: None,
             found_by: FoundBy::StackWaiter,
             owner: Owner::None,
             owner_pid,

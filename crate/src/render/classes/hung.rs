@@ -32,10 +32,36 @@ fn lock_name(l: &HungLock) -> Both {
                 format!("{}{n}", kind_zh(l.kind)),
             )
         }
-        None => Both::new(
-            format!("the {} at {:#x}", kind_en(l.kind), l.addr),
-            format!("地址 {:#x} 处的{}", l.addr, kind_zh(l.kind).trim_end()),
-        ),
+        None => match &l.container {
+            Some(c) => {
+                let (me, mz) = match &c.member {
+                    Some(m) => (format!(" ({m})"), format!("（{m}）")),
+                    None => (String::new(), String::new()),
+                };
+                Both::new(
+                    format!(
+                        "the {} at {:#x}{me}, at offset {:#x} of a {} slab object at {:#x}",
+                        kind_en(l.kind),
+                        l.addr,
+                        c.offset,
+                        c.cache,
+                        c.object
+                    ),
+                    format!(
+                        "地址 {:#x} 处的{}{mz}，位于 {} slab 对象 {:#x} 的偏移 {:#x} 处",
+                        l.addr,
+                        kind_zh(l.kind).trim_end(),
+                        c.cache,
+                        c.object,
+                        c.offset
+                    ),
+                )
+            }
+            None => Both::new(
+                format!("the {} at {:#x}", kind_en(l.kind), l.addr),
+                format!("地址 {:#x} 处的{}", l.addr, kind_zh(l.kind).trim_end()),
+            ),
+        },
     }
 }
 
@@ -392,6 +418,12 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
                         Some(m) => format!("{} [{m}]", x.function),
                         None => x.function.clone(),
                     })
+                    .or_else(|| {
+                        l.container.as_ref().map(|c| match &c.member {
+                            Some(m) => m.clone(),
+                            None => format!("{}+{:#x}", c.cache, c.offset),
+                        })
+                    })
                     .unwrap_or_else(|| "-".into());
                 let owner = match &l.owner {
                     Owner::Task { readers, .. } => {
@@ -491,11 +523,11 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
                     .collect();
                 let _ = writeln!(
                     s,
-                    "  {}: {} -> {}",
+                    "  {}{} -> {}",
                     if zh {
-                        "死锁（环）"
+                        "死锁（环）："
                     } else {
-                        "DEADLOCK (cycle)"
+                        "DEADLOCK (cycle): "
                     },
                     ring.join(" -> "),
                     ring.first().cloned().unwrap_or_default()
