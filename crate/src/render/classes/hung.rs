@@ -208,7 +208,7 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         .unwrap_or_default();
     let n = blocked.len() + f.not_examined;
     let mut narrative = vec![Both::new(
-        format!("The hung-task detector (khungtaskd) found tasks that stayed in D state (uninterruptible sleep){} and, with hung_task_panic set, panicked the kernel; khungtaskd only reported them. The dump has {n} task(s) in D state.", secs.0),
+        format!("The hung-task detector (khungtaskd) found tasks that stayed in D state (uninterruptible sleep){} and, with hung_task_panic set, panicked the kernel; khungtaskd only reported them. The dump has {n} {} in D state.", secs.0, if n == 1 { "task" } else { "tasks" }),
         format!("内核的 hung task 检测线程 khungtaskd 发现有任务处于 D 状态（不可中断睡眠）{}，由于设置了 hung_task_panic，内核随即 panic；khungtaskd 只是报告者。dump 中共有 {n} 个 D 状态任务。", secs.1),
     )];
     if let Some(cy) = &f.deadlock {
