@@ -305,7 +305,7 @@ echo "lab data" > /tmp/lab.txt
 mode=$(sed -n 's/.*crashmode=\\([a-z0-9]*\\).*/\\1/p' /proc/cmdline)
 [ -n "$mode" ] || mode=null
 # labsysctl=a.b=1,c.d=2: sysctls set before the crash (for kernels without sysctl.* on the command line)
-for s in $(sed -n 's/.*labsysctl=\([^ ]*\).*/\1/p' /proc/cmdline | tr , ' '); do
+for s in $(sed -n 's/.*labsysctl=\\([^ ]*\\).*/\\1/p' /proc/cmdline | tr , ' '); do
   echo "$s" | { IFS== read -r k v; echo "$v" > "/proc/sys/$(echo "$k" | tr . /)" && echo "CRASHLENS-LAB: sysctl $k=$v"; }
 done
 # crashcpu=N: the crashing reader runs pinned to CPU N (taskset), so the crash is on a CPU other than 0
