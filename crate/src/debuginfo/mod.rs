@@ -397,7 +397,7 @@ fn section_bases(
     elf_syms: &[elf::Sym],
 ) -> crate::error::Result<BTreeMap<u16, u64>> {
     let mut mem: BTreeMap<&str, u64> = BTreeMap::new();
-    for s in syms.iter().filter(|s| s.module.as_deref() == Some(name)) {
+    for s in syms.module_symbols(name) {
         mem.insert(s.name.as_str(), s.addr);
     }
     let mut base: BTreeMap<u16, u64> = BTreeMap::new();

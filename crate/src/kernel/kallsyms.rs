@@ -129,17 +129,119 @@ pub(crate) fn read_tokens(k: &Kernel, t: &Tables) -> crate::error::Result<Vec<Ve
     Ok(toks)
 }
 
-/// Expands `n` names: (type letter, name). Also returns the byte length of the names table.
-pub(crate) fn decode_names(
+/// `kallsyms_names` kept as the kernel holds it: each entry a length and token indices, expanded
+/// only for the symbols looked up (a report needs perhaps a hundred of ~100k).
+#[derive(Debug, Default)]
+pub struct Names {
+    /// The table's bytes, exactly its length.
+    bytes: Vec<u8>,
+    /// Offset of each entry's length byte(s) in `bytes`.
+    starts: Vec<u32>,
+    /// The 256 tokens.
+    toks: Vec<Vec<u8>>,
+}
+
+/// Multiplier of the name hash (odd; wrapping arithmetic).
+const HASH_MUL: u64 = 0x100_0000_01b3;
+
+/// Hash of a name: `h = h * HASH_MUL + byte + 1` over its bytes, which composes over tokens
+/// (`h * HASH_MUL^len(tok) + hash(tok)`), so an entry is hashed without being expanded.
+pub fn name_hash(name: &[u8]) -> u64 {
+    name.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(HASH_MUL).wrapping_add(b as u64 + 1)
+    })
+}
+
+impl Names {
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+    /// The token indices of entry `i` (checked to be in the table when it was read).
+    fn entry(&self, i: usize) -> &[u8] {
+        let mut p = self.starts[i] as usize;
+        let mut len = self.bytes[p] as usize;
+        p += 1;
+        if len & 0x80 != 0 {
+            len = (len & 0x7f) | ((self.bytes[p] as usize) << 7);
+            p += 1;
+        }
+        &self.bytes[p..p + len]
+    }
+    /// Entry `i` expanded: the type letter, then the name.
+    pub fn expand_into(&self, i: usize, out: &mut Vec<u8>) {
+        out.clear();
+        for &t in self.entry(i) {
+            out.extend_from_slice(&self.toks[t as usize]);
+        }
+    }
+    /// The nm-style type letter of entry `i`.
+    pub fn kind(&self, i: usize) -> char {
+        self.entry(i)
+            .iter()
+            .find_map(|&t| self.toks[t as usize].first())
+            .map_or('?', |&b| b as char)
+    }
+    /// The name of entry `i` (without its type letter).
+    pub fn name(&self, i: usize) -> String {
+        let mut b = Vec::with_capacity(64);
+        self.expand_into(i, &mut b);
+        String::from_utf8_lossy(b.get(1..).unwrap_or_default()).into_owned()
+    }
+    /// [`name_hash`] of entry `i`'s name, from the tokens' hashes (`th`: hash and
+    /// HASH_MUL^len of each token).
+    fn hash(&self, i: usize, th: &[(u64, u64)]) -> u64 {
+        let mut h = 0u64;
+        let mut letter = true;
+        for &t in self.entry(i) {
+            let tok = &self.toks[t as usize];
+            if letter {
+                // The first byte expanded is the type letter, not part of the name.
+                if let Some((_, rest)) = tok.split_first() {
+                    h = rest.iter().fold(h, |h, &b| {
+                        h.wrapping_mul(HASH_MUL).wrapping_add(b as u64 + 1)
+                    });
+                    letter = false;
+                }
+                continue;
+            }
+            let (th, pow) = th[t as usize];
+            h = h.wrapping_mul(pow).wrapping_add(th);
+        }
+        h
+    }
+    /// (name hash, entry) of every entry, sorted by hash.
+    fn hash_index(&self) -> Vec<(u64, u32)> {
+        let th: Vec<(u64, u64)> = self
+            .toks
+            .iter()
+            .map(|t| {
+                let pow = t.iter().fold(1u64, |p, _| p.wrapping_mul(HASH_MUL));
+                (name_hash(t), pow)
+            })
+            .collect();
+        let mut v: Vec<(u64, u32)> = (0..self.len())
+            .map(|i| (self.hash(i, &th), i as u32))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// Indexes `n` entries of the names table (without expanding them), checking that each one is
+/// in the table and expands to something. Also returns the byte length of the names table.
+pub(crate) fn read_names(
     s: &mut Stream,
     n: u32,
-    toks: &[Vec<u8>],
-) -> crate::error::Result<(Vec<(char, String)>, usize)> {
-    let mut out = Vec::with_capacity(n as usize);
+    toks: Vec<Vec<u8>>,
+) -> crate::error::Result<(Names, usize)> {
+    let mut starts = Vec::with_capacity(n as usize);
     let mut pos = 0usize;
-    let mut name = Vec::with_capacity(256);
     for i in 0..n {
         s.ensure(pos + 2)?;
+        starts.push(pos as u32);
         let mut len = s.buf[pos] as usize;
         pos += 1;
         if len & 0x80 != 0 {
@@ -150,17 +252,96 @@ pub(crate) fn decode_names(
             return Err(format!("kallsyms_names: empty entry {i}").into());
         }
         s.ensure(pos + len)?;
-        name.clear();
-        for &b in &s.buf[pos..pos + len] {
-            name.extend_from_slice(&toks[b as usize]);
+        if s.buf[pos..pos + len]
+            .iter()
+            .all(|&b| toks[b as usize].is_empty())
+        {
+            return Err(format!("kallsyms_names: entry {i} expands to nothing").into());
         }
         pos += len;
-        let Some((&kind, rest)) = name.split_first() else {
-            return Err(format!("kallsyms_names: entry {i} expands to nothing").into());
-        };
-        out.push((kind as char, String::from_utf8_lossy(rest).into_owned()));
     }
-    Ok((out, pos))
+    let mut bytes = std::mem::take(&mut s.buf);
+    bytes.truncate(pos);
+    bytes.shrink_to_fit();
+    Ok((
+        Names {
+            bytes,
+            starts,
+            toks,
+        },
+        pos,
+    ))
+}
+
+/// vmlinux's symbols as kallsyms holds them: addresses decoded (the address -> symbol index is
+/// built from them alone), names expanded on demand, a name index built on the first lookup by
+/// name.
+#[derive(Debug)]
+pub struct Kallsyms {
+    pub names: Names,
+    /// Address of each entry, in table order.
+    pub addrs: Vec<u64>,
+    /// Every entry's address, sorted: a symbol's size is the distance to the next higher one.
+    sorted: Vec<u64>,
+    /// (name hash, entry), sorted, built on the first lookup by name.
+    by_hash: std::cell::OnceCell<Vec<(u64, u32)>>,
+}
+
+impl Kallsyms {
+    pub fn new(names: Names, addrs: Vec<u64>) -> Kallsyms {
+        let mut sorted = addrs.clone();
+        sorted.sort_unstable();
+        Kallsyms {
+            names,
+            addrs,
+            sorted,
+            by_hash: std::cell::OnceCell::new(),
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.addrs.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.addrs.is_empty()
+    }
+    /// kallsyms' size of entry `i`: to the next higher address, 0 for the last.
+    pub fn size(&self, i: usize) -> u64 {
+        let a = self.addrs[i];
+        let j = self.sorted.partition_point(|&x| x <= a);
+        self.sorted.get(j).map_or(0, |&n| n - a)
+    }
+    /// Entry `i` as a [`Symbol`].
+    pub fn symbol(&self, i: usize) -> Symbol {
+        Symbol {
+            name: self.names.name(i),
+            addr: self.addrs[i],
+            size: self.size(i),
+            kind: self.names.kind(i),
+            module: None,
+        }
+    }
+    /// The entries named `name`, in table order.
+    pub fn find_all(&self, name: &str) -> Vec<usize> {
+        let idx = self.by_hash.get_or_init(|| self.names.hash_index());
+        let h = name_hash(name.as_bytes());
+        let from = idx.partition_point(|e| e.0 < h);
+        let mut buf = Vec::with_capacity(64);
+        let mut out: Vec<usize> = idx[from..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .map(|e| e.1 as usize)
+            .filter(|&i| {
+                self.names.expand_into(i, &mut buf);
+                buf.get(1..) == Some(name.as_bytes())
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+    /// Address of the first entry named `name`.
+    pub fn addr_of(&self, name: &str) -> Option<u64> {
+        self.find_all(name).first().map(|&i| self.addrs[i])
+    }
 }
 
 /// The candidate address decodings, by name.
@@ -244,7 +425,7 @@ pub fn read(
     k: &Kernel,
     t: &Tables,
     known: &BTreeMap<String, u64>,
-) -> crate::error::Result<(Vec<Symbol>, &'static str)> {
+) -> crate::error::Result<(Kallsyms, &'static str)> {
     let n = k
         .read_u32(t.num_syms)
         .map_err(|e| format!("kallsyms_num_syms: {e}"))?;
@@ -253,25 +434,30 @@ pub fn read(
     }
     let toks = read_tokens(k, t)?;
     let mut s = Stream::new(k, t.names, n as usize * 260);
-    let (names, _) = decode_names(&mut s, n, &toks)?;
+    let (names, _) = read_names(&mut s, n, toks)?;
     drop(s);
     let (label, addrs) = choose(k, t, &names, known)?;
-    Ok((finish(names, addrs), label))
+    Ok((Kallsyms::new(names, addrs), label))
 }
 
 /// The address decoding that reproduces the most `known` symbols (at least one).
 pub(crate) fn choose(
     k: &Kernel,
     t: &Tables,
-    names: &[(char, String)],
+    names: &Names,
     known: &BTreeMap<String, u64>,
 ) -> crate::error::Result<(&'static str, Vec<u64>)> {
     let mut best: Option<(usize, &'static str, Vec<u64>)> = None;
+    // Only entries at a known address are expanded to compare their names.
+    let mut at: Vec<u64> = known.values().copied().collect();
+    at.sort_unstable();
     for (label, addrs) in candidates(k, t, names.len() as u32)? {
-        let score = names
+        let score = addrs
             .iter()
-            .zip(&addrs)
-            .filter(|((_, nm), a)| known.get(nm.as_str()) == Some(a))
+            .enumerate()
+            .filter(|&(i, a)| {
+                at.binary_search(a).is_ok() && known.get(names.name(i).as_str()) == Some(a)
+            })
             .count();
         if score > 0 && best.as_ref().is_none_or(|b| score > b.0) {
             best = Some((score, label, addrs));
@@ -283,22 +469,6 @@ pub(crate) fn choose(
             "no address encoding of kallsyms reproduces the VMCOREINFO symbols ({want:?})"
         ))
     })
-}
-
-pub(crate) fn finish(names: Vec<(char, String)>, addrs: Vec<u64>) -> Vec<Symbol> {
-    let mut syms: Vec<Symbol> = names
-        .into_iter()
-        .zip(addrs)
-        .map(|((kind, name), addr)| Symbol {
-            name,
-            addr,
-            size: 0,
-            kind,
-            module: None,
-        })
-        .collect();
-    super::symbols::size_to_next(&mut syms, None);
-    syms
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 use crate::bytes::Le;
 
 use super::kallsyms::{self, Stream, Tables, MAX_SYMS};
-use super::symbols::Symbol;
 use super::Kernel;
 use std::collections::BTreeMap;
 
@@ -124,7 +123,7 @@ fn name_offsets(b: &[u8], start: usize, count: usize, toks: &[Vec<u8>]) -> Optio
 pub fn scan(
     k: &Kernel,
     known: &BTreeMap<String, u64>,
-) -> crate::error::Result<(Vec<Symbol>, Tables, &'static str)> {
+) -> crate::error::Result<(kallsyms::Kallsyms, Tables, &'static str)> {
     // The image starts at _text: from VMCOREINFO, else the first 2 MiB the page tables map in
     // __START_KERNEL_map (cleanup_highmap() unmaps what lies below _text), else somewhat below
     // the lowest VMCOREINFO symbol (old kernels name only data such as init_level4_pgt).
@@ -191,7 +190,7 @@ fn names_and_addresses(
     ti: u64,
     toks: &[Vec<u8>],
     known: &BTreeMap<String, u64>,
-) -> Option<(Vec<Symbol>, Tables, &'static str)> {
+) -> Option<(kallsyms::Kallsyms, Tables, &'static str)> {
     let lo = tt
         .saturating_sub(NAMES_SPAN)
         .max(k.vmcoreinfo.symbol("_stext").unwrap_or(0));
@@ -226,7 +225,7 @@ fn try_names(
     ti: u64,
     toks: &[Vec<u8>],
     known: &BTreeMap<String, u64>,
-) -> Option<(Vec<Symbol>, Tables, &'static str)> {
+) -> Option<(kallsyms::Kallsyms, Tables, &'static str)> {
     let offs = name_offsets(b, x + 8, n, toks)?;
     // kallsyms_markers: one entry (u32, or unsigned long in old kernels) per 256 symbols.
     let end = x + 8 + offs[n];
@@ -280,10 +279,10 @@ fn try_names(
         },
     ];
     let mut s = Stream::new(k, names_va, offs[n] + 16);
-    let (names, _) = kallsyms::decode_names(&mut s, n as u32, toks).ok()?;
+    let (names, _) = kallsyms::read_names(&mut s, n as u32, toks.to_vec()).ok()?;
     for t in layouts {
         if let Ok((label, addrs)) = kallsyms::choose(k, &t, &names, known) {
-            return Some((kallsyms::finish(names, addrs), t, label));
+            return Some((kallsyms::Kallsyms::new(names, addrs), t, label));
         }
     }
     None

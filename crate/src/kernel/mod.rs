@@ -424,8 +424,9 @@ impl Kernel {
         }
         let from_keys = kallsyms::Tables::from_vmcoreinfo(&self.vmcoreinfo)
             .map(|t| kallsyms::read(self, &t, &known));
-        let (syms, source) = match from_keys {
-            Some(Ok((syms, enc))) => (syms, format!("kallsyms (VMCOREINFO), {enc}")),
+        // vmlinux's symbols: kallsyms kept compressed (`ks`), or a System.map's (`eager`).
+        let (ks, mut eager, source) = match from_keys {
+            Some(Ok((ks, enc))) => (Some(ks), Vec::new(), format!("kallsyms (VMCOREINFO), {enc}")),
             other => {
                 // No keys (before 6.0), or keys that do not lead to a consistent table (a damaged
                 // or foreign VMCOREINFO): look for the tables by their structure.
@@ -439,48 +440,50 @@ impl Kernel {
                 match self.probing("a scan of the kernel image for kallsyms", || {
                     kallsyms_scan::scan(self, &known)
                 }) {
-                    Ok((syms, _, enc)) => (
-                        syms,
+                    Ok((ks, _, enc)) => (
+                        Some(ks),
+                        Vec::new(),
                         format!("kallsyms (found by scanning the kernel image: {why}), {enc}"),
                     ),
                     Err(e) => match self.system_map.get() {
                         Some(m) => {
                             warnings.push(format!("kallsyms unreadable ({why}; scanning the kernel image failed: {e}): symbols from the System.map given"));
-                            (m.clone(), "System.map (given by the user)".to_string())
+                            (None, m.clone(), "System.map (given by the user)".to_string())
                         }
                         None => {
                             warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));
-                            (Vec::new(), String::new())
+                            (None, Vec::new(), String::new())
                         }
                     },
                 }
             }
         };
-        let find = |name: &str| syms.iter().find(|s| s.name == name).map(|s| s.addr);
+        // A vmlinux symbol's address (the first of that name in table order).
+        let find = |name: &str| match &ks {
+            Some(k) => k.addr_of(name),
+            None => eager
+                .iter()
+                .find(|s| s.name == name && s.module.is_none())
+                .map(|s| s.addr),
+        };
         let btf = self
             .btf
             .get_or_init(|| self.load_btf(find("__start_BTF"), find("__stop_BTF"), &mut warnings));
-        let mut syms = syms;
         let mut mods = Vec::new();
-        match syms
-            .iter()
-            .find(|s| s.name == "modules" && s.module.is_none())
-            .map(|s| s.addr)
-        {
+        let any = ks.as_ref().is_some_and(|k| !k.is_empty()) || !eager.is_empty();
+        match find("modules") {
             Some(head) => {
                 let scan = self.reading("the module list", || {
                     modules::read_modules(self, head, btf.as_ref())
                 });
                 warnings.extend(scan.warnings);
-                syms.extend(scan.symbols);
+                eager.extend(scan.symbols);
                 mods = scan.modules;
             }
-            None if !syms.is_empty() => {
-                warnings.push("no `modules` symbol: loaded modules unknown".into())
-            }
+            None if any => warnings.push("no `modules` symbol: loaded modules unknown".into()),
             None => {}
         }
-        let mut t = SymbolTable::new(syms, mods, source);
+        let mut t = SymbolTable::with_kallsyms(ks, eager, mods, source);
         t.warnings = warnings;
         #[cfg(not(target_arch = "wasm32"))]
         {

@@ -6,7 +6,9 @@
 //! `find_kallsyms_symbol`): a symbol extends to the next symbol with a higher address, so what
 //! `sym` prints is what the kernel itself prints in an oops.
 
+use super::kallsyms::Kallsyms;
 use serde::Serialize;
+use std::cell::OnceCell;
 
 /// Addresses below this are not kernel addresses (per-CPU offsets, absolute values).
 const KERNEL_HALF: u64 = 0xffff_0000_0000_0000;
@@ -51,17 +53,26 @@ impl Module {
     }
 }
 
-/// All symbols, sorted by address, with a name index.
+/// All symbols: vmlinux's from kallsyms kept compressed ([`Kallsyms`], names expanded for the
+/// symbols looked up), the others (modules', a System.map's) as [`Symbol`]s. An address index
+/// over both, a name index built on the first lookup by name.
 #[derive(Debug, Default)]
 pub struct SymbolTable {
-    /// Symbols at kernel addresses, sorted by address: what address lookups search.
-    syms: Vec<Symbol>,
-    /// Symbols below the kernel half (absolute per-CPU offsets such as `fixed_percpu_data` at
-    /// 0): found by name only, so that a NULL-ish fault address never resolves to one.
-    other: Vec<Symbol>,
-    /// (in `other`, index) sorted by name, vmlinux before modules, then table order: a binary
-    /// search finds a name's preferred symbol without a second copy of every name.
-    by_name: Vec<(bool, u32)>,
+    /// vmlinux's kallsyms; symbol ids `0..ks.len()`.
+    ks: Option<Kallsyms>,
+    /// kallsyms entries expanded so far, by id.
+    cells: Vec<OnceCell<Box<Symbol>>>,
+    /// The other symbols (sizes set); ids from `ks.len()` on.
+    eager: Vec<Symbol>,
+    /// (address, id) of the symbols at kernel addresses, sorted by address, table order among
+    /// equal addresses: what address lookups search.
+    by_addr: Vec<(u64, u32)>,
+    /// Ids of the symbols below the kernel half (absolute per-CPU offsets such as
+    /// `fixed_percpu_data` at 0), in table order: found by name only, so that a NULL-ish fault
+    /// address never resolves to one.
+    other: Vec<u32>,
+    /// Ids of `eager` sorted by name, built on the first lookup by name.
+    eager_by_name: OnceCell<Vec<u32>>,
     /// Loaded modules, in the order of the kernel's list (newest first).
     pub modules: Vec<Module>,
     /// Where the vmlinux symbols came from and how their addresses were encoded, e.g.
@@ -76,37 +87,49 @@ pub struct SymbolTable {
 }
 
 impl SymbolTable {
-    /// Builds the table from vmlinux symbols (sizes already set) and module symbols.
+    /// Builds the table from symbols whose sizes are set (modules', a System.map's).
     pub fn new(syms: Vec<Symbol>, modules: Vec<Module>, source: String) -> SymbolTable {
-        let kernel_count = syms.iter().filter(|s| s.module.is_none()).count();
-        // Stable: among aliases at one address the first in kallsyms order wins, as in the
-        // kernel's lookup ("search for the first aliased symbol").
-        let (mut syms, other): (Vec<Symbol>, Vec<Symbol>) =
-            syms.into_iter().partition(|s| s.addr >= KERNEL_HALF);
-        syms.sort_by_key(|s| s.addr);
-        let mut by_name: Vec<(bool, u32)> = (0..syms.len())
-            .map(|i| (false, i as u32))
-            .chain((0..other.len()).map(|i| (true, i as u32)))
-            .collect();
-        let pick = |&(low, i): &(bool, u32)| {
-            if low {
-                &other[i as usize]
+        Self::with_kallsyms(None, syms, modules, source)
+    }
+
+    /// Builds the table from vmlinux's kallsyms and other symbols (sizes set).
+    pub fn with_kallsyms(
+        ks: Option<Kallsyms>,
+        eager: Vec<Symbol>,
+        modules: Vec<Module>,
+        source: String,
+    ) -> SymbolTable {
+        let nk = ks.as_ref().map_or(0, |k| k.len());
+        let kernel_count = nk + eager.iter().filter(|s| s.module.is_none()).count();
+        let addrs = ks
+            .as_ref()
+            .map(|k| k.addrs.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .chain(eager.iter().map(|s| s.addr));
+        let mut by_addr = Vec::with_capacity(nk + eager.len());
+        let mut other = Vec::new();
+        for (id, a) in addrs.enumerate() {
+            if a >= KERNEL_HALF {
+                by_addr.push((a, id as u32));
             } else {
-                &syms[i as usize]
+                other.push(id as u32);
             }
-        };
-        // The index breaks ties: an unstable sort gives the one order.
-        by_name.sort_unstable_by(|a, b| {
-            let (x, y) = (pick(a), pick(b));
-            x.name
-                .cmp(&y.name)
-                .then(x.module.is_some().cmp(&y.module.is_some()))
-                .then(a.cmp(b))
-        });
+        }
+        // Stable: among aliases at one address the first in kallsyms order wins, as in the
+        // kernel's lookup ("search for the first aliased symbol"). kallsyms is in address order
+        // already, so this is nearly a pass.
+        by_addr.sort_by_key(|e| e.0);
+        let mut cells = Vec::new();
+        cells.resize_with(nk, OnceCell::new);
         SymbolTable {
-            syms,
+            ks,
+            cells,
+            eager,
+            by_addr,
             other,
-            by_name,
+            eager_by_name: OnceCell::new(),
             modules,
             source,
             kernel_count,
@@ -115,18 +138,27 @@ impl SymbolTable {
         }
     }
 
+    /// The symbol with id `id` (expanded on first use if it is a kallsyms entry).
+    fn sym(&self, id: u32) -> &Symbol {
+        let id = id as usize;
+        match &self.ks {
+            Some(k) if id < k.len() => self.cells[id].get_or_init(|| Box::new(k.symbol(id))),
+            k => &self.eager[id - k.as_ref().map_or(0, |k| k.len())],
+        }
+    }
+
     /// The symbol containing `addr` and the offset into it.
     pub fn lookup(&self, addr: u64) -> Option<(&Symbol, u64)> {
         let i = self
-            .syms
-            .partition_point(|s| s.addr <= addr)
+            .by_addr
+            .partition_point(|e| e.0 <= addr)
             .checked_sub(1)?;
-        let a = self.syms[i].addr;
-        let first = self.syms[..=i]
+        let a = self.by_addr[i].0;
+        let first = self.by_addr[..=i]
             .iter()
-            .rposition(|s| s.addr != a)
+            .rposition(|e| e.0 != a)
             .map_or(0, |p| p + 1);
-        let s = &self.syms[first];
+        let s = self.sym(self.by_addr[first].1);
         let off = addr - s.addr;
         if s.size == 0 && off != 0 {
             return None;
@@ -142,19 +174,36 @@ impl SymbolTable {
         self.get(name).map(|s| s.addr)
     }
 
-    /// The symbol by name.
+    /// The symbol by name: vmlinux's before modules', then those at kernel addresses by address,
+    /// then the per-CPU ones in table order.
     pub fn get(&self, name: &str) -> Option<&Symbol> {
-        let pick = |&(low, i): &(bool, u32)| {
-            if low {
-                &self.other[i as usize]
-            } else {
-                &self.syms[i as usize]
-            }
-        };
-        let i = self
-            .by_name
-            .partition_point(|e| pick(e).name.as_str() < name);
-        self.by_name.get(i).map(pick).filter(|s| s.name == name)
+        let nk = self.ks.as_ref().map_or(0, |k| k.len());
+        let mut ids: Vec<u32> = self
+            .ks
+            .as_ref()
+            .map(|k| k.find_all(name))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| i as u32)
+            .collect();
+        let idx = self.eager_by_name.get_or_init(|| {
+            let mut v: Vec<u32> = (0..self.eager.len() as u32).collect();
+            v.sort_by(|&a, &b| self.eager[a as usize].name.cmp(&self.eager[b as usize].name));
+            v
+        });
+        let from = idx.partition_point(|&i| self.eager[i as usize].name.as_str() < name);
+        ids.extend(
+            idx[from..]
+                .iter()
+                .take_while(|&&i| self.eager[i as usize].name == name)
+                .map(|&i| i + nk as u32),
+        );
+        ids.into_iter()
+            .map(|id| self.sym(id))
+            .min_by_key(|s| {
+                let low = s.addr < KERNEL_HALF;
+                (s.module.is_some(), low, if low { 0 } else { s.addr })
+            })
     }
 
     /// `symbol+0xoff/0xsize [module]` for an address, or `None` when no symbol covers it.
@@ -178,14 +227,31 @@ impl SymbolTable {
     }
 
     pub fn len(&self) -> usize {
-        self.syms.len() + self.other.len()
+        self.by_addr.len() + self.other.len()
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Every symbol: those at kernel addresses in address order, then the per-CPU ones.
+    /// Every symbol: those at kernel addresses in address order, then the per-CPU ones
+    /// (expands every kallsyms name: for listings, not for lookups).
     pub fn iter(&self) -> impl Iterator<Item = &Symbol> {
-        self.syms.iter().chain(self.other.iter())
+        self.by_addr
+            .iter()
+            .map(|e| e.1)
+            .chain(self.other.iter().copied())
+            .map(|id| self.sym(id))
+    }
+    /// The symbols of module `name`, in [`SymbolTable::iter`]'s order, without expanding
+    /// vmlinux's.
+    pub fn module_symbols<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Symbol> + 'a {
+        let nk = self.ks.as_ref().map_or(0, |k| k.len()) as u32;
+        self.by_addr
+            .iter()
+            .map(|e| e.1)
+            .chain(self.other.iter().copied())
+            .filter(move |&id| id >= nk)
+            .map(|id| self.sym(id))
+            .filter(move |s| s.module.as_deref() == Some(name))
     }
 }
 
