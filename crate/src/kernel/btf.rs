@@ -7,6 +7,7 @@
 
 use crate::bytes::Le;
 use crate::error::Error;
+use std::cell::OnceCell;
 
 const MAGIC: u16 = 0xeb9f;
 
@@ -69,10 +70,36 @@ pub struct Type {
 const MAX_VISITS: usize = 1 << 16;
 
 pub struct Btf {
-    /// Index 0 is `void`.
-    types: Vec<Type>,
+    /// The type section as the kernel holds it.
+    tb: Vec<u8>,
+    /// Offset of each type's record in `tb`; index 0 is `void` (no record).
+    offs: Vec<u32>,
+    /// Each type's kind and name offset, read while indexing the records.
+    heads: Vec<(Kind, u32)>,
+    /// Types parsed so far (on first use: a report needs a few dozen of ~100k).
+    types: Vec<OnceCell<Box<Type>>>,
     strs: Vec<u8>,
-    by_name: Vec<u32>,
+    /// (name hash, id) of the named types sorted by hash, then name, then id; built on the
+    /// first lookup by name.
+    by_name: OnceCell<Vec<(u64, u32)>>,
+}
+
+/// Bytes of a type record's kind-specific part (after the 12-byte `struct btf_type`).
+fn body_len(kind: Kind, vlen: usize) -> usize {
+    match kind {
+        Kind::Int | Kind::Var | Kind::DeclTag => 4,
+        Kind::Array => 12,
+        Kind::Struct | Kind::Union | Kind::Datasec | Kind::Enum64 => 12 * vlen,
+        Kind::Enum | Kind::FuncProto => 8 * vlen,
+        _ => 0,
+    }
+}
+
+/// FNV-1a of a name (the name index's order).
+fn hash(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+        (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+    })
 }
 
 fn u32_at(b: &[u8], o: usize) -> crate::error::Result<u32> {
@@ -279,25 +306,50 @@ impl Btf {
         let (ss, se) = span(str_off, str_len)?;
         let tb = &b[ts..te];
         let strs = &b[ss..se];
-        let mut types = vec![Type::new(Kind::Void, 0)];
+        // Index the records (kind, name, where each starts); each is parsed on first use.
+        let mut offs = vec![0u32];
+        let mut heads = vec![(Kind::Void, 0u32)];
         let mut p = 0usize;
         while p + 12 <= tb.len() {
-            let t = read_type(tb, &mut p, types.len())?;
-            types.push(t);
+            let id = offs.len();
+            let name_off = u32_at(tb, p)?;
+            let info = u32_at(tb, p + 4)?;
+            let k = (info >> 24) & 0x1f;
+            let kind = (k as usize)
+                .checked_sub(1)
+                .and_then(|i| KINDS.get(i).copied())
+                .ok_or_else(|| format!("unknown BTF kind {k} at type {id}"))?;
+            let end = p + 12 + body_len(kind, (info & 0xffff) as usize);
+            if end > tb.len() {
+                return Err(Error::Invalid(format!("BTF truncated at {}", tb.len())));
+            }
+            offs.push(p as u32);
+            heads.push((kind, name_off));
+            p = end;
         }
-        // Sorted by the names' bytes (a str's order is its bytes' order); the ids break ties, so
-        // an unstable sort gives the one order. Names that are not UTF-8 are left out.
-        let mut by_name: Vec<(&[u8], u32)> = (1..types.len() as u32)
-            .map(|i| (cbytes(strs, types[i as usize].name_off), i))
-            .filter(|(n, _)| !n.is_empty() && std::str::from_utf8(n).is_ok())
-            .collect();
-        by_name.sort_unstable();
-        let by_name: Vec<u32> = by_name.into_iter().map(|(_, i)| i).collect();
+        let mut types = Vec::new();
+        types.resize_with(offs.len(), OnceCell::new);
         Ok(Btf {
+            tb: tb.to_vec(),
+            offs,
+            heads,
             types,
             strs: strs.to_vec(),
-            by_name,
+            by_name: OnceCell::new(),
         })
+    }
+
+    /// (hash, id) of every named type whose name is UTF-8, in the index's order.
+    fn name_index(&self) -> Vec<(u64, u32)> {
+        let mut v: Vec<(u64, u32)> = (1..self.heads.len() as u32)
+            .filter_map(|i| {
+                let n = cbytes(&self.strs, self.heads[i as usize].1);
+                (!n.is_empty() && std::str::from_utf8(n).is_ok()).then(|| (hash(n), i))
+            })
+            .collect();
+        let name = |i: u32| cbytes(&self.strs, self.heads[i as usize].1);
+        v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))).then(a.1.cmp(&b.1)));
+        v
     }
 
     /// The string at `off` in the string section.
@@ -316,21 +368,42 @@ impl Btf {
     }
 
     pub fn len(&self) -> usize {
-        self.types.len()
+        self.offs.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.types.len() <= 1
+        self.offs.len() <= 1
     }
 
     pub fn get(&self, id: u32) -> Option<&Type> {
-        self.types.get(id as usize)
+        let cell = self.types.get(id as usize)?;
+        Some(cell.get_or_init(|| {
+            let (kind, name_off) = self.heads[id as usize];
+            if kind == Kind::Void {
+                return Box::new(Type::new(Kind::Void, 0));
+            }
+            let mut p = self.offs[id as usize] as usize;
+            // The record's bounds were checked when it was indexed.
+            Box::new(read_type(&self.tb, &mut p, id as usize).unwrap_or_else(|_| Type::new(kind, name_off)))
+        }))
     }
 
-    /// Type ids with this name (any kind).
-    pub fn ids(&self, name: &str) -> &[u32] {
-        let lo = self.by_name.partition_point(|&i| self.name(i) < name);
-        let hi = lo + self.by_name[lo..].partition_point(|&i| self.name(i) == name);
-        &self.by_name[lo..hi]
+    /// A type's kind without parsing it.
+    pub fn kind(&self, id: u32) -> Option<Kind> {
+        self.heads.get(id as usize).map(|h| h.0)
+    }
+
+    /// Type ids with this name (any kind), in id order.
+    pub fn ids(&self, name: &str) -> Vec<u32> {
+        let idx = self.by_name.get_or_init(|| self.name_index());
+        let h = hash(name.as_bytes());
+        let name = name.as_bytes();
+        let n = |i: u32| cbytes(&self.strs, self.heads[i as usize].1);
+        let lo = idx.partition_point(|e| (e.0, n(e.1)) < (h, name));
+        idx[lo..]
+            .iter()
+            .take_while(|e| e.0 == h && n(e.1) == name)
+            .map(|e| e.1)
+            .collect()
     }
 
     /// The complete struct or union named `name` (`struct page` or `page`).
@@ -342,7 +415,7 @@ impl Btf {
         let ids = self.ids(n);
         ids.iter()
             .copied()
-            .find(|&i| matches!(self.types[i as usize].kind, Kind::Struct | Kind::Union))
+            .find(|&i| matches!(self.kind(i), Some(Kind::Struct | Kind::Union)))
             .or_else(|| {
                 // A typedef'd struct (`atomic_long_t`, `seqcount_raw_spinlock_t`).
                 ids.iter().map(|&i| self.resolve(i)).find(|&i| {
@@ -397,7 +470,7 @@ impl Btf {
     }
 
     pub fn struct_size(&self, name: &str) -> Option<u64> {
-        self.find_struct(name).map(|i| self.types[i as usize].size)
+        self.find_struct(name).and_then(|i| self.get(i)).map(|t| t.size)
     }
 
     /// A member by name, looking through anonymous structs and unions; returns the bit offset
@@ -554,9 +627,9 @@ impl Btf {
 
     /// Value of an enumerator (`MOD_TEXT`, `TASK_RUNNING`...) in any enum.
     pub fn enum_value(&self, enumerator: &str) -> Option<i64> {
-        self.types
-            .iter()
-            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
+        (1..self.heads.len() as u32)
+            .filter(|&i| matches!(self.heads[i as usize].0, Kind::Enum | Kind::Enum64))
+            .filter_map(|i| self.get(i))
             .find_map(|t| {
                 t.enumerators
                     .iter()
