@@ -122,8 +122,12 @@ pub struct OrcFit {
     /// Entries that decode to an ordinary call frame: CALL, CFA = sp + a positive multiple of
     /// 8, the caller's bp unchanged or saved below the CFA at a multiple of 8.
     pub sane_calls: usize,
+    /// Entries examined (the whole table, or an even sample of it).
     pub entries: usize,
 }
+
+/// At most this many entries are decoded to choose a table's format.
+pub const DETECT_SAMPLE: usize = 16384;
 
 impl OrcFormat {
     pub const CLASSIC_V1: OrcFormat = OrcFormat {
@@ -136,6 +140,8 @@ impl OrcFormat {
     /// emit those for almost every instruction). Between v1 and v2, which decode call frames
     /// alike, bit 11 decides: v1 never sets it, v2's end-of-stack entries (entry code) do.
     /// None when no format makes a quarter of the entries sane (not an ORC table we know).
+    /// The call-frame count is taken over at most [`DETECT_SAMPLE`] entries spread evenly over
+    /// the table (a vmlinux table has ~300k; the proportions are what decides).
     pub fn detect(entry_bytes: &[u8]) -> Option<(OrcFormat, OrcFit)> {
         let words: Vec<&[u8]> = entry_bytes.chunks_exact(ENTRY_SIZE).collect();
         if words.is_empty() {
@@ -149,11 +155,13 @@ impl OrcFormat {
         } else {
             OrcVersion::V1
         };
+        let step = words.len().div_ceil(DETECT_SAMPLE);
+        let sample: Vec<&[u8]> = words.iter().step_by(step).copied().collect();
         let mut best: Option<(OrcFormat, OrcFit)> = None;
         for version in [old, OrcVersion::V3] {
             for regs in [OrcRegs::Classic, OrcRegs::Renumbered] {
                 let f = OrcFormat { version, regs };
-                let sane_calls = words
+                let sane_calls = sample
                     .iter()
                     .filter(|b| OrcEntry::decode(b, f).is_sane_call())
                     .count();
@@ -162,7 +170,7 @@ impl OrcFormat {
                         f,
                         OrcFit {
                             sane_calls,
-                            entries: words.len(),
+                            entries: sample.len(),
                         },
                     ));
                 }
@@ -238,10 +246,12 @@ impl OrcEntry {
 }
 
 /// One ORC table (vmlinux's or a module's), with absolute, sorted instruction addresses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OrcTable {
     pub ips: Vec<u64>,
-    pub entries: Vec<OrcEntry>,
+    /// The `orc_unwind[]` entry of each ip, as the dump holds it (decoded on lookup).
+    raw: Vec<[u8; ENTRY_SIZE]>,
+    format: OrcFormat,
 }
 
 impl OrcTable {
@@ -250,15 +260,15 @@ impl OrcTable {
     pub fn from_raw(ip_table: u64, ip_bytes: &[u8], entry_bytes: &[u8], f: OrcFormat) -> OrcTable {
         let n = (ip_bytes.len() / 4).min(entry_bytes.len() / ENTRY_SIZE);
         let mut ips = Vec::with_capacity(n);
-        let mut entries = Vec::with_capacity(n);
         for i in 0..n {
             let rel = ip_bytes.i32_at(i * 4).unwrap_or(0);
             ips.push((ip_table + 4 * i as u64).wrapping_add(rel as i64 as u64));
-            entries.push(OrcEntry::decode(
-                &entry_bytes[i * ENTRY_SIZE..(i + 1) * ENTRY_SIZE],
-                f,
-            ));
         }
+        let mut entries: Vec<[u8; ENTRY_SIZE]> = entry_bytes
+            .chunks_exact(ENTRY_SIZE)
+            .take(n)
+            .map(|c| c.try_into().unwrap_or_default())
+            .collect();
         // The kernel sorts these at boot (module tables at load); keep that invariant whatever
         // the dump holds.
         if !ips.windows(2).all(|w| w[0] <= w[1]) {
@@ -268,7 +278,11 @@ impl OrcTable {
             ips = a;
             entries = b;
         }
-        OrcTable { ips, entries }
+        OrcTable {
+            ips,
+            raw: entries,
+            format: f,
+        }
     }
 
     pub fn range(&self) -> Option<(u64, u64)> {
@@ -278,8 +292,8 @@ impl OrcTable {
     /// The entry covering `ip`: the last one at or below it.
     pub fn find(&self, ip: u64) -> Option<OrcEntry> {
         let i = self.ips.partition_point(|&x| x <= ip);
-        let e = *self.entries.get(i.checked_sub(1)?)?;
-        Some(e)
+        let b = self.raw.get(i.checked_sub(1)?)?;
+        Some(OrcEntry::decode(b, self.format))
     }
 }
 
