@@ -138,8 +138,22 @@ impl<S: ReadAt> PageCache<S> {
 impl<S: ReadAt> ReadAt for PageCache<S> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
+        let bs = self.block as u64;
         while done < buf.len() {
-            let n = self.copy_from_block(offset + done as u64, &mut buf[done..])?;
+            let at = offset + done as u64;
+            // A read of whole blocks that are not held (a page bitmap, a table read once) goes
+            // straight to the source: read once, it would only push out what is read again.
+            let whole = ((buf.len() - done) as u64 / bs) * bs;
+            if at % bs == 0 && whole >= 4 * bs && !self.inner.borrow().blocks.contains_key(&(at / bs)) {
+                let n = self.src.read_at(at, &mut buf[done..done + whole as usize])?;
+                self.inner.borrow_mut().stats.bytes_read += n as u64;
+                if n == 0 {
+                    break;
+                }
+                done += n;
+                continue;
+            }
+            let n = self.copy_from_block(at, &mut buf[done..])?;
             if n == 0 {
                 break;
             }
