@@ -216,3 +216,85 @@ fn lab_kdump_cpu1_registers_are_cpu1s() {
     );
     assert_eq!(r.culprit().map(|c| c.function.as_str()), Some("lab_read"));
 }
+
+/// The seed machine (lab scenario `seed-machine`: 32 vCPUs, 128 GiB, the reference case): no ELF
+/// (it would be 128 GiB), so QEMU's kdump-zlib (flattened, zero pages not stored) and
+/// makedumpfile's -d 31 dumps. Each gives the console's crashing task and CPU, a trace for every
+/// one of the 32 CPUs (the crashing one through __free_pages into lab_read, the others stopped by
+/// the panic's reboot IPI), and `bt -a` prints all 32.
+#[test]
+fn lab_seed_machine_32_cpus_128_gib() {
+    let dir = lab_dir().join("seed-machine");
+    if !dir.join("facts.json").is_file() {
+        common::skip(format!(
+            "{} absent (CRASHLENS_LAB_REUSE=1 python3 tests/lab/lab.py seed-machine)",
+            dir.display()
+        ));
+        return;
+    }
+    let facts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("facts.json")).unwrap()).unwrap();
+    assert_eq!(facts["crashing_comm"], "nginx");
+    assert_eq!(facts["prstatus"].as_array().map(|v| v.len()), Some(32));
+    let mut checked = 0;
+    for f in [
+        "vmcore.d31-zlib.kdump",
+        "vmcore.d31-lzo.kdump",
+        "vmcore.qemu-kdump-zlib",
+    ] {
+        let dump = dir.join(f);
+        if !dump.is_file() {
+            continue;
+        }
+        let r = report(&dump);
+        assert_eq!(r["kernel"]["release"], facts["kernel_release"], "{f}");
+        assert_eq!(r["panic"]["pid"], facts["crashing_pid"], "{f}: pid");
+        assert_eq!(r["panic"]["comm"], "nginx", "{f}: comm");
+        assert_eq!(r["panic"]["cpu"], facts["crashing_cpu"], "{f}: cpu");
+        assert_eq!(
+            r["panic"]["message"], facts["panic_message_first_line"],
+            "{f}: message"
+        );
+        let traces = r["cpu_traces"].as_array().expect("cpu_traces");
+        assert_eq!(traces.len(), 32, "{f}: one trace per CPU");
+        let crashing = facts["crashing_cpu"].as_u64().unwrap();
+        for (i, t) in traces.iter().enumerate() {
+            assert_eq!(t["cpu"].as_u64(), Some(i as u64), "{f}: CPU order");
+            let names: Vec<&str> = t["frames"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|fr| fr["function"].as_str())
+                .collect();
+            if i as u64 == crashing {
+                assert_eq!(t["pid"], facts["crashing_pid"], "{f}: CPU {i}");
+                let at = |n: &str| names.iter().position(|x| *x == n);
+                assert!(
+                    at("__free_pages").is_some() && at("__free_pages") < at("lab_read"),
+                    "{f}: CPU {i}: {names:?}"
+                );
+            } else {
+                // The other CPUs were stopped by panic()'s IPI while idle.
+                assert!(
+                    names.contains(&"stop_this_cpu") && names.contains(&"do_idle"),
+                    "{f}: CPU {i}: {names:?}"
+                );
+            }
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_crashlens"))
+            .args(["bt", "-a"])
+            .arg(&dump)
+            .output()
+            .expect("run crashlens");
+        assert!(out.status.success(), "{f}: bt -a");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let cpus: Vec<u32> = text
+            .lines()
+            .filter(|l| l.starts_with("PID:"))
+            .filter_map(|l| l.split("CPU:").nth(1)?.split_whitespace().next()?.parse().ok())
+            .collect();
+        assert_eq!(cpus, (0..32).collect::<Vec<u32>>(), "{f}: bt -a CPUs");
+        checked += 1;
+    }
+    assert!(checked >= 2, "seed-machine has no kdump files");
+}
