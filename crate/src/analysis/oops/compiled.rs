@@ -18,12 +18,18 @@ pub struct CFormat {
 /// usually holds one or two kinds of report, and compiling all rules costs more than parsing).
 pub struct CGroup {
     pub header: &'static str,
-    pub suppress: Vec<Regex>,
+    suppress: OnceLock<Vec<Regex>>,
     src: &'static Group,
     formats: OnceLock<Vec<CFormat>>,
 }
 
 impl CGroup {
+    /// The group's suppressions, compiled on first use (only for a line holding its header).
+    pub fn suppress(&self) -> &[Regex] {
+        self.suppress
+            .get_or_init(|| self.src.suppress.iter().map(|s| re(s)).collect())
+    }
+
     pub fn formats(&self) -> &[CFormat] {
         self.formats.get_or_init(|| {
             self.src
@@ -54,7 +60,7 @@ fn compile_parts(p: &[Part]) -> Vec<Option<Regex>> {
         .collect()
 }
 
-/// All groups (line filters compiled once).
+/// All groups (line filters compiled on first use).
 pub fn groups() -> &'static [CGroup] {
     static G: OnceLock<Vec<CGroup>> = OnceLock::new();
     G.get_or_init(|| {
@@ -62,7 +68,7 @@ pub fn groups() -> &'static [CGroup] {
             .iter()
             .map(|g| CGroup {
                 header: g.header,
-                suppress: g.suppress.iter().map(|s| re(s)).collect(),
+                suppress: OnceLock::new(),
                 src: g,
                 formats: OnceLock::new(),
             })

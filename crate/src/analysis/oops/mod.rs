@@ -308,6 +308,8 @@ mod tests {
     fn every_rule_compiles() {
         let g = compiled::groups();
         assert!(g.len() > 20 && g.iter().all(|g| !g.formats().is_empty()));
+        // Suppressions are compiled on first use: compile them all here.
+        assert!(g.iter().map(|g| g.suppress().len()).sum::<usize>() > 0);
         assert!(frames::common_skip().is_match("kmem_cache_alloc"));
         assert!(!frames::params().starts.is_empty());
     }

@@ -122,7 +122,7 @@ fn any_header(line: &str) -> bool {
 }
 
 fn matches_group(line: &str, g: &CGroup) -> bool {
-    line.contains(g.header) && !g.suppress.iter().any(|r| r.is_match(line))
+    line.contains(g.header) && !g.suppress().iter().any(|r| r.is_match(line))
 }
 
 /// The kernel re-prints a message cut by a console race as "** replaying previous printk message **".
