@@ -144,8 +144,13 @@ impl<S: ReadAt> ReadAt for PageCache<S> {
             // A read of whole blocks that are not held (a page bitmap, a table read once) goes
             // straight to the source: read once, it would only push out what is read again.
             let whole = ((buf.len() - done) as u64 / bs) * bs;
-            if at % bs == 0 && whole >= 4 * bs && !self.inner.borrow().blocks.contains_key(&(at / bs)) {
-                let n = self.src.read_at(at, &mut buf[done..done + whole as usize])?;
+            if at.is_multiple_of(bs)
+                && whole >= 4 * bs
+                && !self.inner.borrow().blocks.contains_key(&(at / bs))
+            {
+                let n = self
+                    .src
+                    .read_at(at, &mut buf[done..done + whole as usize])?;
                 self.inner.borrow_mut().stats.bytes_read += n as u64;
                 if n == 0 {
                     break;

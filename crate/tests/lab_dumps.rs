@@ -291,7 +291,14 @@ fn lab_seed_machine_32_cpus_128_gib() {
         let cpus: Vec<u32> = text
             .lines()
             .filter(|l| l.starts_with("PID:"))
-            .filter_map(|l| l.split("CPU:").nth(1)?.split_whitespace().next()?.parse().ok())
+            .filter_map(|l| {
+                l.split("CPU:")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
             .collect();
         assert_eq!(cpus, (0..32).collect::<Vec<u32>>(), "{f}: bt -a CPUs");
         checked += 1;

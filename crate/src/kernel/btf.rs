@@ -348,7 +348,11 @@ impl Btf {
             })
             .collect();
         let name = |i: u32| cbytes(&self.strs, self.heads[i as usize].1);
-        v.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| name(a.1).cmp(name(b.1))).then(a.1.cmp(&b.1)));
+        v.sort_unstable_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| name(a.1).cmp(name(b.1)))
+                .then(a.1.cmp(&b.1))
+        });
         v
     }
 
@@ -383,7 +387,10 @@ impl Btf {
             }
             let mut p = self.offs[id as usize] as usize;
             // The record's bounds were checked when it was indexed.
-            Box::new(read_type(&self.tb, &mut p, id as usize).unwrap_or_else(|_| Type::new(kind, name_off)))
+            Box::new(
+                read_type(&self.tb, &mut p, id as usize)
+                    .unwrap_or_else(|_| Type::new(kind, name_off)),
+            )
         }))
     }
 
@@ -470,7 +477,9 @@ impl Btf {
     }
 
     pub fn struct_size(&self, name: &str) -> Option<u64> {
-        self.find_struct(name).and_then(|i| self.get(i)).map(|t| t.size)
+        self.find_struct(name)
+            .and_then(|i| self.get(i))
+            .map(|t| t.size)
     }
 
     /// A member by name, looking through anonymous structs and unions; returns the bit offset

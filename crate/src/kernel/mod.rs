@@ -426,7 +426,11 @@ impl Kernel {
             .map(|t| kallsyms::read(self, &t, &known));
         // vmlinux's symbols: kallsyms kept compressed (`ks`), or a System.map's (`eager`).
         let (ks, mut eager, source) = match from_keys {
-            Some(Ok((ks, enc))) => (Some(ks), Vec::new(), format!("kallsyms (VMCOREINFO), {enc}")),
+            Some(Ok((ks, enc))) => (
+                Some(ks),
+                Vec::new(),
+                format!("kallsyms (VMCOREINFO), {enc}"),
+            ),
             other => {
                 // No keys (before 6.0), or keys that do not lead to a consistent table (a damaged
                 // or foreign VMCOREINFO): look for the tables by their structure.
@@ -448,7 +452,11 @@ impl Kernel {
                     Err(e) => match self.system_map.get() {
                         Some(m) => {
                             warnings.push(format!("kallsyms unreadable ({why}; scanning the kernel image failed: {e}): symbols from the System.map given"));
-                            (None, m.clone(), "System.map (given by the user)".to_string())
+                            (
+                                None,
+                                m.clone(),
+                                "System.map (given by the user)".to_string(),
+                            )
                         }
                         None => {
                             warnings.push(format!("kernel symbols unavailable: {why} and scanning the kernel image failed: {e}"));

@@ -188,7 +188,11 @@ impl SymbolTable {
             .collect();
         let idx = self.eager_by_name.get_or_init(|| {
             let mut v: Vec<u32> = (0..self.eager.len() as u32).collect();
-            v.sort_by(|&a, &b| self.eager[a as usize].name.cmp(&self.eager[b as usize].name));
+            v.sort_by(|&a, &b| {
+                self.eager[a as usize]
+                    .name
+                    .cmp(&self.eager[b as usize].name)
+            });
             v
         });
         let from = idx.partition_point(|&i| self.eager[i as usize].name.as_str() < name);
@@ -198,12 +202,10 @@ impl SymbolTable {
                 .take_while(|&&i| self.eager[i as usize].name == name)
                 .map(|&i| i + nk as u32),
         );
-        ids.into_iter()
-            .map(|id| self.sym(id))
-            .min_by_key(|s| {
-                let low = s.addr < KERNEL_HALF;
-                (s.module.is_some(), low, if low { 0 } else { s.addr })
-            })
+        ids.into_iter().map(|id| self.sym(id)).min_by_key(|s| {
+            let low = s.addr < KERNEL_HALF;
+            (s.module.is_some(), low, if low { 0 } else { s.addr })
+        })
     }
 
     /// `symbol+0xoff/0xsize [module]` for an address, or `None` when no symbol covers it.
