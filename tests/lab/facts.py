@@ -28,7 +28,8 @@ TS = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide error|invalid opcode|'
                    r'WARNING: |sysrq: Trigger a crash|SysRq : Trigger a crash|Oops: |(?:NMI )?watchdog: BUG: soft lockup|'
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
-                   r'INFO: task .* blocked|rcu: INFO:|INFO: rcu_\w+ (?:self-)?detected stall|Out of memory)')
+                   r'INFO: task .* blocked|rcu: INFO:|INFO: rcu_\w+ (?:self-)?detected stall|Out of memory|'
+                   r'mce: \[Hardware Error\])')
 INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',
          'show_stack', 'oops_end', 'die', 'do_trap', 'do_error_trap'}
 REG_ALIASES = {}
@@ -88,7 +89,7 @@ def operand_register(insn):
     return None
 
 
-def parse(lines, scenario=None):
+def parse(lines, scenario=None, ko=None):
     f = {'scenario': scenario}
     rel = next((re.search(r'^Linux version (\S+)', l) for l in lines if l.startswith('Linux version ')), None)
     f['kernel_release'] = rel.group(1) if rel else None
@@ -192,7 +193,7 @@ def parse(lines, scenario=None):
     f['culprit_rule'] = rule
     for rx, rule_of in CLASSES:
         if any(re.search(rx, l) for l in rep):
-            rule_of(f, rep, lines)
+            rule_of(f, rep, lines, ko=ko)
             break
     return f
 
@@ -203,7 +204,7 @@ def parse(lines, scenario=None):
 # console supports (None when the cause is not a kernel function) and the keys of
 # ../shared/checks' verdict check (must_match_en/_zh regexes of the narrative, not_culprit).
 
-def _init_death(f, rep, lines=None):
+def _init_death(f, rep, lines=None, ko=None):
     """'Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000300': user space's PID 1
     exited; the exit status is decoded the way do_exit() encodes it."""
     line = next(l for l in rep if 'Attempted to kill init!' in l)
@@ -244,7 +245,7 @@ def _chain_of(rep, start):
     return out
 
 
-def _hung_task(f, rep, lines):
+def _hung_task(f, rep, lines, ko=None):
     """'INFO: task X:PID blocked for more than N seconds' + 'Kernel panic - not syncing: hung_task: blocked
     tasks': the reported tasks and their traces; who holds which lock from what the kernel printed (the
     hung-task detector's 'blocked on a mutex likely owned by task Y:PID' where it has one, the lab module's
@@ -322,9 +323,136 @@ def _hung_task(f, rep, lines):
             f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'no cycle, owner function not printed'
 
 
+SLOWPATHS = ('native_queued_spin_lock_slowpath', 'queued_spin_lock_slowpath', '__pv_queued_spin_lock_slowpath')
+IDLE = ['native_safe_halt', 'pv_native_safe_halt', 'default_idle', 'arch_cpu_idle', 'default_idle_call',
+        'do_idle', 'cpu_startup_entry']
+
+
+def ko_lock_calls(ko):
+    """The module's calls to a spin lock function with a constant first argument, read with
+    objdump -dr from the .ko itself: {function: [lock symbol, ...]} (the `mov $0x0,%rdi` before
+    the call carries the relocation that names the lock, as section+offset or symbol)."""
+    syms = {}
+    for l in subprocess.run(['objdump', '-t', ko], capture_output=True, text=True).stdout.splitlines():
+        m = re.match(r'^([0-9a-f]{16}) (.{7}) (\S+)\s+[0-9a-f]{16} (\S+)$', l)
+        if m and m.group(3).startswith('.') and 'O' in m.group(2):
+            syms[(m.group(3), int(m.group(1), 16))] = m.group(4)
+    out, func, rdi, pending_rdi = {}, None, None, False
+    for l in subprocess.run(['objdump', '-dr', ko], capture_output=True, text=True).stdout.splitlines():
+        m = re.match(r'^[0-9a-f]{16} <(.+)>:$', l)
+        if m:
+            func, rdi = m.group(1), None
+            continue
+        m = re.search(r'R_X86_64_32S\s+(\S+)$', l)
+        if m and pending_rdi:
+            t = m.group(1)
+            m2 = re.match(r'^(\.[A-Za-z0-9_.]+)(?:\+0x([0-9a-f]+))?$', t)
+            rdi = syms.get((m2.group(1), int(m2.group(2) or '0', 16)), t) if m2 else t
+            continue
+        pending_rdi = bool(re.search(r'\tmov\s+\$0x0,%rdi$', l))
+        m = re.search(r'R_X86_64_PLT32\s+(_raw_spin_(?:lock|trylock)\w*)-0x4$', l)
+        if m and func and rdi:
+            out.setdefault(func, []).append(rdi)
+    return out
+
+
+def _lockup(f, rep, lines=None, ko=None):
+    """'watchdog: BUG: soft lockup - CPU#N stuck for Xs! [comm:pid]'. A CPU interrupted in a
+    spin lock's slow path waits for the lock in RDI (the slow path's first argument, printed in
+    the register dump); the module's own code (objdump -dr of the .ko) says which symbol the
+    waiter passed and which other functions take that lock: when the waiter is the only one on
+    the stack, the other taker returned with it held."""
+    line = next(l for l in rep if re.search(r'soft lockup|hard LOCKUP', l))
+    m = re.search(r'CPU#(\d+) stuck for (\d+)s', line)
+    f['crash_class'] = 'lockup'
+    f['lockup_cpu'], f['lockup_seconds'] = (int(m.group(1)), int(m.group(2))) if m else (None, None)
+    f['not_culprit'] = sorted(set(IDLE))
+    f['must_match_en'] = [r'soft lockup' if 'soft' in line else r'hard lockup']
+    f['must_match_zh'] = [r'soft lockup' if 'soft' in line else r'hard lockup']
+    if f['lockup_cpu'] is not None:
+        f['must_match_en'].append(rf'CPU {f["lockup_cpu"]}\b')
+        f['must_match_zh'].append(rf'CPU {f["lockup_cpu"]}')
+    if f['rip_function'] not in SLOWPATHS:
+        return
+    regs = f.get('oops_registers') or {}
+    f['spinlock_address'] = regs.get('rdi')
+    chain = [c.split(' ') for c in f['call_chain']]
+    wc = next((c for c in chain[1:] if len(c) > 1 and not c[0].startswith('_raw_spin')), None)
+    waiter, wmod = (wc[0], wc[1].strip('[]')) if wc else (None, None)
+    f['spinlock_waiter'] = waiter
+    f['not_culprit'] = sorted(set(IDLE + [f['rip_function'], '_raw_spin_lock'] + ([waiter.split('.')[0]] if waiter else [])))
+    f['must_match_en'].append(re.escape(f['spinlock_address'][2:]) if f['spinlock_address'] else r'spinlock')
+    if not (ko and waiter and os.path.exists(ko)):
+        return
+    calls = ko_lock_calls(ko)
+    lock = next(iter(calls.get(waiter, [])), None)
+    f['spinlock_symbol'] = lock
+    takers = sorted(fn for fn, locks in calls.items() if lock in locks)
+    f['spinlock_takers'] = takers
+    others = [t for t in takers if t != waiter]
+    if lock:
+        f['must_match_en'].append(rf'\b{re.escape(lock)}\b')
+        f['must_match_zh'].append(rf'\b{re.escape(lock)}\b')
+    if len(others) == 1:
+        f['culprit_function'], f['culprit_module'] = others[0], wmod
+        f['culprit_rule'] = 'the other function that takes the lock the locked-up CPU waits for (no CPU is inside it)'
+        f['must_match_en'] += [r'never released', rf'\b{re.escape(others[0].split(".")[0])}\b']
+        f['must_match_zh'] += [r'从未释放', rf'{re.escape(others[0].split(".")[0])}']
+
+
+def _rcu_stall(f, rep, lines=None, ko=None):
+    """'rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:' / 'self-detected stall on CPU':
+    the CPUs of the '  N-....: (...)' lines; what the stalled CPU ran is the RIP of the report's
+    backtrace (the culprit by the generic rule: the module frame / the RIP function)."""
+    i = next(i for i, l in enumerate(rep) if re.search(r'(?:rcu: )?INFO: rcu_\w+ .*stall', l))
+    f['crash_class'] = 'rcu-stall'
+    f['rcu_flavor'] = re.search(r'INFO: (\S+)', rep[i]).group(1)
+    cpus = []
+    for l in rep[i + 1:i + 10]:
+        m = re.match(r'^(?:rcu:)?\s+(\d+)-\S*: ', l)
+        if m:
+            cpus.append(int(m.group(1)))
+    f['rcu_stalled_cpus'] = cpus
+    f['not_culprit'] = sorted(set(IDLE + ['rcu_sched_clock_irq', 'rcu_pending', 'print_cpu_stall', 'panic',
+                                         'update_process_times', 'tick_sched_timer']))
+    f['must_match_en'] = [r'RCU', r'stall'] + [rf'CPU {c}\b' for c in cpus]
+    f['must_match_zh'] = [r'RCU', r'停滞'] + [rf'CPU {c}' for c in cpus]
+
+
+def _machine_check(f, rep, lines=None, ko=None):
+    """'mce: [Hardware Error]: CPU 1: Machine Check Exception: 6 Bank 1: be0000000000009f' and its
+    ADDR/MISC line: hardware, no kernel culprit; MCi_STATUS decoded bit by bit."""
+    line = next(l for l in rep if re.search(r'mce: \[Hardware Error\]: CPU \d+: Machine Check', l))
+    m = re.search(r'CPU (\d+): Machine Check[^:]*: ([0-9a-f]+) Bank (\d+): ([0-9a-f]+)', line)
+    cpu, mcg, bank, status = int(m.group(1)), int(m.group(2), 16), int(m.group(3)), int(m.group(4), 16)
+    f['crash_class'] = 'machine-check'
+    f['mce_cpu'], f['mce_bank'], f['mce_mcg_status'], f['mce_status'] = cpu, bank, hex(mcg), f'{status:#018x}'
+    f['mce_status_flags'] = [n for b, n in ((63, 'VAL'), (62, 'OVER'), (61, 'UC'), (60, 'EN'), (59, 'MISCV'),
+                                            (58, 'ADDRV'), (57, 'PCC'), (56, 'S'), (55, 'AR')) if status >> b & 1]
+    f['mce_mca_code'] = hex(status & 0xffff)
+    a = next((re.search(r'ADDR ([0-9a-f]+)', l) for l in rep if 'mce: [Hardware Error]:' in l and ' ADDR ' in l), None)
+    f['mce_address'] = hex(int(a.group(1), 16)) if a else None
+    r = next((re.search(r'\{(\w+)', l) for l in rep if 'mce: [Hardware Error]: RIP' in l), None)
+    f['mce_rip_function'] = r.group(1) if r else None
+    f['culprit_function'], f['culprit_module'] = None, None
+    f['culprit_rule'] = 'hardware (machine check): no kernel culprit'
+    f['not_culprit'] = sorted(set(IDLE + ([r.group(1)] if r else [])))
+    f['must_match_en'] = [r'not a software bug', r'hardware', rf'bank {bank}\b', f'{status:#018x}']
+    f['must_match_zh'] = [r'不是软件缺陷', r'硬件', rf'bank {bank}', f'{status:#018x}']
+    if 'PCC' in f['mce_status_flags']:
+        f['must_match_en'].append(r'processor context corrupt')
+        f['must_match_zh'].append(r'PCC|处理器上下文')
+    if f['mce_address']:
+        f['must_match_en'].append(re.escape(f['mce_address']))
+        f['must_match_zh'].append(re.escape(f['mce_address']))
+
+
 CLASSES = [
     (r'Kernel panic - not syncing: Attempted to kill init!', _init_death),
     (r'Kernel panic - not syncing: hung_task: blocked tasks', _hung_task),
+    (r'mce: \[Hardware Error\]: CPU \d+: Machine Check', _machine_check),
+    (r'(?:NMI )?watchdog: BUG: soft lockup|Watchdog detected hard LOCKUP', _lockup),
+    (r'(?:rcu: )?INFO: rcu_\w+ .*stall', _rcu_stall),
 ]
 
 
@@ -335,8 +463,9 @@ def main():
     ap.add_argument('--scenario')
     ap.add_argument('--vmcoreinfo')
     ap.add_argument('-o', '--out')
+    ap.add_argument('--ko', help='the module the guest loaded (spinlock takers from its code)')
     a = ap.parse_args()
-    f = parse(lines_of(a.console), a.scenario)
+    f = parse(lines_of(a.console), a.scenario, a.ko)
     if a.vmcoreinfo:
         vi = open(a.vmcoreinfo).read()
         m = re.search(r'^OSRELEASE=(\S+)', vi, re.M)

@@ -4,7 +4,8 @@
     kernels.py KREL            -> prints the kernel root dir (boot/vmlinuz-KREL, lib/modules/KREL)
                                   and the headers dir, one per line
 
-bookworm kernels (6.1.0-*): image .deb downloaded with apt-get and extracted into
+bookworm kernels (6.1.0-*, the cloud flavour and the generic one, 6.1.0-56-amd64, which has
+CONFIG_X86_MCE for the machine-check scenario): image .deb downloaded with apt-get and extracted into
     $CACHE/_kernels/KREL/ ; headers installed with apt-get (linux-headers-KREL, /usr/src).
 bullseye kernels (5.10.0-*): a private apt sources list (deb.debian.org bullseye + bullseye-security)
     under $CACHE/_apt/bullseye with its own lists/cache dirs (the host's apt setup is not touched);

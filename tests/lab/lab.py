@@ -31,6 +31,15 @@ K612T = '6.12.117+deb13-cloud-amd64'     # trixie
 K72 = '7.2.13+deb14-cloud-amd64'         # sid (built with gcc-16)
 K73 = '7.3.4+deb13-cloud-amd64'          # trixie-backports
 K73RT = '7.3.4+deb13-rt-amd64'           # trixie-backports, PREEMPT_RT
+# The generic (non-cloud) flavour: the 6.1 cloud kernel has no CONFIG_X86_MCE (7.3 cloud has it)
+K61G = '6.1.0-56-amd64'
+# A fatal machine check injected from QEMU's monitor (HMP `mce cpu bank status mcg_status addr misc`):
+# MCi_STATUS VAL|UC|EN|MISCV|ADDRV|PCC with MCA code 0x009f (memory controller error: memory
+# read, channel unspecified); MCG_STATUS MCIP|EIPV (no restart IP); ADDR a guest-physical
+# address; MISC address mode 2 (physical) with LSB 6.
+MCE_HMP = 'mce 1 1 0xbe0000000000009f 0x6 0x2345000 0x86'
+SOFT = ' softlockup_panic=1 watchdog_thresh=2'
+RCU = ' sysctl.kernel.panic_on_rcu_stall=1 rcupdate.rcu_cpu_stall_timeout=3'   # a sysctl, not a boot parameter
 CPU4 = 'max,la57=off'          # TCG, 4-level paging
 IOF = 'init_on_free=1'         # freed memory is zero: small compressed dumps
 # hung_task_panic= is a boot parameter (kernel/hung_task.c __setup); the timeout is a sysctl only,
@@ -52,6 +61,13 @@ SCENARIOS = {
     'stack':     dict(kernel=K61, mode='stack', append=IOF, doc='unbounded recursion: kernel stack guard page hit'),
     'lockup':    dict(kernel=K61, mode='lockup', append=IOF + ' softlockup_panic=1 watchdog_thresh=2',
                       doc='soft lockup (spin with preemption off), softlockup_panic=1'),
+    'spinlock':  dict(kernel=K61, mode='spinlock', append=IOF + SOFT,
+                      doc='soft lockup on a spinlock: lab_spin_take returns with lab_spin_lock held, '
+                          'lab_spin_again spins on it'),
+    'rcu-stall': dict(kernel=K61, mode='rcu', append=IOF + RCU,
+                      doc='RCU stall: spin inside rcu_read_lock() with preemption off, panic_on_rcu_stall=1'),
+    'mce':       dict(kernel=K61G, mode='mce', append=IOF, hmp=[MCE_HMP],
+                      doc='fatal machine check injected on CPU 1 from QEMU\'s monitor (6.1 generic flavour)'),
     'init-exit': dict(kernel=K61, mode='initexit', append=IOF,
                       doc='init (PID 1, the lab\'s shell script) exits with status 3: "Attempted to kill init! '
                           'exitcode=0x00000300"'),
@@ -101,6 +117,20 @@ SCENARIOS = {
     'k73-deadlock': dict(kernel=K73, mode='deadlock', append=IOF + HUNG,
                          doc='trixie-backports 7.3 cloud kernel: ABBA deadlock on two module mutexes, '
                              'hung_task_panic=1'),
+    'k73-spinlock': dict(kernel=K73, mode='spinlock', append=IOF + SOFT,
+                         doc='trixie-backports 7.3 cloud kernel: soft lockup on a spinlock never released'),
+    'k73-rcu-stall': dict(kernel=K73, mode='rcu', append=IOF + RCU,
+                          doc='trixie-backports 7.3 cloud kernel: RCU stall inside rcu_read_lock()'),
+    'k73-mce':   dict(kernel=K73, mode='mce', append=IOF, hmp=[MCE_HMP],
+                      doc='trixie-backports 7.3 cloud kernel (CONFIG_X86_MCE=y): fatal machine check from '
+                          'QEMU\'s monitor'),
+    # Hard lockup: interrupts off. Debian builds only the perf NMI watchdog (no buddy detector) and
+    # TCG has no PMU, so the console says "Perf NMI watchdog permanently disabled"; the RCU stall
+    # detector of the other CPU catches the CPU instead (its NMI backtrace works under TCG).
+    'k73-hardlockup': dict(kernel=K73, mode='hardlockup', timeout=120,
+                           append=IOF + ' nmi_watchdog=1 hardlockup_panic=1 watchdog_thresh=2' + RCU,
+                           doc='trixie-backports 7.3 cloud kernel: spin with interrupts off; no NMI watchdog '
+                               'under TCG, the RCU stall detector panics'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
@@ -323,6 +353,7 @@ case "$mode" in
   nginx) if [ -n "$cpu" ]; then taskset -c "$cpu" /usr/sbin/nginx; else /usr/sbin/nginx; fi ;;
   none)  exec sh ;;
   initexit) echo "CRASHLENS-LAB: init exits with status 3"; exit 3 ;;
+  mce)   echo "CRASHLENS-LAB: waiting for a machine check from QEMU's monitor"; sleep 100000 ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
 esac
 echo "CRASHLENS-LAB: still alive?!"
@@ -427,12 +458,22 @@ def run_pvpanic(d, out, kernel, initrd, run):
         end = t0 + d['timeout']
         seen = None
         panicked = False
+        hmp = list(d.get('hmp') or [])        # monitor commands sent once the crash mode is up
+        ready = None
         while time.time() < end:
             try:
                 m = qmp.recv(0.5)
             except TimeoutError:
                 # pvpanic is a module: a panic before it loads shows only on the console
                 txt = open(console, 'rb').read() if os.path.exists(console) else b''
+                if hmp and ready is None and b'triggering crash mode=' in txt:
+                    ready = time.time()
+                if hmp and ready and time.time() - ready > 2:
+                    for c in hmp:
+                        r = qmp.cmd('human-monitor-command', **{'command-line': c})
+                        run.setdefault('hmp', []).append({'command': c, 'reply': r})
+                        log(f'monitor: {c} -> {r}')
+                    hmp = []
                 if seen is None and b'end Kernel panic' in txt:
                     seen = time.time()
                 if seen and time.time() - seen > 3:
@@ -746,7 +787,23 @@ def postprocess_elf(d, out, run, ko, elf):
         if src != elf and os.path.exists(src):
             os.unlink(src)
     shutil.copy(ko, os.path.join(out, 'crashlens_lab.ko'))
-    f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), d['name'])
+    return derive_facts(d, out, run)
+
+
+def derive_facts(d, out, run):
+    """facts.json of a scenario from what its directory holds: console.log (else the dump's log
+    as makedumpfile reads it), vmcoreinfo.txt, the dump's notes, crashlens_lab.ko."""
+    elf = os.path.join(out, 'vmcore.elf')
+    vi = open(os.path.join(out, 'vmcoreinfo.txt')).read()
+    kout = os.path.join(out, 'crashlens_lab.ko')
+    try:
+        f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), d['name'], kout)
+    except SystemExit:
+        # A report printed from NMI-like context (a machine check) is deferred to the console
+        # and QEMU pauses on pvpanic before it is flushed: then the facts come from the log as
+        # makedumpfile reads it from the dump (an independent reader), and say so.
+        f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'vmcore.dmesg.txt')), d['name'], kout)
+        f['facts_source'] = 'vmcore.dmesg.txt (makedumpfile --dump-dmesg): the console lacks the report'
     m = re.search(r'^OSRELEASE=(\S+)', vi, re.M)
     f['vmcoreinfo_osrelease'] = m.group(1) if m else None
     if m and f['kernel_release'] != m.group(1):
@@ -766,7 +823,7 @@ def postprocess_elf(d, out, run, ko, elf):
     # (e.g. "Kernel panic - not syncing" after a stack-guard oops). Fill what the console lacks from
     # the same kernel's log as read from the dump, and say so.
     if dtxt:
-        g = factsmod.parse(factsmod.lines_of(dm), d['name'])
+        g = factsmod.parse(factsmod.lines_of(dm), d['name'], kout)
         filled = [k for k, v in g.items() if f.get(k) in (None, []) and v not in (None, [])]
         for k in filled:
             f[k] = g[k]
@@ -789,10 +846,15 @@ def reparse(out, name):
     run (prstatus, VMCOREINFO, guest) are kept. No guest run."""
     fp = os.path.join(out, 'facts.json')
     old = json.load(open(fp))
-    f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), name)
+    ko = os.path.join(out, 'crashlens_lab.ko')
     dm = os.path.join(out, 'vmcore.dmesg.txt')
+    try:
+        f = factsmod.parse(factsmod.lines_of(os.path.join(out, 'console.log')), name, ko)
+    except SystemExit:      # the console lacks the report (see derive_facts)
+        f = factsmod.parse(factsmod.lines_of(dm), name, ko)
+        f['facts_source'] = 'vmcore.dmesg.txt (makedumpfile --dump-dmesg): the console lacks the report'
     if os.path.exists(dm):
-        g = factsmod.parse(factsmod.lines_of(dm), name)
+        g = factsmod.parse(factsmod.lines_of(dm), name, ko)
         filled = [k for k, v in g.items() if f.get(k) in (None, []) and v not in (None, [])]
         for k in filled:
             f[k] = g[k]
@@ -861,7 +923,7 @@ def run_scenario(name, force=False):
     out = final
     log(f'{name}: done in {T["total"]} s -> {out}')
     log(f'{name}: {f["panic_message_first_line"]} | RIP {f["rip_function"]} [{f["rip_module"]}] | '
-        f'{f["crashing_comm"]} pid {f["crashing_pid"]} | culprit {f["culprit_function"]} [{f["culprit_module"]}]')
+        f'{f.get("crashing_comm")} pid {f.get("crashing_pid")} | culprit {f["culprit_function"]} [{f["culprit_module"]}]')
     return run
 
 

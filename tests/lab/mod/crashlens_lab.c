@@ -17,6 +17,10 @@
  *           block in mutex_lock() for ever (boot with hung_task_panic=1, a short timeout)
  *   hung    one kernel thread takes lab_lock_hung and sleeps for ever holding it; a second one
  *           blocks on it (no cycle)
+ *   spinlock  a function takes lab_spin_lock and returns without releasing it (an error path
+ *           that forgets spin_unlock()); the next spin_lock() spins forever (soft lockup)
+ *   rcu     spin inside rcu_read_lock() with preemption disabled (boot with panic_on_rcu_stall=1)
+ *   hardlockup  spin with interrupts disabled (boot with nmi_watchdog=1 hardlockup_panic=1)
  * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
  * frees a page it never allocated, __free_pages(NULL, 0), when simulate_enomem=1 (the default).
  */
@@ -36,6 +40,9 @@
 #include <linux/delay.h>
 #include <linux/err.h>
 #include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/rcupdate.h>
+#include <linux/irqflags.h>
 
 struct lab_item {
 	u64 magic;
@@ -193,6 +200,49 @@ static void lab_start_threads(int (*one)(void *), const char *n1, int (*two)(voi
 }
 /* ---- end deadlock / hung ---- */
 
+/* spinlock: a lock taken on an error path and never released */
+static DEFINE_SPINLOCK(lab_spin_lock);
+static int lab_spin_users;
+
+static noinline int lab_spin_take(int n)
+{
+	spin_lock(&lab_spin_lock);
+	lab_spin_users += n;
+	if (lab_spin_users > 0) {
+		pr_emerg("crashlens_lab: lab_spin_take returns with lab_spin_lock held\n");
+		return -EBUSY;		/* BUG: forgot spin_unlock(&lab_spin_lock) */
+	}
+	spin_unlock(&lab_spin_lock);
+	return 0;
+}
+
+static noinline void lab_spin_again(void)
+{
+	pr_emerg("crashlens_lab: taking lab_spin_lock again\n");
+	spin_lock(&lab_spin_lock);	/* spins: nobody will release it */
+	lab_spin_users--;
+	spin_unlock(&lab_spin_lock);
+}
+
+/* rcu: a reader that never leaves its read-side critical section */
+static noinline void lab_rcu_spin(void)
+{
+	pr_emerg("crashlens_lab: spinning inside rcu_read_lock() with preemption disabled\n");
+	rcu_read_lock();
+	preempt_disable();
+	for (;;)
+		cpu_relax();
+}
+
+/* hardlockup: interrupts off, so neither the timer nor the soft lockup watchdog runs here */
+static noinline void lab_irq_spin(void)
+{
+	pr_emerg("crashlens_lab: spinning with interrupts disabled\n");
+	local_irq_disable();
+	for (;;)
+		cpu_relax();
+}
+
 static noinline void lab_provoke(const char *what)
 {
 	struct victim *volatile v = NULL;
@@ -220,6 +270,13 @@ static noinline void lab_provoke(const char *what)
 		lab_start_threads(lab_deadlock_ab, "lab_abba_1", lab_deadlock_ba, "lab_abba_2");
 	else if (!strncmp(what, "hung", 4))
 		lab_start_threads(lab_hung_holder, "lab_holder", lab_hung_waiter, "lab_waiter");
+	else if (!strncmp(what, "spinlock", 8)) {
+		if (lab_spin_take(1))
+			lab_spin_again();
+	} else if (!strncmp(what, "rcu", 3))
+		lab_rcu_spin();
+	else if (!strncmp(what, "hardlockup", 10))
+		lab_irq_spin();
 	else
 		pr_warn("crashlens_lab: unknown request '%s'\n", what);
 }
