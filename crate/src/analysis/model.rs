@@ -40,6 +40,8 @@ pub enum CrashClass {
     Oom,
     Sysrq,
     MachineCheck,
+    /// An RCU CPU stall (`rcu: INFO: rcu_sched detected stalls on CPUs/tasks`).
+    RcuStall,
     /// "Attempted to kill init!": PID 1 exited.
     InitDeath,
     /// panic() called by the code itself.
@@ -70,6 +72,7 @@ impl CrashClass {
             Oom => "oom",
             Sysrq => "sysrq",
             MachineCheck => "machine-check",
+            RcuStall => "rcu-stall",
             InitDeath => "init-death",
             Panic => "panic",
             Unknown => "unknown",

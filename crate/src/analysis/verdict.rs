@@ -120,6 +120,15 @@ pub enum CulpritRule {
     Warning,
     /// The function kept the CPU until the lockup detector fired.
     Lockup,
+    /// The function took the spinlock `lock` a locked-up CPU waits for and returned without
+    /// releasing it (no CPU's stack is inside a function that takes it).
+    SpinlockNeverReleased { lock: String },
+    /// CPU `cpu` is inside the function's critical section of the spinlock `lock` another CPU
+    /// spins on.
+    SpinlockHeld { lock: String, cpu: u32 },
+    /// The function ran on the CPU `cpu` that RCU reported stalled (never passing a quiescent
+    /// state: a loop with preemption off or inside rcu_read_lock()).
+    RcuStall { cpu: u32 },
     /// The function exhausted the kernel stack.
     StackOverflow,
     /// Tasks deadlocked on these locks (each waits for the next, held by the next task): the

@@ -121,6 +121,11 @@ static CLASS: &[(CrashClass, &str, &str)] = &[
         "init 进程（PID 1）退出",
     ),
     (
+        CrashClass::RcuStall,
+        "an RCU CPU stall",
+        "RCU CPU 停滞（RCU stall）",
+    ),
+    (
         CrashClass::MachineCheck,
         "a hardware machine check",
         "硬件机器检查异常（MCE）",
@@ -294,6 +299,18 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
         CulpritRule::Lockup => Both::new(
             format!("{f} kept the CPU without scheduling (e.g. spinning with preemption off) until the lockup detector fired{tn}"),
             format!("{m}{f} 长时间占用 CPU 不释放（例如关抢占自旋），触发了 lockup 检测。"),
+        ),
+        CulpritRule::SpinlockNeverReleased { lock } => Both::new(
+            format!("{f} takes the spinlock {lock} and no CPU is inside it any more: it returned with the lock held (an error path without spin_unlock()){tn}; check every return path of {f}"),
+            format!("{m}{f} 会获取自旋锁 {lock}，但已经没有任何 CPU 停留在这个函数里：它返回时没有释放这把锁（某个出错分支漏了 spin_unlock()），应逐一检查 {f} 的所有返回路径。"),
+        ),
+        CulpritRule::SpinlockHeld { lock, cpu } => Both::new(
+            format!("CPU {cpu} is inside {f}, which takes the spinlock {lock} the locked-up CPU waits for{tn}; see why its critical section does not end"),
+            format!("CPU {cpu} 正停留在 {m}{f} 中，而 {f} 持有发生 lockup 的 CPU 所等待的自旋锁 {lock}，应查明它的临界区为什么一直没有结束。"),
+        ),
+        CulpritRule::RcuStall { cpu } => Both::new(
+            format!("{f} kept CPU {cpu} from passing through an RCU quiescent state (a loop with preemption off or inside rcu_read_lock()){tn}"),
+            format!("{m}{f} 让 CPU {cpu} 一直无法经过 RCU 静止状态（关抢占循环，或在 rcu_read_lock() 临界区内循环）。"),
         ),
         CulpritRule::StackOverflow => Both::new(
             format!("{f} exhausted the kernel stack (recursion or large stack frames){tn}"),
@@ -813,6 +830,13 @@ pub fn words(r: &Report) -> Option<Words> {
         Some(cw) => cw.narrative.iter().cloned().map(Some).collect(),
         None => vec![Some(opening(v))],
     };
+    // A lockup in a loop of its own: where in the loop, from debuginfo (`in rep_nop, inlined
+    // into lab_spin`).
+    if let Some(crate::analysis::classes::Finding::Lockup(l)) = &v.finding {
+        if l.spinlock.is_none() {
+            parts.push(source_line(&f));
+        }
+    }
     if !v.is_unknown() && class.is_none() {
         parts.push(class_detail(v, &f, &fname));
         parts.push(source_line(&f));

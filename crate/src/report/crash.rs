@@ -74,6 +74,7 @@ pub fn analyze_crash_with(
             traces: &r.cpu_traces,
             modules: &r.modules,
             stack: &ks,
+            prior: r.verdict.as_ref().and_then(|v| v.culprit.as_ref()),
         };
         if let Some(e) = classes::examine(&inp) {
             if let Some(v) = r.verdict.as_mut() {

@@ -10,6 +10,9 @@
 
 pub mod hung;
 pub mod init;
+pub mod lockup;
+pub mod mce;
+pub mod rcu;
 
 use super::model::{CpuTrace, CrashClass, ModuleInfo, PanicInfo};
 use super::oops::Oops;
@@ -29,6 +32,9 @@ pub struct Input<'a> {
     pub modules: &'a [ModuleInfo],
     /// The unwinder the CPU traces were made with (ORC tables read once), for other tasks.
     pub stack: &'a crate::analysis::stack::KernelStack<'a>,
+    /// The culprit of the faulting-instruction reasoning (the interrupted function's), which a
+    /// class may keep when its own evidence says the same (a lockup's spinning loop).
+    pub prior: Option<&'a Culprit>,
 }
 
 /// One class's typed finding (JSON: `verdict.finding`, tagged by `kind`).
@@ -40,6 +46,12 @@ pub enum Finding {
     /// "INFO: task X:PID blocked for more than N seconds" and hung_task_panic: the tasks in D
     /// state, the locks they wait for, their owners, and a deadlock when the waits form a cycle.
     HungTask(hung::HungTasks),
+    /// A soft or hard lockup: the CPU, what it was spinning in, the spinlock and its holder.
+    Lockup(lockup::Lockup),
+    /// An RCU CPU stall: the stalled CPUs and tasks, what the stalled CPU was running.
+    RcuStall(rcu::RcuStall),
+    /// A machine check: the hardware's error record(s), decoded.
+    MachineCheck(mce::MachineCheck),
 }
 
 /// What an examiner concluded.
@@ -68,6 +80,20 @@ pub const EXAMINERS: &[Examiner] = &[
     Examiner {
         recognise: hung::recognise,
         examine: hung::examine,
+    },
+    // A machine check before lockups and stalls: whatever else the log says then, the hardware
+    // failed.
+    Examiner {
+        recognise: mce::recognise,
+        examine: mce::examine,
+    },
+    Examiner {
+        recognise: lockup::recognise,
+        examine: lockup::examine,
+    },
+    Examiner {
+        recognise: rcu::recognise,
+        examine: rcu::examine,
     },
 ];
 

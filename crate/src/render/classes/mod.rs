@@ -5,6 +5,9 @@
 
 mod hung;
 mod init;
+mod lockup;
+mod mce;
+mod rcu;
 
 use super::verdict::Both;
 use super::Lang;
@@ -27,6 +30,9 @@ pub fn words(v: &Verdict, f: &Finding) -> ClassWords {
     match f {
         Finding::InitDeath(d) => init::words(v, d),
         Finding::HungTask(d) => hung::words(v, d),
+        Finding::Lockup(d) => lockup::words(v, d),
+        Finding::RcuStall(d) => rcu::words(v, d),
+        Finding::MachineCheck(d) => mce::words(v, d),
     }
 }
 
@@ -35,6 +41,9 @@ pub fn section(f: &Finding, lang: Lang) -> String {
     match f {
         Finding::InitDeath(d) => init::section(d, lang),
         Finding::HungTask(d) => hung::section(d, lang),
+        Finding::Lockup(d) => lockup::section(d, lang),
+        Finding::RcuStall(d) => rcu::section(d, lang),
+        Finding::MachineCheck(d) => mce::section(d, lang),
     }
 }
 
@@ -43,6 +52,9 @@ pub fn title(f: &Finding, lang: Lang) -> &'static str {
     let (en, zh) = match f {
         Finding::InitDeath(_) => ("Init exit", "init 进程退出"),
         Finding::HungTask(_) => ("Hung tasks and locks", "D 状态任务与锁"),
+        Finding::Lockup(_) => ("Lockup", "CPU 锁死（lockup）"),
+        Finding::RcuStall(_) => ("RCU stall", "RCU 停滞"),
+        Finding::MachineCheck(_) => ("Machine check", "机器检查异常（MCE）"),
     };
     match lang {
         Lang::En => en,
