@@ -105,7 +105,8 @@ def parse(lines, scenario=None, ko=None):
     if cpu:
         f['crashing_cpu'], f['crashing_pid'], f['crashing_comm'] = int(cpu.group(1)), int(cpu.group(2)), cpu.group(3)
     ri = next((i for i, l in enumerate(rep) if re.match(r'^RIP: 0010:', l)), None)
-    rip = re.match(r'^RIP: 0010:([A-Za-z0-9_.]+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?: \[(\w+)\])?', rep[ri]) if ri is not None else None
+    # (3.10 prints the address twice first: "RIP: 0010:[<ffffffffa0000479>]  [<ffffffffa0000479>] f+0x19/0x1b")
+    rip = re.match(r'^RIP: 0010:(?:\[<[0-9a-f]+>\]\s+\[<[0-9a-f]+>\] )?([A-Za-z0-9_.]+)\+(0x[0-9a-f]+)/(0x[0-9a-f]+)(?: \[(\w+)\])?', rep[ri]) if ri is not None else None
     f['rip_function'] = rip.group(1) if rip else None
     f['rip_offset'] = rip.group(2) if rip else None
     f['rip_module'] = rip.group(4) if rip else None

@@ -590,14 +590,34 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         (Some(t), Some(e)) => spinlock(inp.kernel, inp.traces, t, e),
         _ => None,
     };
+    // Where the CPU was: its interrupted frame in the dump, else the log's RIP line (an unwind
+    // that does not get past the interrupt stack, as on 3.10 kdumps).
+    let log_rip = inp
+        .panic
+        .rip
+        .as_deref()
+        .and_then(crate::analysis::crash::parse_rip);
+    let interrupted_at =
+        interrupted_at.or_else(|| log_rip.as_ref().map(|(n, off)| format!("{n}+{off:#x}")));
     let looping = match &spin {
         Some(s) => s.waiter.clone(),
-        None => ef.and_then(|f| {
-            f.function.as_ref().map(|n| super::lockup::FuncRef {
-                function: n.clone(),
-                module: f.module.clone(),
+        None => ef
+            .and_then(|f| {
+                f.function.as_ref().map(|n| FuncRef {
+                    function: n.clone(),
+                    module: f.module.clone(),
+                })
             })
-        }),
+            .or_else(|| {
+                let m = inp.panic.rip.as_deref()?;
+                let module = m
+                    .split_once(" [")
+                    .map(|(_, r)| r.trim_end_matches(']').to_string());
+                log_rip.as_ref().map(|(n, _)| FuncRef {
+                    function: n.clone(),
+                    module,
+                })
+            }),
     };
     let taint = |m: &Option<String>| {
         m.as_ref()
@@ -638,8 +658,23 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             c
         }),
         // A loop of its own (preemption or interrupts off): the spinning function, as the
-        // faulting-instruction reasoning found it.
-        None => inp.prior.cloned(),
+        // faulting-instruction reasoning found it, or the looping function when that
+        // reasoning only saw the panic path (a trace that stops at the interrupt).
+        None => match (inp.prior, &looping) {
+            (Some(c), _) if !crate::analysis::crash::is_panic_path(&c.function) => Some(c.clone()),
+            (_, Some(f)) => Some(Culprit {
+                function: f.function.clone(),
+                module: f.module.clone(),
+                confidence: if f.module.is_some() {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                rule: CulpritRule::Lockup,
+                taint: taint(&f.module),
+            }),
+            (c, None) => c.cloned(),
+        },
     };
     Some(Examined {
         class: CrashClass::Lockup,
