@@ -50,7 +50,13 @@ pub struct RcuStall {
     pub report: Vec<String>,
 }
 
-const INFO: &str = "rcu: INFO: ";
+const INFO: &str = "INFO: ";
+
+/// "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:" (4.x: "INFO: rcu_sched self-detected
+/// stall on CPU", without the prefix).
+fn is_stall(l: &str) -> bool {
+    (l.contains("rcu: INFO: ") || l.contains("INFO: rcu_")) && l.contains("stall")
+}
 /// Functions on a CPU that are not what it was doing (the idle loop, the stop path).
 const NOT_WORK: &[&str] = &[
     "native_safe_halt",
@@ -65,17 +71,13 @@ const NOT_WORK: &[&str] = &[
 ];
 
 pub fn recognise(panic: &PanicInfo, _oops: Option<&Oops>, log: &str) -> bool {
-    let stall = |l: &str| l.contains(INFO) && l.contains("stall");
+    let rcu_panic = |p: &str| p.contains("RCU");
     panic
         .panic_string
         .as_deref()
         .is_some_and(|p| p.contains("RCU Stall"))
-        || panic.message.as_deref().is_some_and(stall)
-        || log.lines().any(stall)
-            && panic
-                .panic_string
-                .as_deref()
-                .is_some_and(|p| p.contains("RCU"))
+        || panic.message.as_deref().is_some_and(is_stall)
+        || log.lines().any(is_stall) && panic.panic_string.as_deref().is_some_and(rcu_panic)
 }
 
 fn strip_ts(l: &str) -> &str {
@@ -104,9 +106,7 @@ fn after_num<T: std::str::FromStr>(l: &str, key: &str) -> Option<T> {
 pub fn examine(inp: &Input) -> Option<Examined> {
     let lines: Vec<&str> = inp.log.lines().collect();
     // The last stall report before the panic: the one that panicked.
-    let start = lines
-        .iter()
-        .rposition(|l| l.contains(INFO) && l.contains("stall"))?;
+    let start = lines.iter().rposition(|l| is_stall(l))?;
     let head = strip_ts(lines[start]);
     let flavor = head
         .split(INFO)
