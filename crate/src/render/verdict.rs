@@ -676,6 +676,18 @@ fn conclusion(c: &Culprit, v: &Verdict) -> Both {
             format!("Look at why {cm}{tn} keeps {lock} across this wait."),
             format!("应查看 {m}{f} 为什么在持有 {lock} 期间进入这段等待。"),
         ),
+        CulpritRule::SpinlockNeverReleased { lock } => Both::new(
+            format!("Check every return path of {cm}{tn} for a spin_lock({lock}) without its spin_unlock()."),
+            format!("应逐一检查 {m}{f} 的所有返回路径，找出获取 {lock} 后没有 spin_unlock() 的分支。"),
+        ),
+        CulpritRule::SpinlockHeld { lock, cpu } => Both::new(
+            format!("See why CPU {cpu} does not leave the critical section of {lock} in {cm}{tn}."),
+            format!("应查明 CPU {cpu} 为什么一直停留在 {m}{f} 中持有 {lock} 的临界区里。"),
+        ),
+        CulpritRule::RcuStall { cpu } => Both::new(
+            format!("Look for the loop in {cm}{tn} that kept CPU {cpu} from a quiescent state (preemption or interrupts off, or inside rcu_read_lock())."),
+            format!("应查找 {m}{f} 中让 CPU {cpu} 无法经过静止状态的循环（关抢占、关中断，或在 rcu_read_lock() 内循环）。"),
+        ),
         CulpritRule::FaultingInstruction => Both::new(
             format!("Start from the logic of {cm}{tn}, where the faulting instruction is."),
             format!("出错指令就在 {m}{f} 中，应从这个函数的代码逻辑入手排查。"),
