@@ -148,9 +148,17 @@ pub fn words(_v: &Verdict, d: &Lockup) -> ClassWords {
                 .map(FuncRef::display)
                 .unwrap_or_else(|| "?".into());
             let lock = lock_name(s);
+            let who_zh = match (&d.comm, d.pid) {
+                (Some(c), Some(p)) => format!("（当时运行任务 \"{c}\"，PID {p}）"),
+                _ => String::new(),
+            };
+            let secs_zh = d
+                .seconds
+                .map(|x| format!(" {x} 秒"))
+                .unwrap_or_else(|| "很久".into());
             narrative.push(Both::new(
                 format!("The kernel crashed on a soft lockup: CPU {cpu}{} spun{} in {} waiting for the spinlock {lock}, which {waiter} tried to take.", task.0, secs.0, s.slowpath),
-                format!("内核因 soft lockup 崩溃：CPU {cpu}{} 在 {} 中自旋了{}，等待 {waiter} 想要获取的自旋锁 {lock}。", task.1, s.slowpath, if secs.1.is_empty() { "很久".to_string() } else { secs.1.clone() }),
+                format!("内核因 soft lockup 崩溃：CPU {cpu}{who_zh}在 {} 中自旋了{secs_zh}，等待自旋锁 {lock}，这是 {waiter} 想要获取的锁。", s.slowpath),
             ));
             let vw = value_words(s);
             narrative.push(Both::new(

@@ -8,6 +8,78 @@ use crate::render::verdict::Both;
 use crate::render::Lang;
 use std::fmt::Write;
 
+/// The MCA error code in Chinese (the same decoding as `mca_error`).
+fn mca_error_zh(code: u64) -> String {
+    let simple = match code {
+        0x0000 => Some("无错误"),
+        0x0001 => Some("未分类错误"),
+        0x0002 => Some("微码 ROM 奇偶校验错误"),
+        0x0003 => Some("外部错误（来自其他处理器的 BINIT#）"),
+        0x0004 => Some("功能冗余校验（FRC）错误"),
+        0x0005 => Some("内部奇偶校验错误"),
+        0x0006 => Some("SMM 处理程序代码访问违规"),
+        0x0400 => Some("内部定时器错误"),
+        0x0e0b => Some("I/O 错误"),
+        _ => None,
+    };
+    if let Some(s) = simple {
+        return s.into();
+    }
+    let c = code & !0x1000;
+    let level = |ll: u64| ["L0", "L1", "L2", "通用层级"][(ll & 3) as usize];
+    let ttype = |tt: u64| ["指令", "数据", "通用", "?"][(tt & 3) as usize];
+    let rrrr = |r: u64| match r & 0xf {
+        0 => "通用错误",
+        1 => "通用读",
+        2 => "通用写",
+        3 => "数据读",
+        4 => "数据写",
+        5 => "取指",
+        6 => "预取",
+        7 => "逐出",
+        8 => "监听（snoop）",
+        _ => "?",
+    };
+    if c & 0xf800 == 0x0800 {
+        return format!("总线/互连错误（{}，{}）", rrrr(c >> 4), level(c));
+    }
+    if c & 0xff00 == 0x0100 {
+        return format!(
+            "缓存层级错误：{}，{}缓存，{}",
+            rrrr(c >> 4),
+            ttype(c >> 2),
+            level(c)
+        );
+    }
+    if c & 0xff80 == 0x0080 {
+        let mmm = match c >> 4 & 7 {
+            0 => "通用",
+            1 => "内存读",
+            2 => "内存写",
+            3 => "地址/命令",
+            4 => "内存巡检（scrubbing）",
+            _ => "?",
+        };
+        let ch = c & 0xf;
+        let chan = if ch == 0xf {
+            "未指明通道".to_string()
+        } else {
+            format!("通道 {ch}")
+        };
+        return format!("内存控制器错误：{mmm}，{chan}");
+    }
+    if c & 0xfff0 == 0x0010 {
+        return format!("TLB 错误：{} TLB，{}", ttype(c >> 2), level(c));
+    }
+    if c & 0xfffc == 0x000c {
+        return format!("通用缓存层级错误，{}", level(c));
+    }
+    if c & 0xfc00 == 0x0400 {
+        return "内部未分类错误".into();
+    }
+    format!("未知的 MCA 错误码 {code:#06x}")
+}
+
 fn flag_words(r: &McRecord) -> Both {
     let s = &r.status;
     let mut en: Vec<&str> = Vec::new();
@@ -79,14 +151,17 @@ pub fn words(_v: &Verdict, d: &MachineCheck) -> ClassWords {
             ),
             format!(
                 "CPU {cpu} 从 bank {bank} 报告了该错误：状态 {:#018x}（{}；{}），{}。",
-                r.status.raw, fw.zh, r.status.error, aw.zh
+                r.status.raw,
+                fw.zh,
+                mca_error_zh(r.status.mca_code),
+                aw.zh
             ),
         ));
         evidence.push((
             "log",
             Both::new(
                 format!("MCi_STATUS {:#018x}: {} — MCA error code {:#06x} ({}), model-specific code {:#06x}.", r.status.raw, r.status.flags.join(" "), r.status.mca_code, r.status.error, r.status.model_code),
-                format!("MCi_STATUS {:#018x}：{}——MCA 错误码 {:#06x}（{}），型号相关错误码 {:#06x}。", r.status.raw, r.status.flags.join(" "), r.status.mca_code, r.status.error, r.status.model_code),
+                format!("MCi_STATUS {:#018x}：{}——MCA 错误码 {:#06x}（{}），型号相关错误码 {:#06x}。", r.status.raw, r.status.flags.join(" "), r.status.mca_code, mca_error_zh(r.status.mca_code), r.status.model_code),
             ),
         ));
         if let Some(rip) = &r.rip {
@@ -198,7 +273,11 @@ pub fn section(d: &MachineCheck, lang: Lang) -> String {
             "  {}: {:#06x} {}",
             l("MCA code", "MCA 错误码"),
             r.status.mca_code,
-            r.status.error
+            if zh {
+                mca_error_zh(r.status.mca_code)
+            } else {
+                r.status.error.clone()
+            }
         );
         let _ = writeln!(
             s,
