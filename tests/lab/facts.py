@@ -29,7 +29,8 @@ START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide erro
                    r'WARNING: |sysrq: Trigger a crash|SysRq : Trigger a crash|Oops: |(?:NMI )?watchdog: BUG: soft lockup|'
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
                    r'INFO: task .* blocked|rcu: INFO:|INFO: rcu_\w+ (?:self-)?detected stall|Out of memory|'
-                   r'mce: \[Hardware Error\])')
+                   r'mce: \[Hardware Error\]|'
+                   r'\S+ invoked oom-killer: |BUG \S+ \(.*\): )')
 INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',
          'show_stack', 'oops_end', 'die', 'do_trap', 'do_error_trap'}
 REG_ALIASES = {}
@@ -192,9 +193,12 @@ def parse(lines, scenario=None, ko=None):
                 break
     f['culprit_function'], f['culprit_module'] = cul if cul else (None, None)
     f['culprit_rule'] = rule
+    # a class's own report can come just before the first line (CONFIG_DEBUG_LIST prints
+    # "list_add corruption." and then BUG()s)
+    pre = lines[max(0, start - 3):]
     for rx, rule_of in CLASSES:
-        if any(re.search(rx, l) for l in rep):
-            rule_of(f, rep, lines, ko=ko)
+        if any(re.search(rx, l) for l in pre):
+            rule_of(f, pre, lines, ko=ko)
             break
     return f
 
@@ -242,6 +246,20 @@ def _chain_of(rep, start):
             break
         m = re.match(r'^([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])?$', s)
         if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def _bases(f):
+    return sorted({c.split(' ')[0].split('.')[0] for c in f['call_chain'] if c})
+
+
+def _module_frames(f, skip=()):
+    """(function, module) of the call chain's frames in a loaded module, in order."""
+    out = []
+    for c in f['call_chain']:
+        m = re.match(r'^(\S+) \[(\w+)\]$', c)
+        if m and not m.group(1).split('.')[0].startswith(skip):
             out.append((m.group(1), m.group(2)))
     return out
 
@@ -448,12 +466,154 @@ def _machine_check(f, rep, lines=None, ko=None):
         f['must_match_zh'].append(re.escape(f['mce_address']))
 
 
+def _oom(f, rep, lines=None, ko=None):
+    """'Kernel panic - not syncing: Out of memory: system-wide panic_on_oom is enabled': the OOM
+    report's task table (rss in pages) and, when printed, its 'Unreclaimable slab info' table say
+    who held the memory: a slab cache larger than every process together is a leak (its module by
+    the cache's name prefix, the allocating function by that module's frame on the stack), else
+    the largest process (user space: no kernel culprit)."""
+    f['crash_class'] = 'oom'
+    tasks = []
+    for l in rep:
+        # [pid] uid tgid total_vm rss [rss_anon rss_file rss_shmem (6.2+)] pgtables swapents adj name
+        m = re.match(r'^\[\s*(\d+)\]\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+((?:\d+\s+){2,5})(-?\d+)\s+(\S+)$', l)
+        if m:
+            tasks.append({'pid': int(m.group(3)), 'rss': int(m.group(5)), 'name': m.group(8)})
+    slab = []
+    if 'Unreclaimable slab info:' in rep:
+        for l in rep[rep.index('Unreclaimable slab info:') + 1:]:
+            m = re.match(r'^(\S+)\s+(\d+)KB\s+(\d+)KB$', l)
+            if m:
+                slab.append((m.group(1), int(m.group(3))))
+            elif not l.startswith('Name '):
+                break
+    f['oom_tasks'] = tasks
+    f['oom_unreclaimable_slab_top'] = max(slab, key=lambda x: x[1]) if slab else None
+    rss_kb = 4 * sum(t['rss'] for t in tasks)
+    # no "Modules linked in" line in an OOM report: the modules on the stack
+    mods = [m.split('(')[0] for m in (f.get('modules_linked_in') or '').split()] + [m for _, m in _module_frames(f)]
+    top = f['oom_unreclaimable_slab_top']
+    if top and top[1] > rss_kb:
+        cache = top[0]
+        mod = max((m for m in mods if cache.startswith(m)), key=len, default=None)
+        fn = next((fr for fr, m in _module_frames(f) if m == mod), None)
+        f['oom_hog'] = {'slab_cache': cache, 'kb': top[1], 'module': mod}
+        f['culprit_function'], f['culprit_module'] = (fn, mod) if fn else (None, None)
+        f['culprit_rule'] = 'OOM: the largest unreclaimable slab cache outgrew every process; its module by name prefix'
+        f['must_match_en'] = [r'memory leak', rf'slab cache {re.escape(cache)}'] + ([rf'module {mod}'] if mod else [])
+        f['must_match_zh'] = [r'内存泄漏', rf'slab 缓存 {re.escape(cache)}'] + ([rf'{mod} 模块'] if mod else [])
+        f['not_culprit'] = sorted(set(_bases(f)) - {fn.split('.')[0]} if fn else set(_bases(f)))
+    else:
+        hog = max(tasks, key=lambda t: t['rss']) if tasks else None
+        f['oom_hog'] = {'task': hog['name'], 'pid': hog['pid'], 'rss_pages': hog['rss']} if hog else None
+        f['culprit_function'], f['culprit_module'] = None, None
+        f['culprit_rule'] = 'OOM from user-space memory pressure: no kernel culprit'
+        f['not_culprit'] = _bases(f)
+        f['must_match_en'] = [r'memory pressure from user space', r'not a kernel bug']
+        f['must_match_zh'] = [r'用户态进程造成的内存压力', r'不是内核缺陷']
+        if hog:
+            f['must_match_en'].append(rf'"{re.escape(hog["name"])}" \(PID {hog["pid"]}\)')
+            f['must_match_zh'].append(rf'"{re.escape(hog["name"])}"（PID {hog["pid"]}）')
+
+
+def _stack_protector(f, rep, lines=None, ko=None):
+    """'stack-protector: Kernel stack is corrupted in: F+off/size [mod]': F's own frame."""
+    line = next(l for l in rep if 'Kernel stack is corrupted in:' in l)
+    m = re.search(r'corrupted in: ([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])?', line)
+    f['crash_class'] = 'stack-corruption'
+    if m:
+        f['culprit_function'], f['culprit_module'] = m.group(1), m.group(2)
+        f['culprit_rule'] = 'the function the stack protector names (its canary was overwritten)'
+        f['must_match_en'] = [r'stack protector', r'canary', re.escape(m.group(1).split('.')[0])]
+        f['must_match_zh'] = [r'栈保护', r'canary', re.escape(m.group(1).split('.')[0])]
+    f['not_culprit'] = ['__stack_chk_fail', 'panic', 'vpanic']
+
+
+LIST_HELPERS = ('list_add', 'list_del', '__list_add', '__list_del', 'list_move', 'list_replace')
+
+
+def _list_corruption(f, rep, lines=None, ko=None):
+    """CONFIG_DEBUG_LIST: 'list_add corruption. prev->next should be next (A), but was B. (prev=C).'
+    The culprit is the first out-of-tree module frame that is not a list helper (the module's own
+    out-of-line list_add_tail copy is one): the code working on its list."""
+    line = next(l for l in rep if re.match(r'^list_(add|del) ', l))
+    f['crash_class'] = 'list-corruption'
+    f['list_report'] = line
+    f['list_operation'] = 'list_del' if line.startswith('list_del') else 'list_add'
+    fr = _module_frames(f, LIST_HELPERS)
+    if fr:
+        f['culprit_function'], f['culprit_module'] = fr[0]
+        f['culprit_rule'] = 'first module frame on the stack that is not a list helper'
+    addrs = re.findall(r'\b([0-9a-f]{16})\b', line)
+    f['list_addresses'] = addrs
+    f['must_match_en'] = [r'CONFIG_DEBUG_LIST', rf'{f["list_operation"]}\(\)'] + [rf'0x{a}' for a in addrs[2:3]]
+    f['must_match_zh'] = [r'链表', rf'{f["list_operation"]}\(\)'] + [rf'0x{a}' for a in addrs[2:3]]
+    f['not_culprit'] = ['__list_add_valid', '__list_add_valid_or_report', '__list_del_entry_valid',
+                        '__list_del_entry_valid_or_report', 'panic', 'oops_end']
+
+
+def _slub(f, rep, lines=None, ko=None):
+    """SLUB debug: 'BUG kmalloc-32 (Tainted: ...): Object already free' with 'Allocated in F' and
+    'Freed in G' (slub_debug=U); the one that freed it again is on the stack."""
+    line = next(l for l in rep if re.match(r'^BUG \S+ \(.*\): ', l))
+    m = re.match(r'^BUG (\S+) \(.*\): (.*)$', line)
+    f['crash_class'] = 'slab-corruption'
+    f['slab_cache'], f['slab_problem'] = m.group(1), m.group(2).strip()
+    site = lambda key: next((re.match(rf'^{key} in ([A-Za-z0-9_.]+)\+', l).group(1) for l in rep
+                             if re.match(rf'^{key} in [A-Za-z0-9_.]+\+', l)), None)
+    f['slab_allocated_in'], f['slab_freed_in'] = site('Allocated'), site('Freed')
+    fr = _module_frames(f)
+    if fr:
+        f['culprit_function'], f['culprit_module'] = fr[0]
+        f['culprit_rule'] = 'the module frame that freed the object again (first module frame on the stack)'
+    en = [re.escape(f['slab_cache'])]
+    zh = [re.escape(f['slab_cache'])]
+    if 'already free' in f['slab_problem']:
+        en.append(r'double free')
+        zh.append(r'重复释放')
+    for s_ in (f['slab_allocated_in'], f['slab_freed_in']):
+        if s_:
+            en.append(re.escape(s_))
+            zh.append(re.escape(s_))
+    f['must_match_en'], f['must_match_zh'] = en, zh
+    f['not_culprit'] = ['object_err', 'free_to_partial_list', 'kfree', 'panic', 'add_taint',
+                        'check_panic_on_taint', 'slab_err', 'print_trailer']
+
+
+def _bad_page(f, rep, lines=None, ko=None):
+    """'BUG: Bad page state in process X  pfn:NNNNN' ... 'page dumped because: R': the code that
+    freed the page still in use is the first module frame on the stack."""
+    line = next(l for l in rep if l.startswith('BUG: Bad page state'))
+    f['crash_class'] = 'bad-page'
+    m = re.search(r'pfn:([0-9a-f]+)', line)
+    f['bad_page_pfn'] = hex(int(m.group(1), 16)) if m else None
+    r = next((l[len('page dumped because: '):].strip() for l in rep if l.startswith('page dumped because: ')), None)
+    f['bad_page_reason'] = r
+    fr = _module_frames(f)
+    if fr:
+        f['culprit_function'], f['culprit_module'] = fr[0]
+        f['culprit_rule'] = 'the module frame that freed the page (first module frame on the stack)'
+    else:
+        # checked later, when a per-CPU free list was flushed: the stack is another free's
+        f['culprit_function'], f['culprit_module'] = None, None
+        f['culprit_rule'] = 'no module frame on the stack: the page was checked after its free'
+    f['must_match_en'] = [r'still in use'] + ([rf'pfn {f["bad_page_pfn"]}\b'] if m else []) + ([re.escape(r)] if r else [])
+    f['must_match_zh'] = [r'仍处于使用状态'] + ([rf'pfn {f["bad_page_pfn"]}\b'] if m else []) + ([re.escape(r)] if r else [])
+    f['not_culprit'] = sorted({'bad_page', 'free_page_is_bad', 'free_pages_prepare', 'free_unref_page', '__free_pages',
+                               'panic', 'add_taint', 'check_panic_on_taint'} | (set() if fr else set(_bases(f))))
+
+
 CLASSES = [
     (r'Kernel panic - not syncing: Attempted to kill init!', _init_death),
     (r'Kernel panic - not syncing: hung_task: blocked tasks', _hung_task),
     (r'mce: \[Hardware Error\]: CPU \d+: Machine Check', _machine_check),
     (r'(?:NMI )?watchdog: BUG: soft lockup|Watchdog detected hard LOCKUP', _lockup),
     (r'(?:rcu: )?INFO: rcu_\w+ .*stall', _rcu_stall),
+    (r'Kernel panic - not syncing: Out of memory', _oom),
+    (r'stack-protector: Kernel stack is corrupted in:', _stack_protector),
+    (r'^list_(add|del) (corruption|double add)', _list_corruption),
+    (r'^BUG \S+ \(.*\): ', _slub),
+    (r'^BUG: Bad page state', _bad_page),
 ]
 
 

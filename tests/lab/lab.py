@@ -77,6 +77,22 @@ SCENARIOS = {
     'hung':      dict(kernel=K61, mode='hung', append=IOF + HUNG,
                       doc='hung task without a cycle: lab_holder takes lab_lock_hung and sleeps for ever, '
                           'lab_waiter blocks on it; hung_task_panic=1 after 5 s'),
+    'oom-user':  dict(kernel=K61, mode='oomuser', append=IOF + ' sysctl.vm.panic_on_oom=1',
+                      doc='OOM panic (vm.panic_on_oom=1, no swap): three user-space memhog processes take '
+                          'all memory'),
+    'oom-leak':  dict(kernel=K61, mode='oomleak', append=IOF + ' sysctl.vm.panic_on_oom=1',
+                      doc='OOM panic (vm.panic_on_oom=1): the module leaks objects of its own slab cache '
+                          'crashlens_lab_leak'),
+    'listcorrupt': dict(kernel=K61, mode='listcorrupt', append=IOF,
+                        doc='list_add corruption (CONFIG_DEBUG_LIST, BUG_ON_DATA_CORRUPTION): a stale '
+                            'pointer in the tail node of the module\'s lab_list'),
+    'dfree':     dict(kernel=K61, mode='dfree', append='slub_debug=FZPU panic_on_taint=0x20',
+                      doc='SLUB double free (slub_debug=FZPU: U keeps the alloc/free sites; panic_on_taint=0x20: the B taint panics)'),
+    'badpage':   dict(kernel=K61, mode='badpage', append=IOF + ' panic_on_taint=0x20',
+                      doc='"BUG: Bad page state": a module frees a page whose mapcount it left raised '
+                          '(panic_on_taint=0x20: the B taint panics)'),
+    'canary':    dict(kernel=K61, mode='canary', append=IOF,
+                      doc='stack protector: a module function overflows a local char array past the canary'),
     'ref-nginx': dict(kernel=K61, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
                       doc='reference case: read() handler frees a never-allocated page, __free_pages(NULL, 0), '
                           'read by a process named nginx'),
@@ -131,6 +147,18 @@ SCENARIOS = {
                            append=IOF + ' nmi_watchdog=1 hardlockup_panic=1 watchdog_thresh=2' + RCU,
                            doc='trixie-backports 7.3 cloud kernel: spin with interrupts off; no NMI watchdog '
                                'under TCG, the RCU stall detector panics'),
+    'k73-oom-user': dict(kernel=K73, mode='oomuser', append=IOF + ' sysctl.vm.panic_on_oom=1',
+                         doc='trixie-backports 7.3 cloud kernel: OOM panic, user-space memhog processes'),
+    'k73-oom-leak': dict(kernel=K73, mode='oomleak', append=IOF + ' sysctl.vm.panic_on_oom=1',
+                         doc='trixie-backports 7.3 cloud kernel: OOM panic, module slab cache leak'),
+    'k73-listcorrupt': dict(kernel=K73, mode='listcorrupt', append=IOF,
+                            doc='trixie-backports 7.3 cloud kernel: list_add corruption'),
+    'k73-dfree': dict(kernel=K73, mode='dfree', append='slub_debug=FZPU panic_on_taint=0x20',
+                      doc='trixie-backports 7.3 cloud kernel: SLUB double free'),
+    'k73-badpage': dict(kernel=K73, mode='badpage', append=IOF + ' panic_on_taint=0x20',
+                        doc='trixie-backports 7.3 cloud kernel: Bad page state'),
+    'k73-canary': dict(kernel=K73, mode='canary', append=IOF,
+                       doc='trixie-backports 7.3 cloud kernel: stack protector canary overwritten'),
     'k73rt-sysrq': dict(kernel=K73RT, mode='sysrq', append=IOF,
                         doc='trixie-backports 7.3 PREEMPT_RT kernel: sysrq-c'),
     'k73rt-nginx': dict(kernel=K73RT, mode='nginx', append=IOF, expect={'crashing_comm': 'nginx'},
@@ -173,7 +201,7 @@ MDF = [
     ('vmcore.d31-lzo.split', ['--split', '-l', '-d', '31']),  # -> .split.1 .split.2
 ]
 LAB_FILES = ['lab.py', 'facts.py', 'kernels.py', 'elf_phdr64.py', 'kdump2elf.py', 'run.sh', 'mod/crashlens_lab.c',
-             'mod/Makefile', 'mod/nginx.c']
+             'mod/Makefile', 'mod/nginx.c', 'mod/memhog.c']
 
 
 def log(*a):
@@ -198,7 +226,7 @@ def scripts_hash():
 
 def src_hash():
     h = hashlib.sha256()
-    for f in ('mod/crashlens_lab.c', 'mod/Makefile', 'mod/nginx.c'):
+    for f in ('mod/crashlens_lab.c', 'mod/Makefile', 'mod/nginx.c', 'mod/memhog.c'):
         h.update(open(os.path.join(HERE, f), 'rb').read())
     return h.hexdigest()[:16]
 
@@ -259,16 +287,21 @@ def build_module(krel, hdr):
     return ko
 
 
-def build_nginx():
-    out = os.path.join(CACHE, '_build', f'nginx-{src_hash()}')
+def build_prog(name):
+    """A static, libc-free user program of mod/ (nginx, memhog)."""
+    out = os.path.join(CACHE, '_build', f'{name}-{src_hash()}')
     if not os.path.exists(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         r = sh(['gcc', '-static', '-nostdlib', '-O2', '-fno-stack-protector', '-fno-pie', '-no-pie',
-                '-o', out + '.tmp', os.path.join(HERE, 'mod', 'nginx.c')], capture_output=True, text=True)
+                '-o', out + '.tmp', os.path.join(HERE, 'mod', name + '.c')], capture_output=True, text=True)
         if r.returncode:
-            raise SystemExit('nginx build failed:\n' + r.stderr)
+            raise SystemExit(f'{name} build failed:\n' + r.stderr)
         os.rename(out + '.tmp', out)
     return out
+
+
+def build_nginx():
+    return build_prog('nginx')
 
 
 def find_ko(modroot, name):
@@ -347,6 +380,9 @@ for s in $(sed -n 's/.*labsysctl=\\([^ ]*\\).*/\\1/p' /proc/cmdline | tr , ' ');
 done
 # crashcpu=N: the crashing reader runs pinned to CPU N (taskset), so the crash is on a CPU other than 0
 cpu=$(sed -n 's/.*crashcpu=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
+# panic_on_oom: boot sysctl.vm.panic_on_oom=1 where the kernel takes sysctl.* (5.8+), else set here
+oom_on() { [ "$(cat /proc/sys/vm/panic_on_oom)" = 1 ] || echo 1 > /proc/sys/vm/panic_on_oom
+  echo "CRASHLENS-LAB: vm.panic_on_oom=$(cat /proc/sys/vm/panic_on_oom), swap: $(grep -c . /proc/swaps) lines"; }
 echo "CRASHLENS-LAB: uptime $(cut -d' ' -f1 /proc/uptime)s, triggering crash mode=$mode"
 case "$mode" in
   sysrq) sh -c 'echo c > /proc/sysrq-trigger' ;;
@@ -354,6 +390,8 @@ case "$mode" in
   none)  exec sh ;;
   initexit) echo "CRASHLENS-LAB: init exits with status 3"; exit 3 ;;
   mce)   echo "CRASHLENS-LAB: waiting for a machine check from QEMU's monitor"; sleep 100000 ;;
+  oomuser) oom_on; for i in 1 2 3; do /usr/sbin/memhog & done; wait ;;
+  oomleak) oom_on; sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
   *)     sh -c "echo $mode > /sys/kernel/debug/crashlens_lab/provoke" ;;
 esac
 echo "CRASHLENS-LAB: still alive?!"
@@ -373,6 +411,7 @@ def mkinitramfs(out, modroot, ko, nginx, extra_init='', extra_files=()):
     shutil.copy(ko, os.path.join(w, 'mods/crashlens_lab.ko'))
     mods.append('crashlens_lab')
     shutil.copy(nginx, os.path.join(w, 'usr/sbin/nginx'))
+    shutil.copy(build_prog('memhog'), os.path.join(w, 'usr/sbin/memhog'))
     for src, dst in extra_files:
         os.makedirs(os.path.dirname(w + dst), exist_ok=True)
         shutil.copy(src, w + dst)
@@ -703,9 +742,15 @@ def vmcoreinfo_text(elf):
 def bt_frames(f):
     """`bt_frames` (the key ../shared/checks' bt check wants): the console's call chain as an
     unwinder of the dump finds it, adjacent: without the frames that printed it (dump_stack*,
-    show_stack*, gone from the stack since) and without the module tags."""
-    return [c.split(' ')[0] for c in f.get('call_chain') or []
-            if not c.startswith(('dump_stack', 'show_stack'))]
+    show_stack*, gone from the stack since; likewise the report printers that returned, or
+    tail-called add_taint(), before the panic: the OOM killer's dump_header, SLUB's object_err /
+    slab_err, the page allocator's bad_page) and without the module tags."""
+    chain = [c.split(' ')[0] for c in f.get('call_chain') or []
+             if not c.startswith(('dump_stack', 'show_stack'))]
+    printers = ('dump_header', 'object_err', 'slab_err', 'bad_page')
+    while chain and chain[0].startswith(printers):
+        chain.pop(0)
+    return chain
 
 
 def sparse_elf(out, run):

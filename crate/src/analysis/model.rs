@@ -44,6 +44,12 @@ pub enum CrashClass {
     RcuStall,
     /// "Attempted to kill init!": PID 1 exited.
     InitDeath,
+    /// CONFIG_DEBUG_LIST found a list's pointers inconsistent.
+    ListCorruption,
+    /// SLUB's debug checks: double free, redzone or poison overwritten.
+    SlabCorruption,
+    /// "BUG: Bad page state": the page allocator was given back a page still in use.
+    BadPage,
     /// panic() called by the code itself.
     #[default]
     Panic,
@@ -74,6 +80,9 @@ impl CrashClass {
             MachineCheck => "machine-check",
             RcuStall => "rcu-stall",
             InitDeath => "init-death",
+            ListCorruption => "list-corruption",
+            SlabCorruption => "slab-corruption",
+            BadPage => "bad-page",
             Panic => "panic",
             Unknown => "unknown",
         }

@@ -143,6 +143,26 @@ pub enum CulpritRule {
     },
     /// The faulting instruction is in the function; nothing more specific is known.
     FaultingInstruction,
+    /// OOM: the function allocated from a slab cache that grew until memory ran out.
+    SlabLeak { cache: String },
+    /// The stack protector found the function's own canary overwritten.
+    StackSmashed,
+    /// The function called list_add/list_del on a list whose pointers were corrupted.
+    CorruptedList {
+        operation: String,
+        /// The list (or its node) by symbol, when static.
+        list: Option<String>,
+    },
+    /// The function freed a slab object that was already free.
+    DoubleFree {
+        cache: String,
+        /// Where it was freed the first time (SLUB's "Freed in").
+        first_free: Option<String>,
+    },
+    /// A slab object allocated by the function was written past its end or after its free.
+    SlabObjectCorrupted { cache: String, problem: String },
+    /// The function freed a page that was still in use ("Bad page state": `reason`).
+    BadPageFreed { reason: String },
 }
 
 /// Who most plausibly owns the bug.

@@ -634,6 +634,37 @@ impl Btf {
         matches!(st.kind, Kind::Struct | Kind::Union).then(|| self.name(sid).to_string())
     }
 
+    /// Value of `enumerator` in the enum named `name` (`node_stat_item`, `NR_FILE_PAGES`): the
+    /// same name in another enum does not answer.
+    pub fn enum_member(&self, name: &str, enumerator: &str) -> Option<i64> {
+        self.ids(name)
+            .iter()
+            .filter_map(|&i| self.get(i))
+            .filter(|t| matches!(t.kind, Kind::Enum | Kind::Enum64))
+            .find_map(|t| {
+                t.enumerators
+                    .iter()
+                    .find(|&&(n, _)| self.str_at(n) == enumerator)
+                    .map(|&(_, v)| v)
+            })
+    }
+
+    /// The shape of member `path` of `st`, typedefs resolved: its kind, the name of its type (of
+    /// the element type for an array) and the array length. `mm_struct.rss_stat` is
+    /// `(Array, "percpu_counter", Some(4))` on 6.2+, `(Struct, "mm_rss_stat", None)` before.
+    pub fn member_shape(&self, st: &str, path: &str) -> Option<(Kind, String, Option<u64>)> {
+        let (_, id, _) = self.member(st, path)?;
+        let id = self.resolve(id);
+        let t = self.get(id)?;
+        match t.array {
+            Some((e, n)) => {
+                let e = self.resolve(e);
+                Some((t.kind, self.name(e).to_string(), Some(n)))
+            }
+            None => Some((t.kind, self.name(id).to_string(), None)),
+        }
+    }
+
     /// Value of an enumerator (`MOD_TEXT`, `TASK_RUNNING`...) in any enum.
     pub fn enum_value(&self, enumerator: &str) -> Option<i64> {
         (1..self.heads.len() as u32)

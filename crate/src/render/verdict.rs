@@ -126,6 +126,21 @@ static CLASS: &[(CrashClass, &str, &str)] = &[
         "RCU CPU 停滞（RCU stall）",
     ),
     (
+        CrashClass::ListCorruption,
+        "list corruption detected by CONFIG_DEBUG_LIST",
+        "链表检查（CONFIG_DEBUG_LIST）发现链表被破坏",
+    ),
+    (
+        CrashClass::BadPage,
+        "a bad page state detected by the page allocator",
+        "页分配器发现页状态异常（Bad page state）",
+    ),
+    (
+        CrashClass::SlabCorruption,
+        "slab corruption detected by SLUB's debug checks",
+        "SLUB 调试检查发现 slab 对象被破坏",
+    ),
+    (
         CrashClass::MachineCheck,
         "a hardware machine check",
         "硬件机器检查异常（MCE）",
@@ -330,6 +345,42 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
         CulpritRule::FaultingInstruction => Both::new(
             format!("the faulting instruction is in {faulting}{tn}; start from the logic of this function"),
             format!("出错指令就在 {m}{faulting} 中，应从这个函数的代码逻辑入手排查。"),
+        ),
+        CulpritRule::SlabLeak { cache } => Both::new(
+            format!("{f}{tn} allocates from the slab cache {cache}, which grew until memory ran out and is not freed: look for the missing kmem_cache_free() in its code paths"),
+            format!("{m}{f} 从 slab 缓存 {cache} 分配对象，这个缓存一直增长直到内存耗尽、对象没有被释放，应检查它的各条代码路径上缺失的 kmem_cache_free()。"),
+        ),
+        CulpritRule::StackSmashed => Both::new(
+            format!("{f}{tn} wrote past a local array of its own stack frame, over the stack protector's canary: check its copies into local buffers (lengths, off-by-one)"),
+            format!("{m}{f} 写越界了自己栈帧里的局部数组，覆盖了栈保护的 canary，应检查它往局部缓冲区拷贝数据的地方（长度、差一错误）。"),
+        ),
+        CulpritRule::CorruptedList { operation, list } => {
+            let (le, lz) = match list {
+                Some(l) => (format!(" on {l}"), format!("（{l}）")),
+                None => (String::new(), String::new()),
+            };
+            Both::new(
+                format!("{f}{tn} called {operation}(){le} on a list whose pointers were already corrupted: an entry of that list was freed or overwritten while still linked; check how {f} and the other users of the list add, delete and free entries"),
+                format!("{m}{f} 对一个指针已经损坏的链表{lz}调用了 {operation}()：链表中的某个节点在仍然挂在链表上时被释放或被改写了，应检查 {f} 以及该链表的其他使用者添加、删除和释放节点的代码。"),
+            )
+        }
+        CulpritRule::DoubleFree { cache, first_free } => {
+            let (fe, fz) = match first_free {
+                Some(x) => (format!(" (first freed in {x})"), format!("（第一次在 {x} 中释放）")),
+                None => (String::new(), String::new()),
+            };
+            Both::new(
+                format!("{f}{tn} freed an object of {cache} that was already free{fe}: two owners free the same object, or one frees it twice on an error path"),
+                format!("{m}{f} 释放了一个已经被释放的 {cache} 对象{fz}：同一个对象被两处代码各释放一次，或者在出错路径上被释放了两次。"),
+            )
+        }
+        CulpritRule::BadPageFreed { reason } => Both::new(
+            format!("{f}{tn} gave a page back to the page allocator while it was still in use (\"{reason}\"): a mapping, reference or flag it set was never undone"),
+            format!("{m}{f} 把一个仍在使用中的页还给了页分配器（\"{reason}\"）：它设置的映射、引用计数或标志位没有撤销。"),
+        ),
+        CulpritRule::SlabObjectCorrupted { cache, problem } => Both::new(
+            format!("{f}{tn} allocated the {cache} object that SLUB found damaged (\"{problem}\"): it was written past its end or after it was freed"),
+            format!("SLUB 发现的损坏对象（\"{problem}\"）属于 {cache}，是由 {m}{f} 分配的：它被越界写或者在释放后被写入。"),
         ),
     }
 }
@@ -691,6 +742,35 @@ fn conclusion(c: &Culprit, v: &Verdict) -> Both {
         CulpritRule::FaultingInstruction => Both::new(
             format!("Start from the logic of {cm}{tn}, where the faulting instruction is."),
             format!("出错指令就在 {m}{f} 中，应从这个函数的代码逻辑入手排查。"),
+        ),
+        CulpritRule::SlabLeak { cache } => Both::new(
+            format!("Find the objects of {cache} that {cm}{tn} allocates and never frees (a kmem_cache_free() missing on some path)."),
+            format!("应查找 {m}{f} 从 {cache} 分配后没有释放的对象（某条路径上缺少 kmem_cache_free()）。"),
+        ),
+        CulpritRule::StackSmashed => Both::new(
+            format!("Check the writes into local arrays of {cm}{tn}: a length not bounded by the array's size."),
+            format!("应检查 {m}{f} 往局部数组写数据的地方：某处长度没有受数组大小限制。"),
+        ),
+        CulpritRule::CorruptedList { .. } => Both::new(
+            format!("Review how {cm}{tn} and the other users of that list add, delete and free its entries (an entry freed while still linked)."),
+            format!("应检查 {m}{f} 以及该链表的其他使用者添加、删除和释放节点的代码（某个节点在仍挂在链表上时被释放）。"),
+        ),
+        CulpritRule::DoubleFree { first_free, .. } => {
+            let (fe, fz) = first_free.as_deref().map_or((String::new(), String::new()), |x| {
+                (format!(" and {x}, which freed it first"), format!("和第一次释放它的 {x}"))
+            });
+            Both::new(
+                format!("Decide which of {cm}{tn}{fe} owns the object: the other must not free it."),
+                format!("应确定 {m}{f}{fz}中哪一方拥有这个对象，另一方不能释放它。"),
+            )
+        }
+        CulpritRule::SlabObjectCorrupted { .. } => Both::new(
+            format!("Check the writes of {cm}{tn} to the objects it allocates: past their size, or after their free."),
+            format!("应检查 {m}{f} 对它分配的对象的写操作：是否越界，或者在释放后仍在写。"),
+        ),
+        CulpritRule::BadPageFreed { .. } => Both::new(
+            format!("Undo in {cm}{tn} what it did with the page (mapping, reference, flags) before freeing it."),
+            format!("应让 {m}{f} 在释放页之前撤销它对该页做过的操作（映射、引用计数、标志位）。"),
         ),
     }
 }

@@ -21,6 +21,14 @@
  *           that forgets spin_unlock()); the next spin_lock() spins forever (soft lockup)
  *   rcu     spin inside rcu_read_lock() with preemption disabled (boot with panic_on_rcu_stall=1)
  *   hardlockup  spin with interrupts disabled (boot with nmi_watchdog=1 hardlockup_panic=1)
+ *   oomleak     leak objects of the module's own slab cache "crashlens_lab_leak" until the OOM
+ *               killer runs (boot with sysctl.vm.panic_on_oom=1)
+ *   listcorrupt list_add_tail() onto lab_list after a stale pointer was written over its last
+ *               node's next (CONFIG_DEBUG_LIST + BUG_ON_DATA_CORRUPTION: "list_add corruption")
+ *   dfree       kfree() a kmalloc'd session twice (boot with slub_debug=FZPU panic_on_taint=0x20)
+ *   canary      overflow a local char array past the stack protector's canary
+ *   badpage     free a page whose mapcount was left raised ("BUG: Bad page state"; boot with
+ *               panic_on_taint=0x20)
  * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
  * frees a page it never allocated, __free_pages(NULL, 0), when simulate_enomem=1 (the default).
  */
@@ -43,6 +51,9 @@
 #include <linux/spinlock.h>
 #include <linux/rcupdate.h>
 #include <linux/irqflags.h>
+#ifndef WRITE_ONCE	/* before 3.19 */
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#endif
 
 struct lab_item {
 	u64 magic;
@@ -243,6 +254,107 @@ static noinline void lab_irq_spin(void)
 		cpu_relax();
 }
 
+/* ---- oomleak: a slab cache of the module's own that only grows ---- */
+struct lab_leak { u64 magic; char payload[2040]; };
+static struct kmem_cache *lab_leak_cache;
+static unsigned long lab_leaked;
+
+static void lab_leak_ctor(void *obj)
+{
+	((struct lab_leak *)obj)->magic = 0xc7a5e1e0eaced00dULL;
+}
+
+static noinline void lab_leak_forever(void)
+{
+	/* the ctor keeps SLUB from merging it with another cache of the same size */
+	lab_leak_cache = kmem_cache_create("crashlens_lab_leak", sizeof(struct lab_leak), 0, 0,
+					   lab_leak_ctor);
+	if (!lab_leak_cache)
+		return;
+	pr_emerg("crashlens_lab: leaking %zu-byte objects of crashlens_lab_leak until OOM\n",
+		 sizeof(struct lab_leak));
+	for (;;) {
+		if (!kmem_cache_alloc(lab_leak_cache, GFP_KERNEL))	/* never freed */
+			break;
+		lab_leaked++;
+		if (!(lab_leaked & 255))
+			cond_resched();
+	}
+	pr_emerg("crashlens_lab: allocation failed after %lu objects\n", lab_leaked);
+}
+
+/* ---- listcorrupt: a stale pointer in a list node, found by CONFIG_DEBUG_LIST ---- */
+static noinline void lab_list_corrupt(void)
+{
+	struct lab_item *it = kzalloc(sizeof(*it), GFP_KERNEL);
+	struct lab_item *more = kzalloc(sizeof(*more), GFP_KERNEL);
+
+	if (!it || !more)
+		return;
+	it->magic = 0xc7a5e1e05ab00004ULL;
+	strscpy(it->name, "delta", sizeof(it->name));
+	list_add_tail(&it->node, &lab_list);
+	/* a stale pointer over the tail's next, as if the tail had been freed and reused */
+	WRITE_ONCE(it->node.next, &lab_items[0].node);
+	pr_emerg("crashlens_lab: adding to lab_list after its tail %px was overwritten\n", &it->node);
+	list_add_tail(&more->node, &lab_list);	/* prev->next should be &lab_list */
+	pr_emerg("crashlens_lab: lab_list survived\n");	/* not a tail call: this frame stays */
+}
+
+/* ---- dfree: the same kmalloc'd object freed twice ---- */
+static noinline void lab_session_close(struct session *s)
+{
+	kfree(s);
+	pr_emerg("crashlens_lab: session closed\n");	/* not a tail call: SLUB records this site */
+}
+
+static noinline void lab_double_free(void)
+{
+	struct session *s = kmalloc(sizeof(*s), GFP_KERNEL);
+
+	if (!s)
+		return;
+	s->item = &lab_items[2];
+	strscpy(s->name, "session", sizeof(s->name));
+	lab_session_close(s);
+	pr_emerg("crashlens_lab: freeing session %px again\n", s);
+	kfree(s);			/* SLUB (slub_debug=F): "Object already free" */
+	pr_emerg("crashlens_lab: session freed twice\n");
+}
+
+/* ---- canary: a local array overflowed past the stack protector's canary ---- */
+static int smash_len = 32;
+module_param(smash_len, int, 0644);
+
+static char smash_fill[8] = "AAAAAAA";
+
+static noinline int lab_stack_smash(void)
+{
+	const char *src = smash_fill;
+	char name[16];			/* a char array: -fstack-protector-strong guards this frame */
+	char *volatile p = name;	/* the compiler cannot see the bound */
+	int i, n = READ_ONCE(smash_len);
+
+	pr_emerg("crashlens_lab: copying %d bytes into a %zu-byte stack buffer\n", n, sizeof(name));
+	for (i = 0; i < n; i++)
+		p[i] = src[i % 8];
+	return p[0];
+}
+
+/* ---- badpage: a page freed while still counted as mapped ---- */
+static noinline void lab_bad_page(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	if (!page)
+		return;
+	atomic_inc(&page->_mapcount);	/* as if a mapping of it were never torn down */
+	pr_emerg("crashlens_lab: freeing page pfn %lx with mapcount %d\n", page_to_pfn(page),
+		 atomic_read(&page->_mapcount) + 1);
+	__free_pages(page, 0);		/* free_pages_prepare(): "nonzero mapcount" */
+	pr_emerg("crashlens_lab: page freed\n");
+}
+
 static noinline void lab_provoke(const char *what)
 {
 	struct victim *volatile v = NULL;
@@ -277,6 +389,16 @@ static noinline void lab_provoke(const char *what)
 		lab_rcu_spin();
 	else if (!strncmp(what, "hardlockup", 10))
 		lab_irq_spin();
+	else if (!strncmp(what, "oomleak", 7))
+		lab_leak_forever();
+	else if (!strncmp(what, "listcorrupt", 11))
+		lab_list_corrupt();
+	else if (!strncmp(what, "dfree", 5))
+		lab_double_free();
+	else if (!strncmp(what, "badpage", 7))
+		lab_bad_page();
+	else if (!strncmp(what, "canary", 6))
+		pr_emerg("crashlens_lab: got %d\n", lab_stack_smash());
 	else
 		pr_warn("crashlens_lab: unknown request '%s'\n", what);
 }

@@ -8,10 +8,12 @@
 //! Adding a class: a `Finding` variant (its data in the class's own file), an examiner in
 //! [`EXAMINERS`], a render arm in `render/classes/`.
 
+pub mod corruption;
 pub mod hung;
 pub mod init;
 pub mod lockup;
 pub mod mce;
+pub mod oom;
 pub mod rcu;
 
 use super::model::{CpuTrace, CrashClass, ModuleInfo, PanicInfo};
@@ -52,6 +54,16 @@ pub enum Finding {
     RcuStall(rcu::RcuStall),
     /// A machine check: the hardware's error record(s), decoded.
     MachineCheck(mce::MachineCheck),
+    /// An OOM panic (panic_on_oom): the memory, the processes and caches that hold it, the hog.
+    Oom(Box<oom::Oom>),
+    /// "stack-protector: Kernel stack is corrupted in: F".
+    StackProtector(corruption::StackProtector),
+    /// CONFIG_DEBUG_LIST's "list_add corruption" / "list_del corruption".
+    ListCorruption(Box<corruption::ListCorruption>),
+    /// A SLUB debug report: double free, redzone or poison overwritten.
+    SlabCorruption(Box<corruption::SlabCorruption>),
+    /// "BUG: Bad page state": a page freed while still in use.
+    BadPage(corruption::BadPage),
 }
 
 /// What an examiner concluded.
@@ -94,6 +106,14 @@ pub const EXAMINERS: &[Examiner] = &[
     Examiner {
         recognise: rcu::recognise,
         examine: rcu::examine,
+    },
+    Examiner {
+        recognise: oom::recognise,
+        examine: oom::examine,
+    },
+    Examiner {
+        recognise: corruption::recognise,
+        examine: corruption::examine,
     },
 ];
 

@@ -3,10 +3,12 @@
 //! (`finding`: the hung tasks and their locks, the lockup, the memory summary...), written like
 //! crash's output so a support engineer reads it as they would read crash.
 
+mod corruption;
 mod hung;
 mod init;
 mod lockup;
 mod mce;
+mod oom;
 mod rcu;
 
 use super::verdict::Both;
@@ -33,6 +35,11 @@ pub fn words(v: &Verdict, f: &Finding) -> ClassWords {
         Finding::Lockup(d) => lockup::words(v, d),
         Finding::RcuStall(d) => rcu::words(v, d),
         Finding::MachineCheck(d) => mce::words(v, d),
+        Finding::Oom(o) => oom::words(v, o),
+        Finding::StackProtector(x) => corruption::stack_words(v, x),
+        Finding::ListCorruption(x) => corruption::list_words(v, x),
+        Finding::SlabCorruption(x) => corruption::slab_words(v, x),
+        Finding::BadPage(x) => corruption::bad_page_words(v, x),
     }
 }
 
@@ -44,6 +51,11 @@ pub fn section(f: &Finding, lang: Lang) -> String {
         Finding::Lockup(d) => lockup::section(d, lang),
         Finding::RcuStall(d) => rcu::section(d, lang),
         Finding::MachineCheck(d) => mce::section(d, lang),
+        Finding::Oom(o) => oom::section(o, lang),
+        Finding::StackProtector(x) => corruption::stack_section(x, lang),
+        Finding::ListCorruption(x) => corruption::list_section(x, lang),
+        Finding::SlabCorruption(x) => corruption::slab_section(x, lang),
+        Finding::BadPage(x) => corruption::bad_page_section(x, lang),
     }
 }
 
@@ -55,6 +67,11 @@ pub fn title(f: &Finding, lang: Lang) -> &'static str {
         Finding::Lockup(_) => ("Lockup", "CPU 锁死（lockup）"),
         Finding::RcuStall(_) => ("RCU stall", "RCU 停滞"),
         Finding::MachineCheck(_) => ("Machine check", "机器检查异常（MCE）"),
+        Finding::Oom(_) => ("Out of memory", "内存耗尽（OOM）"),
+        Finding::StackProtector(_) => ("Stack protector", "栈保护"),
+        Finding::ListCorruption(_) => ("List corruption", "链表损坏"),
+        Finding::SlabCorruption(_) => ("Slab corruption", "slab 对象损坏"),
+        Finding::BadPage(_) => ("Bad page state", "页状态异常"),
     };
     match lang {
         Lang::En => en,
