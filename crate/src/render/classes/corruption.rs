@@ -134,8 +134,8 @@ pub fn slab_words(_v: &Verdict, s: &SlabCorruption) -> ClassWords {
         Both::new(
             format!("SLUB's debug checks caught a double free: the {cache} object{obj} was freed when it was already free{}.",
                 s.freeing_caller.as_ref().map(|c| format!(", by {}", c.text)).unwrap_or_default()),
-            format!("SLUB 调试检查发现了重复释放（double free）：{cache} 对象{obj}在已经释放的状态下{}又被释放了一次。",
-                s.freeing_caller.as_ref().map(|c| format!("被 {}", c.text)).unwrap_or_default()),
+            format!("SLUB 调试检查发现了重复释放（double free）：{cache} 对象{obj} 在已经释放的状态下{}又被释放了一次。",
+                s.freeing_caller.as_ref().map(|c| format!("被 {} ", c.text)).unwrap_or_default()),
         )
     } else {
         Both::new(
@@ -311,15 +311,21 @@ pub fn bad_page_words(_v: &Verdict, b: &BadPage) -> ClassWords {
     let pfn = b.pfn.map(|p| format!(" (pfn {p:#x})")).unwrap_or_default();
     let pfn_zh = b.pfn.map(|p| format!("（pfn {p:#x}）")).unwrap_or_default();
     let reason = b.reason.as_deref().unwrap_or("?");
-    let who = b
-        .freeing_caller
-        .as_ref()
-        .map(|c| c.text.clone())
-        .or_else(|| b.process.as_ref().map(|p| format!("process {p}")))
-        .unwrap_or_else(|| "?".into());
+    // After a deferred check the process on the log line only flushed the list: not the freer.
+    let (who, who_zh) = match (&b.freeing_caller, &b.process) {
+        (Some(c), _) => (
+            format!(", freed by {}", c.text),
+            format!("，释放它的是 {}", c.text),
+        ),
+        (None, Some(p)) if !b.deferred_check => (
+            format!(", freed by process {p}"),
+            format!("，释放它的是进程 {p}"),
+        ),
+        _ => (String::new(), String::new()),
+    };
     let mut narrative = vec![Both::new(
-        format!("The page allocator was given back a page{pfn} that is still in use (\"{reason}\"), freed by {who}: whoever set up that use (a mapping, a reference, a flag) freed the page without undoing it, or freed a page that was not its own."),
-        format!("页分配器收回的页{pfn_zh}仍处于使用状态（\"{reason}\"），释放它的是 {who}：设置这种使用状态（映射、引用计数、标志位）的代码没有撤销就释放了页，或者释放了不属于自己的页。"),
+        format!("The page allocator was given back a page{pfn} that is still in use (\"{reason}\"){who}: whoever set up that use (a mapping, a reference, a flag) freed the page without undoing it, or freed a page that was not its own."),
+        format!("页分配器收回的页{pfn_zh}仍处于使用状态（\"{reason}\"）{who_zh}：设置这种使用状态（映射、引用计数、标志位）的代码没有撤销就释放了页，或者释放了不属于自己的页。"),
     )];
     if b.deferred_check {
         narrative.push(Both::new(
