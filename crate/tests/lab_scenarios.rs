@@ -85,7 +85,12 @@ fn every_lab_scenario_gives_its_facts() {
             }
         }
         // The backtrace holds the console's call chain in order (suffixes such as .cold ignored).
-        if let Some(chain) = f["call_chain"].as_array() {
+        // `bt_frames` (what ../shared/checks' bt check holds the unwinder to: the console's
+        // chain as the crashing CPU's stack still has it; a crash class's rule in facts.py says
+        // which frames those are, e.g. none of a blocked task's for a hung-task panic), else the
+        // console's call chain.
+        let chain = f["bt_frames"].as_array().or(f["call_chain"].as_array());
+        if let Some(chain) = chain {
             // dump_stack*/show_stack printed the console trace; they are gone from the stack later.
             let want: Vec<&str> = chain
                 .iter()
@@ -93,16 +98,35 @@ fn every_lab_scenario_gives_its_facts() {
                 .map(base)
                 .filter(|f| !f.starts_with("dump_stack") && !f.starts_with("show_stack"))
                 .collect();
-            let got: Vec<&str> = r["backtrace"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|fr| fr["function"].as_str())
-                .map(base)
-                .collect();
-            let mut it = got.iter();
-            if !want.iter().all(|w| it.any(|g| g == w)) {
-                bad(format!("backtrace {got:?} lacks {want:?}"));
+            let names = |frames: &Value| -> Vec<String> {
+                frames
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|fr| fr["function"].as_str())
+                            .map(|s| base(s).to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            // A hung-task panic's console trace is the blocked task's, which the finding unwinds
+            // (the crashing CPU only runs khungtaskd's panic).
+            let mut traces = vec![names(&r["backtrace"])];
+            if f["crash_class"] == "hung-task" {
+                for t in r["verdict"]["finding"]["tasks"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    traces.push(names(&t["trace"]["frames"]));
+                }
+            }
+            let holds = |got: &Vec<String>| {
+                let mut it = got.iter();
+                want.iter().all(|w| it.any(|g| g == w))
+            };
+            if !traces.iter().any(holds) {
+                bad(format!("backtraces {traces:?} lack {want:?}"));
             }
         }
         checked += 1;

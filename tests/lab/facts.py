@@ -432,6 +432,15 @@ def _rcu_stall(f, rep, lines=None, ko=None):
         if m:
             cpus.append(int(m.group(1)))
     f['rcu_stalled_cpus'] = cpus
+    # 4.x prints the interrupted context after '<EOI>' with a '?' (the frame-pointer unwinder's
+    # guess), which the generic chain skips: it is still what the stalled CPU ran
+    j = next((k for k in range(i, len(rep) - 1) if rep[k].strip() in ('<EOI>', '</IRQ>')), None)
+    eoi = re.match(r'^(?:\? )?([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[(\w+)\])?$',
+                   rep[j + 1].strip()) if j is not None else None
+    if eoi and eoi.group(2):
+        f['culprit_function'], f['culprit_module'] = eoi.group(1), eoi.group(2)
+        f['culprit_rule'] = "the stalled CPU's interrupted function (after <EOI>), in a module"
+        f['bt_frames'] = [eoi.group(1)] + [b for b in f.get('bt_frames') or [] if b != eoi.group(1)]
     f['not_culprit'] = sorted(set(IDLE + ['rcu_sched_clock_irq', 'rcu_pending', 'print_cpu_stall', 'panic',
                                          'update_process_times', 'tick_sched_timer']))
     f['must_match_en'] = [r'RCU', r'stall'] + [rf'CPU {c}\b' for c in cpus]

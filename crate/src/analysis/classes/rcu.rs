@@ -106,7 +106,19 @@ fn after_num<T: std::str::FromStr>(l: &str, key: &str) -> Option<T> {
 pub fn examine(inp: &Input) -> Option<Examined> {
     let lines: Vec<&str> = inp.log.lines().collect();
     // The last stall report before the panic: the one that panicked.
-    let start = lines.iter().rposition(|l| is_stall(l))?;
+    let last = lines.iter().rposition(|l| is_stall(l))?;
+    // Two CPUs may report the same stall at once (4.x: the stalled CPU's "self-detected" one,
+    // with its CPU line, and another's "detected stalls" cut short by the panic): take the
+    // latest report, among the last few, that names a stalled CPU.
+    let names_cpu = |i: usize| {
+        lines
+            .get(i + 1)
+            .is_some_and(|l| stalled_cpu(strip_ts(l)).is_some())
+    };
+    let start = (last.saturating_sub(64)..=last)
+        .rev()
+        .find(|&i| is_stall(lines[i]) && names_cpu(i))
+        .unwrap_or(last);
     let head = strip_ts(lines[start]);
     let flavor = head
         .split(INFO)
@@ -123,8 +135,11 @@ pub fn examine(inp: &Input) -> Option<Examined> {
     for l in lines.iter().skip(start + 1).take(12) {
         let t = strip_ts(l);
         let body = t.trim_start_matches("rcu:").trim();
-        let ours =
-            t.starts_with("rcu:") || body.starts_with("(t=") || body.starts_with("(detected by");
+        // 4.x writes the CPU lines without the `rcu:` prefix, indented by a tab.
+        let ours = t.starts_with("rcu:")
+            || body.starts_with("(t=")
+            || body.starts_with("(detected by")
+            || (t.starts_with('\t') && stalled_cpu(t).is_some());
         if !ours {
             break;
         }
