@@ -110,11 +110,20 @@ pub fn name_tasks_without_btf(
     k: &Kernel,
     traces: &mut [CpuTrace],
     panic: &PanicInfo,
+    log: &str,
 ) -> Option<String> {
     if traces.iter().all(|t| t.pid.is_some() || t.task.is_none()) {
         return None;
     }
-    let (cpu, pid, comm) = (panic.cpu?, panic.pid?, panic.comm.as_deref()?);
+    // The task the crash report names; a report about another task (a hung task's) leaves
+    // it out: then the `CPU: N PID: P Comm: C` line of the panic's own stack dump, the last one
+    // before the panic line.
+    let named = match (panic.cpu, panic.pid, panic.comm.clone()) {
+        (Some(c), Some(p), Some(n)) => Some((c, p, n)),
+        _ => panic_cpu_line(log),
+    };
+    let (cpu, pid, comm) = named?;
+    let comm = comm.as_str();
     let task = traces.iter().find(|t| t.cpu == cpu).and_then(|t| t.task)?;
     let (pid_off, comm_off) = learn_pid_comm(k, task, pid, comm)?;
     for t in traces.iter_mut().filter(|t| t.pid.is_none()) {
@@ -126,6 +135,39 @@ pub fn name_tasks_without_btf(
     Some(format!(
         "no BTF: the tasks' pid and command offsets ({pid_off:#x}, {comm_off:#x}) were learned from the crashing task the log names"
     ))
+}
+
+/// `CPU: 0 PID: 29 Comm: khungtaskd ...` (also `CPU: 0 UID: 0 PID: ...`) of panic()'s own
+/// stack dump: the first such line after the log's last "Kernel panic - not syncing" (5.x+
+/// print it after), else the last one before it (older kernels).
+fn panic_cpu_line(log: &str) -> Option<(u32, u32, String)> {
+    let lines: Vec<&str> = log.lines().collect();
+    let at = lines
+        .iter()
+        .rposition(|l| l.contains("Kernel panic - not syncing"))?;
+    let parse = |l: &&str| -> Option<(u32, u32, String)> {
+        let t = &l[l.find("CPU: ")?..];
+        let cpu = t[5..].split_whitespace().next()?.parse().ok()?;
+        let pid = t
+            .split("PID: ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        let comm = t
+            .split("Comm: ")
+            .nth(1)?
+            .split_whitespace()
+            .next()?
+            .to_string();
+        Some((cpu, pid, comm))
+    };
+    lines[at..]
+        .iter()
+        .take(8)
+        .find_map(parse)
+        .or_else(|| lines[..at].iter().rev().take(400).find_map(parse))
 }
 
 /// What the crashing CPU shows: its backtrace, the faulting function's disassembly, the fault

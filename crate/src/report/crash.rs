@@ -62,7 +62,7 @@ pub fn analyze_crash_with(
             .extend(traced(&mut with_regs.iter().copied().filter(|&i| i != c)));
         r.cpu_traces.sort_by_key(|t| t.cpu);
     }
-    if let Some(w) = crash::name_tasks_without_btf(k, &mut r.cpu_traces, &r.panic) {
+    if let Some(w) = crash::name_tasks_without_btf(k, &mut r.cpu_traces, &r.panic, &text) {
         r.warnings.push(w);
     }
     if by_class {
