@@ -186,9 +186,11 @@ DEFAULT = ['null', 'bug', 'gpf', 'uaf', 'divide', 'warn', 'panic', 'sysrq', 'sta
 # The fast tier (scripts/test.sh, CI): one scenario per capability the tests hold the lab to --
 # a NULL dereference (the fixture-like dump the tests fall back on), the reference case, BUG(), a
 # lockup, 5-level paging, KASLR off, 5.10 without kallsyms keys, a real kdump on CPU 1, and the
-# newest line (7.3: its renumbered ORC registers). tests/lab/run.sh --fast adds CentOS 7's 3.10
+# newest line (7.3: its renumbered ORC registers), and three crash classes that are not a bad
+# pointer (an ABBA deadlock, a spinlock never released, a module's slab leak to OOM). tests/lab/run.sh --fast adds CentOS 7's 3.10
 # (oldkernels.py FAST) when the prebuilt old kernels are there.
-FAST = ['null', 'ref-nginx', 'bug', 'lockup', 'la57', 'nokaslr', 'bullseye-null', 'kdump-cpu1', 'k73-nginx']
+FAST = ['null', 'ref-nginx', 'bug', 'lockup', 'la57', 'nokaslr', 'bullseye-null', 'kdump-cpu1', 'k73-nginx',
+        'deadlock', 'spinlock', 'oom-leak']
 
 # makedumpfile variants: output name -> arguments (input/output appended)
 MDF = [
