@@ -183,6 +183,15 @@ fn cpu_tasks_named_without_btf() {
         if name.starts_with('_') || name == "big-4g" || !elf.exists() {
             continue;
         }
+        // The offsets are learned from the task the log names: a log that names none (a
+        // machine check reported from MCE context) gives nothing to learn from.
+        let facts: Value = std::fs::read_to_string(sc.join("facts.json"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Value::Null);
+        if !facts["crashing_pid"].is_number() {
+            continue;
+        }
         let open = || {
             Session::open(
                 Box::new(FileSource::open(&elf).unwrap()),

@@ -47,7 +47,7 @@ def containers(binp, sc, f, rep_elf):
     for g in groups:
         name = os.path.basename(g[0]).replace('.1', '') if len(g) > 1 else os.path.basename(g[0])
         try:
-            r = rep_elf if g == [os.path.join(sc, 'vmcore.elf')] else report(binp, g)
+            r = rep_elf if g == [main_dump(sc)] else report(binp, g)
         except Exception as e:
             bad.append(f'{name}: {e}')
             continue
@@ -61,7 +61,7 @@ def containers(binp, sc, f, rep_elf):
 
 def log(binp, sc, f, rep):
     want = open(os.path.join(sc, 'vmcore.dmesg.txt'), encoding='utf-8', errors='replace').read().splitlines()
-    rc, out, _ = run(binp, ['log', os.path.join(sc, 'vmcore.elf')])
+    rc, out, _ = run(binp, ['log', main_dump(sc)])
     got = out.splitlines()
     same = sum(1 for a, b in zip(want, got) if a.rstrip() == b.rstrip())
     ok = rc == 0 and same / max(1, len(want)) >= 0.99 and abs(len(want) - len(got)) <= 2
@@ -87,11 +87,20 @@ def modules(binp, sc, f, rep):
 
 def tasks(binp, sc, f, rep):
     n = (rep.get('sys') or {}).get('tasks')
-    rc, out, _ = run(binp, ['ps', os.path.join(sc, 'vmcore.elf')])
+    rc, out, _ = run(binp, ['ps', main_dump(sc)])
     pid, comm = f.get('crashing_pid'), f.get('crashing_comm')
     has = any(re.search(rf'^\S*\s*{pid}\s.*\b{re.escape(comm)}\b', l) for l in out.splitlines()) if pid else True
     ok = isinstance(n, int) and n > 0 and rc == 0 and has
     return ok, f'{n} tasks' + ('' if has else f', ps lacks {pid} {comm}')
+
+
+def main_dump(sc):
+    """The scenario's dump the row is checked on: vmcore.elf, else (the seed machine, whose 128 GiB
+    ELF is never written) its makedumpfile -d 31 dump, else QEMU's kdump-compressed one."""
+    for n in ('vmcore.elf', 'vmcore.d31-zlib.kdump', 'vmcore.qemu-kdump-zlib'):
+        if os.path.exists(os.path.join(sc, n)):
+            return os.path.join(sc, n)
+    return os.path.join(sc, 'vmcore.elf')
 
 
 def cpus(binp, sc, f, rep):
@@ -106,7 +115,11 @@ def cpus(binp, sc, f, rep):
         # the user-mode register frame (no kernel function) below entry_SYSCALL_64 is past the base
         named = [fr.get('function') for fr in frames if fr.get('function')]
         last = base(named[-1]) if named else None
-        if len(frames) < 3 or t.get('error') or not (last or '').startswith(BASES):
+        # a kernel entered from user space by an exception (a page fault in user code) ends in
+        # the user-mode register frame the exception saved: that is its base too
+        user = bool(frames) and frames[-1].get('kind') == 'exception' and \
+            int(str((frames[-1].get('regs') or {}).get('cs', '0')), 0) & 3 == 3
+        if len(frames) < 3 or t.get('error') or not ((last or '').startswith(BASES) or user):
             bad.append(f'CPU {t.get("cpu")}: {len(frames)} frames, ends {last}' +
                        (f' ({t["error"][:60]})' if t.get('error') else ''))
     return not bad, 'all' if not bad else '; '.join(bad[:2])
@@ -158,7 +171,7 @@ def main():
         f = json.load(open(os.path.join(sc, 'facts.json')))
         cells = {}
         try:
-            rep = report(a.binary, [os.path.join(sc, 'vmcore.elf')])
+            rep = report(a.binary, [main_dump(sc)])
         except Exception as e:
             rep = None
             cells = {k: (False, f'report: {e}') for k in CHECKS}
@@ -178,7 +191,7 @@ def main():
     md = ['# Kernel matrix', '',
           f'Written by `tests/lab/run.sh --matrix` (`tests/lab/matrix.py`) on '
           f'{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC from the lab cache; do not edit by hand.',
-          'Each cell is a check run through the CLI on the scenario\'s `vmcore.elf` (containers: every file the lab '
+          'Each cell is a check run through the CLI on the scenario\'s `vmcore.elf` (the seed machine: its `-d 31` dump; containers: every file the lab '
           'wrote) against the scenario\'s `facts.json` (the guest\'s console) and `vmcore.dmesg.txt` '
           '(makedumpfile). ✅ held, ❌ failed, ➖ nothing to check against; with what was found.', '',
           '| kernel | scenario | ' + ' | '.join(t for _, t in COLUMNS) + ' |',

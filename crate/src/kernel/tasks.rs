@@ -198,7 +198,20 @@ pub fn learn_pid_comm(k: &Kernel, task: u64, pid: u32, comm: &str) -> Option<(u6
             t.u32_at(o) == Some(pid) && i.u32_at(o) == Some(0) && i.u32_at(o + 4) == Some(0)
         })
         .collect();
-    let [p] = pids[..] else { return None };
+    // A small pid (init's 1) matches other fields too: then the one followed by an equal tgid
+    // (the task leads its thread group, as the crashing task of a report mostly does).
+    let p = match pids[..] {
+        [p] => p,
+        _ => {
+            let lead: Vec<usize> = pids
+                .iter()
+                .copied()
+                .filter(|&o| t.u32_at(o + 4) == Some(pid))
+                .collect();
+            let [p] = lead[..] else { return None };
+            p
+        }
+    };
     Some((p as u64, c as u64))
 }
 
