@@ -271,6 +271,22 @@ def _hung_task(f, rep, lines, ko=None):
     own 'X[PID] took L1 at A, takes L2 at B next' / 'X[PID] holds L at A for ever (in F)' lines); a cycle
     of waits is a deadlock. khungtaskd, panic and the pvpanic notifier are never the cause."""
     f['crash_class'] = 'hung-task'
+    # the crashing CPU runs khungtaskd's panic: its own stack dump (the Call Trace after the panic
+    # line) is what an unwinder of the dump finds there; the blocked tasks' traces are the finding's
+    pi = next((k for k, l in enumerate(rep) if l.startswith('Kernel panic - not syncing')), None)
+    ct = next((k for k in range(pi, len(rep)) if rep[k].strip() == 'Call Trace:'), None) if pi is not None else None
+    if ct is not None:
+        own = []
+        for l in rep[ct + 1:]:
+            s = l.strip()
+            if s in ('<TASK>', '<IRQ>', '</IRQ>'):
+                continue
+            m = re.match(r'^(\? )?([A-Za-z0-9_.]+)\+0x[0-9a-f]+/0x[0-9a-f]+', s)
+            if not m:
+                break
+            if not m.group(1) and not m.group(2).startswith(('dump_stack', 'show_stack')):
+                own.append(m.group(2))
+        f['bt_frames'] = own
     numbered = list(enumerate(rep))
     reported = []
     for i, l in numbered:

@@ -747,6 +747,8 @@ def bt_frames(f):
     show_stack*, gone from the stack since; likewise the report printers that returned, or
     tail-called add_taint(), before the panic: the OOM killer's dump_header, SLUB's object_err /
     slab_err, the page allocator's bad_page) and without the module tags."""
+    if f.get('bt_frames') is not None:    # a crash class's rule in facts.py said which frames
+        return f['bt_frames']
     chain = [c.split(' ')[0] for c in f.get('call_chain') or []
              if not c.startswith(('dump_stack', 'show_stack'))]
     printers = ('dump_header', 'object_err', 'slab_err', 'bad_page')
