@@ -662,17 +662,12 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         // reasoning only saw the panic path (a trace that stops at the interrupt).
         None => match (inp.prior, &looping) {
             (Some(c), _) if !crate::analysis::crash::is_panic_path(&c.function) => Some(c.clone()),
-            (_, Some(f)) => Some(Culprit {
-                function: f.function.clone(),
-                module: f.module.clone(),
-                confidence: if f.module.is_some() {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-                rule: CulpritRule::Lockup,
-                taint: taint(&f.module),
-            }),
+            (_, Some(f)) => Some(super::blame(
+                &f.function,
+                &f.module,
+                CulpritRule::Lockup,
+                inp.modules,
+            )),
             (c, None) => c.cloned(),
         },
     };

@@ -130,6 +130,31 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         .find_map(|e| (e.examine)(inp))
 }
 
+/// The function that kept a CPU (a lockup, a stall), blamed by `rule`: high confidence in a
+/// module, medium in core code; the module's taint from the module list.
+pub fn blame(
+    function: &str,
+    module: &Option<String>,
+    rule: super::verdict::CulpritRule,
+    modules: &[ModuleInfo],
+) -> Culprit {
+    Culprit {
+        function: function.to_string(),
+        module: module.clone(),
+        confidence: if module.is_some() {
+            super::model::Confidence::High
+        } else {
+            super::model::Confidence::Medium
+        },
+        rule,
+        taint: module
+            .as_ref()
+            .and_then(|m| modules.iter().find(|x| &x.name == m))
+            .map(|x| super::verdict::Taint::of(&x.taint))
+            .unwrap_or_default(),
+    }
+}
+
 /// The log's lines, newest last, at most `max` of them before the line that contains `needle`
 /// (its last occurrence), the line itself included. Bounded: never more than `max` + 1 lines.
 pub fn lines_before<'a>(log: &'a str, needle: &str, max: usize) -> Vec<&'a str> {

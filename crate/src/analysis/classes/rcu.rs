@@ -8,9 +8,9 @@
 
 use super::lockup::FuncRef;
 use super::{Examined, Finding, Input};
-use crate::analysis::model::{Confidence, CrashClass, FrameKind, PanicInfo};
+use crate::analysis::model::{CrashClass, FrameKind, PanicInfo};
 use crate::analysis::oops::Oops;
-use crate::analysis::verdict::{Culprit, CulpritRule, Taint};
+use crate::analysis::verdict::CulpritRule;
 use serde::Serialize;
 
 /// One CPU the report names as stalled.
@@ -218,23 +218,12 @@ pub fn examine(inp: &Input) -> Option<Examined> {
     // The culprit: the function the (first) stalled CPU was looping in, when the dump shows it.
     let culprit = stalled.iter().find_map(|s| {
         let f = s.function.as_ref()?;
-        let taint = f
-            .module
-            .as_ref()
-            .and_then(|m| inp.modules.iter().find(|x| &x.name == m))
-            .map(|x| Taint::of(&x.taint))
-            .unwrap_or_default();
-        Some(Culprit {
-            function: f.function.clone(),
-            module: f.module.clone(),
-            confidence: if f.module.is_some() {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            },
-            rule: CulpritRule::RcuStall { cpu: s.cpu },
-            taint,
-        })
+        Some(super::blame(
+            &f.function,
+            &f.module,
+            CulpritRule::RcuStall { cpu: s.cpu },
+            inp.modules,
+        ))
     });
     Some(Examined {
         class: CrashClass::RcuStall,
