@@ -318,8 +318,6 @@ pub fn section(d: &MachineCheck, lang: Lang) -> String {
     if let Some(v) = &d.severity {
         let _ = writeln!(s, "{}: {v}", l("KERNEL GRADING", "内核判定"));
     }
-    if let Some(p) = &d.panic {
-        let _ = writeln!(s, "PANIC: {p}");
-    }
+    // The panic message is the summary's PANIC: line, which follows this section.
     s
 }
