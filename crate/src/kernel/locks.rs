@@ -361,60 +361,15 @@ fn member_of_kind(k: &Kernel, cache: &str, offset: u64, kind: LockKind) -> Optio
     })
 }
 
-/// The slab object holding `addr` (a direct-map address): its page's head (`compound_head`),
-/// that slab's `slab_cache` (struct slab overlays struct page, 5.17+) and the cache's object
-/// `size` and `name`. BTF only; None when any of it does not read as a slab.
+/// The slab object holding `addr` ([`crate::kernel::slab::find_object`]) and the member of the
+/// structure its cache is named after that is a `kind` at that offset. None outside a slab.
 pub fn slab_container(k: &Kernel, addr: u64, kind: LockKind) -> Option<Container> {
-    let b = k.btf()?;
-    let po = k.bases().page_offset_base;
-    let phys = addr.checked_sub(po)?;
-    if phys >= 1 << 46 {
-        return None;
-    }
-    // A tail page's `compound_head` (7.x: `compound_info`) has bit 0 set: the head page's
-    // address + 1, or (7.x with a power-of-2 struct page) a mask that gives the head from the
-    // tail's own address.
-    let head_off = b
-        .member_offset("page", "compound_head")
-        .or_else(|| b.member_offset("page", "compound_info"))?;
-    let mut page = k.pfn_to_page(phys >> 12);
-    let ch = k.read_u64(page + head_off).ok()?;
-    if ch & 1 != 0 {
-        let (ptr, mask) = (ch - 1, page & (ch - 1));
-        page = if ptr <= page && k.page_to_pfn(ptr).is_some() {
-            ptr
-        } else if k.page_to_pfn(mask).is_some() {
-            mask
-        } else {
-            return None;
-        };
-    }
-    let pfn = k.page_to_pfn(page)?;
-    let cache = k
-        .read_u64(page + b.member_offset("slab", "slab_cache")?)
-        .ok()?;
-    let name = k
-        .read_u64(cache + b.member_offset("kmem_cache", "name")?)
-        .ok()?;
-    let name = k.read_cstr(name, 64).ok()?;
-    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
-        return None;
-    }
-    let size = u64::from(
-        k.read_u32(cache + b.member_offset("kmem_cache", "size")?)
-            .ok()?,
-    );
-    if size == 0 || size > 1 << 22 {
-        return None;
-    }
-    let base = po + (pfn << 12);
-    let rel = addr - base;
-    let (object, offset) = (base + rel / size * size, rel % size);
-    let member = member_of_kind(k, &name, offset, kind);
+    let o = super::slab::find_object(k, addr)?;
+    let member = member_of_kind(k, &o.cache, o.offset, kind);
     Some(Container {
-        cache: name,
-        object,
-        offset,
+        cache: o.cache,
+        object: o.object,
+        offset: o.offset,
         member,
     })
 }

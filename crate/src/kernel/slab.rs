@@ -183,18 +183,7 @@ pub fn find_object(k: &Kernel, addr: u64) -> Option<SlabObject> {
     if k.phys_to_virt(phys) != addr {
         return None;
     }
-    let mut page = k.pfn_to_page(phys >> 12);
-    // A tail page points at its head with bit 0 set (`compound_head`; `compound_info` since
-    // 7.x, which keeps the same encoding for the head pointer).
-    let ch = b
-        .member_offset("page", "compound_head")
-        .or_else(|| b.member_offset("page", "compound_info"));
-    if let Some(ch) = ch {
-        let head = k.read_u64(page + ch).ok()?;
-        if head & 1 == 1 {
-            page = head - 1;
-        }
-    }
+    let page = head_page(k, b, k.pfn_to_page(phys >> 12))?;
     if !is_slab(k, b, page)? {
         return None;
     }
@@ -207,7 +196,13 @@ pub fn find_object(k: &Kernel, addr: u64) -> Option<SlabObject> {
         .read_u64(cache + l.name)
         .ok()
         .and_then(|p| k.read_cstr(p, 64).ok())?;
+    if name.is_empty() || !name.bytes().all(|c| c.is_ascii_graphic()) {
+        return None;
+    }
     let size = u64::from(k.read_u32(cache + l.size).ok()?);
+    if size > 1 << 22 {
+        return None;
+    }
     let object_size = u64::from(k.read_u32(cache + l.object_size).ok()?);
     let red_left = b
         .member_offset("kmem_cache", "red_left_pad")
@@ -227,6 +222,30 @@ pub fn find_object(k: &Kernel, addr: u64) -> Option<SlabObject> {
         offset: addr.wrapping_sub(object),
         object_size,
     })
+}
+
+/// The head page of `page`. A tail page's `compound_head` (7.x: `compound_info`) has bit 0
+/// set: the head page's address + 1, or (7.x with a power-of-2 struct page) a mask that gives
+/// the head from the tail's own address. None when neither reads as a page.
+fn head_page(k: &Kernel, b: &Btf, page: u64) -> Option<u64> {
+    let Some(off) = b
+        .member_offset("page", "compound_head")
+        .or_else(|| b.member_offset("page", "compound_info"))
+    else {
+        return Some(page);
+    };
+    let ch = k.read_u64(page + off).ok()?;
+    if ch & 1 == 0 {
+        return Some(page);
+    }
+    let (ptr, mask) = (ch - 1, page & (ch - 1));
+    if ptr <= page && k.page_to_pfn(ptr).is_some() {
+        Some(ptr)
+    } else if k.page_to_pfn(mask).is_some() {
+        Some(mask)
+    } else {
+        None
+    }
 }
 
 /// Whether the head page is a slab: `PG_slab` in `flags`, else the page type.
