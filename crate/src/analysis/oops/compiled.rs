@@ -42,6 +42,7 @@ impl CGroup {
                     stack: f.stack.map(|s| CStack {
                         parts: compile_parts(s.parts),
                         parts2: compile_parts(s.parts2),
+                        parts3: compile_parts(s.parts3),
                         skip: (!s.skip.is_empty()).then(|| re(&s.skip.join("|"))),
                         extractor: s.extractor,
                     }),

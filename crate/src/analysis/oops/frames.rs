@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 pub struct CStack {
     pub parts: Vec<Option<Regex>>,
     pub parts2: Vec<Option<Regex>>,
+    /// Tried when `parts2` finds nothing either.
+    pub parts3: Vec<Option<Regex>>,
     /// The format's own skip patterns (the common infrastructure list is [`common_skip`]).
     pub skip: Option<Regex>,
     pub extractor: Extractor,
@@ -512,7 +514,16 @@ pub fn extract(spec: &CStack, text: &str) -> (Vec<String>, bool) {
     if r.1 || spec.parts2.is_empty() {
         return r;
     }
-    walk(spec, &spec.parts2, text)
+    let r2 = walk(spec, &spec.parts2, text);
+    if r2.1 || spec.parts3.is_empty() {
+        return r2;
+    }
+    let r3 = walk(spec, &spec.parts3, text);
+    if r3.1 {
+        r3
+    } else {
+        r2
+    }
 }
 
 fn walk(spec: &CStack, parts: &[Option<Regex>], text: &str) -> (Vec<String>, bool) {

@@ -485,4 +485,43 @@ Call Trace:
         );
         assert_eq!(all[1].title, "kernel panic: Hard LOCKUP");
     }
+
+    /// The lab's rcu-stall console (6.1, panic_on_rcu_stall=1): the self-detected report shows
+    /// the stalled CPU's registers and trace and no interrupt frame; the title comes from the
+    /// RIP line and the trace as syzkaller's stall rule picks it (the frame above the syscall
+    /// entry; "rcu" frames skipped), not "corrupted". Another CPU's stall report keeps needing
+    /// its interrupt frame.
+    #[test]
+    fn self_detected_rcu_stall_without_an_interrupt_frame() {
+        let log = "\
+[    9.986158] rcu: INFO: rcu_preempt self-detected stall on CPU
+[    9.986158] rcu: \t1-....: (358 ticks this GP) idle=1bf4/1/0x4000000000000000 softirq=207/207 fqs=235
+[    9.986158] \t(t=752 jiffies g=-823 q=64 ncpus=2)
+[    9.986158] CPU: 1 PID: 102 Comm: sh Tainted: G           OE      6.1.0-56-cloud-amd64 #1  Debian 6.1.192-2
+[    9.986158] RIP: 0010:lab_rcu_spin+0x1f/0x21 [crashlens_lab]
+[    9.990828] RSP: 0018:ffffcf4b403fb9f0 EFLAGS: 00000282
+[    9.990828] Call Trace:
+[    9.990828]  <TASK>
+[    9.990828]  lab_provoke.cold+0x1d/0xa4 [crashlens_lab]
+[    9.990828]  provoke_write+0x68/0x96 [crashlens_lab]
+[    9.990828]  full_proxy_write+0x53/0x80
+[    9.990828]  vfs_write+0xc7/0x3f0
+[    9.990828]  ksys_write+0x6b/0xf0
+[    9.990828]  do_syscall_64+0x5d/0x90
+[    9.990828]  entry_SYSCALL_64_after_hwframe+0x6e/0xd8
+[    9.990828]  </TASK>
+[    9.990828] Kernel panic - not syncing: RCU Stall
+";
+        let o = primary(&parse_all(log)).unwrap().clone();
+        assert_eq!(o.title, "INFO: rcu detected stall in full_proxy_write");
+        assert!(!o.corrupted);
+        let other = log.replace(
+            "self-detected stall on CPU",
+            "detected stalls on CPUs/tasks:",
+        );
+        assert_eq!(
+            primary(&parse_all(&other)).unwrap().title,
+            "INFO: rcu detected stall in corrupted"
+        );
+    }
 }

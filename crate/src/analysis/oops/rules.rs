@@ -35,6 +35,8 @@ pub struct StackSpec {
     pub parts: &'static [Part],
     /// Tried when `parts` finds nothing.
     pub parts2: &'static [Part],
+    /// Tried when `parts2` finds nothing either.
+    pub parts3: &'static [Part],
     /// Extra skip patterns (on top of the common infrastructure list).
     pub skip: &'static [&'static str],
     pub extractor: Extractor,
@@ -73,6 +75,7 @@ pub const fn stack(parts: &'static [Part], skip: &'static [&'static str]) -> Opt
     Some(StackSpec {
         parts,
         parts2: &[],
+        parts3: &[],
         skip,
         extractor: Extractor::First,
     })
@@ -86,6 +89,7 @@ pub const fn stack_x(
     Some(StackSpec {
         parts,
         parts2: &[],
+        parts3: &[],
         skip,
         extractor,
     })
@@ -115,6 +119,7 @@ pub const fn warning_stack(skip: &'static [&'static str]) -> Option<StackSpec> {
             Part::Trace,
         ],
         parts2: &[CALL_TRACE, Part::Trace],
+        parts3: &[],
         skip,
         extractor: Extractor::First,
     })

@@ -242,12 +242,23 @@ pub static WARNING_SUPPRESS: &[&str] = &[
     r"XFS \(\w+\): WARNING",
 ];
 
+/// A self-detected stall whose report shows the stalled CPU's registers and its task's trace and
+/// no interrupt frame (x86 6.x with panic_on_rcu_stall: the panic's own trace, which holds
+/// asm_sysvec_apic_timer_interrupt, is cut from the report): last, from its RIP line, as
+/// syzkaller's earlier rule (linuxRipFrame, then the stack trace) did. Only for "self-detected":
+/// another CPU's report lists other tasks' traces and user-mode RIPs first.
+const RCU_SELF_STALL: StackSpec = StackSpec {
+    parts3: &[RIP, CALL_TRACE, Trace],
+    ..RCU_STALL
+};
+
 const RCU_STALL: StackSpec = StackSpec {
     parts: &[Re("apic_timer_interrupt"), RIP, Trace],
     parts2: &[
         Re("(?:apic_timer_interrupt|Exception stack|el1h_64_irq)"),
         Trace,
     ],
+    parts3: &[],
     skip: &["apic_timer_interrupt", "rcu"],
     extractor: Extractor::Stall,
 };
@@ -294,6 +305,13 @@ pub static INFO_FORMATS: &[Format] = &[
         ..F
     },
     Format {
+        title: "INFO: rcu_(?:preempt|sched|bh|tasks) self-detected(?: expedited)? stall",
+        fmt: "INFO: rcu detected stall in {1}",
+        alt: &["stall in {1}"],
+        stack: Some(RCU_SELF_STALL),
+        ..F
+    },
+    Format {
         title: "INFO: rcu_(?:preempt|sched|bh|tasks) (?:self-)?detected(?: expedited)? stall",
         fmt: "INFO: rcu detected stall in {1}",
         alt: &["stall in {1}"],
@@ -320,6 +338,7 @@ pub static INFO_FORMATS: &[Format] = &[
         stack: Some(StackSpec {
             parts: TRACE_PARTS,
             parts2: &[],
+            parts3: &[],
             skip: &[],
             extractor: Extractor::Hang,
         }),
