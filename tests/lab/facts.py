@@ -578,31 +578,87 @@ def _list_corruption(f, rep, lines=None, ko=None):
 
 
 def _slub(f, rep, lines=None, ko=None):
-    """SLUB debug: 'BUG kmalloc-32 (Tainted: ...): Object already free' with 'Allocated in F' and
-    'Freed in G' (slub_debug=U); the one that freed it again is on the stack."""
+    """SLUB debug: 'BUG kmalloc-32 (Tainted: ...): PROBLEM' with 'Allocated in F' and 'Freed in G'
+    (slub_debug=U), by the problem's shape:
+    - 'Object already free': the module frame that freed it again (first module frame on the stack);
+    - '[Right |Left ]Redzone overwritten': the function that allocated the object (its owner wrote
+      past it); 'Freed in' is an earlier life of that memory and the free that found it is innocent;
+    - 'Poison overwritten': written after its free; the report names no writer, so no culprit; the
+      allocation that found it is innocent.
+    The damaged bytes come from '0xA-0xB @offset=N. First byte 0xX instead of 0xY'."""
     line = next(l for l in rep if re.match(r'^BUG \S+ \(.*\): ', l))
     m = re.match(r'^BUG (\S+) \(.*\): (.*)$', line)
     f['crash_class'] = 'slab-corruption'
     f['slab_cache'], f['slab_problem'] = m.group(1), m.group(2).strip()
-    site = lambda key: next((re.match(rf'^{key} in ([A-Za-z0-9_.]+)\+', l).group(1) for l in rep
-                             if re.match(rf'^{key} in [A-Za-z0-9_.]+\+', l)), None)
-    f['slab_allocated_in'], f['slab_freed_in'] = site('Allocated'), site('Freed')
+    tracked = lambda key: next((re.match(rf'^{key} in ([A-Za-z0-9_.]+)\+\S+(?: \[(\w+)\])?', l).groups() for l in rep
+                                if re.match(rf'^{key} in [A-Za-z0-9_.]+\+', l)), (None, None))
+    (f['slab_allocated_in'], alloc_mod), (f['slab_freed_in'], _) = tracked('Allocated'), tracked('Freed')
+    # 7.x prints the damaged region first, '[Right Redzone overwritten] 0xA-0xB ... First byte ..',
+    # and then 'BUG kmalloc-32 (...): Object corrupt'
+    bug_at = rep.index(line)
+    rg = next((re.match(r'^\[([A-Za-z ]+ overwritten)\] (.*)$', l) for l in rep[:bug_at]
+               if re.match(r'^\[[A-Za-z ]+ overwritten\] 0x', l)), None)
+    f['slab_region'] = rg.group(1) if rg else None
+    dmg_lines = [rg.group(2)] if rg else rep
+    dm = next((re.match(r'^(?:INFO: )?0x([0-9a-f]+)-0x([0-9a-f]+) .*First byte 0x([0-9a-f]+) instead of 0x([0-9a-f]+)', l)
+               for l in dmg_lines if re.match(r'^(?:INFO: )?0x[0-9a-f]+-0x[0-9a-f]+ .*First byte', l)), None)
+    if dm:
+        f['slab_damage'] = {'start': '0x' + dm.group(1), 'end': '0x' + dm.group(2),
+                            'first_byte': int(dm.group(3), 16), 'expected': int(dm.group(4), 16)}
+    om = next((re.match(r'^(?:INFO: )?Object 0x([0-9a-f]+) ', l) for l in rep if re.match(r'^(?:INFO: )?Object 0x[0-9a-f]+ ', l)), None)
+    f['slab_object'] = '0x' + om.group(1) if om else None
+    problem = (f['slab_region'] or f['slab_problem']).lower()
     fr = _module_frames(f)
-    if fr:
-        f['culprit_function'], f['culprit_module'] = fr[0]
-        f['culprit_rule'] = 'the module frame that freed the object again (first module frame on the stack)'
     en = [re.escape(f['slab_cache'])]
     zh = [re.escape(f['slab_cache'])]
-    if 'already free' in f['slab_problem']:
+    not_culprit = ['object_err', 'free_to_partial_list', 'kfree', 'kmem_cache_free', 'kmem_cache_alloc', 'panic',
+                   'add_taint', 'check_panic_on_taint', 'slab_err', 'print_trailer', 'check_bytes_and_report',
+                   'check_object', 'alloc_debug_processing', 'free_debug_processing']
+    if 'already free' in problem:
+        f['slab_check'] = 'double_free'
+        if fr:
+            f['culprit_function'], f['culprit_module'] = fr[0]
+            f['culprit_rule'] = 'the module frame that freed the object again (first module frame on the stack)'
         en.append(r'double free')
         zh.append(r'重复释放')
-    for s_ in (f['slab_allocated_in'], f['slab_freed_in']):
+        sites = (f['slab_allocated_in'], f['slab_freed_in'])
+    elif 'redzone overwritten' in problem:
+        f['slab_check'] = 'redzone'
+        # the allocating function owns the object; the stack's module frame only freed it
+        f['culprit_function'], f['culprit_module'] = f['slab_allocated_in'], alloc_mod
+        f['culprit_rule'] = 'the function that allocated the object whose red zone was overwritten ("Allocated in")'
+        if fr and fr[0][0].split('.')[0] != (f['slab_allocated_in'] or '').split('.')[0]:
+            f['slab_detected_by'] = fr[0][0]
+            not_culprit.append(fr[0][0].split('.')[0])
+        if f['slab_freed_in'] and f['slab_freed_in'] != f['slab_allocated_in']:
+            not_culprit.append(f['slab_freed_in'].split('.')[0])   # the memory's previous object
+        en += [r'red zone', r'past its end']
+        zh += [r'redzone', r'越界写']
+        sites = (f['slab_allocated_in'],) + ((f.get('slab_detected_by'),) if f.get('slab_detected_by') else ())
+    elif 'poison overwritten' in problem:
+        f['slab_check'] = 'poison'
+        f['culprit_function'], f['culprit_module'] = None, None
+        f['culprit_rule'] = 'written after its free: the report does not say by whom'
+        if fr:
+            f['slab_detected_by'] = fr[0][0]
+            not_culprit.append(fr[0][0].split('.')[0])
+        en += [r'written after it was freed', r'use after free']
+        zh += [r'释放后被写入', r'释放后使用']
+        sites = (f['slab_allocated_in'], f['slab_freed_in'], f.get('slab_detected_by'))
+    else:
+        f['slab_check'] = 'other'
+        f['culprit_function'], f['culprit_module'] = f['slab_allocated_in'], alloc_mod
+        f['culprit_rule'] = 'the function that allocated the damaged object ("Allocated in")'
+        sites = (f['slab_allocated_in'], f['slab_freed_in'])
+    if dm:
+        en.append(rf'0x{dm.group(1)}')
+        zh.append(rf'0x{dm.group(1)}')
+    for s_ in sites:
         if s_:
             en.append(re.escape(s_))
             zh.append(re.escape(s_))
     f['must_match_en'], f['must_match_zh'] = en, zh
-    f['not_culprit'] = ['object_err', 'free_to_partial_list', 'kfree', 'panic', 'add_taint',
-                        'check_panic_on_taint', 'slab_err', 'print_trailer']
+    f['not_culprit'] = not_culprit
 
 
 def _bad_page(f, rep, lines=None, ko=None):

@@ -88,6 +88,12 @@ SCENARIOS = {
                             'pointer in the tail node of the module\'s lab_list'),
     'dfree':     dict(kernel=K61, mode='dfree', append='slub_debug=FZPU panic_on_taint=0x20',
                       doc='SLUB double free (slub_debug=FZPU: U keeps the alloc/free sites; panic_on_taint=0x20: the B taint panics)'),
+    'redzone':   dict(kernel=K61, mode='redzone', append='slub_debug=FZPU panic_on_taint=0x20',
+                      doc='SLUB red zone: a module writes 8 bytes past a 32-byte kmalloc buffer, kfree() finds '
+                          'it (slub_debug=FZPU, panic_on_taint=0x20: the B taint panics)'),
+    'poison':    dict(kernel=K61, mode='poison', append='slub_debug=FZPU panic_on_taint=0x20',
+                      doc='SLUB poison: a module writes to a record of its own cache after freeing it; the '
+                          'next allocation from the cache finds the poison overwritten (panic_on_taint=0x20)'),
     'badpage':   dict(kernel=K61, mode='badpage', append=IOF + ' panic_on_taint=0x20',
                       doc='"BUG: Bad page state": a module frees a page whose mapcount it left raised '
                           '(panic_on_taint=0x20: the B taint panics)'),
@@ -155,6 +161,10 @@ SCENARIOS = {
                             doc='trixie-backports 7.3 cloud kernel: list_add corruption'),
     'k73-dfree': dict(kernel=K73, mode='dfree', append='slub_debug=FZPU panic_on_taint=0x20',
                       doc='trixie-backports 7.3 cloud kernel: SLUB double free'),
+    'k73-redzone': dict(kernel=K73, mode='redzone', append='slub_debug=FZPU panic_on_taint=0x20',
+                        doc='trixie-backports 7.3 cloud kernel: SLUB red zone overwritten past a kmalloc buffer'),
+    'k73-poison': dict(kernel=K73, mode='poison', append='slub_debug=FZPU panic_on_taint=0x20',
+                       doc='trixie-backports 7.3 cloud kernel: SLUB poison overwritten (write after free)'),
     'k73-badpage': dict(kernel=K73, mode='badpage', append=IOF + ' panic_on_taint=0x20',
                         doc='trixie-backports 7.3 cloud kernel: Bad page state'),
     'k73-canary': dict(kernel=K73, mode='canary', append=IOF,

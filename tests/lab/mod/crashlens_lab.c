@@ -27,6 +27,10 @@
  *               node's next (CONFIG_DEBUG_LIST + BUG_ON_DATA_CORRUPTION: "list_add corruption")
  *   dfree       kfree() a kmalloc'd session twice (boot with slub_debug=FZPU panic_on_taint=0x20)
  *   canary      overflow a local char array past the stack protector's canary
+ *   redzone     write 8 bytes past the end of a 32-byte kmalloc buffer, then kfree() it (boot with
+ *               slub_debug=FZPU panic_on_taint=0x20: SLUB's free check finds the red zone overwritten)
+ *   poison      write to a record of the module's own cache after kmem_cache_free(), then allocate
+ *               from that cache again (slub_debug=FZPU panic_on_taint=0x20: "Poison overwritten")
  *   badpage     free a page whose mapcount was left raised ("BUG: Bad page state"; boot with
  *               panic_on_taint=0x20)
  * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
@@ -322,6 +326,73 @@ static noinline void lab_double_free(void)
 	pr_emerg("crashlens_lab: session freed twice\n");
 }
 
+/* ---- redzone: a kmalloc'd buffer written past its end, found when it is freed ---- */
+static int overrun_len = 40;
+module_param(overrun_len, int, 0644);
+
+static noinline void lab_buf_release(char *buf)
+{
+	kfree(buf);			/* SLUB (slub_debug=FZ): "Right Redzone overwritten" */
+	pr_emerg("crashlens_lab: buffer released\n");	/* not a tail call */
+}
+
+static noinline void lab_redzone_write(void)
+{
+	char *buf = kmalloc(32, GFP_KERNEL);
+	char *volatile p = buf;		/* the compiler cannot see the bound */
+	int i, n = READ_ONCE(overrun_len);
+
+	if (!buf)
+		return;
+	pr_emerg("crashlens_lab: writing %d bytes into the 32-byte buffer %px\n", n, buf);
+	for (i = 0; i < n; i++)
+		p[i] = 'A' + i % 26;
+	lab_buf_release(buf);
+	pr_emerg("crashlens_lab: overrun buffer freed\n");
+}
+
+/* ---- poison: a record written after it was freed, found when its cache allocates again ---- */
+struct lab_rec { u64 id; u64 state; char name[48]; };
+static struct kmem_cache *lab_rec_cache;
+
+static noinline struct lab_rec *lab_rec_alloc(void)
+{
+	struct lab_rec *r = kmem_cache_alloc(lab_rec_cache, GFP_KERNEL);
+
+	pr_emerg("crashlens_lab: record %px allocated\n", r);	/* not a tail call */
+	return r;
+}
+
+static noinline void lab_rec_release(struct lab_rec *r)
+{
+	kmem_cache_free(lab_rec_cache, r);
+	pr_emerg("crashlens_lab: record %px released\n", r);
+}
+
+static noinline void lab_rec_mark_done(struct lab_rec *r)
+{
+	WRITE_ONCE(r->state, 0xd0d0d0d0d0d0d0d0ULL);	/* r was freed: a write after free */
+	pr_emerg("crashlens_lab: record %px marked done\n", r);
+}
+
+static noinline void lab_poison_write(void)
+{
+	struct lab_rec *r, *again;
+
+	lab_rec_cache = kmem_cache_create("crashlens_lab_rec", sizeof(struct lab_rec), 0, 0, NULL);
+	if (!lab_rec_cache)
+		return;
+	r = lab_rec_alloc();
+	if (!r)
+		return;
+	r->id = 1;
+	lab_rec_release(r);
+	lab_rec_mark_done(r);
+	/* SLUB (slub_debug=FZP) checks the free object's poison before handing it out again */
+	again = kmem_cache_alloc(lab_rec_cache, GFP_KERNEL);
+	pr_emerg("crashlens_lab: record %px allocated again\n", again);
+}
+
 /* ---- canary: a local array overflowed past the stack protector's canary ---- */
 static int smash_len = 32;
 module_param(smash_len, int, 0644);
@@ -395,6 +466,10 @@ static noinline void lab_provoke(const char *what)
 		lab_list_corrupt();
 	else if (!strncmp(what, "dfree", 5))
 		lab_double_free();
+	else if (!strncmp(what, "redzone", 7))
+		lab_redzone_write();
+	else if (!strncmp(what, "poison", 6))
+		lab_poison_write();
 	else if (!strncmp(what, "badpage", 7))
 		lab_bad_page();
 	else if (!strncmp(what, "canary", 6))
