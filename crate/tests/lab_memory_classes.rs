@@ -1,5 +1,5 @@
 //! The OOM and corruption classes on the lab's dumps (tests/lab/lab.py oom-user oom-leak canary
-//! listcorrupt dfree and their k73- twins on 7.3): what the verdict's finding reads from memory
+//! listcorrupt dfree redzone poison and their k73- twins on 7.3): what the verdict's finding reads from memory
 //! is checked against what the guest's console printed (facts.json, derived by facts.py):
 //! the OOM task table's largest process and its RSS, the unreclaimable slab table's top cache,
 //! the list report's addresses, SLUB's cache and alloc/free sites. A scenario the lab cache
@@ -236,6 +236,97 @@ fn double_free_names_the_cache_and_both_frees() {
             base(f["freeing_caller"]["function"].as_str().unwrap()),
             base(l.facts["culprit_function"].as_str().unwrap())
         );
+    }
+}
+
+/// The damaged bytes as the console printed them (facts' `slab_damage`) are the finding's, and
+/// the dump's slab page puts the first of them in the reported object of the reported cache.
+fn damage_is_the_consoles(l: &Lab) {
+    let (f, want) = (finding(l), &l.facts["slab_damage"]);
+    let name = &l.name;
+    let d = &f["damage"];
+    assert_eq!(num(&d["start"]), num(&want["start"]), "{name}: {d}");
+    assert_eq!(num(&d["end"]), num(&want["end"]), "{name}");
+    assert_eq!(d["first_byte"], want["first_byte"], "{name}");
+    assert_eq!(d["expected"], want["expected"], "{name}");
+    let obj = num(&l.facts["slab_object"]).expect("the report's Object line");
+    assert_eq!(num(&f["object"]), Some(obj), "{name}");
+    let start = num(&want["start"]).unwrap();
+    assert_eq!(
+        f["damage_offset"].as_i64(),
+        Some((start - obj) as i64),
+        "{name}"
+    );
+    let dd = &f["damage_in_dump"];
+    assert_eq!(dd["cache"], l.facts["slab_cache"], "{name}: {dd}");
+    assert_eq!(num(&dd["object"]), Some(obj), "{name}: {dd}");
+    assert_eq!(dd["offset"].as_u64(), Some(start - obj), "{name}");
+    // The detector is the module frame the console's stack shows calling into SLUB.
+    assert_eq!(
+        base(f["detected_by"]["function"].as_str().unwrap_or("")),
+        base(l.facts["slab_detected_by"].as_str().unwrap()),
+        "{name}"
+    );
+}
+
+#[test]
+fn a_red_zone_overwrite_names_the_owner_of_the_overrun_object() {
+    for name in ["redzone", "k73-redzone"] {
+        let Some(l) = open(name) else { continue };
+        class_and_culprit(&l);
+        let f = finding(&l);
+        assert_eq!(f["check"], "redzone", "{name}");
+        assert_eq!(f["zone"], "right", "{name}");
+        assert_eq!(f["cache"], l.facts["slab_cache"], "{name}");
+        // 6.1 names the region on its BUG line, 7.3 on the line before ("Object corrupt").
+        match l.facts["slab_region"].as_str() {
+            Some(r) => assert_eq!(f["region"].as_str(), Some(r), "{name}"),
+            None => assert_eq!(f["problem"], l.facts["slab_problem"], "{name}"),
+        }
+        damage_is_the_consoles(&l);
+        // Past the end: the damage starts at or beyond the object's size.
+        let size = f["object_in_dump"]["object_size"].as_i64().unwrap();
+        assert!(f["damage_offset"].as_i64().unwrap() >= size, "{name}: {f}");
+        assert_eq!(f["detected_in"], "free", "{name}");
+        // The culprit is the allocator, not the free that found it nor the memory's previous
+        // object ("Freed in": an unrelated kernel function here).
+        assert_eq!(
+            f["allocated_in"]["function"], l.facts["slab_allocated_in"],
+            "{name}"
+        );
+        let cf = l.report["verdict"]["culprit"]["function"].as_str().unwrap();
+        assert_ne!(base(cf), base(f["freed_in"]["function"].as_str().unwrap()));
+        assert_ne!(
+            base(cf),
+            base(f["detected_by"]["function"].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn a_poison_overwrite_is_a_write_after_free_whose_writer_is_not_named() {
+    for name in ["poison", "k73-poison"] {
+        let Some(l) = open(name) else { continue };
+        class_and_culprit(&l);
+        let f = finding(&l);
+        assert_eq!(f["check"], "poison", "{name}");
+        assert_eq!(f["cache"], l.facts["slab_cache"], "{name}");
+        damage_is_the_consoles(&l);
+        // Detected by the next allocation from the module's own cache, which is innocent.
+        assert_eq!(f["detected_in"], "alloc", "{name}");
+        assert!(l.report["verdict"]["culprit"].is_null(), "{name}");
+        assert_eq!(
+            f["allocated_in"]["function"], l.facts["slab_allocated_in"],
+            "{name}"
+        );
+        assert_eq!(
+            f["freed_in"]["function"], l.facts["slab_freed_in"],
+            "{name}"
+        );
+        // The lab writes 0xd0 over the second word of the freed record (0x6b poison).
+        assert_eq!(f["damage"]["first_byte"], 0xd0, "{name}");
+        assert_eq!(f["damage"]["expected"], 0x6b, "{name}");
+        assert_eq!(f["damage_offset"], 8, "{name}");
     }
 }
 

@@ -378,6 +378,14 @@ pub fn reason(c: &Culprit, faulting: &str) -> Both {
             format!("{f}{tn} gave a page back to the page allocator while it was still in use (\"{reason}\"): a mapping, reference or flag it set was never undone"),
             format!("{m}{f} 把一个仍在使用中的页还给了页分配器（\"{reason}\"）：它设置的映射、引用计数或标志位没有撤销。"),
         ),
+        CulpritRule::SlabObjectCorrupted { cache, problem }
+            if problem.to_ascii_lowercase().contains("redzone overwritten") =>
+        {
+            Both::new(
+                format!("{f}{tn} allocated the {cache} object whose red zone SLUB found overwritten (\"{problem}\"): the code that owns the object wrote past its bounds"),
+                format!("SLUB 发现 redzone 被改写（\"{problem}\"）的 {cache} 对象是由 {m}{f} 分配的：拥有这个对象的代码越界写了它。"),
+            )
+        }
         CulpritRule::SlabObjectCorrupted { cache, problem } => Both::new(
             format!("{f}{tn} allocated the {cache} object that SLUB found damaged (\"{problem}\"): it was written past its end or after it was freed"),
             format!("SLUB 发现的损坏对象（\"{problem}\"）属于 {cache}，是由 {m}{f} 分配的：它被越界写或者在释放后被写入。"),
@@ -762,6 +770,14 @@ fn conclusion(c: &Culprit, v: &Verdict) -> Both {
             Both::new(
                 format!("Decide which of {cm}{tn}{fe} owns the object: the other must not free it."),
                 format!("应确定 {m}{f}{fz}中哪一方拥有这个对象，另一方不能释放它。"),
+            )
+        }
+        CulpritRule::SlabObjectCorrupted { problem, .. }
+            if problem.to_ascii_lowercase().contains("redzone overwritten") =>
+        {
+            Both::new(
+                format!("Check the writes of {cm}{tn} into the objects it allocates: past the size it asked for."),
+                format!("应检查 {m}{f} 对它分配的对象的写操作：是否超出了申请的大小（越界写）。"),
             )
         }
         CulpritRule::SlabObjectCorrupted { .. } => Both::new(

@@ -143,6 +143,85 @@ pub struct SlabCorruption {
     pub object_in_dump: Option<SlabObject>,
     /// The function on the panicking stack that called kfree()/kmem_cache_free().
     pub freeing_caller: Option<Site>,
+    /// What the check found, by the report's wording: `double_free` ("Object already free"),
+    /// `redzone` ("Redzone overwritten", "Right Redzone overwritten", "Left Redzone ..."),
+    /// `poison` ("Poison overwritten": written after its free), `other`.
+    pub check: SlabCheck,
+    /// `right` / `left` for a red zone the report names by side.
+    pub zone: Option<String>,
+    /// The region as 7.x names it in its line before the report ("[Right Redzone overwritten]
+    /// 0xA-0xB ...", the BUG line then says "Object corrupt"); None where the BUG line names it.
+    pub region: Option<String>,
+    /// The overwritten bytes ("0xA-0xB @offset=N. First byte 0xX instead of 0xY").
+    pub damage: Option<Damage>,
+    /// Where in the object the damage starts (`damage.start - object`): at or past
+    /// `object_size` for a right red zone.
+    pub damage_offset: Option<i64>,
+    /// The slab object that holds the first overwritten byte, as the dump's page says.
+    pub damage_in_dump: Option<SlabObject>,
+    /// The slab call during which SLUB's check ran: `free` (kfree/kmem_cache_free) or `alloc`
+    /// (the next allocation from the cache); None when the stack does not tell.
+    pub detected_in: Option<String>,
+    /// The function that made that call (it found the damage; it did not make it).
+    pub detected_by: Option<Site>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlabCheck {
+    DoubleFree,
+    Redzone,
+    Poison,
+    Other,
+}
+
+impl SlabCheck {
+    /// By the report's wording (every kernel prints "%s overwritten" with the region's name).
+    pub fn of(problem: &str) -> SlabCheck {
+        let p = problem.to_ascii_lowercase();
+        if p.contains("already free") {
+            SlabCheck::DoubleFree
+        } else if p.contains("redzone overwritten") || p.contains("red zone overwritten") {
+            SlabCheck::Redzone
+        } else if p.contains("poison overwritten") {
+            SlabCheck::Poison
+        } else {
+            SlabCheck::Other
+        }
+    }
+}
+
+/// "0xffff8dfdc2fa3400-0xffff8dfdc2fa3407 @offset=1024. First byte 0x47 instead of 0xcc".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    #[serde(with = "crate::util::hex")]
+    pub start: u64,
+    #[serde(with = "crate::util::hex")]
+    pub end: u64,
+    /// The byte found and the one SLUB wrote there (0xcc/0xbb red zone, 0x6b/0xa5 poison).
+    pub first_byte: u8,
+    pub expected: u8,
+}
+
+impl Damage {
+    pub fn parse(l: &str) -> Option<Damage> {
+        let (range, rest) = l.split_once(' ')?;
+        let (a, b) = range.split_once('-')?;
+        let hex = |s: &str| u64::from_str_radix(s.trim().trim_start_matches("0x"), 16).ok();
+        let (start, end) = (hex(a)?, hex(b)?);
+        let (_, bytes) = rest.split_once("First byte ")?;
+        let (found, want) = bytes.split_once(" instead of ")?;
+        let byte = |s: &str| {
+            let s = s.trim().trim_end_matches('.').trim_start_matches("0x");
+            u8::from_str_radix(s.get(..2.min(s.len()))?, 16).ok()
+        };
+        (start <= end).then_some(Damage {
+            start,
+            end,
+            first_byte: byte(found)?,
+            expected: byte(want)?,
+        })
+    }
 }
 
 /// "BUG: Bad page state in process X  pfn:NNNNN": the page allocator found a page it was given
@@ -461,7 +540,43 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         freed_pid: None,
         object_in_dump: None,
         freeing_caller: None,
+        check: SlabCheck::Other,
+        zone: None,
+        region: None,
+        damage: None,
+        damage_offset: None,
+        damage_in_dump: None,
+        detected_in: None,
+        detected_by: None,
     };
+    // 7.x prints each damaged region first, "[Right Redzone overwritten] 0xA-0xB @offset=N.
+    // First byte 0xX instead of 0xY", then "BUG cache (...): Object corrupt".
+    let mut recent: Vec<&str> = Vec::new();
+    for l in inp.log.lines().map(body).take(200_000) {
+        if slub_line(l).is_some() {
+            break;
+        }
+        if l.starts_with('[') && l.contains(" overwritten] ") {
+            recent.push(l);
+        } else if !l.starts_with("====") {
+            recent.clear();
+        }
+    }
+    if let Some(l) = recent.first() {
+        if let Some((region, rest)) = l[1..].split_once("] ") {
+            f.region = Some(region.to_string());
+            f.damage = Damage::parse(rest);
+        }
+    }
+    let named = f.region.clone().unwrap_or_else(|| f.problem.clone());
+    f.check = SlabCheck::of(&named);
+    if f.check == SlabCheck::Redzone {
+        let p = named.to_ascii_lowercase();
+        f.zone = ["right", "left"]
+            .into_iter()
+            .find(|z| p.starts_with(z))
+            .map(str::to_string);
+    }
     let hex = |s: &str| {
         let s = s.trim_start_matches("0x");
         let end = s.find(|c: char| !c.is_ascii_hexdigit()).unwrap_or(s.len());
@@ -500,9 +615,58 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         } else if let Some(r) = l.strip_prefix("Freed in ") {
             f.freed_in = f.freed_in.take().or_else(|| Site::parse(r));
             f.freed_pid = f.freed_pid.or_else(|| pid(r));
+        } else if l.starts_with("0x") && l.contains("First byte") {
+            f.damage = f.damage.take().or_else(|| Damage::parse(l));
         }
     }
     f.object_in_dump = f.object.and_then(|o| slab::find_object(inp.kernel, o));
+    if let Some(d) = &f.damage {
+        f.damage_offset = f.object.map(|o| d.start.wrapping_sub(o) as i64);
+        f.damage_in_dump = slab::find_object(inp.kernel, d.start);
+    }
+    // The slab call the check ran in, and who made it: the first frame after the slab's own.
+    const FREE: &[&str] = &[
+        "kfree",
+        "kmem_cache_free",
+        "__kmem_cache_free",
+        "kvfree",
+        "__slab_free",
+        "slab_free",
+        "do_slab_free",
+        "free_to_partial_list",
+        "free_debug_processing",
+    ];
+    const ALLOC: &[&str] = &[
+        "kmem_cache_alloc",
+        "__kmem_cache_alloc",
+        "kmalloc",
+        "__kmalloc",
+        "kmalloc_trace",
+        "__kmalloc_cache",
+        "kzalloc",
+        "slab_alloc",
+        "__slab_alloc",
+        "___slab_alloc",
+        "get_partial",
+        "get_any_partial",
+        "get_from_partial",
+        "alloc_single_from",
+        "alloc_from_new_slab",
+        "alloc_debug_processing",
+    ];
+    let last_of = |inner: &[&str]| {
+        let t = inp
+            .traces
+            .iter()
+            .find(|t| inp.panic.cpu.is_some_and(|c| t.cpu == c))
+            .or(inp.traces.first())?;
+        t.frames.iter().rposition(|x| {
+            x.function
+                .as_deref()
+                .is_some_and(|n| inner.iter().any(|p| base(n).starts_with(p)))
+        })
+    };
+    let (fi, ai) = (last_of(FREE), last_of(ALLOC));
     f.freeing_caller = caller_after(
         inp.traces,
         inp.panic.cpu,
@@ -518,7 +682,19 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             "free_debug_processing",
         ],
     );
-    let double = f.problem.contains("already free");
+    // The outermost of the two is the call the check ran in (a free inside an allocation
+    // would be deeper, nearer the check).
+    let (kind, inner) = match (fi, ai) {
+        (Some(a), Some(b)) if b > a => ("alloc", ALLOC),
+        (Some(_), _) => ("free", FREE),
+        (None, Some(_)) => ("alloc", ALLOC),
+        (None, None) => ("", FREE),
+    };
+    if !kind.is_empty() {
+        f.detected_in = Some(kind.to_string());
+        f.detected_by = caller_after(inp.traces, inp.panic.cpu, inner);
+    }
+    let double = f.check == SlabCheck::DoubleFree;
     let c = if double {
         f.freeing_caller.as_ref().map(|s| {
             culprit(
@@ -530,15 +706,21 @@ pub fn examine(inp: &Input) -> Option<Examined> {
                 },
             )
         })
+    } else if f.check == SlabCheck::Poison {
+        // Written after its free: the report names who allocated and who freed the object,
+        // never who wrote to it afterwards (the allocation that found it only looked).
+        None
     } else {
-        // Written past its end or after its free: the object's owner, where it was allocated.
-        f.allocated_in.as_ref().map(|s| {
-            culprit(
+        // Written past its end: the object's owner, where it was allocated (its code is what
+        // writes into it). "Freed in" is an earlier life of the object: not evidence.
+        f.allocated_in.as_ref().map(|s| Culprit {
+            confidence: Confidence::Medium,
+            ..culprit(
                 inp,
                 s,
                 CulpritRule::SlabObjectCorrupted {
                     cache: f.cache.clone(),
-                    problem: f.problem.clone(),
+                    problem: named.clone(),
                 },
             )
         })
@@ -573,6 +755,27 @@ mod tests {
                 ("found".to_string(), 0xdead000000000100)
             ]
         );
+    }
+
+    #[test]
+    fn parses_the_damaged_bytes_and_the_check() {
+        let d = Damage::parse(
+            "0xffff8dfdc2fa3400-0xffff8dfdc2fa3407 @offset=1024. First byte 0x47 instead of 0xcc",
+        )
+        .unwrap();
+        assert_eq!(
+            (d.start, d.end, d.first_byte, d.expected),
+            (0xffff8dfdc2fa3400, 0xffff8dfdc2fa3407, 0x47, 0xcc)
+        );
+        assert!(Damage::parse("0x1-0x2 nothing").is_none());
+        assert_eq!(
+            SlabCheck::of("Right Redzone overwritten"),
+            SlabCheck::Redzone
+        );
+        assert_eq!(SlabCheck::of("Redzone overwritten"), SlabCheck::Redzone);
+        assert_eq!(SlabCheck::of("Poison overwritten"), SlabCheck::Poison);
+        assert_eq!(SlabCheck::of("Object already free"), SlabCheck::DoubleFree);
+        assert_eq!(SlabCheck::of("Wrong object count"), SlabCheck::Other);
     }
 
     #[test]

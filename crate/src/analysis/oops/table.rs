@@ -42,6 +42,37 @@ macro_rules! plain {
     };
 }
 
+const SLUB_REDZONE: Format = Format {
+    title: r"BUG ([^ ()]+) \(.*\): ((?:Right |Left )?Redzone) overwritten",
+    fmt: "BUG: {2} overwritten",
+    no_stack_trace: true,
+    ..F
+};
+
+const SLUB_POISON: Format = Format {
+    title: r"BUG ([^ ()]+) \(.*\): Poison overwritten",
+    fmt: "BUG: Poison overwritten",
+    no_stack_trace: true,
+    ..F
+};
+
+/// 7.x: the damaged region's line first ("[Right Redzone overwritten] 0xA-0xB ..."), then
+/// "BUG kmalloc-32 (...): Object corrupt" (a report of its own). Titled like syzkaller's
+/// "BUG: Object already free": by what SLUB found, not by the cache.
+const SLUB_REDZONE_FIRST: Format = Format {
+    title: r"\[((?:Right |Left )?Redzone) overwritten\] 0x",
+    fmt: "BUG: {1} overwritten",
+    no_stack_trace: true,
+    ..F
+};
+
+const SLUB_POISON_FIRST: Format = Format {
+    title: r"\[Poison overwritten\] 0x",
+    fmt: "BUG: Poison overwritten",
+    no_stack_trace: true,
+    ..F
+};
+
 pub static GROUPS: &[Group] = &[
     Group {
         header: "BUG:",
@@ -143,11 +174,29 @@ pub static GROUPS: &[Group] = &[
     },
     Group {
         header: "BUG kmalloc-",
-        formats: &[Format {
-            title: "BUG kmalloc-.*: Object already free",
-            fmt: "BUG: Object already free",
-            ..F
-        }],
+        formats: &[
+            Format {
+                title: "BUG kmalloc-.*: Object already free",
+                fmt: "BUG: Object already free",
+                ..F
+            },
+            SLUB_REDZONE,
+            SLUB_POISON,
+        ],
+        suppress: &[],
+    },
+    // SLUB's red zone / poison checks on any cache (slub_debug=FZP): "BUG kmalloc-32 (Tainted:
+    // ...): Right Redzone overwritten" (older kernels: "Redzone overwritten"), "BUG
+    // crashlens_lab_rec (...): Poison overwritten". Not in syzkaller's table (its KASAN builds
+    // catch these first); titled by the region, as "BUG: Object already free" is.
+    Group {
+        header: "Redzone overwritten",
+        formats: &[SLUB_REDZONE, SLUB_REDZONE_FIRST],
+        suppress: &[],
+    },
+    Group {
+        header: "Poison overwritten",
+        formats: &[SLUB_POISON, SLUB_POISON_FIRST],
         suppress: &[],
     },
     simple!(

@@ -4,7 +4,7 @@
 
 use super::ClassWords;
 use crate::analysis::classes::corruption::{
-    BadPage, ListCorruption, Place, SlabCorruption, StackProtector,
+    BadPage, ListCorruption, Place, SlabCheck, SlabCorruption, StackProtector,
 };
 use crate::analysis::verdict::Verdict;
 use crate::render::verdict::Both;
@@ -126,59 +126,196 @@ pub fn list_words(_v: &Verdict, l: &ListCorruption) -> ClassWords {
     }
 }
 
+/// "allocated in A (PID 1) and freed in F (PID 2)" in both languages.
+fn sites(s: &SlabCorruption) -> Option<Both> {
+    let pid_en = |p: Option<u32>| p.map(|p| format!(" (PID {p})")).unwrap_or_default();
+    let pid_zh = |p: Option<u32>| p.map(|p| format!("（PID {p}）")).unwrap_or_default();
+    match (&s.allocated_in, &s.freed_in) {
+        (Some(a), Some(f)) => Some(Both::new(
+            format!(
+                "allocated in {}{} and freed in {}{}",
+                a.text,
+                pid_en(s.allocated_pid),
+                f.text,
+                pid_en(s.freed_pid)
+            ),
+            format!(
+                "在 {} 中分配{}，在 {} 中释放{}",
+                a.text,
+                pid_zh(s.allocated_pid),
+                f.text,
+                pid_zh(s.freed_pid)
+            ),
+        )),
+        (Some(a), None) => Some(Both::new(
+            format!("allocated in {}{}", a.text, pid_en(s.allocated_pid)),
+            format!("在 {} 中分配{}", a.text, pid_zh(s.allocated_pid)),
+        )),
+        _ => None,
+    }
+}
+
+/// "8 bytes at 0x.. (byte 32 of the 32-byte object, just past its end) hold 0x47 instead of
+/// 0xcc".
+fn damage_words(s: &SlabCorruption) -> Option<Both> {
+    let d = s.damage.as_ref()?;
+    let n = d.end - d.start + 1;
+    let size = s.object_in_dump.as_ref().map(|o| o.object_size);
+    let (wen, wzh) = match (s.damage_offset, size) {
+        (Some(off), Some(size)) if off >= 0 && off as u64 >= size => (
+            format!(
+                " (byte {off} of the {size}-byte object, {} past its end)",
+                if off as u64 == size {
+                    "just".to_string()
+                } else {
+                    format!("{} bytes", off as u64 - size)
+                }
+            ),
+            format!("（{size} 字节对象的第 {off} 字节处，已经越过对象末尾）"),
+        ),
+        (Some(off), Some(size)) if off >= 0 => (
+            format!(" (offset {off} in the {size}-byte object)"),
+            format!("（{size} 字节对象内偏移 {off}）"),
+        ),
+        (Some(off), _) if off < 0 => (
+            format!(" ({} bytes before the object)", -off),
+            format!("（对象起始处之前 {} 字节）", -off),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    Some(Both::new(
+        format!(
+            "{n} bytes at {:#x}{wen} hold {:#04x} where SLUB had written {:#04x}",
+            d.start, d.first_byte, d.expected
+        ),
+        format!(
+            "{:#x} 处的 {n} 个字节{wzh}是 {:#04x}，而不是 SLUB 填入的 {:#04x}",
+            d.start, d.first_byte, d.expected
+        ),
+    ))
+}
+
+/// Who ran the check: "when lab_buf_release freed it (kfree)".
+fn detector_words(s: &SlabCorruption) -> Option<Both> {
+    let by = s.detected_by.as_ref()?;
+    let cache = &s.cache;
+    Some(match s.detected_in.as_deref() {
+        Some("alloc") => Both::new(
+            format!("SLUB checked the object when {} allocated from {cache} again: that allocation found the damage, it did not make it.", by.text),
+            format!("SLUB 是在 {} 再次从 {cache} 分配对象时做的检查：这次分配只是发现了损坏，并不是它造成的。", by.text),
+        ),
+        _ => Both::new(
+            format!("SLUB checked the object when {} freed it: that free found the damage, it did not make it.", by.text),
+            format!("SLUB 是在 {} 释放这个对象时做的检查：这次释放只是发现了损坏，并不是它造成的。", by.text),
+        ),
+    })
+}
+
 pub fn slab_words(_v: &Verdict, s: &SlabCorruption) -> ClassWords {
     let cache = &s.cache;
     let obj = s.object.map(|o| format!(" {o:#x}")).unwrap_or_default();
-    let double = s.problem.contains("already free");
-    let mut narrative = vec![if double {
-        Both::new(
+    let dmg = damage_words(s);
+    let (den, dzh) = dmg
+        .as_ref()
+        .map(|d| (format!(": {}", d.en), format!("：{}", d.zh)))
+        .unwrap_or_default();
+    let named = s.region.as_deref().unwrap_or(&s.problem);
+    let mut narrative = vec![match s.check {
+        SlabCheck::DoubleFree => Both::new(
             format!("SLUB's debug checks caught a double free: the {cache} object{obj} was freed when it was already free{}.",
                 s.freeing_caller.as_ref().map(|c| format!(", by {}", c.text)).unwrap_or_default()),
             format!("SLUB 调试检查发现了重复释放（double free）：{cache} 对象{obj} 在已经释放的状态下{}又被释放了一次。",
                 s.freeing_caller.as_ref().map(|c| format!("被 {} ", c.text)).unwrap_or_default()),
-        )
-    } else {
-        Both::new(
-            format!(
-                "SLUB's debug checks found the {cache} object{obj} damaged: \"{}\".",
-                s.problem
-            ),
-            format!(
-                "SLUB 调试检查发现 {cache} 对象{obj}已损坏：\"{}\"。",
-                s.problem
-            ),
-        )
+        ),
+        SlabCheck::Redzone => {
+            let (side_en, side_zh) = match s.zone.as_deref() {
+                Some("right") => ("right ", "右侧"),
+                Some("left") => ("left ", "左侧"),
+                _ => ("", ""),
+            };
+            let (past_en, past_zh) = if s.zone.as_deref() == Some("left") {
+                ("written before its start", "写到了对象起始处之前")
+            } else {
+                ("written past its end", "写过了对象末尾")
+            };
+            Both::new(
+                format!("SLUB's debug checks found the {side_en}red zone of the {cache} object{obj} overwritten (\"{}\"){den}: the object was {past_en}.", named),
+                format!("SLUB 调试检查发现 {cache} 对象{obj} 的{side_zh} redzone（红区）被改写（\"{}\"）{dzh}：有代码越界写了这个对象，{past_zh}。", named),
+            )
+        }
+        SlabCheck::Poison => Both::new(
+            format!("SLUB's debug checks found the free {cache} object{obj} written after it was freed (\"{}\"){den}.", named),
+            format!("SLUB 调试检查发现已释放的 {cache} 对象{obj} 在释放后被写入（\"{}\"）{dzh}。", named),
+        ),
+        SlabCheck::Other => Both::new(
+            format!("SLUB's debug checks found the {cache} object{obj} damaged: \"{}\"{den}.", s.problem),
+            format!("SLUB 调试检查发现 {cache} 对象{obj}已损坏：\"{}\"{dzh}。", s.problem),
+        ),
     }];
-    match (&s.allocated_in, &s.freed_in) {
-        (Some(a), Some(f)) => narrative.push(Both::new(
-            format!(
-                "SLUB's tracking says it was allocated in {}{} and freed in {}{}.",
-                a.text,
-                s.allocated_pid
-                    .map(|p| format!(" (PID {p})"))
-                    .unwrap_or_default(),
-                f.text,
-                s.freed_pid
-                    .map(|p| format!(" (PID {p})"))
-                    .unwrap_or_default()
-            ),
-            format!(
-                "SLUB 的跟踪记录显示它在 {}{} 中分配，在 {}{} 中释放。",
-                a.text,
-                s.allocated_pid
-                    .map(|p| format!("（PID {p}）"))
-                    .unwrap_or_default(),
-                f.text,
-                s.freed_pid
-                    .map(|p| format!("（PID {p}）"))
-                    .unwrap_or_default()
-            ),
+    if s.check != SlabCheck::DoubleFree {
+        narrative.extend(detector_words(s));
+    }
+    match (s.check, sites(s)) {
+        (SlabCheck::Redzone, Some(w)) => {
+            let (a, f) = (&s.allocated_in, &s.freed_in);
+            narrative.push(Both::new(
+                format!(
+                    "SLUB's tracking says it was {}{}.",
+                    w.en.split(" and freed in").next().unwrap_or(&w.en),
+                    a.as_ref()
+                        .map(|a| format!(
+                            ": the overrun is in the code that uses what {} allocated",
+                            a.function
+                        ))
+                        .unwrap_or_default()
+                ),
+                format!(
+                    "SLUB 的跟踪记录显示它{}{}。",
+                    w.zh.split('，').next().unwrap_or(&w.zh),
+                    a.as_ref()
+                        .map(|a| format!("：越界写出自使用 {} 所分配对象的代码", a.function))
+                        .unwrap_or_default()
+                ),
+            ));
+            if let Some(f) = f {
+                narrative.push(Both::new(
+                    format!("Its \"Freed in\" ({}) is the free of that memory's previous object, before this allocation: it says nothing about the overrun.", f.text),
+                    format!("报告中的 \"Freed in\"（{}）是这块内存上一个对象的释放记录，发生在这次分配之前，与这次越界无关。", f.text),
+                ));
+            }
+        }
+        (SlabCheck::Poison, Some(w)) => {
+            let same = match (&s.allocated_in, &s.freed_in) {
+                (Some(a), Some(f)) if a.module.is_some() && a.module == f.module => {
+                    a.module.clone()
+                }
+                _ => None,
+            };
+            let freer = s
+                .freed_in
+                .as_ref()
+                .map(|f| f.function.as_str())
+                .unwrap_or("its free");
+            narrative.push(Both::new(
+                format!("SLUB's tracking says it was {}: code that still held a pointer to it wrote to it after {freer} had freed it (a use after free).", w.en),
+                format!("SLUB 的跟踪记录显示它{}：{freer} 释放它之后，仍持有其指针的代码又写了它（释放后使用，use after free）。", w.zh),
+            ));
+            narrative.push(match same {
+                Some(m) => Both::new(
+                    format!("The report does not record the write itself, so no function is named; both sites are in module {m}, whose users of these objects are where to look."),
+                    format!("报告不会记录那次写操作本身，所以这里不指认具体函数；分配和释放都在 {m} 模块中，应从该模块里使用这类对象的代码查起。"),
+                ),
+                None => Both::new(
+                    "The report does not record the write itself, so no function is named.",
+                    "报告不会记录那次写操作本身，所以这里不指认具体函数。",
+                ),
+            });
+        }
+        (_, Some(w)) => narrative.push(Both::new(
+            format!("SLUB's tracking says it was {}.", w.en),
+            format!("SLUB 的跟踪记录显示它{}。", w.zh),
         )),
-        (Some(a), None) => narrative.push(Both::new(
-            format!("SLUB's tracking says it was allocated in {}.", a.text),
-            format!("SLUB 的跟踪记录显示它在 {} 中分配。", a.text),
-        )),
-        _ => narrative.push(Both::new(
+        (_, None) => narrative.push(Both::new(
             "The report has no allocation or free sites (boot with slub_debug=U to record them).",
             "报告中没有分配和释放的位置（启动参数加上 slub_debug=U 才会记录）。",
         )),
@@ -212,6 +349,21 @@ pub fn slab_words(_v: &Verdict, s: &SlabCorruption) -> ClassWords {
             ),
         ));
     }
+    if let (Some(d), Some(o)) = (&s.damage, &s.damage_in_dump) {
+        evidence.push((
+            "memory",
+            Both::new(
+                format!(
+                    "The first damaged byte {:#x} lies in the {} slab object {:#x}, {} bytes from its start ({} bytes of object).",
+                    d.start, o.cache, o.object, o.offset as i64, o.object_size
+                ),
+                format!(
+                    "第一个被改写的字节 {:#x} 位于 {} 的 slab 对象 {:#x} 内，距对象起始 {} 字节（对象大小 {} 字节）。",
+                    d.start, o.cache, o.object, o.offset as i64, o.object_size
+                ),
+            ),
+        ));
+    }
     evidence.push((
         "log",
         Both::new(
@@ -219,16 +371,24 @@ pub fn slab_words(_v: &Verdict, s: &SlabCorruption) -> ClassWords {
             format!("报告原文：\"BUG {cache} (...): {}\"。", s.problem),
         ),
     ));
-    let next_steps = vec![if double {
-        Both::new(
+    let alloc = s.allocated_in.as_ref().map(|a| a.text.as_str());
+    let next_steps = vec![match s.check {
+        SlabCheck::DoubleFree => Both::new(
             "Find the two frees of the object: the first (\"Freed in\") and the one on the panicking stack; one of them frees an object it no longer owns (set the pointer to NULL after kfree(), or take a reference count).",
             "找出这个对象的两次释放：第一次（\"Freed in\"）和 panic 调用栈上的这一次；其中一处释放了已经不归它所有的对象（kfree() 之后把指针置 NULL，或者改用引用计数）。",
-        )
-    } else {
-        Both::new(
+        ),
+        SlabCheck::Redzone => Both::new(
+            format!("Check the writes into the objects {} allocates from {cache}: a length, index or string copy that runs past the size it asked for; KASAN (CONFIG_KASAN) on a test system stops at the bad write itself.", alloc.unwrap_or("the code that allocated the object")),
+            format!("检查 {} 从 {cache} 分配的对象的写操作：长度、下标或字符串拷贝是否超出了申请的大小；在测试环境打开 KASAN（CONFIG_KASAN）可以直接停在那次越界写上。", alloc.unwrap_or("分配这个对象的代码")),
+        ),
+        SlabCheck::Poison => Both::new(
+            format!("Find who keeps a pointer to {cache} objects after {} frees them (a missing reference count, a list, timer or work item not removed before the free); KASAN on a test system names the write itself.", s.freed_in.as_ref().map(|f| f.text.as_str()).unwrap_or("their free")),
+            format!("找出在 {} 释放 {cache} 对象之后仍持有其指针的代码（缺少引用计数，释放前没有从链表、定时器或工作队列中移除）；在测试环境打开 KASAN 可以直接定位到那次写操作。", s.freed_in.as_ref().map(|f| f.text.as_str()).unwrap_or("释放处")),
+        ),
+        SlabCheck::Other => Both::new(
             "Check the code that allocated the object for writes past its size or after its free; KASAN on a test system names the bad write itself.",
             "检查分配这个对象的代码有没有越界写或释放后写；在测试环境打开 KASAN 可以直接定位到那次错误的写操作。",
-        )
+        ),
     }];
     ClassWords {
         narrative,
@@ -278,6 +438,9 @@ pub fn slab_section(x: &SlabCorruption, lang: Lang) -> String {
     let l = |en: &'static str, z: &'static str| if zh { z } else { en };
     let _ = writeln!(s, "{}: {}", l("CACHE", "缓存"), x.cache);
     let _ = writeln!(s, "{}: {}", l("PROBLEM", "问题"), x.problem);
+    if let Some(r) = &x.region {
+        let _ = writeln!(s, "{}: {r}", l("REGION", "区域"));
+    }
     if let Some(o) = x.object {
         let _ = writeln!(s, "{}: {o:016x}", l("OBJECT", "对象"));
     }
@@ -290,8 +453,33 @@ pub fn slab_section(x: &SlabCorruption, lang: Lang) -> String {
     if let Some(f) = &x.freed_in {
         let _ = writeln!(s, "{}: {}", l("FREED IN", "释放位置"), f.text);
     }
-    if let Some(c) = &x.freeing_caller {
-        let _ = writeln!(s, "{}: {}", l("FREED AGAIN BY", "再次释放者"), c.text);
+    if let Some(d) = &x.damage {
+        let _ = writeln!(
+            s,
+            "{}: {:016x}-{:016x} {:#04x} {} {:#04x}{}",
+            l("DAMAGE", "被改写"),
+            d.start,
+            d.end,
+            d.first_byte,
+            l("instead of", "应为"),
+            d.expected,
+            x.damage_offset
+                .map(|o| format!(" ({} {o})", l("object offset", "对象内偏移")))
+                .unwrap_or_default()
+        );
+    }
+    match (x.check, &x.freeing_caller, &x.detected_by) {
+        (SlabCheck::DoubleFree, Some(c), _) => {
+            let _ = writeln!(s, "{}: {}", l("FREED AGAIN BY", "再次释放者"), c.text);
+        }
+        (_, _, Some(c)) => {
+            let when = match x.detected_in.as_deref() {
+                Some("alloc") => l("allocating", "分配时"),
+                _ => l("freeing", "释放时"),
+            };
+            let _ = writeln!(s, "{}: {} ({when})", l("FOUND BY", "发现者"), c.text);
+        }
+        _ => {}
     }
     if let Some(o) = &x.object_in_dump {
         let _ = writeln!(
