@@ -30,7 +30,9 @@ START = re.compile(r'^(BUG: |kernel BUG at |general protection fault|divide erro
                    r'Kernel panic - not syncing|double fault|stack segment|Unable to handle|'
                    r'INFO: task .* blocked|rcu: INFO:|INFO: rcu_\w+ (?:self-)?detected stall|Out of memory|'
                    r'mce: \[Hardware Error\]|'
-                   r'\S+ invoked oom-killer: |BUG \S+ \(.*\): )')
+                   r'\S+ invoked oom-killer: |BUG \S+ \(.*\): |'
+                   # 7.x SLUB prints the damaged region before its BUG line ("Object corrupt")
+                   r'\[[A-Za-z ]+ overwritten\] 0x)')
 INFRA = {'dump_stack_lvl', 'dump_stack', 'panic', 'vpanic', '__warn', 'warn_slowpath_fmt', 'report_bug',
          'show_stack', 'oops_end', 'die', 'do_trap', 'do_error_trap'}
 REG_ALIASES = {}

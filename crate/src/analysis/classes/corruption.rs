@@ -8,7 +8,10 @@
 //! [crashlens_lab]`) from the symbols, a slab object (its cache, where in it) from the page that
 //! holds it ([`crate::kernel::slab::find_object`]). The culprit is the code that found its own
 //! data corrupted (the function whose canary died; the caller of list_add/list_del on the
-//! corrupted list; the caller that freed the object a second time), not the checker.
+//! corrupted list; the caller that freed the object a second time; the function that allocated
+//! an object whose red zone was overwritten), not the checker nor the slab call it ran in (the
+//! free or the next allocation that found the damage). A poisoned (written after its free)
+//! object has no culprit: SLUB records who allocated and who freed it, not who wrote to it.
 
 use super::{Examined, Finding, Input};
 use crate::analysis::model::{Confidence, CpuTrace, CrashClass, ModuleInfo, PanicInfo};
