@@ -490,7 +490,7 @@ Call Trace:
     /// the stalled CPU's registers and trace and no interrupt frame; the title comes from the
     /// RIP line and the trace as syzkaller's stall rule picks it (the frame above the syscall
     /// entry; "rcu" frames skipped), not "corrupted". Another CPU's stall report keeps needing
-    /// its interrupt frame.
+    /// its interrupt frame, unless it holds the stalled CPU's NMI backtrace.
     #[test]
     fn self_detected_rcu_stall_without_an_interrupt_frame() {
         let log = "\
@@ -522,6 +522,15 @@ Call Trace:
         assert_eq!(
             primary(&parse_all(&other)).unwrap().title,
             "INFO: rcu detected stall in corrupted"
+        );
+        // k73-hardlockup: CPU 0 reports CPU 1's stall with its NMI backtrace.
+        let nmi = other.replace(
+            "[    9.986158] CPU: 1 PID: 102",
+            "[    9.986158] Sending NMI from CPU 0 to CPUs 1:\n[    9.986158] NMI backtrace for cpu 1\n[    9.986158] CPU: 1 PID: 102",
+        );
+        assert_eq!(
+            primary(&parse_all(&nmi)).unwrap().title,
+            "INFO: rcu detected stall in full_proxy_write"
         );
     }
 }

@@ -252,6 +252,15 @@ const RCU_SELF_STALL: StackSpec = StackSpec {
     ..RCU_STALL
 };
 
+/// Another CPU's stall report with the stalled CPU's NMI backtrace ("Sending NMI from CPU 0 to
+/// CPUs 1:", "NMI backtrace for cpu 1", its registers and trace; 7.x with panic_on_rcu_stall
+/// and no interrupt frame in the report): last, from the RIP line after the NMI backtrace
+/// header (the tasks' dumps a report may list first are passed by).
+const RCU_OTHER_STALL: StackSpec = StackSpec {
+    parts3: &[Re("NMI backtrace for cpu"), RIP, CALL_TRACE, Trace],
+    ..RCU_STALL
+};
+
 const RCU_STALL: StackSpec = StackSpec {
     parts: &[Re("apic_timer_interrupt"), RIP, Trace],
     parts2: &[
@@ -315,7 +324,7 @@ pub static INFO_FORMATS: &[Format] = &[
         title: "INFO: rcu_(?:preempt|sched|bh|tasks) (?:self-)?detected(?: expedited)? stall",
         fmt: "INFO: rcu detected stall in {1}",
         alt: &["stall in {1}"],
-        stack: Some(RCU_STALL),
+        stack: Some(RCU_OTHER_STALL),
         ..F
     },
     Format {
