@@ -1,5 +1,5 @@
 //! The CPU crash classes of issue 15 on the dump lab's real dumps (tests/lab: spinlock,
-//! k73-spinlock, lockup, k73-lockup, rcu-stall, k73-rcu-stall, k73-hardlockup, mce, k73-mce):
+//! k73-spinlock, spinhold, k73-spinhold, lockup, k73-lockup, rcu-stall, k73-rcu-stall, k73-hardlockup, mce, k73-mce):
 //! a soft lockup on a spinlock that a module function took and never released, a spin with
 //! preemption off, RCU stalls (one inside rcu_read_lock(), one with interrupts off that the NMI
 //! watchdog cannot catch under TCG), machine checks injected from QEMU's monitor. Every value
@@ -159,6 +159,104 @@ fn spinlock_taken_and_never_released_6_1() {
 #[test]
 fn spinlock_taken_and_never_released_7_3() {
     spinlock_case("k73-spinlock", "vmcore.elf");
+}
+
+/// A spinlock held on another CPU: lab_poller (bound to CPU 1) polls inside lab_hold_lock's
+/// critical section, lab_spinner (CPU 0) spins on it and the soft lockup detector fires on
+/// CPU 0. The holder is CPU 1, whose stack is inside the function that took the lock (the
+/// console's "X[PID] on CPU N holds L at A, polling (in F)"), not "taken and never released".
+fn spinhold_case(name: &str, file: &str) {
+    let Some(l) = open_file(name, file) else {
+        return;
+    };
+    let f = &l.facts;
+    let d = &l.json["verdict"]["finding"];
+    assert_eq!(s(&d["kind"]), "lockup", "{name}");
+    assert_eq!(d["cpu"], f["lockup_cpu"], "{name}");
+    assert_eq!(d["pid"], f["crashing_pid"], "{name}");
+    assert!(s(&d["interrupted_at"]).starts_with(s(&f["rip_function"])));
+    let w = &d["spinlock"];
+    assert_eq!(
+        w["address"], f["spinlock_address"],
+        "{name}: RDI of the register dump"
+    );
+    assert_eq!(w["symbol"], f["spinlock_symbol"], "{name}");
+    assert_eq!(w["locked"], Value::Bool(true), "{name}");
+    assert_eq!(
+        base(s(&w["waiter"]["function"])),
+        base(s(&f["spinlock_waiter"]))
+    );
+    let mut takers: Vec<&str> = w["takers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| base(s(&t["function"])))
+        .collect();
+    let mut want: Vec<&str> = f["spinlock_takers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| base(s(t)))
+        .collect();
+    takers.sort();
+    want.sort();
+    assert_eq!(takers, want, "{name}: objdump -dr of the .ko");
+    let h = &w["holder"];
+    let fh = &f["spinlock_holder"];
+    assert_eq!(s(&h["kind"]), "cpu", "{name}: {h}");
+    assert_eq!(h["cpu"], fh["cpu"], "{name}");
+    assert_eq!(h["pid"], fh["pid"], "{name}");
+    assert_eq!(h["comm"], fh["comm"], "{name}");
+    assert_eq!(base(s(&h["function"]["function"])), s(&fh["function"]));
+    assert_ne!(h["cpu"], d["cpu"], "{name}: the holder is another CPU");
+    // Inside the critical section the poller was in mdelay()'s delay loop.
+    assert!(s(&h["at"]).starts_with("delay_"), "{name}: {h}");
+    let cpu1 = l.json["cpu_traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["cpu"] == fh["cpu"])
+        .unwrap();
+    assert!(
+        cpu1["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|fr| fr["function"].as_str().map(base) == Some(s(&fh["function"]))),
+        "{name}: CPU 1's trace"
+    );
+    let c = &l.json["verdict"]["culprit"];
+    assert_eq!(base(s(&c["function"])), base(s(&f["culprit_function"])));
+    assert_eq!(c["module"], f["culprit_module"]);
+    assert_eq!(s(&c["rule"]["kind"]), "spinlock_held");
+    assert_eq!(c["rule"]["cpu"], fh["cpu"]);
+    not_blamed(&l);
+    let (en, zh) = narrative(&l);
+    assert!(!en.contains("never released"), "{en}");
+    assert!(!zh.contains("从未释放"), "{zh}");
+    // (the outside check matches the English case-insensitively)
+    for (key, text) in [("must_match_en", en.to_lowercase()), ("must_match_zh", zh)] {
+        for rx in f[key].as_array().unwrap() {
+            let rx = if key == "must_match_en" {
+                s(rx).to_lowercase()
+            } else {
+                s(rx).to_string()
+            };
+            let rx = regex::Regex::new(&rx).unwrap();
+            assert!(rx.is_match(&text), "{name}: /{rx}/ in {text}");
+        }
+    }
+}
+
+#[test]
+fn spinlock_held_inside_a_critical_section_on_another_cpu_6_1() {
+    spinhold_case("spinhold", "vmcore.elf");
+    spinhold_case("spinhold", "vmcore.d31-lzo.kdump");
+}
+
+#[test]
+fn spinlock_held_inside_a_critical_section_on_another_cpu_7_3() {
+    spinhold_case("k73-spinhold", "vmcore.elf");
 }
 
 /// The lockup scenario spins with preemption off in its own loop: no spinlock, and the spinning

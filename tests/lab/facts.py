@@ -300,6 +300,7 @@ def _hung_task(f, rep, lines, ko=None):
     f['hung_reported'] = [f'{c}:{p}' for c, p in reported]
     comm = {p: c for c, p in reported}
     holds, waits = {}, {}            # lock name -> owner pid, pid -> lock name
+    completions = {}                 # pid -> (completion symbol, module, address, waiting function)
     owner_func = None
     allcon = lines
     for l in allcon:
@@ -310,14 +311,19 @@ def _hung_task(f, rep, lines, ko=None):
         if m:
             holds[m.group(3)] = int(m.group(2)); comm.setdefault(int(m.group(2)), m.group(1))
             owner_func = m.group(5)
-        m = re.search(r'INFO: task (\S+):(\d+) is blocked on a mutex likely owned by task (\S+):(\d+)', l)
+        m = re.search(r'INFO: task (\S+):(\d+) (?:<\w+> )?(?:is )?blocked on an? (?:mutex|rw-semaphore) likely owned by '
+                      r'task (\S+):(\d+)', l)
         if m:
             comm.setdefault(int(m.group(4)), m.group(3))
+        m = re.search(r'crashlens_lab: (\S+)\[(\d+)\] waits for (\w+)(?: \[(\w+)\])? at ([0-9a-f]+)(?: \(in (\w+)\))?', l)
+        if m:
+            comm.setdefault(int(m.group(2)), m.group(1))
+            completions[int(m.group(2))] = (m.group(3), m.group(4), m.group(5), m.group(6))
     for c, p in reported:
         if p not in waits and holds:
             # a reported task waits in mutex_lock: for the one lock the console says is held by another task
             others = [n for n, o in holds.items() if o != p]
-            if len(others) == 1 and any('mutex_lock' in fn for fn in f.get('hung_traces', {}).get(str(p), [])):
+            if len(others) == 1 and any(fn.startswith(SLEEPING_LOCKS) for fn in f.get('hung_traces', {}).get(str(p), [])):
                 waits[p] = others[0]
     f['hung_locks'] = {n: f'{comm.get(o, "?")}:{o}' for n, o in holds.items()}
     # the wait-for graph: pid -> lock -> owner pid
@@ -348,6 +354,27 @@ def _hung_task(f, rep, lines, ko=None):
             zh.append(rf'{re.escape(comm.get(p, "?"))}:{p} 持有[^；]*{held}[^；]*等待[^；]*{waits[p]}')
         f['must_match_en'], f['must_match_zh'] = en, zh
         f['culprit_rule'] = 'deadlock: the module function that took the locks, on the blocked tasks\' stacks'
+    elif not holds and any(p in completions for _, p in reported):
+        # a completion: nobody owns it, so no culprit; the module's code says who calls complete() on it
+        waiters = [(c, p) for c, p in reported if p in completions]
+        en, zh = [r'\bcompletion\b', r'records no owner'], [r'completion', r'不记录持有者']
+        f['hung_completions'] = {}
+        for c, p in waiters:
+            sym, mod, addr, fn = completions[p]
+            en += [rf'{re.escape(c)}:{p}', rf'\b{sym}\b', addr]
+            zh += [rf'{re.escape(c)}:{p}', sym, addr]
+            f['not_culprit'] = sorted(set(f['not_culprit']) | {fn, '__wait_for_common', 'wait_for_completion',
+                                                                'schedule_timeout'} - {None})
+            completers = sorted(fx for fx, cs in (ko_lock_calls(ko, COMPLETE_FNS) if ko and os.path.exists(ko) else {}).items()
+                                if sym in cs)
+            f['hung_completions'][sym] = {'address': '0x' + addr, 'module': mod, 'waiter': f'{c}:{p}',
+                                          'waiting_function': fn, 'completed_by': completers}
+            for fx in completers:
+                en.append(rf'\b{re.escape(fx)}\b')
+                zh.append(re.escape(fx))
+        f['must_match_en'], f['must_match_zh'] = en, zh
+        f['culprit_function'], f['culprit_module'] = None, None
+        f['culprit_rule'] = 'a completion nobody completed: no owner, so no culprit function'
     elif holds:
         (lock, owner), = [(n, o) for n, o in holds.items() if any(w == n for w in waits.values())][:1] or [next(iter(holds.items()))]
         f['hung_root_owner'] = f'{comm.get(owner, "?")}:{owner}'
@@ -356,16 +383,21 @@ def _hung_task(f, rep, lines, ko=None):
         if owner_func:
             f['culprit_function'], f['culprit_module'] = owner_func, 'crashlens_lab'
             f['culprit_rule'] = 'no cycle: the function of the owner that never released the lock'
+            # the owner's state and what it does: the lab's holder sleeps (D state, msleep) in owner_func
+            f['must_match_en'] += [r'\bD state\b', rf'{re.escape(owner_func)}']
+            f['must_match_zh'] += [r'D 状态', rf'{re.escape(owner_func)}']
         else:
             f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'no cycle, owner function not printed'
 
 
+SLEEPING_LOCKS = ('mutex_lock', '__mutex_lock', 'down_read', 'down_write', 'rwsem_down_read', 'rwsem_down_write')
+COMPLETE_FNS = r'(?:complete|complete_all)'
 SLOWPATHS = ('native_queued_spin_lock_slowpath', 'queued_spin_lock_slowpath', '__pv_queued_spin_lock_slowpath')
 IDLE = ['native_safe_halt', 'pv_native_safe_halt', 'default_idle', 'arch_cpu_idle', 'default_idle_call',
         'do_idle', 'cpu_startup_entry']
 
 
-def ko_lock_calls(ko):
+def ko_lock_calls(ko, callee=r'_raw_spin_(?:lock|trylock)\w*'):
     """The module's calls to a spin lock function with a constant first argument, read with
     objdump -dr from the .ko itself: {function: [lock symbol, ...]} (the `mov $0x0,%rdi` before
     the call carries the relocation that names the lock, as section+offset or symbol)."""
@@ -387,7 +419,7 @@ def ko_lock_calls(ko):
             rdi = syms.get((m2.group(1), int(m2.group(2) or '0', 16)), t) if m2 else t
             continue
         pending_rdi = bool(re.search(r'\tmov\s+\$0x0,%rdi$', l))
-        m = re.search(r'R_X86_64_PLT32\s+(_raw_spin_(?:lock|trylock)\w*)-0x4$', l)
+        m = re.search(rf'R_X86_64_PLT32\s+({callee})-0x4$', l)
         if m and func and rdi:
             out.setdefault(func, []).append(rdi)
     return out
@@ -430,7 +462,18 @@ def _lockup(f, rep, lines=None, ko=None):
     if lock:
         f['must_match_en'].append(rf'\b{re.escape(lock)}\b')
         f['must_match_zh'].append(rf'\b{re.escape(lock)}\b')
-    if len(others) == 1:
+    # the lab's holder says where it is: "X[PID] on CPU N holds L at A, polling (in F)"
+    held = next((m for m in (re.search(r'crashlens_lab: (\S+)\[(\d+)\] on CPU (\d+) holds (\w+)(?: \[\w+\])? at '
+                                       r'([0-9a-f]+), \w+ \(in (\w+)\)', l) for l in lines or []) if m
+                 and m.group(4) == lock), None)
+    if held and held.group(6) in takers:
+        cpu_, fn = int(held.group(3)), held.group(6)
+        f['spinlock_holder'] = {'cpu': cpu_, 'comm': held.group(1), 'pid': int(held.group(2)), 'function': fn}
+        f['culprit_function'], f['culprit_module'] = fn, wmod
+        f['culprit_rule'] = 'the function another CPU is inside, holding the lock the locked-up CPU waits for'
+        f['must_match_en'] += [rf'CPU {cpu_}\b[^.]*\bholds it', rf'PID {held.group(2)}\b', rf'\b{re.escape(fn)}\b']
+        f['must_match_zh'] += [rf'持有者是 CPU {cpu_}', rf'PID {held.group(2)}', re.escape(fn)]
+    elif len(others) == 1:
         f['culprit_function'], f['culprit_module'] = others[0], wmod
         f['culprit_rule'] = 'the other function that takes the lock the locked-up CPU waits for (no CPU is inside it)'
         f['must_match_en'] += [r'never released', rf'\b{re.escape(others[0].split(".")[0])}\b']

@@ -77,6 +77,18 @@ SCENARIOS = {
     'hung':      dict(kernel=K61, mode='hung', append=IOF + HUNG,
                       doc='hung task without a cycle: lab_holder takes lab_lock_hung and sleeps for ever, '
                           'lab_waiter blocks on it; hung_task_panic=1 after 5 s'),
+    'rwsem':     dict(kernel=K61, mode='rwsem', append=IOF + HUNG,
+                      doc='hung task on an rw_semaphore: lab_writer takes lab_rwsem with down_write() and sleeps '
+                          'for ever, lab_reader blocks in down_read(); hung_task_panic=1 after 5 s'),
+    'completion': dict(kernel=K61, mode='completion', append=IOF + HUNG,
+                       doc='hung task on a completion: lab_done_wait waits for lab_done, which only a worker that '
+                           'is never started completes; hung_task_panic=1 after 5 s'),
+    'pagelock':  dict(kernel=K61, mode='pagelock', append=IOF + HUNG,
+                      doc='hung task on a page lock: lab_pagelock locks a page and locks it again; '
+                          'hung_task_panic=1 after 5 s'),
+    'spinhold':  dict(kernel=K61, mode='spinhold', append=IOF + SOFT,
+                      doc='soft lockup on a spinlock held on another CPU: lab_poller (CPU 1) polls inside '
+                          'lab_hold_lock\'s critical section for ever, lab_spinner (CPU 0) spins on it'),
     'oom-user':  dict(kernel=K61, mode='oomuser', append=IOF + ' sysctl.vm.panic_on_oom=1',
                       doc='OOM panic (vm.panic_on_oom=1, no swap): three user-space memhog processes take '
                           'all memory'),
@@ -139,6 +151,15 @@ SCENARIOS = {
     'k73-deadlock': dict(kernel=K73, mode='deadlock', append=IOF + HUNG,
                          doc='trixie-backports 7.3 cloud kernel: ABBA deadlock on two module mutexes, '
                              'hung_task_panic=1'),
+    'k73-rwsem': dict(kernel=K73, mode='rwsem', append=IOF + HUNG,
+                      doc='trixie-backports 7.3 cloud kernel: hung task on an rw_semaphore held for writing'),
+    'k73-completion': dict(kernel=K73, mode='completion', append=IOF + HUNG,
+                           doc='trixie-backports 7.3 cloud kernel: hung task on a completion nobody completes'),
+    'k73-pagelock': dict(kernel=K73, mode='pagelock', append=IOF + HUNG,
+                         doc='trixie-backports 7.3 cloud kernel: hung task on a page lock taken twice'),
+    'k73-spinhold': dict(kernel=K73, mode='spinhold', append=IOF + SOFT,
+                         doc='trixie-backports 7.3 cloud kernel: soft lockup on a spinlock held inside a '
+                             'critical section on another CPU'),
     'k73-spinlock': dict(kernel=K73, mode='spinlock', append=IOF + SOFT,
                          doc='trixie-backports 7.3 cloud kernel: soft lockup on a spinlock never released'),
     'k73-rcu-stall': dict(kernel=K73, mode='rcu', append=IOF + RCU,

@@ -12,7 +12,7 @@
 //!   own address, preceded by a `list_head` whose neighbours point back at it, is that waiter;
 //!   its ring holds every waiter (each on its own task's stack) and one node that is not a
 //!   waiter: the lock's `wait_list`, so the lock is that node minus `wait_list`'s offset.
-//!   Newer mutexes keep no list head, only `first_waiter` (a pointer to one waiter of the
+//!   Newer mutexes and rw_semaphores (7.x) keep no list head, only `first_waiter` (a pointer to one waiter of the
 //!   ring): then the lock is the stack word of the blocked task (`__mutex_lock()` keeps its
 //!   argument there) that points to a mutex whose `first_waiter` is a node of the ring.
 //!   A candidate whose owner word is not a task is no lock (a wait queue entry looks alike).
@@ -142,6 +142,8 @@ pub struct LockLayout {
     pub mutex_first_waiter: Option<u64>,
     pub rwsem_owner: u64,
     pub rwsem_wait_list: u64,
+    /// `rw_semaphore.first_waiter` of the rwsems without a `wait_list` head (7.x).
+    pub rwsem_first_waiter: Option<u64>,
     pub sem_wait_list: u64,
     /// `list` and `task` in `struct mutex_waiter` / `struct rwsem_waiter`.
     pub waiter_list: u64,
@@ -166,12 +168,25 @@ impl LockLayout {
                 .flatten(),
             rwsem_owner: o("rw_semaphore", "owner").unwrap_or(8),
             rwsem_wait_list: o("rw_semaphore", "wait_list").unwrap_or(24),
+            rwsem_first_waiter: o("rw_semaphore", "wait_list")
+                .is_none()
+                .then(|| o("rw_semaphore", "first_waiter"))
+                .flatten(),
             sem_wait_list: o("semaphore", "wait_list").unwrap_or(8),
             waiter_list: o("mutex_waiter", "list").unwrap_or(0),
             waiter_task: o("mutex_waiter", "task").unwrap_or(16),
             blocker: o("task_struct", "blocker"),
             blocked_on: o("task_struct", "blocked_on"),
             from_btf: b.is_some(),
+        }
+    }
+
+    /// The `first_waiter` offset of a lock kind without a `wait_list` head.
+    fn first_waiter(&self, kind: LockKind) -> Option<u64> {
+        match kind {
+            LockKind::Mutex => self.mutex_first_waiter,
+            LockKind::RwSemaphore => self.rwsem_first_waiter,
+            LockKind::Semaphore => None,
         }
     }
 
@@ -236,9 +251,9 @@ fn stack_waiter_lock(
         let Some((ring, head)) = ring_of(k, l, idx, node) else {
             continue;
         };
-        let lock = match (head, l.mutex_first_waiter) {
+        let lock = match (head, l.first_waiter(kind)) {
             (Some(h), None) => h.checked_sub(l.wait_list(kind)),
-            (None, Some(fw)) if kind == LockKind::Mutex => words.iter().copied().find(|&w| {
+            (None, Some(fw)) => words.iter().copied().find(|&w| {
                 w >= KERNEL_HALF
                     && k.read_u64(w.wrapping_add(fw))
                         .is_ok_and(|f| ring.contains(&f))
@@ -271,7 +286,16 @@ fn ring_of(
     idx: &TaskIndex,
     node: u64,
 ) -> Option<(Vec<u64>, Option<u64>)> {
-    let task_slot = l.waiter_task - l.waiter_list;
+    ring_with(k, idx, node, l.waiter_task as i64 - l.waiter_list as i64)
+}
+
+/// [`ring_of`] for any waiter whose task pointer sits `task_rel` bytes from its list node.
+fn ring_with(
+    k: &Kernel,
+    idx: &TaskIndex,
+    node: u64,
+    task_rel: i64,
+) -> Option<(Vec<u64>, Option<u64>)> {
     let mut n = node;
     let mut head = None;
     let mut ring = Vec::new();
@@ -282,7 +306,7 @@ fn ring_of(
             return None;
         }
         let is_waiter = k
-            .read_u64(n + task_slot)
+            .read_u64(n.wrapping_add_signed(task_rel))
             .ok()
             .and_then(|a| idx.get(a))
             .is_some_and(|w| idx.on_stack_of(w, n));
@@ -326,6 +350,103 @@ pub fn lock_owner(k: &Kernel, l: &LockLayout, idx: &TaskIndex, lock: u64, kind: 
     }
 }
 
+/// Offsets of a completion and of the wait queue entry its waiter puts on its stack (BTF,
+/// else the layout without lock debugging: `struct completion { done; wait }`, the wait
+/// queue's list head at 16 of the completion; 5.x+ `struct swait_queue { task; task_list }`,
+/// before them `wait_queue_entry { flags; private; func; entry }`).
+#[derive(Debug, Clone)]
+pub struct CompletionLayout {
+    /// Offset of the wait queue's list head in `struct completion`.
+    pub head: u64,
+    /// Candidate (offset of the task pointer, offset of the list node) of the waiter entry.
+    pub waiters: Vec<(u64, u64)>,
+}
+
+impl CompletionLayout {
+    pub fn of(k: &Kernel) -> CompletionLayout {
+        let b = k.btf();
+        let o = |s: &str, m: &str| b.and_then(|b| b.member_offset(s, m));
+        let wait = o("completion", "wait");
+        let head = wait.and_then(|w| {
+            o("swait_queue_head", "task_list")
+                .or_else(|| o("wait_queue_head", "head"))
+                .map(|h| w + h)
+        });
+        // The wait queue's type says which entry its waiters put on their stacks.
+        let head_type = b.and_then(|b| {
+            let (_, ty, _) = b.member("completion", "wait")?;
+            Some(b.name(b.resolve(ty)).to_string())
+        });
+        let mut waiters = Vec::new();
+        if let (Some(t), Some(n), None | Some("swait_queue_head")) = (
+            o("swait_queue", "task"),
+            o("swait_queue", "task_list"),
+            head_type.as_deref(),
+        ) {
+            waiters.push((t, n));
+        }
+        if let (Some(t), Some(n), None | Some("wait_queue_head")) = (
+            o("wait_queue_entry", "private"),
+            o("wait_queue_entry", "entry"),
+            head_type.as_deref(),
+        ) {
+            waiters.push((t, n));
+        }
+        if waiters.is_empty() {
+            waiters = vec![(0, 8), (8, 24)];
+        }
+        CompletionLayout {
+            head: head.unwrap_or(16),
+            waiters,
+        }
+    }
+}
+
+/// A completion a task waits for: its address and its `done` count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitedCompletion {
+    pub addr: u64,
+    pub done: u32,
+}
+
+/// The completion a task sleeping in `wait_for_completion()` waits for: the wait queue entry
+/// on its stack (a word equal to the task's own address at the entry's task slot) whose list
+/// ring holds one node that is no waiter on a task's stack: the completion's wait queue head.
+/// A task only sleeps there while `done` is 0, so a completion whose `done` is not 0 is no
+/// answer. Bounded by the stack's words and the ring's length.
+pub fn waited_completion(
+    k: &Kernel,
+    cl: &CompletionLayout,
+    idx: &TaskIndex,
+    t: &Task,
+) -> Option<WaitedCompletion> {
+    let (base, words) = stack_words(k, t)?;
+    for (i, &w) in words.iter().enumerate() {
+        if w != t.addr {
+            continue;
+        }
+        let at = base + 8 * i as u64;
+        for &(task_off, list_off) in &cl.waiters {
+            let Some(node) = (at + list_off).checked_sub(task_off) else {
+                continue;
+            };
+            let rel = task_off as i64 - list_off as i64;
+            let Some((_, Some(head))) = ring_with(k, idx, node, rel) else {
+                continue;
+            };
+            let Some(addr) = head.checked_sub(cl.head) else {
+                continue;
+            };
+            if let Ok(done) = k.read_u32(addr) {
+                if done == 0 {
+                    return Some(WaitedCompletion { addr, done });
+                }
+            }
+        }
+    }
+    None
+}
+
 /// A lock inside a slab object: the cache, the object, the offset in it, and the member of the
 /// structure the cache is named after where BTF has it (`signal_cache` -> `struct signal_struct`,
 /// member `cred_guard_mutex`).
@@ -340,7 +461,7 @@ pub struct Container {
 }
 
 /// The member of a structure named like `cache` at `offset` whose type is `kind`'s struct.
-fn member_of_kind(k: &Kernel, cache: &str, offset: u64, kind: LockKind) -> Option<String> {
+fn member_of_kind(k: &Kernel, cache: &str, offset: u64, type_name: &str) -> Option<String> {
     let b = k.btf()?;
     let stem = cache.strip_suffix("_cache").unwrap_or(cache);
     let structs = [
@@ -355,7 +476,7 @@ fn member_of_kind(k: &Kernel, cache: &str, offset: u64, kind: LockKind) -> Optio
         (1..=parts.len()).find_map(|i| {
             let prefix = parts[..i].join(".");
             let (bits, ty, _) = b.member(st, &prefix)?;
-            (bits == offset * 8 && b.name(b.resolve(ty)) == kind.type_name())
+            (bits == offset * 8 && b.name(b.resolve(ty)) == type_name)
                 .then(|| format!("{st}.{prefix}"))
         })
     })
@@ -364,8 +485,13 @@ fn member_of_kind(k: &Kernel, cache: &str, offset: u64, kind: LockKind) -> Optio
 /// The slab object holding `addr` ([`crate::kernel::slab::find_object`]) and the member of the
 /// structure its cache is named after that is a `kind` at that offset. None outside a slab.
 pub fn slab_container(k: &Kernel, addr: u64, kind: LockKind) -> Option<Container> {
+    slab_container_of(k, addr, kind.type_name())
+}
+
+/// [`slab_container`] for an object of the struct named `type_name` (`completion`).
+pub fn slab_container_of(k: &Kernel, addr: u64, type_name: &str) -> Option<Container> {
     let o = super::slab::find_object(k, addr)?;
-    let member = member_of_kind(k, &o.cache, o.offset, kind);
+    let member = member_of_kind(k, &o.cache, o.offset, type_name);
     Some(Container {
         cache: o.cache,
         object: o.object,

@@ -33,6 +33,16 @@
  *               from that cache again (slub_debug=FZPU panic_on_taint=0x20: "Poison overwritten")
  *   badpage     free a page whose mapcount was left raised ("BUG: Bad page state"; boot with
  *               panic_on_taint=0x20)
+ *   rwsem       kernel thread lab_writer takes lab_rwsem for writing and sleeps for ever holding
+ *               it; lab_reader blocks in down_read() (boot with hung_task_panic=1)
+ *   completion  kernel thread lab_done_wait waits in wait_for_completion() on lab_done, which
+ *               only lab_complete_done() completes, from a worker that is never started
+ *               (start_done_worker=0)
+ *   pagelock    kernel thread lab_pagelock locks a page and locks it again: it waits for ever
+ *               in the page lock's wait (io_schedule)
+ *   spinhold    kernel thread lab_poller (bound to CPU 1) takes lab_hold_lock and polls inside
+ *               the critical section for ever (mdelay, touching its own soft lockup watchdog);
+ *               lab_spinner (bound to CPU 0) spins on the lock (soft lockup on CPU 0)
  * and reading /proc/crashlens_lab (the reference case): the read handler takes an error path that
  * frees a page it never allocated, __free_pages(NULL, 0), when simulate_enomem=1 (the default).
  */
@@ -55,6 +65,10 @@
 #include <linux/spinlock.h>
 #include <linux/rcupdate.h>
 #include <linux/irqflags.h>
+#include <linux/rwsem.h>
+#include <linux/completion.h>
+#include <linux/pagemap.h>
+#include <linux/nmi.h>
 #ifndef WRITE_ONCE	/* before 3.19 */
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #endif
@@ -426,6 +440,157 @@ static noinline void lab_bad_page(void)
 	pr_emerg("crashlens_lab: page freed\n");
 }
 
+/* ---- rwsem: a writer that never gives lab_rwsem back ---- */
+static DECLARE_RWSEM(lab_rwsem);
+
+static noinline void lab_write_forever(void)
+{
+	down_write(&lab_rwsem);
+	pr_emerg("crashlens_lab: %s[%d] holds %ps at %px for ever (in %s)\n", current->comm,
+		 task_pid_nr(current), &lab_rwsem, &lab_rwsem, __func__);
+	for (;;)
+		msleep(1000);
+}
+
+static int lab_rwsem_writer(void *unused)
+{
+	lab_write_forever();
+	return 0;
+}
+
+static noinline void lab_read_config(void)
+{
+	msleep(500);		/* the writer takes it first */
+	down_read(&lab_rwsem);
+	up_read(&lab_rwsem);
+}
+
+static int lab_rwsem_reader(void *unused)
+{
+	lab_read_config();
+	return 0;
+}
+/* ---- end rwsem ---- */
+
+/* ---- completion: a wait for a worker that was never started ---- */
+static DECLARE_COMPLETION(lab_done);
+static int start_done_worker;
+module_param(start_done_worker, int, 0644);
+MODULE_PARM_DESC(start_done_worker, "completion mode starts the worker that completes lab_done");
+
+static noinline void lab_complete_done(void)
+{
+	complete(&lab_done);
+	pr_emerg("crashlens_lab: %ps completed\n", &lab_done);	/* not a tail call */
+}
+
+static int lab_done_worker(void *unused)
+{
+	msleep(100);
+	lab_complete_done();
+	return 0;
+}
+
+static noinline void lab_wait_done(void)
+{
+	pr_emerg("crashlens_lab: %s[%d] waits for %ps at %px (in %s)\n", current->comm,
+		 task_pid_nr(current), &lab_done, &lab_done, __func__);
+	wait_for_completion(&lab_done);
+	pr_emerg("crashlens_lab: %ps done\n", &lab_done);	/* not a tail call */
+}
+
+static int lab_done_waiter(void *unused)
+{
+	lab_wait_done();
+	return 0;
+}
+
+static void lab_start_completion(void)
+{
+	struct task_struct *t = kthread_run(lab_done_waiter, NULL, "lab_done_wait");
+
+	if (IS_ERR(t))
+		pr_err("crashlens_lab: cannot start lab_done_wait\n");
+	if (READ_ONCE(start_done_worker))
+		t = kthread_run(lab_done_worker, NULL, "lab_done_work");
+	else
+		pr_emerg("crashlens_lab: the worker that completes %ps is not started\n", &lab_done);
+}
+/* ---- end completion ---- */
+
+/* ---- pagelock: a page locked twice by the same thread ---- */
+static noinline void lab_relock_page(void)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+
+	if (!page)
+		return;
+	lock_page(page);
+	pr_emerg("crashlens_lab: %s[%d] locked page pfn %lx, locks it again (in %s)\n", current->comm,
+		 task_pid_nr(current), page_to_pfn(page), __func__);
+	lock_page(page);	/* waits for its own lock: never returns */
+	unlock_page(page);
+	pr_emerg("crashlens_lab: page relocked\n");
+}
+
+static int lab_pagelock_thread(void *unused)
+{
+	lab_relock_page();
+	return 0;
+}
+/* ---- end pagelock ---- */
+
+/* ---- spinhold: a critical section that never ends, on another CPU ---- */
+static DEFINE_SPINLOCK(lab_hold_lock);
+static int lab_polling = 1;
+
+static noinline void lab_poll_locked(void)
+{
+	spin_lock(&lab_hold_lock);
+	pr_emerg("crashlens_lab: %s[%d] on CPU %d holds %ps at %px, polling (in %s)\n", current->comm,
+		 task_pid_nr(current), raw_smp_processor_id(), &lab_hold_lock, &lab_hold_lock, __func__);
+	while (READ_ONCE(lab_polling)) {
+		mdelay(10);
+		touch_softlockup_watchdog();	/* hides this CPU from its own watchdog only */
+	}
+	spin_unlock(&lab_hold_lock);
+}
+
+static int lab_poller(void *unused)
+{
+	lab_poll_locked();
+	return 0;
+}
+
+static noinline void lab_take_hold_lock(void)
+{
+	msleep(500);		/* the poller takes it first */
+	pr_emerg("crashlens_lab: %s[%d] on CPU %d takes %ps\n", current->comm, task_pid_nr(current),
+		 raw_smp_processor_id(), &lab_hold_lock);
+	spin_lock(&lab_hold_lock);	/* spins: the poller never leaves its critical section */
+	spin_unlock(&lab_hold_lock);
+}
+
+static int lab_spinner(void *unused)
+{
+	lab_take_hold_lock();
+	return 0;
+}
+
+static void lab_start_bound(int (*fn)(void *), const char *name, int cpu)
+{
+	struct task_struct *t = kthread_create(fn, NULL, "%s", name);
+
+	if (IS_ERR(t)) {
+		pr_err("crashlens_lab: cannot start %s\n", name);
+		return;
+	}
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	pr_emerg("crashlens_lab: started %s on CPU %d\n", name, cpu);
+}
+/* ---- end spinhold ---- */
+
 static noinline void lab_provoke(const char *what)
 {
 	struct victim *volatile v = NULL;
@@ -472,7 +637,17 @@ static noinline void lab_provoke(const char *what)
 		lab_poison_write();
 	else if (!strncmp(what, "badpage", 7))
 		lab_bad_page();
-	else if (!strncmp(what, "canary", 6))
+	else if (!strncmp(what, "rwsem", 5))
+		lab_start_threads(lab_rwsem_writer, "lab_writer", lab_rwsem_reader, "lab_reader");
+	else if (!strncmp(what, "completion", 10))
+		lab_start_completion();
+	else if (!strncmp(what, "pagelock", 8)) {
+		if (IS_ERR(kthread_run(lab_pagelock_thread, NULL, "lab_pagelock")))
+			pr_err("crashlens_lab: cannot start lab_pagelock\n");
+	} else if (!strncmp(what, "spinhold", 8)) {
+		lab_start_bound(lab_poller, "lab_poller", 1);
+		lab_start_bound(lab_spinner, "lab_spinner", 0);
+	} else if (!strncmp(what, "canary", 6))
 		pr_emerg("crashlens_lab: got %d\n", lab_stack_smash());
 	else
 		pr_warn("crashlens_lab: unknown request '%s'\n", what);

@@ -76,6 +76,8 @@ pub struct HungTask {
     pub caller: Option<FuncRef>,
     /// The lock it waits for (an index into `locks`).
     pub waits_for: Option<usize>,
+    /// The completion it waits for (an index into `completions`).
+    pub waits_completion: Option<usize>,
     /// The locks of `locks` it owns.
     pub holds: Vec<usize>,
     pub trace: CpuTrace,
@@ -97,6 +99,29 @@ pub struct HungLock {
     pub owner_pid: Option<i32>,
     /// PIDs of the tasks that wait for it.
     pub waiters: Vec<i32>,
+}
+
+/// A completion a blocked task waits for. A completion records no owner: who should complete
+/// it is only what the code says (the functions that call `complete()` on it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HungCompletion {
+    #[serde(with = "crate::util::hex")]
+    pub addr: u64,
+    /// `lab_done` when the completion is a static variable, with its module.
+    pub symbol: Option<FuncRef>,
+    /// Not static: the slab object that holds it (and the member, where BTF names one).
+    pub container: Option<locks::Container>,
+    /// Its `done` count (0: nobody has completed it since it was last waited for).
+    pub done: u32,
+    /// PIDs of the tasks that wait for it.
+    pub waiters: Vec<i32>,
+    /// The functions found that call `complete()` / `complete_all()` on it (the completion's
+    /// module's functions and those on the stacks, disassembled).
+    pub completers: Vec<FuncRef>,
+    /// How many functions were disassembled to find them.
+    pub functions_scanned: usize,
+    /// PIDs of the tasks (running or blocked) whose stack is inside one of the completers.
+    pub completers_running: Vec<u32>,
 }
 
 /// One step of a deadlock cycle: task `pid` holds `holds` and waits for `waits_for` (indexes
@@ -125,6 +150,8 @@ pub struct HungTasks {
     /// Every task in D state (and the owners of their locks), blocked ones first by PID.
     pub tasks: Vec<HungTask>,
     pub locks: Vec<HungLock>,
+    /// The completions blocked tasks wait for.
+    pub completions: Vec<HungCompletion>,
     /// A cycle in the wait-for graph: a deadlock.
     pub deadlock: Option<Vec<CycleStep>>,
     /// Without a cycle: the PID of the owner at the end of the longest wait chain (it holds a
@@ -351,6 +378,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             wait_function,
             caller,
             waits_for: None,
+            waits_completion: None,
             holds: vec![],
             trace,
         }
@@ -437,7 +465,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
                     }
                 }
             }
-            None if hint != Some(LockKind::Semaphore) => partial.push(format!(
+            None if hint.is_some_and(|h| h != LockKind::Semaphore) => partial.push(format!(
                 "the lock that {}:{} waits for was not found (no waiter on its stack links into a lock's wait list)",
                 tasks[i].comm, tasks[i].pid
             )),
@@ -445,6 +473,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         }
         i += 1;
     }
+    let completions = completions_of(inp, &idx, &mut tasks, &mut partial);
     for t in &tasks {
         if let Some(e) = &t.trace.error {
             if t.trace.frames.is_empty() {
@@ -465,6 +494,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             reported,
             tasks,
             locks,
+            completions,
             deadlock,
             root_owner,
             not_examined,
@@ -472,6 +502,111 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         }),
         culprit,
     })
+}
+
+/// The functions whose call passes a completion to one of these completes it.
+fn is_complete_fn(n: &str) -> bool {
+    matches!(
+        base(n),
+        "complete"
+            | "complete_all"
+            | "complete_on_current_cpu"
+            | "kthread_complete_and_exit"
+            | "complete_and_exit"
+    )
+}
+
+/// The completions the tasks waiting in `wait_for_completion()` wait for (see
+/// [`locks::waited_completion`]), with the code that completes each.
+fn completions_of(
+    inp: &Input,
+    idx: &TaskIndex,
+    tasks: &mut [HungTask],
+    partial: &mut Vec<String>,
+) -> Vec<HungCompletion> {
+    let k = inp.kernel;
+    let cl = locks::CompletionLayout::of(k);
+    let mut out: Vec<HungCompletion> = Vec::new();
+    // Every stack the dump shows: the CPUs' and the examined tasks'.
+    let mut traces: Vec<CpuTrace> = inp.traces.to_vec();
+    traces.extend(tasks.iter().map(|t| t.trace.clone()));
+    for i in 0..tasks.len() {
+        if tasks[i].waits_in != WaitKind::Completion || tasks[i].state != "D" {
+            continue;
+        }
+        let Some(t) = idx.get(tasks[i].task) else {
+            continue;
+        };
+        let Some(c) = locks::waited_completion(k, &cl, idx, t) else {
+            partial.push(format!(
+                "the completion that {}:{} waits for was not found (no wait queue entry on its stack links into one)",
+                tasks[i].comm, tasks[i].pid
+            ));
+            continue;
+        };
+        let ci = match out.iter().position(|x| x.addr == c.addr) {
+            Some(ci) => ci,
+            None => {
+                let symbol = k.symbols().lookup(c.addr).and_then(|(s, off)| {
+                    (s.size == 0 || off < s.size).then(|| FuncRef {
+                        function: if off == 0 {
+                            s.name.clone()
+                        } else {
+                            format!("{}+{off:#x}", s.name)
+                        },
+                        module: s.module.clone(),
+                    })
+                });
+                let container = match symbol {
+                    None => locks::slab_container_of(k, c.addr, "completion"),
+                    Some(_) => None,
+                };
+                let module = symbol.as_ref().and_then(|s| s.module.clone());
+                let (completers, functions_scanned) = super::lockup::callers_with_arg(
+                    k,
+                    c.addr,
+                    module.as_deref(),
+                    &traces,
+                    is_complete_fn,
+                );
+                let completers: Vec<FuncRef> = completers
+                    .into_iter()
+                    .map(|f| FuncRef {
+                        function: f.function,
+                        module: f.module,
+                    })
+                    .collect();
+                let mut completers_running: Vec<u32> = traces
+                    .iter()
+                    .filter(|t| {
+                        t.frames.iter().any(|f| {
+                            completers.iter().any(|c| {
+                                f.function.as_deref().map(base) == Some(c.function.as_str())
+                                    && f.module == c.module
+                            })
+                        })
+                    })
+                    .filter_map(|t| t.pid)
+                    .collect();
+                completers_running.sort_unstable();
+                completers_running.dedup();
+                out.push(HungCompletion {
+                    addr: c.addr,
+                    symbol,
+                    container,
+                    done: c.done,
+                    waiters: vec![],
+                    completers,
+                    functions_scanned,
+                    completers_running,
+                });
+                out.len() - 1
+            }
+        };
+        out[ci].waiters.push(tasks[i].pid);
+        tasks[i].waits_completion = Some(ci);
+    }
+    out
 }
 
 /// The owner of lock `li` as an index into `tasks`.
@@ -639,6 +774,7 @@ mod tests {
             wait_function: None,
             caller: None,
             waits_for,
+            waits_completion: None,
             holds: vec![],
             trace: CpuTrace::default(),
         }

@@ -57,6 +57,9 @@ pub enum Holder {
         pid: Option<u32>,
         comm: Option<String>,
         function: FuncRef,
+        /// Where that CPU was inside the critical section: the innermost frame its stack shows
+        /// above the taker's (the interrupted function, `delay_tsc+0x31`), when not the taker.
+        at: Option<String>,
     },
     /// The lock is held but no CPU's stack is in a function that takes it: one of `taken_by`
     /// took it and returned without releasing it.
@@ -332,6 +335,15 @@ fn rdi_constant(i: &Insn) -> Option<u64> {
 /// The calls to a lock function in `insns` whose RDI is a constant: (call address, the
 /// instruction that set RDI, the lock).
 fn lock_calls(insns: &[Insn]) -> Vec<(usize, usize, u64)> {
+    const_arg_calls(insns, is_lock_fn)
+}
+
+/// The calls in `insns` to a function `is_target` accepts whose first argument (RDI) is a
+/// constant: (call index, index of the instruction that set RDI, the constant).
+pub(crate) fn const_arg_calls(
+    insns: &[Insn],
+    is_target: impl Fn(&str) -> bool,
+) -> Vec<(usize, usize, u64)> {
     let mut out = Vec::new();
     for (n, i) in insns.iter().enumerate() {
         if !i.is_call {
@@ -341,7 +353,7 @@ fn lock_calls(insns: &[Insn]) -> Vec<(usize, usize, u64)> {
             continue;
         };
         let target = target.trim_end_matches('>');
-        if !is_lock_fn(target.split('+').next().unwrap_or(target)) {
+        if !is_target(target.split('+').next().unwrap_or(target)) {
             continue;
         }
         // The nearest earlier instruction that writes RDI (within 16 instructions, no call
@@ -381,6 +393,19 @@ fn takers(
     module: Option<&str>,
     traces: &[CpuTrace],
 ) -> (Vec<FuncRef>, usize) {
+    callers_with_arg(k, lock, module, traces, is_lock_fn)
+}
+
+/// The functions that call a function `is_target` accepts with `value` as its first argument:
+/// the text symbols of `module` and the functions on the traces' stacks, disassembled.
+/// Bounded by [`MAX_SCAN`]; the second value is how many were disassembled.
+pub(crate) fn callers_with_arg(
+    k: &Kernel,
+    value: u64,
+    module: Option<&str>,
+    traces: &[CpuTrace],
+    is_target: impl Fn(&str) -> bool + Copy,
+) -> (Vec<FuncRef>, usize) {
     let syms = k.symbols();
     let mut cands: Vec<(u64, u64)> = Vec::new();
     if let Some(m) = module {
@@ -406,7 +431,10 @@ fn takers(
             continue;
         };
         scanned += 1;
-        if lock_calls(&insns).iter().any(|&(_, _, v)| v == lock) {
+        if const_arg_calls(&insns, is_target)
+            .iter()
+            .any(|&(_, _, v)| v == value)
+        {
             if let Some(f) = func_of(k, a) {
                 if !out.contains(&f) {
                     out.push(f);
@@ -542,11 +570,24 @@ fn holder(
             if waiting {
                 continue;
             }
+            // The interrupted frame above the taker (its code at the interrupt), else the
+            // frame the taker called.
+            let above = fr[..i]
+                .iter()
+                .rev()
+                .find(|f| f.kind == FrameKind::Exception)
+                .or_else(|| i.checked_sub(1).map(|j| &fr[j]));
+            let at = above.and_then(|f| {
+                f.function
+                    .as_ref()
+                    .map(|n| format!("{n}+{:#x}", f.offset.unwrap_or(0)))
+            });
             return Holder::Cpu {
                 cpu: t.cpu,
                 pid: t.pid,
                 comm: t.comm.clone(),
                 function: tk.clone(),
+                at,
             };
         }
     }

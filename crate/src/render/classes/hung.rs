@@ -4,7 +4,7 @@
 //! and the wait-for graph.
 
 use super::ClassWords;
-use crate::analysis::classes::hung::{HungLock, HungTask, HungTasks, WaitKind};
+use crate::analysis::classes::hung::{HungCompletion, HungLock, HungTask, HungTasks, WaitKind};
 use crate::analysis::verdict::Verdict;
 use crate::kernel::locks::{FoundBy, LockKind, Owner};
 use crate::render::verdict::Both;
@@ -63,6 +63,159 @@ fn lock_name(l: &HungLock) -> Both {
             ),
         },
     }
+}
+
+fn func_name(f: &crate::analysis::classes::hung::FuncRef) -> String {
+    match &f.module {
+        Some(m) => format!("{} [{m}]", f.function),
+        None => f.function.clone(),
+    }
+}
+
+/// `the completion lab_done [crashlens_lab]`, else where it is.
+fn completion_name(c: &HungCompletion) -> Both {
+    match (&c.symbol, &c.container) {
+        (Some(s), _) => {
+            let n = func_name(s);
+            Both::new(format!("the completion {n}"), format!("completion {n}"))
+        }
+        (None, Some(o)) => {
+            let (me, mz) = match &o.member {
+                Some(m) => (format!(" ({m})"), format!("（{m}）")),
+                None => (String::new(), String::new()),
+            };
+            Both::new(
+                format!(
+                    "the completion at {:#x}{me}, at offset {:#x} of a {} slab object at {:#x}",
+                    c.addr, o.offset, o.cache, o.object
+                ),
+                format!(
+                    "地址 {:#x} 处的 completion{mz}，位于 {} slab 对象 {:#x} 的偏移 {:#x} 处",
+                    c.addr, o.cache, o.object, o.offset
+                ),
+            )
+        }
+        (None, None) => Both::new(
+            format!("the completion at {:#x}", c.addr),
+            format!("地址 {:#x} 处的 completion", c.addr),
+        ),
+    }
+}
+
+/// Who waits for a completion, and what the code says about who completes it.
+fn completion_words(f: &HungTasks, c: &HungCompletion) -> Both {
+    let waiters: Vec<String> = c
+        .waiters
+        .iter()
+        .filter_map(|&p| task_by_pid(f, p))
+        .map(task_name)
+        .collect();
+    let n = completion_name(c);
+    let short = c
+        .symbol
+        .as_ref()
+        .map(|s| s.function.clone())
+        .unwrap_or_else(|| format!("{:#x}", c.addr));
+    let verb = if waiters.len() == 1 { "waits" } else { "wait" };
+    let all = if waiters.len() == 1 { "" } else { "都" };
+    // The code that waits: the waiters' caller of the wait (the same for all, or the first's).
+    let caller = c
+        .waiters
+        .iter()
+        .filter_map(|&p| task_by_pid(f, p)?.caller.as_ref())
+        .next()
+        .map(|cf| {
+            let n = func_name(cf);
+            (format!(", called from {n},"), format!("{n} 调用的 "))
+        })
+        .unwrap_or_default();
+    let mut en = format!(
+        "{} {verb} in wait_for_completion(){} for {} ({:#x}; done = {}: nobody has called complete() on it since). A completion records no owner, so the dump cannot say which task should have completed it",
+        waiters.join(", "),
+        caller.0,
+        n.en,
+        c.addr,
+        c.done
+    );
+    let mut zh = format!(
+        "{} {all}在 {}wait_for_completion() 中等待 {}（地址 {:#x}，done = {}：此后没有人对它调用过 complete()）。completion 不记录持有者，所以 dump 无法说明应该由哪个任务来完成它",
+        waiters.join("、"),
+        caller.1,
+        n.zh,
+        c.addr,
+        c.done
+    );
+    let where_ = c
+        .symbol
+        .as_ref()
+        .and_then(|s| s.module.clone())
+        .map(|m| {
+            (
+                format!("no function of {m} nor any on the stacks"),
+                format!("{m} 模块的函数和各调用栈上的函数都没有"),
+            )
+        })
+        .unwrap_or_else(|| {
+            (
+                "no function on the stacks".to_string(),
+                "各调用栈上的函数都没有".to_string(),
+            )
+        });
+    if c.completers.is_empty() {
+        let _ = write!(
+            en,
+            "; and {} calls complete() on it by its address ({} functions disassembled): it is completed through a pointer, or by nothing.",
+            where_.0, c.functions_scanned
+        );
+        let _ = write!(
+            zh,
+            "；而且{}直接以它的地址调用 complete()（反汇编了 {} 个函数）：它要么经由指针被完成，要么根本没有代码完成它。",
+            where_.1, c.functions_scanned
+        );
+    } else {
+        let names: Vec<String> = c.completers.iter().map(func_name).collect();
+        let running: Vec<String> = c
+            .completers_running
+            .iter()
+            .map(|p| {
+                task_by_pid(f, *p as i32)
+                    .map(task_name)
+                    .unwrap_or_else(|| format!("PID {p}"))
+            })
+            .collect();
+        let only = if names.len() == 1 { "only " } else { "" };
+        let _ = write!(
+            en,
+            "; what the code says: complete() on {short} is called {only}from {}",
+            names.join(", ")
+        );
+        let _ = write!(
+            zh,
+            "；从代码看：{}会对 {short} 调用 complete()",
+            if names.len() == 1 {
+                format!("只有 {} ", names[0])
+            } else {
+                format!("{} ", names.join("、"))
+            }
+        );
+        if running.is_empty() {
+            en.push_str(", and no CPU or blocked task is running it — find out why that code never ran (a worker that was not started, an event or interrupt that never came).");
+            zh.push_str("，而没有任何 CPU 或被阻塞的任务正在执行它——应查明这段代码为什么一直没有运行（例如负责完成它的工作线程没有启动，或者等待的事件/中断始终没有到来）。");
+        } else {
+            let _ = write!(
+                en,
+                ", and {} {} inside it: see why it does not get to complete() (its backtrace is below).",
+                running.join(", "),
+                if running.len() == 1 { "is" } else { "are" }
+            );
+            let _ = write!(
+                zh,
+                "，而 {} 正停在其中：应查看它为什么迟迟执行不到 complete()（调用栈见下）。",
+                running.join("、")
+            );
+        }
+    }
+    Both::new(en, zh)
 }
 
 /// The short name: the symbol, else the address.
@@ -249,17 +402,26 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
             format!("等待关系中没有环，所以不是死锁：{} 在等待{}，而持有者 {} {}，{}——它一直没有释放这把锁。", waiting.join("、"), held_zh.join("、"), task_name(r), st.zh, d.zh),
         ));
     } else {
-        for t in blocked.iter().take(4) {
+        for t in blocked
+            .iter()
+            .filter(|t| t.waits_completion.is_none())
+            .take(4)
+        {
             let d = doing(t);
             narrative.push(Both::new(
                 format!("Task {} {}.", task_name(t), d.en),
                 format!("任务 {} {}。", task_name(t), d.zh),
             ));
         }
-        narrative.push(Both::new(
-            "No owner of a lock they wait for could be read, so what blocks them is not known from the dump.",
-            "从 dump 中读不到它们所等待的锁的持有者，因此无法确定是谁阻塞了它们。",
-        ));
+        for c in &f.completions {
+            narrative.push(completion_words(f, c));
+        }
+        if blocked.iter().any(|t| t.waits_completion.is_none()) {
+            narrative.push(Both::new(
+                "No owner of a lock they wait for could be read, so what blocks them is not known from the dump.",
+                "从 dump 中读不到它们所等待的锁的持有者，因此无法确定是谁阻塞了它们。",
+            ));
+        }
     }
     if !f.partial.is_empty() {
         narrative.push(Both::new(
@@ -288,7 +450,10 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
     for t in &f.tasks {
         let d = doing(t);
         let st = state_words(&t.state);
-        let lock = t.waits_for.map(|l| lock_name(&f.locks[l]));
+        let lock = t.waits_for.map(|l| lock_name(&f.locks[l])).or_else(|| {
+            t.waits_completion
+                .map(|c| completion_name(&f.completions[c]))
+        });
         let (le, lz) = lock
             .map(|l| {
                 (
@@ -339,6 +504,11 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         next_steps.push(Both::new(
             "Run the workload on a test kernel with lockdep (CONFIG_PROVE_LOCKING=y): it reports the inversion (\"possible circular locking dependency detected\") the first time both orders are seen, before anything hangs.",
             "在开启 lockdep（CONFIG_PROVE_LOCKING=y）的测试内核上复现：第一次同时出现两种加锁顺序时它就会报告 \"possible circular locking dependency detected\"，不必等到真正卡死。",
+        ));
+    } else if f.root_owner.is_none() && !f.completions.is_empty() {
+        next_steps.push(Both::new(
+            "Find the code that should complete it (the functions named above) and why it did not run: a worker or callback that was never started or failed early, an interrupt or reply that never came; a wait that may never end should be wait_for_completion_timeout() (or killable) with its error handled.",
+            "找到本应完成它的代码（上面列出的函数），查明它为什么没有运行：负责的工作线程或回调从未启动或提前失败退出，或者等待的中断/应答始终没有到来；可能永远等不到的等待应改用 wait_for_completion_timeout()（或 killable 版本）并处理超时错误。",
         ));
     } else {
         next_steps.push(Both::new(
@@ -544,6 +714,48 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
                     }
                 );
             }
+        }
+        let _ = writeln!(s);
+    }
+    if !f.completions.is_empty() {
+        let _ = writeln!(s, "{}", if zh { "COMPLETION：" } else { "COMPLETIONS:" });
+        for c in &f.completions {
+            let name = c
+                .symbol
+                .as_ref()
+                .map(func_name)
+                .or_else(|| {
+                    c.container.as_ref().map(|o| match &o.member {
+                        Some(m) => m.clone(),
+                        None => format!("{}+{:#x}", o.cache, o.offset),
+                    })
+                })
+                .unwrap_or_else(|| "-".into());
+            let waiters: Vec<String> = c
+                .waiters
+                .iter()
+                .filter_map(|&p| task_by_pid(f, p))
+                .map(task_name)
+                .collect();
+            let by: Vec<String> = c.completers.iter().map(func_name).collect();
+            let _ = writeln!(
+                s,
+                "  {:016x}  {name}  done={}  {} {}  {} {}",
+                c.addr,
+                c.done,
+                if zh { "等待者" } else { "waiters" },
+                waiters.join(" "),
+                if zh {
+                    "complete() 调用者"
+                } else {
+                    "complete() called from"
+                },
+                if by.is_empty() {
+                    "-".to_string()
+                } else {
+                    by.join(" ")
+                }
+            );
         }
         let _ = writeln!(s);
     }

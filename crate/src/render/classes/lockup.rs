@@ -57,7 +57,15 @@ fn holder_words(s: &SpinlockWait) -> Both {
             pid,
             comm,
             function,
+            at,
         } => {
+            let (at_en, at_zh) = match at {
+                Some(a) => (
+                    format!(" (it was in {a} when the dump was taken)"),
+                    format!("（转储时它正执行到 {a}）"),
+                ),
+                None => (String::new(), String::new()),
+            };
             let task = match (comm, pid) {
                 (Some(c), Some(p)) => format!(" (task \"{c}\", PID {p})"),
                 _ => String::new(),
@@ -68,8 +76,8 @@ fn holder_words(s: &SpinlockWait) -> Both {
             };
             let f = function.display();
             Both::new(
-                format!("CPU {cpu}{task} holds it: its stack is inside {f}, which takes this lock."),
-                format!("持有者是 CPU {cpu}{task_zh}：它的栈正停在会获取这把锁的 {f} 中。"),
+                format!("CPU {cpu}{task} holds it: its stack is inside {f}, which takes this lock{at_en}."),
+                format!("持有者是 CPU {cpu}{task_zh}：它的栈正停在会获取这把锁的 {f} 中{at_zh}。"),
             )
         }
         Holder::NoCpu { taken_by } => {
