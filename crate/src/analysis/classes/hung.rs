@@ -530,17 +530,17 @@ fn completions_of(
     // Every stack the dump shows: the CPUs' and the examined tasks'.
     let mut traces: Vec<CpuTrace> = inp.traces.to_vec();
     traces.extend(tasks.iter().map(|t| t.trace.clone()));
-    for i in 0..tasks.len() {
-        if tasks[i].waits_in != WaitKind::Completion || tasks[i].state != "D" {
+    for task in tasks.iter_mut() {
+        if task.waits_in != WaitKind::Completion || task.state != "D" {
             continue;
         }
-        let Some(t) = idx.get(tasks[i].task) else {
+        let Some(t) = idx.get(task.task) else {
             continue;
         };
         let Some(c) = locks::waited_completion(k, &cl, idx, t) else {
             partial.push(format!(
                 "the completion that {}:{} waits for was not found (no wait queue entry on its stack links into one)",
-                tasks[i].comm, tasks[i].pid
+                task.comm, task.pid
             ));
             continue;
         };
@@ -603,8 +603,8 @@ fn completions_of(
                 out.len() - 1
             }
         };
-        out[ci].waiters.push(tasks[i].pid);
-        tasks[i].waits_completion = Some(ci);
+        out[ci].waiters.push(task.pid);
+        task.waits_completion = Some(ci);
     }
     out
 }
