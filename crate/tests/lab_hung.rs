@@ -1,5 +1,6 @@
-//! Hung tasks and deadlocks from the dump lab (tests/lab: `deadlock`, `hung`, `rwsem` and
-//! `completion` on 6.1, `k73-deadlock`, `k73-rwsem` and `k73-completion` on 7.3;
+//! Hung tasks and deadlocks from the dump lab (tests/lab: `deadlock`, `hung`, `rwsem`,
+//! `completion` and `pagelock` on 6.1, `k73-deadlock`, `k73-rwsem`, `k73-completion` and
+//! `k73-pagelock` on 7.3;
 //! hung_task_panic=1 after 5 s): the tasks in D state, the locks they
 //! wait for, their owners and the cycle are checked against what the guest's console printed
 //! (facts.json from facts.py: the "INFO: task X:PID blocked" lines and the lab module's own
@@ -425,6 +426,57 @@ fn a_completion_nobody_completes_names_what_it_waits_on_and_no_culprit() {
                 "{}",
                 t.comm
             );
+        }
+    }
+}
+
+/// A page locked twice: the wait_page_queue on the waiter's stack gives the page the console
+/// printed (its pfn), waiting for PG_locked, which its flags still have; no owner, no culprit.
+#[test]
+fn a_page_lock_wait_names_the_page_and_no_culprit() {
+    for name in ["pagelock", "k73-pagelock"] {
+        let Some(lab) = open(name) else { continue };
+        let rep = report_of(&lab.session.kernel);
+        let r = serde_json::to_value(&rep).unwrap();
+        let fd = &r["verdict"]["finding"];
+        assert_eq!(r["verdict"]["class"], "hung-task", "{name}");
+        assert!(r["culprit"].is_null(), "{name}: {}", r["culprit"]);
+        assert_eq!(
+            fd["partial"].as_array().unwrap().len(),
+            0,
+            "{name}: {}",
+            fd["partial"]
+        );
+        let want = lab.facts["hung_pages"].as_object().unwrap();
+        assert_eq!(want.len(), 1, "{name}");
+        let (who, w) = want.iter().next().unwrap();
+        let t = fd["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["pid"].as_i64() == Some(pid_of(who)))
+            .unwrap();
+        assert_eq!(t["waits_in"], "page_lock", "{name}");
+        assert_eq!(t["caller"]["function"], w["locked_in"], "{name}");
+        let p = &t["waits_page"];
+        assert_eq!(p["pfn"].as_u64(), Some(hex(&w["pfn"])), "{name}: {p}");
+        assert_eq!(p["bit_nr"], 0, "{name}");
+        assert_eq!(hex(&p["flags"]) & 1, 1, "{name}: PG_locked");
+        // The struct page is the pfn's (vmemmap).
+        let k = &lab.session.kernel;
+        assert_eq!(k.page_to_pfn(hex(&p["page"])), Some(hex(&w["pfn"])));
+        for (key, lang) in [("must_match_en", "en"), ("must_match_zh", "zh")] {
+            let text = r["narrative"][lang].as_str().unwrap();
+            for rx in lab.facts[key].as_array().unwrap() {
+                let rx = regex::Regex::new(rx.as_str().unwrap()).unwrap();
+                assert!(rx.is_match(text), "{name}: {lang} /{rx}/ in {text}");
+            }
+        }
+        // A task that waits for no page has none.
+        let (tasks, _) = k.tasks();
+        let idx = TaskIndex::new(tasks);
+        for t in tasks.iter().filter(|t| t.state == 'S').take(20) {
+            assert_eq!(locks::waited_page(k, &idx, t), None, "{}", t.comm);
         }
     }
 }

@@ -301,6 +301,7 @@ def _hung_task(f, rep, lines, ko=None):
     comm = {p: c for c, p in reported}
     holds, waits = {}, {}            # lock name -> owner pid, pid -> lock name
     completions = {}                 # pid -> (completion symbol, module, address, waiting function)
+    pages = {}                       # pid -> (pfn of the page it locked and locks again, function)
     owner_func = None
     allcon = lines
     for l in allcon:
@@ -319,6 +320,10 @@ def _hung_task(f, rep, lines, ko=None):
         if m:
             comm.setdefault(int(m.group(2)), m.group(1))
             completions[int(m.group(2))] = (m.group(3), m.group(4), m.group(5), m.group(6))
+        m = re.search(r'crashlens_lab: (\S+)\[(\d+)\] locked page pfn ([0-9a-f]+), locks it again(?: \(in (\w+)\))?', l)
+        if m:
+            comm.setdefault(int(m.group(2)), m.group(1))
+            pages[int(m.group(2))] = (int(m.group(3), 16), m.group(4))
     for c, p in reported:
         if p not in waits and holds:
             # a reported task waits in mutex_lock: for the one lock the console says is held by another task
@@ -354,6 +359,18 @@ def _hung_task(f, rep, lines, ko=None):
             zh.append(rf'{re.escape(comm.get(p, "?"))}:{p} 持有[^；]*{held}[^；]*等待[^；]*{waits[p]}')
         f['must_match_en'], f['must_match_zh'] = en, zh
         f['culprit_rule'] = 'deadlock: the module function that took the locks, on the blocked tasks\' stacks'
+    elif not holds and any(p in pages for _, p in reported):
+        # a page lock: it records no owner, so no culprit; the verdict names the page
+        en, zh = [r'page lock records no owner', r'PG_locked'], [r'页锁不记录持有者', r'PG_locked']
+        for c, p in reported:
+            if p in pages and any(fn.startswith(PAGE_WAITS) for fn in f.get('hung_traces', {}).get(str(p), [])):
+                pfn, fn = pages[p]
+                f.setdefault('hung_pages', {})[f'{c}:{p}'] = {'pfn': hex(pfn), 'locked_in': fn}
+                en += [rf'{re.escape(c)}:{p}', rf'pfn {hex(pfn)}\b']
+                zh += [rf'{re.escape(c)}:{p}', rf'pfn {hex(pfn)}']
+        f['must_match_en'], f['must_match_zh'] = en, zh
+        f['culprit_function'], f['culprit_module'] = None, None
+        f['culprit_rule'] = 'a page lock: no owner recorded, so no culprit function'
     elif not holds and any(p in completions for _, p in reported):
         # a completion: nobody owns it, so no culprit; the module's code says who calls complete() on it
         waiters = [(c, p) for c, p in reported if p in completions]
@@ -390,6 +407,7 @@ def _hung_task(f, rep, lines, ko=None):
             f['culprit_function'], f['culprit_module'], f['culprit_rule'] = None, None, 'no cycle, owner function not printed'
 
 
+PAGE_WAITS = ('folio_wait_bit', 'wait_on_page_bit', '__folio_lock', '__lock_page', 'folio_lock', 'lock_page')
 SLEEPING_LOCKS = ('mutex_lock', '__mutex_lock', 'down_read', 'down_write', 'rwsem_down_read', 'rwsem_down_write')
 COMPLETE_FNS = r'(?:complete|complete_all)'
 SLOWPATHS = ('native_queued_spin_lock_slowpath', 'queued_spin_lock_slowpath', '__pv_queued_spin_lock_slowpath')

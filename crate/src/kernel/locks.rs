@@ -447,6 +447,74 @@ pub fn waited_completion(
     None
 }
 
+/// A page a task waits for in `folio_wait_bit_common()` / `wait_on_page_bit_common()`: the
+/// `struct page` (a folio's head page) and the flag bit it waits to clear (0, PG_locked, for
+/// `lock_page()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PageWait {
+    #[serde(with = "crate::util::hex")]
+    pub page: u64,
+    pub pfn: u64,
+    pub bit_nr: u32,
+    /// The page's `flags` word as the dump holds it.
+    #[serde(with = "crate::util::hex::opt")]
+    pub flags: Option<u64>,
+}
+
+/// The page a task waits for: the `struct wait_page_queue` on its stack (`folio`/`page`,
+/// `bit_nr`, then a wait queue entry whose `private` is the task and whose `func` is
+/// `wake_page_function`, linked into one of the kernel's page wait queues). Bounded by the
+/// stack's words and the ring's length.
+pub fn waited_page(k: &Kernel, idx: &TaskIndex, t: &Task) -> Option<PageWait> {
+    let b = k.btf();
+    let o = |s: &str, m: &str| b.and_then(|b| b.member_offset(s, m));
+    let page_off = o("wait_page_queue", "folio")
+        .or_else(|| o("wait_page_queue", "page"))
+        .unwrap_or(0);
+    let bit_off = o("wait_page_queue", "bit_nr").unwrap_or(8);
+    let wait_off = o("wait_page_queue", "wait").unwrap_or(16);
+    let private = o("wait_queue_entry", "private").unwrap_or(8);
+    let func = o("wait_queue_entry", "func").unwrap_or(16);
+    let entry = o("wait_queue_entry", "entry").unwrap_or(24);
+    let (base, words) = stack_words(k, t)?;
+    for (i, &w) in words.iter().enumerate() {
+        if w != t.addr {
+            continue;
+        }
+        let Some(wq) = (base + 8 * i as u64).checked_sub(wait_off + private) else {
+            continue;
+        };
+        let e = wq + wait_off;
+        let is_wake = k
+            .read_u64(e + func)
+            .ok()
+            .and_then(|f| k.symbols().lookup(f))
+            .is_some_and(|(s, off)| off == 0 && s.name.starts_with("wake_page_function"));
+        if !is_wake {
+            continue;
+        }
+        let rel = private as i64 - entry as i64;
+        if !matches!(ring_with(k, idx, e + entry, rel), Some((_, Some(_)))) {
+            continue;
+        }
+        let Ok(page) = k.read_u64(wq + page_off) else {
+            continue;
+        };
+        let Some(pfn) = k.page_to_pfn(page) else {
+            continue;
+        };
+        let bit_nr = k.read_u32(wq + bit_off).ok()?;
+        let flags_off = o("page", "flags").unwrap_or(0);
+        return Some(PageWait {
+            page,
+            pfn,
+            bit_nr,
+            flags: k.read_u64(page + flags_off).ok(),
+        });
+    }
+    None
+}
+
 /// A lock inside a slab object: the cache, the object, the offset in it, and the member of the
 /// structure the cache is named after where BTF has it (`signal_cache` -> `struct signal_struct`,
 /// member `cred_guard_mutex`).

@@ -78,6 +78,8 @@ pub struct HungTask {
     pub waits_for: Option<usize>,
     /// The completion it waits for (an index into `completions`).
     pub waits_completion: Option<usize>,
+    /// The page whose lock (or other flag bit) it waits for.
+    pub waits_page: Option<locks::PageWait>,
     /// The locks of `locks` it owns.
     pub holds: Vec<usize>,
     pub trace: CpuTrace,
@@ -165,6 +167,7 @@ pub struct HungTasks {
 
 const PANIC: &str = "hung_task: blocked tasks";
 const INFO: &str = " blocked for more than ";
+const INFO_IO: &str = " blocked in I/O wait for more than ";
 
 pub fn recognise(panic: &PanicInfo, _oops: Option<&Oops>, log: &str) -> bool {
     let panicked = panic
@@ -172,20 +175,21 @@ pub fn recognise(panic: &PanicInfo, _oops: Option<&Oops>, log: &str) -> bool {
         .as_deref()
         .is_some_and(|s| s.contains(PANIC))
         || log.lines().any(|l| l.contains(PANIC));
-    panicked
-        && log
-            .lines()
-            .any(|l| l.contains("INFO: task ") && l.contains(INFO))
+    panicked && log.lines().any(|l| info_line(l).is_some())
 }
 
 /// `INFO: task lab_abba_1:102 blocked for more than 5 seconds.` -> (comm, pid, secs).
 pub fn info_line(l: &str) -> Option<(String, u32, Option<u64>)> {
     let rest = &l[l.find("INFO: task ")? + "INFO: task ".len()..];
-    let at = rest.find(INFO)?;
-    let who = rest[..at].trim_end_matches(" blocked").trim();
-    let who = who.strip_suffix(" blocked in I/O wait").unwrap_or(who);
+    // "blocked for more than" (6.16+: "blocked in I/O wait for more than" for a task in
+    // io_schedule)
+    let (at, len) = match rest.find(INFO) {
+        Some(a) => (a, INFO.len()),
+        None => (rest.find(INFO_IO)?, INFO_IO.len()),
+    };
+    let who = rest[..at].trim();
     let (comm, pid) = who.rsplit_once(':')?;
-    let secs = rest[at + INFO.len()..]
+    let secs = rest[at + len..]
         .split_whitespace()
         .next()
         .and_then(|n| n.parse().ok());
@@ -379,6 +383,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             caller,
             waits_for: None,
             waits_completion: None,
+            waits_page: None,
             holds: vec![],
             trace,
         }
@@ -474,6 +479,21 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         i += 1;
     }
     let completions = completions_of(inp, &idx, &mut tasks, &mut partial);
+    for task in tasks.iter_mut() {
+        if task.waits_in != WaitKind::PageLock || task.state != "D" {
+            continue;
+        }
+        let Some(t) = idx.get(task.task) else {
+            continue;
+        };
+        task.waits_page = locks::waited_page(k, &idx, t);
+        if task.waits_page.is_none() {
+            partial.push(format!(
+                "the page that {}:{} waits for was not found (no wait_page_queue on its stack)",
+                task.comm, task.pid
+            ));
+        }
+    }
     for t in &tasks {
         if let Some(e) = &t.trace.error {
             if t.trace.frames.is_empty() {
@@ -775,6 +795,7 @@ mod tests {
             caller: None,
             waits_for,
             waits_completion: None,
+            waits_page: None,
             holds: vec![],
             trace: CpuTrace::default(),
         }
@@ -837,6 +858,10 @@ mod tests {
             Some(("kworker/0:1".into(), 9, Some(120)))
         );
         assert_eq!(info_line("INFO: task hung"), None);
+        assert_eq!(
+            info_line("INFO: task lab_pagelock:121 blocked in I/O wait for more than 5 seconds."),
+            Some(("lab_pagelock".into(), 121, Some(5)))
+        );
     }
 
     #[test]

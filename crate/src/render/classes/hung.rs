@@ -218,6 +218,59 @@ fn completion_words(f: &HungTasks, c: &HungCompletion) -> Both {
     Both::new(en, zh)
 }
 
+/// A task waiting for a page's lock (or another of its flag bits): which page, and that a page
+/// lock records no owner.
+fn page_words(t: &HungTask) -> Both {
+    let Some(p) = &t.waits_page else {
+        return Both::new("", "");
+    };
+    let w = t.wait_function.as_deref().unwrap_or("?");
+    let (by, by_zh) = match &t.caller {
+        Some(c) => (
+            format!(", called from {},", func_name(c)),
+            format!("{} 调用的 ", func_name(c)),
+        ),
+        None => (String::new(), String::new()),
+    };
+    let locked = p.flags.map(|f| f & 1 != 0);
+    let (what, what_zh) = if p.bit_nr == 0 {
+        (
+            "the lock (PG_locked)".to_string(),
+            "页锁（PG_locked）".to_string(),
+        )
+    } else {
+        (
+            format!("flag bit {}", p.bit_nr),
+            format!("标志位 {}", p.bit_nr),
+        )
+    };
+    let (st, st_zh) = match (p.bit_nr, locked, p.flags) {
+        (0, Some(true), Some(f)) => (
+            format!("; its flags {f:#x} have PG_locked set: the page is still locked"),
+            format!("；其 flags 为 {f:#x}，PG_locked 仍置位：页仍处于加锁状态"),
+        ),
+        (_, _, Some(f)) => (
+            format!("; its flags are {f:#x}"),
+            format!("；其 flags 为 {f:#x}"),
+        ),
+        _ => (String::new(), String::new()),
+    };
+    Both::new(
+        format!(
+            "{} waits in {w}{by} for {what} of the page at pfn {:#x} (struct page {:#x}){st}. A page lock records no owner, so the dump cannot say who holds it: the code that locked the page (an I/O still in flight, or a path that returned or is waiting without unlock_page()) is not written in memory.",
+            task_name(t),
+            p.pfn,
+            p.page
+        ),
+        format!(
+            "{} 在 {by_zh}{w} 中等待 pfn {:#x}（struct page {:#x}）的{what_zh}{st_zh}。页锁不记录持有者，所以 dump 无法说明是谁持有它：锁住这个页的代码（仍在进行的 I/O，或者没有调用 unlock_page() 就返回或进入等待的路径）不会记录在内存里。",
+            task_name(t),
+            p.pfn,
+            p.page
+        ),
+    )
+}
+
 /// The short name: the symbol, else the address.
 fn lock_short(l: &HungLock) -> String {
     l.symbol
@@ -404,7 +457,7 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
     } else {
         for t in blocked
             .iter()
-            .filter(|t| t.waits_completion.is_none())
+            .filter(|t| t.waits_completion.is_none() && t.waits_page.is_none())
             .take(4)
         {
             let d = doing(t);
@@ -416,7 +469,13 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         for c in &f.completions {
             narrative.push(completion_words(f, c));
         }
-        if blocked.iter().any(|t| t.waits_completion.is_none()) {
+        for t in blocked.iter().filter(|t| t.waits_page.is_some()) {
+            narrative.push(page_words(t));
+        }
+        if blocked
+            .iter()
+            .any(|t| t.waits_completion.is_none() && t.waits_page.is_none())
+        {
             narrative.push(Both::new(
                 "No owner of a lock they wait for could be read, so what blocks them is not known from the dump.",
                 "从 dump 中读不到它们所等待的锁的持有者，因此无法确定是谁阻塞了它们。",
@@ -504,6 +563,11 @@ pub fn words(_v: &Verdict, f: &HungTasks) -> ClassWords {
         next_steps.push(Both::new(
             "Run the workload on a test kernel with lockdep (CONFIG_PROVE_LOCKING=y): it reports the inversion (\"possible circular locking dependency detected\") the first time both orders are seen, before anything hangs.",
             "在开启 lockdep（CONFIG_PROVE_LOCKING=y）的测试内核上复现：第一次同时出现两种加锁顺序时它就会报告 \"possible circular locking dependency detected\"，不必等到真正卡死。",
+        ));
+    } else if f.root_owner.is_none() && f.tasks.iter().any(|t| t.waits_page.is_some()) {
+        next_steps.push(Both::new(
+            "Find who locks this page and where it is unlocked: with crash, kmem -p on the struct page above shows its mapping and flags; a page lock held across a sleep, a second lock_page() of a page the task already locked, or I/O that never completes (check the device and its driver's log) keeps the page locked.",
+            "查清是谁锁住了这个页、应在哪里解锁：在 crash 中对上面的 struct page 执行 kmem -p 可查看其 mapping 和 flags；持页锁睡眠、对自己已锁住的页再次 lock_page()，或者 I/O 一直未完成（检查设备及其驱动的日志），都会让页一直处于加锁状态。",
         ));
     } else if f.root_owner.is_none() && !f.completions.is_empty() {
         next_steps.push(Both::new(
