@@ -831,6 +831,24 @@ pub fn section(f: &HungTasks, lang: Lang) -> String {
         } else {
             writeln!(s, "TASK {n} ({}) — {}", st.en, d.en)
         };
+        if let Some(p) = &t.waits_page {
+            let flags = p
+                .flags
+                .map(|f| format!("{f:#x}"))
+                .unwrap_or_else(|| "?".into());
+            let _ = writeln!(
+                s,
+                "{}pfn {:#x}  struct page {:#x}  bit_nr {}  flags {flags}",
+                if zh {
+                    "等待的页："
+                } else {
+                    "WAITS FOR PAGE: "
+                },
+                p.pfn,
+                p.page,
+                p.bit_nr
+            );
+        }
         s.push_str(&crate::render::bt::render(&t.trace));
         let _ = writeln!(s);
     }
