@@ -18,7 +18,8 @@
 
   // Exposed for tests and embedding pages: timings of the last analysis (no dump content).
   // firstPartMs: drop to the first part of the report on screen; verdictMs: drop to the verdict.
-  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null, firstPartMs: null, verdictMs: null });
+  // reads: the worker's reads of the file ({calls, bytes, ms}).
+  const timing = (window.crashlensTiming = { startedAt: 0, workerMs: null, totalMs: null, wasmMemory: null, firstPartMs: null, verdictMs: null, reads: null });
 
   function setState(s) { root.dataset.state = s; }
 
@@ -91,7 +92,7 @@
     if (current && current.run) current.run.cancel(); // the last analysis's worker
     const startedAt = performance.now();
     timing.startedAt = Date.now();
-    timing.workerMs = timing.totalMs = timing.firstPartMs = timing.verdictMs = null;
+    timing.workerMs = timing.totalMs = timing.firstPartMs = timing.verdictMs = timing.reads = null;
     current = null;
     preview = null;
     lastError = null;
@@ -133,6 +134,7 @@
       current = { report: res.report, json: res.json, name, run: me, texts: { [lang]: sections } };
       timing.workerMs = Math.round(res.ms);
       timing.wasmMemory = res.memory;
+      timing.reads = res.reads || null;
       timing.totalMs = Math.round(performance.now() - startedAt);
       showReport();
       $('result').focus();

@@ -766,7 +766,7 @@
           let report;
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
           settled = true;
-          resolve({ report, json: m.json, ms: m.ms, memory: m.memory });
+          resolve({ report, json: m.json, ms: m.ms, memory: m.memory, reads: m.reads });
         }
       };
       w.onerror = (ev) => { ev.preventDefault(); fail(t(l, 'errWorker') + (ev.message ? ' (' + ev.message + ')' : '')); };

@@ -91,7 +91,7 @@ async function analyze(data) {
     if (extras.length) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);
     else if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
     else json = wasm_bindgen.analyzeFiles(files, progress);
-    self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes() });
+    self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes(), reads: JSON.parse(wasm_bindgen.readStats()) });
   } catch (e) {
     self.postMessage({ type: 'error', message: errorText(e) });
   }

@@ -33,6 +33,8 @@ if (!fs.existsSync(path.join(DIST, 'index.html'))) {
   process.exit(1);
 }
 
+// The worker's reads of the file (the page's timing.reads): median calls, MB and ms.
+const reads = (runs) => { const r = runs.map((x) => x.reads).filter(Boolean); if (!r.length) return '-'; return `${median(r.map((x) => x.calls))} / ${(median(r.map((x) => x.bytes)) / 1048576).toFixed(1)} / ${median(r.map((x) => x.ms))}`; };
 const median = (xs) => { const s = xs.filter((x) => x != null).sort((a, b) => a - b); return s.length ? s[(s.length - 1) >> 1] : null; };
 const { server, url } = await serve(DIST, {});
 const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'crashlens-bench-'));
@@ -58,8 +60,8 @@ async function once(file) {
   }
 }
 
-console.log(`| dump | size (MB) | first part (ms) | verdict (ms) | whole report (ms) | worker (ms) | peak wasm memory (MB) |`);
-console.log(`|---|---:|---:|---:|---:|---:|---:|`);
+console.log(`| dump | size (MB) | first part (ms) | verdict (ms) | whole report (ms) | worker (ms) | peak wasm memory (MB) | file reads (calls / MB / ms) |`);
+console.log(`|---|---:|---:|---:|---:|---:|---:|---:|`);
 try {
   for (const d of dumps) {
     await once(d); // warm-up: the OS page cache and the browser's compiled wasm
@@ -68,7 +70,7 @@ try {
     const m = (k) => median(runs.map((r) => r[k]));
     const mb = (b) => (b / 1048576).toFixed(1);
     const name = path.relative(CACHE, d).startsWith('..') ? d : path.relative(CACHE, d);
-    console.log(`| ${name} | ${mb(fs.statSync(d).size)} | ${m('firstPartMs')} | ${m('verdictMs')} | ${m('totalMs')} | ${m('workerMs')} | ${mb(m('wasmMemory'))} |`);
+    console.log(`| ${name} | ${mb(fs.statSync(d).size)} | ${m('firstPartMs')} | ${m('verdictMs')} | ${m('totalMs')} | ${m('workerMs')} | ${mb(m('wasmMemory'))} | ${reads(runs)} |`);
   }
 } finally {
   await ctx.close();

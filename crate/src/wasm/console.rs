@@ -2,12 +2,12 @@
 //! for the crash-style commands, [`console_run`] runs one command line and returns
 //! `{"text": ..., "error": bool}` as JSON text, the same text `crashlens shell` prints.
 
-use super::{dump_files, report_panic, sentence, BrowserFile, Meter, JS_BLOCK, JS_BUDGET};
-use crate::cache::PageCache;
+use super::{dump_files, read_ahead, report_panic, sentence, BrowserFile, Meter};
+use crate::cache::ReadAhead;
 use crate::console::{Console, COMMANDS};
 use crate::report::build::{Options, Session};
 use crate::source::ReadAt;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::File;
@@ -16,16 +16,10 @@ thread_local! {
     static CONSOLE: RefCell<Option<Console>> = const { RefCell::new(None) };
 }
 
-fn source(f: File, phase: &'static str) -> std::result::Result<PageCache<BrowserFile>, JsValue> {
-    let meter = Rc::new(Meter {
-        bytes_read: Cell::new(0),
-        last_report: Cell::new(0),
-        phase: Cell::new(phase),
-        file_size: f.size().max(0.0) as u64,
-        callback: None,
-    });
+fn source(f: File, phase: &'static str) -> std::result::Result<ReadAhead<BrowserFile>, JsValue> {
+    let meter = Meter::new(phase, f.size().max(0.0) as u64, None);
     let src = BrowserFile::new(f, meter).map_err(|e| sentence(&e))?;
-    Ok(PageCache::with_budget(src, JS_BUDGET, JS_BLOCK))
+    Ok(read_ahead(src))
 }
 
 /// Opens the dump (`files`: its parts, in order) and the extra files (`extras`: vmlinux /
