@@ -1,7 +1,8 @@
 // The crashlens page: file pick/drop, one Web Worker per analysis, progress, report, exports.
 // Every text the report shows and every export comes from the worker (rendered in Rust); the
 // language switch asks it again.
-// State lives on <html data-state="idle|working|done|error"> for people and for tests.
+// State lives on <html data-state="idle|working|done|error"> for people and for tests;
+// <html data-analyzer="ready"> once a worker has the analyzer loaded and warmed for the next file.
 /* global CrashlensRender */
 'use strict';
 (function () {
@@ -113,7 +114,8 @@
       if (timing.verdictMs == null && !(p.report.pending || []).includes('narrative')) timing.verdictMs = since();
       showPartial(p);
     };
-    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang, onPart, { wasmUrl: WASM_URL }));
+    delete root.dataset.analyzer; // the spare worker is taken; the next one says when it is ready
+    const me = (run = R.startAnalysis(file, makeWorker, (p) => { if (run === me) showProgress(p); }, lang, onPart, { wasmUrl: WASM_URL, onReady: analyzerReady }));
     me.done.then((res) => (res.textVerdict ? Promise.resolve(null) : me.sections(lang)).then((sections) => {
       if (run !== me) return;
       if (res.textVerdict) {
@@ -521,8 +523,9 @@
     applyLang();
     setState('idle');
     // The analyzer compiled and a worker warmed while the reader picks a file.
-    R.prepare(makeWorker, WASM_URL);
+    R.prepare(makeWorker, WASM_URL, analyzerReady);
   }
+  function analyzerReady() { root.dataset.analyzer = 'ready'; }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
   else init();

@@ -704,13 +704,16 @@
     if (spare && spare.key === key) { const w = spare.worker; spare = null; return w; }
     return makeWorker();
   }
-  /** Starts a worker ahead of the next analysis (the analyzer loaded in it). */
-  function prepare(makeWorker, wasmUrl) {
+  /** Starts a worker ahead of the next analysis (the analyzer loaded and warmed in it);
+   *  `onReady`, if given, is called when it is. */
+  function prepare(makeWorker, wasmUrl, onReady) {
     wasmModule(wasmUrl).then((module) => {
       if (spare && spare.key === makeWorker) return;
       if (spare) spare.worker.terminate();
       try {
         const worker = makeWorker();
+        // Until an analysis takes the worker (and its onmessage) it says only that it is warm.
+        worker.onmessage = (ev) => { if (ev.data && ev.data.type === 'warmed' && onReady) onReady(); };
         worker.postMessage({ type: 'warm', module });
         spare = { worker, key: makeWorker };
       } catch (_) { spare = null; }
@@ -746,6 +749,7 @@
           return;
         }
         if (settled) return;
+        if (m.type === 'warmed') return;
         if (m.type === 'progress') { if (onProgress) onProgress(m); }
         else if (m.type === 'partial') {
           // A part that cannot be read is only a missed preview: the finished report follows.
@@ -775,10 +779,12 @@
       wasmModule(opts.wasmUrl).then((module) => {
         if (stopped || !w) return;
         w.postMessage(Object.assign({ type: 'analyze', module }, Array.isArray(file) ? { files: file } : { file }));
-        // The next analysis gets a warm worker.
-        prepare(makeWorker, opts.wasmUrl);
       });
     });
+    // The next analysis gets a warm worker, started once this one has finished or is cancelled
+    // (loading and warming the analyzer meanwhile would take CPU time from this analysis).
+    const next = () => prepare(makeWorker, opts.wasmUrl, opts.onReady);
+    done.then(next, next);
     function stop() { stopped = true; if (w) { w.terminate(); w = null; } }
     function ask(msg) {
       return done.then(() => new Promise((resolve, reject) => {
@@ -790,7 +796,7 @@
     }
     return {
       done,
-      cancel() { settled = true; stop(); },
+      cancel() { const was = settled; settled = true; stop(); if (!was) next(); },
       sections: (lg) => ask({ type: 'sections', lang: lang(lg) }).then((text) => JSON.parse(text)),
       render: (format, lg) => ask({ type: 'render', format, lang: lang(lg) }),
       // The console over the analysed files: op 'open' (once), 'run' -> {text, error},

@@ -4,7 +4,8 @@
 // blocks while it runs, so it never touches the page's thread. The page starts one worker per
 // analysis (a spare one ahead of time, `warm`) and terminates it on cancel or the next analysis.
 //
-// Messages in:  {type: 'warm', module?}              load the analyzer now
+// Messages in:  {type: 'warm', module?}              load the analyzer now and build what it
+//                                                     builds on first use -> {type: 'warmed'}
 //               {type: 'analyze', file|files, module?}  -> progress*, partial*, done | error
 //               {type: 'sections', id, lang}          -> {type: 'answer', id, text | error}
 //               {type: 'render', id, format, lang}    -> {type: 'answer', id, text | error}
@@ -100,7 +101,10 @@ async function analyze(data) {
 self.onmessage = (ev) => {
   const m = ev.data || {};
   if (m.type === 'warm') {
-    load(m.module).catch(() => { ready = null; });
+    load(m.module).then(() => {
+      try { wasm_bindgen.warmUp(); } catch (_) { /* the analysis builds them itself */ }
+      self.postMessage({ type: 'warmed' });
+    }, () => { ready = null; });
   } else if (m.type === 'console') {
     try {
       let text = '';

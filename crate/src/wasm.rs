@@ -397,6 +397,48 @@ fn sentence(e: &Error) -> JsValue {
     JsValue::from_str(&out)
 }
 
+/// A made-up oops in the kernel's format (for [`warm_up`]): the lines the parser's patterns
+/// look for (title, #PF, Oops, CPU, RIP, Code, registers, Call Trace, modules, panic).
+const WARM_OOPS: &str = "\
+[    1.000000] BUG: kernel NULL pointer dereference, address: 0000000000000018
+[    1.000001] #PF: supervisor read access in kernel mode
+[    1.000002] #PF: error_code(0x0000) - not-present page
+[    1.000003] PGD 0 P4D 0
+[    1.000004] Oops: 0000 [#1] PREEMPT SMP NOPTI
+[    1.000005] CPU: 0 PID: 1 Comm: init Tainted: G           OE      6.1.0 #1
+[    1.000006] Hardware name: Example
+[    1.000007] RIP: 0010:example_fn+0x15/0x1f [example]
+[    1.000008] Code: 53 48 89 fb e8 00 00 00 00 <48> 8b 43 18 5b c3 cc cc cc cc
+[    1.000009] RSP: 0018:ffffc90000013d70 EFLAGS: 00000246
+[    1.000010] RAX: 0000000000000000 RBX: 0000000000000000 RCX: 0000000000000000
+[    1.000011] CR2: 0000000000000018 CR3: 0000000002a0c000 CR4: 0000000000750eb0
+[    1.000012] Call Trace:
+[    1.000013]  <TASK>
+[    1.000014]  example_caller+0x9/0x4e [example]
+[    1.000015]  ? example_other+0x1b0/0x560
+[    1.000016]  entry_SYSCALL_64_after_hwframe+0x6e/0xd8
+[    1.000017]  </TASK>
+[    1.000018] Modules linked in: example(OE)
+[    1.000019] ---[ end trace 0000000000000000 ]---
+[    1.000020] Kernel panic - not syncing: Fatal exception
+";
+
+/// Builds what the analyzer otherwise builds on its first use in each worker (the oops
+/// parser's regular expressions, compiled once per process, and the disassembler's tables) by
+/// parsing a made-up oops and decoding a few instructions; nothing of it is kept but those.
+/// The worker calls it when it warms, while the page waits for a file: in Chromium the
+/// expressions alone take some 30-100 ms to compile.
+#[wasm_bindgen(js_name = warmUp)]
+pub fn warm_up() {
+    let all = crate::analysis::oops::parse_all(WARM_OOPS);
+    let _ = crate::analysis::oops::primary(&all);
+    let _ = crate::analysis::disasm::disassemble(
+        &[0x53, 0x48, 0x8b, 0x43, 0x18, 0x5b, 0xc3],
+        0xffff_ffff_8100_0000,
+        &|_| None,
+    );
+}
+
 /// The crate version, so the page can show what it runs.
 #[wasm_bindgen]
 pub fn version() -> String {

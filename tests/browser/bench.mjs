@@ -1,5 +1,6 @@
 // In-browser benchmark: the built page (dist/) in headless Chromium, per dump and per run a fresh
-// tab: time from setting the file input to the first part of the report on screen, to the
+// tab, once its analyzer is ready (html[data-analyzer="ready"]: a worker has loaded and warmed it, as
+// while a reader picks a file): time from setting the file input to the first part of the report on screen, to the
 // verdict, and to the whole report; the worker's own time; peak wasm memory. Median of RUNS runs
 // after one warm-up. Prints a Markdown table.
 //   node tests/browser/bench.mjs [DUMP ...]    (default: the fixtures' ELF and the lab's dumps)
@@ -50,6 +51,7 @@ async function once(file) {
   try {
     await page.goto(url);
     await page.waitForSelector('html[data-state="idle"]');
+    await page.waitForSelector('html[data-analyzer="ready"]', { timeout: 20000 }).catch(() => {});
     await page.setInputFiles('[data-testid="dump-input"]', file);
     await page.waitForSelector('html[data-state="done"], html[data-state="error"]', { timeout: 600000 });
     const state = await page.getAttribute('html', 'data-state');

@@ -1,7 +1,9 @@
 // CPU profile of one analysis in the built page (dist/): the worker's and the page's thread,
 // through the DevTools protocol, summed by function (self time), plus the page's timings and
 // the messages the worker posted (type, size, time). For finding where the page spends its time.
-//   node tests/browser/profile.mjs DUMP [TOP]
+//   node tests/browser/profile.mjs DUMP [TOP]     (NOPROF=1: the timings and messages only;
+//                                                SETTLE_MS: wait this long once the analyzer is
+//                                                ready, default 500)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,13 +61,14 @@ await page.evaluate(() => {
     get() { return desc.get.call(this); },
   });
 });
-await new Promise((r) => setTimeout(r, 3000)); // the spare worker warms
+await page.waitForSelector('html[data-analyzer="ready"]', { timeout: 20000 }).catch(() => {});
+await new Promise((r) => setTimeout(r, Number(process.env.SETTLE_MS || 500)));
 const tlist = await send('Target.getTargets');
 for (const t of tlist.targetInfos) {
   if (t.type === 'page' && t.url.startsWith(url)) await send('Target.attachToTarget', { targetId: t.targetId, flatten: true });
 }
 await new Promise((r) => setTimeout(r, 500));
-const sessions = [...targets.entries()].filter(([, t]) => t.type === 'page' || t.type === 'worker');
+const sessions = process.env.NOPROF ? [] : [...targets.entries()].filter(([, t]) => t.type === 'page' || t.type === 'worker');
 for (const [s] of sessions) { await send('Profiler.enable', {}, s); await send('Profiler.setSamplingInterval', { interval: 200 }, s); await send('Profiler.start', {}, s); }
 const start = await page.evaluate(() => performance.now());
 await page.setInputFiles('[data-testid="dump-input"]', dump);
