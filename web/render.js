@@ -737,6 +737,7 @@
     let stopped = false;
     let nextId = 1;
     const asked = new Map();
+    const ready = {}; // the text views that came with the report, by language
     const done = new Promise((resolve, reject) => {
       const fail = (msg) => { if (!settled) { settled = true; stop(); reject(new Error(msg)); } };
       try { w = takeWorker(makeWorker, makeWorker); } catch (e) { fail(t(l, 'errNoWorker') + ' (' + (e && e.message || e) + ')'); return; }
@@ -769,6 +770,7 @@
         else if (m.type === 'done') {
           let report;
           try { report = parseReport(m.json); } catch (e) { fail(t(l, 'errUnknown') + ' (' + e.message + ')'); return; }
+          if (m.sections && m.lang) { try { ready[m.lang] = JSON.parse(m.sections); } catch (_) { /* asked again */ } }
           settled = true;
           resolve({ report, json: m.json, ms: m.ms, memory: m.memory, reads: m.reads });
         }
@@ -778,7 +780,7 @@
       // there (a worker given none loads its own).
       wasmModule(opts.wasmUrl).then((module) => {
         if (stopped || !w) return;
-        w.postMessage(Object.assign({ type: 'analyze', module }, Array.isArray(file) ? { files: file } : { file }));
+        w.postMessage(Object.assign({ type: 'analyze', module, lang: lang(l) }, Array.isArray(file) ? { files: file } : { file }));
       });
     });
     // The next analysis gets a warm worker, started once this one has finished or is cancelled
@@ -797,7 +799,7 @@
     return {
       done,
       cancel() { const was = settled; settled = true; stop(); if (!was) next(); },
-      sections: (lg) => ask({ type: 'sections', lang: lang(lg) }).then((text) => JSON.parse(text)),
+      sections: (lg) => (ready[lang(lg)] ? done.then(() => ready[lang(lg)]) : ask({ type: 'sections', lang: lang(lg) }).then((text) => JSON.parse(text))),
       render: (format, lg) => ask({ type: 'render', format, lang: lang(lg) }),
       // The console over the analysed files: op 'open' (once), 'run' -> {text, error},
       // 'complete' -> [names].

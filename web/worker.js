@@ -6,7 +6,8 @@
 //
 // Messages in:  {type: 'warm', module?}              load the analyzer now and build what it
 //                                                     builds on first use -> {type: 'warmed'}
-//               {type: 'analyze', file|files, module?}  -> progress*, partial*, done | error
+//               {type: 'analyze', file|files, module?, lang?}  -> progress*, partial*, done | error
+//                                                        (done carries the sections in `lang`)
 //               {type: 'sections', id, lang}          -> {type: 'answer', id, text | error}
 //               {type: 'render', id, format, lang}    -> {type: 'answer', id, text | error}
 //               {type: 'console', id, op: 'open'}     -> {type: 'answer', id, text: ''} (opens the
@@ -92,7 +93,11 @@ async function analyze(data) {
     if (extras.length) json = wasm_bindgen.analyzeWithDebuginfo(files, extras, progress);
     else if (files.length === 1) json = wasm_bindgen.analyzeFile(files[0], progress);
     else json = wasm_bindgen.analyzeFiles(files, progress);
-    self.postMessage({ type: 'done', json, ms: performance.now() - t0, memory: wasm_bindgen.memoryBytes(), reads: JSON.parse(wasm_bindgen.readStats()) });
+    const ms = performance.now() - t0;
+    // The text views in the page's language come with it (one round trip fewer).
+    let sections;
+    try { sections = data.lang ? wasm_bindgen.sections(data.lang) : undefined; } catch (_) { /* the page asks */ }
+    self.postMessage({ type: 'done', json, sections, lang: data.lang, ms, memory: wasm_bindgen.memoryBytes(), reads: JSON.parse(wasm_bindgen.readStats()) });
   } catch (e) {
     self.postMessage({ type: 'error', message: errorText(e) });
   }
