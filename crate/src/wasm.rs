@@ -27,13 +27,14 @@ use wasm_bindgen::prelude::*;
 use web_sys::{File, FileReaderSync};
 
 /// Read-ahead under the core's page cache (see [`ReadAhead`]): one `File.slice()` +
-/// `readAsArrayBuffer` costs ~1.5-2 ms whatever its size plus ~6 ms per MiB (Chromium, loaded
+/// `readAsArrayBuffer` costs ~1.2-2 ms whatever its size plus ~6-7 ms per MiB (Chromium, loaded
 /// machine), so a scattered miss reads 128 KiB, a run of sequential misses doubles that up to
-/// 4 MiB, and up to 8 MiB of what was read is kept. On the 6.1 fixture's report: 68 calls for
-/// 17 MiB, where 1 MiB blocks in an 8 MiB cache made 45 calls for 45 MiB.
+/// 2 MiB, and up to 4 MiB of what was read is kept (the core's 32 MiB cache above keeps what is
+/// used; a larger budget here read no less and took wasm memory). On the 6.1 fixture's report:
+/// 69 calls for 17.4 MiB, where 1 MiB blocks in an 8 MiB cache made 45 calls for 45 MiB.
 const AHEAD_FIRST: usize = 128 << 10;
-const AHEAD_MAX: usize = 4 << 20;
-const AHEAD_KEEP: usize = 8 << 20;
+const AHEAD_MAX: usize = 2 << 20;
+const AHEAD_KEEP: usize = 4 << 20;
 
 /// A browser file behind its read-ahead.
 pub(crate) fn read_ahead(src: BrowserFile) -> ReadAhead<BrowserFile> {
