@@ -31,6 +31,84 @@ pub fn utc_date(secs: u64) -> String {
     )
 }
 
+/// A stable sort (the same order as `slice::sort_by`) through one shared copy of the standard
+/// sort: it orders indices with a `dyn` comparison, then moves the elements into place. Each
+/// `sort_by` on its own element type and closure brings ~5 KB of sort code into the wasm; this
+/// is for the report's short lists (tasks, CPUs, modules, caches). Large tables (symbols, ORC,
+/// DWARF ranges) keep the standard sort, which is faster on them.
+pub fn sort_by<T>(v: &mut [T], mut cmp: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    if v.len() < 2 {
+        return;
+    }
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    sort_indices(&mut idx, &mut |a, b| cmp(&v[a], &v[b]));
+    // Element i of the result is v[idx[i]]: follow each cycle of the permutation with swaps,
+    // marking a placed position with idx[j] = j.
+    for i in 0..v.len() {
+        let mut j = i;
+        while idx[j] != j {
+            let k = idx[j];
+            idx[j] = j;
+            if k == i {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
+}
+
+/// [`sort_by`] on a key.
+pub fn sort_by_key<T, K: Ord>(v: &mut [T], mut key: impl FnMut(&T) -> K) {
+    sort_by(v, |a, b| key(a).cmp(&key(b)))
+}
+
+#[inline(never)]
+fn sort_indices(idx: &mut [usize], cmp: &mut dyn FnMut(usize, usize) -> std::cmp::Ordering) {
+    idx.sort_by(|&a, &b| cmp(a, b));
+}
+
+#[cfg(test)]
+mod sort_tests {
+    /// Equal to the standard stable sort, on every permutation of a small list with ties (the
+    /// ties carry their original position, so stability is checked too).
+    #[test]
+    fn shared_sort_equals_std_stable_sort() {
+        fn perms(n: usize, cur: &mut Vec<u8>, out: &mut Vec<Vec<u8>>) {
+            if cur.len() == n {
+                out.push(cur.clone());
+                return;
+            }
+            for x in 0..n as u8 {
+                if !cur.contains(&x) {
+                    cur.push(x);
+                    perms(n, cur, out);
+                    cur.pop();
+                }
+            }
+        }
+        let mut all = Vec::new();
+        perms(6, &mut Vec::new(), &mut all);
+        for p in all {
+            // Keys with ties: 0,0,1,1,2,2 by value / 2; the second field is the position.
+            let v: Vec<(u8, usize)> = p.iter().enumerate().map(|(i, &x)| (x / 2, i)).collect();
+            let mut a = v.clone();
+            let mut b = v.clone();
+            a.sort_by_key(|e| e.0);
+            super::sort_by_key(&mut b, |e| e.0);
+            assert_eq!(a, b, "from {v:?}");
+            let mut c = v.clone();
+            super::sort_by(&mut c, |x, y| y.0.cmp(&x.0));
+            let mut d = v.clone();
+            d.sort_by(|x, y| y.0.cmp(&x.0));
+            assert_eq!(c, d, "descending from {v:?}");
+        }
+        let mut e: Vec<String> = Vec::new();
+        super::sort_by_key(&mut e, |s| s.len());
+        assert!(e.is_empty());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -250,7 +250,7 @@ pub fn open(src: Source) -> Result<Dump> {
         .collect();
     // A kdump /proc/vmcore maps kernel text twice (text and direct map); keep the physical
     // view unique by sorting and dropping exact duplicates.
-    loads.sort_by_key(|l| (l.paddr, std::cmp::Reverse(l.memsz)));
+    crate::util::sort_by_key(&mut loads, |l| (l.paddr, std::cmp::Reverse(l.memsz)));
     loads.dedup_by(|b, a| a.paddr <= b.paddr && b.paddr + b.memsz <= a.paddr + a.memsz);
     // A truncated segment holds only what the file still has.
     let pages_present = loads

@@ -109,7 +109,7 @@ fn check_split(parts: &mut [DiskDumpFile]) -> Result<()> {
             )));
         }
     }
-    parts.sort_by_key(|p| p.start_pfn);
+    crate::util::sort_by_key(parts, |p| p.start_pfn);
     for w in parts.windows(2) {
         if w[1].start_pfn < w[0].end_pfn {
             return Err(Error::Corrupt(format!(

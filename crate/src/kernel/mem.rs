@@ -253,7 +253,7 @@ pub fn task_memory(k: &Kernel, max: usize) -> Result<Vec<TaskMem>, String> {
             oom_score_adj,
         });
     }
-    out.sort_by(|a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
+    crate::util::sort_by(&mut out, |a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
     out.truncate(max);
     Ok(out)
 }

@@ -129,7 +129,7 @@ fn hz_from_monotonic(jiffies: u64, mono_ns: u64) -> Option<u64> {
         // Near 300 s of uptime the candidates meet: the closest, if clearly so.
         [..] if fits.len() > 1 => {
             let mut f = fits.clone();
-            f.sort_by(|a, b| a.1.total_cmp(&b.1));
+            crate::util::sort_by(&mut f, |a, b| a.1.total_cmp(&b.1));
             (f[1].1 - f[0].1 > 0.05).then_some(f[0].0)
         }
         _ => None,

@@ -516,7 +516,7 @@ fn learn_tasks_list(
         .filter_map(|o| task_ring(k, init, ib, comm, o).map(|v| (o, v)))
         .filter(|(_, v)| v.len() >= 2)
         .collect();
-    lists.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    crate::util::sort_by_key(&mut lists, |(_, v)| std::cmp::Reverse(v.len()));
     match &lists[..] {
         [] => Err("no list in init_task links tasks: tasks list not found".into()),
         [a, b, ..] if a.1.len() == b.1.len() => Err(format!(

@@ -60,7 +60,7 @@ pub fn analyze_crash_with(
         r.pending.clear();
         r.cpu_traces
             .extend(traced(&mut with_regs.iter().copied().filter(|&i| i != c)));
-        r.cpu_traces.sort_by_key(|t| t.cpu);
+        crate::util::sort_by_key(&mut r.cpu_traces, |t| t.cpu);
     }
     if let Some(w) = crash::name_tasks_without_btf(k, &mut r.cpu_traces, &r.panic, &text) {
         r.warnings.push(w);

@@ -54,7 +54,7 @@ pub fn ps(k: &Kernel) -> (Vec<PsRow>, Vec<String>) {
             kthread: t.idle || mm.is_some_and(|o| k.read_u64(t.addr + o).is_ok_and(|m| m == 0)),
         })
         .collect();
-    rows.sort_by_key(|r| (r.pid, r.cpu));
+    crate::util::sort_by_key(&mut rows, |r| (r.pid, r.cpu));
     (rows, warnings.clone())
 }
 

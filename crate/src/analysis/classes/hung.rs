@@ -357,7 +357,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
     let sl = SwitchLayout::of(k).map_err(|e| e.to_string());
     let ll = LockLayout::of(k);
     let mut blocked: Vec<&Task> = all.iter().filter(|t| t.state == 'D').collect();
-    blocked.sort_by_key(|t| t.pid);
+    crate::util::sort_by_key(&mut blocked, |t| t.pid);
     let not_examined = blocked.len().saturating_sub(MAX_BLOCKED);
     blocked.truncate(MAX_BLOCKED);
     let is_reported = |t: &Task| {

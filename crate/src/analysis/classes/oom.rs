@@ -402,7 +402,9 @@ pub fn examine(inp: &Input) -> Option<Examined> {
             Vec::new()
         }
     };
-    caches.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name)));
+    crate::util::sort_by(&mut caches, |a, b| {
+        b.bytes.cmp(&a.bytes).then(a.name.cmp(&b.name))
+    });
     // Rows from the log where the dump could not give them.
     let log_rss: u64 = report.tasks.iter().map(|t| t.rss).sum();
     let unreclaimable = memory

@@ -104,7 +104,7 @@ pub fn decode(flags: &str) -> Vec<TaintFlag> {
             add(c);
         }
     }
-    out.sort_by_key(|f| f.bit);
+    crate::util::sort_by_key(&mut out, |f| f.bit);
     out
 }
 

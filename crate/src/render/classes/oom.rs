@@ -419,7 +419,7 @@ pub fn section(o: &Oom, lang: Lang) -> String {
     }
     if !r.unreclaimable_slab.is_empty() {
         let mut u = r.unreclaimable_slab.clone();
-        u.sort_by_key(|x| std::cmp::Reverse(x.2));
+        crate::util::sort_by_key(&mut u, |x| std::cmp::Reverse(x.2));
         let _ = writeln!(
             s,
             "  {}:",
