@@ -53,9 +53,13 @@ const SUB_HEADER_SIZE: usize = 104;
 const MAX_BITMAP_BYTES: u64 = 1 << 30; // both bitmaps: 4 G pages = 16 TiB of RAM
 const MAX_NOTES: u64 = 64 << 20;
 const MAX_SUB_HDR_BLOCKS: u64 = 1 << 16;
-/// The descriptor table is scanned once at open for the page counts and codecs when it is no
-/// larger than this (about 44 million pages).
-const MAX_SCAN_BYTES: u64 = 1 << 30;
+/// The descriptor table is scanned whole at open (page counts, codecs, damaged entries) when it
+/// is no larger than this: 349,525 dumped pages, 1.3 GiB of stored memory. A larger one is
+/// sampled, so that opening the dump of a large machine reads a bounded amount whatever its
+/// size: its first SAMPLE_BYTES give the codecs and the shared zero page, and its last
+/// descriptors whether pages lie past the end of the file.
+const FULL_SCAN_BYTES: u64 = 8 << 20;
+const SAMPLE_BYTES: u64 = 256 << 10;
 /// Pages per rank block (8 bitmap words).
 const RANK_BLOCK: u64 = 512;
 const DECODED_PAGES: usize = 16;
@@ -259,6 +263,14 @@ pub struct Scan {
     pub unwritten: u64,
     pub past_eof: u64,
     pub bad_size: u64,
+    /// Set when the table was sampled, not read whole: the descriptors read from its start.
+    /// `zero`, `raw`, `unwritten`, `past_eof` (but for descriptors cut off the file) and
+    /// `bad_size` then count those only.
+    pub sampled: Option<u64>,
+    /// In a sampled table, the run at its end whose page data is not in the file: the index of
+    /// its first descriptor and whether they were never written (an incomplete dump) rather
+    /// than cut off (a truncated file).
+    pub tail: Option<(u64, bool)>,
 }
 
 /// Decompresses one page. `out` is exactly one page; the page must decode to exactly that size.
@@ -513,9 +525,7 @@ impl DiskDumpFile {
     /// Also confirms the shared zero page.
     pub fn scan(&mut self) -> Option<Scan> {
         let total = self.n_descs.checked_mul(PAGE_DESC_SIZE)?;
-        if total > MAX_SCAN_BYTES {
-            return None;
-        }
+        let sampled = total > FULL_SCAN_BYTES;
         // The shared zero page is written before any other page data (makedumpfile, QEMU), so
         // it is the raw page with the lowest offset; split parts put it where the whole dump
         // would, not right after their own table.
@@ -525,7 +535,12 @@ impl DiskDumpFile {
         const CHUNK: u64 = 4096 * PAGE_DESC_SIZE;
         let mut buf = vec![0u8; CHUNK as usize];
         let mut off = 0u64;
-        let avail = total.min(self.file_size.saturating_sub(self.desc_offset));
+        let in_file = total.min(self.file_size.saturating_sub(self.desc_offset));
+        let avail = if sampled {
+            in_file.min(SAMPLE_BYTES)
+        } else {
+            in_file
+        };
         let mut zero_hits = 0u64;
         while off < avail {
             let n = (avail - off).min(CHUNK) as usize;
@@ -572,7 +587,7 @@ impl DiskDumpFile {
             }
             off += n as u64;
         }
-        let missing_descs = self.n_descs - avail / PAGE_DESC_SIZE;
+        let missing_descs = self.n_descs - in_file / PAGE_DESC_SIZE;
         s.past_eof += missing_descs;
         if zero_hits > 0 {
             let mut page = vec![0u8; self.page_size as usize];
@@ -585,6 +600,10 @@ impl DiskDumpFile {
                 s.zero = zero_hits;
                 s.raw -= zero_hits;
             }
+        }
+        if sampled {
+            s.sampled = Some(avail / PAGE_DESC_SIZE);
+            s.tail = self.bad_tail(avail / PAGE_DESC_SIZE, in_file / PAGE_DESC_SIZE);
         }
         for (bit, name) in [
             (DUMP_DH_COMPRESSED_ZLIB, "zlib"),
@@ -599,6 +618,58 @@ impl DiskDumpFile {
             }
         }
         Some(s)
+    }
+
+    /// Descriptor `i` of the table: (offset, stored size), None when it cannot be read.
+    fn desc_at(&self, i: u64) -> Option<(u64, u64)> {
+        let mut d = [0u8; PAGE_DESC_SIZE as usize];
+        self.src
+            .read_exact_at(
+                self.desc_offset + i * PAGE_DESC_SIZE,
+                &mut d,
+                "page descriptor",
+            )
+            .ok()?;
+        Some((d.u64_at(0).unwrap_or(0), d.u32_at(8).unwrap_or(0) as u64))
+    }
+
+    /// For a sampled table: where the run of descriptors at the end of `[lo, hi)` (those in the
+    /// file) begins whose data is past the end of the file or was never written (offset 0).
+    /// Page data is written in descriptor order, so those are a run at the end, with only the
+    /// shared zero page's descriptors (which point before it) mixed in, and those are stepped
+    /// over. The last descriptor is read; only when it is bad is the run's start found by
+    /// bisection (at most 64 probes).
+    fn bad_tail(&self, lo: u64, hi: u64) -> Option<(u64, bool)> {
+        // The first descriptor from `i` on that is not the shared zero page's: bad or not.
+        let bad = |i: u64| -> bool {
+            for k in i..hi.min(i + 64) {
+                match self.desc_at(k) {
+                    None => return true,
+                    Some((o, _)) if o != 0 && Some(o) == self.zero_offset => continue,
+                    Some((o, n)) => {
+                        return o == 0 || o.checked_add(n).is_none_or(|e| e > self.file_size)
+                    }
+                }
+            }
+            false
+        };
+        if hi <= lo || !bad(hi - 1) {
+            return None;
+        }
+        let unwritten = self.desc_at(hi - 1).is_some_and(|(o, _)| o == 0);
+        let (mut a, mut b) = (lo, hi - 1); // the run's first descriptor is in [a, b]
+        for _ in 0..64 {
+            if a >= b {
+                break;
+            }
+            let m = a + (b - a) / 2;
+            if bad(m) {
+                b = m;
+            } else {
+                a = m + 1;
+            }
+        }
+        Some((b, unwritten))
     }
 
     pub fn pages_present(&self) -> u64 {

@@ -173,6 +173,7 @@ fn pick_notes(parts: &[DiskDumpFile], warnings: &mut Vec<String>) -> Notes {
 fn count_pages(parts: &mut [DiskDumpFile], info: &mut ContainerInfo, warnings: &mut Vec<String>) {
     let mut codecs: Vec<String> = Vec::new();
     let mut scanned = true;
+    let mut sampled: Vec<String> = Vec::new();
     for p in parts.iter_mut() {
         info.pages_present += p.pages_present();
         info.pages_excluded += p.pages_excluded();
@@ -183,7 +184,29 @@ fn count_pages(parts: &mut [DiskDumpFile], info: &mut ContainerInfo, warnings: &
                         codecs.push(c);
                     }
                 }
-                info.pages_zero += s.zero;
+                if let Some((from, unwritten)) = s.tail {
+                    warnings.push(format!(
+                        "from dumped page {} of {} on, the page data {}; those pages are reported as missing",
+                        from + 1,
+                        p.n_descs,
+                        if unwritten {
+                            "was never written (the dump is incomplete)"
+                        } else {
+                            "lies past the end of the file (it is truncated)"
+                        }
+                    ));
+                }
+                if let Some(k) = s.sampled {
+                    sampled.push(format!(
+                        "the page descriptor table holds {} entries ({} MiB), more than is read at open: \
+                         the codecs are those of its first {k} entries, zero pages are not counted, and \
+                         its end was checked for pages past the end of the file",
+                        p.n_descs,
+                        p.n_descs.saturating_mul(24) >> 20
+                    ));
+                } else {
+                    info.pages_zero += s.zero;
+                }
                 if s.unwritten > 0 {
                     warnings.push(format!(
                         "{} dumped pages were never written ({}); they are reported as missing",
@@ -211,6 +234,8 @@ fn count_pages(parts: &mut [DiskDumpFile], info: &mut ContainerInfo, warnings: &
             None => scanned = false,
         }
     }
+    sampled.dedup();
+    warnings.extend(sampled);
     if !scanned {
         warnings.push("the page descriptor table is too large to scan at open: codecs and zero pages not counted".into());
     }
