@@ -2,8 +2,7 @@
 //   node tests/browser/run.mjs            (scripts/test.sh runs it after building dist/)
 // Env: CRASHLENS_DIST (default <repo>/dist), CRASHLENS_FIXTURES (default <repo>/../shared/fixtures),
 //      CRASHLENS_SINGLE (the single-file build, default <repo>/dist-single/crashlens.html),
-//      CHROMIUM (default /usr/bin/chromium), ONLY=<substring of a test name>,
-//      CRASHLENS_BROWSER_ONLY=<regular expression on test names> (default: every test).
+//      CHROMIUM (default /usr/bin/chromium), ONLY=<substring of a test name> (default: every test).
 // Screenshots and exports go to tests/artifacts/ (gitignored). Exit code 1 if any test fails.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -1092,11 +1091,9 @@ test('screens: landing help, section index and console (bt -a, struct task_struc
 
 // ------------------------------------------------------------------ run
 const only = process.env.ONLY;
-const onlyRe = process.env.CRASHLENS_BROWSER_ONLY ? new RegExp(process.env.CRASHLENS_BROWSER_ONLY) : null;
 let failed = 0;
 for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
-  if (onlyRe && !onlyRe.test(t.name)) continue;
   const t0 = Date.now();
   try {
     await t.fn();
