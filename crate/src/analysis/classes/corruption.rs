@@ -670,21 +670,7 @@ pub fn examine(inp: &Input) -> Option<Examined> {
         })
     };
     let (fi, ai) = (last_of(FREE), last_of(ALLOC));
-    f.freeing_caller = caller_after(
-        inp.traces,
-        inp.panic.cpu,
-        &[
-            "kfree",
-            "kmem_cache_free",
-            "__kmem_cache_free",
-            "kvfree",
-            "__slab_free",
-            "slab_free",
-            "do_slab_free",
-            "free_to_partial_list",
-            "free_debug_processing",
-        ],
-    );
+    f.freeing_caller = caller_after(inp.traces, inp.panic.cpu, FREE);
     // The outermost of the two is the call the check ran in (a free inside an allocation
     // would be deeper, nearer the check).
     let (kind, inner) = match (fi, ai) {
