@@ -26,7 +26,7 @@ fn cli(args: &[&str]) -> String {
 
 /// The dump of a fixture: its ELF, or (for the kdump fixture) the file the fixture holds.
 fn dump(name: &str) -> Option<std::path::PathBuf> {
-    if let Some(p) = common::elf(name) {
+    if let Some(p) = common::fixture_elf(name) {
         return Some(p);
     }
     let dir = common::fixtures()?.join(name);

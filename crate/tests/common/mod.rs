@@ -73,7 +73,9 @@ fn fixtures_hint() -> String {
     }
 }
 
-fn fixture_elf(name: &str) -> Option<PathBuf> {
+/// The decompressed ELF of a fixture, or None (no skip line: for a test that falls back on
+/// another of its files).
+pub fn fixture_elf(name: &str) -> Option<PathBuf> {
     if std::env::var_os("CRASHLENS_FIXTURES").is_some() && fixtures().is_none() {
         return None; // a fixtures directory named and absent: not even the cached copies
     }
