@@ -23,45 +23,45 @@ fn task_by_pid(f: &HungTasks, pid: i32) -> Option<&HungTask> {
 fn lock_name(l: &HungLock) -> Both {
     match &l.symbol {
         Some(s) => {
-            let n = match &s.module {
-                Some(m) => format!("{} [{m}]", s.function),
-                None => s.function.clone(),
-            };
+            let n = func_name(s);
             Both::new(
                 format!("the {} {n}", kind_en(l.kind)),
                 format!("{}{n}", kind_zh(l.kind)),
             )
         }
-        None => match &l.container {
-            Some(c) => {
-                let (me, mz) = match &c.member {
-                    Some(m) => (format!(" ({m})"), format!("（{m}）")),
-                    None => (String::new(), String::new()),
-                };
-                Both::new(
-                    format!(
-                        "the {} at {:#x}{me}, at offset {:#x} of a {} slab object at {:#x}",
-                        kind_en(l.kind),
-                        l.addr,
-                        c.offset,
-                        c.cache,
-                        c.object
-                    ),
-                    format!(
-                        "地址 {:#x} 处的{}{mz}，位于 {} slab 对象 {:#x} 的偏移 {:#x} 处",
-                        l.addr,
-                        kind_zh(l.kind).trim_end(),
-                        c.cache,
-                        c.object,
-                        c.offset
-                    ),
-                )
-            }
-            None => Both::new(
-                format!("the {} at {:#x}", kind_en(l.kind), l.addr),
-                format!("地址 {:#x} 处的{}", l.addr, kind_zh(l.kind).trim_end()),
-            ),
-        },
+        None => at_address(
+            kind_en(l.kind),
+            kind_zh(l.kind).trim_end(),
+            l.addr,
+            l.container.as_ref(),
+        ),
+    }
+}
+
+/// `the KIND at 0x...`, with the slab object that holds it when it was found (its member
+/// when BTF names it). `zh` is the Chinese name as it follows 处的.
+fn at_address(en: &str, zh: &str, addr: u64, c: Option<&crate::kernel::locks::Container>) -> Both {
+    match c {
+        Some(c) => {
+            let (me, mz) = match &c.member {
+                Some(m) => (format!(" ({m})"), format!("（{m}）")),
+                None => (String::new(), String::new()),
+            };
+            Both::new(
+                format!(
+                    "the {en} at {addr:#x}{me}, at offset {:#x} of a {} slab object at {:#x}",
+                    c.offset, c.cache, c.object
+                ),
+                format!(
+                    "地址 {addr:#x} 处的{zh}{mz}，位于 {} slab 对象 {:#x} 的偏移 {:#x} 处",
+                    c.cache, c.object, c.offset
+                ),
+            )
+        }
+        None => Both::new(
+            format!("the {en} at {addr:#x}"),
+            format!("地址 {addr:#x} 处的{zh}"),
+        ),
     }
 }
 
@@ -74,31 +74,12 @@ fn func_name(f: &crate::analysis::classes::hung::FuncRef) -> String {
 
 /// `the completion lab_done [crashlens_lab]`, else where it is.
 fn completion_name(c: &HungCompletion) -> Both {
-    match (&c.symbol, &c.container) {
-        (Some(s), _) => {
+    match &c.symbol {
+        Some(s) => {
             let n = func_name(s);
             Both::new(format!("the completion {n}"), format!("completion {n}"))
         }
-        (None, Some(o)) => {
-            let (me, mz) = match &o.member {
-                Some(m) => (format!(" ({m})"), format!("（{m}）")),
-                None => (String::new(), String::new()),
-            };
-            Both::new(
-                format!(
-                    "the completion at {:#x}{me}, at offset {:#x} of a {} slab object at {:#x}",
-                    c.addr, o.offset, o.cache, o.object
-                ),
-                format!(
-                    "地址 {:#x} 处的 completion{mz}，位于 {} slab 对象 {:#x} 的偏移 {:#x} 处",
-                    c.addr, o.cache, o.object, o.offset
-                ),
-            )
-        }
-        (None, None) => Both::new(
-            format!("the completion at {:#x}", c.addr),
-            format!("地址 {:#x} 处的 completion", c.addr),
-        ),
+        None => at_address("completion", " completion", c.addr, c.container.as_ref()),
     }
 }
 
