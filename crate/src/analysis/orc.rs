@@ -143,12 +143,12 @@ impl OrcFormat {
     /// The call-frame count is taken over at most [`DETECT_SAMPLE`] entries spread evenly over
     /// the table (a vmlinux table has ~300k; the proportions are what decides).
     pub fn detect(entry_bytes: &[u8]) -> Option<(OrcFormat, OrcFit)> {
-        let words: Vec<&[u8]> = entry_bytes.chunks_exact(ENTRY_SIZE).collect();
-        if words.is_empty() {
+        let words = entry_bytes.chunks_exact(ENTRY_SIZE);
+        if words.len() == 0 {
             return None;
         }
         let bit11 = words
-            .iter()
+            .clone()
             .any(|b| b.u16_at(4).unwrap_or(0) & (1 << 11) != 0);
         let old = if bit11 {
             OrcVersion::V2
@@ -156,7 +156,7 @@ impl OrcFormat {
             OrcVersion::V1
         };
         let step = words.len().div_ceil(DETECT_SAMPLE);
-        let sample: Vec<&[u8]> = words.iter().step_by(step).copied().collect();
+        let sample: Vec<&[u8]> = words.step_by(step).collect();
         let mut best: Option<(OrcFormat, OrcFit)> = None;
         for version in [old, OrcVersion::V3] {
             for regs in [OrcRegs::Classic, OrcRegs::Renumbered] {
@@ -245,54 +245,92 @@ impl OrcEntry {
     }
 }
 
-/// One ORC table (vmlinux's or a module's), with absolute, sorted instruction addresses.
+/// One ORC table (vmlinux's or a module's): the two arrays as the dump holds them, read in
+/// place (vmlinux's has ~370k entries: no copy of them is made).
 #[derive(Debug, Clone)]
 pub struct OrcTable {
-    pub ips: Vec<u64>,
-    /// The `orc_unwind[]` entry of each ip, as the dump holds it (decoded on lookup).
-    raw: Vec<[u8; ENTRY_SIZE]>,
+    /// Virtual address of `orc_unwind_ip[0]`.
+    ip_table: u64,
+    /// `orc_unwind_ip[]` (s32 offsets, each relative to its own address).
+    ip_bytes: Vec<u8>,
+    /// `orc_unwind[]`, decoded on lookup.
+    entry_bytes: Vec<u8>,
+    len: usize,
+    /// The entries in address order, when the table is not in order already (the kernel sorts
+    /// vmlinux's at boot and a module's at load; a damaged table may not be).
+    order: Option<Vec<u32>>,
     format: OrcFormat,
 }
 
 impl OrcTable {
     /// Builds a table from the raw `orc_unwind_ip` bytes (at virtual `ip_table`) and
     /// `orc_unwind` bytes.
-    pub fn from_raw(ip_table: u64, ip_bytes: &[u8], entry_bytes: &[u8], f: OrcFormat) -> OrcTable {
-        let n = (ip_bytes.len() / 4).min(entry_bytes.len() / ENTRY_SIZE);
-        let mut ips = Vec::with_capacity(n);
-        for i in 0..n {
-            let rel = ip_bytes.i32_at(i * 4).unwrap_or(0);
-            ips.push((ip_table + 4 * i as u64).wrapping_add(rel as i64 as u64));
-        }
-        let mut entries: Vec<[u8; ENTRY_SIZE]> = entry_bytes
-            .chunks_exact(ENTRY_SIZE)
-            .take(n)
-            .map(|c| c.try_into().unwrap_or_default())
-            .collect();
-        // The kernel sorts these at boot (module tables at load); keep that invariant whatever
-        // the dump holds.
-        if !ips.windows(2).all(|w| w[0] <= w[1]) {
-            let mut pairs: Vec<_> = ips.into_iter().zip(entries).collect();
-            pairs.sort_by_key(|p| p.0);
-            let (a, b) = pairs.into_iter().unzip();
-            ips = a;
-            entries = b;
-        }
-        OrcTable {
-            ips,
-            raw: entries,
+    pub fn from_raw(
+        ip_table: u64,
+        ip_bytes: Vec<u8>,
+        entry_bytes: Vec<u8>,
+        f: OrcFormat,
+    ) -> OrcTable {
+        let len = (ip_bytes.len() / 4).min(entry_bytes.len() / ENTRY_SIZE);
+        let mut t = OrcTable {
+            ip_table,
+            ip_bytes,
+            entry_bytes,
+            len,
+            order: None,
             format: f,
+        };
+        if !(1..len).all(|i| t.raw_ip(i - 1) <= t.raw_ip(i)) {
+            let mut order: Vec<u32> = (0..len as u32).collect();
+            order.sort_by_key(|&i| t.raw_ip(i as usize));
+            t.order = Some(order);
         }
+        t
+    }
+
+    /// Address of the `i`-th entry as stored.
+    fn raw_ip(&self, i: usize) -> u64 {
+        let rel = self.ip_bytes.i32_at(i * 4).unwrap_or(0);
+        (self.ip_table + 4 * i as u64).wrapping_add(rel as i64 as u64)
+    }
+
+    /// The stored index of the `k`-th entry in address order.
+    fn at(&self, k: usize) -> usize {
+        self.order.as_ref().map_or(k, |o| o[k] as usize)
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The instruction addresses, in address order.
+    pub fn ips(&self) -> impl Iterator<Item = u64> + '_ {
+        (0..self.len).map(|k| self.raw_ip(self.at(k)))
     }
 
     pub fn range(&self) -> Option<(u64, u64)> {
-        Some((*self.ips.first()?, *self.ips.last()?))
+        let last = self.len.checked_sub(1)?;
+        Some((self.raw_ip(self.at(0)), self.raw_ip(self.at(last))))
     }
 
     /// The entry covering `ip`: the last one at or below it.
     pub fn find(&self, ip: u64) -> Option<OrcEntry> {
-        let i = self.ips.partition_point(|&x| x <= ip);
-        let b = self.raw.get(i.checked_sub(1)?)?;
+        // First position in address order whose address is above `ip`.
+        let (mut lo, mut hi) = (0usize, self.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.raw_ip(self.at(mid)) <= ip {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let i = self.at(lo.checked_sub(1)?) * ENTRY_SIZE;
+        let b = self.entry_bytes.get(i..i + ENTRY_SIZE)?;
         Some(OrcEntry::decode(b, self.format))
     }
 }
@@ -374,5 +412,36 @@ mod tests {
         let junk: Vec<u8> = (0..600u32).map(|i| (i * 97 % 251) as u8 | 0xf0).collect();
         assert!(OrcFormat::detect(&junk).is_none());
         assert!(OrcFormat::detect(&[]).is_none());
+    }
+
+    /// Lookups read the arrays in place: the covering entry is the last at or below the
+    /// address, whether the table is stored in order or not (then it is ordered once).
+    #[test]
+    fn find_in_place_sorted_or_not() {
+        let base = 0xffff_ffff_8100_0000u64;
+        for addrs in [[0x1000u64, 0x1008, 0x1010], [0x1000, 0x1010, 0x1008]] {
+            let mut ips = Vec::new();
+            let mut ents = Vec::new();
+            for (i, a) in addrs.iter().enumerate() {
+                let rel = (base + a) as i64 - (base + 4 * i as u64) as i64;
+                ips.extend_from_slice(&(rel as i32).to_le_bytes());
+                // sp_offset tells the entries apart: 8 * (address / 8).
+                ents.extend_from_slice(&((*a / 8 * 8) as i16).to_le_bytes());
+                ents.extend_from_slice(&0i16.to_le_bytes());
+                ents.extend_from_slice(&(REG_SP as u16).to_le_bytes());
+            }
+            let t = OrcTable::from_raw(base, ips, ents, V1);
+            assert_eq!(t.len(), 3);
+            assert_eq!(t.range(), Some((base + 0x1000, base + 0x1010)));
+            assert_eq!(
+                t.ips().collect::<Vec<_>>(),
+                vec![base + 0x1000, base + 0x1008, base + 0x1010]
+            );
+            assert!(t.find(base + 0xfff).is_none());
+            let sp = |a: u64| t.find(base + a).map(|e| e.sp_offset);
+            assert_eq!(sp(0x1000), Some(0x1000));
+            assert_eq!(sp(0x100c), Some(0x1008));
+            assert_eq!(sp(0x2000), Some(0x1010));
+        }
     }
 }

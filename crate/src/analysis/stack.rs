@@ -197,7 +197,7 @@ fn vmlinux_orc(k: &Kernel) -> crate::error::Result<(OrcTable, OrcFormat, OrcFit)
             format!("the kernel's ORC entries decode to no known format ({n} entries)").into(),
         );
     };
-    Ok((OrcTable::from_raw(ip, &a, &b, f), f, fit))
+    Ok((OrcTable::from_raw(ip, a, b, f), f, fit))
 }
 
 /// [`module_orc`] without type information: the first place in `struct module` that holds up.
@@ -252,14 +252,13 @@ fn module_orc_at(
         Some(v) => v,
         None => OrcFormat::detect(&b)?.0,
     };
-    let t = OrcTable::from_raw(ip, &a, &b, v);
+    let t = OrcTable::from_raw(ip, a, b, v);
     let in_space = |x: u64| (0xffff_ffff_c000_0000..0xffff_ffff_ff00_0000).contains(&x);
     let own = t
-        .ips
-        .iter()
-        .filter(|&&x| inside(x) || inside(x.wrapping_sub(1)))
+        .ips()
+        .filter(|&x| inside(x) || inside(x.wrapping_sub(1)))
         .count();
-    (t.ips.iter().all(|&x| in_space(x)) && own * 2 >= t.ips.len()).then_some(t)
+    (t.ips().all(in_space) && own * 2 >= t.len()).then_some(t)
 }
 
 impl UnwindEnv for KernelStack<'_> {

@@ -81,7 +81,7 @@ pub struct Btf {
     strs: Vec<u8>,
     /// (name hash, id) of the named types sorted by hash, then name, then id; built on the
     /// first lookup by name.
-    by_name: OnceCell<Vec<(u64, u32)>>,
+    by_name: OnceCell<crate::util::HashIndex>,
 }
 
 /// Bytes of a type record's kind-specific part (after the 12-byte `struct btf_type`).
@@ -340,20 +340,14 @@ impl Btf {
     }
 
     /// (hash, id) of every named type whose name is UTF-8, in the index's order.
-    fn name_index(&self) -> Vec<(u64, u32)> {
-        let mut v: Vec<(u64, u32)> = (1..self.heads.len() as u32)
+    fn name_index(&self) -> crate::util::HashIndex {
+        let v: Vec<(u64, u32)> = (1..self.heads.len() as u32)
             .filter_map(|i| {
                 let n = cbytes(&self.strs, self.heads[i as usize].1);
                 (!n.is_empty() && std::str::from_utf8(n).is_ok()).then(|| (hash(n), i))
             })
             .collect();
-        let name = |i: u32| cbytes(&self.strs, self.heads[i as usize].1);
-        v.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| name(a.1).cmp(name(b.1)))
-                .then(a.1.cmp(&b.1))
-        });
-        v
+        crate::util::HashIndex::new(v)
     }
 
     /// The string at `off` in the string section.
@@ -402,14 +396,9 @@ impl Btf {
     /// Type ids with this name (any kind), in id order.
     pub fn ids(&self, name: &str) -> Vec<u32> {
         let idx = self.by_name.get_or_init(|| self.name_index());
-        let h = hash(name.as_bytes());
         let name = name.as_bytes();
-        let n = |i: u32| cbytes(&self.strs, self.heads[i as usize].1);
-        let lo = idx.partition_point(|e| (e.0, n(e.1)) < (h, name));
-        idx[lo..]
-            .iter()
-            .take_while(|e| e.0 == h && n(e.1) == name)
-            .map(|e| e.1)
+        idx.get(hash(name))
+            .filter(|&i| cbytes(&self.strs, self.heads[i as usize].1) == name)
             .collect()
     }
 

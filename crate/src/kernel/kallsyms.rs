@@ -212,8 +212,8 @@ impl Names {
         }
         h
     }
-    /// (name hash, entry) of every entry, sorted by hash.
-    fn hash_index(&self) -> Vec<(u64, u32)> {
+    /// (name hash, entry) of every entry, grouped by hash.
+    fn hash_index(&self) -> crate::util::HashIndex {
         let th: Vec<(u64, u64)> = self
             .toks
             .iter()
@@ -222,11 +222,11 @@ impl Names {
                 (name_hash(t), pow)
             })
             .collect();
-        let mut v: Vec<(u64, u32)> = (0..self.len())
-            .map(|i| (self.hash(i, &th), i as u32))
-            .collect();
-        v.sort_unstable();
-        v
+        crate::util::HashIndex::new(
+            (0..self.len())
+                .map(|i| (self.hash(i, &th), i as u32))
+                .collect(),
+        )
     }
 }
 
@@ -284,7 +284,7 @@ pub struct Kallsyms {
     /// Every entry's address, sorted: a symbol's size is the distance to the next higher one.
     sorted: Vec<u64>,
     /// (name hash, entry), sorted, built on the first lookup by name.
-    by_hash: std::cell::OnceCell<Vec<(u64, u32)>>,
+    by_hash: std::cell::OnceCell<crate::util::HashIndex>,
 }
 
 impl Kallsyms {
@@ -323,13 +323,10 @@ impl Kallsyms {
     /// The entries named `name`, in table order.
     pub fn find_all(&self, name: &str) -> Vec<usize> {
         let idx = self.by_hash.get_or_init(|| self.names.hash_index());
-        let h = name_hash(name.as_bytes());
-        let from = idx.partition_point(|e| e.0 < h);
         let mut buf = Vec::with_capacity(64);
-        let mut out: Vec<usize> = idx[from..]
-            .iter()
-            .take_while(|e| e.0 == h)
-            .map(|e| e.1 as usize)
+        let mut out: Vec<usize> = idx
+            .get(name_hash(name.as_bytes()))
+            .map(|i| i as usize)
             .filter(|&i| {
                 self.names.expand_into(i, &mut buf);
                 buf.get(1..) == Some(name.as_bytes())
