@@ -22,6 +22,16 @@ const RECORD_HEADER: u64 = 16;
 const MAX_RESTORED: u64 = 1 << 46;
 /// Gaps the restored file may have beyond the flattened file's own size.
 const MAX_HOLES: u64 = 16 << 20;
+/// More records than this is not a dump (a 16 TiB machine's is far fewer).
+const MAX_SEGS: usize = 1 << 28;
+/// The index pass reads the file in pieces of its own, never through the page cache's blocks
+/// (which would fill the whole cache budget with data the report never reads again): a piece
+/// starts at the 64 KiB boundary before a record header that the last piece does not hold, and
+/// pieces double while the headers come in the next 64 KiB, up to `SCAN_MAX`. A file of small
+/// records (QEMU writes ~16 KiB ones) is so read once in 2 MiB pieces; one of large records
+/// reads 64 KiB per header.
+const SCAN_MIN: u64 = 64 << 10;
+const SCAN_MAX: u64 = 2 << 20;
 
 pub fn is_flattened(head: &[u8]) -> bool {
     head.len() >= 16 && &head[..12] == FLAT_SIGNATURE && head[12..16].iter().all(|&b| b == 0)
@@ -69,14 +79,13 @@ impl FlatSource {
                 "flattened-format version {ver} (expected 1); reading it as version 1"
             ));
         }
-        // Later records win: a map of non-overlapping segments, trimmed on overwrite.
-        let mut map: BTreeMap<u64, Seg> = BTreeMap::new();
+        // The records' data ranges in file order; sorted (and overwrites resolved) at the end.
+        let mut recs: Vec<Seg> = Vec::new();
         let mut at = FLAT_HEADER_SIZE;
         let mut records = 0u64;
-        let mut overwritten = 0u64;
         let mut ended = false;
         let mut last_tick = 0u64;
-        let mut rh = [0u8; RECORD_HEADER as usize];
+        let mut reader = HeaderReader::default();
         while at < size {
             if at + RECORD_HEADER > size {
                 warnings.push(format!(
@@ -84,7 +93,7 @@ impl FlatSource {
                 ));
                 break;
             }
-            src.read_exact_at(at, &mut rh, "flattened record header")?;
+            let rh = reader.header(&src, at, size)?;
             let off = rh.i64_be_at(0).unwrap_or(0);
             let len = rh.i64_be_at(8).unwrap_or(0);
             if off == -1 {
@@ -104,18 +113,31 @@ impl FlatSource {
                     "flattened record {records} places {len} bytes at offset {off:#x}: past any plausible dump size"
                 )));
             }
+            if recs.len() >= MAX_SEGS {
+                return Err(Error::Corrupt(
+                    "the flattened file has an implausible number of records".into(),
+                ));
+            }
             if len > avail {
                 warnings.push(format!(
                     "flattened record {records} at file offset {at:#x} claims {len} bytes but only {avail} remain: \
                      the file is truncated; the rest of the dump is missing"
                 ));
                 if avail > 0 {
-                    insert(&mut map, off, avail, data, &mut overwritten)?;
+                    recs.push(Seg {
+                        start: off,
+                        end: off + avail,
+                        flat: data,
+                    });
                 }
                 break;
             }
             if len > 0 {
-                insert(&mut map, off, len, data, &mut overwritten)?;
+                recs.push(Seg {
+                    start: off,
+                    end: off + len,
+                    flat: data,
+                });
             }
             records += 1;
             at = data + len; // strictly forward: no record can loop back
@@ -124,6 +146,8 @@ impl FlatSource {
                 progress(at, size);
             }
         }
+        drop(reader);
+        let (segs, overwritten) = resolve(recs)?;
         progress(size, size);
         if !ended {
             warnings.push(
@@ -135,7 +159,6 @@ impl FlatSource {
                 "{overwritten} flattened records overwrite data of earlier ones (the later data is used, as makedumpfile -R does)"
             ));
         }
-        let segs: Vec<Seg> = map.into_values().collect();
         let len = segs.last().map(|s| s.end).unwrap_or(0);
         if segs.is_empty() {
             return Err(Error::Corrupt(
@@ -159,6 +182,57 @@ impl FlatSource {
             warnings,
         })
     }
+}
+
+/// Serves the record headers of the index pass from one piece of the file at a time.
+#[derive(Default)]
+struct HeaderReader {
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    at: u64,
+    /// Size of the next piece.
+    want: u64,
+}
+
+impl HeaderReader {
+    fn header(&mut self, src: &Source, pos: u64, size: u64) -> Result<[u8; 16]> {
+        let held_end = self.at + self.buf.len() as u64;
+        if !(pos >= self.at && pos + RECORD_HEADER <= held_end) {
+            self.want = if !self.buf.is_empty() && pos < held_end + SCAN_MIN {
+                (self.want * 2).clamp(SCAN_MIN, SCAN_MAX)
+            } else {
+                SCAN_MIN
+            };
+            let start = pos - pos % SCAN_MIN;
+            let end = (start + self.want).max(pos + RECORD_HEADER).min(size);
+            self.buf.resize((end - start) as usize, 0);
+            src.read_exact_at(start, &mut self.buf, "flattened record header")?;
+            self.at = start;
+        }
+        let i = (pos - self.at) as usize;
+        let mut h = [0u8; RECORD_HEADER as usize];
+        h.copy_from_slice(&self.buf[i..i + RECORD_HEADER as usize]);
+        Ok(h)
+    }
+}
+
+/// The records' data ranges (in file order) as sorted, disjoint segments, and how many records
+/// overwrote data of earlier ones. Records that do not overlap (what makedumpfile and QEMU
+/// write) are only sorted, in place; overlaps are replayed in file order, later data winning.
+fn resolve(mut recs: Vec<Seg>) -> Result<(Vec<Seg>, u64)> {
+    // `flat` grows with the file order, so it breaks ties between equal starts.
+    recs.sort_unstable_by_key(|s| (s.start, s.flat));
+    if recs.windows(2).all(|w| w[0].end <= w[1].start) {
+        recs.shrink_to_fit();
+        return Ok((recs, 0));
+    }
+    recs.sort_unstable_by_key(|s| s.flat);
+    let mut map: BTreeMap<u64, Seg> = BTreeMap::new();
+    let mut overwritten = 0u64;
+    for s in recs {
+        insert(&mut map, s.start, s.end - s.start, s.flat, &mut overwritten)?;
+    }
+    Ok((map.into_values().collect(), overwritten))
 }
 
 fn insert(
