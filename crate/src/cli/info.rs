@@ -2,7 +2,8 @@ use super::{open_session, print_json, Args, Format};
 use crate::error::Result;
 
 pub fn run(a: &Args) -> Result<()> {
-    let s = open_session(a)?;
+    let mut s = open_session(a)?;
+    s.kernel.count_container();
     let k = &s.kernel;
     let i = k.container();
     #[derive(serde::Serialize)]
@@ -53,7 +54,10 @@ pub fn run(a: &Args) -> Result<()> {
             let _ = writeln!(
                 t,
                 "    PAGES: {} present, {} excluded, {} zero",
-                i.pages_present, i.pages_excluded, i.pages_zero
+                i.pages_present,
+                i.pages_excluded
+                    .map_or("(not counted)".to_string(), |n| n.to_string()),
+                i.pages_zero
             );
             let saved = k.cpus_with_regs().len();
             let how = match info.cpu_mapping {

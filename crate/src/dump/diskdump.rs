@@ -62,6 +62,16 @@ const FULL_SCAN_BYTES: u64 = 8 << 20;
 const SAMPLE_BYTES: u64 = 256 << 10;
 /// Pages per rank block (8 bitmap words).
 const RANK_BLOCK: u64 = 512;
+/// Bitmaps are read in pieces of at most this many bytes, ending on multiples of it in the file
+/// (so that the page cache passes all but two blocks straight through, holding none of them).
+const BITMAP_PIECE: u64 = 1 << 20;
+/// The 1st bitmap is counted at open (for `pages_excluded`) when it is no larger than this:
+/// 8 M pages, 32 GiB of memory. A larger one is counted only when asked
+/// ([`DiskDumpFile::count_excluded`], `crashlens info`), so that opening the dump of a large
+/// machine for a report reads a bounded amount.
+pub const EXCLUDED_COUNT_BYTES: u64 = 1 << 20;
+/// How the warning begins that says excluded pages were not counted.
+pub const EXCLUDED_NOT_COUNTED: &str = "excluded pages are not counted";
 const DECODED_PAGES: usize = 16;
 
 /// The fixed part of `disk_dump_header`.
@@ -172,18 +182,65 @@ struct RankedBitmap {
     blocks: Vec<u64>,
 }
 
+/// Little-endian bitmap bytes as words; a last word cut short reads its missing bytes as 0.
+fn words_of(bytes: &[u8], out: &mut Vec<u64>) {
+    for c in bytes.chunks(8) {
+        let mut b = [0u8; 8];
+        b[..c.len()].copy_from_slice(c);
+        out.push(u64::from_le_bytes(b));
+    }
+}
+
+/// Reads the words `[w0, w1)` of the bitmap at file offset `off` (`nbytes` long) in pieces of
+/// at most [`BITMAP_PIECE`] bytes, calling `f(index of the first word, words)` for each.
+fn read_words(
+    src: &Source,
+    off: u64,
+    nbytes: u64,
+    (w0, w1): (u64, u64),
+    what: &str,
+    f: &mut dyn FnMut(u64, &[u64]),
+) -> Result<()> {
+    let mut buf = Vec::new();
+    let mut words = Vec::new();
+    let mut w = w0;
+    while w < w1 && w * 8 < nbytes {
+        let at = off + w * 8;
+        let piece_end = (at / BITMAP_PIECE + 1) * BITMAP_PIECE;
+        let n = ((piece_end - at) / 8).clamp(1, w1 - w);
+        let len = (n * 8).min(nbytes - w * 8);
+        buf.resize(len as usize, 0);
+        src.read_exact_at(at, &mut buf, what)?;
+        words.clear();
+        words_of(&buf, &mut words);
+        f(w, &words);
+        w += n;
+    }
+    Ok(())
+}
+
+/// Mask of the bits of word `w` that lie in `[from, to)`.
+fn range_mask(w: u64, from: u64, to: u64) -> u64 {
+    let (lo, hi) = (w * 64, w * 64 + 64);
+    if to <= lo || from >= hi {
+        return 0;
+    }
+    let a = from.saturating_sub(lo);
+    let b = to.min(hi) - lo;
+    let upper = if b == 64 { u64::MAX } else { (1u64 << b) - 1 };
+    upper & !((1u64 << a) - 1)
+}
+
 impl RankedBitmap {
+    #[cfg(test)]
     fn new(bytes: &[u8], nbits: u64) -> RankedBitmap {
-        let nwords = nbits.div_ceil(64) as usize;
-        let mut words = vec![0u64; nwords];
-        for (i, w) in words.iter_mut().enumerate() {
-            // The last word may be cut short: its missing bytes are 0.
-            let mut b = [0u8; 8];
-            let s = (i * 8).min(bytes.len());
-            let e = (i * 8 + 8).min(bytes.len());
-            b[..e - s].copy_from_slice(&bytes[s..e]);
-            *w = b.u64_at(0).unwrap_or(0);
-        }
+        let mut words = Vec::new();
+        words_of(bytes, &mut words);
+        words.resize(nbits.div_ceil(64) as usize, 0);
+        RankedBitmap::from_words(words, nbits)
+    }
+    fn from_words(mut words: Vec<u64>, nbits: u64) -> RankedBitmap {
+        let nwords = words.len();
         // Clear bits past nbits so they never count.
         if !nbits.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
@@ -239,7 +296,9 @@ pub struct DiskDumpFile {
     /// Pfns this file holds: `[start_pfn, end_pfn)` (a part of a split dump), else `[0, max_mapnr)`.
     pub start_pfn: u64,
     pub end_pfn: u64,
-    present: RankedBitmap,
+    /// File offset of the 1st bitmap (pages in memory), read a block at a time when a page that
+    /// was not dumped is asked about; None when the file holds one bitmap only (the dumped one).
+    present_off: Option<u64>,
     dumped: RankedBitmap,
     /// Rank of `start_pfn` in the dumped bitmap (subtracted from every rank).
     base_rank: u64,
@@ -382,8 +441,9 @@ fn read_headers(
     Ok((header, sub, bs, sub_blocks))
 }
 
-/// The page bitmaps (present, dumped) and the page count they cover. Returns `max_mapnr`, the
-/// offset just past the bitmaps (where the descriptor table starts) and the two bitmaps.
+/// The page bitmaps and the page count they cover. Returns `max_mapnr`, the offset just past the
+/// bitmaps (where the descriptor table starts), the offset of the 1st bitmap (pages in memory,
+/// not read here; None when there is one bitmap) and the 2nd (dumped pages), ranked.
 fn read_bitmaps(
     src: &Source,
     header: &Header,
@@ -392,7 +452,7 @@ fn read_bitmaps(
     sub_blocks: u64,
     file_size: u64,
     warnings: &mut Vec<String>,
-) -> Result<(u64, u64, RankedBitmap, RankedBitmap)> {
+) -> Result<(u64, u64, Option<u64>, RankedBitmap)> {
     let mut max_mapnr = header.max_mapnr as u64;
     if let Some(s) = sub {
         if header.version >= 6 && s.max_mapnr_64 != 0 {
@@ -434,17 +494,21 @@ fn read_bitmaps(
             "the dump describes no pages (max_mapnr is 0)".into(),
         ));
     }
-    let nbytes = max_mapnr.div_ceil(8) as usize;
-    let b1 = src.read_vec(bitmap_off, nbytes, "1st page bitmap")?;
-    let present = RankedBitmap::new(&b1, max_mapnr);
-    drop(b1);
-    let dumped = if two {
-        let b2 = src.read_vec(bitmap_off + half, nbytes, "2nd page bitmap")?;
-        RankedBitmap::new(&b2, max_mapnr)
+    let nbytes = max_mapnr.div_ceil(8);
+    let nwords = max_mapnr.div_ceil(64);
+    let (present_off, dumped_off, what) = if two {
+        (Some(bitmap_off), bitmap_off + half, "2nd page bitmap")
     } else {
-        RankedBitmap::new(&src.read_vec(bitmap_off, nbytes, "page bitmap")?, max_mapnr)
+        (None, bitmap_off, "page bitmap")
     };
-    Ok((max_mapnr, bitmap_off + bitmap_len, present, dumped))
+    // Read straight into the words (no second copy of the bitmap's bytes).
+    let mut words = Vec::with_capacity(nwords as usize);
+    read_words(src, dumped_off, nbytes, (0, nwords), what, &mut |_, w| {
+        words.extend_from_slice(w)
+    })?;
+    words.resize(nwords as usize, 0);
+    let dumped = RankedBitmap::from_words(words, max_mapnr);
+    Ok((max_mapnr, bitmap_off + bitmap_len, present_off, dumped))
 }
 
 /// A page whose descriptor or data lies past the end of a truncated file.
@@ -462,7 +526,7 @@ impl DiskDumpFile {
     pub fn parse(src: Source, warnings: &mut Vec<String>) -> Result<DiskDumpFile> {
         let file_size = src.len();
         let (header, sub, bs, sub_blocks) = read_headers(&src, warnings)?;
-        let (max_mapnr, desc_offset, present, dumped) = read_bitmaps(
+        let (max_mapnr, desc_offset, present_off, dumped) = read_bitmaps(
             &src,
             &header,
             sub.as_ref(),
@@ -508,7 +572,7 @@ impl DiskDumpFile {
             max_mapnr,
             start_pfn,
             end_pfn,
-            present,
+            present_off,
             dumped,
             base_rank,
             desc_offset,
@@ -675,10 +739,55 @@ impl DiskDumpFile {
     pub fn pages_present(&self) -> u64 {
         self.n_descs
     }
-    pub fn pages_excluded(&self) -> u64 {
-        let mem = self.present.count(self.start_pfn, self.end_pfn);
+    /// Bytes of the 1st bitmap that [`DiskDumpFile::count_excluded`] reads (0 with one bitmap).
+    pub fn present_bitmap_bytes(&self) -> u64 {
+        match self.present_off {
+            Some(_) => (self.end_pfn.div_ceil(64) - self.start_pfn / 64) * 8,
+            None => 0,
+        }
+    }
+
+    /// Pages in memory (1st bitmap) that were not dumped, in this file's pfn range. Reads the 1st
+    /// bitmap's part for the range, in pieces, keeping none of it. None when it cannot be read.
+    pub fn count_excluded(&self) -> Option<u64> {
         let dumped = self.dumped.count(self.start_pfn, self.end_pfn);
-        mem.saturating_sub(dumped)
+        let Some(off) = self.present_off else {
+            return Some(0); // one bitmap: every page in it was dumped
+        };
+        let (from, to) = (self.start_pfn, self.end_pfn.min(self.max_mapnr));
+        let mut mem = 0u64;
+        read_words(
+            &self.src,
+            off,
+            self.max_mapnr.div_ceil(8),
+            (from / 64, to.div_ceil(64)),
+            "1st page bitmap",
+            &mut |w0, ws| {
+                for (i, w) in ws.iter().enumerate() {
+                    mem += (w & range_mask(w0 + i as u64, from, to)).count_ones() as u64;
+                }
+            },
+        )
+        .ok()?;
+        Some(mem.saturating_sub(dumped))
+    }
+
+    /// Whether the 1st bitmap says page `pfn` is in memory (read through the cached source,
+    /// one byte: the page cache fetches the block around it once).
+    fn present(&self, pfn: u64) -> bool {
+        if pfn >= self.max_mapnr {
+            return false;
+        }
+        match self.present_off {
+            None => self.dumped.get(pfn),
+            Some(off) => {
+                let mut b = [0u8; 1];
+                // The bitmaps were checked to lie inside the file at open.
+                self.src
+                    .read_exact_at(off + pfn / 8, &mut b, "1st page bitmap")
+                    .is_ok_and(|_| b[0] >> (pfn % 8) & 1 != 0)
+            }
+        }
     }
     pub fn holds(&self, pfn: u64) -> bool {
         pfn >= self.start_pfn && pfn < self.end_pfn
@@ -707,12 +816,12 @@ impl DiskDumpFile {
     /// Reads the whole page `pfn` into `out` (one page long).
     fn read_page(&self, pfn: u64, out: &mut [u8]) -> std::result::Result<(), MemError> {
         let paddr = pfn * self.page_size;
-        if pfn >= self.max_mapnr || !self.present.get(pfn) {
-            // The 1st bitmap says there is no memory here. Older makedumpfile versions mark
-            // dumped pages only in the 2nd bitmap, so trust that one too.
-            if !self.dumped.get(pfn) {
-                return Err(MemError::NoPhysical { paddr });
-            }
+        let dumped = pfn < self.max_mapnr && self.dumped.get(pfn);
+        // Not dumped: the 1st bitmap tells "no memory here" from "filtered out". Older
+        // makedumpfile versions mark dumped pages only in the 2nd bitmap, so a dumped page is
+        // in memory whatever the 1st says.
+        if !dumped && !self.present(pfn) {
+            return Err(MemError::NoPhysical { paddr });
         }
         if !self.holds(pfn) {
             return Err(unreadable(
@@ -720,7 +829,7 @@ impl DiskDumpFile {
                 "the page is in another part of the split dump",
             ));
         }
-        if !self.dumped.get(pfn) {
+        if !dumped {
             return Err(MemError::NotInDump { paddr });
         }
         let (offset, size, flags) = self.desc(pfn, paddr)?;
@@ -797,35 +906,45 @@ impl DiskDumpFile {
         self.with_page(pfn, |p| buf.copy_from_slice(&p[within..within + buf.len()]))
     }
 
+    /// Runs of pages in memory (1st bitmap) or dumped (2nd), merged. Reads the 1st bitmap in
+    /// pieces; when it cannot be read, the dumped pages only.
     pub(super) fn ranges(&self) -> Vec<(u64, u64)> {
-        // Runs of present pages (1st bitmap), merged.
         let mut out: Vec<(u64, u64)> = Vec::new();
         let ps = self.page_size;
-        let mut pfn = self.start_pfn;
-        while pfn < self.end_pfn {
-            let w = self
-                .present
-                .words
-                .get((pfn / 64) as usize)
-                .copied()
-                .unwrap_or(0)
-                | self
-                    .dumped
-                    .words
-                    .get((pfn / 64) as usize)
-                    .copied()
-                    .unwrap_or(0);
-            if pfn.is_multiple_of(64) && (w == 0 || w == u64::MAX) && pfn + 64 <= self.end_pfn {
-                if w == u64::MAX {
-                    push_range(&mut out, pfn * ps, (pfn + 64) * ps);
-                }
-                pfn += 64;
-                continue;
+        let (from, to) = (self.start_pfn, self.end_pfn.min(self.max_mapnr));
+        let (w0, w1) = (from / 64, to.div_ceil(64));
+        let dumped = |w: u64| self.dumped.words.get(w as usize).copied().unwrap_or(0);
+        let add = |out: &mut Vec<(u64, u64)>, w: u64, bits: u64| {
+            let mut bits = bits & range_mask(w, from, to);
+            while bits != 0 {
+                let s = bits.trailing_zeros() as u64;
+                let n = (bits >> s).trailing_ones() as u64;
+                push_range(out, (w * 64 + s) * ps, (w * 64 + s + n) * ps);
+                bits = if s + n >= 64 {
+                    0
+                } else {
+                    bits & !((1u64 << (s + n)) - 1)
+                };
             }
-            if self.present.get(pfn) || self.dumped.get(pfn) {
-                push_range(&mut out, pfn * ps, (pfn + 1) * ps);
-            }
-            pfn += 1;
+        };
+        let read = self.present_off.map(|off| {
+            read_words(
+                &self.src,
+                off,
+                self.max_mapnr.div_ceil(8),
+                (w0, w1),
+                "1st page bitmap",
+                &mut |first, ws| {
+                    for (i, p) in ws.iter().enumerate() {
+                        let w = first + i as u64;
+                        add(&mut out, w, p | dumped(w));
+                    }
+                },
+            )
+        });
+        if !matches!(read, Some(Ok(()))) {
+            out.clear();
+            (w0..w1).for_each(|w| add(&mut out, w, dumped(w)));
         }
         out
     }
@@ -992,6 +1111,25 @@ mod tests {
         }
         assert_eq!(r.rank(nbits), naive);
         assert_eq!(r.rank(nbits + 1000), naive);
+    }
+
+    #[test]
+    fn range_mask_matches_naive() {
+        for w in 0..3u64 {
+            for from in (0..200u64).step_by(7) {
+                for to in (from..210).step_by(5) {
+                    let m = range_mask(w, from, to);
+                    for b in 0..64 {
+                        let bit = w * 64 + b;
+                        assert_eq!(
+                            m >> b & 1 == 1,
+                            bit >= from && bit < to,
+                            "{w} {from} {to} {b}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -277,6 +277,7 @@ pub fn open(src: Source) -> Result<Dump> {
         file_size,
         codecs: vec![],
         pages_present,
+        pages_excluded: Some(0),
         warnings,
         ..Default::default()
     };

@@ -4,7 +4,10 @@
 //! memory size, all marked split, no overlap); missing parts leave named gaps, whose pages read as
 //! unreadable ("the part ... was not given"), never as zeros.
 
-use super::diskdump::{describe, push_range, qemu_quirks, read_notes, unreadable, DiskDumpFile};
+use super::diskdump::{
+    describe, push_range, qemu_quirks, read_notes, unreadable, DiskDumpFile, EXCLUDED_COUNT_BYTES,
+    EXCLUDED_NOT_COUNTED,
+};
 use super::notes::Notes;
 use super::{ContainerInfo, Dump, PhysMem, Source};
 use crate::error::{Error, MemError, Result};
@@ -61,6 +64,10 @@ impl PhysMem for DiskDumpMem {
             }
         }
         out
+    }
+
+    fn count_excluded(&self) -> Option<u64> {
+        self.parts.iter().map(|p| p.count_excluded()).sum()
     }
 }
 
@@ -174,9 +181,23 @@ fn count_pages(parts: &mut [DiskDumpFile], info: &mut ContainerInfo, warnings: &
     let mut codecs: Vec<String> = Vec::new();
     let mut scanned = true;
     let mut sampled: Vec<String> = Vec::new();
+    // The 1st bitmaps are counted when small; a large machine's would be most of what a report
+    // reads, so it is left to `crashlens info` and said.
+    let bitmap: u64 = parts.iter().map(|p| p.present_bitmap_bytes()).sum();
+    info.pages_excluded = if bitmap <= EXCLUDED_COUNT_BYTES {
+        parts.iter().map(|p| p.count_excluded()).sum()
+    } else {
+        None
+    };
+    if info.pages_excluded.is_none() {
+        warnings.push(format!(
+            "{EXCLUDED_NOT_COUNTED} (pages in memory but filtered out of the dump): that needs the whole \
+             1st page bitmap ({} KiB), more than is read at open; `crashlens info` counts them",
+            bitmap.div_ceil(1024)
+        ));
+    }
     for p in parts.iter_mut() {
         info.pages_present += p.pages_present();
-        info.pages_excluded += p.pages_excluded();
         match p.scan() {
             Some(s) => {
                 for c in s.codecs {

@@ -236,7 +236,13 @@ pub fn dump(r: &Report, lang: Lang) -> Vec<Row> {
         &mut v,
         lang,
         "pages_excluded",
-        Some(c.pages_excluded.to_string()),
+        Some(match c.pages_excluded {
+            Some(n) => n.to_string(),
+            None => match lang {
+                Lang::En => "not counted (see the warnings)".to_string(),
+                Lang::Zh => "未统计（见警告）".to_string(),
+            },
+        }),
     );
     push(&mut v, lang, "pages_zero", Some(c.pages_zero.to_string()));
     push(&mut v, lang, "corrections", Some(c.corrections.join("; ")));
