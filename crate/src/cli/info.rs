@@ -1,11 +1,24 @@
 use super::{open_session, print_json, Args, Format};
+use crate::dump::diskdump::EXCLUDED_NOT_COUNTED;
 use crate::error::Result;
 
 pub fn run(a: &Args) -> Result<()> {
-    let mut s = open_session(a)?;
-    s.kernel.count_container();
+    let s = open_session(a)?;
     let k = &s.kernel;
-    let i = k.container();
+    let physical_ranges = k.physical_ranges();
+    // The report of a large machine's kdump leaves its excluded pages uncounted (that needs its
+    // whole 1st page bitmap); the memory ranges listed here read that bitmap anyway: the pages
+    // they cover (in memory or dumped) less the dumped ones are the excluded ones.
+    let mut counted = k.container().clone();
+    if counted.pages_excluded.is_none() {
+        let page = k.vmcoreinfo.page_size.unwrap_or(4096).max(1);
+        let in_ranges: u64 = physical_ranges.iter().map(|(s, e)| (e - s) / page).sum();
+        counted.pages_excluded = Some(in_ranges.saturating_sub(counted.pages_present));
+        counted
+            .warnings
+            .retain(|w| !w.starts_with(EXCLUDED_NOT_COUNTED));
+    }
+    let i = &counted;
     #[derive(serde::Serialize)]
     struct Info<'a> {
         container: &'a crate::dump::ContainerInfo,
@@ -21,7 +34,7 @@ pub fn run(a: &Args) -> Result<()> {
         cpus: k.nr_cpus(),
         cpu_mapping: k.cpus().mapping,
         vmcoreinfo: k.has_vmcoreinfo(),
-        physical_ranges: k.physical_ranges(),
+        physical_ranges,
         cache: s.cache.stats(),
     };
     match a.format {

@@ -66,9 +66,9 @@ const RANK_BLOCK: u64 = 512;
 /// (so that the page cache passes all but two blocks straight through, holding none of them).
 const BITMAP_PIECE: u64 = 1 << 20;
 /// The 1st bitmap is counted at open (for `pages_excluded`) when it is no larger than this:
-/// 8 M pages, 32 GiB of memory. A larger one is counted only when asked
-/// ([`DiskDumpFile::count_excluded`], `crashlens info`), so that opening the dump of a large
-/// machine for a report reads a bounded amount.
+/// 8 M pages, 32 GiB of memory. A larger one is not (`crashlens info`, which lists the memory
+/// ranges, counts them from those), so that opening the dump of a large machine for a report
+/// reads a bounded amount.
 pub const EXCLUDED_COUNT_BYTES: u64 = 1 << 20;
 /// How the warning begins that says excluded pages were not counted.
 pub const EXCLUDED_NOT_COUNTED: &str = "excluded pages are not counted";

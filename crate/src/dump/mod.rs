@@ -26,11 +26,6 @@ pub trait PhysMem {
     fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError>;
     /// Physical ranges `[start, end)` that the dump describes (present or excluded).
     fn ranges(&self) -> Vec<(u64, u64)>;
-    /// Counts the excluded pages when opening did not ([`ContainerInfo::pages_excluded`] is
-    /// None), reading what that takes. None when they cannot be counted.
-    fn count_excluded(&self) -> Option<u64> {
-        None
-    }
 }
 
 /// What kind of file it was, with anything learned while opening it.
@@ -46,7 +41,7 @@ pub struct ContainerInfo {
     pub pages_present: u64,
     /// Pages in memory that were filtered out (makedumpfile -d). None (JSON null) when not
     /// counted: for the report of a large machine's kdump, whose 1st page bitmap is more than is
-    /// read at open (a warning says so; `crashlens info` counts them).
+    /// read at open (a warning says so; `crashlens info` counts them from the memory ranges).
     pub pages_excluded: Option<u64>,
     pub pages_zero: u64,
     /// Things the reader had to correct in the file (QEMU quirks and the like).
@@ -90,18 +85,6 @@ pub struct Dump {
 }
 
 impl Dump {
-    /// Completes what opening left uncounted (excluded pages), for `crashlens info`.
-    pub fn count_all(&mut self) {
-        if self.info.pages_excluded.is_none() {
-            if let Some(n) = self.mem.count_excluded() {
-                self.info.pages_excluded = Some(n);
-                self.info
-                    .warnings
-                    .retain(|w| !w.starts_with(diskdump::EXCLUDED_NOT_COUNTED));
-            }
-        }
-    }
-
     pub fn read_phys(&self, paddr: u64, buf: &mut [u8]) -> std::result::Result<(), MemError> {
         self.mem.read_phys(paddr, buf)
     }

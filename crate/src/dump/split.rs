@@ -65,10 +65,6 @@ impl PhysMem for DiskDumpMem {
         }
         out
     }
-
-    fn count_excluded(&self) -> Option<u64> {
-        self.parts.iter().map(|p| p.count_excluded()).sum()
-    }
 }
 
 /// Opens one kdump-compressed or diskdump file: a set of one part.

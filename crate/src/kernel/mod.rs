@@ -156,11 +156,6 @@ impl Kernel {
         &self.dump.info
     }
 
-    /// Counts what opening the container left uncounted (see [`crate::dump::Dump::count_all`]).
-    pub fn count_container(&mut self) {
-        self.dump.count_all();
-    }
-
     /// Whether the dump has a VMCOREINFO note.
     pub fn has_vmcoreinfo(&self) -> bool {
         self.dump.notes.vmcoreinfo.is_some()
