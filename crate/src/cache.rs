@@ -98,16 +98,8 @@ impl<S: ReadAt> PageCache<S> {
         drop(inner);
         let start = idx * bs;
         let want = (self.src.len().saturating_sub(start)).min(bs) as usize;
-        let mut data = vec![0u8; want];
-        let mut got = 0;
-        while got < want {
-            let n = self.src.read_at(start + got as u64, &mut data[got..])?;
-            if n == 0 {
-                break;
-            }
-            got += n;
-        }
-        data.truncate(got);
+        let mut data = Vec::new();
+        let got = self.src.read_to_vec(start, want, &mut data)?;
         let n = if within >= data.len() {
             0
         } else {
@@ -195,6 +187,9 @@ struct Ahead {
     window: usize,
     /// Where the last read from the source ended.
     last_end: u64,
+    /// The last read from the source went straight into the caller's buffer (a large read):
+    /// a read that follows it is the object's tail, not a sequential scan, and starts over.
+    direct: bool,
     /// A dropped buffer, reused for the next read (no new zeroed allocation).
     spare: Vec<u8>,
     calls: u64,
@@ -214,6 +209,7 @@ impl<S: ReadAt> ReadAhead<S> {
                 held: 0,
                 window: first,
                 last_end: u64::MAX,
+                direct: false,
                 spare: Vec::new(),
                 calls: 0,
             }),
@@ -262,6 +258,70 @@ impl<S: ReadAt> ReadAhead<S> {
     }
 }
 
+impl<S: ReadAt> ReadAhead<S> {
+    /// Appends to `out` what a kept buffer holds from `at` (at most `want` bytes), if one does.
+    fn extend_held(&self, at: u64, want: usize, out: &mut Vec<u8>) -> bool {
+        let mut st = self.state.borrow_mut();
+        let Some(i) = st
+            .bufs
+            .iter()
+            .rposition(|(o, d)| *o <= at && at < *o + d.len() as u64)
+        else {
+            return false;
+        };
+        let (o, d) = &st.bufs[i];
+        let within = (at - o) as usize;
+        let n = want.min(d.len() - within);
+        out.extend_from_slice(&d[within..within + n]);
+        if i + 1 != st.bufs.len() {
+            let b = st.bufs.remove(i).expect("present");
+            st.bufs.push_back(b);
+        }
+        true
+    }
+
+    /// The window for a read from the source at `at`: doubled when it follows the last
+    /// windowed read, else `first`.
+    fn window_for(&self, at: u64) -> usize {
+        let mut st = self.state.borrow_mut();
+        st.window = if at == st.last_end && !st.direct {
+            st.window.saturating_mul(2).min(self.max)
+        } else {
+            self.first
+        };
+        st.window
+    }
+
+    /// Reads `n` bytes at `at` from the source into a kept buffer; returns how many.
+    fn load(&self, at: u64, n: usize) -> Result<usize> {
+        let mut data = std::mem::take(&mut self.state.borrow_mut().spare);
+        let got = self.src.read_to_vec(at, n, &mut data)?;
+        let mut st = self.state.borrow_mut();
+        st.calls += 1;
+        st.last_end = at + got as u64;
+        st.direct = false;
+        if got == 0 {
+            st.spare = data;
+            return Ok(0);
+        }
+        st.held += got;
+        st.bufs.push_back((at, data));
+        while st.held > self.keep && st.bufs.len() > 1 {
+            let (_, old) = st.bufs.pop_front().expect("more than one");
+            st.held -= old.len();
+            st.spare = old;
+        }
+        Ok(got)
+    }
+
+    /// Notes a read that went straight to the caller (see [`Ahead::direct`]).
+    fn note_direct(&self, end: u64) {
+        let mut st = self.state.borrow_mut();
+        st.last_end = end;
+        st.direct = true;
+    }
+}
+
 impl<S: ReadAt> ReadAt for ReadAhead<S> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
         let len = self.src.len();
@@ -276,47 +336,57 @@ impl<S: ReadAt> ReadAt for ReadAhead<S> {
                 continue;
             }
             let want = buf.len() - done;
-            let window = {
-                let mut st = self.state.borrow_mut();
-                st.window = if at == st.last_end {
-                    st.window.saturating_mul(2).min(self.max)
-                } else {
-                    self.first
-                };
-                st.window
-            };
-            let n = (want.max(window) as u64).min(len - at) as usize;
+            let n = (want.max(self.window_for(at)) as u64).min(len - at) as usize;
             if want >= n {
                 let got = self.fill(at, &mut buf[done..done + n])?;
-                self.state.borrow_mut().last_end = at + got as u64;
+                self.note_direct(at + got as u64);
                 if got == 0 {
                     break;
                 }
                 done += got;
                 continue;
             }
-            let mut data = std::mem::take(&mut self.state.borrow_mut().spare);
-            data.resize(n, 0);
-            let got = self.fill(at, &mut data)?;
-            data.truncate(got);
-            if got == 0 {
+            if self.load(at, n)? == 0 {
                 break;
-            }
-            let k = want.min(got);
-            buf[done..done + k].copy_from_slice(&data[..k]);
-            done += k;
-            let mut st = self.state.borrow_mut();
-            st.last_end = at + got as u64;
-            st.held += got;
-            st.bufs.push_back((at, data));
-            while st.held > self.keep && st.bufs.len() > 1 {
-                let (_, old) = st.bufs.pop_front().expect("more than one");
-                st.held -= old.len();
-                st.spare = old;
             }
         }
         Ok(done)
     }
+
+    /// As [`ReadAt::read_at`], appending from the kept buffers, so no byte is zeroed first.
+    fn read_to_vec(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize> {
+        out.clear();
+        let size = self.src.len();
+        let end = offset.saturating_add(len as u64).min(size);
+        while offset + (out.len() as u64) < end {
+            let at = offset + out.len() as u64;
+            let want = (end - at) as usize;
+            if self.extend_held(at, want, out) {
+                continue;
+            }
+            let n = (want.max(self.window_for(at)) as u64).min(size - at) as usize;
+            if want >= n {
+                let mut v = Vec::new();
+                let got = self.src.read_to_vec(at, want, &mut v)?;
+                self.state.borrow_mut().calls += 1;
+                self.note_direct(at + got as u64);
+                if got == 0 {
+                    break;
+                }
+                if out.is_empty() {
+                    *out = v;
+                } else {
+                    out.extend_from_slice(&v);
+                }
+                continue;
+            }
+            if self.load(at, n)? == 0 {
+                break;
+            }
+        }
+        Ok(out.len())
+    }
+
     fn len(&self) -> u64 {
         self.src.len()
     }

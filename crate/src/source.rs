@@ -38,6 +38,23 @@ pub trait ReadAt {
         self.read_exact_at(offset, &mut v, what)?;
         Ok(v)
     }
+    /// Replaces `out` with up to `len` bytes at `offset` (short only at end of source); returns
+    /// how many. Sources that can fill a vector without zeroing it first (a browser file, the
+    /// read-ahead over it) override this: the caches above read their blocks through it.
+    fn read_to_vec(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize> {
+        out.clear();
+        out.resize(len, 0);
+        let mut got = 0;
+        while got < len {
+            let n = self.read_at(offset + got as u64, &mut out[got..])?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        out.truncate(got);
+        Ok(got)
+    }
 }
 
 impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
@@ -47,6 +64,9 @@ impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
     fn len(&self) -> u64 {
         (**self).len()
     }
+    fn read_to_vec(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize> {
+        (**self).read_to_vec(offset, len, out)
+    }
 }
 
 impl<T: ReadAt + ?Sized> ReadAt for std::rc::Rc<T> {
@@ -55,6 +75,9 @@ impl<T: ReadAt + ?Sized> ReadAt for std::rc::Rc<T> {
     }
     fn len(&self) -> u64 {
         (**self).len()
+    }
+    fn read_to_vec(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize> {
+        (**self).read_to_vec(offset, len, out)
     }
 }
 

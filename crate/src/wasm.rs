@@ -127,13 +127,9 @@ impl BrowserFile {
     }
 }
 
-impl ReadAt for BrowserFile {
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        if offset >= self.len || buf.is_empty() {
-            return Ok(0);
-        }
-        let n = (self.len - offset).min(buf.len() as u64) as usize;
-        let t0 = now_ms();
+impl BrowserFile {
+    /// One `FileReaderSync` read of `n` bytes at `offset` (`n` > 0, inside the file).
+    fn read_array(&self, offset: u64, n: usize) -> Result<js_sys::Uint8Array> {
         // Offsets stay below 2^53 (a File larger than 8 PiB cannot exist), so f64 is exact.
         let blob = self
             .file
@@ -152,7 +148,11 @@ impl ReadAt for BrowserFile {
         })?;
         let arr = js_sys::Uint8Array::new(&ab);
         let got = (arr.length() as usize).min(n);
-        arr.subarray(0, got as u32).copy_to(&mut buf[..got]);
+        Ok(arr.subarray(0, got as u32))
+    }
+
+    /// Counts a read of `got` bytes that began at `t0` (and posts the progress now and then).
+    fn count(&self, got: usize, t0: f64) {
         let m = &self.meter;
         m.bytes_read.set(m.bytes_read.get() + got as u64);
         m.calls.set(m.calls.get() + 1);
@@ -160,7 +160,35 @@ impl ReadAt for BrowserFile {
         if m.bytes_read.get() - m.last_report.get() >= PROGRESS_STEP {
             m.post();
         }
+    }
+}
+
+impl ReadAt for BrowserFile {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        if offset >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = (self.len - offset).min(buf.len() as u64) as usize;
+        let t0 = now_ms();
+        let arr = self.read_array(offset, n)?;
+        let got = arr.length() as usize;
+        arr.copy_to(&mut buf[..got]);
+        self.count(got, t0);
         Ok(got)
+    }
+
+    /// The bytes go from the browser's buffer into a new vector, never zeroed first.
+    fn read_to_vec(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize> {
+        if offset >= self.len || len == 0 {
+            out.clear();
+            return Ok(0);
+        }
+        let n = (self.len - offset).min(len as u64) as usize;
+        let t0 = now_ms();
+        let arr = self.read_array(offset, n)?;
+        *out = arr.to_vec();
+        self.count(out.len(), t0);
+        Ok(out.len())
     }
     fn len(&self) -> u64 {
         self.len

@@ -280,7 +280,21 @@ impl OrcTable {
             order: None,
             format: f,
         };
-        if !(1..len).all(|i| t.raw_ip(i - 1) <= t.raw_ip(i)) {
+        // In order when each address is at or above the one before (one pass, no copy).
+        let mut prev = 0u64;
+        let sorted = t
+            .ip_bytes
+            .chunks_exact(4)
+            .take(len)
+            .enumerate()
+            .all(|(i, c)| {
+                let rel = i32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                let ip = (ip_table + 4 * i as u64).wrapping_add(rel as i64 as u64);
+                let ok = ip >= prev;
+                prev = ip;
+                ok
+            });
+        if !sorted {
             let mut order: Vec<u32> = (0..len as u32).collect();
             order.sort_by_key(|&i| t.raw_ip(i as usize));
             t.order = Some(order);

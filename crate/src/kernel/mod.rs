@@ -535,17 +535,42 @@ impl Kernel {
             .inspect_err(|e| self.note_failure(vaddr, e))
     }
 
-    /// Reads kernel virtual memory, page by page.
+    /// Reads kernel virtual memory. Pages that follow each other in physical memory too are
+    /// read with one physical read (the BTF blob, the ORC and kallsyms tables: a few calls to a
+    /// browser file instead of one per cache block); a failing run is read again page by page,
+    /// so the failure is recorded at the page that failed.
     pub fn read(&self, vaddr: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        /// At most this much in one physical read.
+        const RUN: usize = 8 << 20;
         let mut done = 0usize;
         while done < buf.len() {
             let va = vaddr.wrapping_add(done as u64);
-            let n = (buf.len() - done).min((4096 - (va & 4095)) as usize);
+            let first = (buf.len() - done).min((4096 - (va & 4095)) as usize);
             let pa = self.translate(va)?;
-            self.dump
-                .read_phys(pa, &mut buf[done..done + n])
-                .inspect_err(|e| self.note_failure(va, e))?;
-            done += n;
+            let mut n = first;
+            while done + n < buf.len() && n < RUN {
+                let next = va.wrapping_add(n as u64);
+                match self.paging.translate(&self.dump, next) {
+                    Ok(p) if p == pa.wrapping_add(n as u64) => {
+                        n += (buf.len() - done - n).min(4096);
+                    }
+                    _ => break,
+                }
+            }
+            if n > first && self.dump.read_phys(pa, &mut buf[done..done + n]).is_ok() {
+                done += n;
+                continue;
+            }
+            let end = done + n;
+            while done < end {
+                let va = vaddr.wrapping_add(done as u64);
+                let m = (end - done).min((4096 - (va & 4095)) as usize);
+                let pa = self.translate(va)?;
+                self.dump
+                    .read_phys(pa, &mut buf[done..done + m])
+                    .inspect_err(|e| self.note_failure(va, e))?;
+                done += m;
+            }
         }
         Ok(())
     }

@@ -180,6 +180,26 @@ fn timekeeper(k: &Kernel) -> Option<Timekeeper> {
 }
 
 pub fn sys_info(k: &Kernel) -> SysInfo {
+    let (mut s, at) = sys_info_parts(k);
+    add_tasks(k, &mut s, at);
+    s
+}
+
+/// The task count (a walk of the whole task list) into `s`, its warnings inserted at `at` in
+/// `s.warnings` (where [`sys_info`] has them); returns those warnings.
+pub fn add_tasks(k: &Kernel, s: &mut SysInfo, at: usize) -> Vec<String> {
+    let (tv, tw) = k.tasks();
+    if !tv.is_empty() {
+        s.tasks = Some(tv.len());
+    }
+    let at = at.min(s.warnings.len());
+    s.warnings.splice(at..at, tw.iter().cloned());
+    tw.clone()
+}
+
+/// [`sys_info`] without the task count (the report adds it after the verdict, which does not
+/// need the walk: [`add_tasks`]); also returns where in `warnings` the task list's go.
+pub fn sys_info_parts(k: &Kernel) -> (SysInfo, usize) {
     let mut s = SysInfo::default();
     let t = k.symbols();
     let var_u64 = |name: &str| var_u64(k, name);
@@ -213,11 +233,7 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         };
         s.load_average = Some(format!("{}, {}, {}", f(0), f(1), f(2)));
     }
-    let (tv, tw) = k.tasks();
-    if !tv.is_empty() {
-        s.tasks = Some(tv.len());
-    }
-    s.warnings.extend(tw.iter().cloned());
+    let tasks_at = s.warnings.len();
     set_memory(k, &mut s);
     s.memory = s.memory_bytes.map(size_text);
     s.tainted = var_u64("tainted_mask").map(|m| {
@@ -237,7 +253,7 @@ pub fn sys_info(k: &Kernel) -> SysInfo {
         s.panic = panic_message(&log);
     }
     s.panic_task = panic_task(k);
-    s
+    (s, tasks_at)
 }
 
 /// A kernel variable's u64 value.

@@ -86,6 +86,9 @@ impl Serialize for Report {
         st.serialize_field("oops", &self.oops)?;
         st.serialize_field("warnings", &self.warnings)?;
         st.serialize_field("partial", &self.partial)?;
+        if !self.missing.is_empty() {
+            st.serialize_field("missing", &self.missing)?;
+        }
         if !self.debuginfo.is_empty() {
             st.serialize_field("debuginfo", &self.debuginfo)?;
         }

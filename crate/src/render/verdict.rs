@@ -876,10 +876,10 @@ pub fn fact(x: &Fact) -> Both {
 }
 
 /// What to do next.
-fn next_steps(v: &Verdict) -> Vec<Both> {
+fn next_steps(v: &Verdict, unread: &[Unread]) -> Vec<Both> {
     let mut s = Vec::new();
-    if !v.unknown.is_empty() {
-        let u = unread_list(&v.unknown);
+    if !unread.is_empty() {
+        let u = unread_list(unread);
         s.push(Both::new(
             format!("Analyse a complete copy of the dump (this one does not give {}): copy it again, or take it again with makedumpfile at a lower dump level.", u.en),
             format!("请分析完整的 dump（当前文件中读不到{}）：重新拷贝一次，或用 makedumpfile 以更低的过滤级别重新转储。", u.zh),
@@ -964,7 +964,7 @@ pub fn words(r: &Report) -> Option<Words> {
     );
     let mut evidence: Vec<(&'static str, Both)> =
         v.evidence.iter().map(|x| (x.source(), fact(x))).collect();
-    let mut steps = next_steps(v);
+    let mut steps = next_steps(v, &unread_all(r));
     if let Some(cw) = class {
         evidence.extend(cw.evidence);
         // The class's own steps first; the generic ones (a complete dump, the culprit's module,
@@ -981,17 +981,28 @@ pub fn words(r: &Report) -> Option<Words> {
     })
 }
 
+/// What the verdict was made without, then what the rest of the analysis lacked (the task
+/// list, read after the verdict).
+fn unread_all(r: &Report) -> Vec<Unread> {
+    let mut all: Vec<Unread> = r
+        .verdict
+        .as_ref()
+        .map(|v| v.unknown.clone())
+        .unwrap_or_default();
+    for x in &r.missing {
+        if !all.contains(x) {
+            all.push(*x);
+        }
+    }
+    all
+}
+
 /// The first line of a partial report: it is incomplete, and what it lacks.
 pub fn partial_line(r: &Report, lang: Lang) -> Option<String> {
     if !r.partial {
         return None;
     }
-    let u = unread_list(
-        r.verdict
-            .as_ref()
-            .map(|v| v.unknown.as_slice())
-            .unwrap_or(&[]),
-    );
+    let u = unread_list(&unread_all(r));
     Some(match (lang, u.en.is_empty()) {
         (Lang::En, false) => format!("PARTIAL: this dump lacks data the analysis needed ({}); what follows is incomplete.", u.en),
         (Lang::En, true) => "PARTIAL: this dump lacks data the analysis needed (see the warnings); what follows is incomplete.".into(),

@@ -261,7 +261,10 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
     let syms = k.symbols();
     r.warnings.extend(syms.warnings.iter().cloned());
     r.modules = syms.modules.iter().map(super::ModuleInfo::from).collect();
-    let sys = k.reading("the system information", || crate::kernel::sys::sys_info(k));
+    let (sys, sys_at) = k.reading("the system information", || {
+        crate::kernel::sys::sys_info_parts(k)
+    });
+    let tasks_at = r.warnings.len() + sys_at;
     r.warnings.extend(sys.warnings.iter().cloned());
     if r.kernel.machine.is_none() {
         r.kernel.machine = sys.machine.clone();
@@ -333,6 +336,15 @@ pub fn report_staged(k: &Kernel, dbg: &DebugInfo, stage: &mut dyn FnMut(&Report)
     stage(&r);
     r.pending.clear();
     super::crash::analyze_crash_with(k, &mut r, oops::primary(&all), dbg, stage);
+    // The task count last: the verdict does not wait for a walk of the whole task list. Its
+    // warnings go where `sys_info` has them.
+    if let Some(sys) = r.sys.as_mut() {
+        let w = k.reading("the system information", || {
+            crate::kernel::sys::add_tasks(k, sys, sys_at)
+        });
+        let at = tasks_at.min(r.warnings.len());
+        r.warnings.splice(at..at, w);
+    }
     note_missing_pages(k, &mut r);
     r
 }
@@ -346,6 +358,13 @@ fn note_missing_pages(k: &Kernel, r: &mut Report) {
         return;
     }
     r.partial = true;
+    for w in &u.while_reading {
+        if let Some(x) = crate::analysis::verdict::Unread::of_reading(w) {
+            if !r.missing.contains(&x) {
+                r.missing.push(x);
+            }
+        }
+    }
     let mut kinds = Vec::new();
     if u.past_end > 0 {
         kinds.push(format!("{} past the end of the truncated file", u.past_end));

@@ -58,6 +58,9 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// True when something the report would normally show is missing.
     pub partial: bool,
+    /// What the analysis as a whole could not read (pages missing while reading it); the
+    /// verdict's own list, what it was made without, is `verdict.unknown`.
+    pub missing: Vec<crate::analysis::verdict::Unread>,
     /// The extra files used (vmlinux / .ko with DWARF, System.map) and what they cover;
     /// rejected ones are in `warnings`.
     pub debuginfo: Vec<String>,
