@@ -60,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let (enb, rest) = rest.split_at(en_len);
     // ip table placed so that relative offsets land in TEXT.
     let _ = OrcFormat::detect(enb);
-    let table = OrcTable::from_raw(TEXT + 0x8000, ipb, enb, v);
+    let table = OrcTable::from_raw(TEXT + 0x8000, ipb.to_vec(), enb.to_vec(), v);
     for e in enb.chunks_exact(6) {
         let _ = OrcEntry::decode(e, v);
     }

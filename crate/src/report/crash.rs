@@ -84,6 +84,17 @@ pub fn analyze_crash_with(
                 }
             }
         }
+        // The class's examination read more (the task list for an OOM or a hung task): what it
+        // could not read, the verdict was made without too.
+        if let Some(v) = r.verdict.as_mut() {
+            for w in &k.unreadable().while_reading {
+                if let Some(x) = crate::analysis::verdict::Unread::of_reading(w) {
+                    if !v.unknown.contains(&x) {
+                        v.unknown.push(x);
+                    }
+                }
+            }
+        }
     }
 }
 
