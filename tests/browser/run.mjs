@@ -320,6 +320,11 @@ test('hosted: Chinese by browser language, switch to English; dark theme', async
     const hits = await page.textContent('.log-tools .count');
     assert(/^[1-9]\d* /.test(hits), 'search hits: ' + hits);
     await page.selectOption('[data-testid="lang"]', 'en');
+    // The worker renders the other language's text on the switch; the page redraws when it answers.
+    await page.waitForFunction(() => {
+      const t = document.querySelector('[data-section="summary"] .title');
+      return t && t.textContent.trim() === 'Summary';
+    }, null, { timeout: 20000 }).catch(() => {});
     eq((await page.textContent('[data-section="summary"] .title')).trim(), 'Summary', 'English after the switch');
     eq(await page.inputValue('[data-testid="log-search"]'), 'vmcore_fixture', 'log search kept');
     eq((await page.textContent('.log-tools .count')).split(' ')[0], hits.split(' ')[0], 'same hits, in English');
